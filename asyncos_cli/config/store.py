@@ -1,0 +1,237 @@
+"""Versioned configuration store.
+
+``ConfigStore`` is the interface every engine and the shell use; the
+embedded backend is SQLite in WAL mode. A later cluster backend
+(PostgreSQL with LISTEN/NOTIFY) implements the same interface.
+
+Every commit is one SQLite transaction that writes a new version row and the
+full set of its sections, so a process killed at any point leaves the old
+version or the new one, never a mix. Each stored section remembers the
+version it last changed in (``changed_in``); a commit names, per section it
+changes, the ``changed_in`` it was based on, and is refused if another
+session committed that section since.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from .fields import ConfigError, from_data, to_data
+from .schema import SECTION_BY_NAME, SECTIONS, Config, Section
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    id: int
+    created: float
+    user: str
+    comment: str
+    rollback: bool = True
+
+    def when(self) -> str:
+        return time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(self.created))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A committed version: the document and, per section, the version it last changed in."""
+
+    version: VersionInfo
+    config: Config
+    changed_in: Mapping[str, int]
+
+
+class CommitConflict(ConfigError):
+    def __init__(self, section: str, version: VersionInfo):
+        self.section = section
+        self.version = version
+        super().__init__(
+            f"the section '{section}' was changed by {version.user} in version {version.id} "
+            f"({version.when()}) after you started editing it"
+        )
+
+
+class NothingToCommit(ConfigError):
+    def __init__(self):
+        super().__init__("There is no data to commit.")
+
+
+class StoreNotInitialised(ConfigError):
+    pass
+
+
+class ConfigStore(abc.ABC):
+    @abc.abstractmethod
+    def head_id(self) -> int:
+        """The newest version's number (0 before initialisation)."""
+
+    @abc.abstractmethod
+    def snapshot(self, version: int | None = None) -> Snapshot:
+        """A committed version, the newest by default."""
+
+    @abc.abstractmethod
+    def commit(
+        self,
+        changes: Mapping[str, Section],
+        bases: Mapping[str, int],
+        user: str,
+        comment: str,
+        rollback: bool = True,
+    ) -> VersionInfo:
+        """Write a new version; raises CommitConflict or NothingToCommit."""
+
+    @abc.abstractmethod
+    def versions(self) -> list[VersionInfo]:
+        """Every version, oldest first."""
+
+    @abc.abstractmethod
+    def initialise(self, config: Config, user: str, comment: str) -> VersionInfo:
+        """Write version 1; refuses when the store has versions."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS config_versions (
+    id INTEGER PRIMARY KEY,
+    created REAL NOT NULL,
+    user TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    rollback INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS config_sections (
+    version INTEGER NOT NULL REFERENCES config_versions(id),
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    changed_in INTEGER NOT NULL,
+    PRIMARY KEY (version, name)
+);
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the settings every user of the database shares."""
+    created = not path.exists()
+    conn = sqlite3.connect(path, timeout=15, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit that returned is on disk, even if power fails right after.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=15000")
+    if created:
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(path) + suffix)
+            if p.exists():
+                os.chmod(p, 0o600)
+    return conn
+
+
+class SQLiteStore(ConfigStore):
+    def __init__(self, path: Path):
+        self.path = path
+        self._conn = connect(path)
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def head_id(self) -> int:
+        row = self._conn.execute("SELECT max(id) FROM config_versions").fetchone()
+        return row[0] or 0
+
+    def _version(self, vid: int) -> VersionInfo:
+        row = self._conn.execute(
+            "SELECT id, created, user, comment, rollback FROM config_versions WHERE id = ?", (vid,)
+        ).fetchone()
+        if row is None:
+            raise ConfigError(f"there is no configuration version {vid}")
+        return VersionInfo(row[0], row[1], row[2], row[3], bool(row[4]))
+
+    def snapshot(self, version: int | None = None) -> Snapshot:
+        # One read transaction, so the version row and its sections agree.
+        self._conn.execute("BEGIN")
+        try:
+            vid = version if version is not None else self.head_id()
+            if vid == 0:
+                raise StoreNotInitialised(
+                    "the configuration store is empty: run 'asyncos-cli init' first"
+                )
+            info = self._version(vid)
+            rows = self._conn.execute(
+                "SELECT name, body, changed_in FROM config_sections WHERE version = ?", (vid,)
+            ).fetchall()
+        finally:
+            self._conn.execute("COMMIT")
+        sections, changed_in = {}, {}
+        for name, body, changed in rows:
+            cls = SECTION_BY_NAME.get(name)
+            if cls is None:
+                continue  # a section a newer release wrote; this one ignores it
+            try:
+                sections[name] = from_data(cls, json.loads(body), name)
+            except (ConfigError, ValueError) as e:
+                raise ConfigError(f"stored version {vid} holds an unreadable section: {e}") from None
+            changed_in[name] = changed
+        for cls in SECTIONS:
+            if cls.name not in sections:
+                sections[cls.name] = cls()  # a section this release added
+                changed_in[cls.name] = 0
+        return Snapshot(info, Config(sections), changed_in)
+
+    def commit(self, changes, bases, user, comment, rollback=True) -> VersionInfo:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            head = self.head_id()
+            current = {
+                name: (body, changed)
+                for name, body, changed in conn.execute(
+                    "SELECT name, body, changed_in FROM config_sections WHERE version = ?", (head,)
+                )
+            }
+            bodies = {}
+            for name, section in changes.items():
+                body = json.dumps(to_data(section), sort_keys=True, separators=(",", ":"))
+                stored_body, stored_changed = current.get(name, (None, 0))
+                if stored_changed != bases.get(name, 0):
+                    raise CommitConflict(name, self._version(stored_changed))
+                if body != stored_body:
+                    bodies[name] = body
+            if not bodies:
+                raise NothingToCommit()
+            now = time.time()
+            cur = conn.execute(
+                "INSERT INTO config_versions (created, user, comment, rollback) VALUES (?, ?, ?, ?)",
+                (now, user, comment, int(rollback)),
+            )
+            vid = cur.lastrowid
+            for name, (body, changed) in current.items():
+                if name not in bodies:
+                    conn.execute(
+                        "INSERT INTO config_sections VALUES (?, ?, ?, ?)", (vid, name, body, changed)
+                    )
+            for name, body in bodies.items():
+                conn.execute("INSERT INTO config_sections VALUES (?, ?, ?, ?)", (vid, name, body, vid))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return VersionInfo(vid, now, user, comment, rollback)
+
+    def versions(self) -> list[VersionInfo]:
+        return [
+            VersionInfo(r[0], r[1], r[2], r[3], bool(r[4]))
+            for r in self._conn.execute(
+                "SELECT id, created, user, comment, rollback FROM config_versions ORDER BY id"
+            )
+        ]
+
+    def initialise(self, config: Config, user: str, comment: str) -> VersionInfo:
+        if self.head_id():
+            raise ConfigError("the configuration store is already initialised")
+        changes = {s.name: s for s in config.sections()}
+        return self.commit(changes, {}, user, comment)

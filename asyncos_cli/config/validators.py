@@ -1,0 +1,87 @@
+"""Checks shared by sections, wizards and batch forms (one wording everywhere)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from .fields import ConfigError
+
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
+
+
+def hostname_problem(name: str) -> str | None:
+    """Why ``name`` is not a fully qualified host name, or None when it is.
+
+    RFC 1123 host names: labels of 1-63 letters, digits and hyphens, not
+    starting or ending with a hyphen, 253 characters at most, and at least
+    two labels (the appliance wants a fully qualified name).
+    """
+    if not name:
+        return "the host name is empty"
+    if len(name) > 253:
+        return f"the host name is {len(name)} characters long; the limit is 253"
+    if name.endswith("."):
+        name = name[:-1]
+    labels = name.split(".")
+    if len(labels) < 2:
+        return "the host name must be fully qualified (for example mail.example.com)"
+    for label in labels:
+        if not label:
+            return "the host name has an empty label (two dots in a row)"
+        if len(label) > 63:
+            return f"the label {label[:20]!r}... is longer than 63 characters"
+        if not _LABEL.match(label):
+            if label.startswith("-") or label.endswith("-"):
+                return f"the label {label!r} starts or ends with a hyphen"
+            bad = sorted({c for c in label if not (c.isascii() and (c.isalnum() or c == "-"))})
+            return f"the label {label!r} has characters a host name cannot hold: {' '.join(bad)}"
+    if labels[-1].isdigit():
+        return "the last label of a host name cannot be all digits"
+    return None
+
+
+def check_hostname(name: str, field: str = "hostname") -> None:
+    problem = hostname_problem(name)
+    if problem:
+        raise ConfigError(problem, field)
+
+
+def check_range(value: float, low: float, high: float, field: str) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"must be from {low} to {high}, got {value}", field)
+
+
+def check_port(value: int, field: str = "port") -> None:
+    check_range(value, 1, 65535, field)
+
+
+def check_name(value: str, field: str, what: str = "name") -> None:
+    """Names of subscriptions, users, profiles: letters, digits, '_', '-' and '.'."""
+    if not value:
+        raise ConfigError(f"the {what} is empty", field)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", value):
+        raise ConfigError(
+            f"the {what} {value!r} may hold only letters, digits, '_', '-' and '.' (64 at most)",
+            field,
+        )
+
+
+def check_unique(names, field: str, what: str) -> None:
+    seen = set()
+    for n in names:
+        if n in seen:
+            raise ConfigError(f"the {what} {n!r} appears twice", field)
+        seen.add(n)
+
+
+def check_hostname_or_ip(value: str, field_name: str) -> None:
+    try:
+        ipaddress.ip_address(value)
+        return
+    except ValueError:
+        pass
+    if "." not in value and value != "localhost":
+        raise ConfigError(f"{value!r} is neither an IP address nor a host name", field_name)
+    if value != "localhost":
+        check_hostname(value, field_name)

@@ -1,0 +1,215 @@
+"""The gateway daemon: builds every service from one configuration snapshot.
+
+It watches the store and applies a newly committed version within a
+fraction of a second (the shell also nudges it over the control channel
+right after a commit). A version that cannot be applied is reported and
+the previous one stays in effect. Work already under way keeps the snapshot
+it started with: services receive new immutable Config objects, they never
+see one change under them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from . import __version__
+from .config.datadir import DataDir
+from .config.schema import Config
+from .config.secrets import Keyring
+from .config.state import StateStore
+from .config.store import SQLiteStore, Snapshot, connect
+from .control.server import ControlServer
+from .events import (
+    ConfigReloaded,
+    ConfigReloadFailed,
+    DaemonStarted,
+    DaemonStopping,
+    DemoCertificateInUse,
+    Event,
+    EventBus,
+    log_subscriber,
+)
+from .services.certificates import DemoCertificate
+from .services.logs import LogService
+from .services.tracking import TrackingService
+
+log = logging.getLogger("asyncos.daemon")
+
+POLL_SECONDS = 0.2
+
+
+class Configurable(Protocol):
+    def configure(self, config: Config) -> None: ...
+
+
+class AlreadyRunning(Exception):
+    pass
+
+
+@dataclass
+class Counters:
+    reloads: int = 0
+    reload_failures: int = 0
+
+
+class Daemon:
+    def __init__(self, datadir: DataDir, poll_seconds: float = POLL_SECONDS):
+        self.datadir = datadir
+        self.poll_seconds = poll_seconds
+        self.started = time.time()
+        self.counters = Counters()
+        self.bus = EventBus()
+        self._stop = asyncio.Event()
+        self._stop_reason = "stopped"
+        self._pid_fd: int | None = None
+        #: Services that follow the configuration (later issues add the relay, SNMP, ...).
+        self.components: list[Configurable] = []
+
+    # ------------------------------------------------------------ life cycle
+
+    def _lock_pid_file(self) -> None:
+        self.datadir.private_dir(self.datadir.run)
+        fd = os.open(self.datadir.pid_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.pread(fd, 32, 0).decode().strip() or "?"
+            os.close(fd)
+            raise AlreadyRunning(f"the gateway daemon is already running (pid {other})") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._pid_fd = fd
+
+    async def run(self) -> None:
+        self._lock_pid_file()
+        self.store = SQLiteStore(self.datadir.database)
+        self.state = StateStore(self.datadir.database)
+        self.keyring = Keyring(self.datadir.key_file)
+        self.snapshot: Snapshot = self.store.snapshot()
+        serial = self.state.get("serial", "")
+
+        self.logs = LogService(self.datadir.logs, self.snapshot.config.logs, serial)
+        self.bus.subscribe(Event, log_subscriber(self.logs))
+        self.tracking = TrackingService(connect(self.datadir.database))
+        self.tracking.attach(self.bus)
+
+        self.demo_cert = DemoCertificate.at(self.datadir.state)
+        self.demo_cert.ensure(self.keyring, self.snapshot.config.system.hostname)
+        # Until certconfig (a later issue) can import one, the demonstration certificate is the only one.
+        self.demo_cert_in_use = True
+        self.bus.emit(DemoCertificateInUse(self.demo_cert.subject()))
+        self.tls_context = self.demo_cert.server_context(self.keyring)
+
+        self.control = ControlServer(self.datadir.control_socket)
+        self.control.register("ping", lambda req: "pong")
+        self.control.register("status", lambda req: self.status())
+        self.control.register("reload", lambda req: self.reload())
+        self.control.register("shutdown", self._shutdown_request)
+        self.control.register("tracking", self._tracking_request)
+        await self.control.start()
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop, f"signal {signal.Signals(sig).name}")
+
+        self.bus.emit(DaemonStarted(os.getpid(), self.snapshot.version.id))
+        log.warning(
+            "gateway running: pid %d, configuration version %d, control socket %s",
+            os.getpid(),
+            self.snapshot.version.id,
+            self.datadir.control_socket,
+        )
+        try:
+            while not self._stop.is_set():
+                try:
+                    await asyncio.wait_for(self._stop.wait(), self.poll_seconds)
+                except asyncio.TimeoutError:
+                    self.reload()
+        finally:
+            self.bus.emit(DaemonStopping(os.getpid(), self._stop_reason))
+            await self.control.stop()
+            self.logs.close()
+            if self._pid_fd is not None:
+                os.ftruncate(self._pid_fd, 0)
+                os.close(self._pid_fd)
+
+    def stop(self, reason: str = "stopped") -> None:
+        self._stop_reason = reason
+        self._stop.set()
+
+    def _shutdown_request(self, req: dict) -> str:
+        self.stop("shutdown requested over the control channel")
+        return "stopping"
+
+    # ------------------------------------------------------------ configuration
+
+    def reload(self) -> dict:
+        """Apply the newest committed version if it is not the one in effect."""
+        head = self.store.head_id()
+        current = self.snapshot.version.id
+        if head == current:
+            return {"version": current, "changed": False}
+        try:
+            snap = self.store.snapshot(head)
+            old = self.snapshot.config
+            changed = tuple(n for n in snap.config if snap.config[n] != old[n])
+            if "logs" in changed:
+                self.logs.configure(snap.config.logs)
+            for component in self.components:
+                component.configure(snap.config)
+        except Exception as e:  # keep serving with the version in effect
+            self.counters.reload_failures += 1
+            self.bus.emit(ConfigReloadFailed(head, str(e)))
+            log.exception("configuration version %d could not be applied", head)
+            return {"version": current, "changed": False, "error": str(e)}
+        self.snapshot = snap
+        self.counters.reloads += 1
+        self.bus.emit(ConfigReloaded(head, current, snap.version.user, changed))
+        return {"version": head, "changed": True, "sections": list(changed)}
+
+    # ------------------------------------------------------------ state for the shell
+
+    def status(self) -> dict:
+        now = time.time()
+        v = self.snapshot.version
+        return {
+            "product_version": __version__,
+            "hostname": self.snapshot.config.system.hostname,
+            "pid": os.getpid(),
+            "now": now,
+            "started": self.started,
+            "uptime": now - self.started,
+            "counters_reset": self.started,
+            "config_version": v.id,
+            "config_committed_by": v.user,
+            "config_committed_at": v.created,
+            "config_comment": v.comment,
+            "reloads": self.counters.reloads,
+            "reload_failures": self.counters.reload_failures,
+            "events": self.bus.emitted,
+            "control_requests": self.control.requests,
+            "demo_certificate": self.demo_cert_in_use,
+            "tracking_in_flight": self.tracking.in_flight,
+            "tracking_finished": self.tracking.finished_count(),
+            "components": [
+                ["Configuration reload", f"on; version {v.id} in effect"],
+                ["Control channel", f"on; {self.datadir.control_socket}"],
+                ["Event bus and logs", f"on; {len(self.snapshot.config.logs.subscriptions)} log subscriptions"],
+                ["Message tracking records", "on"],
+                ["TLS certificate", "demonstration certificate" if self.demo_cert_in_use else "imported"],
+                ["SMTP listeners and delivery", "not supported yet"],
+                ["Scanning engine", "not supported yet"],
+                ["SNMP agent and traps", "not supported yet"],
+            ],
+        }
+
+    def _tracking_request(self, req: dict):
+        rec = self.tracking.get(int(req.get("mid", 0)))
+        return None if rec is None else rec.__dict__

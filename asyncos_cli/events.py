@@ -1,0 +1,226 @@
+"""Typed events and the bus that carries them to logs, tracking and counters.
+
+Components emit events; subscribers turn them into log lines, tracking
+records, counters, traps and alert mails. No component writes a log file or
+a counter itself. Each event class names the log it belongs in and how it
+reads there (``log_line``), so the log subscriber stays one small loop.
+
+Handlers run synchronously in the emitting thread; a failing handler is
+logged and the others still run (mitmproxy's safecall).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar
+
+log = logging.getLogger("asyncos.events")
+
+
+@dataclass(frozen=True)
+class Event:
+    #: The log type this event is written to (None: not logged).
+    log_type: ClassVar[str | None] = None
+    level: ClassVar[str] = "Information"
+    at: float = field(default_factory=time.time, kw_only=True)
+
+    def log_line(self) -> str:
+        return ""
+
+
+# ------------------------------------------------------------ system
+
+
+@dataclass(frozen=True)
+class DaemonStarted(Event):
+    log_type: ClassVar[str | None] = "system"
+    pid: int
+    version: int
+
+    def log_line(self) -> str:
+        return f"PID {self.pid}: gateway started with configuration version {self.version}"
+
+
+@dataclass(frozen=True)
+class DaemonStopping(Event):
+    log_type: ClassVar[str | None] = "system"
+    pid: int
+    reason: str
+
+    def log_line(self) -> str:
+        return f"PID {self.pid}: gateway stopping ({self.reason})"
+
+
+@dataclass(frozen=True)
+class ConfigCommitted(Event):
+    """Written by the shell process that committed (the appliance's system log line)."""
+
+    log_type: ClassVar[str | None] = "system"
+    pid: int
+    user: str
+    comment: str
+    version: int
+
+    def log_line(self) -> str:
+        return f"PID {self.pid}: User {self.user} commit changes: {self.comment}"
+
+
+@dataclass(frozen=True)
+class ConfigReloaded(Event):
+    log_type: ClassVar[str | None] = "system"
+    version: int
+    previous: int
+    user: str
+    sections: tuple[str, ...]
+
+    def log_line(self) -> str:
+        changed = ", ".join(self.sections) or "none"
+        return (
+            f"Configuration version {self.version} (committed by {self.user}) is now in effect; "
+            f"was {self.previous}; sections changed: {changed}"
+        )
+
+
+@dataclass(frozen=True)
+class ConfigReloadFailed(Event):
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Warning"
+    version: int
+    reason: str
+
+    def log_line(self) -> str:
+        return f"Configuration version {self.version} could not be applied: {self.reason}; the previous version stays in effect"
+
+
+@dataclass(frozen=True)
+class DemoCertificateInUse(Event):
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Warning"
+    subject: str
+
+    def log_line(self) -> str:
+        return f"The demonstration certificate ({self.subject}) is in use: import a certificate with certconfig"
+
+
+# ------------------------------------------------------------ shell
+
+
+@dataclass(frozen=True)
+class CliInput(Event):
+    """A line entered at a shell prompt (secrets already redacted)."""
+
+    log_type: ClassVar[str | None] = "cli_audit"
+    pid: int
+    user: str
+    line: str
+    prompt: str
+
+    def log_line(self) -> str:
+        return f"PID {self.pid}: User {self.user} entered {self.line!r}; prompt was {self.prompt!r}"
+
+
+@dataclass(frozen=True)
+class CliBatchCommand(Event):
+    log_type: ClassVar[str | None] = "cli_audit"
+    pid: int
+    user: str
+    command: str
+    origin: str
+
+    def log_line(self) -> str:
+        return f"PID {self.pid}: User {self.user} from {self.origin} executed batch command: {self.command}"
+
+
+@dataclass(frozen=True)
+class CliLogin(Event):
+    log_type: ClassVar[str | None] = "cli_audit"
+    pid: int
+    user: str
+    origin: str
+    local: str
+
+    def log_line(self) -> str:
+        return f"PID {self.pid}: User {self.user} login from {self.origin} on {self.local}"
+
+
+# ------------------------------------------------------------ mail (the relay and scanning issues emit these)
+
+
+@dataclass(frozen=True)
+class MessageReceived(Event):
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    icid: int
+    sender: str
+    recipients: tuple[str, ...]
+    size: int
+    subject: str = ""
+    message_id: str = ""
+
+    def log_line(self) -> str:
+        return f"MID {self.mid} ready {self.size} bytes from <{self.sender}>"
+
+
+@dataclass(frozen=True)
+class StageVerdict(Event):
+    """One pipeline stage's verdict on a message (anti-spam, anti-virus, filters...)."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    stage: str
+    verdict: str
+    detail: str = ""
+
+    def log_line(self) -> str:
+        extra = f" {self.detail}" if self.detail else ""
+        return f"MID {self.mid} {self.stage} verdict {self.verdict}{extra}"
+
+
+@dataclass(frozen=True)
+class MessageFinished(Event):
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    action: str  # DELIVERED, BOUNCED, DROPPED, QUARANTINED
+    detail: str = ""
+
+    def log_line(self) -> str:
+        if self.action == "DELIVERED":
+            return f"Message finished MID {self.mid} done"
+        return f"Message aborted MID {self.mid} {self.detail or self.action}"
+
+
+Handler = Callable[[Event], None]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._handlers: dict[type, list[Handler]] = defaultdict(list)
+        self.emitted = 0
+        self.handler_failures = 0
+
+    def subscribe(self, event_type: type[Event], handler: Handler) -> None:
+        """``event_type`` may be a base class: ``Event`` receives everything."""
+        self._handlers[event_type].append(handler)
+
+    def emit(self, event: Event) -> None:
+        self.emitted += 1
+        for cls in type(event).__mro__:
+            for handler in self._handlers.get(cls, ()):
+                try:
+                    handler(event)
+                except Exception:  # one broken subscriber must not stop the others
+                    self.handler_failures += 1
+                    log.exception("event handler %r failed on %r", handler, event)
+
+
+def log_subscriber(logs) -> Handler:
+    """The subscriber that writes every loggable event to its log type."""
+
+    def write(event: Event) -> None:
+        if event.log_type is not None:
+            logs.write(event.log_type, event.level, event.log_line())
+
+    return write

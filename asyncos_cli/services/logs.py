@@ -1,0 +1,153 @@
+"""Log files in the appliance's layout, rolled over by size and time.
+
+``ASYNCOS_DATA/logs/<subscription>/<prefix>.current`` is the live file;
+rolled files are ``<prefix>.@YYYYMMDDTHHMMSS.s``. Every file starts with
+``Begin Logfile`` and the version line and ends with ``Logfile rolled over``
+and ``End Logfile``, as on the appliance. Lines read
+``Fri Nov 27 09:26:34 2026 Info: <message>``.
+
+Several processes write the same subscription (each shell session writes the
+CLI audit log, the daemon writes mail logs), so a write and a rollover happen
+under an exclusive ``flock`` on the subscription's lock file, and a writer
+whose file was rolled by another process reopens the new one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from pathlib import Path
+
+from asyncos_cli import __version__
+from asyncos_cli.config.schema import LOG_LEVELS, LogsSection, LogSubscription
+
+#: Level names as they appear in a line (the configuration says "Information").
+LINE_LEVEL = {"Critical": "Critical", "Warning": "Warning", "Information": "Info", "Debug": "Debug", "Trace": "Trace"}
+_RANK = {name: i for i, name in enumerate(LOG_LEVELS)}
+_RANK.update({"Info": _RANK["Information"]})
+
+
+def stamp(now: float) -> str:
+    return time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(now))
+
+
+class LogFile:
+    def __init__(self, directory: Path, sub: LogSubscription, serial: str = ""):
+        self.sub = sub
+        self.directory = directory
+        self.serial = serial
+        self.path = directory / f"{sub.prefix}.current"
+        self._lock_path = directory / ".lock"
+        self._fd: int | None = None
+        self._ino: int | None = None
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def accepts(self, level: str) -> bool:
+        return _RANK.get(level, 0) <= _RANK[self.sub.level]
+
+    def write(self, level: str, message: str, now: float | None = None) -> None:
+        if not self.accepts(level):
+            return
+        now = time.time() if now is None else now
+        line = f"{stamp(now)} {LINE_LEVEL.get(level, level)}: {message}\n".encode("utf-8", "replace")
+        lock = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._ensure_open(now)
+            if self._due(len(line), now):
+                self._roll(now)
+            os.write(self._fd, line)
+        finally:
+            os.close(lock)
+
+    def _ensure_open(self, now: float) -> None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            st = None
+        if self._fd is not None and st is not None and st.st_ino == self._ino:
+            return
+        if self._fd is not None:
+            os.close(self._fd)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        if os.fstat(fd).st_size == 0:
+            os.write(fd, self._header(now))
+        self._fd, self._ino = fd, os.fstat(fd).st_ino
+        self._begun = _first_line_time(fd) or now
+
+    def _header(self, now: float) -> bytes:
+        sn = f" SN: {self.serial}" if self.serial else ""
+        return (
+            f"{stamp(now)} Info: Begin Logfile\n"
+            f"{stamp(now)} Info: Version: {__version__}{sn}\n"
+            f"{stamp(now)} Info: Time offset from UTC: {-time.timezone if not time.daylight else -time.altzone} seconds\n"
+        ).encode()
+
+    def _due(self, incoming: int, now: float) -> bool:
+        if os.fstat(self._fd).st_size + incoming > self.sub.max_file_bytes:
+            return True
+        if self.sub.rollover_seconds and now - self._begun >= self.sub.rollover_seconds:
+            return True
+        return False
+
+    def _roll(self, now: float) -> None:
+        os.write(self._fd, f"{stamp(now)} Info: Logfile rolled over\n{stamp(now)} Info: End Logfile\n".encode())
+        os.fsync(self._fd)
+        target = self.directory / f"{self.sub.prefix}.@{time.strftime('%Y%m%dT%H%M%S', time.localtime(now))}.s"
+        n = 1
+        while target.exists():
+            target = target.with_name(f"{self.sub.prefix}.@{time.strftime('%Y%m%dT%H%M%S', time.localtime(now))}-{n}.s")
+            n += 1
+        os.replace(self.path, target)
+        os.close(self._fd)
+        self._fd = None
+        self._ensure_open(now)
+        self._prune()
+
+    def _prune(self) -> None:
+        rolled = sorted(self.directory.glob(f"{self.sub.prefix}.@*.s"), key=lambda p: p.stat().st_mtime)
+        for old in rolled[: max(0, len(rolled) - self.sub.keep_files)]:
+            old.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _first_line_time(fd: int) -> float | None:
+    """When the file began: the time stamp of its ``Begin Logfile`` line."""
+    head = os.pread(fd, 24, 0).decode("ascii", "replace")
+    try:
+        return time.mktime(time.strptime(head, "%a %b %d %H:%M:%S %Y"))
+    except ValueError:
+        return None
+
+
+class LogService:
+    """Every configured subscription, addressed by log type."""
+
+    def __init__(self, root: Path, section: LogsSection, serial: str = ""):
+        self.root = root
+        self.serial = serial
+        self._files: dict[str, list[LogFile]] = {}
+        self.configure(section)
+
+    def configure(self, section: LogsSection) -> None:
+        old = [f for files in self._files.values() for f in files]
+        files: dict[str, list[LogFile]] = {}
+        for sub in section.subscriptions:
+            files.setdefault(sub.log_type, []).append(LogFile(self.root / sub.name, sub, self.serial))
+        self._files = files
+        for f in old:
+            f.close()
+
+    def write(self, log_type: str, level: str, message: str) -> None:
+        for f in self._files.get(log_type, ()):
+            f.write(level, message)
+
+    def close(self) -> None:
+        for files in self._files.values():
+            for f in files:
+                f.close()

@@ -1,0 +1,62 @@
+"""The shared outbound-client settings turned into clients.
+
+HTTP, DNS and SMTP clients (reputation services, file analysis, alerts)
+all take their proxy, timeouts, retries and TLS validation from the one
+``outbound`` section, through these functions.
+"""
+
+from __future__ import annotations
+
+import ssl
+from urllib.parse import quote
+
+from asyncos_cli.config.schema import OutboundSection
+from asyncos_cli.config.secrets import Keyring
+
+
+def proxy_url(section: OutboundSection, keyring: Keyring) -> str | None:
+    p = section.proxy
+    if p is None:
+        return None
+    auth = ""
+    if p.username:
+        auth = quote(p.username, safe="")
+        if p.passphrase is not None:
+            auth += ":" + quote(keyring.reveal(p.passphrase), safe="")
+        auth += "@"
+    return f"http://{auth}{p.host}:{p.port}"
+
+
+def http_session(section: OutboundSection, keyring: Keyring):
+    """A ``requests.Session`` with the proxy, retries and certificate checks applied.
+
+    Callers pass ``timeout=section.timeout_seconds`` per request (requests has
+    no session-wide timeout).
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    s = requests.Session()
+    url = proxy_url(section, keyring)
+    if url:
+        s.proxies = {"http": url, "https": url}
+    s.trust_env = False  # the appliance's settings, not the service account's environment
+    adapter = HTTPAdapter(max_retries=section.retries)
+    s.mount("http://", adapter)
+    s.mount("https://", adapter)
+    s.verify = section.verify_peer_x509
+    return s
+
+
+def tls_client_context(section: OutboundSection, cafile: str | None = None) -> ssl.SSLContext:
+    """TLS for outbound connections: x509 chain and peer FQDN checks per the settings."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    # RFC 6125: the name is matched against subjectAltName only.
+    ctx.hostname_checks_common_name = False
+    if not section.verify_peer_x509:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    elif not section.verify_peer_fqdn:
+        ctx.check_hostname = False
+    return ctx

@@ -1,0 +1,125 @@
+"""The per-message tracking record: one record that every stage adds to.
+
+Logs, tracking search, reports and the consolidated event log are all views
+of this record. The service builds records from events on the bus; a record
+is persisted (state, not configuration) when the message's fate is known.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+
+from asyncos_cli.events import Event, EventBus, MessageFinished, MessageReceived, StageVerdict
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tracking_records (
+    mid INTEGER PRIMARY KEY,
+    icid INTEGER,
+    received REAL NOT NULL,
+    finished REAL,
+    sender TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    final_action TEXT,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tracking_received ON tracking_records(received);
+"""
+
+
+@dataclass
+class TrackingRecord:
+    mid: int
+    icid: int
+    received: float
+    sender: str
+    recipients: tuple[str, ...]
+    size: int
+    subject: str = ""
+    message_id: str = ""
+    #: stage name -> {"verdict": ..., "detail": ...}, in pipeline order.
+    verdicts: dict = field(default_factory=dict)
+    final_action: str | None = None
+    final_detail: str = ""
+    finished: float | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+class TrackingService:
+    """Keeps records of messages in flight in memory and writes finished ones to the database."""
+
+    def __init__(self, conn: sqlite3.Connection, in_flight_limit: int = 100_000):
+        self._conn = conn
+        self._conn.executescript(_SCHEMA)
+        self._live: OrderedDict[int, TrackingRecord] = OrderedDict()
+        self._limit = in_flight_limit
+
+    def attach(self, bus: EventBus) -> None:
+        bus.subscribe(MessageReceived, self._received)
+        bus.subscribe(StageVerdict, self._verdict)
+        bus.subscribe(MessageFinished, self._finished)
+
+    def _received(self, e: Event) -> None:
+        assert isinstance(e, MessageReceived)
+        self._live[e.mid] = TrackingRecord(
+            e.mid, e.icid, e.at, e.sender, e.recipients, e.size, e.subject, e.message_id
+        )
+        while len(self._live) > self._limit:
+            # Never silently forget: persist the oldest as still in flight.
+            _, oldest = self._live.popitem(last=False)
+            self._persist(oldest)
+
+    def _verdict(self, e: Event) -> None:
+        assert isinstance(e, StageVerdict)
+        rec = self._live.get(e.mid)
+        if rec is not None:
+            rec.verdicts[e.stage] = {"verdict": e.verdict, "detail": e.detail}
+
+    def _finished(self, e: Event) -> None:
+        assert isinstance(e, MessageFinished)
+        rec = self._live.pop(e.mid, None)
+        if rec is None:
+            return
+        rec.final_action, rec.final_detail, rec.finished = e.action, e.detail, e.at
+        self._persist(rec)
+
+    def _persist(self, rec: TrackingRecord) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO tracking_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                rec.mid,
+                rec.icid,
+                rec.received,
+                rec.finished,
+                rec.sender,
+                json.dumps(list(rec.recipients)),
+                rec.subject,
+                rec.final_action,
+                rec.to_json(),
+            ),
+        )
+
+    def get(self, mid: int) -> TrackingRecord | None:
+        if mid in self._live:
+            return self._live[mid]
+        row = self._conn.execute("SELECT record FROM tracking_records WHERE mid = ?", (mid,)).fetchone()
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        data["recipients"] = tuple(data["recipients"])
+        return TrackingRecord(**data)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._live)
+
+    def finished_count(self) -> int:
+        return self._conn.execute("SELECT count(*) FROM tracking_records WHERE finished IS NOT NULL").fetchone()[0]
+
+

@@ -1,0 +1,1 @@
+"""The appliance shell: REPL, prompters, completion, batch runs."""

@@ -1,0 +1,58 @@
+"""The local console: who is speaking and where shell-side events are written."""
+
+from __future__ import annotations
+
+import sys
+
+from asyncos_cli.config.datadir import DataDir
+from asyncos_cli.events import Event
+from commands.base import CommandError, Prompter
+from commands.context import Context
+
+CONSOLE_USER = "admin"
+
+
+class ShellLogs:
+    """Writes the shell's events (CLI audit, commits) with the configured subscriptions.
+
+    Opened on the first event, so commands that log nothing never pay for it.
+    """
+
+    def __init__(self, datadir: DataDir, ctx_ref: list):
+        self.datadir = datadir
+        self._ctx_ref = ctx_ref
+        self._service = None
+
+    def __call__(self, event: Event) -> None:
+        if event.log_type is None or not self.datadir.is_initialised():
+            return
+        if self._service is None:
+            from asyncos_cli.services.logs import LogService
+
+            ctx = self._ctx_ref[0]
+            try:
+                logs = ctx.session.snapshot.config.logs
+            except CommandError:
+                return
+            self._service = LogService(self.datadir.logs, logs, ctx.state.get("serial", ""))
+        self._service.write(event.log_type, event.level, event.log_line())
+
+
+def console_context(datadir: DataDir, prompter: Prompter, batch: bool) -> Context:
+    if not datadir.owned_by_caller():
+        raise CommandError(
+            f"Only the owner of {datadir.root} may use the console; other users log in over SSH."
+        )
+    ref: list = []
+    ctx = Context(
+        datadir=datadir,
+        prompter=prompter,
+        user=CONSOLE_USER,
+        role="Administrators",
+        batch=batch,
+        origin="console",
+        emit=ShellLogs(datadir, ref),
+        stdin=sys.stdin,
+    )
+    ref.append(ctx)
+    return ctx

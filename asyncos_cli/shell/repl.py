@@ -1,0 +1,74 @@
+"""The interactive shell: ``hostname> `` prompt, completion, history, Ctrl-C handling."""
+
+from __future__ import annotations
+
+from asyncos_cli import PRODUCT, __version__
+from asyncos_cli.events import CliInput, CliLogin
+from commands.base import CommandError
+from commands.context import Context
+from commands.registry import redact
+
+from .completer import CommandCompleter
+from .history import RedactingHistory
+from .runner import Shell
+
+
+def hostname(ctx: Context) -> str:
+    try:
+        return ctx.session.snapshot.config.system.hostname
+    except CommandError:
+        return "asyncos"
+
+
+def run_repl(ctx: Context, local_address: str = "console") -> int:
+    from prompt_toolkit import PromptSession
+
+    shell = Shell(ctx)
+    if not ctx.datadir.is_initialised():
+        ctx.say("This appliance has not been set up yet: running init.")
+        try:
+            shell.execute("init")
+        except (CommandError, KeyboardInterrupt, EOFError) as e:
+            ctx.say(f"\n{e}" if str(e) else "\nSet-up abandoned.")
+            return 1
+
+    ctx.emit(CliLogin(ctx.pid, ctx.user, ctx.origin, local_address))
+    history_file = ctx.datadir.private_dir(ctx.datadir.history) / ctx.user
+    session = PromptSession(
+        history=RedactingHistory(str(history_file)),
+        completer=CommandCompleter(),
+        complete_while_typing=False,
+    )
+    ctx.say(f"\n{PRODUCT} {__version__}\n")
+    _warn_demo_certificate(ctx)
+    while True:
+        prompt = f"\n{hostname(ctx)}> "
+        try:
+            line = session.prompt(prompt)
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            line = "quit"
+        if not line.strip():
+            continue
+        ctx.emit(CliInput(ctx.pid, ctx.user, redact(line), prompt))
+        try:
+            shell.execute(line)
+        except CommandError as e:
+            ctx.say(str(e))
+        except KeyboardInterrupt:
+            ctx.say("\nCommand aborted: nothing from it is pending.")
+        except EOFError:
+            ctx.say("\nCommand aborted: end of input.")
+        if ctx.quit_requested:
+            return 0
+
+
+def _warn_demo_certificate(ctx: Context) -> None:
+    from asyncos_cli.services.certificates import DemoCertificate
+
+    if DemoCertificate.at(ctx.datadir.state).exists():
+        ctx.say(
+            "WARNING: You are currently using a demonstration certificate. "
+            "Import your own with certconfig (not supported yet) before production use."
+        )

@@ -1,0 +1,53 @@
+"""Runs one command line: lookup, role check, the command, and undo on abort.
+
+Shared by the REPL, batch runs and (later) SSH sessions, so every way in
+applies the same rules.
+"""
+
+from __future__ import annotations
+
+from asyncos_cli.config.fields import ConfigError
+from asyncos_cli.events import CliBatchCommand
+from commands.base import Args, CommandError, split_line
+from commands.context import Context
+from commands.registry import lookup, redact
+
+
+class Shell:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def execute(self, line: str) -> None:
+        """Run one command line. Raises CommandError (and KeyboardInterrupt on Ctrl-C)."""
+        tokens = split_line(line)
+        if not tokens:
+            return
+        ctx = self.ctx
+        cmd = lookup(tokens[0])
+        if cmd is None:
+            raise CommandError(f"Unknown command: {tokens[0]}")
+        if cmd.needs_store and not ctx.datadir.is_initialised():
+            raise CommandError(
+                f"The data directory {ctx.datadir.root} is not initialised: run 'asyncos-cli init' first."
+            )
+        if ctx.role not in cmd.roles:
+            raise CommandError(f"You are not in the correct access group to use {cmd.name}.")
+        if ctx.batch:
+            ctx.emit(CliBatchCommand(ctx.pid, ctx.user, redact(line), ctx.origin))
+        session = ctx.session if cmd.needs_store else None
+        if session is not None and not session.has_pending:
+            session.refresh()
+        checkpoint = session.checkpoint() if session is not None else None
+        try:
+            cmd.run(ctx, Args.parse(tokens[1:]))
+        except ConfigError as e:
+            self._undo(checkpoint)
+            raise CommandError(str(e)) from None
+        except (CommandError, KeyboardInterrupt):
+            # A wizard that fails or is abandoned takes its half-made changes with it.
+            self._undo(checkpoint)
+            raise
+
+    def _undo(self, checkpoint) -> None:
+        if checkpoint is not None and self.ctx.has_session:
+            self.ctx.session.restore(checkpoint)

@@ -1,0 +1,114 @@
+"""What a running command can reach: the prompter, the session, the data directory."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Callable
+
+from asyncos_cli.config.datadir import DataDir
+from asyncos_cli.config.fields import ConfigError
+from asyncos_cli.config.schema import Config, Section
+
+from .base import CommandError, Prompter
+
+
+@dataclass
+class Context:
+    datadir: DataDir
+    prompter: Prompter
+    user: str = "admin"
+    role: str = "Administrators"
+    #: True for -c, batch FILE, piped stdin and ssh 'cmd': no questions may be asked.
+    batch: bool = False
+    #: "console" for a local run by the data directory's owner, else the peer address.
+    origin: str = "console"
+    #: Where shell-side events go (CLI audit and system logs).
+    emit: Callable = lambda event: None
+    stdin: object = field(default_factory=lambda: sys.stdin)
+    #: Set by quit/exit: the shell stops after this command.
+    quit_requested: bool = False
+    _session: object = None
+    _keyring: object = None
+    _state: object = None
+    _store: object = None
+
+    # ------------------------------------------------------------ store access (opened on first use)
+
+    @property
+    def store(self):
+        if self._store is None:
+            from asyncos_cli.config.store import SQLiteStore
+
+            self._store = SQLiteStore(self.datadir.database)
+        return self._store
+
+    @property
+    def session(self):
+        if self._session is None:
+            from asyncos_cli.config.session import Session
+            from asyncos_cli.config.store import StoreNotInitialised
+
+            try:
+                self._session = Session(self.store, self.user)
+            except StoreNotInitialised as e:
+                raise CommandError(str(e)) from None
+        return self._session
+
+    @property
+    def has_session(self) -> bool:
+        return self._session is not None
+
+    @property
+    def keyring(self):
+        if self._keyring is None:
+            from asyncos_cli.config.secrets import Keyring
+
+            self._keyring = Keyring(self.datadir.key_file)
+        return self._keyring
+
+    @property
+    def state(self):
+        if self._state is None:
+            from asyncos_cli.config.state import StateStore
+
+            self._state = StateStore(self.datadir.database)
+        return self._state
+
+    @property
+    def config(self) -> Config:
+        return self.session.config
+
+    def stage(self, section: Section) -> None:
+        self.session.stage(section)
+
+    def replace_section(self, name: str, **changes) -> Section:
+        """Stage a copy of section ``name`` with ``changes``; ConfigError becomes a CommandError."""
+        try:
+            new = self.config[name].replace(**changes)
+        except ConfigError as e:
+            raise CommandError(str(e)) from None
+        self.stage(new)
+        return new
+
+    @property
+    def pid(self) -> int:
+        return os.getpid()
+
+    def say(self, text: object = "") -> None:
+        self.prompter.say(text)
+
+    def control(self, op: str, **params):
+        """Ask the running daemon; a missing daemon is a plain CommandError."""
+        from asyncos_cli.control.client import ControlError, DaemonUnavailable, request
+
+        try:
+            return request(self.datadir.control_socket, op, **params)
+        except (DaemonUnavailable, ControlError) as e:
+            raise CommandError(str(e)) from None
+
+    def close(self) -> None:
+        for res in (self._store, self._state):
+            if res is not None:
+                res.close()

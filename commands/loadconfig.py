@@ -1,0 +1,79 @@
+"""loadconfig: load a configuration file saved by saveconfig; the result is pending."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.config.fields import ConfigError
+
+from .base import CommandError
+from .registry import command
+
+MAX_BYTES = 16 * 1024 * 1024
+
+
+@command("loadconfig", "Load a configuration file.", roles=R.ADMIN_ONLY)
+def run(ctx, args):
+    args.expect_done("loadconfig")
+    if args.positional:
+        text = _read(Path(args.positional[0]))
+    elif ctx.batch:
+        raise CommandError("Usage: loadconfig FILE")
+    else:
+        text = _interactive_source(ctx)
+        if text is None:
+            return
+    from asyncos_cli.config.xmlio import from_xml
+
+    try:
+        result = from_xml(text, ctx.keyring, ctx.config)
+    except ConfigError as e:
+        raise CommandError(f"Parsing failed: {e}. Nothing was changed.") from None
+    changed = ctx.session.stage_config(result.config)
+    for path in result.kept_masked:
+        ctx.say(f"The passphrase {path} was masked in the file: the current one is kept.")
+    if not changed:
+        ctx.say("No changes detected")
+        return
+    ctx.say(f"Values have been loaded ({', '.join(changed)}).")
+    ctx.say("Use the commit command to make these changes active.")
+
+
+def _read(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise CommandError(f"Error: the file \"{path}\" is larger than {MAX_BYTES // (1024 * 1024)} MB")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CommandError(f'Error: the file "{path}" does not exist') from None
+    except UnicodeDecodeError as e:
+        raise CommandError(f"Parsing failed: the file is not UTF-8 text (byte {e.start}). Nothing was changed.") from None
+    except OSError as e:
+        raise CommandError(f'Error: cannot read "{path}": {e.strerror}') from None
+
+
+def _interactive_source(ctx) -> str | None:
+    p = ctx.prompter
+    if ctx.session.has_pending:
+        if not p.yes_no("You have uncommitted changes. Do you want to discard them and continue?", False):
+            return None
+        ctx.session.clear()
+    _reauthenticate(ctx)
+    choice = p.choose("Choose the method to load the configuration:", ["Paste via CLI", "Load from file"], default=1)
+    if choice == 0:
+        text = p.multiline("Paste the configuration file now. End with '.' on a line of its own.")
+        if not text.strip():
+            ctx.say("No data to load")
+            return None
+        return text
+    name = p.ask("Enter the name of the file to import:")
+    return _read(Path(name))
+
+
+def _reauthenticate(ctx) -> None:
+    from asyncos_cli.auth.passphrases import verify_passphrase
+
+    entered = ctx.prompter.secret("Enter your Passphrase to make changes:")
+    if not verify_passphrase(entered, ctx.state.passphrase_hash(ctx.user)):
+        raise CommandError("Passphrase incorrect: nothing was changed.")

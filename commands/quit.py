@@ -1,0 +1,16 @@
+"""quit / exit: leave the shell (warning first when changes are pending)."""
+
+from __future__ import annotations
+
+from .registry import command
+
+
+@command("quit", "Exit the shell.", aliases=("exit", "q"), needs_store=False)
+def run(ctx, args):
+    args.expect_done("quit")
+    if ctx.has_session and ctx.session.has_pending and not ctx.batch:
+        names = ", ".join(ctx.session.pending_names())
+        ctx.say(f"You have uncommitted changes ({names}); they will be lost.")
+        if not ctx.prompter.yes_no("Are you sure you wish to exit?", False):
+            return
+    ctx.quit_requested = True

@@ -1,0 +1,66 @@
+"""status: the running gateway's state, asked over the control channel."""
+
+from __future__ import annotations
+
+import time
+
+from .registry import command
+
+
+def _when(t: float) -> str:
+    return time.strftime("%a %b %d %H:%M:%S %Y %Z", time.localtime(t))
+
+
+def _span(seconds: float) -> str:
+    s = int(seconds)
+    d, s = divmod(s, 86400)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    parts = [f"{d}d"] if d else []
+    if d or h:
+        parts.append(f"{h}h")
+    parts += [f"{m}m", f"{s}s"]
+    return " ".join(parts)
+
+
+@command("status", "System status.", subcommands=("detail",))
+def run(ctx, args):
+    detail = args.subcommand() == "detail"
+    args.expect_done("status")
+    st = ctx.control("status")
+    rows = [
+        ("Status as of", _when(st["now"])),
+        ("Up since", f"{_when(st['started'])} ({_span(st['uptime'])})"),
+        ("Last counter reset", _when(st["counters_reset"])),
+        ("System status", "Online"),
+        ("Oldest Message", "No Messages"),
+        ("Host name", st["hostname"]),
+        (
+            "Configuration version",
+            f"{st['config_version']} (committed by {st['config_committed_by']}, "
+            f"{_when(st['config_committed_at'])})",
+        ),
+    ]
+    width = max(len(k) for k, _ in rows) + 2
+    for k, v in rows:
+        ctx.say(f"{k + ':':<{width}}{v}")
+    if st["demo_certificate"]:
+        ctx.say("\nWARNING: the demonstration certificate is in use.")
+    ctx.say("\nComponents:")
+    for name, state in st["components"]:
+        ctx.say(f"  {name:<32}{state}")
+    counters = [
+        ("Configuration reloads", st["reloads"]),
+        ("Failed reloads", st["reload_failures"]),
+        ("Events", st["events"]),
+        ("Control requests", st["control_requests"]),
+        ("Messages in flight (tracked)", st["tracking_in_flight"]),
+        ("Messages finished (tracked)", st["tracking_finished"]),
+    ]
+    ctx.say(f"\nCounters:{'Uptime':>33}")
+    for name, value in counters:
+        ctx.say(f"  {name:<32}{value:>8}")
+    if detail:
+        ctx.say(f"\nDaemon PID: {st['pid']}\nProduct version: {st['product_version']}")
+        if st.get("config_comment"):
+            ctx.say(f"Last commit comment: {st['config_comment']}")
