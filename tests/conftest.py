@@ -1,0 +1,136 @@
+"""Shared fixtures: data directories, the real CLI as a subprocess, the daemon, peers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSPHRASE = "Initial-Pass-9x"
+
+
+def require_peer(*programs: str) -> None:
+    """Skip when a real peer is missing; in CI (ASYNCOS_REQUIRE_PEERS=1) fail instead."""
+    missing = [p for p in programs if shutil.which(p) is None]
+    if not missing:
+        return
+    why = f"test peer not installed: {', '.join(missing)}"
+    if os.environ.get("ASYNCOS_REQUIRE_PEERS") == "1":
+        pytest.fail(why + " (ASYNCOS_REQUIRE_PEERS=1)")
+    pytest.skip(why)
+
+
+def cli_env(datadir: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env["ASYNCOS_DATA"] = str(datadir)
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def run_cli(datadir: Path, *args: str, input: str | None = None, timeout: float = 60):
+    return subprocess.run(
+        [sys.executable, "-m", "asyncos_cli", *args],
+        input=input if input is not None else "",
+        capture_output=True,
+        text=True,
+        env=cli_env(datadir),
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def datadir(tmp_path) -> Path:
+    """An initialised data directory (admin's passphrase is PASSPHRASE)."""
+    d = tmp_path / "data"
+    pw = tmp_path / "admin.pw"
+    pw.write_text(PASSPHRASE + "\n")
+    r = run_cli(d, "init", f"--admin-passphrase-file={pw}")
+    assert r.returncode == 0, r.stderr
+    return d
+
+
+@pytest.fixture
+def cli(datadir):
+    def run(*args, input=None, check=True):
+        r = run_cli(datadir, *args, input=input)
+        if check:
+            assert r.returncode == 0, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
+        return r
+
+    return run
+
+
+class DaemonProcess:
+    def __init__(self, datadir: Path):
+        self.datadir = datadir
+        self.socket = datadir / "run" / "control.sock"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "asyncos_cli", "serve"],
+            env=cli_env(datadir),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.wait_ready()
+
+    def request(self, op: str, **params):
+        from asyncos_cli.control.client import request
+
+        return request(self.socket, op, **params)
+
+    def wait_ready(self, timeout: float = 20) -> None:
+        from asyncos_cli.control.client import DaemonUnavailable
+
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daemon exited: {self.proc.stdout.read()}")
+            try:
+                self.request("ping")
+                return
+            except DaemonUnavailable:
+                time.sleep(0.05)
+        raise RuntimeError("daemon did not answer")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def daemon(datadir):
+    d = DaemonProcess(datadir)
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def store(tmp_path):
+    """An initialised store opened in-process (for unit tests of the commit model)."""
+    from asyncos_cli.config.schema import Config
+    from asyncos_cli.config.store import SQLiteStore
+
+    s = SQLiteStore(tmp_path / "store.db")
+    s.initialise(Config.default(), "admin", "Initial configuration")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def keyring(tmp_path):
+    from asyncos_cli.config.secrets import Keyring
+
+    return Keyring.create(tmp_path / "keys" / "config.key")

@@ -1,0 +1,118 @@
+"""saveconfig / loadconfig / showconfig: exact round trips, strict refusal of bad files."""
+
+from __future__ import annotations
+
+import pytest
+
+from asyncos_cli.config.datadir import DataDir
+from asyncos_cli.config.schema import HttpProxy, OutboundSection
+from asyncos_cli.config.secrets import Keyring
+from asyncos_cli.config.session import Session
+from asyncos_cli.config.store import SQLiteStore
+
+PROXY_SECRET = "Proxy-Secret-4711"
+
+
+def _set_proxy_secret(datadir, secret=PROXY_SECRET):
+    dd = DataDir(datadir)
+    store = SQLiteStore(dd.database)
+    s = Session(store, "admin")
+    proxy = HttpProxy("proxy.example.com", 8080, "svc", Keyring(dd.key_file).seal(secret))
+    s.stage(OutboundSection(proxy=proxy, timeout_seconds=25))
+    s.commit("proxy")
+    snap = store.snapshot()
+    store.close()
+    return snap
+
+
+def _head(datadir):
+    store = SQLiteStore(DataDir(datadir).database)
+    try:
+        return store.snapshot()
+    finally:
+        store.close()
+
+
+def test_saveconfig_then_loadconfig_restores_exactly_with_secrets(cli, datadir, tmp_path):
+    saved = _set_proxy_secret(datadir)
+    path = tmp_path / "saved.xml"
+    cli("-c", f"saveconfig {path}")
+    text = path.read_text()
+    assert PROXY_SECRET not in text and 'encrypted="yes"' in text
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    cli("-c", "sethostname other.example.com; commit change")
+    _set_proxy_secret(datadir, "A-different-secret-1")
+    assert _head(datadir).config != saved.config
+    r = cli("-c", f"loadconfig {path}; commit restore")
+    assert "Values have been loaded" in r.stdout
+    assert _head(datadir).config == saved.config  # secrets included: same tokens
+    r = cli("-c", f"loadconfig {path}")
+    assert "No changes detected" in r.stdout
+
+
+def test_masked_file_keeps_current_secret_and_says_so(cli, datadir, tmp_path):
+    saved = _set_proxy_secret(datadir)
+    path = tmp_path / "masked.xml"
+    cli("-c", f"saveconfig {path} --passphrases=mask")
+    assert "*****" in path.read_text()
+    r = cli("-c", f"loadconfig {path}")
+    assert "outbound.proxy.passphrase was masked" in r.stdout
+    assert _head(datadir).config == saved.config
+
+
+def test_plain_file_is_sealed_on_load(cli, datadir, tmp_path):
+    _set_proxy_secret(datadir)
+    path = tmp_path / "plain.xml"
+    cli("-c", f"saveconfig {path} --passphrases=plain")
+    assert PROXY_SECRET in path.read_text()
+    text = path.read_text().replace(PROXY_SECRET, "Brand-New-Secret-2")
+    path.write_text(text)
+    cli("-c", f"loadconfig {path}; commit new secret")
+    snap = _head(datadir)
+    assert Keyring(DataDir(datadir).key_file).reveal(snap.config.outbound.proxy.passphrase) == "Brand-New-Secret-2"
+
+
+BROKEN = {
+    "truncated": (lambda t: t[: len(t) // 2], "not well-formed XML"),
+    "foreign": (lambda t: '<?xml version="1.0"?>\n<config product="esa">\n</config>\n', "not an asyncos-cli configuration"),
+    "missing section": (lambda t: t.replace(t[t.index("  <logs>"): t.index("</logs>") + 7], ""), "<logs> is missing"),
+    "missing setting": (lambda t: t.replace("    <retries>1</retries>\n", ""), "<retries> is missing"),
+    "bad value": (lambda t: t.replace("<retries>1</retries>", "<retries>many</retries>"), "expected a whole number"),
+    "invalid value": (lambda t: t.replace("<hostname>ironport.example.com</hostname>", "<hostname>bad_name</hostname>"), "hostname"),
+    "unknown setting": (lambda t: t.replace("<retries>1</retries>", "<retries>1</retries><colour>red</colour>"), "unknown setting <colour>"),
+    "entity": (lambda t: '<?xml version="1.0"?>\n<!DOCTYPE config [<!ENTITY a "aaaa">]>\n<config product="asyncos-cli" format="1"/>', "document type declarations"),
+    "empty": (lambda t: "", "not well-formed"),
+    "foreign key": (lambda t: t.replace("<proxy unset=\"yes\"/>", '<proxy><host>p.example.com</host><port>1</port><username>u</username><passphrase encrypted="yes">gAAAAABnotavalidtoken</passphrase></proxy>'), "cannot be opened"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_files_change_nothing_and_say_what_is_wrong(cli, datadir, tmp_path, case):
+    good = tmp_path / "good.xml"
+    cli("-c", f"saveconfig {good}")
+    mangle, expected = BROKEN[case]
+    bad = tmp_path / "bad.xml"
+    bad.write_text(mangle(good.read_text()))
+    before = _head(datadir)
+    r = cli("-c", f"loadconfig {bad}; commit should not run", check=False)
+    assert r.returncode != 0
+    assert "Parsing failed" in r.stderr and expected in r.stderr, r.stderr
+    if case in ("missing setting", "bad value", "invalid value", "unknown setting", "entity", "truncated"):
+        assert "line " in r.stderr
+    assert _head(datadir).version.id == before.version.id
+    assert _head(datadir).config == before.config
+
+
+def test_loadconfig_missing_file(cli, tmp_path):
+    r = cli("-c", f"loadconfig {tmp_path / 'nope.xml'}", check=False)
+    assert r.returncode == 1 and 'Error: the file "' in r.stderr and "does not exist" in r.stderr
+
+
+def test_showconfig_masks_by_default(cli, datadir):
+    _set_proxy_secret(datadir)
+    out = cli("-c", "showconfig").stdout
+    assert '<passphrase masked="yes">*****</passphrase>' in out and PROXY_SECRET not in out
+    out = cli("-c", "showconfig --passphrases=encrypt").stdout
+    assert 'encrypted="yes"' in out and PROXY_SECRET not in out
+    r = cli("-c", "showconfig --passphrases=plain", check=False)
+    assert r.returncode != 0
