@@ -1,0 +1,50 @@
+# make run   - set up .venv, initialise ./var on first use, start the gateway, open the shell
+# make stop  - stop the gateway
+# make test  - set up .venv with the test extras, install the test peers (as root with apt), run pytest
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export ASYNCOS_DATA ?= $(CURDIR)/var
+
+.PHONY: run stop test peers bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+run: $(VENV)/.installed
+	@$(BIN)/asyncos-cli -c version >/dev/null 2>&1 || $(BIN)/asyncos-cli init
+	@$(BIN)/asyncos-cli serve --detach
+	@$(BIN)/asyncos-cli
+
+stop: $(VENV)/.installed
+	@$(BIN)/asyncos-cli stop
+
+peers:
+	@missing=$$(grep -v '^#' tests/peers.txt | while read pkg cmd; do \
+	    [ -n "$$pkg" ] && ! command -v $$cmd >/dev/null 2>&1 && echo $$pkg; done | sort -u); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing test peers: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+	    echo "test peers missing (tests that need them are skipped): $$missing"; \
+	fi
+
+test: $(VENV)/.installed-test peers
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/cli_startup.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

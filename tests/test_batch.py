@@ -1,0 +1,101 @@
+"""Batch runs: -c, batch FILE, piped stdin; exit status, stop at first failure, pending discarded."""
+
+from __future__ import annotations
+
+from conftest import run_cli
+
+
+def test_pending_change_is_discarded_without_commit(cli):
+    r = cli("-c", "sethostname a.example.com")
+    assert "uncommitted changes discarded (system)" in r.stderr
+    assert "<hostname>ironport.example.com</hostname>" in cli("-c", "showconfig").stdout
+    cli("-c", "sethostname a.example.com; commit")
+    assert "<hostname>a.example.com</hostname>" in cli("-c", "showconfig").stdout
+
+
+def test_first_failure_stops_the_run_non_zero(cli):
+    r = cli("-c", "sethostname bad_name; commit", check=False)
+    assert r.returncode == 1
+    assert "Invalid host name 'bad_name'" in r.stderr
+    assert "Changes committed" not in r.stdout
+    r = cli("-c", "nosuchcommand; version", check=False)
+    assert r.returncode == 1 and "Unknown command: nosuchcommand" in r.stderr and "Current Version" not in r.stdout
+
+
+def test_unknown_option_is_an_error(cli):
+    r = cli("-c", "version --colour=red", check=False)
+    assert r.returncode == 1 and "--colour" in r.stderr
+
+
+def test_questions_are_refused_in_batch(cli):
+    r = cli("-c", "rollbackconfig", check=False)
+    assert r.returncode == 1 and "Usage: rollbackconfig" in r.stderr
+
+
+def test_batch_file_and_stdin(cli, tmp_path):
+    f = tmp_path / "cmds"
+    f.write_text("# set the name\nsethostname b.example.com\n\ncommit 'from a file; with a semicolon'\n")
+    cli("batch", str(f))
+    assert "from a file; with a semicolon" in cli("-c", "rollbackconfig list").stdout
+    r = cli(input="sethostname c.example.com\ncommit piped\n")
+    assert "Changes committed" in r.stdout
+    assert "<hostname>c.example.com</hostname>" in cli("-c", "showconfig").stdout
+
+
+def test_quit_ends_the_run(cli):
+    r = cli("-c", "version; quit; nosuchcommand")
+    assert "Current Version" in r.stdout
+
+
+def test_uninitialised_directory_is_refused(tmp_path):
+    r = run_cli(tmp_path / "fresh", "-c", "version")
+    assert r.returncode == 1 and "not initialised" in r.stderr and "asyncos-cli init" in r.stderr
+    r = run_cli(tmp_path / "fresh", "-c", "help")
+    assert r.returncode == 0  # help needs no configuration
+
+
+def test_init_twice_is_refused(datadir, tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text("Another-pass-1\n")
+    r = run_cli(datadir, "init", f"--admin-passphrase-file={pw}")
+    assert r.returncode == 1 and "already initialised" in r.stderr
+
+
+def test_init_needs_a_passphrase_in_batch_and_checks_it(tmp_path):
+    r = run_cli(tmp_path / "d", "init")
+    assert r.returncode == 1 and "--admin-passphrase-file" in r.stderr
+    r = run_cli(tmp_path / "d", "init", "--admin-passphrase-file=-", input="short\n")
+    assert r.returncode == 1 and "at least 8 characters" in r.stderr
+    assert not (tmp_path / "d" / "asyncos.db").exists()
+    r = run_cli(tmp_path / "d", "init", "--admin-passphrase-file=-", "--hostname=gw.example.org", input="Long-enough-1\n")
+    assert r.returncode == 0, r.stderr
+    assert "<hostname>gw.example.org</hostname>" in run_cli(tmp_path / "d", "-c", "showconfig").stdout
+
+
+def test_rollback_is_pending_until_commit(cli):
+    cli("-c", "sethostname one.example.com; commit one")
+    cli("-c", "sethostname two.example.com; commit two")
+    r = cli("-c", "rollbackconfig rollback 2")
+    assert "pending" in r.stdout and "discarded" in r.stderr
+    assert "<hostname>two.example.com</hostname>" in cli("-c", "showconfig").stdout
+    cli("-c", "rollbackconfig rollback 2; commit back to one")
+    assert "<hostname>one.example.com</hostname>" in cli("-c", "showconfig").stdout
+
+
+def test_rollbackconfig_diff_between_versions(cli):
+    cli("-c", "sethostname one.example.com; commit one")
+    cli("-c", "sethostname two.example.com; commit two")
+    out = cli("-c", "rollbackconfig diff 2 3").stdout
+    assert "- system.hostname: one.example.com" in out and "+ system.hostname: two.example.com" in out
+    out = cli("-c", "rollbackconfig diff 1").stdout
+    assert "- system.hostname: ironport.example.com" in out and "+ system.hostname: two.example.com" in out
+    assert "No differences." in cli("-c", "rollbackconfig diff 3 3").stdout
+    r = cli("-c", "rollbackconfig diff 1 99", check=False)
+    assert r.returncode == 1 and "no configuration version 99" in r.stderr
+
+
+def test_clear_and_commit_messages(cli):
+    assert "There is no data to commit." in cli("-c", "commit").stdout
+    assert "No changes have been made" in cli("-c", "clear").stdout
+    r = cli("-c", "sethostname z.example.com; clear; commit")
+    assert "Changes cleared." in r.stdout and "There is no data to commit." in r.stdout

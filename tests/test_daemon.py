@@ -1,0 +1,131 @@
+"""The runtime skeleton: serve, control channel, reload within a second, demo certificate."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import time
+
+import pytest
+
+from conftest import DaemonProcess, require_peer, run_cli
+
+
+def test_status_answers_from_the_daemon(cli, daemon):
+    out = cli("-c", "status").stdout
+    assert "System status:" in out and "Online" in out
+    assert "Configuration version: 1 (committed by admin" in out
+    assert "not supported yet" in out
+
+
+def test_status_without_daemon_says_so(cli):
+    r = cli("-c", "status", check=False)
+    assert r.returncode == 1 and "daemon is not running" in r.stderr
+
+
+def test_commit_reaches_the_daemon_within_a_second(cli, daemon):
+    assert daemon.request("status")["config_version"] == 1
+    cli("-c", "sethostname a.example.com; commit")
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        st = daemon.request("status")
+        if st["config_version"] == 2:
+            break
+        time.sleep(0.02)
+    assert st["config_version"] == 2 and st["hostname"] == "a.example.com"
+    system_log = (daemon.datadir / "logs" / "system_logs" / "system.current").read_text()
+    assert "User admin commit changes:" in system_log
+    assert "Configuration version 2 (committed by admin) is now in effect; was 1; sections changed: system" in system_log
+
+
+def test_reload_by_polling_without_a_nudge(datadir, daemon):
+    # A commit by a process that does not nudge (e.g. another tool on the store).
+    from asyncos_cli.config.schema import SystemSection
+    from asyncos_cli.config.session import Session
+    from asyncos_cli.config.store import SQLiteStore
+
+    store = SQLiteStore(datadir / "asyncos.db")
+    s = Session(store, "tool")
+    s.stage(SystemSection(hostname="polled.example.com"))
+    s.commit("no nudge")
+    store.close()
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline and daemon.request("status")["config_version"] != 2:
+        time.sleep(0.02)
+    assert daemon.request("status")["hostname"] == "polled.example.com"
+
+
+def test_control_socket_is_private_and_second_daemon_refused(datadir, daemon):
+    mode = stat.S_IMODE(daemon.socket.stat().st_mode)
+    assert mode == 0o600
+    r = run_cli(datadir, "serve", timeout=30)
+    assert r.returncode == 1 and "already running" in r.stderr
+
+
+def test_unknown_and_malformed_requests(daemon):
+    import socket
+
+    from asyncos_cli.control.client import ControlError
+
+    with pytest.raises(ControlError, match="unknown operation"):
+        daemon.request("nonsense")
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(daemon.socket))
+        s.sendall(b"this is not json\n")
+        assert b"malformed request" in s.recv(1000)
+    assert daemon.request("ping") == "pong"
+
+
+def test_stop_and_detach(datadir):
+    r = run_cli(datadir, "serve", "--detach", timeout=30)
+    assert r.returncode == 0, r.stderr
+    r = run_cli(datadir, "stop", timeout=30)
+    assert r.returncode == 0 and "stopped" in r.stdout
+    r = run_cli(datadir, "stop", timeout=30)
+    assert "not running" in r.stdout
+
+
+def test_demo_certificate_is_valid_and_its_key_encrypted(datadir, daemon):
+    require_peer("openssl")
+    cert = datadir / "state" / "demo-cert.pem"
+    key = datadir / "state" / "demo-key.pem"
+    out = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-subject", "-checkend", "86400"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "ironport.example.com" in out.stdout
+    assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes()
+    bad = subprocess.run(["openssl", "pkey", "-in", key, "-passin", "pass:wrong", "-noout"], capture_output=True)
+    assert bad.returncode != 0
+
+
+def test_demo_certificate_serves_tls(datadir, daemon):
+    """The daemon's TLS context (the demonstration certificate) completes a handshake with openssl."""
+    require_peer("openssl")
+    import socket
+    import ssl
+    import threading
+
+    from asyncos_cli.config.secrets import Keyring
+    from asyncos_cli.services.certificates import DemoCertificate
+
+    ctx = DemoCertificate.at(datadir / "state").server_context(Keyring(datadir / "keys" / "config.key"))
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+
+    def serve_once():
+        conn, _ = srv.accept()
+        try:
+            with ctx.wrap_socket(conn, server_side=True) as tls:
+                tls.sendall(b"hello\n")
+        except (ssl.SSLError, OSError):
+            pass
+
+    t = threading.Thread(target=serve_once, daemon=True)
+    t.start()
+    out = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", str(datadir / "state" / "demo-cert.pem"),
+         "-verify_hostname", "ironport.example.com", "-verify_return_error", "-brief"],
+        input="", capture_output=True, text=True, timeout=20,
+    )
+    t.join(5)
+    srv.close()
+    assert "Verification: OK" in out.stderr + out.stdout, out.stderr
