@@ -1,3 +1,3 @@
 from .main import cli
 
-cli(prog_name="asyncos-cli")
+cli()

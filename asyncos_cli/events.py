@@ -11,14 +11,10 @@ logged and the others still run (mitmproxy's safecall).
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar
-
-log = logging.getLogger("asyncos.events")
-
 
 @dataclass(frozen=True)
 class Event:
@@ -212,8 +208,10 @@ class EventBus:
                 try:
                     handler(event)
                 except Exception:  # one broken subscriber must not stop the others
+                    import logging
+
                     self.handler_failures += 1
-                    log.exception("event handler %r failed on %r", handler, event)
+                    logging.getLogger("asyncos.events").exception("event handler %r failed on %r", handler, event)
 
 
 def log_subscriber(logs) -> Handler:

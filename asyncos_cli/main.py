@@ -1,7 +1,9 @@
 """The ``asyncos-cli`` program: shell (default), -c, batch, serve, stop, init.
 
 Only this module knows about click. Batch paths import neither
-prompt_toolkit nor anything of the relay: start-up time is a feature.
+prompt_toolkit nor anything of the relay, and the most common one,
+``asyncos-cli -c '...'``, does not even import click: start-up time is a
+feature (bench/cli_startup.py).
 """
 
 from __future__ import annotations
@@ -10,13 +12,25 @@ import os
 import sys
 import time
 
-import click
-
 from .config.datadir import DataDir
 
 
+def cli(argv: list[str] | None = None) -> None:
+    """The console script's entry point."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if len(args) == 2 and args[0] == "-c":
+        from .shell.batch import split_commands
+
+        sys.exit(_batch(split_commands(args[1])))
+    _app()(args=args, prog_name="asyncos-cli")
+
+
+def _echo(message: str) -> None:
+    sys.stdout.write(message + "\n")
+
+
 def _fail(message: str, code: int = 1):
-    click.echo(f"asyncos-cli: {message}", err=True)
+    sys.stderr.write(f"asyncos-cli: {message}\n")
     sys.exit(code)
 
 
@@ -37,26 +51,6 @@ def _batch(commands) -> int:
         return run_batch(Shell(ctx), commands)
     finally:
         ctx.close()
-
-
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-c", "command", metavar="'CMD; CMD'", help="Run commands in batch mode and exit.")
-@click.version_option(package_name="asyncos-cli", message="%(prog)s %(version)s")
-@click.pass_context
-def cli(click_ctx, command):
-    """The appliance shell. With no command: the interactive shell on a terminal,
-    or batch commands read from standard input."""
-    if click_ctx.invoked_subcommand is not None:
-        return
-    if command is not None:
-        from .shell.batch import split_commands
-
-        sys.exit(_batch(split_commands(command)))
-    if not sys.stdin.isatty():
-        from .shell.batch import lines_to_commands
-
-        sys.exit(_batch(lines_to_commands(sys.stdin)))
-    sys.exit(_interactive())
 
 
 def _interactive() -> int:
@@ -86,54 +80,72 @@ def _interactive() -> int:
         ctx.close()
 
 
-@cli.command()
-@click.argument("file", type=click.File("r"))
-def batch(file):
-    """Run the commands in FILE (one or more per line, ';' between), then exit."""
-    from .shell.batch import lines_to_commands
-
-    sys.exit(_batch(lines_to_commands(file)))
-
-
-@cli.command()
-@click.option("--admin-passphrase-file", metavar="FILE", help="Read admin's passphrase from FILE ('-': stdin).")
-@click.option("--hostname", metavar="NAME", help="The appliance's host name (default ironport.example.com).")
-def init(admin_passphrase_file, hostname):
-    """Prepare a new data directory: the default configuration and admin's passphrase."""
-    line = "init"
-    if admin_passphrase_file:
-        line += f" --admin-passphrase-file={_quote(admin_passphrase_file)}"
-    if hostname:
-        line += f" --hostname={_quote(hostname)}"
-    if sys.stdin.isatty() and not admin_passphrase_file:
-        from commands.base import CommandError
-
-        from .shell.console import console_context
-        from .shell.runner import Shell
-        from .shell.terminal import TerminalPrompter
-
-        datadir = DataDir.from_env()
-        try:
-            ctx = console_context(datadir, TerminalPrompter(), batch=False)
-            Shell(ctx).execute(line)
-        except CommandError as e:
-            _fail(str(e))
-        except (KeyboardInterrupt, EOFError):
-            _fail("set-up abandoned; nothing was written", 130)
-        return
-    sys.exit(_batch([line]))
-
-
 def _quote(value: str) -> str:
     import shlex
 
     return shlex.quote(value)
 
 
-@cli.command()
-@click.option("--detach", is_flag=True, help="Run in the background; return once it answers.")
-def serve(detach):
-    """Run the gateway daemon (foreground unless --detach)."""
+def _detach(datadir: DataDir) -> int:
+    import subprocess
+
+    from .control.client import DaemonUnavailable, request
+
+    try:
+        request(datadir.control_socket, "ping", timeout=1)
+        _echo(f"asyncos-cli: the gateway is already running ({datadir.control_socket})")
+        return 0
+    except Exception:
+        pass
+    out_path = datadir.private_dir(datadir.logs) / "daemon.out"
+    fd = os.open(out_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "asyncos_cli", "serve"],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            env={**os.environ, "ASYNCOS_DATA": str(datadir.root)},
+        )
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            _fail(f"the daemon exited at start (status {proc.returncode}); see {out_path}")
+        try:
+            request(datadir.control_socket, "ping", timeout=1)
+            _echo(f"asyncos-cli: gateway started in the background (pid {proc.pid})")
+            return 0
+        except DaemonUnavailable:
+            time.sleep(0.1)
+    _fail(f"the daemon did not answer within 20 s; see {out_path}")
+    return 1
+
+
+def _init(admin_passphrase_file, hostname) -> None:
+    line = "init"
+    if admin_passphrase_file:
+        line += f" --admin-passphrase-file={_quote(admin_passphrase_file)}"
+    if hostname:
+        line += f" --hostname={_quote(hostname)}"
+    if not (sys.stdin.isatty() and not admin_passphrase_file):
+        sys.exit(_batch([line]))
+    from commands.base import CommandError
+
+    from .shell.console import console_context
+    from .shell.runner import Shell
+    from .shell.terminal import TerminalPrompter
+
+    try:
+        ctx = console_context(DataDir.from_env(), TerminalPrompter(), batch=False)
+        Shell(ctx).execute(line)
+    except CommandError as e:
+        _fail(str(e))
+    except (KeyboardInterrupt, EOFError):
+        _fail("set-up abandoned; nothing was written", 130)
+
+
+def _serve(detach: bool) -> None:
     datadir = DataDir.from_env()
     if not datadir.is_initialised():
         _fail(f"the data directory {datadir.root} is not initialised: run 'asyncos-cli init' first")
@@ -151,44 +163,7 @@ def serve(detach):
         _fail(str(e))
 
 
-def _detach(datadir: DataDir) -> int:
-    import subprocess
-
-    from .control.client import DaemonUnavailable, request
-
-    try:
-        request(datadir.control_socket, "ping", timeout=1)
-        click.echo(f"asyncos-cli: the gateway is already running ({datadir.control_socket})")
-        return 0
-    except Exception:
-        pass
-    out_path = datadir.private_dir(datadir.logs) / "daemon.out"
-    with open(out_path, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "asyncos_cli", "serve"],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-            env={**os.environ, "ASYNCOS_DATA": str(datadir.root)},
-        )
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            _fail(f"the daemon exited at start (status {proc.returncode}); see {out_path}")
-        try:
-            request(datadir.control_socket, "ping", timeout=1)
-            click.echo(f"asyncos-cli: gateway started in the background (pid {proc.pid})")
-            return 0
-        except DaemonUnavailable:
-            time.sleep(0.1)
-    _fail(f"the daemon did not answer within 20 s; see {out_path}")
-    return 1
-
-
-@cli.command()
-def stop():
-    """Stop the running gateway daemon."""
+def _stop() -> None:
     from .control.client import ControlError, DaemonUnavailable, request
 
     datadir = DataDir.from_env()
@@ -196,17 +171,75 @@ def stop():
         pid = request(datadir.control_socket, "status")["pid"]
         request(datadir.control_socket, "shutdown")
     except (DaemonUnavailable, ControlError):
-        click.echo("asyncos-cli: the gateway is not running")
+        _echo("asyncos-cli: the gateway is not running")
         return
     deadline = time.time() + 15
     while time.time() < deadline:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            click.echo(f"asyncos-cli: gateway stopped (pid {pid})")
+            _echo(f"asyncos-cli: gateway stopped (pid {pid})")
             return
         time.sleep(0.1)
     _fail(f"the gateway (pid {pid}) did not stop within 15 s")
+
+
+def _app():
+    """The click application; built only when a path other than ``-c`` needs it."""
+    import click
+
+    @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.option("-c", "command", metavar="'CMD; CMD'", help="Run commands in batch mode and exit.")
+    @click.pass_context
+    def app(click_ctx, command):
+        """The appliance shell. With no command: the interactive shell on a terminal,
+        or batch commands read from standard input."""
+        if click_ctx.invoked_subcommand is not None:
+            return
+        if command is not None:
+            from .shell.batch import split_commands
+
+            sys.exit(_batch(split_commands(command)))
+        if not sys.stdin.isatty():
+            from .shell.batch import lines_to_commands
+
+            sys.exit(_batch(lines_to_commands(sys.stdin)))
+        sys.exit(_interactive())
+
+    @app.command()
+    @click.argument("file", type=click.File("r"))
+    def batch(file):
+        """Run the commands in FILE (one or more per line, ';' between), then exit."""
+        from .shell.batch import lines_to_commands
+
+        sys.exit(_batch(lines_to_commands(file)))
+
+    @app.command()
+    @click.option("--admin-passphrase-file", metavar="FILE", help="Read admin's passphrase from FILE ('-': stdin).")
+    @click.option("--hostname", metavar="NAME", help="The appliance's host name (default ironport.example.com).")
+    def init(admin_passphrase_file, hostname):
+        """Prepare a new data directory: the default configuration and admin's passphrase."""
+        _init(admin_passphrase_file, hostname)
+
+    @app.command()
+    @click.option("--detach", is_flag=True, help="Run in the background; return once it answers.")
+    def serve(detach):
+        """Run the gateway daemon (foreground unless --detach)."""
+        _serve(detach)
+
+    @app.command()
+    def stop():
+        """Stop the running gateway daemon."""
+        _stop()
+
+    @app.command()
+    def version():
+        """Print the program's version."""
+        from . import __version__
+
+        _echo(f"asyncos-cli {__version__}")
+
+    return app
 
 
 if __name__ == "__main__":

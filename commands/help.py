@@ -6,7 +6,7 @@ from .base import CommandError
 from .registry import all_commands, command, lookup
 
 
-@command("help", "Help.", aliases=("h", "?"), needs_store=False)
+@command("help", "Help.", needs_store=False)
 def run(ctx, args):
     from .manpage import man_path, render
 

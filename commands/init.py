@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import time
 
 from asyncos_cli.auth import roles as R
@@ -17,6 +16,8 @@ from .registry import command
 @command("init", "Prepare a new data directory: default configuration and admin passphrase.",
          roles=R.ADMIN_ONLY, needs_store=False)
 def run(ctx, args):
+    import secrets
+
     from asyncos_cli.config.schema import Config, SystemSection
     from asyncos_cli.config.secrets import Keyring
     from asyncos_cli.config.state import StateStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .registry import command
 
 
-@command("quit", "Exit the shell.", aliases=("exit", "q"), needs_store=False)
+@command("quit", "Exit the shell.", needs_store=False)
 def run(ctx, args):
     args.expect_done("quit")
     if ctx.has_session and ctx.session.has_pending and not ctx.batch:

@@ -15,21 +15,23 @@ from typing import Callable, Iterable
 
 from asyncos_cli.auth import roles as R
 
-#: Every command module, in the order ``help`` lists them (alphabetical there anyway).
-MODULES = (
-    "clear",
-    "commit",
-    "help",
-    "init",
-    "loadconfig",
-    "quit",
-    "rollbackconfig",
-    "saveconfig",
-    "sethostname",
-    "showconfig",
-    "status",
-    "version",
-)
+#: Every command: its module (named after it) and its aliases. A batch run
+#: imports only the module of the command it runs; help and completion load all.
+MODULES: dict[str, tuple[str, ...]] = {
+    "clear": (),
+    "commit": (),
+    "help": ("h", "?"),
+    "init": (),
+    "loadconfig": (),
+    "quit": ("exit", "q"),
+    "rollbackconfig": (),
+    "saveconfig": (),
+    "sethostname": (),
+    "showconfig": (),
+    "status": (),
+    "version": (),
+}
+_MODULE_OF = {alias: name for name, aliases in MODULES.items() for alias in (name, *aliases)}
 
 #: Option names that always hold secrets, whatever the command declares.
 _SECRET_WORDS = re.compile(r"passphrase|password|secret|community|privkey|authkey|token", re.I)
@@ -82,7 +84,6 @@ def command(
     secret_options: Iterable[str] = (),
     secret_positions: Iterable[int] = (),
     needs_store: bool = True,
-    aliases: Iterable[str] = (),
 ):
     """Register the decorated ``run(ctx, args)`` as a shell command."""
 
@@ -96,7 +97,7 @@ def command(
             secret_options=frozenset(secret_options),
             secret_positions=frozenset(secret_positions),
             needs_store=needs_store,
-            aliases=tuple(aliases),
+            aliases=MODULES.get(name, ()),
         )
         for key in (name, *cmd.aliases):
             if key in _REGISTRY:
@@ -116,8 +117,13 @@ def load_all() -> None:
 
 
 def lookup(name: str) -> Command | None:
-    load_all()
-    return _REGISTRY.get(name.lower())
+    key = name.lower()
+    module = _MODULE_OF.get(key)
+    if module is None:
+        return None
+    if key not in _REGISTRY:
+        importlib.import_module(f"commands.{module}")
+    return _REGISTRY.get(key)
 
 
 def all_commands() -> list[Command]:

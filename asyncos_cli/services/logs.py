@@ -28,6 +28,9 @@ _RANK = {name: i for i, name in enumerate(LOG_LEVELS)}
 _RANK.update({"Info": _RANK["Information"]})
 
 
+_TRAILER_BYTES = 128
+
+
 def stamp(now: float) -> str:
     return time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(now))
 
@@ -85,7 +88,8 @@ class LogFile:
         ).encode()
 
     def _due(self, incoming: int, now: float) -> bool:
-        if os.fstat(self._fd).st_size + incoming > self.sub.max_file_bytes:
+        # Room is kept for the two closing lines, so no file outgrows its limit.
+        if os.fstat(self._fd).st_size + incoming + _TRAILER_BYTES > self.sub.max_file_bytes:
             return True
         if self.sub.rollover_seconds and now - self._begun >= self.sub.rollover_seconds:
             return True
