@@ -125,3 +125,26 @@ def test_first_start_on_a_terminal_runs_init(tmp_path):
     finally:
         child.close(force=True)
     assert (datadir / "asyncos.db").exists()
+
+
+def test_long_output_is_paged(datadir):
+    env = cli_env(datadir)
+    env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+    child = pexpect.spawn(sys.executable, ["-m", "asyncos_cli"], env=env, cwd=str(ROOT), encoding="utf-8",
+                          timeout=15, dimensions=(12, 100))
+    try:
+        child.expect(PROMPT)
+        child.send("showconfig\r")
+        child.expect(r"Do you want to mask the passphrase\? \[Y\]>")
+        child.send("\r")
+        child.expect("<config product=")
+        child.expect("-Press Any Key For More-")
+        child.send(" ")
+        child.expect("-Press Any Key For More-")
+        child.send("q")
+        child.expect(PROMPT)
+        assert "</config>" not in child.before
+        child.send("quit\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
