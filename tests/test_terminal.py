@@ -14,14 +14,13 @@ pexpect = pytest.importorskip("pexpect")
 PROMPT = r"ironport\.example\.com>"
 
 
-def spawn(datadir):
+def spawn(datadir, rows=50):
     env = cli_env(datadir)
     env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
-    child = pexpect.spawn(
+    return pexpect.spawn(
         sys.executable, ["-m", "asyncos_cli"], env=env, cwd=str(ROOT), encoding="utf-8", timeout=15,
-        dimensions=(50, 140),
+        dimensions=(rows, 140),
     )
-    return child
 
 
 def typed(child, text):
@@ -128,10 +127,7 @@ def test_first_start_on_a_terminal_runs_init(tmp_path):
 
 
 def test_long_output_is_paged(datadir):
-    env = cli_env(datadir)
-    env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
-    child = pexpect.spawn(sys.executable, ["-m", "asyncos_cli"], env=env, cwd=str(ROOT), encoding="utf-8",
-                          timeout=15, dimensions=(12, 100))
+    child = spawn(datadir, rows=12)
     try:
         child.expect(PROMPT)
         child.send("showconfig\r")
