@@ -157,11 +157,14 @@ class Prompter(abc.ABC):
             self.error(f"Unknown option '{answer}'.")
 
     def multiline(self, question: str) -> str:
-        """Lines until one holding only '.' (the appliance's convention for pastes)."""
+        """Lines until one holding only '.' or end of input (Ctrl-D), as the appliance's pastes end."""
         self.say(question)
         lines = []
         while True:
-            line = self.read_line("")
+            try:
+                line = self.read_line("")
+            except EOFError:
+                return "\n".join(lines)
             if line.strip() == ".":
                 return "\n".join(lines)
             lines.append(line)
