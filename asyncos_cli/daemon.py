@@ -15,6 +15,7 @@ import fcntl
 import logging
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -51,6 +52,53 @@ class Configurable(Protocol):
 
 class AlreadyRunning(Exception):
     pass
+
+
+class ChildProcess:
+    """A helper process the daemon keeps running (the SSH shell server).
+
+    Restarted when it dies, with a growing pause so a crash loop does not spin.
+    """
+
+    def __init__(self, name: str, argv: list[str], env: dict):
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.proc: asyncio.subprocess.Process | None = None
+        self.restarts = 0
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        pause = 0.5
+        while not self._stopping:
+            started = time.monotonic()
+            self.proc = await asyncio.create_subprocess_exec(*self.argv, env=self.env, stdin=asyncio.subprocess.DEVNULL)
+            code = await self.proc.wait()
+            if self._stopping:
+                return
+            self.restarts += 1
+            log.warning("%s exited with status %s; restarting", self.name, code)
+            pause = 0.5 if time.monotonic() - started > 30 else min(pause * 2, 30)
+            await asyncio.sleep(pause)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self.running:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except asyncio.TimeoutError:
+                self.proc.kill()
+        if self._task is not None:
+            self._task.cancel()
 
 
 @dataclass
@@ -119,6 +167,13 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop, f"signal {signal.Signals(sig).name}")
 
+        self.sshd = ChildProcess(
+            "SSH server",
+            [sys.executable, "-m", "asyncos_cli.shell.sshd"],
+            {**os.environ, "ASYNCOS_DATA": str(self.datadir.root)},
+        )
+        self.sshd.start()
+
         self.bus.emit(DaemonStarted(os.getpid(), self.snapshot.version.id))
         log.warning(
             "gateway running: pid %d, configuration version %d, control socket %s",
@@ -134,6 +189,7 @@ class Daemon:
                     self.reload()
         finally:
             self.bus.emit(DaemonStopping(os.getpid(), self._stop_reason))
+            await self.sshd.stop()
             await self.control.stop()
             self.logs.close()
             if self._pid_fd is not None:
@@ -204,11 +260,20 @@ class Daemon:
                 ["Event bus and logs", f"on; {len(self.snapshot.config.logs.subscriptions)} log subscriptions"],
                 ["Message tracking records", "on"],
                 ["TLS certificate", "demonstration certificate" if self.demo_cert_in_use else "imported"],
+                ["SSH access to the shell", self._ssh_state()],
                 ["SMTP listeners and delivery", "not supported yet"],
                 ["Scanning engine", "not supported yet"],
                 ["SNMP agent and traps", "not supported yet"],
             ],
         }
+
+    def _ssh_state(self) -> str:
+        ssh = self.snapshot.config.ssh
+        if not ssh.enabled:
+            return "disabled"
+        state = "on" if self.sshd.running else "starting"
+        restarts = f", restarted {self.sshd.restarts} times" if self.sshd.restarts else ""
+        return f"{state}; {ssh.listen} port {ssh.port}{restarts}"
 
     def _tracking_request(self, req: dict):
         rec = self.tracking.get(int(req.get("mid", 0)))

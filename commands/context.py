@@ -33,6 +33,7 @@ class Context:
     _keyring: object = None
     _state: object = None
     _store: object = None
+    _accounts: object = None
 
     # ------------------------------------------------------------ store access (opened on first use)
 
@@ -77,6 +78,22 @@ class Context:
         return self._state
 
     @property
+    def accounts(self):
+        if self._accounts is None:
+            from asyncos_cli.auth.accounts import Accounts
+
+            self._accounts = Accounts(self.datadir.database)
+        return self._accounts
+
+    def reauthenticate(self) -> None:
+        """Interactive sessions confirm the user's passphrase before account changes."""
+        if self.batch:
+            return
+        entered = self.prompter.secret("Enter your Passphrase to make changes:")
+        if not self.accounts.verify(self.user, entered):
+            raise CommandError("Passphrase incorrect: nothing was changed.")
+
+    @property
     def config(self) -> Config:
         return self.session.config
 
@@ -109,6 +126,6 @@ class Context:
             raise CommandError(str(e)) from None
 
     def close(self) -> None:
-        for res in (self._store, self._state):
+        for res in (self._store, self._state, self._accounts):
             if res is not None:
                 res.close()

@@ -6,7 +6,7 @@ import os
 import time
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.auth.passphrases import basic_problems, hash_passphrase
+from asyncos_cli.auth.policy import violations
 from asyncos_cli.config.fields import ConfigError
 
 from .base import CommandError
@@ -18,6 +18,7 @@ from .registry import command
 def run(ctx, args):
     import secrets
 
+    from asyncos_cli.auth.accounts import Accounts, PolicyViolation
     from asyncos_cli.config.schema import Config, SystemSection
     from asyncos_cli.config.secrets import Keyring
     from asyncos_cli.config.state import StateStore
@@ -36,6 +37,7 @@ def run(ctx, args):
     passphrase = args.secret("admin-passphrase", ctx.stdin)
     args.expect_done("init")
     config = Config.default()
+    policy = config.passphrase_policy
     if hostname is not None:
         try:
             config = config.with_section(SystemSection(hostname=str(hostname)))
@@ -48,14 +50,14 @@ def run(ctx, args):
                 "init needs admin's passphrase: --admin-passphrase-file=FILE (or - for standard input); "
                 "on a terminal it is asked for"
             )
-        ctx.say("Choose the passphrase of the admin account (at least 8 characters).")
+        ctx.say("Choose the passphrase of the admin account.")
         passphrase = ctx.prompter.secret(
             "Enter the new passphrase:",
             confirm="Please enter the new passphrase again:",
-            validate=lambda p: " ".join(basic_problems(p)) or None,
+            validate=lambda p: " ".join(violations(p, policy, "admin")) or None,
         )
     else:
-        problems = basic_problems(passphrase)
+        problems = violations(passphrase, policy, "admin")
         if problems:
             raise CommandError(" ".join(problems))
 
@@ -70,9 +72,15 @@ def run(ctx, args):
         if state.get("serial") is None:
             state.put("serial", secrets.token_hex(6).upper() + "-" + secrets.token_hex(4).upper())
             state.put("install_date", time.time())
-        state.set_passphrase_hash("admin", hash_passphrase(passphrase))
     finally:
         state.close()
+    accounts = Accounts(datadir.database)
+    try:
+        accounts.set_passphrase("admin", passphrase, policy)
+    except PolicyViolation as e:
+        raise CommandError(str(e)) from None
+    finally:
+        accounts.close()
     store = SQLiteStore(datadir.database)
     try:
         version = store.initialise(config, "admin", "Initial configuration")

@@ -59,7 +59,7 @@ def _interactive_source(ctx) -> str | None:
         if not p.yes_no("You have uncommitted changes. Do you want to discard them and continue?", False):
             return None
         ctx.session.clear()
-    _reauthenticate(ctx)
+    ctx.reauthenticate()
     choice = p.choose("Choose the method to load the configuration:", ["Paste via CLI", "Load from file"], default=1)
     if choice == 0:
         text = p.multiline("Paste the configuration file now. End with '.' on a line of its own.")
@@ -69,11 +69,3 @@ def _interactive_source(ctx) -> str | None:
         return text
     name = p.ask("Enter the name of the file to import:")
     return _read(Path(name))
-
-
-def _reauthenticate(ctx) -> None:
-    from asyncos_cli.auth.passphrases import verify_passphrase
-
-    entered = ctx.prompter.secret("Enter your Passphrase to make changes:")
-    if not verify_passphrase(entered, ctx.state.passphrase_hash(ctx.user)):
-        raise CommandError("Passphrase incorrect: nothing was changed.")

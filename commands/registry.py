@@ -23,12 +23,15 @@ MODULES: dict[str, tuple[str, ...]] = {
     "help": ("h", "?"),
     "init": (),
     "loadconfig": (),
+    "passwd": ("passphrase",),
     "quit": ("exit", "q"),
     "rollbackconfig": (),
     "saveconfig": (),
     "sethostname": (),
     "showconfig": (),
+    "sshconfig": (),
     "status": (),
+    "userconfig": (),
     "version": (),
 }
 _MODULE_OF = {alias: name for name, aliases in MODULES.items() for alias in (name, *aliases)}

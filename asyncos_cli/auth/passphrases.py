@@ -12,7 +12,6 @@ import hmac
 import os
 
 _N, _R, _P = 2**14, 8, 1
-MIN_LENGTH = 8
 
 
 def hash_passphrase(passphrase: str) -> str:
@@ -41,13 +40,3 @@ def verify_passphrase(passphrase: str, stored: str | None) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, expected)
-
-
-def basic_problems(passphrase: str) -> list[str]:
-    """The rules that hold before an administrator sets a passphrase policy."""
-    problems = []
-    if len(passphrase) < MIN_LENGTH:
-        problems.append(f"The passphrase must be at least {MIN_LENGTH} characters long.")
-    if passphrase != passphrase.strip():
-        problems.append("The passphrase must not begin or end with white space.")
-    return problems

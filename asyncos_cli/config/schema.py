@@ -171,8 +171,92 @@ class UsersSection(Section):
         return next((a for a in self.accounts if a.name == user), None)
 
 
+@dataclass(frozen=True)
+class PassphrasePolicySection(Section):
+    """userconfig -> POLICY: PASSWORDSTRENGTH and ACCOUNT."""
+
+    name: ClassVar[str] = "passphrase_policy"
+    title: ClassVar[str] = "Passphrase strength and account policy"
+
+    min_length: int = 8
+    require_upper_lower: bool = True
+    require_number: bool = True
+    require_special: bool = True
+    reject_similar_to_username: bool = True
+    #: AsyncOS 14.0: reject three or more repetitive or sequential characters.
+    reject_repetitive_sequential: bool = True
+    #: Recent passphrases a user may not reuse (0: no check).
+    history_count: int = 3
+    banned_words: tuple[str, ...] = field(default=(), metadata={"item": "word"})
+    lockout_enabled: bool = False
+    lockout_attempts: int = 5
+    expiry_enabled: bool = False
+    expiry_days: int = 90
+    reminder_days: int = 14
+    grace_enabled: bool = False
+    grace_days: int = 7
+    #: A passphrase set by an administrator must be changed at the next login.
+    reset_after_admin_set: bool = False
+
+    def validate(self) -> None:
+        check_range(self.min_length, 6, 128, "min_length")
+        check_range(self.history_count, 0, 20, "history_count")
+        check_range(self.lockout_attempts, 2, 99, "lockout_attempts")
+        check_range(self.expiry_days, 1, 366, "expiry_days")
+        check_range(self.reminder_days, 0, 90, "reminder_days")
+        check_range(self.grace_days, 1, 90, "grace_days")
+        if self.reminder_days >= self.expiry_days:
+            raise ConfigError("the reminder must come before the passphrase expires", "reminder_days")
+        for w in self.banned_words:
+            if len(w) < 3 or any(c.isspace() for c in w):
+                raise ConfigError(f"banned word {w!r}: at least 3 characters, no spaces", "banned_words")
+
+
+@dataclass(frozen=True)
+class UserKey(Record):
+    """A public key that logs a user in over SSH (sshconfig -> USERKEY)."""
+
+    user: str
+    key: str
+
+    def validate(self) -> None:
+        check_name(self.user, "user", "user name")
+        parts = self.key.split()
+        if len(parts) < 2 or not parts[0].startswith(("ssh-", "ecdsa-sha2-", "sk-")):
+            raise ConfigError("expected an OpenSSH public key line (ssh-ed25519 AAAA... comment)", "key")
+
+
+@dataclass(frozen=True)
+class SshSection(Section):
+    name: ClassVar[str] = "ssh"
+    title: ClassVar[str] = "SSH access to the shell"
+
+    enabled: bool = True
+    listen: str = "127.0.0.1"
+    port: int = 2222
+    idle_timeout_minutes: int = 30
+    user_keys: tuple[UserKey, ...] = field(default=(), metadata={"item": "user_key"})
+
+    def validate(self) -> None:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(self.listen)
+        except ValueError:
+            raise ConfigError(f"{self.listen!r} is not an IP address", "listen") from None
+        check_port(self.port)
+        check_range(self.idle_timeout_minutes, 1, 1440, "idle_timeout_minutes")
+
+
 #: Every section, in the order the XML and diffs show them.
-SECTIONS: tuple[type[Section], ...] = (SystemSection, UsersSection, OutboundSection, LogsSection)
+SECTIONS: tuple[type[Section], ...] = (
+    SystemSection,
+    UsersSection,
+    PassphrasePolicySection,
+    SshSection,
+    OutboundSection,
+    LogsSection,
+)
 SECTION_BY_NAME: Mapping[str, type[Section]] = MappingProxyType({s.name: s for s in SECTIONS})
 
 
@@ -225,6 +309,14 @@ class Config:
     @property
     def logs(self) -> LogsSection:
         return self._sections["logs"]  # type: ignore[return-value]
+
+    @property
+    def passphrase_policy(self) -> PassphrasePolicySection:
+        return self._sections["passphrase_policy"]  # type: ignore[return-value]
+
+    @property
+    def ssh(self) -> SshSection:
+        return self._sections["ssh"]  # type: ignore[return-value]
 
 
 def secrets_in(record: Record) -> Iterator[tuple[str, Secret]]:

@@ -1,9 +1,9 @@
 """Run-time state: what changes while the appliance runs and is never rolled back.
 
 Kept in the same database file as the configuration, in tables of its own:
-the appliance's identity (serial number, install date), passphrase hashes
-(a ``passwd`` takes effect at once, as on the appliance), and a small
+the appliance's identity (serial number, install date) and a small
 key-value table for later state (first-seen records, registrations).
+Account state (passphrase hashes, locks) is kept by ``auth.accounts``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,6 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state_values (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL,
-    updated REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS state_passphrases (
-    user TEXT PRIMARY KEY,
-    hash TEXT NOT NULL,
     updated REAL NOT NULL
 );
 """
@@ -43,17 +38,6 @@ class StateStore:
             "INSERT INTO state_values (key, value, updated) VALUES (?, ?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated = excluded.updated",
             (key, json.dumps(value), time.time()),
-        )
-
-    def passphrase_hash(self, user: str) -> str | None:
-        row = self._conn.execute("SELECT hash FROM state_passphrases WHERE user = ?", (user,)).fetchone()
-        return row[0] if row else None
-
-    def set_passphrase_hash(self, user: str, hashed: str) -> None:
-        self._conn.execute(
-            "INSERT INTO state_passphrases (user, hash, updated) VALUES (?, ?, ?) "
-            "ON CONFLICT(user) DO UPDATE SET hash = excluded.hash, updated = excluded.updated",
-            (user, hashed, time.time()),
         )
 
     def close(self) -> None:

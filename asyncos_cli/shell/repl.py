@@ -20,9 +20,25 @@ def hostname(ctx: Context) -> str:
         return "asyncos"
 
 
-def run_repl(ctx: Context, local_address: str = "console") -> int:
+class IdleTimeout(Exception):
+    """No input within the configured idle time: the session ends."""
+
+
+def terminal_reader(ctx: Context):
+    """The main prompt on the local terminal: completion and (redacted) history."""
     from prompt_toolkit import PromptSession
 
+    history_file = ctx.datadir.private_dir(ctx.datadir.history) / ctx.user
+    session = PromptSession(
+        history=RedactingHistory(str(history_file)),
+        completer=CommandCompleter(),
+        complete_while_typing=False,
+    )
+    return session.prompt
+
+
+def run_repl(ctx: Context, read_command=None, local_address: str = "console") -> int:
+    """The shell loop. ``read_command(prompt)`` returns a line; EOFError ends the session."""
     shell = Shell(ctx)
     if not ctx.datadir.is_initialised():
         ctx.say("This appliance has not been set up yet: running init.")
@@ -33,18 +49,13 @@ def run_repl(ctx: Context, local_address: str = "console") -> int:
             return 1
 
     ctx.emit(CliLogin(ctx.pid, ctx.user, ctx.origin, local_address))
-    history_file = ctx.datadir.private_dir(ctx.datadir.history) / ctx.user
-    session = PromptSession(
-        history=RedactingHistory(str(history_file)),
-        completer=CommandCompleter(),
-        complete_while_typing=False,
-    )
+    read_command = read_command or terminal_reader(ctx)
     ctx.say(f"\n{PRODUCT} {__version__}\n")
     _warn_demo_certificate(ctx)
     while True:
         prompt = f"\n{hostname(ctx)}> "
         try:
-            line = session.prompt(prompt)
+            line = read_command(prompt)
         except KeyboardInterrupt:
             continue
         except EOFError:

@@ -1,0 +1,198 @@
+"""Account state: passphrases, their history, failed logins, locks, expiry.
+
+Accounts and roles are configuration (the ``users`` section, committed);
+everything here is state and takes effect at once, as on the appliance:
+a passphrase change, a lock after failed attempts, an unlock.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from asyncos_cli.config.schema import Config, PassphrasePolicySection
+from asyncos_cli.config.store import connect
+
+from .passphrases import hash_passphrase, verify_passphrase
+from .policy import violations
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state_passphrases (
+    user TEXT PRIMARY KEY,
+    hash TEXT NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS state_accounts (
+    user TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked INTEGER NOT NULL DEFAULT 0,
+    locked_at REAL,
+    must_change INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS state_passphrase_history (
+    user TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    set_at REAL NOT NULL
+);
+"""
+
+DAY = 86400.0
+# Compared against when the user does not exist, so that a wrong name costs
+# the same time as a wrong passphrase.
+_DUMMY_HASH = hash_passphrase("not a passphrase anyone has")
+
+
+class PolicyViolation(Exception):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(" ".join(problems))
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    ok: bool
+    reason: str = ""  # "", "unknown", "bad passphrase", "locked", "expired"
+    role: str = ""
+    locked_now: bool = False
+    must_change: bool = False
+    #: Days until the passphrase expires, when a reminder is due.
+    expires_in_days: int | None = None
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    user: str
+    locked: bool
+    failures: int
+    passphrase_set: float | None
+    must_change: bool
+
+    @property
+    def label(self) -> str:
+        if self.locked:
+            return "Locked"
+        if self.passphrase_set is None:
+            return "Pending (no passphrase)"
+        if self.must_change:
+            return "Active (passphrase change required)"
+        return "Active"
+
+
+class Accounts:
+    def __init__(self, database: Path):
+        self._conn = connect(database)
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # ------------------------------------------------------------ passphrases
+
+    def _hash_of(self, user: str) -> tuple[str | None, float | None]:
+        row = self._conn.execute("SELECT hash, updated FROM state_passphrases WHERE user = ?", (user,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def verify(self, user: str, passphrase: str) -> bool:
+        stored, _ = self._hash_of(user)
+        return verify_passphrase(passphrase, stored or _DUMMY_HASH) and stored is not None
+
+    def recently_used(self, user: str, passphrase: str, count: int) -> bool:
+        if count <= 0:
+            return False
+        rows = self._conn.execute(
+            "SELECT hash FROM state_passphrase_history WHERE user = ? ORDER BY set_at DESC LIMIT ?", (user, count)
+        ).fetchall()
+        return any(verify_passphrase(passphrase, h) for (h,) in rows)
+
+    def check(self, user: str, passphrase: str, policy: PassphrasePolicySection) -> list[str]:
+        return violations(passphrase, policy, user, self.recently_used(user, passphrase, policy.history_count))
+
+    def set_passphrase(
+        self, user: str, passphrase: str, policy: PassphrasePolicySection, by_admin: bool = False
+    ) -> None:
+        """Check the policy, then store the hash at once (state: never rolled back)."""
+        problems = self.check(user, passphrase, policy)
+        if problems:
+            raise PolicyViolation(problems)
+        hashed = hash_passphrase(passphrase)
+        now = time.time()
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(
+                "INSERT INTO state_passphrases (user, hash, updated) VALUES (?, ?, ?) "
+                "ON CONFLICT(user) DO UPDATE SET hash = excluded.hash, updated = excluded.updated",
+                (user, hashed, now),
+            )
+            self._conn.execute("INSERT INTO state_passphrase_history VALUES (?, ?, ?)", (user, hashed, now))
+            # Keep only what the largest history setting can ask for.
+            self._conn.execute(
+                "DELETE FROM state_passphrase_history WHERE user = ? AND rowid NOT IN "
+                "(SELECT rowid FROM state_passphrase_history WHERE user = ? ORDER BY set_at DESC LIMIT 20)",
+                (user, user),
+            )
+            self._ensure_row(user)
+            self._conn.execute(
+                "UPDATE state_accounts SET must_change = ? WHERE user = ?",
+                (int(by_admin and policy.reset_after_admin_set), user),
+            )
+            self._conn.execute("COMMIT")
+
+    def forget(self, user: str) -> None:
+        """A deleted account leaves no passphrase behind."""
+        for table in ("state_passphrases", "state_accounts", "state_passphrase_history"):
+            self._conn.execute(f"DELETE FROM {table} WHERE user = ?", (user,))
+
+    # ------------------------------------------------------------ logins
+
+    def _ensure_row(self, user: str) -> None:
+        self._conn.execute("INSERT OR IGNORE INTO state_accounts (user) VALUES (?)", (user,))
+
+    def authenticate(self, user: str, passphrase: str, config: Config) -> AuthResult:
+        account = config.users.get(user)
+        stored, set_at = self._hash_of(user) if account else (None, None)
+        good = verify_passphrase(passphrase, stored or _DUMMY_HASH) and stored is not None
+        if account is None:
+            return AuthResult(False, "unknown")
+        st = self.status(user)
+        if st.locked:
+            return AuthResult(False, "locked", account.role)
+        policy = config.passphrase_policy
+        if not good:
+            self._ensure_row(user)
+            failures = st.failures + 1
+            lock = policy.lockout_enabled and failures >= policy.lockout_attempts
+            self._conn.execute(
+                "UPDATE state_accounts SET failures = ?, locked = ?, locked_at = ? WHERE user = ?",
+                (failures, int(lock), time.time() if lock else None, user),
+            )
+            return AuthResult(False, "bad passphrase", account.role, locked_now=lock)
+        self._ensure_row(user)
+        self._conn.execute("UPDATE state_accounts SET failures = 0 WHERE user = ?", (user,))
+        must_change, expires_in = st.must_change, None
+        if policy.expiry_enabled and set_at is not None:
+            age_days = (time.time() - set_at) / DAY
+            left = policy.expiry_days - age_days
+            if left <= 0:
+                if policy.grace_enabled and -left <= policy.grace_days:
+                    must_change = True
+                else:
+                    return AuthResult(False, "expired", account.role)
+            elif left <= policy.reminder_days:
+                expires_in = int(left) + 1
+        return AuthResult(True, "", account.role, must_change=must_change, expires_in_days=expires_in)
+
+    def status(self, user: str) -> AccountStatus:
+        row = self._conn.execute(
+            "SELECT failures, locked, must_change FROM state_accounts WHERE user = ?", (user,)
+        ).fetchone()
+        _, set_at = self._hash_of(user)
+        failures, locked, must_change = row if row else (0, 0, 0)
+        return AccountStatus(user, bool(locked), failures, set_at, bool(must_change))
+
+    def set_locked(self, user: str, locked: bool) -> None:
+        self._ensure_row(user)
+        self._conn.execute(
+            "UPDATE state_accounts SET locked = ?, failures = 0, locked_at = ? WHERE user = ?",
+            (int(locked), time.time() if locked else None, user),
+        )

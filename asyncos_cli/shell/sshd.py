@@ -1,0 +1,375 @@
+"""The shell over SSH: its own process, supervised by the gateway daemon.
+
+asyncssh with prompt_toolkit's SSH support serves the interactive shell; a
+command on the ssh command line (``ssh admin@host 'showconfig'``) runs as a
+batch command. Users authenticate against the appliance's accounts with a
+passphrase or a public key from ``sshconfig``.
+
+Commands are synchronous code (SQLite, wizards), so each SSH session runs its
+shell in a worker thread; the thread reaches the session's terminal through
+the event loop (``SshPrompter``), which is the only thread that touches
+asyncssh and prompt_toolkit objects.
+
+The process follows the configuration: when the ``ssh`` section changes it
+closes its listener and opens the new one; sessions already open go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import os
+import sys
+import time
+from collections import defaultdict
+
+import asyncssh
+from prompt_toolkit import PromptSession, print_formatted_text
+from prompt_toolkit.contrib.ssh.server import PromptToolkitSSHServer, PromptToolkitSSHSession
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.auth.accounts import Accounts
+from asyncos_cli.config.datadir import DataDir
+from asyncos_cli.config.state import StateStore
+from asyncos_cli.config.store import SQLiteStore
+from asyncos_cli.events import (
+    AccountLocked,
+    Event,
+    EventBus,
+    LoggedOut,
+    LoginFailed,
+    LoginSucceeded,
+    log_subscriber,
+)
+from asyncos_cli.services.logs import LogService
+from commands.base import Prompter
+from commands.context import Context
+
+from .batch import run_batch, split_commands
+from .completer import CommandCompleter
+from .history import RedactingHistory
+from .repl import IdleTimeout, run_repl
+from .runner import Shell
+from .scripted import ScriptedPrompter
+
+log = logging.getLogger("asyncos.sshd")
+
+POLL_SECONDS = 0.5
+#: Failed logins from one address within this window slow down its next attempts.
+FAILURE_WINDOW = 600.0
+MAX_DELAY = 8.0
+
+
+class SshPrompter(Prompter):
+    """A Prompter whose terminal is an SSH channel, used from a worker thread."""
+
+    interactive = True
+
+    def __init__(self, loop, app_session, idle_seconds: float, on_input):
+        self.loop = loop
+        self.app_session = app_session
+        self.idle_seconds = idle_seconds
+        self.on_input = on_input
+        self._questions = None
+
+    def _call(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    async def _prompt(self, session: PromptSession, prompt: str, secret: bool) -> str:
+        try:
+            return await asyncio.wait_for(session.prompt_async(prompt, is_password=secret), self.idle_seconds)
+        except asyncio.TimeoutError:
+            if session.app.is_running:
+                session.app.exit(result="")
+            raise IdleTimeout() from None
+
+    def _session(self, **kwargs) -> PromptSession:
+        return PromptSession(input=self.app_session.input, output=self.app_session.output, **kwargs)
+
+    def read_line(self, prompt: str, secret: bool = False) -> str:
+        async def ask():
+            if self._questions is None:
+                self._questions = self._session()
+            return await self._prompt(self._questions, prompt, secret)
+
+        answer = self._call(ask())
+        self.on_input(prompt, "*****" if secret else answer, secret)
+        return answer
+
+    def command_reader(self, history_file: str):
+        holder = {}
+
+        def read(prompt: str) -> str:
+            async def ask():
+                if "session" not in holder:
+                    holder["session"] = self._session(
+                        history=RedactingHistory(history_file),
+                        completer=CommandCompleter(),
+                        complete_while_typing=False,
+                    )
+                return await self._prompt(holder["session"], prompt, False)
+
+            return self._call(ask())
+
+        return read
+
+    def write(self, text: str) -> None:
+        async def out():
+            print_formatted_text(text, end="", output=self.app_session.output)
+
+        self._call(out())
+
+
+class SshApp:
+    """Everything the SSH server needs from the appliance, shared by all connections."""
+
+    def __init__(self, datadir: DataDir):
+        self.datadir = datadir
+        self.store = SQLiteStore(datadir.database)
+        self.snapshot = self.store.snapshot()
+        self.accounts = Accounts(datadir.database)
+        serial = StateStore(datadir.database).get("serial", "")
+        self.logs = LogService(datadir.logs, self.snapshot.config.logs, serial)
+        self.bus = EventBus()
+        self.bus.subscribe(Event, log_subscriber(self.logs))
+        self._failures: dict[str, list[float]] = defaultdict(list)
+
+    @property
+    def config(self):
+        return self.snapshot.config
+
+    def refresh(self) -> bool:
+        """Read a newer committed version; True when the ssh section changed."""
+        if self.store.head_id() == self.snapshot.version.id:
+            return False
+        old = self.snapshot.config
+        self.snapshot = self.store.snapshot()
+        if old.logs != self.config.logs:
+            self.logs.configure(self.config.logs)
+        return old.ssh != self.config.ssh
+
+    # ------------------------------------------------------------ authentication
+
+    async def slow_down(self, address: str) -> None:
+        now = time.time()
+        recent = [t for t in self._failures[address] if now - t < FAILURE_WINDOW]
+        self._failures[address] = recent
+        if recent:
+            await asyncio.sleep(min(MAX_DELAY, 0.25 * 2 ** (len(recent) - 1)))
+
+    def login_by_passphrase(self, user: str, passphrase: str, address: str) -> bool:
+        result = self.accounts.authenticate(user, passphrase, self.config)
+        if result.ok:
+            return True
+        self._failures[address].append(time.time())
+        self.bus.emit(LoginFailed(user, address, result.reason))
+        if result.locked_now:
+            self.bus.emit(AccountLocked(user, address, self.config.passphrase_policy.lockout_attempts))
+        return False
+
+    def login_by_key(self, user: str, key: asyncssh.SSHKey, address: str) -> bool:
+        offered = key.export_public_key("openssh").decode().split()[:2]
+        known = [k.key.split()[:2] for k in self.config.ssh.user_keys if k.user == user]
+        if self.config.users.get(user) is None or offered not in known:
+            return False
+        if self.accounts.status(user).locked:
+            self.bus.emit(LoginFailed(user, address, "account locked"))
+            return False
+        return True
+
+    def logged_in(self, user: str, address: str) -> None:
+        account = self.config.users.get(user)
+        privilege = R.KEYWORD_OF.get(account.role, account.role) if account else "unknown"
+        self._failures.pop(address, None)
+        self.bus.emit(LoginSucceeded(user, address, privilege))
+
+    # ------------------------------------------------------------ sessions
+
+    def context(self, user: str, address: str, prompter: Prompter, batch: bool) -> Context:
+        account = self.config.users.get(user)
+        return Context(
+            datadir=self.datadir,
+            prompter=prompter,
+            user=user,
+            role=account.role if account else R.GUESTS,
+            batch=batch,
+            origin=address,
+            emit=self.bus.emit,
+            stdin=io.StringIO(""),
+        )
+
+    def run_exec(self, user: str, address: str, command: str) -> tuple[str, str, int]:
+        out, err = io.StringIO(), io.StringIO()
+        ctx = self.context(user, address, ScriptedPrompter(out=out, batch=True), batch=True)
+        try:
+            status = run_batch(Shell(ctx), split_commands(command), err=err)
+        finally:
+            ctx.close()
+        return out.getvalue(), err.getvalue(), status
+
+    def run_interactive(self, user: str, address: str, prompter: SshPrompter, local: str) -> None:
+        from asyncos_cli.events import CliInput
+
+        ctx = self.context(user, address, prompter, batch=False)
+        prompter.on_input = lambda prompt, answer, secret: ctx.emit(CliInput(ctx.pid, user, answer, prompt))
+        history = str(self.datadir.private_dir(self.datadir.history) / user)
+        try:
+            run_repl(ctx, prompter.command_reader(history), local_address=local)
+            self.bus.emit(LoggedOut(user, address))
+        except IdleTimeout:
+            prompter.say("\nSession timed out: no input for "
+                         f"{self.config.ssh.idle_timeout_minutes} minutes.")
+            self.bus.emit(LoggedOut(user, address, "inactivity timeout"))
+        finally:
+            ctx.close()
+
+
+class GatewaySession(PromptToolkitSSHSession):
+    def __init__(self, app: SshApp, server: "GatewaySSHServer"):
+        super().__init__(self._interact_shell, enable_cpr=False)
+        self.app = app
+        self.server = server
+        self.command: str | None = None
+
+    def exec_requested(self, command: str) -> bool:
+        self.command = command
+        return True
+
+    def session_started(self) -> None:
+        if self.command is None:
+            return super().session_started()
+        self.interact_task = asyncio.get_running_loop().create_task(self._exec())
+
+    def eof_received(self) -> bool:
+        # ssh sends EOF at once when its stdin is empty (e.g. < /dev/null); keep
+        # the channel half-open so the command's output can still be sent.
+        return True
+
+    def data_received(self, data, datatype) -> None:
+        if self.command is None:
+            super().data_received(data, datatype)
+
+    async def _exec(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            out, err, status = await loop.run_in_executor(
+                None, self.app.run_exec, self.server.user, self.server.address, self.command
+            )
+            if out:
+                self._chan.write(out)
+            if err:
+                self._chan.write_stderr(err)
+        except Exception as e:  # the session ends with the reason, the server goes on
+            log.exception("ssh exec failed")
+            self._chan.write_stderr(f"asyncos-cli: internal error: {e}\n")
+            status = 1
+        self._chan.exit(status)
+
+    async def _interact_shell(self, ssh_session) -> None:
+        loop = asyncio.get_running_loop()
+        prompter = SshPrompter(loop, ssh_session.app_session, self.app.config.ssh.idle_timeout_minutes * 60,
+                               lambda *a: None)
+        local = self.server.local
+        await loop.run_in_executor(
+            None, self.app.run_interactive, self.server.user, self.server.address, prompter, local
+        )
+
+
+class GatewaySSHServer(PromptToolkitSSHServer):
+    def __init__(self, app: SshApp):
+        super().__init__(interact=None, enable_cpr=False)
+        self.app = app
+        self.user = ""
+        self.address = "?"
+        self.local = "?"
+
+    def connection_made(self, conn) -> None:
+        peer = conn.get_extra_info("peername") or ("?",)
+        sock = conn.get_extra_info("sockname") or ("?",)
+        self.address, self.local = peer[0], sock[0]
+
+    def begin_auth(self, username: str) -> bool:
+        self.user = username
+        return True  # always authenticate (prompt_toolkit's base class would not)
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    async def validate_password(self, username: str, password: str) -> bool:
+        await self.app.slow_down(self.address)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.app.login_by_passphrase, username, password, self.address)
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def validate_public_key(self, username: str, key) -> bool:
+        return self.app.login_by_key(username, key, self.address)
+
+    def auth_completed(self) -> None:
+        self.app.logged_in(self.user, self.address)
+
+    def session_requested(self):
+        return GatewaySession(self.app, self)
+
+
+def host_key(datadir: DataDir):
+    """Generated once and kept: the fingerprint must not change between starts."""
+    path = datadir.private_dir(datadir.state) / "ssh_host_ed25519_key"
+    if not path.exists():
+        key = asyncssh.generate_private_key("ssh-ed25519")
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key.export_private_key())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    return asyncssh.read_private_key(str(path))
+
+
+async def serve(datadir: DataDir) -> None:
+    app = SshApp(datadir)
+    key = host_key(datadir)
+    server = None
+
+    async def listen():
+        nonlocal server
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+            server = None
+        ssh = app.config.ssh
+        if not ssh.enabled:
+            log.warning("SSH server disabled by configuration")
+            return
+        try:
+            server = await asyncssh.create_server(
+                lambda: GatewaySSHServer(app), ssh.listen, ssh.port, server_host_keys=[key],
+                login_timeout=60, reuse_address=True,
+            )
+            log.warning("SSH server listening on %s port %d", ssh.listen, ssh.port)
+        except OSError as e:
+            log.error("SSH server cannot listen on %s port %d: %s", ssh.listen, ssh.port, e.strerror)
+
+    await listen()
+    while True:
+        await asyncio.sleep(POLL_SECONDS)
+        try:
+            if app.refresh():
+                await listen()
+        except Exception:
+            log.exception("configuration reload failed; the SSH server keeps its settings")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="asyncos-cli sshd: %(message)s", stream=sys.stderr)
+    try:
+        asyncio.run(serve(DataDir.from_env()))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

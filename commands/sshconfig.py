@@ -1,0 +1,151 @@
+"""sshconfig: the SSH server's address and idle timeout, and users' public keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.config.fields import ConfigError, parse_scalar
+from asyncos_cli.config.schema import UserKey
+
+from .base import CommandError
+from .registry import command
+
+USAGE = """Usage:
+  sshconfig print
+  sshconfig setup [--enabled=yes|no] [--listen=ADDR] [--port=N] [--idle-timeout=MINUTES]
+  sshconfig userkey new USER (--key='ssh-ed25519 AAAA... comment' | --key-file=FILE)
+  sshconfig userkey delete USER NUMBER
+  sshconfig userkey print [USER]"""
+
+
+@command("sshconfig", "Configure the SSH server and users' SSH public keys.", roles=R.ADMIN_ONLY,
+         subcommands=("print", "setup", "userkey"))
+def run(ctx, args):
+    sub = args.subcommand()
+    rest = args.positional[1:]
+    if sub is None:
+        if ctx.batch:
+            raise CommandError(USAGE)
+        return _wizard(ctx)
+    if sub == "print":
+        args.expect_done("sshconfig print")
+        return _print(ctx)
+    if sub == "setup":
+        return _setup(ctx, args)
+    if sub == "userkey" and rest:
+        op, rest = rest[0].lower(), rest[1:]
+        if op == "new" and len(rest) == 1:
+            key = args.take_option("key")
+            key_file = args.take_option("key-file")
+            args.expect_done("sshconfig userkey new")
+            if (key is None) == (key_file is None):
+                raise CommandError("give --key='ssh-... AAAA...' or --key-file=FILE")
+            if key_file is not None:
+                try:
+                    key = Path(str(key_file)).read_text().strip()
+                except OSError as e:
+                    raise CommandError(f"cannot read {key_file}: {e.strerror}") from None
+            return _add_key(ctx, rest[0], str(key))
+        if op == "delete" and len(rest) == 2 and rest[1].isdigit():
+            args.expect_done("sshconfig userkey delete")
+            return _delete_key(ctx, rest[0], int(rest[1]))
+        if op == "print" and len(rest) <= 1:
+            args.expect_done("sshconfig userkey print")
+            return _print_keys(ctx, rest[0] if rest else None)
+    raise CommandError(USAGE)
+
+
+def _ssh(ctx):
+    return ctx.config.ssh
+
+
+def _print(ctx):
+    s = _ssh(ctx)
+    ctx.say(f"SSH server: {'enabled' if s.enabled else 'disabled'}")
+    ctx.say(f"Listen address: {s.listen}")
+    ctx.say(f"Port: {s.port}")
+    ctx.say(f"Idle timeout: {s.idle_timeout_minutes} minutes")
+    ctx.say(f"User keys: {len(s.user_keys)}")
+
+
+def _setup(ctx, args):
+    changes = {}
+    for opt, field_name, tp in (("enabled", "enabled", bool), ("listen", "listen", str),
+                                ("port", "port", int), ("idle-timeout", "idle_timeout_minutes", int)):
+        if opt in args.options:
+            try:
+                changes[field_name] = parse_scalar(tp, str(args.take_option(opt)), f"--{opt}")
+            except ConfigError as e:
+                raise CommandError(str(e)) from None
+    args.expect_done("sshconfig setup")
+    if not changes:
+        raise CommandError(USAGE)
+    ctx.replace_section("ssh", **changes)
+    _print(ctx)
+
+
+def _add_key(ctx, user: str, key: str):
+    if ctx.config.users.get(user) is None:
+        raise CommandError(f"User {user} does not exist.")
+    try:
+        new = UserKey(user, " ".join(key.split()))
+    except ConfigError as e:
+        raise CommandError(f"Invalid key: {e.message}") from None
+    if new in _ssh(ctx).user_keys:
+        raise CommandError("This key is already installed for that user.")
+    ctx.replace_section("ssh", user_keys=(*_ssh(ctx).user_keys, new))
+    ctx.say(f"Key added for {user}; commit to apply.")
+
+
+def _keys_of(ctx, user: str):
+    return [k for k in _ssh(ctx).user_keys if k.user == user]
+
+
+def _delete_key(ctx, user: str, number: int):
+    keys = _keys_of(ctx, user)
+    if not 1 <= number <= len(keys):
+        raise CommandError(f"{user} has no key number {number} ('sshconfig userkey print {user}' lists them).")
+    doomed = keys[number - 1]
+    ctx.replace_section("ssh", user_keys=tuple(k for k in _ssh(ctx).user_keys if k != doomed))
+    ctx.say(f"Key {number} of {user} deleted; commit to apply.")
+
+
+def _print_keys(ctx, user: str | None):
+    users = [user] if user else sorted({k.user for k in _ssh(ctx).user_keys})
+    if not users:
+        ctx.say("No user keys are installed.")
+    for u in users:
+        ctx.say(f"Keys for {u}:")
+        for i, k in enumerate(_keys_of(ctx, u), 1):
+            parts = k.key.split()
+            ctx.say(f"  {i}. {parts[0]} {parts[1][:12]}...{parts[1][-12:]} {' '.join(parts[2:])}")
+
+
+def _wizard(ctx):
+    p = ctx.prompter
+    while True:
+        _print(ctx)
+        op = p.menu([("SETUP", "Configure the SSH server."), ("USERKEY", "Edit users' SSH public keys.")])
+        if op is None:
+            return
+        if op == "SETUP":
+            s = _ssh(ctx)
+            enabled = p.yes_no("Do you want to enable the SSH server?", s.enabled)
+            listen = p.ask("Enter the IP address to listen on.", s.listen)
+            port = p.ask_int("Which port shall the SSH server listen on?", s.port, 1, 65535)
+            idle = p.ask_int("Enter the idle timeout in minutes.", s.idle_timeout_minutes, 1, 1440)
+            ctx.replace_section("ssh", enabled=enabled, listen=listen, port=port, idle_timeout_minutes=idle)
+        else:
+            sub = p.menu([("NEW", "Add a public key for a user."), ("DELETE", "Remove a user's key."),
+                          ("PRINT", "Display the keys.")])
+            if sub == "NEW":
+                user = p.ask("Enter the user name to add a key for.")
+                key = p.multiline("Paste the public SSH key. End with '.' on a line of its own.")
+                _add_key(ctx, user, key)
+            elif sub == "DELETE":
+                user = p.ask("Enter the user name.")
+                _print_keys(ctx, user)
+                _delete_key(ctx, user, p.ask_int("Enter the number of the key to delete.", None, 1, 999))
+            elif sub == "PRINT":
+                _print_keys(ctx, None)
