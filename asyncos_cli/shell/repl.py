@@ -24,6 +24,10 @@ class IdleTimeout(Exception):
     """No input within the configured idle time: the session ends."""
 
 
+class SessionClosed(EOFError):
+    """The terminal went away (an SSH client disconnected): the session ends at once."""
+
+
 def terminal_reader(ctx: Context):
     """The main prompt on the local terminal: completion and (redacted) history."""
     from prompt_toolkit import PromptSession
@@ -50,6 +54,13 @@ def run_repl(ctx: Context, read_command=None, local_address: str = "console") ->
 
     ctx.emit(CliLogin(ctx.pid, ctx.user, ctx.origin, local_address))
     read_command = read_command or terminal_reader(ctx)
+    try:
+        return _loop(ctx, shell, read_command)
+    except SessionClosed:
+        return 0
+
+
+def _loop(ctx: Context, shell: Shell, read_command) -> int:
     ctx.say(f"\n{PRODUCT} {__version__}\n")
     _warn_demo_certificate(ctx)
     while True:
@@ -69,6 +80,8 @@ def run_repl(ctx: Context, read_command=None, local_address: str = "console") ->
             ctx.say(str(e))
         except KeyboardInterrupt:
             ctx.say("\nCommand aborted: nothing from it is pending.")
+        except SessionClosed:
+            raise
         except EOFError:
             ctx.say("\nCommand aborted: end of input.")
         if ctx.quit_requested:

@@ -17,10 +17,13 @@ closes its listener and opens the new one; sessions already open go on.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import io
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from collections import defaultdict
 
@@ -49,7 +52,7 @@ from commands.context import Context
 from .batch import run_batch, split_commands
 from .completer import CommandCompleter
 from .history import RedactingHistory
-from .repl import IdleTimeout, run_repl
+from .repl import IdleTimeout, SessionClosed, run_repl
 from .runner import Shell
 from .scripted import ScriptedPrompter
 
@@ -59,6 +62,10 @@ POLL_SECONDS = 0.5
 #: Failed logins from one address within this window slow down its next attempts.
 FAILURE_WINDOW = 600.0
 MAX_DELAY = 8.0
+
+
+class _CtrlC(Exception):
+    pass
 
 
 class SshPrompter(Prompter):
@@ -72,13 +79,40 @@ class SshPrompter(Prompter):
         self.idle_seconds = idle_seconds
         self.on_input = on_input
         self._questions = None
+        self._closed = False
+        self._pending = None
+
+    def close(self) -> None:
+        """The channel is gone: wake the session's thread, which then ends the session."""
+        self._closed = True
+        if self._pending is not None:
+            self._pending.cancel()
 
     def _call(self, coro):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+        if self._closed:
+            coro.close()
+            raise SessionClosed()
+        self._pending = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return self._pending.result()
+        except _CtrlC:
+            raise KeyboardInterrupt from None
+        except (concurrent.futures.CancelledError, asyncio.CancelledError):
+            raise SessionClosed() from None
+        finally:
+            self._pending = None
 
     async def _prompt(self, session: PromptSession, prompt: str, secret: bool) -> str:
+        async def guarded() -> str:
+            try:
+                return await session.prompt_async(prompt, is_password=secret)
+            except KeyboardInterrupt:
+                # Ctrl-C from the user: a KeyboardInterrupt escaping a task stops the
+                # whole event loop (every session), so it travels as a plain exception.
+                raise _CtrlC() from None
+
         try:
-            return await asyncio.wait_for(session.prompt_async(prompt, is_password=secret), self.idle_seconds)
+            return await asyncio.wait_for(guarded(), self.idle_seconds)
         except asyncio.TimeoutError:
             if session.app.is_running:
                 session.app.exit(result="")
@@ -116,7 +150,7 @@ class SshPrompter(Prompter):
 
     def write(self, text: str) -> None:
         async def out():
-            print_formatted_text(text, end="", output=self.app_session.output)
+            print_formatted_text(text, end="", output=self.app_session.output, flush=True)
 
         self._call(out())
 
@@ -134,6 +168,7 @@ class SshApp:
         self.bus = EventBus()
         self.bus.subscribe(Event, log_subscriber(self.logs))
         self._failures: dict[str, list[float]] = defaultdict(list)
+        self.sessions = 0
 
     @property
     def config(self):
@@ -225,12 +260,43 @@ class SshApp:
             ctx.close()
 
 
+async def in_thread(fn, *args):
+    """Run a session's synchronous shell in a thread of its own.
+
+    A daemon thread rather than an executor's: a session stuck at a prompt must
+    neither starve other sessions nor hold the process at exit.
+    """
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+
+    def work():
+        try:
+            result = fn(*args)
+        except BaseException as e:  # handed to the awaiting task, not lost in the thread
+            loop.call_soon_threadsafe(_settle, done, None, e)
+        else:
+            loop.call_soon_threadsafe(_settle, done, result, None)
+
+    threading.Thread(target=work, name="ssh-session", daemon=True).start()
+    return await done
+
+
+def _settle(fut, result, error):
+    if fut.cancelled():
+        return
+    if error is not None:
+        fut.set_exception(error if isinstance(error, Exception) else RuntimeError(repr(error)))
+    else:
+        fut.set_result(result)
+
+
 class GatewaySession(PromptToolkitSSHSession):
     def __init__(self, app: SshApp, server: "GatewaySSHServer"):
         super().__init__(self._interact_shell, enable_cpr=False)
         self.app = app
         self.server = server
         self.command: str | None = None
+        self.prompter: SshPrompter | None = None
 
     def exec_requested(self, command: str) -> bool:
         self.command = command
@@ -253,9 +319,7 @@ class GatewaySession(PromptToolkitSSHSession):
     async def _exec(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            out, err, status = await loop.run_in_executor(
-                None, self.app.run_exec, self.server.user, self.server.address, self.command
-            )
+            out, err, status = await in_thread(self.app.run_exec, self.server.user, self.server.address, self.command)
             if out:
                 self._chan.write(out)
             if err:
@@ -268,12 +332,16 @@ class GatewaySession(PromptToolkitSSHSession):
 
     async def _interact_shell(self, ssh_session) -> None:
         loop = asyncio.get_running_loop()
-        prompter = SshPrompter(loop, ssh_session.app_session, self.app.config.ssh.idle_timeout_minutes * 60,
-                               lambda *a: None)
-        local = self.server.local
-        await loop.run_in_executor(
-            None, self.app.run_interactive, self.server.user, self.server.address, prompter, local
+        self.prompter = SshPrompter(
+            loop, ssh_session.app_session, self.app.config.ssh.idle_timeout_minutes * 60, lambda *a: None
         )
+        await in_thread(self.app.run_interactive, self.server.user, self.server.address, self.prompter,
+                        self.server.local)
+
+    def connection_lost(self, exc) -> None:
+        if self.prompter is not None:
+            self.prompter.close()
+        super().connection_lost(exc)
 
 
 class GatewaySSHServer(PromptToolkitSSHServer):
@@ -353,22 +421,31 @@ async def serve(datadir: DataDir) -> None:
         except OSError as e:
             log.error("SSH server cannot listen on %s port %d: %s", ssh.listen, ssh.port, e.strerror)
 
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     await listen()
-    while True:
-        await asyncio.sleep(POLL_SECONDS)
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), POLL_SECONDS)
+            break
+        except asyncio.TimeoutError:
+            pass
         try:
             if app.refresh():
                 await listen()
         except Exception:
             log.exception("configuration reload failed; the SSH server keeps its settings")
+    if server is not None:
+        server.close()
 
 
 def main() -> None:
+    import faulthandler
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # stack dump on demand, for operators
     logging.basicConfig(level=logging.WARNING, format="asyncos-cli sshd: %(message)s", stream=sys.stderr)
-    try:
-        asyncio.run(serve(DataDir.from_env()))
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(serve(DataDir.from_env()))
 
 
 if __name__ == "__main__":
