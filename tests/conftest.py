@@ -45,13 +45,26 @@ def run_cli(datadir: Path, *args: str, input: str | None = None, timeout: float 
     )
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture
 def datadir(tmp_path) -> Path:
-    """An initialised data directory (admin's passphrase is PASSPHRASE)."""
+    """An initialised data directory (admin's passphrase is PASSPHRASE).
+
+    Its SSH server is moved to a free port, so no test binds the default 2222.
+    """
     d = tmp_path / "data"
     pw = tmp_path / "admin.pw"
     pw.write_text(PASSPHRASE + "\n")
     r = run_cli(d, "init", f"--admin-passphrase-file={pw}")
+    assert r.returncode == 0, r.stderr
+    r = run_cli(d, "-c", f"sshconfig setup --port={free_port()}; commit test ssh port")
     assert r.returncode == 0, r.stderr
     return d
 

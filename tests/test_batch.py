@@ -72,24 +72,31 @@ def test_init_needs_a_passphrase_in_batch_and_checks_it(tmp_path):
     assert "<hostname>gw.example.org</hostname>" in run_cli(tmp_path / "d", "-c", "showconfig").stdout
 
 
+def _head(cli) -> int:
+    return int(cli("-c", "rollbackconfig list").stdout.strip().splitlines()[-1].split()[0])
+
+
 def test_rollback_is_pending_until_commit(cli):
     cli("-c", "sethostname one.example.com; commit one")
+    one = _head(cli)
     cli("-c", "sethostname two.example.com; commit two")
-    r = cli("-c", "rollbackconfig rollback 2")
+    r = cli("-c", f"rollbackconfig rollback {one}")
     assert "pending" in r.stdout and "discarded" in r.stderr
     assert "<hostname>two.example.com</hostname>" in cli("-c", "showconfig").stdout
-    cli("-c", "rollbackconfig rollback 2; commit back to one")
+    cli("-c", f"rollbackconfig rollback {one}; commit back to one")
     assert "<hostname>one.example.com</hostname>" in cli("-c", "showconfig").stdout
 
 
 def test_rollbackconfig_diff_between_versions(cli):
     cli("-c", "sethostname one.example.com; commit one")
     cli("-c", "sethostname two.example.com; commit two")
-    out = cli("-c", "rollbackconfig diff 2 3").stdout
+    two = _head(cli)
+    out = cli("-c", f"rollbackconfig diff {two - 1} {two}").stdout
     assert "- system.hostname: one.example.com" in out and "+ system.hostname: two.example.com" in out
     out = cli("-c", "rollbackconfig diff 1").stdout
     assert "- system.hostname: ironport.example.com" in out and "+ system.hostname: two.example.com" in out
-    assert "No differences." in cli("-c", "rollbackconfig diff 3 3").stdout
+    assert "- ssh.port: 2222" in out  # every section is compared
+    assert "No differences." in cli("-c", f"rollbackconfig diff {two} {two}").stdout
     r = cli("-c", "rollbackconfig diff 1 99", check=False)
     assert r.returncode == 1 and "no configuration version 99" in r.stderr
 

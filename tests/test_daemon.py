@@ -14,7 +14,7 @@ from conftest import DaemonProcess, require_peer, run_cli
 def test_status_answers_from_the_daemon(cli, daemon):
     out = cli("-c", "status").stdout
     assert "System status:" in out and "Online" in out
-    assert "Configuration version: 1 (committed by admin" in out
+    assert "Configuration version: 2 (committed by admin" in out  # init, then the test's SSH port
     assert "not supported yet" in out
 
 
@@ -24,18 +24,18 @@ def test_status_without_daemon_says_so(cli):
 
 
 def test_commit_reaches_the_daemon_within_a_second(cli, daemon):
-    assert daemon.request("status")["config_version"] == 1
+    assert daemon.request("status")["config_version"] == 2
     cli("-c", "sethostname a.example.com; commit")
     deadline = time.monotonic() + 1.0
     while time.monotonic() < deadline:
         st = daemon.request("status")
-        if st["config_version"] == 2:
+        if st["config_version"] == 3:
             break
         time.sleep(0.02)
-    assert st["config_version"] == 2 and st["hostname"] == "a.example.com"
+    assert st["config_version"] == 3 and st["hostname"] == "a.example.com"
     system_log = (daemon.datadir / "logs" / "system_logs" / "system.current").read_text()
     assert "User admin commit changes:" in system_log
-    assert "Configuration version 2 (committed by admin) is now in effect; was 1; sections changed: system" in system_log
+    assert "Configuration version 3 (committed by admin) is now in effect; was 2; sections changed: system" in system_log
 
 
 def test_reload_by_polling_without_a_nudge(datadir, daemon):
@@ -50,7 +50,7 @@ def test_reload_by_polling_without_a_nudge(datadir, daemon):
     s.commit("no nudge")
     store.close()
     deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline and daemon.request("status")["config_version"] != 2:
+    while time.monotonic() < deadline and daemon.request("status")["config_version"] != 3:
         time.sleep(0.02)
     assert daemon.request("status")["hostname"] == "polled.example.com"
 

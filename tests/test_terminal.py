@@ -34,7 +34,7 @@ def typed(child, text):
 
 
 def test_tab_completion_history_and_ctrl_c(datadir, cli):
-    cli("-c", "sethostname two.example.com; commit second")
+    cli("-c", "sethostname two.example.com; commit second")  # version 3 (2 set the test's SSH port)
     cli("-c", "sethostname ironport.example.com; commit third")
     child = spawn(datadir)
     try:
@@ -45,16 +45,16 @@ def test_tab_completion_history_and_ctrl_c(datadir, cli):
         child.expect("Serial #")
         child.expect(PROMPT)
         # ...and a subcommand.
-        typed(child, "rollbackconfig di\t 1 2")
+        typed(child, "rollbackconfig di\t 2 3")
         child.send("\r")
-        child.expect("Differences from version 1 to version 2")
+        child.expect("Differences from version 2 to version 3")
         child.expect(r"\+ system\.hostname: two\.example\.com")
         child.expect(PROMPT)
         # Up recalls the previous line.
         child.send("\x1b[A")
         time.sleep(0.3)
         child.send("\r")
-        child.expect("Differences from version 1 to version 2")
+        child.expect("Differences from version 2 to version 3")
         child.expect(PROMPT)
         # Ctrl-C inside a wizard abandons it with what it had staged.
         child.send("rollbackconfig\r")
@@ -63,7 +63,7 @@ def test_tab_completion_history_and_ctrl_c(datadir, cli):
         child.send("rollback\r")
         child.expect("Enter the number of the configuration to revert to:")
         child.expect(r"\]>")
-        child.send("2\r")
+        child.send("3\r")
         child.expect("Are you sure you want to roll back")
         child.send("y\r")
         child.expect("is pending")

@@ -1,0 +1,58 @@
+"""Every registered command x every role: allowed or refused, against a table written out here."""
+
+from __future__ import annotations
+
+import pytest
+
+from asyncos_cli.config.datadir import DataDir
+from asyncos_cli.shell.runner import Shell
+from asyncos_cli.shell.scripted import ScriptedPrompter
+from commands.base import CommandError
+from commands.context import Context
+from commands.registry import all_commands
+
+A, O, RO, G, T, H = "Administrators", "Operators", "Read-Only Operators", "Guests", "Technicians", "Help Desk Users"
+ROLES = (A, O, RO, G, T, H)
+
+# Written out by hand from the appliance's role descriptions; not derived from the declarations.
+EXPECTED = {
+    "clear":          {A, O},
+    "commit":         {A, O},
+    "help":           {A, O, RO, G, T, H},
+    "init":           {A},
+    "loadconfig":     {A},
+    "passwd":         {A, O, RO, G, T, H},
+    "quit":           {A, O, RO, G, T, H},
+    "rollbackconfig": {A, O},
+    "saveconfig":     {A, O},
+    "sethostname":    {A, O},
+    "showconfig":     {A, O, RO, T},
+    "sshconfig":      {A},
+    "status":         {A, O, RO, G, T, H},
+    "userconfig":     {A},
+    "version":        {A, O, RO, G, T, H},
+}
+REFUSED = "You are not in the correct access group to use"
+
+
+def test_the_table_covers_every_command():
+    assert set(EXPECTED) == {c.name for c in all_commands()}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_matrix(datadir, role):
+    wrong = []
+    for name, allowed in sorted(EXPECTED.items()):
+        ctx = Context(DataDir(datadir), ScriptedPrompter([], batch=True), user="someone", role=role, batch=True)
+        try:
+            Shell(ctx).execute(name)
+            refused = False
+        except CommandError as e:
+            refused = REFUSED in str(e)
+            if refused:
+                assert str(e) == f"{REFUSED} {name}."
+        finally:
+            ctx.close()
+        if refused == (role in allowed):
+            wrong.append((name, "refused" if refused else "allowed"))
+    assert wrong == []
