@@ -4,4 +4,3 @@ __version__ = "14.0.0.1"
 
 #: What `version` and sysDescr call the product.
 PRODUCT = "asyncos-cli Open Email Security Gateway"
-MODEL = "OEG-100"

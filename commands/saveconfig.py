@@ -6,7 +6,6 @@ import os
 import time
 from pathlib import Path
 
-from asyncos_cli import MODEL
 from asyncos_cli.auth import roles as R
 
 from .base import CommandError
@@ -48,7 +47,7 @@ def run(ctx, args):
 def _default_path(ctx) -> Path:
     folder = ctx.datadir.private_dir(ctx.datadir.root / "configuration")
     serial = ctx.state.get("serial", "unknown")
-    return folder / f"{MODEL}-{serial}-{time.strftime('%Y%m%dT%H%M%S')}.xml"
+    return folder / f"{ctx.config.system.model}-{serial}-{time.strftime('%Y%m%dT%H%M%S')}.xml"
 
 
 def _write_private(path: Path, text: str) -> None:

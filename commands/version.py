@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from asyncos_cli import MODEL, PRODUCT, __version__
+from asyncos_cli import PRODUCT, __version__
 
 from .registry import command
 
@@ -17,7 +17,7 @@ def run(ctx, args):
     installed = ctx.state.get("install_date")
     rows = [
         ("Product", PRODUCT),
-        ("Model", MODEL),
+        ("Model", ""),
         ("Version", __version__),
         ("Build Date", _build_date()),
         ("Install Date", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(installed)) if installed else "unknown"),
@@ -28,6 +28,13 @@ def run(ctx, args):
         ("RAID Type", NOT_APPLICABLE),
         ("BMC", NOT_APPLICABLE),
     ]
+    from asyncos_cli.lifecycle import alerts, dates
+
+    model = ctx.config.system.model
+    rows[1] = ("Model", model)
+    rows += dates(model)
+    for line in alerts(model):
+        ctx.say(line)
     ctx.say("Current Version\n===============")
     for label, value in rows:
         ctx.say(f"{label}: {value}")

@@ -225,3 +225,39 @@ def test_console_is_admin_and_batch_does_not_ask(datadir):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-v"]))
+
+
+def test_passphrase_set_by_an_admin_must_be_changed_first(gateway, datadir):
+    import asyncssh
+
+    r = run_cli(datadir, "-c", "userconfig policy account --reset-after-admin-set=yes; commit; "
+                               "userconfig new temp1 --fullname=Temp --role=guest --passphrase=Temp-Pass-8q; commit")
+    assert r.returncode == 0, r.stderr
+    time.sleep(1.2)
+
+    async def go():
+        async with asyncssh.connect("127.0.0.1", gateway.port, username="temp1", password="Temp-Pass-8q",
+                                    known_hosts=None, client_keys=None) as conn:
+            refused = await conn.run("version")
+            proc = await conn.create_process(term_type="xterm", term_size=(100, 30))
+            out = ""
+
+            async def until(text):
+                nonlocal out
+                while text not in out:
+                    out += await asyncio.wait_for(proc.stdout.read(4096), 10)
+
+            await until("Your passphrase must be changed now.")
+            await until("New Passphrase:")
+            proc.stdin.write("Fresh-Pass-4k\r")
+            await until("again:")
+            proc.stdin.write("Fresh-Pass-4k\r")
+            await until("Passphrase changed.")
+            await until("ironport.example.com>")
+            proc.stdin.write("quit\r")
+            return refused
+
+    refused = asyncio.run(go())
+    assert refused.exit_status == 1 and "must be changed" in refused.stderr
+    r = run_ssh(gateway.port, "temp1", "version", password="Fresh-Pass-4k")
+    assert r.returncode == 0 and "Current Version" in r.stdout

@@ -7,6 +7,7 @@ a passphrase change, a lock after failed attempts, an unlock.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,7 +180,7 @@ class Accounts:
                 else:
                     return AuthResult(False, "expired", account.role)
             elif left <= policy.reminder_days:
-                expires_in = int(left) + 1
+                expires_in = math.ceil(left)
         return AuthResult(True, "", account.role, must_change=must_change, expires_in_days=expires_in)
 
     def status(self, user: str) -> AccountStatus:

@@ -32,6 +32,9 @@ ROLES = (
     "Help Desk Users",
 )
 
+#: Appliance models (the lifecycle table in asyncos_cli.lifecycle has their dates).
+MODELS = ("OEG-50", "OEG-100", "OEG-300", "OEG-600")
+
 #: The appliance's factory host name.
 DEFAULT_HOSTNAME = "ironport.example.com"
 
@@ -42,9 +45,13 @@ class SystemSection(Section):
     title: ClassVar[str] = "System settings"
 
     hostname: str = DEFAULT_HOSTNAME
+    #: The appliance model this installation stands for (sizing, lifecycle dates).
+    model: str = "OEG-100"
 
     def validate(self) -> None:
         check_hostname(self.hostname)
+        if self.model not in MODELS:
+            raise ConfigError(f"unknown model {self.model!r}; models: {', '.join(MODELS)}", "model")
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ def run_repl(ctx: Context, read_command=None, local_address: str = "console") ->
 
 def _loop(ctx: Context, shell: Shell, read_command) -> int:
     ctx.say(f"\n{PRODUCT} {__version__}\n")
+    _lifecycle_banner(ctx)
     _warn_demo_certificate(ctx)
     while True:
         prompt = f"\n{hostname(ctx)}> "
@@ -86,6 +87,13 @@ def _loop(ctx: Context, shell: Shell, read_command) -> int:
             ctx.say("\nCommand aborted: end of input.")
         if ctx.quit_requested:
             return 0
+
+
+def _lifecycle_banner(ctx: Context) -> None:
+    from asyncos_cli.lifecycle import alerts
+
+    for line in alerts(ctx.session.snapshot.config.system.model):
+        ctx.say(line)
 
 
 def _warn_demo_certificate(ctx: Context) -> None:

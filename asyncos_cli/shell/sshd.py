@@ -168,7 +168,8 @@ class SshApp:
         self.bus = EventBus()
         self.bus.subscribe(Event, log_subscriber(self.logs))
         self._failures: dict[str, list[float]] = defaultdict(list)
-        self.sessions = 0
+        #: What a passphrase login found (expiry reminder, change required), per user and address.
+        self.login_notes: dict = {}
 
     @property
     def config(self):
@@ -196,6 +197,7 @@ class SshApp:
     def login_by_passphrase(self, user: str, passphrase: str, address: str) -> bool:
         result = self.accounts.authenticate(user, passphrase, self.config)
         if result.ok:
+            self.login_notes[(user, address)] = result
             return True
         self._failures[address].append(time.time())
         self.bus.emit(LoginFailed(user, address, result.reason))
@@ -234,7 +236,36 @@ class SshApp:
             stdin=io.StringIO(""),
         )
 
+    def _passphrase_checks(self, ctx: Context, prompter: SshPrompter, note) -> bool:
+        """Expiry reminder, and a forced change when the policy requires one; False ends the session."""
+        from asyncos_cli.auth.accounts import PolicyViolation
+
+        if note is None:
+            return True
+        if note.expires_in_days is not None:
+            prompter.say(f"Your passphrase will expire in {note.expires_in_days} days: change it with passwd.")
+        if not note.must_change:
+            return True
+        policy = self.config.passphrase_policy
+        prompter.say("Your passphrase must be changed now.")
+        new = prompter.secret(
+            "New Passphrase:",
+            confirm="Please enter the new passphrase again:",
+            validate=lambda pw: " ".join(ctx.accounts.check(ctx.user, pw, policy)) or None,
+        )
+        try:
+            ctx.accounts.set_passphrase(ctx.user, new, policy)
+        except PolicyViolation as e:
+            prompter.say(" ".join(e.problems))
+            return False
+        prompter.say("Passphrase changed.")
+        return True
+
     def run_exec(self, user: str, address: str, command: str) -> tuple[str, str, int]:
+        note = self.login_notes.get((user, address))
+        if note is not None and note.must_change:
+            return "", ("asyncos-cli: your passphrase must be changed before you can run commands: "
+                        "log in interactively\n"), 1
         out, err = io.StringIO(), io.StringIO()
         ctx = self.context(user, address, ScriptedPrompter(out=out, batch=True), batch=True)
         try:
@@ -250,6 +281,8 @@ class SshApp:
         prompter.on_input = lambda prompt, answer, secret: ctx.emit(CliInput(ctx.pid, user, answer, prompt))
         history = str(self.datadir.private_dir(self.datadir.history) / user)
         try:
+            if not self._passphrase_checks(ctx, prompter, self.login_notes.pop((user, address), None)):
+                return
             run_repl(ctx, prompter.command_reader(history), local_address=local)
             self.bus.emit(LoggedOut(user, address))
         except IdleTimeout:
