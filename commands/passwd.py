@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import CommandError
+from .newpassphrase import ask_new_passphrase, store_passphrase
 from .registry import command
 
 
@@ -14,29 +15,7 @@ def run(ctx, args):
             "passwd is interactive only; an administrator can script "
             "'userconfig passphrase NAME --passphrase-file=FILE'."
         )
-    from asyncos_cli.auth.accounts import PolicyViolation
-
-    p = ctx.prompter
-    old = p.secret("Old passphrase:")
-    if not ctx.accounts.verify(ctx.user, old):
+    if not ctx.accounts.verify(ctx.user, ctx.prompter.secret("Old passphrase:")):
         raise CommandError("Old passphrase did not match")
-    policy = ctx.config.passphrase_policy
-    if p.yes_no("Would you like to get a system generated passphrase?", False):
-        from asyncos_cli.auth.generator import generate
-
-        new = generate(policy, ctx.user)
-        ctx.say(f"This is your system generated passphrase: {new}")
-        if not p.yes_no("Do you want to proceed with this passphrase?", True):
-            ctx.say("Passphrase not changed.")
-            return
-    else:
-        new = p.secret(
-            "New Passphrase:",
-            confirm="Please enter the new passphrase again:",
-            validate=lambda pw: " ".join(ctx.accounts.check(ctx.user, pw, policy)) or None,
-        )
-    try:
-        ctx.accounts.set_passphrase(ctx.user, new, policy)
-    except PolicyViolation as e:
-        raise CommandError(" ".join(e.problems)) from None
+    store_passphrase(ctx, ctx.user, ask_new_passphrase(ctx, ctx.user))
     ctx.say("Passphrase changed.")

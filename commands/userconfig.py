@@ -11,6 +11,7 @@ from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import ROLES, UserAccount
 
 from .base import CommandError
+from .newpassphrase import ask_new_passphrase, store_passphrase
 from .registry import command
 
 OPERATIONS = [
@@ -88,12 +89,7 @@ def _role(text) -> str:
 
 
 def _set_passphrase(ctx, name: str, passphrase: str, by_admin: bool) -> None:
-    from asyncos_cli.auth.accounts import PolicyViolation
-
-    try:
-        ctx.accounts.set_passphrase(name, passphrase, ctx.config.passphrase_policy, by_admin=by_admin)
-    except PolicyViolation as e:
-        raise CommandError("Passphrase refused: " + " ".join(e.problems)) from None
+    store_passphrase(ctx, name, passphrase, by_admin=by_admin)
 
 
 def _batch_passphrase(ctx, args, name: str) -> tuple[str, bool]:
@@ -399,21 +395,7 @@ def _pick(ctx, question: str) -> UserAccount:
 
 
 def _ask_new_passphrase(ctx, name: str) -> str:
-    p = ctx.prompter
-    policy = ctx.config.passphrase_policy
-    if p.yes_no("Would you like to get a system generated passphrase?", False):
-        from asyncos_cli.auth.generator import generate
-
-        while True:
-            passphrase = generate(policy, name)
-            ctx.say(f"This is your system generated passphrase: {passphrase}")
-            if p.yes_no("Do you want to proceed with this passphrase?", True):
-                return passphrase
-    return p.secret(
-        f"Enter the passphrase for {name}.",
-        confirm="Please enter the new passphrase again.",
-        validate=lambda pw: " ".join(ctx.accounts.check(name, pw, policy)) or None,
-    )
+    return ask_new_passphrase(ctx, name, question=f"Enter the passphrase for {name}.")
 
 
 def _policy_wizard(ctx):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import DaemonProcess, require_peer, run_cli
+from conftest import require_peer, run_cli
 
 
 def test_status_answers_from_the_daemon(cli, daemon):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 from commands.manpage import man_dir, render
 from commands.registry import all_commands, redact

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 

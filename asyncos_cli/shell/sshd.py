@@ -46,7 +46,8 @@ from asyncos_cli.events import (
     log_subscriber,
 )
 from asyncos_cli.services.logs import LogService
-from commands.base import Prompter
+from commands.base import CommandError, Prompter
+from commands.newpassphrase import ask_new_passphrase, store_passphrase
 from commands.context import Context
 
 from .batch import run_batch, split_commands
@@ -238,25 +239,17 @@ class SshApp:
 
     def _passphrase_checks(self, ctx: Context, prompter: SshPrompter, note) -> bool:
         """Expiry reminder, and a forced change when the policy requires one; False ends the session."""
-        from asyncos_cli.auth.accounts import PolicyViolation
-
         if note is None:
             return True
         if note.expires_in_days is not None:
             prompter.say(f"Your passphrase will expire in {note.expires_in_days} days: change it with passwd.")
         if not note.must_change:
             return True
-        policy = self.config.passphrase_policy
         prompter.say("Your passphrase must be changed now.")
-        new = prompter.secret(
-            "New Passphrase:",
-            confirm="Please enter the new passphrase again:",
-            validate=lambda pw: " ".join(ctx.accounts.check(ctx.user, pw, policy)) or None,
-        )
         try:
-            ctx.accounts.set_passphrase(ctx.user, new, policy)
-        except PolicyViolation as e:
-            prompter.say(" ".join(e.problems))
+            store_passphrase(ctx, ctx.user, ask_new_passphrase(ctx, ctx.user, offer_generated=False))
+        except CommandError as e:
+            prompter.say(str(e))
             return False
         prompter.say("Passphrase changed.")
         return True
@@ -350,7 +343,6 @@ class GatewaySession(PromptToolkitSSHSession):
             super().data_received(data, datatype)
 
     async def _exec(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
             out, err, status = await in_thread(self.app.run_exec, self.server.user, self.server.address, self.command)
             if out:
