@@ -155,12 +155,23 @@ class Daemon:
         self.bus.emit(DemoCertificateInUse(self.demo_cert.subject()))
         self.tls_context = self.demo_cert.server_context(self.keyring)
 
+        from .relay.relay import Relay
+
+        self.relay = Relay(self.datadir.root / "queue", self.snapshot.config, self.bus.emit, self.tls_context)
+        await self.relay.start()
+        self.components.append(self.relay)
+
         self.control = ControlServer(self.datadir.control_socket)
         self.control.register("ping", lambda req: "pong")
         self.control.register("status", lambda req: self.status())
         self.control.register("reload", lambda req: self.reload())
         self.control.register("shutdown", self._shutdown_request)
         self.control.register("tracking", self._tracking_request)
+        self.control.register("queue", lambda req: self._queue(req))
+        self.control.register("delivernow", lambda req: {"due": self.relay.delivery.deliver_now()})
+        self.control.register("workqueue", self._workqueue)
+        self.control.register("suspendlistener", self._suspend)
+        self.control.register("resumelistener", self._resume)
         await self.control.start()
 
         loop = asyncio.get_running_loop()
@@ -190,6 +201,7 @@ class Daemon:
         finally:
             self.bus.emit(DaemonStopping(os.getpid(), self._stop_reason))
             await self.sshd.stop()
+            await self.relay.stop()
             await self.control.stop()
             self.logs.close()
             if self._pid_fd is not None:
@@ -235,6 +247,7 @@ class Daemon:
     def status(self) -> dict:
         now = time.time()
         v = self.snapshot.version
+        relay = self.relay.status()
         return {
             "product_version": __version__,
             "hostname": self.snapshot.config.system.hostname,
@@ -254,6 +267,9 @@ class Daemon:
             "demo_certificate": self.demo_cert_in_use,
             "tracking_in_flight": self.tracking.in_flight,
             "tracking_finished": self.tracking.finished_count(),
+            "mail_counters": relay["counters"],
+            "queued": relay["queued"],
+            "oldest_message": relay["oldest"],
             "components": [
                 ["Configuration reload", f"on; version {v.id} in effect"],
                 ["Control channel", f"on; {self.datadir.control_socket}"],
@@ -261,7 +277,9 @@ class Daemon:
                 ["Message tracking records", "on"],
                 ["TLS certificate", "demonstration certificate" if self.demo_cert_in_use else "imported"],
                 ["SSH access to the shell", self._ssh_state()],
-                ["SMTP listeners and delivery", "not supported yet"],
+                *[[f"Listener {l['name']}", f"{l['state']}; {l['interface']} port {l['port']} ({l['kind']})"]
+                  for l in relay["listeners"]],
+                ["Delivery", "paused" if relay["paused"] else "running"],
                 ["Scanning engine", "not supported yet"],
                 ["SNMP agent and traps", "not supported yet"],
             ],
@@ -274,6 +292,40 @@ class Daemon:
         state = "on" if self.sshd.running else "starting"
         restarts = f", restarted {self.sshd.restarts} times" if self.sshd.restarts else ""
         return f"{state}; {ssh.listen} port {ssh.port}{restarts}"
+
+    def _queue(self, req: dict) -> list[dict]:
+        limit = int(req.get("limit", 1000))
+        return [
+            {"mid": m.mid, "sender": m.sender, "received": m.received, "size": m.size, "attempts": m.attempts,
+             "next_attempt": m.next_attempt, "last_error": m.last_error,
+             "recipients": [[r.rid, r.address, r.state] for r in m.recipients]}
+            for m in self.relay.delivery.queued_messages()[:limit]
+        ]
+
+    def _workqueue(self, req: dict) -> dict:
+        action = req.get("action", "status")
+        if action == "pause":
+            self.relay.delivery.paused = True
+        elif action == "resume":
+            self.relay.delivery.paused = False
+            self.relay.delivery.deliver_now()
+        return {"paused": self.relay.delivery.paused, "queued": self.relay.delivery.queued}
+
+    async def _suspend(self, req: dict) -> str:
+        name = self._listener_name(req)
+        await self.relay.suspend(name)
+        return name
+
+    async def _resume(self, req: dict) -> str:
+        name = self._listener_name(req)
+        await self.relay.resume(name)
+        return name
+
+    def _listener_name(self, req: dict) -> str:
+        listener = self.snapshot.config.listeners.get(str(req.get("name", "")))
+        if listener is None:
+            raise ValueError(f"no listener named {req.get('name')!r}")
+        return listener.name
 
     def _tracking_request(self, req: dict):
         rec = self.tracking.get(int(req.get("mid", 0)))

@@ -20,19 +20,26 @@ from asyncos_cli.auth import roles as R
 MODULES: dict[str, tuple[str, ...]] = {
     "clear": (),
     "commit": (),
+    "delivernow": (),
+    "destconfig": (),
     "help": ("h", "?"),
     "init": (),
+    "listenerconfig": (),
     "loadconfig": (),
     "passwd": ("passphrase",),
     "quit": ("exit", "q"),
+    "resumelistener": (),
     "rollbackconfig": (),
     "saveconfig": (),
     "sethostname": (),
     "showconfig": (),
+    "smtproutes": (),
     "sshconfig": (),
     "status": (),
+    "suspendlistener": (),
     "userconfig": (),
     "version": (),
+    "workqueue": (),
 }
 _MODULE_OF = {alias: name for name, aliases in MODULES.items() for alias in (name, *aliases)}
 

@@ -33,7 +33,7 @@ def run(ctx, args):
         ("Up since", f"{_when(st['started'])} ({_span(st['uptime'])})"),
         ("Last counter reset", _when(st["counters_reset"])),
         ("System status", "Online"),
-        ("Oldest Message", "No Messages"),
+        ("Oldest Message", _when(st["oldest_message"]) if st.get("oldest_message") else "No Messages"),
         ("Host name", st["hostname"]),
         (
             "Configuration version",
@@ -49,7 +49,17 @@ def run(ctx, args):
     ctx.say("\nComponents:")
     for name, state in st["components"]:
         ctx.say(f"  {name:<32}{state}")
+    mc = st["mail_counters"]
     counters = [
+        ("Messages Received", mc["messages_received"]),
+        ("Recipients Received", mc["recipients_received"]),
+        ("Gen. Bounce Recipients", mc["generated_bounces"]),
+        ("Rejected Recipients", mc["rejected_recipients"]),
+        ("Dropped Messages", mc["dropped_recipients"]),
+        ("Soft Bounced Events", mc["soft_bounced"]),
+        ("Hard Bounced Recipients", mc["hard_bounced"]),
+        ("Completed Recipients", mc["completed_recipients"]),
+        ("Messages In Work Queue", st["queued"]),
         ("Configuration reloads", st["reloads"]),
         ("Failed reloads", st["reload_failures"]),
         ("Events", st["events"]),

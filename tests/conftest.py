@@ -64,7 +64,9 @@ def datadir(tmp_path) -> Path:
     pw.write_text(PASSPHRASE + "\n")
     r = run_cli(d, "init", f"--admin-passphrase-file={pw}")
     assert r.returncode == 0, r.stderr
-    r = run_cli(d, "-c", f"sshconfig setup --port={free_port()}; commit test ssh port")
+    r = run_cli(d, "-c", f"sshconfig setup --port={free_port()}; "
+                         f"listenerconfig edit IncomingMail --port={free_port()}; "
+                         f"listenerconfig edit OutgoingMail --port={free_port()}; commit test ports")
     assert r.returncode == 0, r.stderr
     return d
 

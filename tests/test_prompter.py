@@ -49,7 +49,7 @@ def test_menu_enter_goes_up_and_unknown_option_reasks(datadir):
     assert p.text.count("Choose the operation you want to perform:") == 3
     assert "- ROLLBACK - Roll back to a previously committed configuration." in p.text
     assert "Unknown option 'bogus'." in p.text
-    assert "Initial configuration" in p.text and "test ssh port (current)" in p.text
+    assert "Initial configuration" in p.text and "test ports (current)" in p.text
 
 
 def test_interrupted_wizard_leaves_nothing_pending(datadir):

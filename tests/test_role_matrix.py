@@ -18,19 +18,26 @@ ROLES = (A, O, RO, G, T, H)
 EXPECTED = {
     "clear":          {A, O},
     "commit":         {A, O},
+    "delivernow":     {A, O},
+    "destconfig":     {A, O},
     "help":           {A, O, RO, G, T, H},
     "init":           {A},
+    "listenerconfig": {A, O},
     "loadconfig":     {A},
     "passwd":         {A, O, RO, G, T, H},
     "quit":           {A, O, RO, G, T, H},
+    "resumelistener": {A, O},
     "rollbackconfig": {A, O},
     "saveconfig":     {A, O},
     "sethostname":    {A, O},
     "showconfig":     {A, O, RO, T},
+    "smtproutes":     {A, O},
     "sshconfig":      {A},
     "status":         {A, O, RO, G, T, H},
+    "suspendlistener": {A, O},
     "userconfig":     {A},
     "version":        {A, O, RO, G, T, H},
+    "workqueue":      {A, O},
 }
 REFUSED = "You are not in the correct access group to use"
 

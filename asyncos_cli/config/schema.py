@@ -255,12 +255,272 @@ class SshSection(Section):
         check_range(self.idle_timeout_minutes, 1, 1440, "idle_timeout_minutes")
 
 
+# ---------------------------------------------------------------- mail relay
+
+STARTTLS_MODES = ("off", "preferred", "required")
+LISTENER_KINDS = ("public", "private")
+
+
+@dataclass(frozen=True)
+class Listener(Record):
+    """An SMTP listener (listenerconfig): public takes incoming mail, private relays outgoing."""
+
+    name: str
+    kind: str
+    interface: str = "127.0.0.1"
+    port: int = 25
+    starttls: str = "preferred"
+    max_message_bytes: int = 10 * 1024 * 1024
+    max_recipients: int = 100
+    max_connections: int = 300
+    #: Recipient access table: domains a public listener accepts mail for.
+    rcpt_access: tuple[str, ...] = field(default=(), metadata={"item": "domain"})
+    enabled: bool = True
+
+    def validate(self) -> None:
+        check_name(self.name, "name", "listener name")
+        if self.kind not in LISTENER_KINDS:
+            raise ConfigError(f"kind must be public or private, got {self.kind!r}", "kind")
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(self.interface)
+        except ValueError:
+            raise ConfigError(f"{self.interface!r} is not an IP address", "interface") from None
+        check_port(self.port)
+        if self.starttls not in STARTTLS_MODES:
+            raise ConfigError(f"starttls must be one of {', '.join(STARTTLS_MODES)}", "starttls")
+        check_range(self.max_message_bytes, 1024, 1024**3, "max_message_bytes")
+        check_range(self.max_recipients, 1, 100000, "max_recipients")
+        check_range(self.max_connections, 1, 100000, "max_connections")
+        for d in self.rcpt_access:
+            check_domain_pattern(d, "rcpt_access")
+
+
+def check_domain_pattern(value: str, field_name: str) -> None:
+    """A domain, a '.domain' (its subdomains) or 'ALL'; IDN domains in U-label or A-label form."""
+    if value == "ALL":
+        return
+    name = value[1:] if value.startswith(".") else value
+    try:
+        import idna
+
+        ascii_name = idna.encode(name, uts46=True).decode("ascii")
+    except Exception as e:  # idna raises several error types; all mean "not a domain"
+        raise ConfigError(f"{value!r} is not a domain name ({e})", field_name) from None
+    check_hostname(ascii_name if "." in ascii_name else ascii_name + ".invalid", field_name)
+
+
+DEFAULT_LISTENERS = (
+    Listener("IncomingMail", "public", "127.0.0.1", 2525, rcpt_access=("example.com",)),
+    Listener("OutgoingMail", "private", "127.0.0.1", 2587),
+)
+
+
+@dataclass(frozen=True)
+class ListenersSection(Section):
+    name: ClassVar[str] = "listeners"
+    title: ClassVar[str] = "SMTP listeners"
+
+    listeners: tuple[Listener, ...] = field(default=DEFAULT_LISTENERS, metadata={"item": "listener"})
+
+    def validate(self) -> None:
+        check_unique((l.name for l in self.listeners), "listeners", "listener name")
+        check_unique((f"{l.interface}:{l.port}" for l in self.listeners), "listeners", "address and port")
+
+    def get(self, name: str) -> Listener | None:
+        return next((l for l in self.listeners if l.name.lower() == name.lower()), None)
+
+
+POLICY_ACTIONS = ("accept", "reject", "tcprefuse", "relay")
+
+
+@dataclass(frozen=True)
+class MailFlowPolicy(Record):
+    name: str
+    action: str
+    max_message_bytes: int = 10 * 1024 * 1024
+    max_recipients: int = 1000
+    #: Messages per hour from one client address (0: no limit).
+    max_messages_per_hour: int = 0
+    max_connections_per_ip: int = 50
+    tls: str = "preferred"
+    #: Sender domain reputation check in the SMTP conversation (the reputation issue gives it effect).
+    sdr_check: bool = True
+
+    def validate(self) -> None:
+        check_name(self.name, "name", "policy name")
+        if self.action not in POLICY_ACTIONS:
+            raise ConfigError(f"action must be one of {', '.join(POLICY_ACTIONS)}", "action")
+        if self.tls not in STARTTLS_MODES:
+            raise ConfigError(f"tls must be one of {', '.join(STARTTLS_MODES)}", "tls")
+        check_range(self.max_message_bytes, 1024, 1024**3, "max_message_bytes")
+        check_range(self.max_recipients, 1, 100000, "max_recipients")
+        check_range(self.max_messages_per_hour, 0, 10**7, "max_messages_per_hour")
+        check_range(self.max_connections_per_ip, 1, 100000, "max_connections_per_ip")
+
+
+@dataclass(frozen=True)
+class SenderGroup(Record):
+    """Host access table row: who (IP, CIDR, host name, .domain, ALL) gets which policy."""
+
+    name: str
+    listener_kind: str
+    policy: str
+    senders: tuple[str, ...] = field(default=(), metadata={"item": "sender"})
+
+    def validate(self) -> None:
+        check_name(self.name, "name", "sender group name")
+        if self.listener_kind not in LISTENER_KINDS:
+            raise ConfigError("listener_kind must be public or private", "listener_kind")
+        for s in self.senders:
+            check_sender_pattern(s)
+
+
+def check_sender_pattern(value: str) -> None:
+    import ipaddress
+
+    if value == "ALL":
+        return
+    try:
+        ipaddress.ip_network(value, strict=False)
+        return
+    except ValueError:
+        pass
+    check_domain_pattern(value, "senders")
+
+
+@dataclass(frozen=True)
+class HatSection(Section):
+    name: ClassVar[str] = "hat"
+    title: ClassVar[str] = "Host access table and mail flow policies"
+
+    policies: tuple[MailFlowPolicy, ...] = field(
+        default=(
+            MailFlowPolicy("ACCEPTED", "accept"),
+            MailFlowPolicy("BLOCKED", "reject"),
+            MailFlowPolicy("THROTTLED", "accept", max_recipients=25, max_messages_per_hour=100,
+                           max_connections_per_ip=10),
+            MailFlowPolicy("TRUSTED", "accept", max_recipients=5000, max_connections_per_ip=600),
+            MailFlowPolicy("RELAYED", "relay", max_recipients=5000, max_connections_per_ip=600, sdr_check=False),
+        ),
+        metadata={"item": "policy"},
+    )
+    sender_groups: tuple[SenderGroup, ...] = field(
+        default=(
+            SenderGroup("ALLOWED_LIST", "public", "TRUSTED"),
+            SenderGroup("BLOCKED_LIST", "public", "BLOCKED"),
+            SenderGroup("SUSPECTLIST", "public", "THROTTLED"),
+            SenderGroup("UNKNOWNLIST", "public", "ACCEPTED", ("ALL",)),
+            SenderGroup("RELAYLIST", "private", "RELAYED", ("127.0.0.0/8", "::1")),
+        ),
+        metadata={"item": "sender_group"},
+    )
+
+    def validate(self) -> None:
+        check_unique((p.name for p in self.policies), "policies", "policy name")
+        check_unique((g.name for g in self.sender_groups), "sender_groups", "sender group name")
+        names = {p.name for p in self.policies}
+        for g in self.sender_groups:
+            if g.policy not in names:
+                raise ConfigError(f"sender group {g.name} uses the unknown policy {g.policy!r}", "sender_groups")
+
+    def policy(self, name: str) -> MailFlowPolicy:
+        return next(p for p in self.policies if p.name == name)
+
+
+@dataclass(frozen=True)
+class Route(Record):
+    """smtproutes: mail for a domain (or ALL) goes to these hosts; '/dev/null' drops it."""
+
+    domain: str
+    hosts: tuple[str, ...] = field(default=(), metadata={"item": "host"})
+
+    def validate(self) -> None:
+        check_domain_pattern(self.domain, "domain")
+        if not self.hosts:
+            raise ConfigError("a route needs at least one destination host", "hosts")
+        for h in self.hosts:
+            if h == "/dev/null":
+                continue
+            host, _, port = h.rpartition(":") if h.count(":") == 1 or h.startswith("[") else (h, "", "")
+            if port:
+                if not port.isdigit():
+                    raise ConfigError(f"{h!r}: the port must be a number", "hosts")
+                check_port(int(port), "hosts")
+            check_hostname_or_ip(host.strip("[]") or h, "hosts")
+
+
+@dataclass(frozen=True)
+class RoutesSection(Section):
+    name: ClassVar[str] = "routes"
+    title: ClassVar[str] = "SMTP routes"
+
+    routes: tuple[Route, ...] = field(default=(), metadata={"item": "route"})
+
+    def validate(self) -> None:
+        check_unique((r.domain.lower() for r in self.routes), "routes", "route domain")
+
+
+DEST_TLS = ("none", "preferred", "required", "required-verify")
+
+
+@dataclass(frozen=True)
+class Destination(Record):
+    """destconfig: per-destination delivery controls ('default' applies to every other domain)."""
+
+    domain: str
+    tls: str = "preferred"
+    concurrency: int = 20
+
+    def validate(self) -> None:
+        if self.domain != "default":
+            check_domain_pattern(self.domain, "domain")
+        if self.tls not in DEST_TLS:
+            raise ConfigError(f"tls must be one of {', '.join(DEST_TLS)}", "tls")
+        check_range(self.concurrency, 1, 1000, "concurrency")
+
+
+@dataclass(frozen=True)
+class DeliverySection(Section):
+    name: ClassVar[str] = "delivery"
+    title: ClassVar[str] = "Delivery: destinations, retries, bounces"
+
+    destinations: tuple[Destination, ...] = field(default=(Destination("default"),), metadata={"item": "destination"})
+    retry_initial_seconds: int = 60
+    retry_max_seconds: int = 3600
+    max_queue_lifetime_seconds: int = 259200
+    connect_timeout_seconds: int = 30
+    command_timeout_seconds: int = 300
+
+    def validate(self) -> None:
+        check_unique((d.domain.lower() for d in self.destinations), "destinations", "destination")
+        if not any(d.domain == "default" for d in self.destinations):
+            raise ConfigError("the 'default' destination is required", "destinations")
+        check_range(self.retry_initial_seconds, 1, 86400, "retry_initial_seconds")
+        check_range(self.retry_max_seconds, self.retry_initial_seconds, 7 * 86400, "retry_max_seconds")
+        check_range(self.max_queue_lifetime_seconds, 60, 30 * 86400, "max_queue_lifetime_seconds")
+        check_range(self.connect_timeout_seconds, 1, 600, "connect_timeout_seconds")
+        check_range(self.command_timeout_seconds, 1, 3600, "command_timeout_seconds")
+
+    def for_domain(self, domain: str) -> Destination:
+        d = domain.lower()
+        for dest in self.destinations:
+            if dest.domain.lower() == d:
+                return dest
+        return next(x for x in self.destinations if x.domain == "default")
+
+
 #: Every section, in the order the XML and diffs show them.
 SECTIONS: tuple[type[Section], ...] = (
     SystemSection,
     UsersSection,
     PassphrasePolicySection,
     SshSection,
+    ListenersSection,
+    HatSection,
+    RoutesSection,
+    DeliverySection,
     OutboundSection,
     LogsSection,
 )
@@ -324,6 +584,22 @@ class Config:
     @property
     def ssh(self) -> SshSection:
         return self._sections["ssh"]  # type: ignore[return-value]
+
+    @property
+    def listeners(self) -> ListenersSection:
+        return self._sections["listeners"]  # type: ignore[return-value]
+
+    @property
+    def hat(self) -> HatSection:
+        return self._sections["hat"]  # type: ignore[return-value]
+
+    @property
+    def routes(self) -> RoutesSection:
+        return self._sections["routes"]  # type: ignore[return-value]
+
+    @property
+    def delivery(self) -> DeliverySection:
+        return self._sections["delivery"]  # type: ignore[return-value]
 
 
 def secrets_in(record: Record) -> Iterator[tuple[str, Secret]]:

@@ -1,0 +1,1 @@
+"""The mail relay: listeners (aiosmtpd), host access, the durable queue, delivery."""

@@ -1,0 +1,328 @@
+"""Delivery: routes or MX, TLS per destination, per-recipient results, retries, bounces.
+
+One attempt per message groups its pending recipients by domain and speaks
+SMTP (aiosmtplib) to the first host of the route (or MX list) that answers.
+A 2xx finishes a recipient, a 5xx bounces it (RFC 3464 DSN to the sender),
+a 4xx or a connection failure keeps it for a retry with exponential backoff
+until the maximum queue lifetime, when it bounces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import ssl
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import aiosmtplib
+
+from asyncos_cli.config.schema import Config, Destination
+from asyncos_cli.events import (
+    DeliveryClosed,
+    DeliveryConnected,
+    DeliveryDelayed,
+    DeliveryDone,
+    DeliveryStarted,
+    RecipientBounced,
+)
+
+from .addresses import AddressError, ascii_domain, domain_matches, downgrade, split
+from .spool import BOUNCED, DELIVERED, DROPPED, PENDING, QueuedMessage, Recipient
+
+if TYPE_CHECKING:
+    from .relay import Relay
+
+DEV_NULL = "/dev/null"
+
+
+@dataclass(frozen=True)
+class Hop:
+    host: str
+    port: int
+
+
+class Deferred(Exception):
+    """The whole domain's attempt failed temporarily (no host answered, TLS unavailable...)."""
+
+
+def parse_host(text: str, default_port: int = 25) -> Hop:
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = int(rest[1:]) if rest.startswith(":") else default_port
+        return Hop(host, port)
+    if text.count(":") == 1:
+        host, port = text.split(":")
+        return Hop(host, int(port))
+    return Hop(text, default_port)
+
+
+class DeliveryManager:
+    def __init__(self, relay: "Relay"):
+        self.relay = relay
+        self._heap: list[tuple[float, int]] = []
+        self._messages: dict[int, QueuedMessage] = {}
+        self._in_flight: set[int] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._domain_slots: dict[str, asyncio.Semaphore] = {}
+        self._dcid = 0
+        self.paused = False
+        self._tasks: set[asyncio.Task] = set()
+
+    # ------------------------------------------------------------ queue
+
+    def submit(self, msg: QueuedMessage) -> None:
+        self._messages[msg.mid] = msg
+        heapq.heappush(self._heap, (msg.next_attempt, msg.mid))
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def deliver_now(self) -> int:
+        """Every queued message becomes due at once (``delivernow``)."""
+        self._heap = [(0.0, mid) for mid in self._messages if mid not in self._in_flight]
+        heapq.heapify(self._heap)
+        self._wake.set()
+        return len(self._heap)
+
+    @property
+    def queued(self) -> int:
+        return len(self._messages)
+
+    def queued_messages(self) -> list[QueuedMessage]:
+        return sorted(self._messages.values(), key=lambda m: m.mid)
+
+    def oldest(self) -> float | None:
+        return min((m.received for m in self._messages.values()), default=None)
+
+    async def _run(self) -> None:
+        while True:
+            now = self.relay.clock()
+            while self._heap and self._heap[0][0] <= now and not self.paused:
+                _, mid = heapq.heappop(self._heap)
+                msg = self._messages.get(mid)
+                if msg is None or mid in self._in_flight:
+                    continue
+                self._in_flight.add(mid)
+                task = asyncio.get_running_loop().create_task(self._attempt(msg))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            self._wake.clear()
+            timeout = max(0.0, self._heap[0][0] - now) if self._heap and not self.paused else None
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+
+    # ------------------------------------------------------------ one attempt
+
+    async def _attempt(self, msg: QueuedMessage) -> None:
+        config = self.relay.config  # one snapshot for the whole attempt
+        try:
+            by_domain: dict[str, list[Recipient]] = defaultdict(list)
+            for r in msg.pending():
+                try:
+                    by_domain[ascii_domain(split(r.address)[1])].append(r)
+                except AddressError as e:
+                    self._bounce(msg, [r], f"550 5.1.3 {e}", 0)
+            await asyncio.gather(*(self._deliver_domain(msg, d, rs, config) for d, rs in by_domain.items()))
+            await self._after_attempt(msg, config)
+        finally:
+            self._in_flight.discard(msg.mid)
+
+    async def _deliver_domain(self, msg: QueuedMessage, domain: str, rcpts: list[Recipient], config: Config):
+        dest = config.delivery.for_domain(domain)
+        slots = self._domain_slots.setdefault(f"{domain}/{dest.concurrency}", asyncio.Semaphore(dest.concurrency))
+        async with slots:
+            try:
+                hops = await self._hops(domain, config)
+                if hops == DEV_NULL:
+                    for r in rcpts:
+                        r.state, r.detail = DROPPED, "dropped by the /dev/null route"
+                        self.relay.counters.dropped_recipients += 1
+                    return
+                await self._deliver_via(msg, hops, rcpts, dest, config)
+            except _HardFailure as e:
+                self._bounce(msg, rcpts, str(e), 0)
+            except Deferred as e:
+                msg.last_error = str(e)
+                self.relay.emit(DeliveryDelayed(0, msg.mid, tuple(r.rid for r in rcpts), str(e)))
+                self.relay.counters.soft_bounced += 1
+
+    async def _hops(self, domain: str, config: Config):
+        for route in config.routes.routes:
+            if route.domain != "ALL" and domain_matches(domain, route.domain):
+                return DEV_NULL if route.hosts == (DEV_NULL,) else [parse_host(h) for h in route.hosts]
+        for route in config.routes.routes:
+            if route.domain == "ALL":
+                return DEV_NULL if route.hosts == (DEV_NULL,) else [parse_host(h) for h in route.hosts]
+        return await self._mx(domain)
+
+    async def _mx(self, domain: str) -> list[Hop]:
+        import dns.asyncresolver
+        import dns.exception
+        import dns.resolver
+
+        r = dns.asyncresolver.Resolver()
+        try:
+            answer = await r.resolve(domain, "MX", lifetime=10.0)
+            records = sorted(answer, key=lambda rr: rr.preference)
+            hops = [Hop(str(rr.exchange).rstrip("."), 25) for rr in records if str(rr.exchange) != "."]
+            if not hops:
+                raise Deferred(f"{domain} accepts no mail (null MX)")
+            return hops
+        except dns.resolver.NXDOMAIN:
+            raise _HardFailure(f"550 5.1.2 Host or domain name not found: {domain}") from None
+        except dns.resolver.NoAnswer:
+            return [Hop(domain, 25)]  # RFC 5321 5.1: the implicit MX is the domain's own address
+        except dns.exception.DNSException as e:
+            raise Deferred(f"4.4.3 DNS lookup of {domain} failed: {e.__class__.__name__}") from None
+
+    async def _deliver_via(self, msg, hops, rcpts, dest: Destination, config: Config):
+        last = "4.4.1 no destination host answered"
+        for hop in hops:
+            try:
+                await self._session(msg, hop, rcpts, dest, config)
+                return
+            except (OSError, asyncio.TimeoutError, aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError,
+                    aiosmtplib.SMTPServerDisconnected, ssl.SSLError) as e:
+                last = f"4.4.1 connection to {hop.host}:{hop.port} failed: {e.__class__.__name__}: {e}"
+                continue
+        raise Deferred(last)
+
+    async def _session(self, msg: QueuedMessage, hop: Hop, rcpts: list[Recipient], dest: Destination, config):
+        self._dcid += 1
+        dcid = self._dcid
+        d = config.delivery
+        client = aiosmtplib.SMTP(hostname=hop.host, port=hop.port, timeout=d.command_timeout_seconds,
+                                 start_tls=False, local_hostname=config.system.hostname)
+        await asyncio.wait_for(client.connect(), d.connect_timeout_seconds)
+        self.relay.emit(DeliveryConnected(dcid, hop.host, hop.port))
+        try:
+            await self._maybe_starttls(client, hop, dest)
+            utf8 = client.supports_extension("smtputf8")
+            mail_options = ["SMTPUTF8"] if (utf8 and (msg.smtputf8 or not _all_ascii(msg, rcpts))) else []
+            try:
+                sender = msg.sender if (utf8 or not msg.sender) else downgrade(msg.sender)
+            except AddressError as e:
+                self._bounce(msg, rcpts, f"553 5.6.7 {e}", dcid)
+                return
+            sendable = []
+            for r in rcpts:
+                try:
+                    sendable.append((r, r.address if utf8 else downgrade(r.address)))
+                except AddressError as e:
+                    self._bounce(msg, [r], f"553 5.6.7 {e}", dcid)
+            if not sendable:
+                return
+            self.relay.emit(DeliveryStarted(dcid, msg.mid, tuple(r.rid for r, _ in sendable)))
+            resp = await client.mail(sender, options=mail_options, encoding="utf-8" if utf8 else "ascii")
+            accepted = []
+            for r, addr in sendable:
+                try:
+                    await client.rcpt(addr, encoding="utf-8" if utf8 else "ascii")
+                    accepted.append(r)
+                except aiosmtplib.SMTPRecipientRefused as e:
+                    self._failed(msg, [r], e.code, e.message, dcid)
+            if accepted:
+                try:
+                    resp = await client.data(msg.content)
+                except aiosmtplib.SMTPDataError as e:
+                    self._failed(msg, accepted, e.code, e.message, dcid)
+                else:
+                    for r in accepted:
+                        r.state, r.detail = DELIVERED, f"{resp.code} {resp.message}"
+                    self.relay.counters.completed_recipients += len(accepted)
+                    self.relay.emit(DeliveryDone(dcid, msg.mid, tuple(r.rid for r in accepted),
+                                                 f"{resp.code} {resp.message}"))
+        except aiosmtplib.SMTPSenderRefused as e:
+            self._failed(msg, rcpts, e.code, e.message, dcid)
+        except aiosmtplib.SMTPResponseException as e:
+            self._failed(msg, [r for r in rcpts if r.state == PENDING], e.code, e.message, dcid)
+        finally:
+            try:
+                await asyncio.wait_for(client.quit(), 5)
+            except Exception:  # the peer may already be gone; the results above stand
+                client.close()
+            self.relay.emit(DeliveryClosed(dcid))
+
+    async def _maybe_starttls(self, client, hop: Hop, dest: Destination) -> None:
+        if dest.tls == "none":
+            return
+        offered = client.supports_extension("starttls")
+        if not offered:
+            if dest.tls in ("required", "required-verify"):
+                raise Deferred(f"4.7.5 {hop.host} does not offer STARTTLS and TLS is required for {dest.domain}")
+            return
+        if dest.tls == "required-verify":
+            ctx = ssl.create_default_context()
+            ctx.hostname_checks_common_name = False
+        else:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        try:
+            await client.starttls(tls_context=ctx, server_hostname=hop.host)
+        except (ssl.SSLError, aiosmtplib.SMTPException) as e:
+            if dest.tls == "preferred":
+                raise Deferred(f"4.7.5 TLS negotiation with {hop.host} failed: {e}") from None
+            raise Deferred(f"4.7.5 TLS required for {dest.domain}: {e}") from None
+
+    def _failed(self, msg, rcpts, code: int, text: str, dcid: int) -> None:
+        reply = f"{code} {' '.join(str(text).split())}"
+        if 500 <= code < 600:
+            self._bounce(msg, rcpts, reply, dcid)
+        else:
+            for r in rcpts:
+                r.detail = reply
+            msg.last_error = reply
+            self.relay.counters.soft_bounced += 1
+            self.relay.emit(DeliveryDelayed(dcid, msg.mid, tuple(r.rid for r in rcpts), reply))
+
+    def _bounce(self, msg, rcpts, reply: str, dcid: int) -> None:
+        from .dsn import status_code
+
+        for r in rcpts:
+            r.state, r.detail = BOUNCED, reply
+            self.relay.counters.hard_bounced += 1
+            self.relay.emit(RecipientBounced(dcid, msg.mid, r.rid, status_code(reply), reply))
+
+    # ------------------------------------------------------------ after the attempt
+
+    async def _after_attempt(self, msg: QueuedMessage, config: Config) -> None:
+        d = config.delivery
+        now = self.relay.clock()
+        msg.attempts += 1
+        pending = msg.pending()
+        if pending and now - msg.received >= d.max_queue_lifetime_seconds:
+            self._bounce(msg, pending, f"421 4.4.7 Message expired in the queue: {msg.last_error or 'no delivery'}", 0)
+            pending = []
+        loop = asyncio.get_running_loop()
+        if pending:
+            delay = min(d.retry_initial_seconds * (2 ** (msg.attempts - 1)), d.retry_max_seconds)
+            msg.next_attempt = now + delay
+            await loop.run_in_executor(None, self.relay.spool.save_state, msg)
+            heapq.heappush(self._heap, (msg.next_attempt, msg.mid))
+            self._wake.set()
+            return
+        await self.relay.finish(msg)
+        self._messages.pop(msg.mid, None)
+
+
+class _HardFailure(Exception):
+    pass
+
+
+def _all_ascii(msg: QueuedMessage, rcpts: list[Recipient]) -> bool:
+    return msg.sender.isascii() and all(r.address.isascii() for r in rcpts)
+

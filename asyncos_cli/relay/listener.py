@@ -1,0 +1,210 @@
+"""SMTP listeners on aiosmtpd: host access at connect, policy in the conversation.
+
+The protocol (aiosmtpd's ``SMTP``) parses and validates; ``GatewayHandler``
+decides at each stage and returns the reply, aiosmtpd's hook contract.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from asyncos_cli.config.schema import Listener
+from asyncos_cli.events import (
+    MessageReceived,
+    MessageStarted,
+    RecipientAccepted,
+    SmtpClosed,
+    SmtpConnected,
+    SmtpPolicyApplied,
+    SmtpRefused,
+    SmtpTls,
+)
+
+from .addresses import AddressError, domain_matches, routing_problem, split
+from .hat import HatVerdict, classify
+from .spool import QueuedMessage, Recipient
+
+if TYPE_CHECKING:
+    from .relay import Relay
+
+#: A CR not followed by LF, or an LF not preceded by CR: RFC 5321 §2.3.8 forbids both,
+#: and forwarding them lets a downstream server split one message into two (smuggling).
+BARE_CR_OR_LF = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+_HEADER_FIELD = re.compile(rb"^(message-id|subject):[ \t]*(.*?)\r\n", re.I | re.M)
+
+
+class GatewaySMTP(SMTP):
+    """One SMTP connection: the host access table decides before the greeting."""
+
+    def __init__(self, handler: "GatewayHandler", **kwargs):
+        super().__init__(handler, **kwargs)
+        self.gateway = handler
+        self.verdict: HatVerdict | None = None
+        self.icid = 0
+        self.peer_ip = ""
+
+    def connection_made(self, transport) -> None:
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        self.peer_ip = peer[0]
+        relay = self.gateway.relay
+        self.icid = relay.next_icid()
+        listener = self.gateway.listener
+        relay.emit(SmtpConnected(self.icid, listener.name, listener.interface, self.peer_ip))
+        self.verdict = classify(relay.config.hat, listener.kind, self.peer_ip)
+        group = self.verdict.group.name if self.verdict.group else "(none)"
+        relay.emit(SmtpPolicyApplied(self.icid, self.verdict.policy.action, group, self.verdict.match))
+        relay.connection_opened(self.peer_ip)
+        super().connection_made(transport)
+        if self.verdict.policy.action == "tcprefuse":
+            transport.close()
+
+    def connection_lost(self, exc) -> None:
+        relay = self.gateway.relay
+        relay.connection_closed(self.peer_ip)
+        relay.emit(SmtpClosed(self.icid))
+        super().connection_lost(exc)
+
+    async def _handle_client(self) -> None:
+        relay = self.gateway.relay
+        policy = self.verdict.policy
+        if policy.action in ("reject", "tcprefuse"):
+            await self.push(f"554 {self.hostname} Access denied: the host access table does not accept you")
+            self.transport.close()
+            return
+        if relay.connections_from(self.peer_ip) > policy.max_connections_per_ip:
+            await self.push(f"421 {self.hostname} Too many connections from your address, try again later")
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        await super().smtp_STARTTLS(arg)
+        obj = self.transport.get_extra_info("ssl_object") if self.transport is not None else None
+        if obj is not None:
+            self.gateway.relay.emit(SmtpTls(self.icid, obj.version() or "?", (obj.cipher() or ("?",))[0]))
+
+
+class GatewayHandler:
+    def __init__(self, relay: "Relay", listener: Listener):
+        self.relay = relay
+        self.listener = listener
+
+    # Hooks get the SMTP instance as ``server``: that is where the connection's verdict lives.
+
+    async def handle_EHLO(self, server: GatewaySMTP, session: Session, envelope: Envelope, hostname, responses):
+        session.host_name = hostname
+        out = [r for r in responses if "AUTH" not in r.upper()]
+        # aiosmtpd reads pipelined commands in order; say so (RFC 2920).
+        out.insert(len(out) - 1, "250-PIPELINING")
+        return out
+
+    async def handle_MAIL(self, server: GatewaySMTP, session, envelope, address: str, mail_options):
+        policy = server.verdict.policy
+        if policy.tls == "required" and not session.ssl:
+            return "530 5.7.0 Must issue a STARTTLS command first"
+        if not self.relay.within_rate(server.peer_ip, policy):
+            return "452 4.3.1 Too many messages from your address this hour, try again later"
+        for opt in mail_options:
+            if opt.upper().startswith("SIZE="):
+                size = opt[5:]
+                if size.isdigit() and int(size) > min(policy.max_message_bytes, self.listener.max_message_bytes):
+                    return "552 5.3.4 Message size exceeds fixed maximum message size"
+        if address and not address.isascii() and not session.smtp_utf8:
+            return "553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter"
+        if address:
+            try:
+                split(address)
+            except AddressError as e:
+                return f"553 5.1.7 {e}"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        envelope.mid = self.relay.spool.next_mid()
+        envelope.rids = 0
+        self.relay.emit(MessageStarted(envelope.mid, server.icid, address))
+        return "250 2.1.0 Ok"
+
+    async def handle_RCPT(self, server: GatewaySMTP, session, envelope, address: str, rcpt_options):
+        policy = server.verdict.policy
+        limit = min(policy.max_recipients, self.listener.max_recipients)
+        if len(envelope.rcpt_tos) >= limit:
+            return f"452 4.5.3 Too many recipients (at most {limit} per message)"
+        if not address.isascii() and not session.smtp_utf8:
+            return "553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter"
+        try:
+            _, domain = split(address)
+        except AddressError as e:
+            return f"553 5.1.3 {e}"
+        if policy.action != "relay":
+            problem = routing_problem(address)
+            if problem:
+                self.relay.counters.rejected_recipients += 1
+                self.relay.emit(SmtpRefused(server.icid, f"RCPT <{address}>", problem))
+                return f"550 5.7.1 {problem}"
+            try:
+                accepted = any(domain_matches(domain, d) for d in self.listener.rcpt_access)
+            except AddressError as e:
+                return f"553 5.1.2 {e}"
+            if not accepted:
+                self.relay.counters.rejected_recipients += 1
+                self.relay.emit(SmtpRefused(server.icid, f"RCPT <{address}>", "relaying denied"))
+                return "550 5.7.1 Relaying denied"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        self.relay.emit(RecipientAccepted(envelope.mid, server.icid, envelope.rids, address))
+        envelope.rids += 1
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, server: GatewaySMTP, session, envelope):
+        data: bytes = envelope.original_content or b""
+        if BARE_CR_OR_LF.search(data):
+            self.relay.emit(SmtpRefused(server.icid, f"MID {envelope.mid} DATA", "bare CR or LF"))
+            return "550 5.6.0 Message refused: bare CR or LF in the message data (RFC 5321 2.3.8)"
+        policy = server.verdict.policy
+        if len(data) > min(policy.max_message_bytes, self.listener.max_message_bytes):
+            return "552 5.3.4 Message size exceeds fixed maximum message size"
+        head = data.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+        fields = {m.group(1).lower(): m.group(2) for m in _HEADER_FIELD.finditer(head)}
+        msg = QueuedMessage(
+            mid=envelope.mid,
+            icid=server.icid,
+            sender=envelope.mail_from or "",
+            recipients=[Recipient(i, a) for i, a in enumerate(envelope.rcpt_tos)],
+            received=self.relay.clock(),
+            listener=self.listener.name,
+            smtputf8=bool(session.smtp_utf8),
+            size=len(data),
+            message_id=fields.get(b"message-id", b"").decode("utf-8", "replace"),
+            subject=fields.get(b"subject", b"").decode("utf-8", "replace")[:200],
+            content=data,
+        )
+        try:
+            await self.relay.spool.store(msg)
+        except OSError as e:
+            return f"451 4.3.0 Temporary failure writing the queue ({e.strerror}), try again"
+        c = self.relay.counters
+        c.messages_received += 1
+        c.recipients_received += len(msg.recipients)
+        self.relay.emit(MessageReceived(msg.mid, msg.icid, msg.sender, tuple(envelope.rcpt_tos), msg.size,
+                                        msg.subject, msg.message_id))
+        self.relay.accepted(msg)
+        return f"250 Ok: Message MID {msg.mid} accepted"
+
+
+def make_server(relay: "Relay", listener: Listener, hostname: str, tls_context):
+    handler = GatewayHandler(relay, listener)
+    require_tls = listener.starttls == "required"
+    return lambda: GatewaySMTP(
+        handler,
+        hostname=hostname,
+        ident="ESMTP",
+        tls_context=tls_context if listener.starttls != "off" else None,
+        require_starttls=require_tls,
+        enable_SMTPUTF8=True,
+        decode_data=False,
+        data_size_limit=listener.max_message_bytes,
+        timeout=300,
+    )
+

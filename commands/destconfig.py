@@ -1,0 +1,92 @@
+"""destconfig: per-destination delivery controls (TLS, concurrency)."""
+
+from __future__ import annotations
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.config.fields import ConfigError, parse_scalar
+from asyncos_cli.config.schema import DEST_TLS, Destination
+
+from .base import CommandError
+from .registry import command
+
+USAGE = """Usage:
+  destconfig print
+  destconfig new DOMAIN [--tls=none|preferred|required|required-verify] [--concurrency=N]
+  destconfig edit DOMAIN|default [--tls=...] [--concurrency=N]
+  destconfig delete DOMAIN"""
+
+
+@command("destconfig", "Configure options for outgoing mail by destination domain.", roles=R.CONFIGURE,
+         subcommands=("print", "new", "edit", "delete"))
+def run(ctx, args):
+    sub = args.subcommand()
+    rest = args.positional[1:]
+    changes = {}
+    if "tls" in args.options:
+        changes["tls"] = str(args.take_option("tls"))
+    if "concurrency" in args.options:
+        try:
+            changes["concurrency"] = parse_scalar(int, str(args.take_option("concurrency")), "--concurrency")
+        except ConfigError as e:
+            raise CommandError(str(e)) from None
+    args.expect_done("destconfig")
+    dests = ctx.config.delivery.destinations
+    if sub is None and not ctx.batch:
+        return _wizard(ctx)
+    if sub == "print" and not rest:
+        for d in dests:
+            ctx.say(f"{d.domain}: TLS {d.tls}, at most {d.concurrency} concurrent connections")
+        return
+    if sub in ("new", "edit") and len(rest) == 1:
+        current = next((d for d in dests if d.domain.lower() == rest[0].lower()), None)
+        if sub == "new" and current is not None:
+            raise CommandError(f"{rest[0]} already has settings: use 'destconfig edit'.")
+        if sub == "edit" and current is None:
+            raise CommandError(f"{rest[0]} has no settings of its own.")
+        try:
+            new = current.replace(**changes) if current else Destination(rest[0], **changes)
+        except ConfigError as e:
+            raise CommandError(f"{e} (TLS: {', '.join(DEST_TLS)})") from None
+        _stage(ctx, [d for d in dests if d is not current] + [new])
+        ctx.say(f"Destination {new.domain}: TLS {new.tls}, concurrency {new.concurrency}; commit to apply.")
+        return
+    if sub == "delete" and len(rest) == 1:
+        if rest[0] == "default":
+            raise CommandError("The default destination cannot be deleted; edit it instead.")
+        if not any(d.domain.lower() == rest[0].lower() for d in dests):
+            raise CommandError(f"{rest[0]} has no settings of its own.")
+        _stage(ctx, [d for d in dests if d.domain.lower() != rest[0].lower()])
+        ctx.say(f"Destination {rest[0]} deleted; commit to apply.")
+        return
+    raise CommandError(USAGE)
+
+
+def _stage(ctx, dests) -> None:
+    try:
+        ctx.stage(ctx.config.delivery.replace(destinations=tuple(dests)))
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+
+
+def _wizard(ctx) -> None:
+    p = ctx.prompter
+    while True:
+        for d in ctx.config.delivery.destinations:
+            ctx.say(f"{d.domain}: TLS {d.tls}, concurrency {d.concurrency}")
+        op = p.menu([("NEW", "Create a new entry."), ("EDIT", "Modify an entry."), ("DELETE", "Remove an entry.")])
+        if op is None:
+            return
+        domain = p.ask("Enter the domain (or 'default').")
+        if op == "DELETE":
+            run(ctx, _args(f"delete {domain}"))
+            continue
+        tls = DEST_TLS[p.choose("Do you want to use TLS support?", ["No", "Preferred", "Required",
+                                                                   "Required - Verify"], 1)]
+        conc = p.ask_int("Enter the maximum number of concurrent connections.", 20, 1, 1000)
+        run(ctx, _args(f"{op.lower()} {domain} --tls={tls} --concurrency={conc}"))
+
+
+def _args(line: str):
+    from .base import Args, split_line
+
+    return Args.parse(split_line(line))

@@ -1,0 +1,188 @@
+"""listenerconfig: SMTP listeners and their recipient access tables."""
+
+from __future__ import annotations
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.config.fields import ConfigError, parse_scalar
+from asyncos_cli.config.schema import Listener
+
+from .base import CommandError
+from .registry import command
+
+USAGE = """Usage:
+  listenerconfig print
+  listenerconfig new NAME --kind=public|private --interface=ADDR --port=N
+  listenerconfig edit NAME [--interface=ADDR] [--port=N] [--starttls=off|preferred|required]
+      [--max-message-size=BYTES] [--max-recipients=N] [--max-connections=N] [--enabled=yes|no]
+  listenerconfig edit NAME rcptaccess add DOMAIN | delete DOMAIN | print
+  listenerconfig delete NAME"""
+
+OPTIONS = {
+    "interface": ("interface", str),
+    "port": ("port", int),
+    "starttls": ("starttls", str),
+    "max-message-size": ("max_message_bytes", int),
+    "max-recipients": ("max_recipients", int),
+    "max-connections": ("max_connections", int),
+    "enabled": ("enabled", bool),
+}
+
+
+@command("listenerconfig", "Configure mail listeners.", roles=R.CONFIGURE,
+         subcommands=("print", "new", "edit", "delete"))
+def run(ctx, args):
+    sub = args.subcommand()
+    rest = args.positional[1:]
+    if sub is None:
+        if ctx.batch:
+            raise CommandError(USAGE)
+        return _wizard(ctx)
+    if sub == "print" and not rest:
+        args.expect_done("listenerconfig print")
+        return _print(ctx)
+    if sub == "new" and len(rest) == 1:
+        changes = _options(args)
+        kind = args.take_option("kind", "public")
+        args.expect_done("listenerconfig new")
+        return _new(ctx, rest[0], str(kind), changes)
+    if sub == "edit" and len(rest) >= 1:
+        listener = _get(ctx, rest[0])
+        if len(rest) >= 2 and rest[1].lower() == "rcptaccess":
+            args.expect_done("listenerconfig edit rcptaccess")
+            return _rcptaccess(ctx, listener, rest[2:])
+        changes = _options(args)
+        args.expect_done("listenerconfig edit")
+        if not changes or len(rest) != 1:
+            raise CommandError(USAGE)
+        return _replace(ctx, listener, listener_replace(listener, changes))
+    if sub == "delete" and len(rest) == 1:
+        args.expect_done("listenerconfig delete")
+        listener = _get(ctx, rest[0])
+        _stage(ctx, [l for l in _listeners(ctx) if l.name != listener.name])
+        ctx.say(f"Listener {listener.name} deleted; commit to apply.")
+        return
+    raise CommandError(USAGE)
+
+
+def _listeners(ctx):
+    return ctx.config.listeners.listeners
+
+
+def _get(ctx, name: str) -> Listener:
+    listener = ctx.config.listeners.get(name)
+    if listener is None:
+        raise CommandError(f"There is no listener named {name!r} ('listenerconfig print' lists them).")
+    return listener
+
+
+def _options(args) -> dict:
+    changes = {}
+    for opt, (field_name, tp) in OPTIONS.items():
+        if opt in args.options:
+            try:
+                changes[field_name] = parse_scalar(tp, str(args.take_option(opt)), f"--{opt}")
+            except ConfigError as e:
+                raise CommandError(str(e)) from None
+    return changes
+
+
+def listener_replace(listener: Listener, changes: dict) -> Listener:
+    try:
+        return listener.replace(**changes)
+    except ConfigError as e:
+        raise CommandError(f"Listener {listener.name}: {e}") from None
+
+
+def _stage(ctx, listeners) -> None:
+    try:
+        ctx.stage(ctx.config.listeners.replace(listeners=tuple(listeners)))
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+
+
+def _replace(ctx, old: Listener, new: Listener) -> None:
+    _stage(ctx, [new if l.name == old.name else l for l in _listeners(ctx)])
+    ctx.say(f"Listener {new.name} changed; commit to apply.")
+
+
+def _new(ctx, name: str, kind: str, changes: dict) -> None:
+    if ctx.config.listeners.get(name):
+        raise CommandError(f"A listener named {name} already exists.")
+    try:
+        listener = Listener(name, kind, **changes)
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+    _stage(ctx, [*_listeners(ctx), listener])
+    ctx.say(f"Listener {name} created; commit to apply.")
+
+
+def _rcptaccess(ctx, listener: Listener, rest: list[str]) -> None:
+    op = rest[0].lower() if rest else "print"
+    if op == "print" and len(rest) <= 1:
+        for d in listener.rcpt_access:
+            ctx.say(f"{d} ACCEPT")
+        if not listener.rcpt_access:
+            ctx.say("The recipient access table is empty: this listener accepts no recipients.")
+        return
+    if op in ("add", "new") and len(rest) == 2:
+        if listener.kind != "public":
+            raise CommandError("Only public listeners have a recipient access table.")
+        if rest[1] in listener.rcpt_access:
+            raise CommandError(f"{rest[1]} is already in the recipient access table.")
+        return _replace(ctx, listener, listener_replace(listener, {"rcpt_access": (*listener.rcpt_access, rest[1])}))
+    if op == "delete" and len(rest) == 2:
+        if rest[1] not in listener.rcpt_access:
+            raise CommandError(f"{rest[1]} is not in the recipient access table.")
+        return _replace(ctx, listener, listener_replace(
+            listener, {"rcpt_access": tuple(d for d in listener.rcpt_access if d != rest[1])}))
+    raise CommandError(USAGE)
+
+
+def _print(ctx) -> None:
+    ctx.say("Currently configured listeners:")
+    for i, l in enumerate(_listeners(ctx), 1):
+        state = "" if l.enabled else " (disabled)"
+        ctx.say(f"{i}. {l.name} ({l.interface}) SMTP TCP Port {l.port} {l.kind.capitalize()}{state}")
+        ctx.say(f"   STARTTLS {l.starttls}; at most {l.max_message_bytes} bytes and {l.max_recipients} "
+                f"recipients per message; {l.max_connections} connections")
+        if l.kind == "public":
+            ctx.say(f"   Recipient access: {', '.join(l.rcpt_access) or '(none)'}")
+
+
+def _wizard(ctx) -> None:
+    p = ctx.prompter
+    while True:
+        _print(ctx)
+        op = p.menu([("NEW", "Create a new listener."), ("EDIT", "Modify a listener."),
+                     ("DELETE", "Remove a listener.")])
+        if op is None:
+            return
+        if op == "NEW":
+            name = p.ask("Please create a name for this listener (Ex: \"InboundMail\"):")
+            kind = ("public", "private")[p.choose("Choose a type of listener:", ["Public", "Private"], 0)]
+            iface = p.ask("Enter the IP address of the interface to listen on.", "127.0.0.1")
+            port = p.ask_int("Enter the TCP port for this listener.", 25, 1, 65535)
+            _new(ctx, name, kind, {"interface": iface, "port": port})
+        elif op == "EDIT":
+            listener = _get(ctx, p.ask("Enter the name of the listener you wish to edit."))
+            sub = p.menu([("SETUP", "Change interface, port and limits."), ("RCPTACCESS", "Edit the recipient access table.")])
+            if sub == "SETUP":
+                changes = {
+                    "interface": p.ask("Enter the IP address of the interface to listen on.", listener.interface),
+                    "port": p.ask_int("Enter the TCP port for this listener.", listener.port, 1, 65535),
+                    "starttls": ("off", "preferred", "required")[p.choose(
+                        "Choose the STARTTLS setting:", ["Off", "Preferred", "Required"],
+                        ("off", "preferred", "required").index(listener.starttls))],
+                    "max_message_bytes": p.ask_int("Enter the maximum message size in bytes.",
+                                                   listener.max_message_bytes, 1024, 1024**3),
+                }
+                _replace(ctx, listener, listener_replace(listener, changes))
+            elif sub == "RCPTACCESS":
+                _rcptaccess(ctx, listener, ["print"])
+                act = p.menu([("NEW", "Add a domain."), ("DELETE", "Remove a domain.")])
+                if act:
+                    _rcptaccess(ctx, listener, ["add" if act == "NEW" else "delete", p.ask("Enter the domain.")])
+        elif op == "DELETE":
+            listener = _get(ctx, p.ask("Enter the name of the listener you wish to delete."))
+            if p.yes_no(f"Are you sure you want to delete {listener.name}?", False):
+                _stage(ctx, [l for l in _listeners(ctx) if l.name != listener.name])
