@@ -112,7 +112,7 @@ class GatewayHandler:
                 size = opt[5:]
                 if size.isdigit() and int(size) > min(policy.max_message_bytes, self.listener.max_message_bytes):
                     return "552 5.3.4 Message size exceeds fixed maximum message size"
-        if address and not address.isascii() and not session.smtp_utf8:
+        if address and not address.isascii() and not envelope.smtp_utf8:
             return "553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter"
         if address:
             try:
@@ -131,7 +131,7 @@ class GatewayHandler:
         limit = min(policy.max_recipients, self.listener.max_recipients)
         if len(envelope.rcpt_tos) >= limit:
             return f"452 4.5.3 Too many recipients (at most {limit} per message)"
-        if not address.isascii() and not session.smtp_utf8:
+        if not address.isascii() and not envelope.smtp_utf8:
             return "553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter"
         try:
             _, domain = split(address)
@@ -174,7 +174,7 @@ class GatewayHandler:
             recipients=[Recipient(i, a) for i, a in enumerate(envelope.rcpt_tos)],
             received=self.relay.clock(),
             listener=self.listener.name,
-            smtputf8=bool(session.smtp_utf8),
+            smtputf8=bool(envelope.smtp_utf8),
             size=len(data),
             message_id=fields.get(b"message-id", b"").decode("utf-8", "replace"),
             subject=fields.get(b"subject", b"").decode("utf-8", "replace")[:200],

@@ -1,0 +1,304 @@
+"""The relay end to end with real peers: swaks and smtp-source in, Postfix's smtp-sink out."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import shutil
+import ssl
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import DaemonProcess, free_port, require_peer, run_cli
+
+
+class Sink:
+    """Postfix's smtp-sink, dumping every transaction into a folder (or failing on purpose)."""
+
+    def __init__(self, name, *flags: str, port: int | None = None):
+        require_peer("smtp-sink")
+        # smtp-sink drops privileges to nobody, who cannot enter pytest's private tmp_path.
+        folder = Path(tempfile.mkdtemp(prefix=f"asyncos-sink-{Path(str(name)).name}-"))
+        os.chmod(folder, 0o777)
+        self.folder = folder
+        self.port = port or free_port()
+        self.proc = subprocess.Popen(
+            ["smtp-sink", "-u", "nobody", "-d", f"{folder}/%M.", *flags, f"127.0.0.1:{self.port}", "256"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("smtp-sink did not start")
+
+    def messages(self) -> list[bytes]:
+        return [p.read_bytes() for p in sorted(self.folder.iterdir()) if p.is_file()]
+
+    def message_ids(self) -> list[str]:
+        out = []
+        for m in self.messages():
+            found = re.search(rb"^Message-ID:\s*(<[^>]+>)", m, re.M | re.I)
+            if found:
+                out.append(found.group(1).decode())
+        return out
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def wait_for(predicate, timeout=20.0, step=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def _listener_port(datadir, name):
+    out = run_cli(datadir, "-c", "listenerconfig print").stdout
+    m = re.search(rf"{name} \(127\.0\.0\.1\) SMTP TCP Port (\d+)", out)
+    return int(m.group(1))
+
+
+@pytest.fixture
+def relay(datadir, tmp_path):
+    sink = Sink(tmp_path / "sink")
+    r = run_cli(datadir, "-c", f"smtproutes new ALL 127.0.0.1:{sink.port}; commit route to sink")
+    assert r.returncode == 0, r.stderr
+    d = DaemonProcess(datadir)
+    d.sink = sink
+    d.public = _listener_port(datadir, "IncomingMail")
+    d.private = _listener_port(datadir, "OutgoingMail")
+    yield d
+    d.stop()
+    sink.stop()
+
+
+def swaks(port, *args):
+    require_peer("swaks")
+    return subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(port), "--timeout", "20", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def mail_log(datadir) -> str:
+    return (datadir / "logs" / "mail_logs" / "mail.current").read_text()
+
+
+def test_swaks_with_starttls_delivers_once_and_logs_like_the_appliance(relay, datadir):
+    r = swaks(relay.public, "--tls", "--from", "alice@example.org", "--to", "bob@example.com",
+              "--header", "Subject: relay test", "--header", "Message-Id: <swaks-1@example.org>")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "TLS started" in r.stdout and "250 Ok: Message MID" in r.stdout
+    assert wait_for(lambda: relay.sink.message_ids() == ["<swaks-1@example.org>"])
+    log = mail_log(datadir)
+    for pattern in [
+        r"New SMTP ICID \d+ interface IncomingMail \(127\.0\.0\.1\) address 127\.0\.0\.1 reverse dns host",
+        r"ICID \d+ ACCEPT SG UNKNOWNLIST match ALL SBRS None",
+        r"ICID \d+ TLS success protocol TLSv1\.[23] cipher",
+        r"Start MID (\d+) ICID \d+", r"MID \d+ ICID \d+ From: <alice@example\.org>",
+        r"MID \d+ ICID \d+ RID 0 To: <bob@example\.com>", r"MID \d+ Message-ID '<swaks-1@example\.org>'",
+        r"MID \d+ Subject 'relay test'", r"MID \d+ ready \d+ bytes from <alice@example\.org>",
+        r"Delivery start DCID \d+ MID \d+ to RID \[0\]", r"Message done DCID \d+ MID \d+ to RID \[0\]",
+        r"Message finished MID \d+ done",
+    ]:
+        assert wait_for(lambda: re.search(pattern, mail_log(datadir)) is not None, 5), pattern
+    assert re.search(r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} Info: ", log, re.M)
+    out = run_cli(datadir, "-c", "status").stdout
+    assert re.search(r"Messages Received\s+1", out) and re.search(r"Completed Recipients\s+1", out)
+
+
+def test_smtp_source_load_arrives_exactly_once(relay):
+    require_peer("smtp-source")
+    r = subprocess.run(["smtp-source", "-s", "10", "-l", "1024", "-m", "300", "-f", "a@example.org",
+                        "-t", "b@example.com", f"127.0.0.1:{relay.public}"], capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert wait_for(lambda: len(relay.sink.messages()) >= 300, 60)
+    time.sleep(0.5)
+    assert len(relay.sink.messages()) == 300
+    assert relay.request("status")["queued"] == 0
+
+
+def _raw_session(port, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.recv(1000)
+        s.sendall(b"EHLO test\r\n")
+        time.sleep(0.2)
+        s.recv(4000)
+        s.sendall(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+        time.sleep(0.3)
+        s.recv(4000)
+        s.sendall(data)
+        time.sleep(0.5)
+        reply = s.recv(4000)
+        s.sendall(b"QUIT\r\n")
+        return reply
+
+
+@pytest.mark.parametrize("body", [
+    b"Subject: x\r\n\r\nsmuggle\n.\nMAIL FROM:<evil@x>\r\n.\r\n",
+    b"Subject: x\r\n\r\nsmuggle\r\n.\nRCPT TO:<evil@x>\r\n.\r\n",
+    b"Subject: x\r\n\r\nsmuggle\n.\r\nDATA\r\n.\r\n",
+    b"Subject: x\r\n\r\nbare CR\r.\rMAIL FROM:<evil@x>\r\n.\r\n",
+    b"Subject: x\r\n\r\njust a bare LF\nin the body\r\n.\r\n",
+])
+def test_bare_cr_or_lf_is_refused_and_nothing_reaches_the_sink(relay, body):
+    reply = _raw_session(relay.public, body)
+    assert reply.startswith(b"550 5.6.0"), reply
+    time.sleep(0.5)
+    assert relay.sink.messages() == []
+    assert relay.request("status")["queued"] == 0
+
+
+@pytest.mark.parametrize("rcpt", [
+    "b@other.org", "b%other.org@example.com", "other.org!b@example.com", '"b@other.org"@example.com',
+    "@example.com:b@other.org", "b@[127.0.0.1]",
+])
+def test_no_relay_with_any_address_trick(relay, rcpt):
+    r = swaks(relay.public, "--from", "a@example.org", "--to", rcpt, "--quit-after", "RCPT")
+    assert re.search(r"<\*\* 5\d\d", r.stdout), r.stdout
+
+
+def test_private_listener_relays_for_its_hosts(relay):
+    r = swaks(relay.private, "--from", "a@example.com", "--to", "someone@elsewhere.net",
+              "--header", "Message-Id: <out-1@example.com>")
+    assert r.returncode == 0, r.stdout
+    assert wait_for(lambda: "<out-1@example.com>" in relay.sink.message_ids())
+
+
+def test_nmap_finds_no_open_relay(relay, datadir):
+    """nmap's relay tests use example.com, so the listener here accepts only its own domain, mail.test."""
+    require_peer("nmap")
+    r = run_cli(datadir, "-c", "listenerconfig edit IncomingMail rcptaccess add mail.test; "
+                               "listenerconfig edit IncomingMail rcptaccess delete example.com; commit")
+    assert r.returncode == 0, r.stderr
+    time.sleep(1)
+    r = subprocess.run(["nmap", "-Pn", "-n", "-p", str(relay.public), "--script", "+smtp-open-relay",
+                        "--script-args", "smtp-open-relay.domain=example.com", "127.0.0.1"],
+                       capture_output=True, text=True, timeout=300)
+    assert "smtp-open-relay" in r.stdout, r.stdout + r.stderr
+    assert "Server is an open relay" not in r.stdout and "doesn't seem to be an open relay" in r.stdout
+
+
+def test_temporary_failure_is_retried_then_delivered_once(datadir, tmp_path):
+    failing = Sink(tmp_path / "failing", "-r", "RCPT")
+    r = run_cli(datadir, "-c", f"smtproutes new ALL 127.0.0.1:{failing.port}; commit route")
+    assert r.returncode == 0
+    d = DaemonProcess(datadir)
+    try:
+        port = _listener_port(datadir, "IncomingMail")
+        assert swaks(port, "--from", "a@example.org", "--to", "b@example.com",
+                     "--header", "Message-Id: <retry-1@example.org>").returncode == 0
+        assert wait_for(lambda: "Delayed: DCID" in mail_log(datadir), 20)
+        assert d.request("status")["queued"] == 1
+        failing.stop()
+        good = Sink(tmp_path / "good", port=failing.port)
+        assert "1 messages rescheduled" in run_cli(datadir, "-c", "delivernow").stdout
+        assert wait_for(lambda: good.message_ids() == ["<retry-1@example.org>"], 20)
+        time.sleep(1)
+        assert good.message_ids() == ["<retry-1@example.org>"] and d.request("status")["queued"] == 0
+        good.stop()
+    finally:
+        d.stop()
+
+
+def test_hard_failure_bounces_once_with_an_rfc3464_report(datadir, tmp_path):
+    failing = Sink(tmp_path / "failing", "-f", "RCPT")
+    senders = Sink(tmp_path / "senders")
+    r = run_cli(datadir, "-c", f"smtproutes new example.com 127.0.0.1:{failing.port}; "
+                               f"smtproutes new example.org 127.0.0.1:{senders.port}; commit routes")
+    assert r.returncode == 0
+    d = DaemonProcess(datadir)
+    try:
+        port = _listener_port(datadir, "IncomingMail")
+        assert swaks(port, "--from", "alice@example.org", "--to", "nobody@example.com",
+                     "--header", "Message-Id: <bounce-me@example.org>").returncode == 0
+        assert wait_for(lambda: len(senders.messages()) == 1, 20)
+        time.sleep(1)
+        dsns = senders.messages()
+        assert len(dsns) == 1 and failing.messages() == []
+        dsn = dsns[0].decode()
+        assert "multipart/report; report-type=delivery-status" in dsn
+        assert "Final-Recipient: rfc822; nobody@example.com" in dsn and "Action: failed" in dsn
+        assert re.search(r"Status: 5\.\d\.\d", dsn) and re.search(r"(?i)Message-ID: <bounce-me@example\.org>", dsn)
+        assert "X-Mail-Args: <>\n" in dsn  # the DSN goes out with a null sender
+        assert re.search(r"Bounced: DCID \d+ MID \d+ to RID 0 - 5\.\d\.\d", mail_log(datadir))
+    finally:
+        d.stop()
+        failing.stop()
+        senders.stop()
+
+
+def test_sigkill_under_load_loses_no_accepted_message(datadir, tmp_path):
+    """Every Message-ID answered with 250 arrives at the sink after a SIGKILL and a restart."""
+    import smtplib
+    import threading
+
+    sink = Sink(tmp_path / "sink")
+    run_cli(datadir, "-c", f"smtproutes new ALL 127.0.0.1:{sink.port}; commit route")
+    d = DaemonProcess(datadir)
+    port = _listener_port(datadir, "IncomingMail")
+    accepted: list[str] = []
+    lock = threading.Lock()
+
+    def client(n: int):
+        for i in range(60):
+            mid = f"<kill-{n}-{i}@example.org>"
+            msg = f"Message-ID: {mid}\r\nSubject: {i}\r\n\r\nbody {i}\r\n"
+            try:
+                with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+                    s.sendmail("a@example.org", ["b@example.com"], msg)
+                with lock:
+                    accepted.append(mid)
+            except (OSError, smtplib.SMTPException):
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(5)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: len(accepted) >= 100, 30)
+    os.kill(d.proc.pid, signal.SIGKILL)
+    d.proc.wait()
+    for t in threads:
+        t.join(60)
+    # the SSH child of the killed daemon is orphaned: stop it so the restart can bind
+    subprocess.run(["pkill", "-f", f"ASYNCOS_DATA={datadir}"], check=False)
+    restarted = DaemonProcess(datadir)
+    try:
+        assert wait_for(lambda: set(accepted) <= set(sink.message_ids()), 60), (
+            f"missing: {sorted(set(accepted) - set(sink.message_ids()))[:5]}")
+        ids = sink.message_ids()
+        duplicates = len(ids) - len(set(ids))
+        print(f"accepted {len(accepted)}, arrived {len(set(ids))}, duplicates {duplicates}")
+    finally:
+        restarted.stop()
+        sink.stop()
+
+
+def test_tls_required_on_a_listener(datadir, relay):
+    r = run_cli(datadir, "-c", "listenerconfig edit IncomingMail --starttls=required; commit")
+    assert r.returncode == 0
+    time.sleep(1)
+    r = swaks(relay.public, "--from", "a@example.org", "--to", "b@example.com", "--quit-after", "MAIL")
+    assert re.search(r"<\*\* 530", r.stdout), r.stdout
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    import smtplib
+
+    with smtplib.SMTP("127.0.0.1", relay.public, timeout=10) as s:
+        s.starttls(context=ctx)
+        s.sendmail("a@example.org", ["b@example.com"], "Message-ID: <tls-req@example.org>\r\n\r\nx\r\n")
+    assert wait_for(lambda: "<tls-req@example.org>" in relay.sink.message_ids())
