@@ -209,6 +209,7 @@ class DeliveryManager:
         await asyncio.wait_for(client.connect(), d.connect_timeout_seconds)
         self.relay.emit(DeliveryConnected(dcid, hop.host, hop.port))
         try:
+            await client.ehlo()  # the extensions decide STARTTLS and SMTPUTF8 below
             await self._maybe_starttls(client, hop, dest)
             utf8 = client.supports_extension("smtputf8")
             mail_options = ["SMTPUTF8"] if (utf8 and (msg.smtputf8 or not _all_ascii(msg, rcpts))) else []
