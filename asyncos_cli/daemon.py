@@ -198,10 +198,12 @@ class Daemon:
                     await asyncio.wait_for(self._stop.wait(), self.poll_seconds)
                 except asyncio.TimeoutError:
                     self.reload()
+                    self.tracking.flush()
         finally:
             self.bus.emit(DaemonStopping(os.getpid(), self._stop_reason))
             await self.sshd.stop()
             await self.relay.stop()
+            self.tracking.flush()
             await self.control.stop()
             self.logs.close()
             if self._pid_fd is not None:

@@ -158,6 +158,12 @@ def _serve(detach: bool) -> None:
 
     logging.basicConfig(level=logging.WARNING, format="asyncos-cli serve: %(message)s")
     try:
+        import uvloop  # the SMTP loop is the hot path; the SSH shell runs in its own process
+
+        uvloop.install()
+    except ImportError:
+        pass
+    try:
         asyncio.run(Daemon(datadir).run())
     except AlreadyRunning as e:
         _fail(str(e))

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from .relay import Relay
 
 DEV_NULL = "/dev/null"
+#: An idle delivery connection is reused for the next message to the same host within this time.
+IDLE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class DeliveryManager:
         self._dcid = 0
         self.paused = False
         self._tasks: set[asyncio.Task] = set()
+        self._idle: dict[tuple, list] = {}
 
     # ------------------------------------------------------------ queue
 
@@ -82,6 +85,7 @@ class DeliveryManager:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        self.close_idle(older_than=0)
         if self._task:
             self._task.cancel()
         for t in list(self._tasks):
@@ -118,7 +122,9 @@ class DeliveryManager:
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             self._wake.clear()
+            self.close_idle()
             timeout = max(0.0, self._heap[0][0] - now) if self._heap and not self.paused else None
+            timeout = IDLE_SECONDS if timeout is None else min(timeout, IDLE_SECONDS)
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except asyncio.TimeoutError:
@@ -200,7 +206,21 @@ class DeliveryManager:
                 continue
         raise Deferred(last)
 
-    async def _session(self, msg: QueuedMessage, hop: Hop, rcpts: list[Recipient], dest: Destination, config):
+    async def _connect(self, hop: Hop, dest: Destination, config):
+        """An SMTP session to ``hop``: an idle one from an earlier delivery, or a new one."""
+        key = (hop, dest.tls)
+        idle = self._idle.get(key, [])
+        now = self.relay.clock()
+        while idle:
+            client, dcid, since, clean = idle.pop()
+            if client.is_connected and now - since < IDLE_SECONDS:
+                try:
+                    if not clean:
+                        await client.rset()  # the last transaction stopped half-way
+                    return client, dcid
+                except aiosmtplib.SMTPException:
+                    pass
+            self._close(client, dcid)
         self._dcid += 1
         dcid = self._dcid
         d = config.delivery
@@ -211,12 +231,61 @@ class DeliveryManager:
         try:
             await client.ehlo()  # the extensions decide STARTTLS and SMTPUTF8 below
             await self._maybe_starttls(client, hop, dest)
+        except BaseException:
+            client.close()
+            self.relay.emit(DeliveryClosed(dcid))
+            raise
+        return client, dcid
+
+    def _keep(self, hop: Hop, dest: Destination, client, dcid: int, clean: bool) -> None:
+        idle = self._idle.setdefault((hop, dest.tls), [])
+        if len(idle) < dest.concurrency:
+            idle.append((client, dcid, self.relay.clock(), clean))
+        else:
+            self._close(client, dcid)
+
+    def _close(self, client, dcid: int) -> None:
+        """Say QUIT when the peer still listens (a polite close), then drop the connection."""
+        self.relay.emit(DeliveryClosed(dcid))
+        if not client.is_connected:
+            client.close()
+            return
+
+        async def quit_then_close():
+            try:
+                await asyncio.wait_for(client.quit(), 5)
+            except Exception:  # the peer went away first: nothing more to say
+                pass
+            finally:
+                client.close()
+
+        task = asyncio.get_running_loop().create_task(quit_then_close())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def close_idle(self, older_than: float = IDLE_SECONDS) -> None:
+        now = self.relay.clock()
+        for key, idle in self._idle.items():
+            keep = []
+            for entry in idle:
+                client, dcid, since, _ = entry
+                if now - since >= older_than or not client.is_connected:
+                    self._close(client, dcid)
+                else:
+                    keep.append(entry)
+            self._idle[key] = keep
+
+    async def _session(self, msg: QueuedMessage, hop: Hop, rcpts: list[Recipient], dest: Destination, config):
+        client, dcid = await self._connect(hop, dest, config)
+        reusable = clean = False
+        try:
             utf8 = client.supports_extension("smtputf8")
             mail_options = ["SMTPUTF8"] if (utf8 and (msg.smtputf8 or not _all_ascii(msg, rcpts))) else []
             try:
                 sender = msg.sender if (utf8 or not msg.sender) else downgrade(msg.sender)
             except AddressError as e:
                 self._bounce(msg, rcpts, f"553 5.6.7 {e}", dcid)
+                reusable = True
                 return
             sendable = []
             for r in rcpts:
@@ -225,6 +294,7 @@ class DeliveryManager:
                 except AddressError as e:
                     self._bounce(msg, [r], f"553 5.6.7 {e}", dcid)
             if not sendable:
+                reusable = True
                 return
             self.relay.emit(DeliveryStarted(dcid, msg.mid, tuple(r.rid for r, _ in sendable)))
             resp = await client.mail(sender, options=mail_options, encoding="utf-8" if utf8 else "ascii")
@@ -241,21 +311,22 @@ class DeliveryManager:
                 except aiosmtplib.SMTPDataError as e:
                     self._failed(msg, accepted, e.code, e.message, dcid)
                 else:
+                    clean = True
                     for r in accepted:
                         r.state, r.detail = DELIVERED, f"{resp.code} {resp.message}"
                     self.relay.counters.completed_recipients += len(accepted)
                     self.relay.emit(DeliveryDone(dcid, msg.mid, tuple(r.rid for r in accepted),
                                                  f"{resp.code} {resp.message}"))
+            reusable = True
         except aiosmtplib.SMTPSenderRefused as e:
             self._failed(msg, rcpts, e.code, e.message, dcid)
         except aiosmtplib.SMTPResponseException as e:
             self._failed(msg, [r for r in rcpts if r.state == PENDING], e.code, e.message, dcid)
         finally:
-            try:
-                await asyncio.wait_for(client.quit(), 5)
-            except Exception:  # the peer may already be gone; the results above stand
-                client.close()
-            self.relay.emit(DeliveryClosed(dcid))
+            if reusable and client.is_connected:
+                self._keep(hop, dest, client, dcid, clean)
+            else:
+                self._close(client, dcid)
 
     async def _maybe_starttls(self, client, hop: Hop, dest: Destination) -> None:
         if dest.tls == "none":

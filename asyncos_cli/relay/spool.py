@@ -1,13 +1,17 @@
 """The durable queue: a message is on disk, fsynced, before its 250.
 
-Each message is one file, ``<MID>.msg``: a JSON header line (envelope,
-recipients and their state) and the message bytes. Concurrent messages are
-committed together (group commit): the writer gathers what arrives within a
-short window, writes and fsyncs every file in one hand-off to a thread, then
-fsyncs the directory once, and only then are their 250s sent. Per-recipient
-progress is rewritten atomically (temp file, fsync, rename) so that a restart
-after a crash never delivers a recipient twice that was recorded as done,
-and never forgets one that was not.
+Concurrent messages are committed together (group commit): the writer
+gathers what arrives within a short window and writes the batch as one
+segment file, ``seg-<first MID>.q`` (per message: a JSON header line with
+the envelope and its length, then the bytes), with one fsync of the file and
+one of the directory; only then are the batch's 250s sent. One fsync per
+batch rather than per message is what lets a Python relay keep up.
+
+A message leaves the queue when every recipient has its fate: its MID is
+appended to ``done.log`` and the segment is deleted once all its messages
+are done. Per-recipient progress of messages that wait for a retry is kept
+in ``<MID>.state`` (temp file, fsync, rename). After a crash, a message not
+recorded as done is delivered again: at least once, never lost.
 """
 
 from __future__ import annotations
@@ -50,16 +54,20 @@ class QueuedMessage:
     message_id: str = ""
     subject: str = ""
     is_bounce: bool = False
+    #: The segment file holding the message (set by the spool).
+    segment: str = ""
     content: bytes = field(default=b"", repr=False)
 
     def header(self) -> bytes:
         data = asdict(self)
         data.pop("content")
+        data["length"] = len(self.content)
         return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
     @classmethod
     def from_header(cls, line: bytes, content: bytes) -> "QueuedMessage":
         data = json.loads(line)
+        data.pop("length", None)
         data["recipients"] = [Recipient(**r) for r in data["recipients"]]
         return cls(**data, content=content)
 
@@ -93,6 +101,9 @@ class Spool:
         self.directory = directory
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._pending: list[tuple[QueuedMessage, asyncio.Future]] = []
+        #: segment name -> MIDs in it still queued
+        self._segments: dict[str, set[int]] = {}
+        self._done_log = None
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self.batches = 0
@@ -158,10 +169,18 @@ class Spool:
                     fut.set_result(None)
 
     def _commit_batch(self, messages: list[QueuedMessage]) -> None:
+        name = f"seg-{min(m.mid for m in messages)}.q"
+        parts = []
         for msg in messages:
-            _write_file(self.directory / f"{msg.mid}.msg", msg.header() + b"\n" + msg.content)
-        _write_file(self._counter_path(), str(max(m.mid for m in messages)).encode())
+            msg.segment = name
+            parts += [msg.header(), b"\n", msg.content]
+        _write_file(self.directory / name, b"".join(parts))
         _fsync_dir(self.directory)
+        self._segments[name] = {m.mid for m in messages}
+        # The counter only keeps MIDs from being reused after a restart: no fsync needed.
+        tmp = self._counter_path().with_suffix(".tmp")
+        tmp.write_text(str(max(m.mid for m in messages)))
+        os.replace(tmp, self._counter_path())
 
     # ------------------------------------------------------------ progress and removal
 
@@ -170,38 +189,84 @@ class Spool:
         _write_file(self.directory / f"{msg.mid}.state", msg.header())
 
     def remove(self, msg: QueuedMessage) -> None:
-        for suffix in (".msg", ".state"):
-            try:
-                os.unlink(self.directory / f"{msg.mid}{suffix}")
-            except FileNotFoundError:
-                pass
-        _fsync_dir(self.directory)
+        """Leave the queue. No fsync: a removal lost in a power cut means the message is
+        delivered again (at least once), never that one is lost."""
+        if self._done_log is None:
+            self._done_log = open(self.directory / "done.log", "a", buffering=1)
+        self._done_log.write(f"{msg.mid}\n")
+        (self.directory / f"{msg.mid}.state").unlink(missing_ok=True)
+        left = self._segments.get(msg.segment)
+        if left is not None:
+            left.discard(msg.mid)
+            if not left:
+                del self._segments[msg.segment]
+                (self.directory / msg.segment).unlink(missing_ok=True)
+        if not self._segments:
+            self._truncate_done_log()
+
+    def _truncate_done_log(self) -> None:
+        """With no segment left, no MID in done.log can matter any more."""
+        if self._done_log is not None:
+            self._done_log.close()
+        self._done_log = open(self.directory / "done.log", "w", buffering=1)
 
     def recover(self) -> list[QueuedMessage]:
         """Every message still in the queue after a restart, with its recorded progress."""
+        done = set()
+        try:
+            done = {int(x) for x in (self.directory / "done.log").read_text().split() if x.isdigit()}
+        except FileNotFoundError:
+            pass
         out = []
-        for path in sorted(self.directory.glob("*.msg"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0):
-            raw = path.read_bytes()
-            header, _, content = raw.partition(b"\n")
+        for path in sorted(self.directory.glob("seg-*.q"), key=lambda p: int(p.stem[4:]) if p.stem[4:].isdigit() else 0):
             try:
-                msg = QueuedMessage.from_header(header, content)
+                messages = list(_read_segment(path.read_bytes()))
             except (ValueError, TypeError, KeyError):
                 # Never drop it silently: keep the bytes aside for an operator.
                 path.rename(path.with_suffix(".corrupt"))
                 continue
-            state = path.with_suffix(".state")
-            if state.exists():
-                try:
-                    saved = QueuedMessage.from_header(state.read_bytes(), b"")
-                    msg.recipients, msg.attempts = saved.recipients, saved.attempts
-                    msg.next_attempt, msg.last_error = saved.next_attempt, saved.last_error
-                except (ValueError, TypeError, KeyError):
-                    pass  # the .msg header is the older, safe truth: pending recipients stay pending
-            out.append(msg)
-            self.last_mid = max(self.last_mid, msg.mid)
+            alive = set()
+            for msg in messages:
+                msg.segment = path.name
+                self.last_mid = max(self.last_mid, msg.mid)
+                if msg.mid in done:
+                    continue
+                self._apply_state(msg)
+                alive.add(msg.mid)
+                out.append(msg)
+            if alive:
+                self._segments[path.name] = alive
+            else:
+                path.unlink()
         for tmp in self.directory.glob("*.tmp"):
             tmp.unlink(missing_ok=True)
+        if not self._segments:
+            self._truncate_done_log()
         return out
+
+    def _apply_state(self, msg: QueuedMessage) -> None:
+        state = self.directory / f"{msg.mid}.state"
+        if not state.exists():
+            return
+        try:
+            saved = QueuedMessage.from_header(state.read_bytes(), b"")
+        except (ValueError, TypeError, KeyError):
+            return  # the segment's header is the older, safe truth: pending recipients stay pending
+        msg.recipients, msg.attempts = saved.recipients, saved.attempts
+        msg.next_attempt, msg.last_error = saved.next_attempt, saved.last_error
+
+
+def _read_segment(raw: bytes):
+    pos = 0
+    while pos < len(raw):
+        end = raw.index(b"\n", pos)
+        header = json.loads(raw[pos:end])
+        length = header["length"]
+        content = raw[end + 1 : end + 1 + length]
+        if len(content) != length:
+            raise ValueError("truncated segment")
+        yield QueuedMessage.from_header(raw[pos:end], content)
+        pos = end + 1 + length
 
 
 def now() -> float:

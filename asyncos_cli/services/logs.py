@@ -44,6 +44,7 @@ class LogFile:
         self._lock_path = directory / ".lock"
         self._fd: int | None = None
         self._ino: int | None = None
+        self._lock: int | None = None
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def accepts(self, level: str) -> bool:
@@ -54,15 +55,16 @@ class LogFile:
             return
         now = time.time() if now is None else now
         line = f"{stamp(now)} {LINE_LEVEL.get(level, level)}: {message}\n".encode("utf-8", "replace")
-        lock = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        if self._lock is None:
+            self._lock = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
             self._ensure_open(now)
             if self._due(len(line), now):
                 self._roll(now)
             os.write(self._fd, line)
         finally:
-            os.close(lock)
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
 
     def _ensure_open(self, now: float) -> None:
         try:
@@ -115,9 +117,10 @@ class LogFile:
             old.unlink(missing_ok=True)
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        for fd in (self._fd, self._lock):
+            if fd is not None:
+                os.close(fd)
+        self._fd = self._lock = None
 
 
 def _first_line_time(fd: int) -> float | None:

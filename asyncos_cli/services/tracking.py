@@ -56,7 +56,11 @@ class TrackingService:
     def __init__(self, conn: sqlite3.Connection, in_flight_limit: int = 100_000):
         self._conn = conn
         self._conn.executescript(_SCHEMA)
+        # Tracking is state, not mail: it may lose the last fraction of a second in a
+        # power cut, so it skips the per-commit fsync and writes in batches (flush()).
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._live: OrderedDict[int, TrackingRecord] = OrderedDict()
+        self._unwritten: dict[int, TrackingRecord] = {}
         self._limit = in_flight_limit
 
     def attach(self, bus: EventBus) -> None:
@@ -89,24 +93,29 @@ class TrackingService:
         self._persist(rec)
 
     def _persist(self, rec: TrackingRecord) -> None:
-        self._conn.execute(
-            "INSERT OR REPLACE INTO tracking_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                rec.mid,
-                rec.icid,
-                rec.received,
-                rec.finished,
-                rec.sender,
-                json.dumps(list(rec.recipients)),
-                rec.subject,
-                rec.final_action,
-                rec.to_json(),
-            ),
-        )
+        self._unwritten[rec.mid] = rec
+        if len(self._unwritten) >= 500:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the finished records in one transaction (the daemon calls this every poll)."""
+        if not self._unwritten:
+            return
+        rows = [
+            (r.mid, r.icid, r.received, r.finished, r.sender, json.dumps(list(r.recipients)), r.subject,
+             r.final_action, r.to_json())
+            for r in self._unwritten.values()
+        ]
+        self._unwritten.clear()
+        with self._conn:
+            self._conn.execute("BEGIN")
+            self._conn.executemany("INSERT OR REPLACE INTO tracking_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def get(self, mid: int) -> TrackingRecord | None:
         if mid in self._live:
             return self._live[mid]
+        if mid in self._unwritten:
+            return self._unwritten[mid]
         row = self._conn.execute("SELECT record FROM tracking_records WHERE mid = ?", (mid,)).fetchone()
         if row is None:
             return None
@@ -119,6 +128,7 @@ class TrackingService:
         return len(self._live)
 
     def finished_count(self) -> int:
+        self.flush()
         return self._conn.execute("SELECT count(*) FROM tracking_records WHERE finished IS NOT NULL").fetchone()[0]
 
 
