@@ -171,6 +171,10 @@ class Daemon:
         self.control.register("delivernow", lambda req: {"due": self.relay.delivery.deliver_now()})
         self.control.register("workqueue", self._workqueue)
         self.control.register("suspendlistener", self._suspend)
+        self.control.register("settle", lambda req: self.relay.delivery.settle(
+            str(req.get("by", "all")), str(req.get("value", "")), bool(req.get("bounce"))))
+        self.control.register("redirect", self._redirect)
+        self.control.register("hosts", lambda req: self.relay.delivery.host_summary())
         self.control.register("resumelistener", self._resume)
         await self.control.start()
 
@@ -297,12 +301,18 @@ class Daemon:
 
     def _queue(self, req: dict) -> list[dict]:
         limit = int(req.get("limit", 1000))
+        selected = self.relay.delivery.matching(str(req.get("by", "all")), str(req.get("value", "")))
         return [
             {"mid": m.mid, "sender": m.sender, "received": m.received, "size": m.size, "attempts": m.attempts,
-             "next_attempt": m.next_attempt, "last_error": m.last_error,
-             "recipients": [[r.rid, r.address, r.state] for r in m.recipients]}
-            for m in self.relay.delivery.queued_messages()[:limit]
+             "next_attempt": m.next_attempt, "last_error": m.last_error, "subject": m.subject,
+             "recipients": [[r.rid, r.address] for r in rcpts]}
+            for m, rcpts in selected[:limit]
         ]
+
+    def _redirect(self, req: dict) -> str | None:
+        target = req.get("target") or None
+        self.relay.delivery.redirect(target)
+        return target
 
     def _workqueue(self, req: dict) -> dict:
         action = req.get("action", "status")

@@ -314,3 +314,42 @@ def test_tls_required_on_a_listener(datadir, relay):
         s.starttls(context=ctx)
         s.sendmail("a@example.org", ["b@example.com"], "Message-ID: <tls-req@example.org>\r\n\r\nx\r\n")
     assert wait_for(lambda: "<tls-req@example.org>" in relay.sink.message_ids())
+
+
+def test_queue_commands_on_a_stuck_destination(datadir, tmp_path):
+    failing = Sink(tmp_path / "failing", "-r", "RCPT")
+    senders = Sink(tmp_path / "senders")
+    good = Sink(tmp_path / "good")
+    r = run_cli(datadir, "-c", f"smtproutes new example.com 127.0.0.1:{failing.port}; "
+                               f"smtproutes new example.org 127.0.0.1:{senders.port}; commit routes")
+    assert r.returncode == 0
+    d = DaemonProcess(datadir)
+    try:
+        port = _listener_port(datadir, "IncomingMail")
+        for i, rcpt in enumerate(["a@example.com", "b@example.com", "c@example.com"]):
+            assert swaks(port, "--from", "alice@example.org", "--to", rcpt,
+                         "--header", f"Message-Id: <q-{i}@example.org>", "--header", f"Subject: queued {i}").returncode == 0
+        assert wait_for(lambda: mail_log(datadir).count("Delayed: DCID") >= 3, 20)
+        out = run_cli(datadir, "-c", "showrecipients all").stdout
+        assert "a@example.com" in out and "Subject: queued 1" in out and "Last error: 4" in out
+        assert "There are no messages" in run_cli(datadir, "-c", "showrecipients sender bob@example.org").stdout
+        out = run_cli(datadir, "-c", "tophosts").stdout
+        assert re.search(r"1\s+example\.com\s+3\s+\d+", out), out
+        assert "Active Recipients: 3" in run_cli(datadir, "-c", "hoststatus example.com").stdout
+        out = run_cli(datadir, "-c", "deleterecipients recipient a@example.com").stdout
+        assert "1 recipients deleted" in out
+        out = run_cli(datadir, "-c", "bouncerecipients recipient b@example.com").stdout
+        assert "1 recipients bounced" in out
+        assert wait_for(lambda: len(senders.messages()) == 1, 20)  # the DSN for b
+        assert "Final-Recipient: rfc822; b@example.com" in senders.messages()[0].decode()
+        out = run_cli(datadir, "-c", f"redirectrecipients 127.0.0.1:{good.port}").stdout
+        assert "delivered to" in out
+        assert wait_for(lambda: good.message_ids() == ["<q-2@example.org>"], 20)
+        assert wait_for(lambda: d.request("status")["queued"] == 0, 10)
+        run_cli(datadir, "-c", "redirectrecipients clear")
+        log = mail_log(datadir)
+        assert re.search(r"Message aborted MID \d+ Dropped", log) and re.search(r"Bounced: DCID 0 MID \d+ to RID 0", log)
+    finally:
+        d.stop()
+        for s in (failing, senders, good):
+            s.stop()

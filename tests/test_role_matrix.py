@@ -16,6 +16,12 @@ ROLES = (A, O, RO, G, T, H)
 
 # Written out by hand from the appliance's role descriptions; not derived from the declarations.
 EXPECTED = {
+    "bouncerecipients": {A, O},
+    "deleterecipients": {A, O},
+    "hoststatus":     {A, O, RO, T},
+    "redirectrecipients": {A, O},
+    "showrecipients": {A, O, RO, T},
+    "tophosts":       {A, O, RO, T},
     "clear":          {A, O},
     "commit":         {A, O},
     "delivernow":     {A, O},

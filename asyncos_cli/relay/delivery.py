@@ -73,6 +73,7 @@ class DeliveryManager:
         self.paused = False
         self._tasks: set[asyncio.Task] = set()
         self._idle: dict[tuple, list] = {}
+        self.redirect_to: Hop | None = None
 
     # ------------------------------------------------------------ queue
 
@@ -130,6 +131,64 @@ class DeliveryManager:
             except asyncio.TimeoutError:
                 pass
 
+    # ------------------------------------------------------------ operator actions (queue commands)
+
+    def matching(self, by: str, value: str = "") -> list[tuple[QueuedMessage, list[Recipient]]]:
+        """Queued recipients selected by 'all', 'sender' (address) or 'recipient' (address or domain)."""
+        value = value.lower()
+        out = []
+        for msg in self.queued_messages():
+            if by == "sender" and msg.sender.lower() != value:
+                continue
+            rcpts = [r for r in msg.pending()
+                     if by != "recipient" or r.address.lower() == value or r.address.lower().endswith("@" + value)]
+            if rcpts:
+                out.append((msg, rcpts))
+        return out
+
+    async def settle(self, by: str, value: str, bounce: bool) -> dict:
+        """deleterecipients / bouncerecipients: the chosen recipients get their fate now."""
+        done, busy = 0, 0
+        for msg, rcpts in self.matching(by, value):
+            if msg.mid in self._in_flight:
+                busy += len(rcpts)
+                continue
+            if bounce:
+                self._bounce(msg, rcpts, "550 5.0.0 Bounced by an administrator (bouncerecipients)", 0)
+            else:
+                for r in rcpts:
+                    r.state, r.detail = DROPPED, "deleted by an administrator (deleterecipients)"
+                    self.relay.counters.dropped_recipients += 1
+            done += len(rcpts)
+            if not msg.pending():
+                await self.relay.finish(msg)
+                self._messages.pop(msg.mid, None)
+            else:
+                await asyncio.get_running_loop().run_in_executor(None, self.relay.spool.save_state, msg)
+        return {"recipients": done, "in_delivery": busy}
+
+    def redirect(self, target: str | None) -> None:
+        """redirectrecipients: every delivery goes to ``target`` (HOST[:PORT]) until cleared or restart."""
+        self.redirect_to = parse_host(target) if target else None
+        self.deliver_now()
+
+    def host_summary(self) -> list[dict]:
+        """tophosts / hoststatus: pending recipients per destination domain."""
+        hosts: dict[str, dict] = {}
+        for msg in self._messages.values():
+            for r in msg.pending():
+                try:
+                    domain = ascii_domain(split(r.address)[1])
+                except AddressError:
+                    continue
+                h = hosts.setdefault(domain, {"domain": domain, "pending": 0, "in_delivery": 0, "last_error": ""})
+                h["pending"] += 1
+                if msg.mid in self._in_flight:
+                    h["in_delivery"] += 1
+                if msg.last_error:
+                    h["last_error"] = msg.last_error
+        return sorted(hosts.values(), key=lambda h: -h["pending"])
+
     # ------------------------------------------------------------ one attempt
 
     async def _attempt(self, msg: QueuedMessage) -> None:
@@ -166,6 +225,8 @@ class DeliveryManager:
                 self.relay.counters.soft_bounced += 1
 
     async def _hops(self, domain: str, config: Config):
+        if self.redirect_to is not None:
+            return [self.redirect_to]
         for route in config.routes.routes:
             if route.domain != "ALL" and domain_matches(domain, route.domain):
                 return DEV_NULL if route.hosts == (DEV_NULL,) else [parse_host(h) for h in route.hosts]

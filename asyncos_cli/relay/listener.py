@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 #: and forwarding them lets a downstream server split one message into two (smuggling).
 BARE_CR_OR_LF = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 _HEADER_FIELD = re.compile(rb"^(message-id|subject):[ \t]*(.*?)\r\n", re.I | re.M)
+#: The everyday path: <local@domain> with a dot-atom local part, then parameters.
+_PLAIN_PATH = re.compile(r"\s*<([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+)>(.*)\Z", re.S)
 
 
 class _AuthScanOnly:
@@ -124,6 +126,18 @@ class GatewaySMTP(SMTP):
             self.transport.close()
             return
         await super()._handle_client()
+
+    def _getaddr(self, arg: str):
+        """aiosmtpd parses every path with the email package's header parser, about a
+        sixth of the receive path's time; plain dot-atom paths take a regex instead and
+        everything else (quoted local parts, source routes, UTF-8) the full parser."""
+        m = _PLAIN_PATH.match(arg) if arg else None
+        if m is None or ".." in m.group(1) or m.group(1).startswith("."):
+            return super()._getaddr(arg)
+        local = m.group(1).rpartition("@")[0]
+        if self.local_part_limit and len(local) > self.local_part_limit:
+            return None, None
+        return m.group(1), m.group(2)
 
     async def smtp_STARTTLS(self, arg: str) -> None:
         await super().smtp_STARTTLS(arg)

@@ -103,6 +103,7 @@ class Spool:
         self._pending: list[tuple[QueuedMessage, asyncio.Future]] = []
         #: segment name -> MIDs in it still queued
         self._segments: dict[str, set[int]] = {}
+        self._with_state: set[int] = set()
         self._done_log = None
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
@@ -187,6 +188,7 @@ class Spool:
     def save_state(self, msg: QueuedMessage) -> None:
         """Record recipient progress durably (blocking: call from a thread)."""
         _write_file(self.directory / f"{msg.mid}.state", msg.header())
+        self._with_state.add(msg.mid)
 
     def remove(self, msg: QueuedMessage) -> None:
         """Leave the queue. No fsync: a removal lost in a power cut means the message is
@@ -194,7 +196,9 @@ class Spool:
         if self._done_log is None:
             self._done_log = open(self.directory / "done.log", "a", buffering=1)
         self._done_log.write(f"{msg.mid}\n")
-        (self.directory / f"{msg.mid}.state").unlink(missing_ok=True)
+        if msg.mid in self._with_state:
+            self._with_state.discard(msg.mid)
+            (self.directory / f"{msg.mid}.state").unlink(missing_ok=True)
         left = self._segments.get(msg.segment)
         if left is not None:
             left.discard(msg.mid)
@@ -248,6 +252,7 @@ class Spool:
         state = self.directory / f"{msg.mid}.state"
         if not state.exists():
             return
+        self._with_state.add(msg.mid)
         try:
             saved = QueuedMessage.from_header(state.read_bytes(), b"")
         except (ValueError, TypeError, KeyError):

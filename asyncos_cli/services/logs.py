@@ -31,8 +31,16 @@ _RANK.update({"Info": _RANK["Information"]})
 _TRAILER_BYTES = 128
 
 
+_last_stamp: tuple[int, str] = (-1, "")
+
+
 def stamp(now: float) -> str:
-    return time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(now))
+    """The appliance's time stamp; formatted once per second (a log line costs less)."""
+    global _last_stamp
+    second = int(now)
+    if _last_stamp[0] != second:
+        _last_stamp = (second, time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(second)))
+    return _last_stamp[1]
 
 
 class LogFile:

@@ -1,0 +1,13 @@
+"""deleterecipients: acts on the running gateway's queue at once (state, not configuration)."""
+
+from __future__ import annotations
+
+from asyncos_cli.auth import roles as R
+
+from .queueselect import settle
+from .registry import command
+
+
+@command("deleterecipients", "Delete messages in the queue.", roles=R.CONFIGURE)
+def deleterecipients(ctx, args):
+    settle(ctx, args, "deleterecipients", bounce=False)
