@@ -15,7 +15,23 @@ USAGE = """Usage:
   listenerconfig edit NAME [--interface=ADDR] [--port=N] [--starttls=off|preferred|required]
       [--max-message-size=BYTES] [--max-recipients=N] [--max-connections=N] [--enabled=yes|no]
   listenerconfig edit NAME rcptaccess add DOMAIN | delete DOMAIN | print
-  listenerconfig delete NAME"""
+  listenerconfig delete NAME
+  listenerconfig hostaccess print
+  listenerconfig hostaccess add GROUP SENDER      (IP, CIDR, host name, .domain or ALL)
+  listenerconfig hostaccess delete GROUP SENDER
+  listenerconfig hostaccess policy NAME [--action=accept|reject|tcprefuse|relay] [--max-message-size=BYTES]
+      [--max-recipients=N] [--max-messages-per-hour=N] [--max-connections-per-ip=N]
+      [--tls=off|preferred|required] [--sdr-check=yes|no]"""
+
+POLICY_OPTIONS = {
+    "action": ("action", str),
+    "max-message-size": ("max_message_bytes", int),
+    "max-recipients": ("max_recipients", int),
+    "max-messages-per-hour": ("max_messages_per_hour", int),
+    "max-connections-per-ip": ("max_connections_per_ip", int),
+    "tls": ("tls", str),
+    "sdr-check": ("sdr_check", bool),
+}
 
 OPTIONS = {
     "interface": ("interface", str),
@@ -29,7 +45,7 @@ OPTIONS = {
 
 
 @command("listenerconfig", "Configure mail listeners.", roles=R.CONFIGURE,
-         subcommands=("print", "new", "edit", "delete"))
+         subcommands=("print", "new", "edit", "delete", "hostaccess"))
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
@@ -55,6 +71,8 @@ def run(ctx, args):
         if not changes or len(rest) != 1:
             raise CommandError(USAGE)
         return _replace(ctx, listener, listener_replace(listener, changes))
+    if sub == "hostaccess":
+        return _hostaccess(ctx, args, rest)
     if sub == "delete" and len(rest) == 1:
         args.expect_done("listenerconfig delete")
         listener = _get(ctx, rest[0])
@@ -76,14 +94,7 @@ def _get(ctx, name: str) -> Listener:
 
 
 def _options(args) -> dict:
-    changes = {}
-    for opt, (field_name, tp) in OPTIONS.items():
-        if opt in args.options:
-            try:
-                changes[field_name] = parse_scalar(tp, str(args.take_option(opt)), f"--{opt}")
-            except ConfigError as e:
-                raise CommandError(str(e)) from None
-    return changes
+    return _options_from(args, OPTIONS)
 
 
 def listener_replace(listener: Listener, changes: dict) -> Listener:
@@ -136,6 +147,75 @@ def _rcptaccess(ctx, listener: Listener, rest: list[str]) -> None:
         return _replace(ctx, listener, listener_replace(
             listener, {"rcpt_access": tuple(d for d in listener.rcpt_access if d != rest[1])}))
     raise CommandError(USAGE)
+
+
+def _options_from(args, table: dict) -> dict:
+    changes = {}
+    for opt, (field_name, tp) in table.items():
+        if opt in args.options:
+            try:
+                changes[field_name] = parse_scalar(tp, str(args.take_option(opt)), f"--{opt}")
+            except ConfigError as e:
+                raise CommandError(str(e)) from None
+    return changes
+
+
+def _hostaccess(ctx, args, rest: list[str]) -> None:
+    hat = ctx.config.hat
+    op = rest[0].lower() if rest else "print"
+    if op == "print" and len(rest) <= 1:
+        args.expect_done("listenerconfig hostaccess print")
+        return _print_hat(ctx)
+    if op in ("add", "delete") and len(rest) == 3:
+        args.expect_done(f"listenerconfig hostaccess {op}")
+        group = next((g for g in hat.sender_groups if g.name.lower() == rest[1].lower()), None)
+        if group is None:
+            raise CommandError(f"There is no sender group {rest[1]!r}; groups: "
+                               + ", ".join(g.name for g in hat.sender_groups))
+        if op == "add":
+            if rest[2] in group.senders:
+                raise CommandError(f"{rest[2]} is already in {group.name}.")
+            senders = (*group.senders, rest[2])
+        else:
+            if rest[2] not in group.senders:
+                raise CommandError(f"{rest[2]} is not in {group.name}.")
+            senders = tuple(x for x in group.senders if x != rest[2])
+        try:
+            new_group = group.replace(senders=senders)
+            ctx.stage(hat.replace(sender_groups=tuple(new_group if g is group else g for g in hat.sender_groups)))
+        except ConfigError as e:
+            raise CommandError(str(e)) from None
+        ctx.say(f"Sender group {group.name}: {', '.join(senders) or '(empty)'}; commit to apply.")
+        return
+    if op == "policy" and len(rest) == 2:
+        policy = next((p for p in hat.policies if p.name.lower() == rest[1].lower()), None)
+        if policy is None:
+            raise CommandError(f"There is no mail flow policy {rest[1]!r}; policies: "
+                               + ", ".join(p.name for p in hat.policies))
+        changes = _options_from(args, POLICY_OPTIONS)
+        args.expect_done("listenerconfig hostaccess policy")
+        if not changes:
+            raise CommandError(USAGE)
+        try:
+            new = policy.replace(**changes)
+            ctx.stage(hat.replace(policies=tuple(new if p is policy else p for p in hat.policies)))
+        except ConfigError as e:
+            raise CommandError(f"Policy {policy.name}: {e}") from None
+        ctx.say(f"Mail flow policy {new.name} changed; commit to apply.")
+        return
+    raise CommandError(USAGE)
+
+
+def _print_hat(ctx) -> None:
+    hat = ctx.config.hat
+    ctx.say("Sender groups (first match wins):")
+    for g in hat.sender_groups:
+        ctx.say(f"  {g.name:<14} {g.listener_kind:<8} policy {g.policy:<10} {', '.join(g.senders) or '(empty)'}")
+    ctx.say("Mail flow policies:")
+    for p in hat.policies:
+        ctx.say(f"  {p.name:<10} {p.action:<9} size {p.max_message_bytes}, rcpts {p.max_recipients}, "
+                f"msgs/hour {p.max_messages_per_hour or 'unlimited'}, conns/IP {p.max_connections_per_ip}, "
+                f"TLS {p.tls}, SDR check {'on' if p.sdr_check else 'off'}")
 
 
 def _print(ctx) -> None:

@@ -353,3 +353,47 @@ def test_queue_commands_on_a_stuck_destination(datadir, tmp_path):
         d.stop()
         for s in (failing, senders, good):
             s.stop()
+
+
+@pytest.mark.parametrize("flags, expect_delay", [(("-q", "DATA"), True), (("-W", "DATA:2"), False)])
+def test_disconnects_are_retried_and_slow_peers_are_waited_for(datadir, tmp_path, flags, expect_delay):
+    flaky = Sink(tmp_path / "flaky", *flags)
+    r = run_cli(datadir, "-c", f"smtproutes new ALL 127.0.0.1:{flaky.port}; commit route")
+    assert r.returncode == 0
+    d = DaemonProcess(datadir)
+    try:
+        port = _listener_port(datadir, "IncomingMail")
+        assert swaks(port, "--from", "a@example.org", "--to", "b@example.com",
+                     "--header", "Message-Id: <flaky-1@example.org>").returncode == 0
+        if expect_delay:
+            assert wait_for(lambda: "Delayed: DCID" in mail_log(datadir), 20)
+            flaky.stop()
+            flaky = Sink(tmp_path / "healthy", port=flaky.port)
+            run_cli(datadir, "-c", "delivernow")
+        assert wait_for(lambda: flaky.message_ids() == ["<flaky-1@example.org>"], 20)
+        assert wait_for(lambda: d.request("status")["queued"] == 0, 10)
+        assert ("Delayed: DCID" in mail_log(datadir)) == expect_delay
+    finally:
+        d.stop()
+        flaky.stop()
+
+
+def test_host_access_table_blocks_and_throttles(relay, datadir):
+    r = run_cli(datadir, "-c", "listenerconfig hostaccess add BLOCKED_LIST 127.0.0.1; commit block")
+    assert r.returncode == 0, r.stderr
+    time.sleep(1)
+    r = swaks(relay.public, "--from", "a@example.org", "--to", "b@example.com", "--quit-after", "MAIL")
+    assert re.search(r"<\*\* 554 .*Access denied", r.stdout), r.stdout
+    assert re.search(r"ICID \d+ REJECT SG BLOCKED_LIST match 127\.0\.0\.1", mail_log(datadir))
+    r = run_cli(datadir, "-c", "listenerconfig hostaccess delete BLOCKED_LIST 127.0.0.1; "
+                               "listenerconfig hostaccess add SUSPECTLIST 127.0.0.0/8; "
+                               "listenerconfig hostaccess policy THROTTLED --max-messages-per-hour=1; commit throttle")
+    assert r.returncode == 0, r.stderr
+    time.sleep(1)
+    assert swaks(relay.public, "--from", "a@example.org", "--to", "b@example.com").returncode == 0
+    r = swaks(relay.public, "--from", "a@example.org", "--to", "b@example.com")
+    assert re.search(r"<\*\* 452 4\.3\.1 Too many messages", r.stdout), r.stdout
+    out = run_cli(datadir, "-c", "listenerconfig hostaccess print").stdout
+    assert "SUSPECTLIST" in out and "127.0.0.0/8" in out and "msgs/hour 1" in out
+    r = run_cli(datadir, "-c", "listenerconfig hostaccess policy THROTTLED --action=maybe")
+    assert r.returncode == 1 and "action must be one of" in r.stderr
