@@ -252,6 +252,13 @@ class Args:
             raise CommandError(f"Unknown option for {command}: {names}")
 
 
+def wizard_or_usage(ctx, usage: str, wizard) -> None:
+    """A command typed without a subcommand: its wizard on a terminal, its usage in a batch."""
+    if ctx.batch:
+        raise CommandError(usage)
+    return wizard(ctx)
+
+
 def split_line(line: str) -> list[str]:
     try:
         return shlex.split(line, comments=False, posix=True)

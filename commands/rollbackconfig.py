@@ -5,7 +5,7 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 
-from .base import Args, CommandError
+from .base import Args, CommandError, wizard_or_usage
 from .registry import command, lookup
 
 USAGE = "Usage: rollbackconfig list | diff V1 [V2] | rollback V"
@@ -18,9 +18,7 @@ def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
     if sub is None:
-        if ctx.batch:
-            raise CommandError(USAGE)
-        return _wizard(ctx)
+        return wizard_or_usage(ctx, USAGE, _wizard)
     if sub == "list" and not rest:
         return _list(ctx)
     if sub == "diff" and 1 <= len(rest) <= 2:

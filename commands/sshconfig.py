@@ -8,7 +8,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError, parse_scalar
 from asyncos_cli.config.schema import UserKey
 
-from .base import CommandError
+from .base import CommandError, wizard_or_usage
 from .registry import command
 
 USAGE = """Usage:
@@ -25,9 +25,7 @@ def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
     if sub is None:
-        if ctx.batch:
-            raise CommandError(USAGE)
-        return _wizard(ctx)
+        return wizard_or_usage(ctx, USAGE, _wizard)
     if sub == "print":
         args.expect_done("sshconfig print")
         return _print(ctx)

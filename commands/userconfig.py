@@ -10,7 +10,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import ROLES, UserAccount
 
-from .base import CommandError
+from .base import CommandError, wizard_or_usage
 from .newpassphrase import ask_new_passphrase, store_passphrase
 from .registry import command
 
@@ -49,9 +49,7 @@ ROLE: admin, operator, readonly, guest, technician, helpdesk"""
 def run(ctx, args):
     sub = args.subcommand()
     if sub is None:
-        if ctx.batch:
-            raise CommandError(USAGE)
-        return _wizard(ctx)
+        return wizard_or_usage(ctx, USAGE, _wizard)
     handler = BATCH.get(sub)
     if handler is None:
         raise CommandError(f"Unknown option '{sub}'.\n{USAGE}")
