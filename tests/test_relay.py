@@ -397,3 +397,57 @@ def test_host_access_table_blocks_and_throttles(relay, datadir):
     assert "SUSPECTLIST" in out and "127.0.0.0/8" in out and "msgs/hour 1" in out
     r = run_cli(datadir, "-c", "listenerconfig hostaccess policy THROTTLED --action=maybe")
     assert r.returncode == 1 and "action must be one of" in r.stderr
+
+
+def test_client_vanishing_mid_data_leaves_nothing_queued(relay):
+    with socket.create_connection(("127.0.0.1", relay.public), timeout=10) as s:
+        s.recv(1000)
+        s.sendall(b"EHLO test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+        time.sleep(0.3)
+        s.recv(4000)
+        s.sendall(b"Subject: half\r\n\r\nthe client goes away before the final dot\r\n")
+    time.sleep(1)
+    assert relay.request("status")["queued"] == 0 and relay.sink.messages() == []
+    assert list((relay.datadir / "queue").glob("seg-*.q")) == []
+
+
+def test_commands_pipelined_after_starttls_are_discarded(relay):
+    """CVE-2011-0411 style injection: what rides with STARTTLS must not be answered after TLS."""
+    raw = socket.create_connection(("127.0.0.1", relay.public), timeout=10)
+    f = raw.makefile("rb")
+    f.readline()
+    raw.sendall(b"EHLO test\r\n")
+    while not f.readline().startswith(b"250 "):
+        pass
+    raw.sendall(b"STARTTLS\r\nRSET\r\n")
+    assert f.readline().startswith(b"220")
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    tls = ctx.wrap_socket(raw, server_hostname="localhost")
+    tls.settimeout(1.0)
+    try:
+        extra = tls.recv(1000)
+    except (socket.timeout, TimeoutError):
+        extra = b""
+    assert extra == b"", extra  # no reply to the injected RSET
+    tls.sendall(b"EHLO again\r\n")
+    tls.settimeout(10)
+    assert tls.recv(1000).startswith(b"250")
+    tls.close()
+
+
+def test_too_many_commands_in_one_session_are_cut_off(relay):
+    with socket.create_connection(("127.0.0.1", relay.public), timeout=10) as s:
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"EHLO test\r\n")
+        while not f.readline().startswith(b"250 "):
+            pass
+        replies = []
+        for _ in range(150):
+            s.sendall(b"NOOP\r\n")
+            line = f.readline()
+            replies.append(line)
+            if not line or line.startswith(b"421"):
+                break
+    assert any(r.startswith(b"421") for r in replies), replies[-3:]

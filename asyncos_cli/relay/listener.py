@@ -255,6 +255,13 @@ class GatewayHandler:
         return f"250 Ok: Message MID {msg.mid} accepted"
 
 
+#: Commands per session before aiosmtpd answers 421 and closes: generous for the
+#: transaction commands (a relay may send thousands of messages per session), tight
+#: for the ones a well-behaved client needs a few of (a loop on NOOP or VRFY is abuse).
+COMMAND_LIMITS = {"*": 20, "MAIL": 10000, "RCPT": 100000, "DATA": 10000, "RSET": 10000,
+                  "NOOP": 100, "EHLO": 10, "HELO": 10}
+
+
 def make_server(relay: "Relay", listener: Listener, hostname: str, tls_context):
     handler = GatewayHandler(relay, listener)
     require_tls = listener.starttls == "required"
@@ -268,5 +275,6 @@ def make_server(relay: "Relay", listener: Listener, hostname: str, tls_context):
         decode_data=False,
         data_size_limit=listener.max_message_bytes,
         timeout=300,
+        command_call_limit=COMMAND_LIMITS,
     )
 
