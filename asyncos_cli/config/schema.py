@@ -302,8 +302,11 @@ def check_domain_pattern(value: str, field_name: str) -> None:
     if value == "ALL":
         return
     name = value[1:] if value.startswith(".") else value
+    if name.isascii() and not name.lower().startswith("xn--") and ".xn--" not in name.lower():
+        check_hostname(name if "." in name else name + ".invalid", field_name)
+        return
     try:
-        import idna
+        import idna  # only for internationalized names: it costs start-up time
 
         ascii_name = idna.encode(name, uts46=True).decode("ascii")
     except Exception as e:  # idna raises several error types; all mean "not a domain"
