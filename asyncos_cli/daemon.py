@@ -77,6 +77,10 @@ class ChildProcess:
         while not self._stopping:
             started = time.monotonic()
             self.proc = await asyncio.create_subprocess_exec(*self.argv, env=self.env, stdin=asyncio.subprocess.DEVNULL)
+            if self._stopping:  # stop() came while the process was being spawned
+                self.proc.terminate()
+                await self.proc.wait()
+                return
             code = await self.proc.wait()
             if self._stopping:
                 return
@@ -185,7 +189,8 @@ class Daemon:
         self.sshd = ChildProcess(
             "SSH server",
             [sys.executable, "-m", "asyncos_cli.shell.sshd"],
-            {**os.environ, "ASYNCOS_DATA": str(self.datadir.root)},
+            # The child compares its parent with this pid, so it never outlives the daemon.
+            {**os.environ, "ASYNCOS_DATA": str(self.datadir.root), "ASYNCOS_PARENT_PID": str(os.getpid())},
         )
         self.sshd.start()
 

@@ -449,8 +449,12 @@ async def serve(datadir: DataDir) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    parent = int(os.environ.get("ASYNCOS_PARENT_PID") or os.getppid())
     await listen()
     while not stop.is_set():
+        if os.getppid() != parent:
+            log.warning("the gateway daemon is gone (killed?): the SSH server stops too")
+            break
         try:
             await asyncio.wait_for(stop.wait(), POLL_SECONDS)
             break
@@ -465,8 +469,21 @@ async def serve(datadir: DataDir) -> None:
         server.close()
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel sends SIGTERM when the daemon dies, even by SIGKILL."""
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # elsewhere the parent check in serve() does it, within half a second
+
+
 def main() -> None:
     import faulthandler
+
+    _die_with_parent()
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # stack dump on demand, for operators
     logging.basicConfig(level=logging.WARNING, format="asyncos-cli sshd: %(message)s", stream=sys.stderr)
