@@ -261,3 +261,37 @@ def test_passphrase_set_by_an_admin_must_be_changed_first(gateway, datadir):
     assert refused.exit_status == 1 and "must be changed" in refused.stderr
     r = run_ssh(gateway.port, "temp1", "version", password="Fresh-Pass-4k")
     assert r.returncode == 0 and "Current Version" in r.stdout
+
+
+def test_long_output_is_paged_over_ssh(gateway):
+    import asyncssh
+
+    async def go():
+        async with asyncssh.connect("127.0.0.1", gateway.port, username="admin", password=PASSPHRASE,
+                                    known_hosts=None, client_keys=None) as conn:
+            proc = await conn.create_process(term_type="xterm", term_size=(100, 12))
+            out = ""
+
+            async def until(text):
+                nonlocal out
+                while text not in out:
+                    out += await asyncio.wait_for(proc.stdout.read(4096), 10)
+
+            await until("ironport.example.com>")
+            proc.stdin.write("showconfig --passphrases=mask\r")
+            await until("-Press Any Key For More-")
+            first = out.count("-Press Any Key For More-")
+            proc.stdin.write(" ")
+            while out.count("-Press Any Key For More-") == first:
+                out += await asyncio.wait_for(proc.stdout.read(4096), 10)
+            prompts = out.count("ironport.example.com>")
+            proc.stdin.write("q")
+            while out.count("ironport.example.com>") == prompts:
+                out += await asyncio.wait_for(proc.stdout.read(4096), 10)
+            tail = out[out.rindex("-Press Any Key For More-"):]
+            proc.stdin.write("quit\r")
+            return out, tail
+
+    out, tail = asyncio.run(go())
+    assert "<config product=" in out and "</config>" not in out  # q stopped the pager
+    assert "ironport.example.com>" in tail

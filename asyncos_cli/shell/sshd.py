@@ -155,6 +155,36 @@ class SshPrompter(Prompter):
 
         self._call(out())
 
+    def page(self, text: str) -> None:
+        from .terminal import paginate
+
+        rows = self.app_session.output.get_size().rows - 1
+        paginate(self, text, rows, self._read_key)
+
+    def _read_key(self) -> str:
+        """One key press from the SSH terminal, without Enter."""
+        from prompt_toolkit.application import Application
+        from prompt_toolkit.key_binding import KeyBindings
+        from prompt_toolkit.layout import Layout, Window
+        from prompt_toolkit.layout.controls import FormattedTextControl
+
+        async def one_key():
+            kb = KeyBindings()
+
+            @kb.add("<any>")
+            def _(event):
+                event.app.exit(result=event.key_sequence[0].data)
+
+            @kb.add("c-c")
+            def _(event):
+                event.app.exit(result="\x03")
+
+            app = Application(layout=Layout(Window(FormattedTextControl(""), height=1)), key_bindings=kb,
+                              input=self.app_session.input, output=self.app_session.output, erase_when_done=True)
+            return await app.run_async()
+
+        return self._call(one_key())
+
 
 class SshApp:
     """Everything the SSH server needs from the appliance, shared by all connections."""

@@ -37,19 +37,24 @@ class TerminalPrompter(Prompter):
         print_formatted_text(text, end="", flush=True)
 
     def page(self, text: str) -> None:
-        rows = shutil.get_terminal_size((80, 24)).lines - 1
-        lines = text.split("\n")
-        if len(lines) <= rows:
-            self.say(text)
-            return
-        for start in range(0, len(lines), rows):
-            self.say("\n".join(lines[start : start + rows]))
-            if start + rows < len(lines):
-                self.write(MORE)
-                key = read_key()
-                self.write("\r" + " " * len(MORE) + "\r")
-                if key in ("q", "Q", "\x03"):
-                    break
+        paginate(self, text, shutil.get_terminal_size((80, 24)).lines - 1, read_key)
+
+
+def paginate(prompter, text: str, rows: int, read_key) -> None:
+    """Show ``text`` a screen at a time: ``-Press Any Key For More-``; q or Ctrl-C stops."""
+    lines = text.split("\n")
+    rows = max(rows, 2)
+    if len(lines) <= rows:
+        prompter.say(text)
+        return
+    for start in range(0, len(lines), rows):
+        prompter.say("\n".join(lines[start : start + rows]))
+        if start + rows < len(lines):
+            prompter.write(MORE)
+            key = read_key()
+            prompter.write("\r" + " " * len(MORE) + "\r")
+            if key in ("q", "Q", "\x03"):
+                break
 
 
 def read_key() -> str:
