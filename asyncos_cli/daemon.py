@@ -25,17 +25,15 @@ from .config.datadir import DataDir
 from .config.schema import Config
 from .config.secrets import Keyring
 from .config.state import StateStore
-from .config.store import SQLiteStore, Snapshot, connect
+from .config.store import Snapshot, SQLiteStore, connect
 from .control.server import ControlServer
-from .events import (
+from .events import Event, EventBus, log_subscriber
+from .events.system import (
     ConfigReloaded,
     ConfigReloadFailed,
     DaemonStarted,
     DaemonStopping,
     DemoCertificateInUse,
-    Event,
-    EventBus,
-    log_subscriber,
 )
 from .services.certificates import DemoCertificate
 from .services.logs import LogService

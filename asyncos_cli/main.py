@@ -64,7 +64,7 @@ def _interactive() -> int:
     holder: list = []
 
     def audit(prompt, answer, secret):
-        from .events import CliInput
+        from .events.shell import CliInput
 
         ctx = holder[0]
         ctx.emit(CliInput(ctx.pid, ctx.user, answer, prompt))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.store import CommitConflict, NothingToCommit
-from asyncos_cli.events import ConfigCommitted
+from asyncos_cli.events.system import ConfigCommitted
 
 from .base import CommandError
 from .registry import command

@@ -220,7 +220,7 @@ def _status(ctx, args, rest):
 def _set_lock(ctx, name: str, locked: bool) -> None:
     if locked and name == ctx.user:
         raise CommandError("You cannot lock your own account.")
-    from asyncos_cli.events import AccountLockChanged
+    from asyncos_cli.events.auth import AccountLockChanged
 
     ctx.accounts.set_locked(name, locked)
     ctx.emit(AccountLockChanged(name, locked, ctx.user, ctx.origin))

@@ -41,7 +41,8 @@ def run(ctx, args):
 
 
 def _build_date() -> str:
-    import asyncos_cli
     import os
+
+    import asyncos_cli
 
     return time.strftime("%Y-%m-%d", time.localtime(os.path.getmtime(asyncos_cli.__file__)))

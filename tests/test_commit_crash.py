@@ -10,9 +10,10 @@ import subprocess
 import sys
 import time
 
+from conftest import ROOT
+
 from asyncos_cli.config.schema import Config
 from asyncos_cli.config.store import SQLiteStore
-from conftest import ROOT
 
 # Each commit changes two sections together (hostname and timeout carry the same
 # number), so a torn commit would show up as a mismatch.

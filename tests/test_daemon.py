@@ -7,7 +7,6 @@ import subprocess
 import time
 
 import pytest
-
 from conftest import require_peer, run_cli
 
 

@@ -8,10 +8,15 @@ import time
 import idna
 import pytest
 from aiosmtpd.controller import Controller
-
-from asyncos_cli.relay.addresses import AddressError, ascii_domain, downgrade, routing_problem
 from conftest import DaemonProcess, free_port, run_cli
 from test_relay import _listener_port, wait_for
+
+from asyncos_cli.relay.addresses import (
+    AddressError,
+    ascii_domain,
+    downgrade,
+    routing_problem,
+)
 
 # The 14.0 release list's languages (domains from the libraries' hands-on check).
 DOMAINS = {

@@ -6,12 +6,18 @@ import datetime
 import sqlite3
 import time
 
+from conftest import PASSPHRASE, run_cli
+
 from asyncos_cli import lifecycle
 from asyncos_cli.auth.accounts import Accounts
-from asyncos_cli.config.schema import MODELS, Config, PassphrasePolicySection, SystemSection
+from asyncos_cli.config.schema import (
+    MODELS,
+    Config,
+    PassphrasePolicySection,
+    SystemSection,
+)
 from asyncos_cli.config.session import Session
 from asyncos_cli.config.store import SQLiteStore
-from conftest import PASSPHRASE, run_cli
 
 
 def test_lifecycle_table_covers_every_model():

@@ -6,15 +6,9 @@ import sqlite3
 import time
 
 from asyncos_cli.config.schema import LogsSection, LogSubscription
-from asyncos_cli.events import (
-    CliBatchCommand,
-    Event,
-    EventBus,
-    MessageFinished,
-    MessageReceived,
-    StageVerdict,
-    log_subscriber,
-)
+from asyncos_cli.events import Event, EventBus, log_subscriber
+from asyncos_cli.events.mail import MessageFinished, MessageReceived, StageVerdict
+from asyncos_cli.events.shell import CliBatchCommand
 from asyncos_cli.services.logs import LogFile, LogService
 from asyncos_cli.services.tracking import TrackingService
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ast
 import re
 
+from conftest import ROOT
+
 from commands.manpage import man_dir, render
 from commands.registry import all_commands, redact
-from conftest import ROOT
 
 RETIRED = re.compile(r"white[- ]?list|black[- ]?list|\bmaster\b|\bslave\b|black[- ]?hole", re.I)
 

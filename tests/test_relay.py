@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
-import shutil
 import ssl
 import subprocess
 import tempfile
@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import DaemonProcess, free_port, require_peer, run_cli
 
 

@@ -10,7 +10,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import PASSPHRASE, DaemonProcess, require_peer, run_cli
 
 OP_PASS = "Operator-Pass-7q"
@@ -157,7 +156,6 @@ def test_public_key_login_from_sshconfig(gateway, datadir, tmp_path):
 
 def test_host_key_is_kept_and_port_follows_the_configuration(gateway, datadir):
     import asyncssh
-
     from conftest import free_port
 
     async def fingerprint(port):

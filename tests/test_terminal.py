@@ -6,7 +6,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import PASSPHRASE, ROOT, cli_env
 
 pexpect = pytest.importorskip("pexpect")

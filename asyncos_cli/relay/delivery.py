@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import aiosmtplib
 
 from asyncos_cli.config.schema import Config, Destination
-from asyncos_cli.events import (
+from asyncos_cli.events.mail import (
     DeliveryClosed,
     DeliveryConnected,
     DeliveryDelayed,

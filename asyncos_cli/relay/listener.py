@@ -15,7 +15,7 @@ import aiosmtpd.smtp
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from asyncos_cli.config.schema import Listener
-from asyncos_cli.events import (
+from asyncos_cli.events.mail import (
     MessageReceived,
     MessageStarted,
     RecipientAccepted,

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Callable
 
 from asyncos_cli.config.schema import Config, MailFlowPolicy
-from asyncos_cli.events import Event, MessageFinished
+from asyncos_cli.events import Event
+from asyncos_cli.events.mail import MessageFinished
 
 from .delivery import DeliveryManager
 from .dsn import build as build_dsn

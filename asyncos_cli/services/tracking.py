@@ -12,7 +12,8 @@ import sqlite3
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 
-from asyncos_cli.events import Event, EventBus, MessageFinished, MessageReceived, StageVerdict
+from asyncos_cli.events import Event, EventBus
+from asyncos_cli.events.mail import MessageFinished, MessageReceived, StageVerdict
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tracking_records (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from asyncos_cli import PRODUCT, __version__
-from asyncos_cli.events import CliInput, CliLogin
+from asyncos_cli.events.shell import CliInput, CliLogin
 from commands.base import CommandError
 from commands.context import Context
 from commands.registry import redact

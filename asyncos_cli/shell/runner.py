@@ -7,7 +7,7 @@ applies the same rules.
 from __future__ import annotations
 
 from asyncos_cli.config.fields import ConfigError
-from asyncos_cli.events import CliBatchCommand
+from asyncos_cli.events.shell import CliBatchCommand
 from commands.base import Args, CommandError, split_line
 from commands.context import Context
 from commands.registry import lookup, redact

@@ -29,26 +29,27 @@ from collections import defaultdict
 
 import asyncssh
 from prompt_toolkit import PromptSession, print_formatted_text
-from prompt_toolkit.contrib.ssh.server import PromptToolkitSSHServer, PromptToolkitSSHSession
+from prompt_toolkit.contrib.ssh.server import (
+    PromptToolkitSSHServer,
+    PromptToolkitSSHSession,
+)
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.auth.accounts import Accounts
 from asyncos_cli.config.datadir import DataDir
 from asyncos_cli.config.state import StateStore
 from asyncos_cli.config.store import SQLiteStore
-from asyncos_cli.events import (
+from asyncos_cli.events import Event, EventBus, log_subscriber
+from asyncos_cli.events.auth import (
     AccountLocked,
-    Event,
-    EventBus,
     LoggedOut,
     LoginFailed,
     LoginSucceeded,
-    log_subscriber,
 )
 from asyncos_cli.services.logs import LogService
 from commands.base import CommandError, Prompter
-from commands.newpassphrase import ask_new_passphrase, store_passphrase
 from commands.context import Context
+from commands.newpassphrase import ask_new_passphrase, store_passphrase
 
 from .batch import run_batch, split_commands
 from .completer import CommandCompleter
@@ -298,7 +299,7 @@ class SshApp:
         return out.getvalue(), err.getvalue(), status
 
     def run_interactive(self, user: str, address: str, prompter: SshPrompter, local: str) -> None:
-        from asyncos_cli.events import CliInput
+        from asyncos_cli.events.shell import CliInput
 
         ctx = self.context(user, address, prompter, batch=False)
         prompter.on_input = lambda prompt, answer, secret: ctx.emit(CliInput(ctx.pid, user, answer, prompt))

@@ -1,0 +1,69 @@
+"""Typed events and the bus that carries them to logs, tracking and counters.
+
+The event types live beside this module by subsystem (events.system, .shell,
+.auth, .mail), so a batch command imports only the few it emits.
+
+Components emit events; subscribers turn them into log lines, tracking
+records, counters, traps and alert mails. No component writes a log file or
+a counter itself. Each event class names the log it belongs in and how it
+reads there (``log_line``), so the log subscriber stays one small loop.
+
+Handlers run synchronously in the emitting thread; a failing handler is
+logged and the others still run (mitmproxy's safecall).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    #: The log type this event is written to (None: not logged).
+    log_type: ClassVar[str | None] = None
+    level: ClassVar[str] = "Information"
+    at: float = field(default_factory=time.time, kw_only=True)
+
+    def log_line(self) -> str:
+        return ""
+
+
+Handler = Callable[[Event], None]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._handlers: dict[type, list[Handler]] = defaultdict(list)
+        self.emitted = 0
+        self.handler_failures = 0
+
+    def subscribe(self, event_type: type[Event], handler: Handler) -> None:
+        """``event_type`` may be a base class: ``Event`` receives everything."""
+        self._handlers[event_type].append(handler)
+
+    def emit(self, event: Event) -> None:
+        self.emitted += 1
+        for cls in type(event).__mro__:
+            for handler in self._handlers.get(cls, ()):
+                try:
+                    handler(event)
+                except Exception:  # one broken subscriber must not stop the others
+                    import logging
+
+                    self.handler_failures += 1
+                    logging.getLogger("asyncos.events").exception("event handler %r failed on %r", handler, event)
+
+
+def log_subscriber(logs) -> Handler:
+    """The subscriber that writes every loggable event to its log type."""
+
+    def write(event: Event) -> None:
+        if event.log_type is not None:
+            # An event may stand for several appliance log lines, joined by NUL.
+            for line in event.log_line().split("\x00"):
+                logs.write(event.log_type, event.level, line)
+
+    return write

@@ -1,0 +1,75 @@
+"""Authentication events, in the appliance's authentication-log wording."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from . import Event
+
+
+@dataclass(frozen=True)
+class LoginSucceeded(Event):
+    log_type: ClassVar[str | None] = "authentication"
+    user: str
+    origin: str
+    privilege: str  # the role's keyword: admin, operator, readonly, ...
+    via: str = "SSH"
+
+    def log_line(self) -> str:
+        return (
+            f"The user {self.user} successfully logged on from {self.origin} with privilege "
+            f"{self.privilege} using an {self.via} connection."
+        )
+
+@dataclass(frozen=True)
+class LoginFailed(Event):
+    log_type: ClassVar[str | None] = "authentication"
+    level: ClassVar[str] = "Warning"
+    user: str
+    origin: str
+    reason: str
+    via: str = "SSH"
+
+    def log_line(self) -> str:
+        return (
+            f"An authentication attempt by the user {self.user} from {self.origin} failed using an "
+            f"{self.via} connection ({self.reason})."
+        )
+
+@dataclass(frozen=True)
+class AccountLocked(Event):
+    log_type: ClassVar[str | None] = "authentication"
+    level: ClassVar[str] = "Warning"
+    user: str
+    origin: str
+    attempts: int
+
+    def log_line(self) -> str:
+        return (
+            f"The account of the user {self.user} has been locked after {self.attempts} failed login "
+            f"attempts; the last one came from {self.origin}."
+        )
+
+@dataclass(frozen=True)
+class AccountLockChanged(Event):
+    log_type: ClassVar[str | None] = "authentication"
+    user: str
+    locked: bool
+    by: str
+    origin: str
+
+    def log_line(self) -> str:
+        what = "locked" if self.locked else "unlocked"
+        return f"The account of the user {self.user} was {what} by {self.by} from {self.origin}."
+
+@dataclass(frozen=True)
+class LoggedOut(Event):
+    log_type: ClassVar[str | None] = "authentication"
+    user: str
+    origin: str
+    reason: str = ""
+
+    def log_line(self) -> str:
+        why = f" because of {self.reason}" if self.reason else ""
+        return f"CLI: User {self.user} logged out from {self.origin}{why}"

@@ -1,0 +1,197 @@
+"""Mail events, in the appliance's mail_logs wording."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from . import Event
+
+
+@dataclass(frozen=True)
+class SmtpConnected(Event):
+    log_type: ClassVar[str | None] = "mail"
+    icid: int
+    listener: str
+    interface: str
+    address: str
+    host: str = "(unverified)"
+    verified: bool = False
+
+    def log_line(self) -> str:
+        return (f"New SMTP ICID {self.icid} interface {self.listener} ({self.interface}) address {self.address} "
+                f"reverse dns host {self.host} verified {'yes' if self.verified else 'no'}")
+
+@dataclass(frozen=True)
+class SmtpPolicyApplied(Event):
+    log_type: ClassVar[str | None] = "mail"
+    icid: int
+    action: str
+    group: str
+    match: str
+    sbrs: str = "None"
+
+    def log_line(self) -> str:
+        return f"ICID {self.icid} {self.action.upper()} SG {self.group} match {self.match} SBRS {self.sbrs}"
+
+@dataclass(frozen=True)
+class SmtpTls(Event):
+    log_type: ClassVar[str | None] = "mail"
+    icid: int
+    protocol: str
+    cipher: str
+
+    def log_line(self) -> str:
+        return f"ICID {self.icid} TLS success protocol {self.protocol} cipher {self.cipher}"
+
+@dataclass(frozen=True)
+class SmtpRefused(Event):
+    """A command refused in the SMTP conversation (relaying denied, bare LF, size...)."""
+
+    log_type: ClassVar[str | None] = "mail"
+    icid: int
+    what: str
+    reply: str
+
+    def log_line(self) -> str:
+        return f"ICID {self.icid} {self.what} rejected: {self.reply}"
+
+@dataclass(frozen=True)
+class SmtpClosed(Event):
+    log_type: ClassVar[str | None] = "mail"
+    icid: int
+
+    def log_line(self) -> str:
+        return f"ICID {self.icid} close"
+
+@dataclass(frozen=True)
+class MessageStarted(Event):
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    icid: int
+    sender: str
+
+    def log_line(self) -> str:
+        return f"Start MID {self.mid} ICID {self.icid}\x00MID {self.mid} ICID {self.icid} From: <{self.sender}>"
+
+@dataclass(frozen=True)
+class RecipientAccepted(Event):
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    icid: int
+    rid: int
+    recipient: str
+
+    def log_line(self) -> str:
+        return f"MID {self.mid} ICID {self.icid} RID {self.rid} To: <{self.recipient}>"
+
+@dataclass(frozen=True)
+class MessageReceived(Event):
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    icid: int
+    sender: str
+    recipients: tuple[str, ...]
+    size: int
+    subject: str = ""
+    message_id: str = ""
+
+    def log_line(self) -> str:
+        lines = []
+        if self.message_id:
+            lines.append(f"MID {self.mid} Message-ID '{self.message_id}'")
+        if self.subject:
+            lines.append(f"MID {self.mid} Subject {self.subject!r}")
+        lines.append(f"MID {self.mid} ready {self.size} bytes from <{self.sender}>")
+        lines.append(f"MID {self.mid} queued for delivery")
+        return "\x00".join(lines)
+
+@dataclass(frozen=True)
+class DeliveryConnected(Event):
+    log_type: ClassVar[str | None] = "mail"
+    dcid: int
+    address: str
+    port: int
+
+    def log_line(self) -> str:
+        return f"New SMTP DCID {self.dcid} interface 127.0.0.1 address {self.address} port {self.port}"
+
+@dataclass(frozen=True)
+class DeliveryStarted(Event):
+    log_type: ClassVar[str | None] = "mail"
+    dcid: int
+    mid: int
+    rids: tuple[int, ...]
+
+    def log_line(self) -> str:
+        return f"Delivery start DCID {self.dcid} MID {self.mid} to RID {list(self.rids)}"
+
+@dataclass(frozen=True)
+class DeliveryDone(Event):
+    log_type: ClassVar[str | None] = "mail"
+    dcid: int
+    mid: int
+    rids: tuple[int, ...]
+    response: str
+
+    def log_line(self) -> str:
+        return (f"MID {self.mid} RID {list(self.rids)} Response {self.response!r}\x00"
+                f"Message done DCID {self.dcid} MID {self.mid} to RID {list(self.rids)}")
+
+@dataclass(frozen=True)
+class DeliveryDelayed(Event):
+    log_type: ClassVar[str | None] = "mail"
+    dcid: int
+    mid: int
+    rids: tuple[int, ...]
+    reason: str
+
+    def log_line(self) -> str:
+        return f"Delayed: DCID {self.dcid} MID {self.mid} to RID {list(self.rids)} - {self.reason}"
+
+@dataclass(frozen=True)
+class RecipientBounced(Event):
+    log_type: ClassVar[str | None] = "mail"
+    level: ClassVar[str] = "Information"
+    dcid: int
+    mid: int
+    rid: int
+    status: str
+    reason: str
+
+    def log_line(self) -> str:
+        return f"Bounced: DCID {self.dcid} MID {self.mid} to RID {self.rid} - {self.status} - {self.reason}"
+
+@dataclass(frozen=True)
+class DeliveryClosed(Event):
+    log_type: ClassVar[str | None] = "mail"
+    dcid: int
+
+    def log_line(self) -> str:
+        return f"DCID {self.dcid} close"
+
+@dataclass(frozen=True)
+class StageVerdict(Event):
+    """One pipeline stage's verdict on a message (anti-spam, anti-virus, filters...)."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    stage: str
+    verdict: str
+    detail: str = ""
+
+    def log_line(self) -> str:
+        extra = f" {self.detail}" if self.detail else ""
+        return f"MID {self.mid} {self.stage} verdict {self.verdict}{extra}"
+
+@dataclass(frozen=True)
+class MessageFinished(Event):
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    action: str  # DELIVERED, BOUNCED, DROPPED, QUARANTINED
+    detail: str = ""
+
+    def log_line(self) -> str:
+        if self.action == "DELIVERED":
+            return f"Message finished MID {self.mid} done"
+        return f"Message aborted MID {self.mid} {self.detail or self.action}"

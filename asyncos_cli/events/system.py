@@ -1,0 +1,74 @@
+"""Events of the daemon and the configuration (system logs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from . import Event
+
+
+@dataclass(frozen=True)
+class DaemonStarted(Event):
+    log_type: ClassVar[str | None] = "system"
+    pid: int
+    version: int
+
+    def log_line(self) -> str:
+        return f"PID {self.pid}: gateway started with configuration version {self.version}"
+
+@dataclass(frozen=True)
+class DaemonStopping(Event):
+    log_type: ClassVar[str | None] = "system"
+    pid: int
+    reason: str
+
+    def log_line(self) -> str:
+        return f"PID {self.pid}: gateway stopping ({self.reason})"
+
+@dataclass(frozen=True)
+class ConfigCommitted(Event):
+    """Written by the shell process that committed (the appliance's system log line)."""
+
+    log_type: ClassVar[str | None] = "system"
+    pid: int
+    user: str
+    comment: str
+    version: int
+
+    def log_line(self) -> str:
+        return f"PID {self.pid}: User {self.user} commit changes: {self.comment}"
+
+@dataclass(frozen=True)
+class ConfigReloaded(Event):
+    log_type: ClassVar[str | None] = "system"
+    version: int
+    previous: int
+    user: str
+    sections: tuple[str, ...]
+
+    def log_line(self) -> str:
+        changed = ", ".join(self.sections) or "none"
+        return (
+            f"Configuration version {self.version} (committed by {self.user}) is now in effect; "
+            f"was {self.previous}; sections changed: {changed}"
+        )
+
+@dataclass(frozen=True)
+class ConfigReloadFailed(Event):
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Warning"
+    version: int
+    reason: str
+
+    def log_line(self) -> str:
+        return f"Configuration version {self.version} could not be applied: {self.reason}; the previous version stays in effect"
+
+@dataclass(frozen=True)
+class DemoCertificateInUse(Event):
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Warning"
+    subject: str
+
+    def log_line(self) -> str:
+        return f"The demonstration certificate ({self.subject}) is in use: import a certificate with certconfig"
