@@ -1,0 +1,1 @@
+"""Extractors: each one bounded (size, ratio, depth, count, time); past a bound, a ZipProblem-style verdict."""
