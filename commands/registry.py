@@ -19,6 +19,7 @@ from asyncos_cli.auth import roles as R
 #: imports only the module of the command it runs; help and completion load all.
 MODULES: dict[str, tuple[str, ...]] = {
     "tophosts": (),
+    "trace": (),
     "showrecipients": (),
     "redirectrecipients": (),
     "hoststatus": (),
@@ -33,6 +34,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "listenerconfig": (),
     "loadconfig": (),
     "passwd": ("passphrase",),
+    "policyconfig": (),
     "quit": ("exit", "q"),
     "resumelistener": (),
     "rollbackconfig": (),

@@ -514,6 +514,53 @@ class DeliverySection(Section):
         return next(x for x in self.destinations if x.domain == "default")
 
 
+# ---------------------------------------------------------------- mail policies (scanning)
+
+
+@dataclass(frozen=True)
+class MailPolicy(Record):
+    """A mail policy: who it matches, and which engines scan their mail (policyconfig)."""
+
+    name: str
+    #: Sender patterns: user@domain, @domain, @.domain (subdomains), user@ (any domain); empty: anyone.
+    senders: tuple[str, ...] = field(default=(), metadata={"item": "sender"})
+    #: Recipient patterns, as for senders; empty: anyone.
+    recipients: tuple[str, ...] = field(default=(), metadata={"item": "recipient"})
+    antispam: bool = True
+    antivirus: bool = True
+    file_reputation: bool = True
+    graymail: bool = False
+    dlp: bool = True
+    content_filters: tuple[str, ...] = field(default=(), metadata={"item": "filter"})
+
+    def validate(self) -> None:
+        check_name(self.name, "name", "policy name")
+        for p in (*self.senders, *self.recipients):
+            if "@" not in p or len(p) < 2 or any(c.isspace() for c in p):
+                raise ConfigError(f"{p!r} is not an address pattern (user@domain, @domain, @.domain, user@)",
+                                  "senders")
+
+
+@dataclass(frozen=True)
+class MailPoliciesSection(Section):
+    """Incoming and outgoing mail policies, matched in order; DEFAULT (last) matches everyone."""
+
+    name: ClassVar[str] = "mail_policies"
+    title: ClassVar[str] = "Incoming and outgoing mail policies"
+
+    incoming: tuple[MailPolicy, ...] = field(default=(MailPolicy("DEFAULT", dlp=False),), metadata={"item": "policy"})
+    outgoing: tuple[MailPolicy, ...] = field(default=(MailPolicy("DEFAULT"),), metadata={"item": "policy"})
+
+    def validate(self) -> None:
+        for direction in ("incoming", "outgoing"):
+            policies = getattr(self, direction)
+            check_unique((p.name for p in policies), direction, "policy name")
+            if not policies or policies[-1].name != "DEFAULT":
+                raise ConfigError("the DEFAULT policy must exist and come last", direction)
+            if policies[-1].senders or policies[-1].recipients:
+                raise ConfigError("the DEFAULT policy matches everyone: it has no patterns", direction)
+
+
 #: Every section, in the order the XML and diffs show them.
 SECTIONS: tuple[type[Section], ...] = (
     SystemSection,
@@ -524,6 +571,7 @@ SECTIONS: tuple[type[Section], ...] = (
     HatSection,
     RoutesSection,
     DeliverySection,
+    MailPoliciesSection,
     OutboundSection,
     LogsSection,
 )
@@ -603,6 +651,10 @@ class Config:
     @property
     def delivery(self) -> DeliverySection:
         return self._sections["delivery"]  # type: ignore[return-value]
+
+    @property
+    def mail_policies(self) -> MailPoliciesSection:
+        return self._sections["mail_policies"]  # type: ignore[return-value]
 
 
 def secrets_in(record: Record) -> Iterator[tuple[str, Secret]]:

@@ -1,0 +1,54 @@
+"""trace: run message files through the scanning pipeline, delivering nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from asyncos_cli.auth import roles as R
+
+from .base import CommandError
+from .registry import command
+
+USAGE = ("Usage: trace FILE... [--direction=incoming|outgoing] [--sender=ADDR] [--recipient=ADDR[,ADDR...]] "
+         "[--format=text|json]")
+
+
+@command("trace", "Trace the flow of a message through the system.", roles=R.VIEW)
+def run(ctx, args):
+    from scanning.message import parse
+    from scanning.pipeline import Envelope, scan
+
+    direction = str(args.take_option("direction", "incoming"))
+    sender = str(args.take_option("sender", "sender@example.org"))
+    recipients = [r.strip() for r in str(args.take_option("recipient", "user@example.com")).split(",") if r.strip()]
+    fmt = str(args.take_option("format", "text"))
+    args.expect_done("trace")
+    if direction not in ("incoming", "outgoing") or fmt not in ("text", "json"):
+        raise CommandError(USAGE)
+    files = list(args.positional)
+    if not files:
+        if ctx.batch:
+            raise CommandError(USAGE)
+        files = [ctx.prompter.ask("Enter the path of the message file to trace.")]
+    config = ctx.config  # pending changes included: trace shows what a commit would do
+    for name in files:
+        try:
+            raw = Path(name).read_bytes()
+        except OSError as e:
+            raise CommandError(f'Error: the file "{name}" cannot be read: {e.strerror}') from None
+        verdicts = scan(parse(raw), Envelope(sender, tuple(recipients), direction), config)
+        if fmt == "json":
+            ctx.say(json.dumps({"file": name, "policies": [v.to_json() for v in verdicts]}, ensure_ascii=False))
+            continue
+        ctx.say(f"Trace of {name} ({direction}, from <{sender}>):")
+        for v in verdicts:
+            ctx.say(f"  Mail policy {v.policy}: {', '.join(v.recipients)}")
+            for s in v.stages:
+                ctx.say(f"    {s.stage:<16} {s.verdict:<15} {s.detail}")
+            for a in v.findings["attachments"]:
+                flags = " protected" if a["protected"] else ""
+                flags += f" UNSCANNABLE ({a['unscannable']})" if a["unscannable"] else ""
+                where = "/".join(a["path"] + [a["name"] or "(unnamed)"])
+                ctx.say(f"    attachment {where}: {a['type']}, {a['size']} bytes, sha256 {a['sha256'][:16]}...{flags}")
+            ctx.say(f"    final action: {v.action} (nothing was delivered: this is a trace)")
