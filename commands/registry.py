@@ -29,6 +29,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "commit": (),
     "delivernow": (),
     "destconfig": (),
+    "filters": (),
     "help": ("h", "?"),
     "init": (),
     "listenerconfig": (),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 from asyncos_cli.config.schema import Config, MailPolicy
@@ -63,6 +64,8 @@ class StageContext:
     envelope: Envelope
     policy: MailPolicy
     config: Config
+    #: The message filters' decisions (filters.Outcome), when they ran.
+    outcome: object = None
 
 
 class Stage(Protocol):
@@ -97,10 +100,41 @@ class _ContentFilters(_Pending):
         return super().run(ctx)
 
 
+class MessageFilters:
+    """The administrator's message filters, compiled once per script version."""
+
+    name = "message_filters"
+
+    def run(self, ctx: StageContext) -> StageResult:
+        from .filters import Facts, run_filters
+
+        entries = ctx.config.message_filters.filters
+        if not entries:
+            return StageResult(self.name, "SKIPPED", "no message filters")
+        filters = _compiled(tuple((f.name, f.script, f.active) for f in entries))
+        outcome = run_filters(filters, Facts(ctx.message, ctx.envelope, ctx.policy.name,
+                                             ctx.config.system.hostname))
+        ctx.outcome = outcome
+        if not outcome.matched:
+            return StageResult(self.name, "NO_MATCH", "")
+        return StageResult(self.name, "MATCH", ", ".join(outcome.matched))
+
+
+@lru_cache(maxsize=16)
+def _compiled(entries: tuple) -> list:
+    from .filters import parse_filters
+
+    out = []
+    for name, script, active in entries:
+        for f in parse_filters(script):
+            out.append(f.__class__(f.name, active, f.body, f.source))  # the stored switch decides (filters set)
+    return out
+
+
 def default_stages() -> list[Stage]:
     """The stages in order; later issues replace the pending ones with engines."""
     return [
-        _Pending("message_filters", None, "message filters are not supported yet"),
+        MessageFilters(),
         _Pending("url_scanning", None, "URL scanning of attachments is not supported yet"),
         _Pending("antispam", "antispam", "no anti-spam engine is configured (not supported yet)"),
         _Pending("antivirus", "antivirus", "no anti-virus engine is configured (not supported yet)"),
@@ -130,6 +164,9 @@ def scan(message: ParsedMessage, envelope: Envelope, config: Config,
                 results.append(stage.run(ctx))
             except Exception as e:  # a stage's failure is that stage's verdict; the others still run
                 results.append(StageResult(stage.name, "UNSCANNABLE", f"{type(e).__name__}: {e}"))
+            final = getattr(ctx.outcome, "final", None)
+            if final in ("drop", "bounce", "quarantine"):
+                break  # a final filter action: the later stages never see the message
         findings = {
             "attachments": [
                 {"name": a.filename, "type": a.detected_type, "declared": a.declared_type, "size": a.size,
@@ -139,7 +176,15 @@ def scan(message: ParsedMessage, envelope: Envelope, config: Config,
             ],
             "size": message.size,
         }
-        out.append(PolicyVerdict(policy.name, envelope.direction, tuple(rcpts), tuple(results), "deliver", findings))
+        action = "deliver"
+        if ctx.outcome is not None:
+            o = ctx.outcome
+            action = o.final if o.final in ("drop", "bounce", "quarantine") else "deliver"
+            findings["filters"] = {"matched": o.matched, "log_entries": o.log_entries,
+                                   "add_headers": o.add_headers, "strip_headers": o.strip_headers,
+                                   "dropped_attachments": o.dropped_attachments, "quarantine": o.quarantine,
+                                   "notify": o.notify, "bcc": o.bcc}
+        out.append(PolicyVerdict(policy.name, envelope.direction, tuple(rcpts), tuple(results), action, findings))
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 
 from asyncos_cli.config.schema import Config, MailPoliciesSection, MailPolicy
@@ -70,3 +71,51 @@ def test_trace_command_json_and_text(cli, tmp_path):
     assert "nothing was delivered" in out
     r = cli("-c", "trace /nonexistent.eml", check=False)
     assert r.returncode == 1 and "cannot be read" in r.stderr
+
+
+SCRIPT = """\
+sizes: if (true) { log-entry("$filesizes"); }
+nopdf: if (attachment-filetype == "pdf" AND NOT subject == "^keep") {
+    insert-header("X-Stripped", "$filenames by $FilterName");
+    drop-attachments-by-filetype("pdf");
+}
+# a comment
+killexe: if attachment-filetype == "exe" { drop(); } else { log-entry("no exe in MID $MID"); }
+.
+"""
+
+
+def test_filters_import_list_and_effect_in_trace(cli, tmp_path):
+    script = tmp_path / "filters.txt"
+    script.write_text(SCRIPT)
+    assert "3 filters added." in cli("-c", f"filters import {script}; commit filters").stdout
+    out = cli("-c", "filters list").stdout
+    assert re.search(r"1\s+Y\s+Y sizes", out) and re.search(r"3\s+Y\s+Y killexe", out)
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(_mail(("a.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf"), ("b.txt", b"hello", "text/plain"),
+                           ("c.bin", b"\x00" * 300, "application/octet-stream")))
+    data = json.loads(cli("-c", f"trace {mail} --format=json").stdout.strip())
+    f = data["policies"][0]["findings"]["filters"]
+    assert f["log_entries"] == ["15, 5, 300", "no exe in MID 0"]
+    assert f["dropped_attachments"] == ["a.pdf"] and f["add_headers"] == [["X-Stripped", "a.pdf, b.txt, c.bin by nopdf"]]
+    assert data["policies"][0]["action"] == "deliver"
+    # a final action stops the pipeline before anti-spam
+    evil = tmp_path / "evil.eml"
+    evil.write_bytes(_mail(("setup.txt", b"MZ" + b"\x00" * 64, "text/plain")))
+    data = json.loads(cli("-c", f"trace {evil} --format=json").stdout.strip())
+    pol = data["policies"][0]
+    assert pol["action"] == "drop" and [s["stage"] for s in pol["stages"]] == ["message_filters"]
+    cli("-c", "filters set killexe inactive; commit off")
+    pol = json.loads(cli("-c", f"trace {evil} --format=json").stdout.strip())["policies"][0]
+    assert pol["action"] == "deliver" and "antispam" in [s["stage"] for s in pol["stages"]]
+
+
+def test_filter_errors_point_at_line_and_column(cli, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text('ok: if (true) { log-entry("x"); }\nbroken: if (subject == ) { drop(); }\n')
+    r = cli("-c", f"filters import {bad}", check=False)
+    assert r.returncode == 1 and "line 2, column" in r.stderr and "Invalid filter syntax" in r.stderr
+    bad.write_text('x: if (dnslist("zen.example")) { drop(); }\n')
+    r = cli("-c", f"filters import {bad}", check=False)
+    assert r.returncode == 1 and "the rule 'dnslist' is not supported yet" in r.stderr
+    assert "No filters are defined." in cli("-c", "filters list").stdout

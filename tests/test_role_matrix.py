@@ -27,6 +27,7 @@ EXPECTED = {
     "commit":         {A, O},
     "delivernow":     {A, O},
     "destconfig":     {A, O},
+    "filters":        {A, O},
     "help":           {A, O, RO, G, T, H},
     "init":           {A},
     "listenerconfig": {A, O},

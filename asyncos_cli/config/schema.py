@@ -8,6 +8,7 @@ list that the store, the XML reader/writer and ``rollbackconfig diff`` walk.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import ClassVar, Iterator, Mapping, Optional
@@ -561,6 +562,32 @@ class MailPoliciesSection(Section):
                 raise ConfigError("the DEFAULT policy matches everyone: it has no patterns", direction)
 
 
+@dataclass(frozen=True)
+class MessageFilter(Record):
+    """One message filter: its script in the appliance's language (compiled by the scanning engine)."""
+
+    name: str
+    script: str
+    active: bool = True
+
+    def validate(self) -> None:
+        if not re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_\-]{0,63}", self.name):
+            raise ConfigError(f"invalid filter name {self.name!r}", "name")
+        if not self.script.strip():
+            raise ConfigError("the filter script is empty", "script")
+
+
+@dataclass(frozen=True)
+class MessageFiltersSection(Section):
+    name: ClassVar[str] = "message_filters"
+    title: ClassVar[str] = "Message filters, in the order they run"
+
+    filters: tuple[MessageFilter, ...] = field(default=(), metadata={"item": "filter"})
+
+    def validate(self) -> None:
+        check_unique((f.name for f in self.filters), "filters", "filter name")
+
+
 #: Every section, in the order the XML and diffs show them.
 SECTIONS: tuple[type[Section], ...] = (
     SystemSection,
@@ -572,6 +599,7 @@ SECTIONS: tuple[type[Section], ...] = (
     RoutesSection,
     DeliverySection,
     MailPoliciesSection,
+    MessageFiltersSection,
     OutboundSection,
     LogsSection,
 )
@@ -655,6 +683,10 @@ class Config:
     @property
     def mail_policies(self) -> MailPoliciesSection:
         return self._sections["mail_policies"]  # type: ignore[return-value]
+
+    @property
+    def message_filters(self) -> MessageFiltersSection:
+        return self._sections["message_filters"]  # type: ignore[return-value]
 
 
 def secrets_in(record: Record) -> Iterator[tuple[str, Secret]]:
