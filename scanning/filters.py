@@ -139,6 +139,7 @@ class Outcome:
     add_headers: list[tuple[str, str]] = field(default_factory=list)
     strip_headers: list[str] = field(default_factory=list)
     final: str | None = None  # drop, bounce, deliver, quarantine
+    final_by: str = ""  # the filter that took the final action
     quarantine: str = ""
     notify: list[str] = field(default_factory=list)
     bcc: list[str] = field(default_factory=list)
@@ -306,7 +307,7 @@ def _do_block(block, facts: Facts, out: Outcome, fname: str) -> None:
         elif name == "strip-header" and args:
             out.strip_headers.append(str(args[0]))
         elif name in FINAL:
-            out.final = name
+            out.final, out.final_by = name, fname
             if name == "quarantine":
                 out.quarantine = str(args[0]) if args else "Policy"
         elif name == "skip-filters":

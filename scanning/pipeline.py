@@ -147,26 +147,33 @@ def default_stages() -> list[Stage]:
 
 def scan(message: ParsedMessage, envelope: Envelope, config: Config,
          stages: list[Stage] | None = None) -> list[PolicyVerdict]:
-    """One verdict per mail policy the recipients fall under (the appliance's message splitting)."""
+    """One verdict per mail policy the recipients fall under (the appliance's message splitting).
+
+    Message filters run once, on the whole message, before the split (as on the
+    appliance); every later stage runs per policy.
+    """
     stages = stages if stages is not None else default_stages()
+    groups = split(config.mail_policies, envelope.direction, envelope.sender, list(envelope.recipients))
+    pre: list[StageResult] = []
+    if message.malformed:
+        pre.append(StageResult("mime", "MALFORMED", message.malformed))
+    unscannable = [a for a in message.all_attachments() if a.unscannable]
+    if unscannable:
+        pre.append(StageResult("extraction", "UNSCANNABLE",
+                               "; ".join(f"{a.filename or '(unnamed)'}: {a.unscannable}" for a in unscannable)))
+    outcome = None
+    if stages and stages[0].name == "message_filters":
+        ctx = StageContext(message, envelope, groups[0][0], config)
+        pre.append(_safely(stages[0], ctx))
+        outcome = ctx.outcome
+        stages = stages[1:]
+    final = getattr(outcome, "final", None)
     out = []
-    for policy, rcpts in split(config.mail_policies, envelope.direction, envelope.sender, list(envelope.recipients)):
-        ctx = StageContext(message, envelope, policy, config)
-        results = []
-        if message.malformed:
-            results.append(StageResult("mime", "MALFORMED", message.malformed))
-        unscannable = [a for a in message.all_attachments() if a.unscannable]
-        if unscannable:
-            results.append(StageResult("extraction", "UNSCANNABLE",
-                                       "; ".join(f"{a.filename or '(unnamed)'}: {a.unscannable}" for a in unscannable)))
-        for stage in stages:
-            try:
-                results.append(stage.run(ctx))
-            except Exception as e:  # a stage's failure is that stage's verdict; the others still run
-                results.append(StageResult(stage.name, "UNSCANNABLE", f"{type(e).__name__}: {e}"))
-            final = getattr(ctx.outcome, "final", None)
-            if final in ("drop", "bounce", "quarantine"):
-                break  # a final filter action: the later stages never see the message
+    for policy, rcpts in groups:
+        ctx = StageContext(message, envelope, policy, config, outcome)
+        results = list(pre)
+        if final not in ("drop", "bounce", "quarantine"):  # a final filter action: later stages never see it
+            results += [_safely(stage, ctx) for stage in stages]
         findings = {
             "attachments": [
                 {"name": a.filename, "type": a.detected_type, "declared": a.declared_type, "size": a.size,
@@ -177,15 +184,22 @@ def scan(message: ParsedMessage, envelope: Envelope, config: Config,
             "size": message.size,
         }
         action = "deliver"
-        if ctx.outcome is not None:
-            o = ctx.outcome
+        if outcome is not None:
+            o = outcome
             action = o.final if o.final in ("drop", "bounce", "quarantine") else "deliver"
-            findings["filters"] = {"matched": o.matched, "log_entries": o.log_entries,
+            findings["filters"] = {"matched": o.matched, "final_by": o.final_by, "log_entries": o.log_entries,
                                    "add_headers": o.add_headers, "strip_headers": o.strip_headers,
                                    "dropped_attachments": o.dropped_attachments, "quarantine": o.quarantine,
                                    "notify": o.notify, "bcc": o.bcc}
         out.append(PolicyVerdict(policy.name, envelope.direction, tuple(rcpts), tuple(results), action, findings))
     return out
+
+
+def _safely(stage: Stage, ctx: StageContext) -> StageResult:
+    try:
+        return stage.run(ctx)
+    except Exception as e:  # a stage's failure is that stage's verdict; the others still run
+        return StageResult(stage.name, "UNSCANNABLE", f"{type(e).__name__}: {e}")
 
 
 def render_json(verdicts: list[PolicyVerdict]) -> str:

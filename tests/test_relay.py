@@ -449,3 +449,35 @@ def test_too_many_commands_in_one_session_are_cut_off(relay):
             if not line or line.startswith(b"421"):
                 break
     assert any(r.startswith(b"421") for r in replies), replies[-3:]
+
+
+def test_message_filters_act_in_the_relay(relay, datadir, tmp_path):
+    from test_message_model import _mail
+
+    script = tmp_path / "f.txt"
+    script.write_text('sizes: if (true) { log-entry("$filesizes"); }\n'
+                      'nopdf: if (attachment-filetype == "pdf") { drop-attachments-by-filetype("pdf"); '
+                      'insert-header("X-Stripped", "$filenames"); }\n'
+                      'noexe: if (attachment-filetype == "exe") { drop(); }\n.\n')
+    r = run_cli(datadir, "-c", f"filters import {script}; commit filters")
+    assert r.returncode == 0, r.stderr
+    time.sleep(1)
+    import smtplib
+
+    three = _mail(("a.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf"), ("b.txt", b"hello", "text/plain"),
+                  ("c.bin", b"\x00" * 300, "application/octet-stream"))
+    three = three.replace(b"Message-ID: <m1@x>", b"Message-ID: <three@x>")
+    exe = _mail(("setup.txt", b"MZ" + b"\x00" * 64, "text/plain")).replace(b"<m1@x>", b"<exe@x>")
+    with smtplib.SMTP("127.0.0.1", relay.public, timeout=10) as s:
+        s.sendmail("a@example.org", ["b@example.com"], three.replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n"))
+        s.sendmail("a@example.org", ["b@example.com"], exe.replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n"))
+    assert wait_for(lambda: "<three@x>" in relay.sink.message_ids(), 30)
+    assert wait_for(lambda: "Dropped by filter noexe" in mail_log(datadir), 10)
+    log = mail_log(datadir)
+    assert re.search(r"MID \d+ Custom Log Entry: 15, 5, 300", log), log[-2000:]
+    assert re.search(r"MID \d+ matched all recipients for per-recipient policy DEFAULT in the inbound table", log)
+    delivered = relay.sink.messages()[0].decode()
+    assert "a.pdf" in delivered.split("X-Stripped:")[1].split("\n")[0]
+    assert 'filename="a.pdf"' not in delivered and 'filename="b.txt"' in delivered and 'filename="c.bin"' in delivered
+    assert "<exe@x>" not in relay.sink.message_ids()
+    assert relay.request("status")["queued"] == 0

@@ -639,6 +639,10 @@ class Config:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Config) and dict(self._sections) == dict(other._sections)
 
+    def __reduce__(self):
+        # Worker processes get the snapshot by pickle; a mappingproxy does not pickle itself.
+        return (Config, (dict(self._sections),))
+
     # Typed accessors: engines read config.system.hostname, not strings.
     @property
     def system(self) -> SystemSection:

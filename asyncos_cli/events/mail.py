@@ -195,3 +195,29 @@ class MessageFinished(Event):
         if self.action == "DELIVERED":
             return f"Message finished MID {self.mid} done"
         return f"Message aborted MID {self.mid} {self.detail or self.action}"
+
+
+@dataclass(frozen=True)
+class CustomLogEntry(Event):
+    """A message filter's log-entry() action."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    text: str
+
+    def log_line(self) -> str:
+        return f"MID {self.mid} Custom Log Entry: {self.text}"
+
+
+@dataclass(frozen=True)
+class PolicyMatched(Event):
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    policy: str
+    direction: str
+    all_recipients: bool
+
+    def log_line(self) -> str:
+        which = "all recipients" if self.all_recipients else "some recipients"
+        table = "inbound" if self.direction == "incoming" else "outbound"
+        return f"MID {self.mid} matched {which} for per-recipient policy {self.policy} in the {table} table"

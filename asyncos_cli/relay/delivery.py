@@ -157,7 +157,7 @@ class DeliveryManager:
                 self._bounce(msg, rcpts, "550 5.0.0 Bounced by an administrator (bouncerecipients)", 0)
             else:
                 for r in rcpts:
-                    r.state, r.detail = DROPPED, "deleted by an administrator (deleterecipients)"
+                    r.state, r.detail = DROPPED, "an administrator (deleterecipients)"
                     self.relay.counters.dropped_recipients += 1
             done += len(rcpts)
             if not msg.pending():
@@ -166,6 +166,10 @@ class DeliveryManager:
             else:
                 await asyncio.get_running_loop().run_in_executor(None, self.relay.spool.save_state, msg)
         return {"recipients": done, "in_delivery": busy}
+
+    def bounce_all(self, msg: QueuedMessage, reply: str) -> None:
+        """Every pending recipient bounces now (a filter's bounce() action)."""
+        self._bounce(msg, msg.pending(), reply, 0)
 
     def redirect(self, target: str | None) -> None:
         """redirectrecipients: every delivery goes to ``target`` (HOST[:PORT]) until cleared or restart."""
@@ -213,7 +217,7 @@ class DeliveryManager:
                 hops = await self._hops(domain, config)
                 if hops == DEV_NULL:
                     for r in rcpts:
-                        r.state, r.detail = DROPPED, "dropped by the /dev/null route"
+                        r.state, r.detail = DROPPED, "route /dev/null"
                         self.relay.counters.dropped_recipients += 1
                     return
                 await self._deliver_via(msg, hops, rcpts, dest, config)

@@ -240,6 +240,7 @@ class GatewayHandler:
             size=len(data),
             message_id=fields.get(b"message-id", b"").decode("utf-8", "replace"),
             subject=fields.get(b"subject", b"").decode("utf-8", "replace")[:200],
+            remote_ip=server.peer_ip,
             content=data,
         )
         try:

@@ -23,7 +23,7 @@ from asyncos_cli.events.mail import MessageFinished
 from .delivery import DeliveryManager
 from .dsn import build as build_dsn
 from .listener import make_server
-from .spool import BOUNCED, DELIVERED, QueuedMessage, Recipient, Spool
+from .spool import BOUNCED, DELIVERED, DROPPED, QueuedMessage, Recipient, Spool
 
 log = logging.getLogger("asyncos.relay")
 
@@ -58,18 +58,21 @@ class Relay:
         self._connections: dict[str, int] = defaultdict(int)
         self._rate: dict[str, deque] = defaultdict(deque)
         self.listen_errors: dict[str, str] = {}
+        self._scans: set[asyncio.Task] = set()
+        self._pool = None
 
     # ------------------------------------------------------------ life cycle
 
     async def start(self) -> None:
         self.spool.start()
         recovered = self.spool.recover()
+        self.delivery.start()
         for msg in recovered:
             msg.next_attempt = 0.0  # resume at once after a restart
-            self.delivery.submit(msg)
+            # Scanned again: a rewrite (headers, stripped attachments) is not on disk, only the original.
+            self.accepted(msg)
         if recovered:
             log.warning("queue resumed with %d messages", len(recovered))
-        self.delivery.start()
         await self._bind(self.config)
 
     async def stop(self) -> None:
@@ -78,6 +81,8 @@ class Relay:
         self._servers.clear()
         await self.delivery.stop()
         await self.spool.stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _bind(self, config: Config) -> None:
         loop = asyncio.get_running_loop()
@@ -141,6 +146,69 @@ class Relay:
     # ------------------------------------------------------------ messages
 
     def accepted(self, msg: QueuedMessage) -> None:
+        """A message is durable: scan it when there is scanning to do, then deliver it."""
+        if not self.config.message_filters.filters:
+            self.delivery.submit(msg)  # nothing configured to look at it: no parsing cost
+            return
+        task = asyncio.get_running_loop().create_task(self._scan(msg))
+        self._scans.add(task)
+        task.add_done_callback(self._scans.discard)
+
+    def _workers(self):
+        if self._pool is None:
+            import multiprocessing
+            import os
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn, not fork: the daemon has threads, and a forked copy of their locks can deadlock.
+            self._pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 1,
+                                             mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    async def _scan(self, msg: QueuedMessage) -> None:
+        from scanning.pipeline import Envelope
+        from scanning.worker import scan_message
+
+        from asyncos_cli.events.mail import CustomLogEntry, PolicyMatched, StageVerdict
+
+        config = self.config  # the snapshot this message is scanned under
+        listener = config.listeners.get(msg.listener)
+        direction = "outgoing" if listener is not None and listener.kind == "private" else "incoming"
+        env = Envelope(msg.sender, tuple(r.address for r in msg.pending()), direction, msg.remote_ip, msg.mid)
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(
+                self._workers(), scan_message, msg.content, env, config)
+        except Exception as e:  # the scan failed: the message is not lost, it goes on unscanned and says so
+            self.emit(StageVerdict(msg.mid, "scanning", "UNSCANNABLE", f"{type(e).__name__}: {e}"))
+            self.delivery.submit(msg)
+            return
+        policies = result["policies"]
+        for name, rcpts in policies:
+            self.emit(PolicyMatched(msg.mid, name, direction, len(policies) == 1))
+        for stage, verdict, detail in result["stages"]:
+            if verdict not in ("NOT_CONFIGURED", "SKIPPED"):
+                self.emit(StageVerdict(msg.mid, stage, verdict, detail))
+        filters = result["filters"] or {}
+        for text in filters.get("log_entries", []):
+            self.emit(CustomLogEntry(msg.mid, text))
+        action = result["action"]
+        matched = filters.get("final_by") or "a message filter"
+        if action == "drop":
+            for r in msg.pending():
+                r.state, r.detail = DROPPED, f"filter {matched}"
+                self.counters.dropped_recipients += 1
+            await self.finish(msg)
+            return
+        if action == "bounce":
+            self.delivery.bounce_all(msg, f"550 5.7.1 Bounced by filter {matched}")
+            await self.finish(msg)
+            return
+        if action == "quarantine":
+            self.emit(StageVerdict(msg.mid, "quarantine", "NOT_SUPPORTED",
+                                   f"quarantine {filters.get('quarantine')!r} is not supported yet: delivered"))
+        if result["content"] is not None:
+            msg.content = result["content"]
+            msg.size = len(msg.content)
         self.delivery.submit(msg)
 
     async def finish(self, msg: QueuedMessage) -> None:
@@ -157,7 +225,8 @@ class Relay:
         elif BOUNCED in states:
             self.emit(MessageFinished(msg.mid, "BOUNCED", "Bounced"))
         else:
-            self.emit(MessageFinished(msg.mid, "DROPPED", "Dropped by route /dev/null"))
+            by = next((r.detail for r in msg.recipients if r.detail), "policy")
+            self.emit(MessageFinished(msg.mid, "DROPPED", f"Dropped by {by}"))
 
     async def _queue_bounce(self, original: QueuedMessage, bounced: list[Recipient]) -> None:
         content = build_dsn(original, bounced, self.config.system.hostname)

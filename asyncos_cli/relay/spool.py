@@ -54,6 +54,7 @@ class QueuedMessage:
     message_id: str = ""
     subject: str = ""
     is_bounce: bool = False
+    remote_ip: str = ""
     #: The segment file holding the message (set by the spool).
     segment: str = ""
     content: bytes = field(default=b"", repr=False)
