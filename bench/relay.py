@@ -1,6 +1,6 @@
 """Relay throughput and latency: this gateway beside Postfix, same load, same run.
 
-    python bench/relay.py [MESSAGES] [SESSIONS]
+    python bench/relay.py [MESSAGES] [SESSIONS] [--with-filter]
 
 For each MTA: smtp-source sends MESSAGES messages of 2 KB over SESSIONS
 parallel sessions to the MTA, which relays them to one smtp-sink; the rate
@@ -8,7 +8,9 @@ is end to end (the clock stops when the sink holds every message). Then a
 latency run: SESSIONS Python clients send 20 messages each and time the
 reply to the final '.' of DATA (the 250 that says the message is queued),
 giving p50 and p99. The gateway runs on the embedded default configuration
-plus a route to the sink (fsync before every 250, group commit).
+plus a route to the sink (fsync before every 250, group commit); with
+--with-filter, one message filter (log-entry of $filesizes) makes every
+message go through the scanning pipeline in the worker processes.
 
 Needs Debian's postfix (smtp-source, smtp-sink, the postfix baseline) and
 root (../shared/tools/postfix-relay). Prints figures; asserts nothing.
@@ -20,7 +22,6 @@ import os
 import shutil
 import smtplib
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -137,7 +138,7 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
 
 
-def gateway(sink: Sink):
+def gateway(sink: Sink, with_filter: bool = False):
     data = Path(tempfile.mkdtemp(prefix="bench-gw-"))
     env = {**os.environ, "ASYNCOS_DATA": str(data / "var"), "PYTHONPATH": str(ROOT)}
     pw = data / "pw"
@@ -150,20 +151,27 @@ def gateway(sink: Sink):
                                 f"listenerconfig edit OutgoingMail --port={free_port()}; "
                                 f"smtproutes new ALL 127.0.0.1:{sink.port}; commit bench"],
                    env=env, check=True, stdout=subprocess.DEVNULL)
+    if with_filter:
+        script = data / "filter.txt"
+        script.write_text('sizes: if (true) { log-entry("$filesizes"); }\n')
+        subprocess.run([*cli, "-c", f"filters import {script}; commit bench filter"], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
     proc = subprocess.Popen([*cli, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port)
     return port, proc, data
 
 
 def main() -> None:
-    messages = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    sessions = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    argv = [a for a in sys.argv[1:] if not a.startswith("--")]
+    with_filter = "--with-filter" in sys.argv
+    messages = int(argv[0]) if argv else 2000
+    sessions = int(argv[1]) if len(argv) > 1 else 20
     for tool in ("smtp-source", "smtp-sink", "postfix"):
         if shutil.which(tool) is None:
             sys.exit(f"bench/relay.py needs {tool} (apt-get install postfix)")
     sink = Sink()
     results = {}
-    port, proc, data = gateway(sink)
+    port, proc, data = gateway(sink, with_filter)
     try:
         run_source(port, 100, 10)  # warm up
         results["asyncos-cli"] = (end_to_end(port, sink, messages, sessions), latencies(port, sessions))
@@ -182,7 +190,8 @@ def main() -> None:
         subprocess.run(["bash", str(POSTFIX_RELAY), "stop", str(pf_dir)], check=False)
         shutil.rmtree(pf_dir, ignore_errors=True)
         sink.stop()
-    print(f"{messages} messages of 2 KB, {sessions} sessions, smtp-source -> MTA -> smtp-sink (end to end)")
+    print(f"{messages} messages of 2 KB, {sessions} sessions, smtp-source -> MTA -> smtp-sink (end to end)"
+          + (", gateway with one message filter (scanning in worker processes)" if with_filter else ""))
     for name, (rate, lat) in results.items():
         print(f"{name:12} {rate:8.1f} msg/s   250-after-DATA p50 {pct(lat, 50):6.1f} ms  p99 {pct(lat, 99):6.1f} ms"
               f"  ({len(lat)} samples)")
