@@ -13,6 +13,25 @@ from .pipeline import Envelope, scan
 from .rewrite import rewrite
 
 
+_snapshots: dict[int, Config] = {}
+
+
+def snapshot(key: int, blob: bytes) -> Config:
+    """The configuration snapshot ``key``, unpickled once per worker (not once per message)."""
+    config = _snapshots.get(key)
+    if config is None:
+        import pickle
+
+        config = pickle.loads(blob)
+        _snapshots.clear()  # only the newest version is ever asked for again
+        _snapshots[key] = config
+    return config
+
+
+def scan_snapshot(raw: bytes, envelope: Envelope, key: int, blob: bytes) -> dict:
+    return scan_message(raw, envelope, snapshot(key, blob))
+
+
 def scan_message(raw: bytes, envelope: Envelope, config: Config) -> dict:
     message = parse(raw)
     verdicts = scan(message, envelope, config)

@@ -60,6 +60,8 @@ class Relay:
         self.listen_errors: dict[str, str] = {}
         self._scans: set[asyncio.Task] = set()
         self._pool = None
+        self._blob = None
+        self._blob_key = 0
 
     # ------------------------------------------------------------ life cycle
 
@@ -154,6 +156,15 @@ class Relay:
         self._scans.add(task)
         task.add_done_callback(self._scans.discard)
 
+    def _snapshot_blob(self, config: Config) -> tuple[int, bytes]:
+        """The snapshot pickled once per version; workers unpickle it once per version too."""
+        if self._blob is None or self._blob[0] is not config:
+            import pickle
+
+            self._blob_key += 1
+            self._blob = (config, self._blob_key, pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL))
+        return self._blob[1], self._blob[2]
+
     def _workers(self):
         if self._pool is None:
             import multiprocessing
@@ -167,7 +178,7 @@ class Relay:
 
     async def _scan(self, msg: QueuedMessage) -> None:
         from scanning.pipeline import Envelope
-        from scanning.worker import scan_message
+        from scanning.worker import scan_snapshot
 
         from asyncos_cli.events.mail import CustomLogEntry, PolicyMatched, StageVerdict
 
@@ -175,9 +186,10 @@ class Relay:
         listener = config.listeners.get(msg.listener)
         direction = "outgoing" if listener is not None and listener.kind == "private" else "incoming"
         env = Envelope(msg.sender, tuple(r.address for r in msg.pending()), direction, msg.remote_ip, msg.mid)
+        key, blob = self._snapshot_blob(config)
         try:
             result = await asyncio.get_running_loop().run_in_executor(
-                self._workers(), scan_message, msg.content, env, config)
+                self._workers(), scan_snapshot, msg.content, env, key, blob)
         except Exception as e:  # the scan failed: the message is not lost, it goes on unscanned and says so
             self.emit(StageVerdict(msg.mid, "scanning", "UNSCANNABLE", f"{type(e).__name__}: {e}"))
             self.delivery.submit(msg)
