@@ -20,39 +20,23 @@ import re
 import shutil
 import signal
 import smtplib
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from relay import ROOT, Sink, free_port, wait_port  # noqa: E402
+from relay import Sink, prepare_gateway, start_gateway  # noqa: E402
 
 
 def main() -> int:
     total = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
     clients = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     sink = Sink()
-    data = Path(tempfile.mkdtemp(prefix="kill-gw-"))
-    env = {**os.environ, "ASYNCOS_DATA": str(data / "var"), "PYTHONPATH": str(ROOT)}
-    cli = [sys.executable, "-m", "asyncos_cli"]
-    (data / "pw").write_text("Kill-Test-Pass-4x!\n")
-    subprocess.run([*cli, "init", f"--admin-passphrase-file={data / 'pw'}"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    port = free_port()
-    subprocess.run([*cli, "-c", f"sshconfig setup --port={free_port()}; "
-                                f"listenerconfig edit IncomingMail --port={port}; "
-                                f"listenerconfig edit OutgoingMail --port={free_port()}; "
-                                f"smtproutes new ALL 127.0.0.1:{sink.port}; commit"],
-                   env=env, check=True, stdout=subprocess.DEVNULL)
+    port, env, data = prepare_gateway(sink)
 
     def start():
-        p = subprocess.Popen([*cli, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
-        wait_port(port)
-        return p
+        return start_gateway(port, env)
 
     daemon = start()
     accepted: list[str] = []

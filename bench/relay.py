@@ -138,15 +138,18 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
 
 
-def gateway(sink: Sink, with_filter: bool = False):
+CLI = [sys.executable, "-m", "asyncos_cli"]
+
+
+def prepare_gateway(sink: Sink, with_filter: bool = False) -> tuple[int, dict, Path]:
+    """A fresh data directory on free ports with every message routed to the sink: (port, env, folder)."""
     data = Path(tempfile.mkdtemp(prefix="bench-gw-"))
     env = {**os.environ, "ASYNCOS_DATA": str(data / "var"), "PYTHONPATH": str(ROOT)}
     pw = data / "pw"
     pw.write_text("Bench-Pass-4x!\n")
-    cli = [sys.executable, "-m", "asyncos_cli"]
-    subprocess.run([*cli, "init", f"--admin-passphrase-file={pw}"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([*CLI, "init", f"--admin-passphrase-file={pw}"], env=env, check=True, stdout=subprocess.DEVNULL)
     port = free_port()
-    subprocess.run([*cli, "-c", f"sshconfig setup --port={free_port()}; "
+    subprocess.run([*CLI, "-c", f"sshconfig setup --port={free_port()}; "
                                 f"listenerconfig edit IncomingMail --port={port}; "
                                 f"listenerconfig edit OutgoingMail --port={free_port()}; "
                                 f"smtproutes new ALL 127.0.0.1:{sink.port}; commit bench"],
@@ -154,11 +157,22 @@ def gateway(sink: Sink, with_filter: bool = False):
     if with_filter:
         script = data / "filter.txt"
         script.write_text('sizes: if (true) { log-entry("$filesizes"); }\n')
-        subprocess.run([*cli, "-c", f"filters import {script}; commit bench filter"], env=env, check=True,
+        subprocess.run([*CLI, "-c", f"filters import {script}; commit bench filter"], env=env, check=True,
                        stdout=subprocess.DEVNULL)
-    proc = subprocess.Popen([*cli, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return port, env, data
+
+
+def start_gateway(port: int, env: dict) -> subprocess.Popen:
+    """The daemon in a session of its own, so that killpg reaches its SSH child too."""
+    proc = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     wait_port(port)
-    return port, proc, data
+    return proc
+
+
+def gateway(sink: Sink, with_filter: bool = False):
+    port, env, data = prepare_gateway(sink, with_filter)
+    return port, start_gateway(port, env), data
 
 
 def main() -> None:
