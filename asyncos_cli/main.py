@@ -35,7 +35,7 @@ def _fail(message: str, code: int = 1):
 
 
 def _batch(commands) -> int:
-    from commands.base import CommandError
+    from commands.support.base import CommandError
 
     from .shell.batch import run_batch
     from .shell.console import console_context
@@ -54,7 +54,7 @@ def _batch(commands) -> int:
 
 
 def _interactive() -> int:
-    from commands.base import CommandError
+    from commands.support.base import CommandError
 
     from .shell.console import console_context
     from .shell.repl import run_repl
@@ -130,7 +130,7 @@ def _init(admin_passphrase_file, hostname) -> None:
         line += f" --hostname={_quote(hostname)}"
     if not (sys.stdin.isatty() and not admin_passphrase_file):
         sys.exit(_batch([line]))
-    from commands.base import CommandError
+    from commands.support.base import CommandError
 
     from .shell.console import console_context
     from .shell.runner import Shell

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 
-from .queueselect import settle
-from .registry import command
+from .support.queueselect import settle
+from .support.registry import command
 
 
 @command("bouncerecipients", "Bounce messages in the queue.", roles=R.CONFIGURE)

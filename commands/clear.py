@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 
-from .registry import command
+from .support.registry import command
 
 
 @command("clear", "Clear pending changes.", roles=R.CONFIGURE)

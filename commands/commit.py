@@ -6,8 +6,8 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.store import CommitConflict, NothingToCommit
 from asyncos_cli.events.system import ConfigCommitted
 
-from .base import CommandError
-from .registry import command
+from .support.base import CommandError
+from .support.registry import command
 
 
 @command("commit", "Commit the pending changes.", roles=R.CONFIGURE)

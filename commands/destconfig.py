@@ -6,8 +6,8 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError, parse_scalar
 from asyncos_cli.config.schema import DEST_TLS, Destination
 
-from .base import CommandError
-from .registry import command
+from .support.base import CommandError
+from .support.registry import command
 
 USAGE = """Usage:
   destconfig print
@@ -87,6 +87,6 @@ def _wizard(ctx) -> None:
 
 
 def _args(line: str):
-    from .base import Args, split_line
+    from .support.base import Args, split_line
 
     return Args.parse(split_line(line))

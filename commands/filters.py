@@ -8,8 +8,8 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import MessageFilter
 
-from .base import CommandError, wizard_or_usage
-from .registry import command
+from .support.base import CommandError, wizard_or_usage
+from .support.registry import command
 
 USAGE = """Usage:
   filters list
@@ -141,6 +141,6 @@ def _wizard(ctx) -> None:
 
 
 def _args(line: str):
-    from .base import Args, split_line
+    from .support.base import Args, split_line
 
     return Args.parse(split_line(line))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from .base import CommandError
-from .registry import all_commands, command, lookup
+from .support.base import CommandError
+from .support.registry import all_commands, command, lookup
 
 
 @command("help", "Help.", needs_store=False)
 def run(ctx, args):
-    from .manpage import man_path, render
+    from .support.manpage import man_path, render
 
     if not args.positional:
         args.expect_done("help")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 
-from .base import CommandError
-from .registry import command
+from .support.base import CommandError
+from .support.registry import command
 
 
 @command("hoststatus", "Get the status of the given hostname.", roles=R.VIEW)

@@ -9,8 +9,8 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.auth.policy import violations
 from asyncos_cli.config.fields import ConfigError
 
-from .base import CommandError
-from .registry import command
+from .support.base import CommandError
+from .support.registry import command
 
 
 @command("init", "Prepare a new data directory: default configuration and admin passphrase.",

@@ -7,8 +7,8 @@ from pathlib import Path
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 
-from .base import CommandError
-from .registry import command
+from .support.base import CommandError
+from .support.registry import command
 
 MAX_BYTES = 16 * 1024 * 1024
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .base import CommandError
-from .newpassphrase import ask_new_passphrase, store_passphrase
-from .registry import command
+from .support.base import CommandError
+from .support.newpassphrase import ask_new_passphrase, store_passphrase
+from .support.registry import command
 
 
 @command("passwd", "Change your passphrase.")

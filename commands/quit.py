@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .registry import command
+from .support.registry import command
 
 
 @command("quit", "Exit the shell.", needs_store=False)

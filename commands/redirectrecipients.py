@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 
-from .base import CommandError
-from .registry import command
+from .support.base import CommandError
+from .support.registry import command
 
 
 @command("redirectrecipients", "Redirect all messages to another relay host.", roles=R.CONFIGURE)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 
-from .base import Args, CommandError, wizard_or_usage
-from .registry import command, lookup
+from .support.base import Args, CommandError, wizard_or_usage
+from .support.registry import command, lookup
 
 USAGE = "Usage: rollbackconfig list | diff V1 [V2] | rollback V"
 

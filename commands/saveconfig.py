@@ -8,8 +8,8 @@ from pathlib import Path
 
 from asyncos_cli.auth import roles as R
 
-from .base import CommandError
-from .registry import command
+from .support.base import CommandError
+from .support.registry import command
 
 OPTIONS = (
     ("mask", "Mask passphrases (Files with masked passphrases cannot be loaded using loadconfig command)"),

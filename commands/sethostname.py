@@ -5,8 +5,8 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.validators import hostname_problem
 
-from .base import CommandError
-from .registry import command
+from .support.base import CommandError
+from .support.registry import command
 
 
 @command("sethostname", "Set the name of the machine.", roles=R.CONFIGURE)

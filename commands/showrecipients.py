@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 
-from .queueselect import selection
-from .registry import command
+from .support.queueselect import selection
+from .support.registry import command
 
 
 @command("showrecipients", "Show messages in the queue by recipient host or sender.", roles=R.VIEW)

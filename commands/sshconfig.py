@@ -8,8 +8,8 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError, parse_scalar
 from asyncos_cli.config.schema import UserKey
 
-from .base import CommandError, wizard_or_usage
-from .registry import command
+from .support.base import CommandError, wizard_or_usage
+from .support.registry import command
 
 USAGE = """Usage:
   sshconfig print

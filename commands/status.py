@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .registry import command
+from .support.registry import command
 
 
 def _when(t: float) -> str:

@@ -6,7 +6,7 @@ import time
 
 from asyncos_cli.auth import roles as R
 
-from .registry import command
+from .support.registry import command
 
 
 @command("tophosts", "Display the hosts with the most queued recipients.", roles=R.VIEW)

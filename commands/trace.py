@@ -7,8 +7,8 @@ from pathlib import Path
 
 from asyncos_cli.auth import roles as R
 
-from .base import CommandError
-from .registry import command
+from .support.base import CommandError
+from .support.registry import command
 
 USAGE = ("Usage: trace FILE... [--direction=incoming|outgoing] [--sender=ADDR] [--recipient=ADDR[,ADDR...]] "
          "[--format=text|json]")

@@ -10,9 +10,9 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import ROLES, UserAccount
 
-from .base import CommandError, wizard_or_usage
-from .newpassphrase import ask_new_passphrase, store_passphrase
-from .registry import command
+from .support.base import CommandError, wizard_or_usage
+from .support.newpassphrase import ask_new_passphrase, store_passphrase
+from .support.registry import command
 
 OPERATIONS = [
     ("NEW", "Create a new account."),

@@ -6,7 +6,7 @@ import time
 
 from asyncos_cli import PRODUCT, __version__
 
-from .registry import command
+from .support.registry import command
 
 NOT_APPLICABLE = "not applicable (software appliance)"
 

@@ -6,8 +6,8 @@ import time
 
 from asyncos_cli.auth import roles as R
 
-from .base import CommandError
-from .registry import command
+from .support.base import CommandError
+from .support.registry import command
 
 
 @command("workqueue", "Display and/or alter work queue pause status.", roles=R.CONFIGURE,

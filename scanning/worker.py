@@ -12,7 +12,6 @@ from .message import parse
 from .pipeline import Envelope, scan
 from .rewrite import rewrite
 
-
 _snapshots: dict[int, Config] = {}
 
 

@@ -11,6 +11,7 @@ import zipfile
 from email.message import EmailMessage
 
 from conftest import require_peer
+
 from scanning.extract.sniff import sniff
 from scanning.extract.zipfiles import Limits
 from scanning.message import ParsedMessage, parse

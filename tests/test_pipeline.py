@@ -7,11 +7,12 @@ import json
 import re
 import zipfile
 
+from test_message_model import _mail
+
 from asyncos_cli.config.schema import Config, MailPoliciesSection, MailPolicy
 from scanning.message import parse
 from scanning.pipeline import STAGES, Envelope, scan
 from scanning.policies import address_matches
-from test_message_model import _mail
 
 
 def test_address_patterns():

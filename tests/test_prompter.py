@@ -7,8 +7,8 @@ import pytest
 from asyncos_cli.config.datadir import DataDir
 from asyncos_cli.shell.runner import Shell
 from asyncos_cli.shell.scripted import ScriptedPrompter
-from commands.base import CommandError, ScriptExhausted
-from commands.context import Context
+from commands.support.base import CommandError, ScriptExhausted
+from commands.support.context import Context
 
 
 def _shell(datadir, answers):

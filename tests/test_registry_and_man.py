@@ -7,8 +7,8 @@ import re
 
 from conftest import ROOT
 
-from commands.manpage import man_dir, render
-from commands.registry import all_commands, redact
+from commands.support.manpage import man_dir, render
+from commands.support.registry import all_commands, redact
 
 RETIRED = re.compile(r"white[- ]?list|black[- ]?list|\bmaster\b|\bslave\b|black[- ]?hole", re.I)
 
@@ -18,6 +18,12 @@ def test_every_command_has_a_man_page_and_every_page_a_command():
     pages = {p.stem for p in man_dir().glob("*.1")} - {"asyncos-cli"}
     assert names - pages == set(), "commands without man/NAME.1"
     assert pages - names == set(), "man pages without a command"
+
+
+def test_every_module_in_commands_is_a_registered_command():
+    """commands/ holds one module per CLI command; shared code lives in commands/support/."""
+    modules = {p.stem for p in (ROOT / "commands").glob("*.py")} - {"__init__"}
+    assert modules == {c.name for c in all_commands()}
 
 
 def test_every_page_renders_with_name_and_description():

@@ -7,9 +7,9 @@ import pytest
 from asyncos_cli.config.datadir import DataDir
 from asyncos_cli.shell.runner import Shell
 from asyncos_cli.shell.scripted import ScriptedPrompter
-from commands.base import CommandError
-from commands.context import Context
-from commands.registry import all_commands
+from commands.support.base import CommandError
+from commands.support.context import Context
+from commands.support.registry import all_commands
 
 A, O, RO, G, T, H = "Administrators", "Operators", "Read-Only Operators", "Guests", "Technicians", "Help Desk Users"
 ROLES = (A, O, RO, G, T, H)

@@ -177,10 +177,9 @@ class Relay:
         return self._pool
 
     async def _scan(self, msg: QueuedMessage) -> None:
+        from asyncos_cli.events.mail import CustomLogEntry, PolicyMatched, StageVerdict
         from scanning.pipeline import Envelope
         from scanning.worker import scan_snapshot
-
-        from asyncos_cli.events.mail import CustomLogEntry, PolicyMatched, StageVerdict
 
         config = self.config  # the snapshot this message is scanned under
         listener = config.listeners.get(msg.listener)

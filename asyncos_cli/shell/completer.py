@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prompt_toolkit.completion import Completer, Completion
 
-from commands.registry import all_commands, lookup
+from commands.support.registry import all_commands, lookup
 
 
 class CommandCompleter(Completer):

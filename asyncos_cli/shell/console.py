@@ -6,8 +6,8 @@ import sys
 
 from asyncos_cli.config.datadir import DataDir
 from asyncos_cli.events import Event
-from commands.base import CommandError, Prompter
-from commands.context import Context
+from commands.support.base import CommandError, Prompter
+from commands.support.context import Context
 
 CONSOLE_USER = "admin"
 

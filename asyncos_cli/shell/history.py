@@ -6,7 +6,7 @@ import os
 
 from prompt_toolkit.history import FileHistory
 
-from commands.registry import redact
+from commands.support.registry import redact
 
 
 class RedactingHistory(FileHistory):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.events.shell import CliBatchCommand
-from commands.base import Args, CommandError, split_line
-from commands.context import Context
-from commands.registry import lookup, redact
+from commands.support.base import Args, CommandError, split_line
+from commands.support.context import Context
+from commands.support.registry import lookup, redact
 
 
 class Shell:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Iterable, TextIO
 
-from commands.base import Prompter, ScriptExhausted
+from commands.support.base import Prompter, ScriptExhausted
 
 
 class ScriptedPrompter(Prompter):

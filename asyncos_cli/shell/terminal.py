@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from typing import Callable
 
-from commands.base import Prompter
+from commands.support.base import Prompter
 
 MORE = "-Press Any Key For More-"
 

@@ -18,7 +18,7 @@ WIDTH = 78
 
 def man_dir() -> Path:
     env = os.environ.get("ASYNCOS_MAN")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "man"
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "man"
 
 
 def man_path(name: str) -> Path:
