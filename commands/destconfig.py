@@ -6,7 +6,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError, parse_scalar
 from asyncos_cli.config.schema import DEST_TLS, Destination
 
-from .support.base import CommandError
+from .support.base import Args, CommandError
 from .support.registry import command
 
 USAGE = """Usage:
@@ -78,15 +78,9 @@ def _wizard(ctx) -> None:
             return
         domain = p.ask("Enter the domain (or 'default').")
         if op == "DELETE":
-            run(ctx, _args(f"delete {domain}"))
+            run(ctx, Args.from_line(f"delete {domain}"))
             continue
         tls = DEST_TLS[p.choose("Do you want to use TLS support?", ["No", "Preferred", "Required",
                                                                    "Required - Verify"], 1)]
         conc = p.ask_int("Enter the maximum number of concurrent connections.", 20, 1, 1000)
-        run(ctx, _args(f"{op.lower()} {domain} --tls={tls} --concurrency={conc}"))
-
-
-def _args(line: str):
-    from .support.base import Args, split_line
-
-    return Args.parse(split_line(line))
+        run(ctx, Args.from_line(f"{op.lower()} {domain} --tls={tls} --concurrency={conc}"))

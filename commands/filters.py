@@ -8,7 +8,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import MessageFilter
 
-from .support.base import CommandError, wizard_or_usage
+from .support.base import Args, CommandError, wizard_or_usage
 from .support.registry import command
 
 USAGE = """Usage:
@@ -133,14 +133,8 @@ def _wizard(ctx) -> None:
         if op == "NEW":
             _add(ctx, p.multiline("Enter filter script. Enter '.' on its own line to end."))
         elif op == "DELETE":
-            run(ctx, _args(f"delete {p.ask('Enter the filter name.')}"))
+            run(ctx, Args.from_line(f"delete {p.ask('Enter the filter name.')}"))
         elif op == "IMPORT":
-            run(ctx, _args(f"import {p.ask('Enter the name of the file to import:')}"))
+            run(ctx, Args.from_line(f"import {p.ask('Enter the name of the file to import:')}"))
         elif op == "DETAIL":
-            run(ctx, _args(f"detail {p.ask('Enter the filter name.')}"))
-
-
-def _args(line: str):
-    from .support.base import Args, split_line
-
-    return Args.parse(split_line(line))
+            run(ctx, Args.from_line(f"detail {p.ask('Enter the filter name.')}"))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 from asyncos_cli.auth import roles as R
+from asyncos_cli.config.datadir import write_private
 
 from .support.base import CommandError
 from .support.registry import command
@@ -40,7 +40,10 @@ def run(ctx, args):
     if ctx.session.has_pending:
         ctx.say("Note: pending changes are not saved; saveconfig writes the committed configuration.")
     text = to_xml(ctx.session.snapshot.config, mode, ctx.keyring, saved_by=ctx.user)
-    _write_private(path, text)
+    try:
+        write_private(path, text.encode("utf-8"))  # the file may hold passphrases: owner only
+    except OSError as e:
+        raise CommandError(f"cannot write {path}: {e.strerror}") from None
     ctx.say(f"The file {path} has been saved.")
 
 
@@ -48,17 +51,3 @@ def _default_path(ctx) -> Path:
     folder = ctx.datadir.private_dir(ctx.datadir.root / "configuration")
     serial = ctx.state.get("serial", "unknown")
     return folder / f"{ctx.config.system.model}-{serial}-{time.strftime('%Y%m%dT%H%M%S')}.xml"
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Atomically, readable by the owner only: the file may hold passphrases."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as e:
-        raise CommandError(f"cannot write {path}: {e.strerror}") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

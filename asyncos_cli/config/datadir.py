@@ -72,3 +72,30 @@ class DataDir:
     def prepare(self) -> None:
         for sub in (self.root, self.root / "keys", self.logs, self.run, self.state, self.history):
             self.private_dir(sub)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` atomically, readable by the owner only, and on disk before returning.
+
+    A temporary file beside the target (mode 0600), fsynced, then renamed over it:
+    a crash leaves the old file or the new one, never half of either.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make the directory's entries (new or renamed files) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

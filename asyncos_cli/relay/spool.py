@@ -23,6 +23,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from asyncos_cli.config.datadir import fsync_dir, write_private
+
 WINDOW_SECONDS = 0.002
 WINDOW_MESSAGES = 32
 
@@ -74,27 +76,6 @@ class QueuedMessage:
 
     def pending(self) -> list[Recipient]:
         return [r for r in self.recipients if r.state == PENDING]
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 class Spool:
@@ -176,8 +157,8 @@ class Spool:
         for msg in messages:
             msg.segment = name
             parts += [msg.header(), b"\n", msg.content]
-        _write_file(self.directory / name, b"".join(parts))
-        _fsync_dir(self.directory)
+        write_private(self.directory / name, b"".join(parts))
+        fsync_dir(self.directory)
         self._segments[name] = {m.mid for m in messages}
         # The counter only keeps MIDs from being reused after a restart: no fsync needed.
         tmp = self._counter_path().with_suffix(".tmp")
@@ -188,7 +169,7 @@ class Spool:
 
     def save_state(self, msg: QueuedMessage) -> None:
         """Record recipient progress durably (blocking: call from a thread)."""
-        _write_file(self.directory / f"{msg.mid}.state", msg.header())
+        write_private(self.directory / f"{msg.mid}.state", msg.header())
         self._with_state.add(msg.mid)
 
     def remove(self, msg: QueuedMessage) -> None:

@@ -9,11 +9,11 @@ the configuration key), never in the clear on disk.
 from __future__ import annotations
 
 import datetime
-import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+from asyncos_cli.config.datadir import write_private
 from asyncos_cli.config.secrets import Keyring
 
 DEMO_ORG = "Demonstration certificate - replace with certconfig"
@@ -38,13 +38,7 @@ class DemoCertificate:
             return False
         cert_pem, key_pem = _make(hostname, keyring.derived_passphrase(_PURPOSE))
         for path, data in ((self.key, key_pem), (self.cert, cert_pem)):
-            tmp = path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            write_private(path, data)
         return True
 
     def server_context(self, keyring: Keyring) -> ssl.SSLContext:

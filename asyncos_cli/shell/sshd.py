@@ -36,7 +36,7 @@ from prompt_toolkit.contrib.ssh.server import (
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.auth.accounts import Accounts
-from asyncos_cli.config.datadir import DataDir
+from asyncos_cli.config.datadir import DataDir, write_private
 from asyncos_cli.config.state import StateStore
 from asyncos_cli.config.store import SQLiteStore
 from asyncos_cli.events import Event, EventBus, log_subscriber
@@ -442,14 +442,7 @@ def host_key(datadir: DataDir):
     """Generated once and kept: the fingerprint must not change between starts."""
     path = datadir.private_dir(datadir.state) / "ssh_host_ed25519_key"
     if not path.exists():
-        key = asyncssh.generate_private_key("ssh-ed25519")
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key.export_private_key())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_private(path, asyncssh.generate_private_key("ssh-ed25519").export_private_key())
     return asyncssh.read_private_key(str(path))
 
 

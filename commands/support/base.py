@@ -208,6 +208,11 @@ class Args:
                 args.positional.append(tok)
         return args
 
+    @classmethod
+    def from_line(cls, line: str) -> "Args":
+        """A wizard handing its answers to the command's batch form (one code path for both)."""
+        return cls.parse(split_line(line))
+
     def __bool__(self) -> bool:
         return bool(self.positional or self.options)
 
