@@ -39,6 +39,9 @@ from .services.certificates import DemoCertificate
 from .services.logs import LogService
 from .services.tracking import TrackingService
 
+#: How often held messages are checked against their quarantine's retention.
+QUARANTINE_SWEEP_SECONDS = 60.0
+
 log = logging.getLogger("asyncos.daemon")
 
 POLL_SECONDS = 0.2
@@ -159,7 +162,8 @@ class Daemon:
 
         from .relay.relay import Relay
 
-        self.relay = Relay(self.datadir.root / "queue", self.snapshot.config, self.bus.emit, self.tls_context)
+        self.relay = Relay(self.datadir.root / "queue", self.snapshot.config, self.bus.emit, self.tls_context,
+                           keyring=self.keyring, quarantine_dir=self.datadir.quarantine)
         await self.relay.start()
         self.components.append(self.relay)
 
@@ -178,6 +182,7 @@ class Daemon:
         self.control.register("redirect", self._redirect)
         self.control.register("hosts", lambda req: self.relay.delivery.host_summary())
         self.control.register("resumelistener", self._resume)
+        self.control.register("quarantine_release", self._release)
         await self.control.start()
 
         loop = asyncio.get_running_loop()
@@ -199,6 +204,7 @@ class Daemon:
             self.snapshot.version.id,
             self.datadir.control_socket,
         )
+        next_expiry = 0.0
         try:
             while not self._stop.is_set():
                 try:
@@ -206,6 +212,12 @@ class Daemon:
                 except asyncio.TimeoutError:
                     self.reload()
                     self.tracking.flush()
+                    if time.monotonic() >= next_expiry:
+                        next_expiry = time.monotonic() + QUARANTINE_SWEEP_SECONDS
+                        try:
+                            await self.relay.expire_quarantines()
+                        except Exception:  # a damaged quarantine entry must not stop the gateway
+                            log.exception("quarantine expiry failed")
         finally:
             self.bus.emit(DaemonStopping(os.getpid(), self._stop_reason))
             await self.sshd.stop()
@@ -335,6 +347,16 @@ class Daemon:
         name = self._listener_name(req)
         await self.relay.resume(name)
         return name
+
+    async def _release(self, req: dict) -> dict:
+        name, mids = str(req.get("name", "")), [int(m) for m in req.get("mids", [])]
+        released = {}
+        for mid in mids:
+            try:
+                released[str(mid)] = await self.relay.release(name, mid)
+            except KeyError as e:
+                raise ValueError(str(e.args[0])) from None
+        return {"released": released}
 
     def _listener_name(self, req: dict) -> str:
         listener = self.snapshot.config.listeners.get(str(req.get("name", "")))

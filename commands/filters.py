@@ -9,6 +9,7 @@ from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import MessageFilter
 
 from .support.base import Args, CommandError, wizard_or_usage
+from .support.filterscripts import compile_script, read_script
 from .support.registry import command
 
 USAGE = """Usage:
@@ -19,15 +20,6 @@ USAGE = """Usage:
   filters delete NAME
   filters set NAME active|inactive
   filters move NAME POSITION"""
-
-
-def _compile(script: str):
-    from scanning.filters import FilterError, parse_filters
-
-    try:
-        return parse_filters(script)
-    except FilterError as e:
-        raise CommandError(f"Invalid filter: {e}") from None
 
 
 @command("filters", "Configure message processing options.", roles=R.CONFIGURE,
@@ -45,11 +37,7 @@ def run(ctx, args):
         ctx.say(f.script)
         return
     if sub == "import" and len(rest) == 1:
-        try:
-            text = Path(rest[0]).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise CommandError(f'Error: the file "{rest[0]}" cannot be read: {e}') from None
-        return _add(ctx, text)
+        return _add(ctx, read_script(rest[0]))
     if sub == "export" and len(rest) == 1:
         text = "\n\n".join(f.script for f in _filters(ctx)) + "\n.\n"
         Path(rest[0]).write_text(text, encoding="utf-8")
@@ -96,7 +84,7 @@ def _stage(ctx, filters) -> None:
 
 
 def _add(ctx, text: str) -> None:
-    compiled = _compile(text)
+    compiled = compile_script(text)
     existing = {f.name for f in _filters(ctx)}
     clash = [f.name for f in compiled if f.name in existing]
     if clash:
@@ -114,7 +102,7 @@ def _list(ctx) -> None:
     ctx.say(f"{'Num':>4} {'Active':>6} {'Valid':>5} Name")
     for i, f in enumerate(filters, 1):
         try:
-            _compile(f.script)
+            compile_script(f.script)
             valid = "Y"
         except CommandError:
             valid = "N"

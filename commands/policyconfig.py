@@ -14,7 +14,12 @@ USAGE = """Usage:
   policyconfig new incoming|outgoing NAME [--senders=PATTERN,...] [--recipients=PATTERN,...]
   policyconfig edit incoming|outgoing NAME [--senders=...] [--recipients=...] [--antispam=yes|no]
       [--antivirus=yes|no] [--file-reputation=yes|no] [--graymail=yes|no] [--dlp=yes|no]
+      [--content-filters=FILTER,...]
   policyconfig delete incoming|outgoing NAME
+  policyconfig filters list
+  policyconfig filters import incoming|outgoing FILE   (content filter scripts, the message filter language)
+  policyconfig filters detail incoming|outgoing NAME
+  policyconfig filters delete incoming|outgoing NAME
 PATTERN: user@domain, @domain, @.domain (subdomains), user@ (any domain)"""
 
 SWITCHES = {"antispam": "antispam", "antivirus": "antivirus", "file-reputation": "file_reputation",
@@ -22,19 +27,23 @@ SWITCHES = {"antispam": "antispam", "antivirus": "antivirus", "file-reputation":
 
 
 @command("policyconfig", "Configure per recipient or sender based policies.", roles=R.CONFIGURE,
-         subcommands=("print", "new", "edit", "delete"))
+         subcommands=("print", "new", "edit", "delete", "filters"))
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
+    if sub == "filters":
+        args.expect_done("policyconfig filters")
+        return _content_filters(ctx, [r for r in rest])
     if sub in (None, "print") and not rest:
         args.expect_done("policyconfig")
         return _print(ctx)
     if sub in ("new", "edit", "delete") and len(rest) == 2 and rest[0].lower() in ("incoming", "outgoing"):
         direction, name = rest[0].lower(), rest[1]
         changes = {}
-        for opt in ("senders", "recipients"):
+        for opt in ("senders", "recipients", "content-filters"):
             if opt in args.options:
-                changes[opt] = tuple(p.strip() for p in str(args.take_option(opt)).split(",") if p.strip())
+                changes[opt.replace("-", "_")] = tuple(p.strip() for p in str(args.take_option(opt)).split(",")
+                                                       if p.strip())
         for opt, field_name in SWITCHES.items():
             if opt in args.options:
                 try:
@@ -48,6 +57,10 @@ def run(ctx, args):
 
 def _change(ctx, op: str, direction: str, name: str, changes: dict) -> None:
     section = ctx.config.mail_policies
+    undefined = [f for f in changes.get("content_filters", ()) if ctx.config.content_filters.get(direction, f) is None]
+    if undefined:
+        raise CommandError(f"No {direction} content filter named {', '.join(undefined)} "
+                           "('policyconfig filters list' shows them).")
     policies = list(getattr(section, direction))
     current = next((p for p in policies if p.name.lower() == name.lower()), None)
     try:
@@ -81,3 +94,51 @@ def _print(ctx) -> None:
             ctx.say(f"     anti-spam {yn(p.antispam)}, anti-virus {yn(p.antivirus)}, file reputation "
                     f"{yn(p.file_reputation)}, graymail {yn(p.graymail)}, DLP {yn(p.dlp)}, content filters "
                     f"{', '.join(p.content_filters) or 'none'}")
+
+
+def _content_filters(ctx, rest: list[str]) -> None:
+    from asyncos_cli.config.schema import ContentFilter
+
+    from .support.filterscripts import compile_script, read_script
+
+    section = ctx.config.content_filters
+    op = rest[0].lower() if rest else ""
+    if op == "list" and len(rest) == 1:
+        if not section.filters:
+            ctx.say("No content filters are defined.")
+        for f in section.filters:
+            users = [p.name for p in getattr(ctx.config.mail_policies, f.direction) if f.name in p.content_filters]
+            ctx.say(f"{f.direction:<9} {f.name:<24} used by: {', '.join(users) or 'no policy'}")
+        return
+    if len(rest) != 3 or rest[1].lower() not in ("incoming", "outgoing"):
+        raise CommandError(USAGE)
+    direction, arg = rest[1].lower(), rest[2]
+    filters = list(section.filters)
+    try:
+        if op == "import":
+            compiled = compile_script(read_script(arg))
+            clash = [f.name for f in compiled if section.get(direction, f.name) is not None]
+            if clash:
+                raise CommandError(f"Duplicate filter name: {', '.join(clash)}")
+            filters += [ContentFilter(f.name, direction, f.source.strip()) for f in compiled]
+            ctx.stage(section.replace(filters=tuple(filters)))
+            ctx.say(f"{len(compiled)} {direction} content filters added.")
+            return
+        current = section.get(direction, arg)
+        if current is None:
+            raise CommandError(f"There is no {direction} content filter named {arg}.")
+        if op == "detail":
+            ctx.say(current.script)
+            return
+        if op == "delete":
+            users = [p.name for p in getattr(ctx.config.mail_policies, direction) if arg in p.content_filters]
+            if users:
+                raise CommandError(f"The content filter {arg} is used by the policies {', '.join(users)}: "
+                                   "remove it from them first.")
+            filters.remove(current)
+            ctx.stage(section.replace(filters=tuple(filters)))
+            ctx.say(f"The {direction} content filter {arg} was deleted.")
+            return
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+    raise CommandError(USAGE)

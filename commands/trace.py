@@ -16,8 +16,7 @@ USAGE = ("Usage: trace FILE... [--direction=incoming|outgoing] [--sender=ADDR] [
 
 @command("trace", "Trace the flow of a message through the system.", roles=R.VIEW)
 def run(ctx, args):
-    from scanning.message import parse
-    from scanning.pipeline import Envelope, scan
+    from scanning.pipeline import Clients, Envelope, parse_for, scan
 
     direction = str(args.take_option("direction", "incoming"))
     sender = str(args.take_option("sender", "sender@example.org"))
@@ -32,12 +31,14 @@ def run(ctx, args):
             raise CommandError(USAGE)
         files = [ctx.prompter.ask("Enter the path of the message file to trace.")]
     config = ctx.config  # pending changes included: trace shows what a commit would do
+    clients = Clients.for_config(config, ctx.keyring.reveal) if config.protected_attachments.passphrases else Clients()
     for name in files:
         try:
             raw = Path(name).read_bytes()
         except OSError as e:
             raise CommandError(f'Error: the file "{name}" cannot be read: {e.strerror}') from None
-        verdicts = scan(parse(raw), Envelope(sender, tuple(recipients), direction), config)
+        verdicts = scan(parse_for(raw, direction, config, clients), Envelope(sender, tuple(recipients), direction),
+                        config, clients=clients)
         if fmt == "json":
             ctx.say(json.dumps({"file": name, "policies": [v.to_json() for v in verdicts]}, ensure_ascii=False))
             continue
@@ -48,7 +49,21 @@ def run(ctx, args):
                 ctx.say(f"    {s.stage:<16} {s.verdict:<15} {s.detail}")
             for a in v.findings["attachments"]:
                 flags = " protected" if a["protected"] else ""
+                flags += f" ({a['protection']})" if a["protection"] else ""
+                flags += f", opened with the passphrase of {a['unlocked_by']}" if a["unlocked_by"] else ""
                 flags += f" UNSCANNABLE ({a['unscannable']})" if a["unscannable"] else ""
                 where = "/".join(a["path"] + [a["name"] or "(unnamed)"])
                 ctx.say(f"    attachment {where}: {a['type']}, {a['size']} bytes, sha256 {a['sha256'][:16]}...{flags}")
-            ctx.say(f"    final action: {v.action} (nothing was delivered: this is a trace)")
+            for u in v.findings.get("urls", []):
+                ctx.say(f"    URL {u['url']} in {u['attachment']}: {u['verdict']}"
+                        + (f" ({u['source']})" if u["source"] else ""))
+            f = v.findings["filters"]
+            for name, value in f["add_headers"]:
+                ctx.say(f"    add header {name}: {value}")
+            for d in f["dropped_attachments"]:
+                ctx.say(f"    strip attachment {d['name']} ({d['why']})")
+            for text in f["log_entries"]:
+                ctx.say(f"    log entry: {text}")
+            by = f" by {v.final_by}" if v.final_by else ""
+            where = f" to quarantine {v.quarantine}" if v.quarantine else ""
+            ctx.say(f"    final action: {v.action}{where}{by} (nothing was delivered: this is a trace)")

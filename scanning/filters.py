@@ -7,13 +7,22 @@ Rules combine with AND/OR/NOT and parentheses, ``#`` starts a comment,
 ``Name:`` is inactive. Errors point at the line and column.
 
 Supported rules: true, mail-from, rcpt-to, subject, header('X'),
-body-contains('re'), attachment-filename, attachment-filetype,
-attachment-mimetype, attachment-protected, attachment-unprotected,
-attachment-size, attachment-contains('re'), remote-ip, sendergroup.
-Supported actions: log-entry, insert-header, strip-header, drop, bounce,
-deliver, skip-filters, quarantine, notify, bcc, drop-attachments-by-name,
-drop-attachments-by-filetype, drop-attachments-by-size. Anything else is
-refused when the filter is added, naming what is not supported yet.
+body-contains('re'), only-body-contains('re'), attachment-filename,
+attachment-filetype, attachment-mimetype, attachment-protected,
+attachment-unprotected, attachment-size, attachment-contains('re'),
+attachment-binary-contains('re'), every-attachment-contains('re'),
+attachment-filehashlist('List'), url-reputation(min, max), remote-ip,
+sendergroup. Supported actions: log-entry, insert-header, strip-header,
+drop, bounce, deliver, skip-filters, quarantine, notify, bcc,
+drop-attachments-by-name|filetype|mimetype|size|filehashlist,
+drop-attachments-where-contains. Anything else is refused when the filter
+is added, naming what is not supported yet.
+
+Content filters use the same language and the same primitives; they run
+per mail policy after the engines (see pipeline.py).
+
+Text rules match NFC-normalised text, so composed and decomposed accented
+letters are one letter; ``(?i)`` folds case for any script.
 """
 
 from __future__ import annotations
@@ -50,18 +59,20 @@ _NOT.2: /not\b/i
 OP: "==" | "!=" | "<=" | ">=" | "<" | ">"
 NAME: /[A-Za-z_$][A-Za-z0-9_\-]*/
 STRING: /"(\\.|[^"\\])*"/ | /'(\\.|[^'\\])*'/
-NUMBER: /\d+[KMG]?/i
+NUMBER: /-?\d+(\.\d+)?[KMG]?/i
 COMMENT: /#[^\n]*/
 %import common.WS
 %ignore WS
 %ignore COMMENT
 """
 
-RULES = {"true", "mail-from", "rcpt-to", "subject", "header", "body-contains", "attachment-filename",
-         "attachment-filetype", "attachment-mimetype", "attachment-protected", "attachment-unprotected",
-         "attachment-size", "attachment-contains", "remote-ip", "sendergroup"}
+RULES = {"true", "mail-from", "rcpt-to", "subject", "header", "body-contains", "only-body-contains",
+         "attachment-filename", "attachment-filetype", "attachment-mimetype", "attachment-protected",
+         "attachment-unprotected", "attachment-size", "attachment-contains", "attachment-binary-contains",
+         "every-attachment-contains", "attachment-filehashlist", "url-reputation", "remote-ip", "sendergroup"}
 ACTIONS = {"log-entry", "insert-header", "strip-header", "drop", "bounce", "deliver", "skip-filters", "quarantine",
-           "notify", "bcc", "drop-attachments-by-name", "drop-attachments-by-filetype", "drop-attachments-by-size"}
+           "notify", "bcc", "drop-attachments-by-name", "drop-attachments-by-filetype", "drop-attachments-by-mimetype",
+           "drop-attachments-by-size", "drop-attachments-where-contains", "drop-attachments-by-filehashlist"}
 FINAL = {"drop", "bounce", "deliver", "quarantine"}
 
 
@@ -126,6 +137,21 @@ def _check(tree, Tree, Token) -> None:
             name = str(sub.children[0])
             if name not in ACTIONS:
                 raise FilterError(f"the action {name!r} is not supported yet", sub.meta.line, sub.meta.column)
+        else:
+            continue
+        patterns = [v for v in _args(sub)[:1] if name in _REGEX_ARGUMENT]
+        if sub.data in ("compare", "call_compare") and str(sub.children[-1])[:1] in "\"'":
+            patterns.append(_literal(sub.children[-1]))
+        for pattern in patterns:
+            try:
+                re.compile(str(pattern))
+            except re.error as e:
+                raise FilterError(f"invalid regular expression {str(pattern)!r} ({e})", sub.meta.line,
+                                  sub.meta.column) from None
+
+
+_REGEX_ARGUMENT = {"body-contains", "only-body-contains", "attachment-contains", "every-attachment-contains",
+                   "attachment-binary-contains", "drop-attachments-by-name", "drop-attachments-where-contains"}
 
 
 # ---------------------------------------------------------------- evaluation
@@ -143,18 +169,44 @@ class Outcome:
     quarantine: str = ""
     notify: list[str] = field(default_factory=list)
     bcc: list[str] = field(default_factory=list)
-    dropped_attachments: list[str] = field(default_factory=list)
+    #: Top-level attachments to strip: {"name", "sha256", "why"}.
+    dropped_attachments: list[dict] = field(default_factory=list)
     matched: list[str] = field(default_factory=list)
     stopped: bool = False
+
+    def copy(self) -> "Outcome":
+        import copy
+
+        return copy.deepcopy(self)
+
+    def summary(self) -> dict:
+        return {"matched": self.matched, "final_by": self.final_by, "log_entries": self.log_entries,
+                "add_headers": self.add_headers, "strip_headers": self.strip_headers,
+                "dropped_attachments": self.dropped_attachments, "quarantine": self.quarantine,
+                "notify": self.notify, "bcc": self.bcc}
 
 
 class Facts:
     """What rules look at: the parsed message, the envelope, the policy, the connection."""
 
-    def __init__(self, message, envelope, policy_name: str, hostname: str, sender_group: str = ""):
+    def __init__(self, message, envelope, policy_name: str, hostname: str, sender_group: str = "",
+                 hash_lists=None, url_reputation=None):
         self.message, self.envelope = message, envelope
         self.policy, self.hostname, self.sender_group = policy_name, hostname, sender_group
         self.top = list(message.attachments)
+        #: name (lower case) -> set of SHA-256 values (the hash_lists section's lists)
+        self.hash_lists = hash_lists or {}
+        #: scanning.urls.UrlReputation, or None when no provider is configured
+        self.url_reputation = url_reputation
+
+    def hash_list(self, name: str) -> set[str]:
+        return self.hash_lists.get(name.lower(), set())
+
+    def all_urls(self) -> list[str]:
+        urls = list(self.message.body_urls)
+        for a in self.message.all_attachments():
+            urls.extend(u for u in a.urls if u not in urls)
+        return urls
 
     def variables(self, filter_name: str) -> dict[str, str]:
         now = time.localtime()
@@ -176,8 +228,8 @@ class Facts:
         }
 
 
-def run_filters(filters: list[Filter], facts: Facts) -> Outcome:
-    out = Outcome()
+def run_filters(filters: list[Filter], facts: Facts, out: Outcome | None = None) -> Outcome:
+    out = out if out is not None else Outcome()
     for f in filters:
         if not f.active:
             continue
@@ -204,9 +256,24 @@ def _run_if(node, facts, out, fname) -> bool:
 def _literal(tok) -> str | int:
     s = str(tok)
     if s[:1] in "\"'":
-        return bytes(s[1:-1], "utf-8").decode("unicode_escape")
+        return _unescape(s[1:-1])
     mult = {"k": 1024, "m": 1024**2, "g": 1024**3}.get(s[-1].lower(), 1)
-    return int(s.rstrip("KMGkmg")) * mult
+    number = s.rstrip("KMGkmg")
+    return float(number) * mult if "." in number else int(number) * mult
+
+
+def _unescape(s: str) -> str:
+    """Backslash escapes of a quoted string: \\n, \\t, an escaped quote or backslash; others stay for the regex.
+
+    (Python's "unicode_escape" codec would mangle non-ASCII letters in the script.)
+    """
+    def one(m):
+        c = m.group(1)
+        if c in "\"'\\":
+            return c
+        return {"n": "\n", "t": "\t"}.get(c, "\\" + c)
+
+    return re.sub(r"\\(.)", one, s)
 
 
 def _args(node) -> list:
@@ -217,7 +284,7 @@ def _args(node) -> list:
 
 
 def _cmp(left, op: str, right) -> bool:
-    if isinstance(right, int):
+    if isinstance(right, (int, float)):
         try:
             left = int(left)
         except (TypeError, ValueError):
@@ -258,8 +325,14 @@ def _rule(name, args, op, value, facts: Facts) -> bool:
     if name == "header":
         values = m.header(str(args[0])) if args else []
         return bool(values) if op is None else any(_cmp(v, op, value) for v in values)
-    if name == "body-contains":
-        return re.search(str(args[0]), m.body_text) is not None if args else False
+    if name in ("body-contains", "only-body-contains"):
+        rx = _regex(args)
+        if rx is None:
+            return False
+        hit = rx.search(m.body_text) is not None
+        if name == "only-body-contains" or hit:
+            return hit
+        return any(rx.search(a.text) for a in every if a.text)
     if name == "attachment-filename":
         return any(_cmp(a.filename, op, value) for a in every)
     if name == "attachment-filetype":
@@ -273,13 +346,59 @@ def _rule(name, args, op, value, facts: Facts) -> bool:
     if name == "attachment-size":
         return any(_cmp(a.size, op, value) for a in every)
     if name == "attachment-contains":
-        rx = re.compile(str(args[0])) if args else None
-        return bool(rx) and any(rx.search(a.data.decode("utf-8", "replace")) for a in every if a.data)
+        rx = _regex(args)
+        return rx is not None and any(_contains(rx, a) for a in every)
+    if name == "every-attachment-contains":
+        rx = _regex(args)
+        return rx is not None and bool(facts.top) and all(any(_contains(rx, x) for x in a.walk()) for a in facts.top)
+    if name == "attachment-binary-contains":
+        rx = _regex(args)
+        return rx is not None and any(rx.search(a.data.decode("latin-1")) for a in every if a.data)
+    if name == "attachment-filehashlist":
+        hashes = facts.hash_list(str(args[0])) if args else set()
+        return any(a.sha256 in hashes for a in every)
+    if name == "url-reputation":
+        return bool(_bad_urls(facts, args))
     if name == "remote-ip":
         return _cmp(env.remote_ip, op, value)
     if name == "sendergroup":
         return _cmp(facts.sender_group, op, value)
     return False
+
+
+@lru_cache(maxsize=256)
+def _compile_regex(pattern: str):
+    from .extract.text import normalise
+
+    try:
+        return re.compile(normalise(pattern))
+    except re.error:
+        return None  # checked when the filter is added; an old stored script just does not match
+
+
+def _regex(args):
+    return _compile_regex(str(args[0])) if args else None
+
+
+def _contains(rx, attachment) -> bool:
+    if attachment.text:
+        return rx.search(attachment.text) is not None
+    if attachment.data and attachment.detected_type in ("text", "html", "binary"):
+        return rx.search(attachment.data.decode("utf-8", "replace")) is not None
+    return False
+
+
+def _bad_urls(facts: Facts, args) -> list[str]:
+    """URLs whose reputation score lies in [low, high] (URLs with no score never match)."""
+    if facts.url_reputation is None or len(args) < 2:
+        return []
+    low, high = float(args[0]), float(args[1])
+    out = []
+    for url in facts.all_urls():
+        v = facts.url_reputation.verdict(url)
+        if v.score is not None and low <= v.score <= high:
+            out.append(url)
+    return out
 
 
 def _expand(text: str, facts: Facts, fname: str) -> str:
@@ -316,13 +435,26 @@ def _do_block(block, facts: Facts, out: Outcome, fname: str) -> None:
             out.notify.append(str(args[0]))
         elif name == "bcc" and args:
             out.bcc.append(str(args[0]))
-        elif name.startswith("drop-attachments-by-") and args:
-            kind, arg = name.rsplit("-", 1)[-1], args[0]
-            for a in facts.top:
-                hit = (kind == "name" and re.search(str(arg), a.filename)) or \
-                      (kind == "filetype" and a.detected_type == str(arg)) or \
-                      (kind == "size" and isinstance(arg, int) and a.size >= arg)
-                if hit and a.filename not in out.dropped_attachments:
-                    out.dropped_attachments.append(a.filename)
+        elif name.startswith("drop-attachments-") and args:
+            _drop_attachments(name, args[0], facts, out)
         if out.stopped:
             return
+
+
+def _drop_attachments(action: str, arg, facts: Facts, out: Outcome) -> None:
+    """Mark top-level attachments to strip; a match anywhere inside an archive strips the archive."""
+    kind = action.rsplit("-", 1)[-1]
+    rx = _compile_regex(str(arg)) if kind in ("name", "contains") else None
+    hashes = facts.hash_list(str(arg)) if kind == "filehashlist" else set()
+    for top in facts.top:
+        for a in top.walk():
+            hit = ((kind == "name" and rx is not None and rx.search(a.filename)) or
+                   (kind == "filetype" and a.detected_type == str(arg)) or
+                   (kind == "mimetype" and a.declared_type == str(arg)) or
+                   (kind == "size" and isinstance(arg, (int, float)) and a.size >= arg) or
+                   (kind == "contains" and rx is not None and _contains(rx, a)) or
+                   (kind == "filehashlist" and a.sha256 in hashes))
+            if hit:
+                if all(d["sha256"] != top.sha256 for d in out.dropped_attachments):
+                    out.dropped_attachments.append({"name": top.filename, "sha256": top.sha256, "why": action})
+                break

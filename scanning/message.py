@@ -13,9 +13,15 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
+import time
 from dataclasses import dataclass, field
 
+from .extract import office, ooxml, pdf
+from .extract.office import OfficeProblem, is_encrypted_ole
+from .extract.pdf import PdfProblem
 from .extract.sniff import sniff
+from .extract.text import binary_strings, harvest_passphrases, html_text, normalise, urls_in
+from .extract.unlock import NOT_OPENED, BudgetExceeded, Unlocker
 from .extract.zipfiles import Limits, ZipProblem, open_zip
 
 
@@ -31,9 +37,16 @@ class Attachment:
     path: tuple[str, ...] = ()
     #: Password-protected (ZipCrypto/AES zip member, encrypted PDF or Office file).
     protected: bool = False
-    #: Why it could not be scanned fully (a bound was hit, a parser failed), or None.
+    #: Why it could not be scanned fully (a bound was hit, a parser failed, no passphrase fits), or None.
     unscannable: str | None = None
     children: tuple["Attachment", ...] = ()
+    #: Text extracted from the content (documents, HTML, decrypted files), NFC-normalised.
+    text: str = field(repr=False, default="")
+    urls: tuple[str, ...] = ()
+    #: Which passphrase candidate opened it ("priority 0"), never the passphrase itself.
+    unlocked_by: str = ""
+    #: The protection found (ZipCrypto, AES-256, agile, R6 256-bit AES, ...).
+    protection: str = ""
 
     def walk(self):
         yield self
@@ -51,6 +64,8 @@ class ParsedMessage:
     size: int
     #: Why the MIME structure could not be read (the message is then one opaque part), or None.
     malformed: str | None = None
+    #: URLs in the message text (the body parts that are not attachments).
+    body_urls: tuple[str, ...] = ()
 
     def all_attachments(self):
         """Every attachment, nested ones included, depth first."""
@@ -62,7 +77,13 @@ class ParsedMessage:
         return [v for k, v in self.headers if k.lower() == n]
 
 
-def parse(raw: bytes, limits: Limits | None = None) -> ParsedMessage:
+def parse(raw: bytes, limits: Limits | None = None, unlocker: Unlocker | None = None,
+          harvest: bool = False) -> ParsedMessage:
+    """The message's structure, with every attachment opened as far as the bounds allow.
+
+    ``unlocker`` holds the passphrases to try on protected content (none: protected
+    content is only marked); ``harvest`` adds the ones the message text gives.
+    """
     limits = limits or Limits()
     try:
         msg = email.message_from_bytes(raw, policy=email.policy.default)
@@ -70,7 +91,7 @@ def parse(raw: bytes, limits: Limits | None = None) -> ParsedMessage:
         subject = _safe_str(msg.get("Subject", ""))
         message_id = _safe_str(msg.get("Message-ID", ""))
         texts: list[str] = []
-        attachments = []
+        parts = []
         for part in msg.walk():
             if part.is_multipart():
                 continue
@@ -79,17 +100,35 @@ def parse(raw: bytes, limits: Limits | None = None) -> ParsedMessage:
             ctype = part.get_content_type()
             payload = part.get_payload(decode=True) or b""
             if filename or disposition == "attachment" or not ctype.startswith("text/"):
-                attachments.append(_attachment(filename or "", ctype, payload, (), limits, 0))
+                parts.append((filename or "", ctype, payload))
             else:
-                texts.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+                body = payload.decode(_charset(part), "replace")
+                texts.append(html_text(body) if ctype == "text/html" else normalise(body))
+        body_text = "\n".join(texts)
+        unlocker = unlocker or Unlocker([], 0.0)
+        if harvest:
+            unlocker.add_harvested(harvest_passphrases(body_text))
+        extraction = _Extraction(limits, unlocker, time.monotonic() + limits.max_seconds)
+        attachments = tuple(extraction.attachment(name, ctype, payload, (), 0) for name, ctype, payload in parts)
         defects = [d for part in msg.walk() for d in part.defects]
         malformed = None
         if any(_serious(d) for d in defects):
             malformed = "; ".join(sorted({type(d).__name__ for d in defects if _serious(d)}))
-        return ParsedMessage(subject, message_id, headers, "\n".join(texts), tuple(attachments), len(raw),
-                             malformed)
+        return ParsedMessage(subject, message_id, headers, body_text, attachments, len(raw), malformed,
+                             tuple(urls_in(body_text)))
     except Exception as e:  # the engine's contract: a parser failure is a verdict, never a crash
         return ParsedMessage("", "", (), "", (), len(raw), f"unparsable MIME ({type(e).__name__}: {e})")
+
+
+def _charset(part) -> str:
+    import codecs
+
+    name = part.get_content_charset() or "utf-8"
+    try:
+        codecs.lookup(name)
+        return name
+    except LookupError:
+        return "utf-8"
 
 
 def _serious(defect) -> bool:
@@ -107,30 +146,82 @@ def _safe_str(value) -> str:
         return repr(value)
 
 
-def _attachment(name: str, declared: str, data: bytes, path: tuple[str, ...], limits: Limits,
-                depth: int) -> Attachment:
-    detected = sniff(data, name)
-    digest = hashlib.sha256(data).hexdigest()
-    base = dict(filename=name, declared_type=declared, detected_type=detected, size=len(data), sha256=digest,
-                data=data, path=path)
-    if detected == "zip":
-        if depth >= limits.max_depth:
-            return Attachment(**base, unscannable=f"archive nesting deeper than {limits.max_depth}")
+class _Extraction:
+    """One message's extraction: its bounds, its passphrases and one deadline for all of its attachments."""
+
+    def __init__(self, limits: Limits, unlocker: Unlocker, deadline: float):
+        self.limits, self.unlocker, self.deadline = limits, unlocker, deadline
+
+    def attachment(self, name: str, declared: str, data: bytes, path: tuple[str, ...], depth: int,
+                   protected: bool = False, unlocked_by: str = "", protection: str = "") -> Attachment:
+        base = dict(filename=name, declared_type=declared, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                    data=data, path=path, protected=protected, unlocked_by=unlocked_by, protection=protection)
+        if len(data) > self.limits.max_input_bytes:
+            return Attachment(**base, detected_type=sniff(data[:65536], name),
+                              unscannable=f"larger than {self.limits.max_input_bytes} bytes")
+        detected = sniff(data, name)
+        if time.monotonic() > self.deadline:
+            return Attachment(**base, detected_type=detected,
+                              unscannable=f"scanning time of {self.limits.max_seconds:g} s spent")
         try:
-            members, protected = open_zip(data, limits)
+            return self._open(base, detected, name, data, path, depth)
         except ZipProblem as e:
-            return Attachment(**base, unscannable=str(e))
-        children = tuple(
-            _member(m, path + (name or "(unnamed)",), limits, depth + 1) for m in members
-        )
-        return Attachment(**base, protected=protected, children=children)
-    if detected == "pdf-encrypted" or detected == "office-encrypted":
-        return Attachment(**base, protected=True)
-    return Attachment(**base)
+            return Attachment(**base, detected_type=detected, unscannable=str(e))
+        except BudgetExceeded as e:
+            return Attachment(**{**base, "protected": True}, detected_type=detected, unscannable=f"protected: {e}")
+        except (PdfProblem, OfficeProblem) as e:
+            protected_now = base["protected"] or detected in ("pdf-encrypted", "office-encrypted") or \
+                str(e) == NOT_OPENED
+            if str(e) == NOT_OPENED and not self.unlocker.candidates:
+                return Attachment(**{**base, "protected": True}, detected_type=detected)  # nothing to try: marked only
+            reason = f"protected: {e}" if str(e) == NOT_OPENED else str(e)
+            return Attachment(**{**base, "protected": protected_now}, detected_type=detected, unscannable=reason)
+        except Exception as e:  # an extractor's bug on hostile bytes is this attachment's verdict
+            return Attachment(**base, detected_type=detected, unscannable=f"extraction failed ({type(e).__name__})")
+
+    def _open(self, base, detected, name, data, path, depth) -> Attachment:
+        here = path + (name or "(unnamed)",)
+        if detected in ("zip", "docx", "xlsx", "pptx"):
+            if depth >= self.limits.max_depth:
+                return Attachment(**base, detected_type=detected,
+                                  unscannable=f"archive nesting deeper than {self.limits.max_depth}")
+            members, protected = open_zip(data, self.limits, self.unlocker)
+            if detected != "zip":
+                text, urls = ooxml.extract(members)
+                return Attachment(**base, detected_type=detected, text=text, urls=tuple(urls))
+            children = tuple(self._member(m, here, depth + 1) for m in members)
+            return Attachment(**{**base, "protected": base["protected"] or protected}, detected_type=detected,
+                              children=children)
+        if detected in ("pdf", "pdf-encrypted"):
+            content = pdf.read(data, self.unlocker, self.limits.max_seconds)
+            return Attachment(**{**base, "protected": base["protected"] or content.encrypted,
+                                 "unlocked_by": content.label or base["unlocked_by"],
+                                 "protection": content.method or base["protection"]},
+                              detected_type=detected, text=content.text, urls=tuple(content.urls))
+        if detected == "office-encrypted" or (detected in ("doc", "xls", "ppt", "ole") and is_encrypted_ole(data)):
+            unlocked = office.unlock(data, self.unlocker, self.limits.max_spin_count)
+            child = self.attachment(name, declared_type_of(name), unlocked.plain, here, depth + 1)
+            return Attachment(**{**base, "protected": True, "unlocked_by": unlocked.label,
+                                 "protection": unlocked.method}, detected_type=detected, children=(child,))
+        if detected in ("doc", "xls", "ppt", "ole"):
+            return Attachment(**base, detected_type=detected, text=binary_strings(data))
+        if detected in ("html", "text"):
+            raw_text = data.decode("utf-8", "replace")
+            text = html_text(raw_text) if detected == "html" else normalise(raw_text)
+            return Attachment(**base, detected_type=detected, text=text, urls=tuple(urls_in(raw_text)))
+        return Attachment(**base, detected_type=detected)
+
+    def _member(self, member, path, depth) -> Attachment:
+        if member.protected and not member.label:
+            return Attachment(member.name, "application/octet-stream", "protected", member.size, "",
+                              path=path, protected=True, protection=member.method,
+                              unscannable=None if member.problem == "no passphrases configured" else
+                              f"protected: {member.problem}")
+        return self.attachment(member.name, declared_type_of(member.name), member.data, path, depth,
+                               protected=member.protected, unlocked_by=member.label, protection=member.method)
 
 
-def _member(member, path, limits, depth) -> Attachment:
-    if member.protected:
-        return Attachment(member.name, "application/octet-stream", "protected", member.size, "",
-                          path=path, protected=True)
-    return _attachment(member.name, "application/octet-stream", member.data, path, limits, depth)
+def declared_type_of(name: str) -> str:
+    import mimetypes
+
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"

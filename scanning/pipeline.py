@@ -53,9 +53,32 @@ class PolicyVerdict:
     stages: tuple[StageResult, ...]
     action: str = "deliver"
     findings: dict = field(default_factory=dict)
+    #: What took the final action (a filter's name, url_scanning, unscannable), and the quarantine.
+    final_by: str = ""
+    quarantine: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Clients:
+    """What the caller injects: nothing here opens a socket or reads a key file itself."""
+
+    #: (label, passphrase) in priority order, already revealed by the caller (it holds the keyring).
+    passphrases: tuple[tuple[str, str], ...] = ()
+    #: Remote URL reputation providers (scanning.urls.UrlReputationProvider), after the local table.
+    url_providers: tuple = ()
+
+    @classmethod
+    def for_config(cls, config: Config, reveal) -> "Clients":
+        """Clients for a configuration; ``reveal`` turns a stored Secret into its text (Keyring.reveal)."""
+        passphrases = tuple((f"priority {p.priority}", reveal(p.passphrase))
+                            for p in config.protected_attachments.ordered())
+        return cls(passphrases)
+
+
+NO_CLIENTS = Clients()
 
 
 @dataclass
@@ -64,8 +87,22 @@ class StageContext:
     envelope: Envelope
     policy: MailPolicy
     config: Config
-    #: The message filters' decisions (filters.Outcome), when they ran.
+    #: The decisions so far (filters.Outcome): message filters' first, then the stages'.
     outcome: object = None
+    url_reputation: object = None
+    hash_lists: dict = field(default_factory=dict)
+    findings: dict = field(default_factory=dict)
+
+    def facts(self):
+        from .filters import Facts
+
+        return Facts(self.message, self.envelope, self.policy.name, self.config.system.hostname,
+                     hash_lists=self.hash_lists, url_reputation=self.url_reputation)
+
+    def decide(self, action: str, by: str, quarantine: str = "") -> None:
+        self.outcome.final, self.outcome.final_by = action, by
+        if action == "quarantine":
+            self.outcome.quarantine = quarantine
 
 
 class Stage(Protocol):
@@ -93,34 +130,81 @@ class _Dlp(_Pending):
         return super().run(ctx)
 
 
-class _ContentFilters(_Pending):
-    def run(self, ctx: StageContext) -> StageResult:
-        if not ctx.policy.content_filters:
-            return StageResult(self.name, "SKIPPED", f"no content filters in mail policy {ctx.policy.name}")
-        return super().run(ctx)
-
-
 class MessageFilters:
     """The administrator's message filters, compiled once per script version."""
 
     name = "message_filters"
 
     def run(self, ctx: StageContext) -> StageResult:
-        from .filters import Facts, run_filters
+        from .filters import run_filters
 
         entries = ctx.config.message_filters.filters
         if not entries:
             return StageResult(self.name, "SKIPPED", "no message filters")
         filters = _compiled(tuple((f.name, f.script, f.active) for f in entries))
-        outcome = run_filters(filters, Facts(ctx.message, ctx.envelope, ctx.policy.name,
-                                             ctx.config.system.hostname))
-        ctx.outcome = outcome
-        if not outcome.matched:
+        run_filters(filters, ctx.facts(), ctx.outcome)
+        if not ctx.outcome.matched:
             return StageResult(self.name, "NO_MATCH", "")
-        return StageResult(self.name, "MATCH", ", ".join(outcome.matched))
+        return StageResult(self.name, "MATCH", ", ".join(ctx.outcome.matched))
 
 
-@lru_cache(maxsize=16)
+class UrlScanning:
+    """URLs in attachments (documents, archives, decrypted files) against the reputation providers."""
+
+    name = "url_scanning"
+
+    def run(self, ctx: StageContext) -> StageResult:
+        settings = ctx.config.scanning
+        if not settings.url_scanning:
+            return StageResult(self.name, "SKIPPED", "URL scanning of attachments is off (scanconfig)")
+        found = []
+        for a in ctx.message.all_attachments():
+            for url in a.urls:
+                v = ctx.url_reputation.verdict(url)
+                found.append({"url": url, "attachment": "/".join(a.path + (a.filename,)), "verdict": v.verdict,
+                              "score": v.score, "source": v.source})
+        ctx.findings["urls"] = found
+        if not found:
+            return StageResult(self.name, "NEGATIVE", "no URLs in attachments")
+        blocked = [f["url"] for f in found if f["verdict"] == "blocked"]
+        if not blocked:
+            return StageResult(self.name, "NEGATIVE", f"{len(found)} URLs, none blocked")
+        action = settings.url_blocked_action
+        if action != "deliver":
+            ctx.decide(action, "url_scanning", settings.url_quarantine)
+        return StageResult(self.name, "POSITIVE", f"blocked URL in attachment: {', '.join(blocked[:5])}; "
+                                                  f"action {action}")
+
+
+class ContentFilters:
+    """The content filters the mail policy lists, in its order, over the same primitives as message filters."""
+
+    name = "content_filters"
+
+    def run(self, ctx: StageContext) -> StageResult:
+        from .filters import run_filters
+
+        names = ctx.policy.content_filters
+        if not names:
+            return StageResult(self.name, "SKIPPED", f"no content filters in mail policy {ctx.policy.name}")
+        entries, missing = [], []
+        for name in names:
+            cf = ctx.config.content_filters.get(ctx.envelope.direction, name)
+            if cf is None:
+                missing.append(name)
+            else:
+                entries.append((cf.name, cf.script, True))
+        before = len(ctx.outcome.matched)
+        ctx.outcome.stopped = False  # skip-filters in a message filter skips message filters only
+        run_filters(_compiled(tuple(entries)), ctx.facts(), ctx.outcome)
+        matched = ctx.outcome.matched[before:]
+        note = f" (not defined: {', '.join(missing)})" if missing else ""
+        if not matched:
+            return StageResult(self.name, "NO_MATCH", note.strip())
+        return StageResult(self.name, "MATCH", ", ".join(matched) + note)
+
+
+@lru_cache(maxsize=32)
 def _compiled(entries: tuple) -> list:
     from .filters import parse_filters
 
@@ -135,64 +219,101 @@ def default_stages() -> list[Stage]:
     """The stages in order; later issues replace the pending ones with engines."""
     return [
         MessageFilters(),
-        _Pending("url_scanning", None, "URL scanning of attachments is not supported yet"),
+        UrlScanning(),
         _Pending("antispam", "antispam", "no anti-spam engine is configured (not supported yet)"),
         _Pending("antivirus", "antivirus", "no anti-virus engine is configured (not supported yet)"),
         _Pending("file_reputation", "file_reputation", "file reputation is not configured (not supported yet)"),
         _Pending("graymail", "graymail", "graymail detection is not supported yet"),
-        _ContentFilters("content_filters", None, "content filters are not supported yet"),
+        ContentFilters(),
         _Dlp("dlp", "dlp", "no DLP policy is configured (not supported yet)"),
     ]
 
 
-def scan(message: ParsedMessage, envelope: Envelope, config: Config,
-         stages: list[Stage] | None = None) -> list[PolicyVerdict]:
+def parse_for(raw: bytes, direction: str, config: Config, clients: Clients = NO_CLIENTS) -> ParsedMessage:
+    """Parse under the configuration: its bounds, and the passphrases when protected scanning is on."""
+    from .extract.unlock import Unlocker
+    from .extract.zipfiles import Limits
+    from .message import parse
+
+    pa = config.protected_attachments
+    enabled = pa.inbound if direction == "incoming" else pa.outbound
+    unlocker = Unlocker(list(clients.passphrases), pa.budget_seconds) if enabled else None
+    return parse(raw, Limits.from_config(config.scanning), unlocker, harvest=enabled and pa.harvest_from_body)
+
+
+def scan(message: ParsedMessage, envelope: Envelope, config: Config, stages: list[Stage] | None = None,
+         clients: Clients = NO_CLIENTS) -> list[PolicyVerdict]:
     """One verdict per mail policy the recipients fall under (the appliance's message splitting).
 
     Message filters run once, on the whole message, before the split (as on the
-    appliance); every later stage runs per policy.
+    appliance); every later stage runs per policy. Once a stage or filter takes a
+    final action (drop, bounce, quarantine) the later stages are not run.
     """
+    from .filters import Outcome
+    from .urls import LocalUrlTable, UrlReputation
+
     stages = stages if stages is not None else default_stages()
     groups = split(config.mail_policies, envelope.direction, envelope.sender, list(envelope.recipients))
+    url_reputation = UrlReputation([LocalUrlTable(config.reputation), *clients.url_providers])
+    hash_lists = {h.name.lower(): set(h.hashes) for h in config.hash_lists.lists}
     pre: list[StageResult] = []
+    unscannable = _unscannable(message)
     if message.malformed:
         pre.append(StageResult("mime", "MALFORMED", message.malformed))
-    unscannable = [a for a in message.all_attachments() if a.unscannable]
-    if unscannable:
-        pre.append(StageResult("extraction", "UNSCANNABLE",
-                               "; ".join(f"{a.filename or '(unnamed)'}: {a.unscannable}" for a in unscannable)))
-    outcome = None
+    if unscannable and not message.malformed:
+        pre.append(StageResult("extraction", "UNSCANNABLE", unscannable))
+    first = Outcome()
     if stages and stages[0].name == "message_filters":
-        ctx = StageContext(message, envelope, groups[0][0], config)
+        ctx = StageContext(message, envelope, groups[0][0], config, first, url_reputation, hash_lists)
         pre.append(_safely(stages[0], ctx))
-        outcome = ctx.outcome
         stages = stages[1:]
-    final = getattr(outcome, "final", None)
     out = []
     for policy, rcpts in groups:
-        ctx = StageContext(message, envelope, policy, config, outcome)
+        ctx = StageContext(message, envelope, policy, config, first.copy(), url_reputation, hash_lists)
         results = list(pre)
-        if final not in ("drop", "bounce", "quarantine"):  # a final filter action: later stages never see it
-            results += [_safely(stage, ctx) for stage in stages]
+        for stage in stages:
+            if ctx.outcome.final in FINAL_ACTIONS:
+                break  # a final action: later stages never see the message
+            results.append(_safely(stage, ctx))
+        if unscannable and ctx.outcome.final not in FINAL_ACTIONS:
+            _unscannable_action(ctx, unscannable)
+        o = ctx.outcome
+        action = o.final if o.final in FINAL_ACTIONS else "deliver"
         findings = {
             "attachments": [
                 {"name": a.filename, "type": a.detected_type, "declared": a.declared_type, "size": a.size,
-                 "sha256": a.sha256, "path": list(a.path), "protected": a.protected,
-                 "unscannable": a.unscannable}
+                 "sha256": a.sha256, "path": list(a.path), "protected": a.protected, "protection": a.protection,
+                 "unlocked_by": a.unlocked_by, "unscannable": a.unscannable, "urls": list(a.urls)}
                 for a in message.all_attachments()
             ],
             "size": message.size,
+            "filters": o.summary(),
+            **ctx.findings,
         }
-        action = "deliver"
-        if outcome is not None:
-            o = outcome
-            action = o.final if o.final in ("drop", "bounce", "quarantine") else "deliver"
-            findings["filters"] = {"matched": o.matched, "final_by": o.final_by, "log_entries": o.log_entries,
-                                   "add_headers": o.add_headers, "strip_headers": o.strip_headers,
-                                   "dropped_attachments": o.dropped_attachments, "quarantine": o.quarantine,
-                                   "notify": o.notify, "bcc": o.bcc}
-        out.append(PolicyVerdict(policy.name, envelope.direction, tuple(rcpts), tuple(results), action, findings))
+        out.append(PolicyVerdict(policy.name, envelope.direction, tuple(rcpts), tuple(results), action, findings,
+                                 o.final_by if action != "deliver" else "", o.quarantine if action == "quarantine"
+                                 else ""))
     return out
+
+
+FINAL_ACTIONS = ("drop", "bounce", "quarantine")
+
+
+def _unscannable(message: ParsedMessage) -> str:
+    reasons = [f"{'/'.join(a.path + (a.filename or '(unnamed)',))}: {a.unscannable}"
+               for a in message.all_attachments() if a.unscannable]
+    if message.malformed:
+        reasons.insert(0, f"malformed MIME: {message.malformed}")
+    return "; ".join(reasons)
+
+
+def _unscannable_action(ctx: StageContext, reason: str) -> None:
+    settings = ctx.config.scanning
+    if settings.unscannable_action == "deliver":
+        if settings.unscannable_header:
+            ctx.outcome.add_headers.append((settings.unscannable_header, reason[:900]))
+        return
+    ctx.decide(settings.unscannable_action, "unscannable", settings.unscannable_quarantine)
 
 
 def _safely(stage: Stage, ctx: StageContext) -> StageResult:

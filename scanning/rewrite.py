@@ -11,6 +11,7 @@ import email.policy
 
 
 def rewrite(raw: bytes, add_headers=(), strip_headers=(), drop_attachments=()) -> bytes:
+    """``drop_attachments``: SHA-256 values of the decoded attachments to remove (exactly those, whatever their names)."""
     if not (add_headers or strip_headers or drop_attachments):
         return raw
     msg = email.message_from_bytes(raw, policy=email.policy.SMTP)
@@ -25,11 +26,13 @@ def rewrite(raw: bytes, add_headers=(), strip_headers=(), drop_attachments=()) -
 
 
 def _drop(part, doomed: set[str]) -> None:
+    import hashlib
+
     if not part.is_multipart():
         return
     kept = []
     for sub in part.get_payload():
-        if not sub.is_multipart() and sub.get_filename() in doomed:
+        if not sub.is_multipart() and hashlib.sha256(sub.get_payload(decode=True) or b"").hexdigest() in doomed:
             continue
         _drop(sub, doomed)
         kept.append(sub)

@@ -1,51 +1,60 @@
 """The engine's entry point in a worker process: bytes and an envelope in, decisions out.
 
 Runs in a process pool (one worker per core) so that the SMTP event loop
-never waits on parsing or scanning. Everything returned is plain data.
+never waits on parsing or scanning. Everything returned is plain data: one
+dict per mail policy the recipients fall under, with the content rewritten
+for that policy's copy when its actions changed it.
 """
 
 from __future__ import annotations
 
 from asyncos_cli.config.schema import Config
 
-from .message import parse
-from .pipeline import Envelope, scan
+from .pipeline import NO_CLIENTS, Clients, Envelope, parse_for, scan
 from .rewrite import rewrite
 
-_snapshots: dict[int, Config] = {}
+_snapshots: dict[int, tuple[Config, Clients]] = {}
 
 
-def snapshot(key: int, blob: bytes) -> Config:
-    """The configuration snapshot ``key``, unpickled once per worker (not once per message)."""
-    config = _snapshots.get(key)
-    if config is None:
+def snapshot(key: int, blob: bytes) -> tuple[Config, Clients]:
+    """The snapshot ``key`` (configuration and clients), unpickled once per worker, not once per message."""
+    found = _snapshots.get(key)
+    if found is None:
         import pickle
 
-        config = pickle.loads(blob)
+        found = pickle.loads(blob)
         _snapshots.clear()  # only the newest version is ever asked for again
-        _snapshots[key] = config
-    return config
+        _snapshots[key] = found
+    return found
 
 
-def scan_snapshot(raw: bytes, envelope: Envelope, key: int, blob: bytes) -> dict:
-    return scan_message(raw, envelope, snapshot(key, blob))
+def scan_snapshot(raw: bytes, envelope: Envelope, key: int, blob: bytes) -> list[dict]:
+    config, clients = snapshot(key, blob)
+    return scan_message(raw, envelope, config, clients)
 
 
-def scan_message(raw: bytes, envelope: Envelope, config: Config) -> dict:
-    message = parse(raw)
-    verdicts = scan(message, envelope, config)
-    first = verdicts[0]
-    filters = first.findings.get("filters") or {}
-    content = None
-    if filters and first.action == "deliver":
-        new = rewrite(raw, [tuple(h) for h in filters.get("add_headers", [])], filters.get("strip_headers", []),
-                      filters.get("dropped_attachments", []))
-        if new != raw:
-            content = new
-    return {
-        "policies": [(v.policy, list(v.recipients)) for v in verdicts],
-        "stages": [(s.stage, s.verdict, s.detail) for s in first.stages],
-        "action": first.action,
-        "filters": filters,
-        "content": content,
-    }
+def scan_message(raw: bytes, envelope: Envelope, config: Config, clients: Clients = NO_CLIENTS) -> list[dict]:
+    message = parse_for(raw, envelope.direction, config, clients)
+    out = []
+    for v in scan(message, envelope, config, clients=clients):
+        actions = v.findings["filters"]
+        content = None
+        if v.action in ("deliver", "quarantine"):
+            new = rewrite(raw, [tuple(h) for h in actions["add_headers"]], actions["strip_headers"],
+                          {d["sha256"] for d in actions["dropped_attachments"]})
+            content = new if new != raw else None
+        out.append({
+            "policy": v.policy,
+            "recipients": list(v.recipients),
+            "stages": [(s.stage, s.verdict, s.detail) for s in v.stages],
+            "action": v.action,
+            "final_by": v.final_by,
+            "quarantine": v.quarantine,
+            "filters": actions,
+            "urls": v.findings.get("urls", []),
+            "unlocked": [(a["name"], a["unlocked_by"], a["protection"]) for a in v.findings["attachments"]
+                         if a["unlocked_by"]],
+            "attachments": [a["name"] for a in v.findings["attachments"] if not a["path"]],
+            "content": content,
+        })
+    return out

@@ -50,6 +50,10 @@ class DataDir:
         return self.root / "state"
 
     @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
     def history(self) -> Path:
         return self.root / "history"
 

@@ -588,6 +588,207 @@ class MessageFiltersSection(Section):
         check_unique((f.name for f in self.filters), "filters", "filter name")
 
 
+# ---------------------------------------------------------------- scanning: bounds, protected content, lists
+
+#: What happens to a message with an attachment the engine could not scan (scanconfig).
+UNSCANNABLE_ACTIONS = ("deliver", "drop", "quarantine")
+
+
+@dataclass(frozen=True)
+class ScanningSection(Section):
+    """scanconfig: the extractors' bounds and the action for what cannot be scanned within them."""
+
+    name: ClassVar[str] = "scanning"
+    title: ClassVar[str] = "Attachment scanning bounds and unscannable actions"
+
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    max_expanded_bytes: int = 64 * 1024 * 1024
+    max_ratio: int = 100
+    max_members: int = 1000
+    max_depth: int = 5
+    max_seconds: float = 1.0
+    #: Office key derivation (agile/standard spinCount) above this is refused, not tried.
+    max_spin_count: int = 500_000
+    unscannable_action: str = "deliver"
+    #: The header added when an unscannable message is delivered (empty: none).
+    unscannable_header: str = "X-Unscannable"
+    unscannable_quarantine: str = "Unscannable"
+    #: URL scanning of attachments (on by default in 14.0), and what a blocked URL in one does.
+    url_scanning: bool = True
+    url_blocked_action: str = "quarantine"
+    url_quarantine: str = "Policy"
+
+    def validate(self) -> None:
+        check_range(self.max_attachment_bytes, 1024, 1024**3, "max_attachment_bytes")
+        check_range(self.max_expanded_bytes, 1024, 1024**3, "max_expanded_bytes")
+        check_range(self.max_ratio, 2, 100_000, "max_ratio")
+        check_range(self.max_members, 1, 100_000, "max_members")
+        check_range(self.max_depth, 1, 20, "max_depth")
+        check_range(self.max_seconds, 0.1, 60, "max_seconds")
+        check_range(self.max_spin_count, 1, 10_000_000, "max_spin_count")
+        for f in ("unscannable_action", "url_blocked_action"):
+            if getattr(self, f) not in UNSCANNABLE_ACTIONS:
+                raise ConfigError(f"must be one of {', '.join(UNSCANNABLE_ACTIONS)}", f)
+        if self.unscannable_header and not re.fullmatch(r"[!-9;-~]{1,76}", self.unscannable_header):
+            raise ConfigError(f"{self.unscannable_header!r} is not a header name", "unscannable_header")
+        check_name(self.unscannable_quarantine, "unscannable_quarantine", "quarantine name")
+        check_name(self.url_quarantine, "url_quarantine", "quarantine name")
+
+
+@dataclass(frozen=True)
+class ProtectedPassphrase(Record):
+    priority: int
+    passphrase: Secret
+
+    def validate(self) -> None:
+        check_range(self.priority, 0, 999, "priority")
+
+
+@dataclass(frozen=True)
+class ProtectedAttachmentsSection(Section):
+    """protectedattachmentconfig: open password-protected attachments with the administrator's passphrases."""
+
+    name: ClassVar[str] = "protected_attachments"
+    title: ClassVar[str] = "Scanning of password-protected attachments"
+
+    inbound: bool = False
+    outbound: bool = False
+    passphrases: tuple[ProtectedPassphrase, ...] = field(default=(), metadata={"item": "passphrase"})
+    #: Beyond the appliance: try passphrases the message text gives ("password: X"), after the list.
+    harvest_from_body: bool = False
+    #: Time for all trials on one message, seconds.
+    budget_seconds: float = 1.0
+
+    def validate(self) -> None:
+        check_unique((p.priority for p in self.passphrases), "passphrases", "priority")
+        check_range(self.budget_seconds, 0.05, 30, "budget_seconds")
+
+    def ordered(self) -> tuple[ProtectedPassphrase, ...]:
+        return tuple(sorted(self.passphrases, key=lambda p: p.priority))
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class HashList(Record):
+    name: str
+    hashes: tuple[str, ...] = field(default=(), metadata={"item": "sha256"})
+    description: str = ""
+
+    def validate(self) -> None:
+        check_name(self.name, "name", "hash list name")
+        for h in self.hashes:
+            if not _SHA256.fullmatch(h):
+                raise ConfigError(f"{h[:80]!r} is not a SHA-256 value (64 lower-case hex digits)", "hashes")
+        check_unique(self.hashes, "hashes", "hash")
+
+
+@dataclass(frozen=True)
+class HashListsSection(Section):
+    """Named lists of SHA-256 values that filters match attachments against."""
+
+    name: ClassVar[str] = "hash_lists"
+    title: ClassVar[str] = "File hash lists"
+
+    lists: tuple[HashList, ...] = field(default=(), metadata={"item": "list"})
+
+    def validate(self) -> None:
+        check_unique((h.name.lower() for h in self.lists), "lists", "hash list name")
+
+    def get(self, name: str) -> HashList | None:
+        return next((h for h in self.lists if h.name.lower() == name.lower()), None)
+
+
+def check_url_entry(entry: str) -> None:
+    """A local URL list entry: a domain (and its subdomains), or a URL prefix with scheme."""
+    if not entry or any(c.isspace() for c in entry) or len(entry) > 2000:
+        raise ConfigError(f"{entry[:80]!r} is not a domain or URL", "entries")
+    if "://" not in entry:
+        check_hostname(entry.lstrip("."), "entries")
+
+
+@dataclass(frozen=True)
+class ReputationSection(Section):
+    """The embedded reputation provider: the administrator's own table (remote providers come later)."""
+
+    name: ClassVar[str] = "reputation"
+    title: ClassVar[str] = "Local reputation tables"
+
+    url_blocked: tuple[str, ...] = field(default=(), metadata={"item": "entry"})
+    url_allowed: tuple[str, ...] = field(default=(), metadata={"item": "entry"})
+
+    def validate(self) -> None:
+        for f in ("url_blocked", "url_allowed"):
+            for e in getattr(self, f):
+                try:
+                    check_url_entry(e)
+                except ConfigError as err:
+                    raise err.at(f) from None
+            check_unique((e.lower() for e in getattr(self, f)), f, "entry")
+
+
+@dataclass(frozen=True)
+class ContentFilter(Record):
+    """A content filter: a script in the message filter language, used by the mail policies that list it."""
+
+    name: str
+    direction: str
+    script: str
+    description: str = ""
+
+    def validate(self) -> None:
+        if not re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_\-]{0,63}", self.name):
+            raise ConfigError(f"invalid filter name {self.name!r}", "name")
+        if self.direction not in ("incoming", "outgoing"):
+            raise ConfigError("must be incoming or outgoing", "direction")
+        if not self.script.strip():
+            raise ConfigError("the filter script is empty", "script")
+
+
+@dataclass(frozen=True)
+class ContentFiltersSection(Section):
+    name: ClassVar[str] = "content_filters"
+    title: ClassVar[str] = "Incoming and outgoing content filters"
+
+    filters: tuple[ContentFilter, ...] = field(default=(), metadata={"item": "filter"})
+
+    def validate(self) -> None:
+        check_unique(((f.direction, f.name) for f in self.filters), "filters", "content filter")
+
+    def get(self, direction: str, name: str) -> ContentFilter | None:
+        return next((f for f in self.filters if f.direction == direction and f.name == name), None)
+
+
+@dataclass(frozen=True)
+class Quarantine(Record):
+    name: str
+    retention_days: int = 30
+    #: What happens when the retention period ends.
+    expiry_action: str = "delete"
+
+    def validate(self) -> None:
+        check_name(self.name, "name", "quarantine name")
+        check_range(self.retention_days, 1, 3650, "retention_days")
+        if self.expiry_action not in ("delete", "release"):
+            raise ConfigError("must be delete or release", "expiry_action")
+
+
+@dataclass(frozen=True)
+class QuarantinesSection(Section):
+    name: ClassVar[str] = "quarantines"
+    title: ClassVar[str] = "Policy quarantines"
+
+    quarantines: tuple[Quarantine, ...] = field(
+        default=(Quarantine("Policy"), Quarantine("Unscannable", 14)), metadata={"item": "quarantine"})
+
+    def validate(self) -> None:
+        check_unique((q.name.lower() for q in self.quarantines), "quarantines", "quarantine name")
+
+    def get(self, name: str) -> Quarantine | None:
+        return next((q for q in self.quarantines if q.name.lower() == name.lower()), None)
+
+
 #: Every section, in the order the XML and diffs show them.
 SECTIONS: tuple[type[Section], ...] = (
     SystemSection,
@@ -600,6 +801,12 @@ SECTIONS: tuple[type[Section], ...] = (
     DeliverySection,
     MailPoliciesSection,
     MessageFiltersSection,
+    ContentFiltersSection,
+    ScanningSection,
+    ProtectedAttachmentsSection,
+    HashListsSection,
+    ReputationSection,
+    QuarantinesSection,
     OutboundSection,
     LogsSection,
 )
@@ -691,6 +898,30 @@ class Config:
     @property
     def message_filters(self) -> MessageFiltersSection:
         return self._sections["message_filters"]  # type: ignore[return-value]
+
+    @property
+    def content_filters(self) -> ContentFiltersSection:
+        return self._sections["content_filters"]  # type: ignore[return-value]
+
+    @property
+    def scanning(self) -> ScanningSection:
+        return self._sections["scanning"]  # type: ignore[return-value]
+
+    @property
+    def protected_attachments(self) -> ProtectedAttachmentsSection:
+        return self._sections["protected_attachments"]  # type: ignore[return-value]
+
+    @property
+    def hash_lists(self) -> HashListsSection:
+        return self._sections["hash_lists"]  # type: ignore[return-value]
+
+    @property
+    def reputation(self) -> ReputationSection:
+        return self._sections["reputation"]  # type: ignore[return-value]
+
+    @property
+    def quarantines(self) -> QuarantinesSection:
+        return self._sections["quarantines"]  # type: ignore[return-value]
 
 
 def secrets_in(record: Record) -> Iterator[tuple[str, Secret]]:

@@ -194,6 +194,8 @@ class MessageFinished(Event):
     def log_line(self) -> str:
         if self.action == "DELIVERED":
             return f"Message finished MID {self.mid} done"
+        if self.action == "QUARANTINED":
+            return f"MID {self.mid} {self.detail}"
         return f"Message aborted MID {self.mid} {self.detail or self.action}"
 
 
@@ -221,3 +223,71 @@ class PolicyMatched(Event):
         which = "all recipients" if self.all_recipients else "some recipients"
         table = "inbound" if self.direction == "incoming" else "outbound"
         return f"MID {self.mid} matched {which} for per-recipient policy {self.policy} in the {table} table"
+
+
+@dataclass(frozen=True)
+class MessageSplit(Event):
+    """Recipients under another mail policy go on as a new message (the appliance's per-policy split)."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    new_mid: int
+    policy: str
+    recipients: tuple[str, ...]
+
+    def log_line(self) -> str:
+        return f"MID {self.mid} was split creating MID {self.new_mid} due to a per-recipient policy {self.policy}"
+
+
+@dataclass(frozen=True)
+class AttachmentUrl(Event):
+    """A URL found in an attachment, with its reputation verdict (tracking shows it too)."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    url: str
+    attachment: str
+    verdict: str
+    source: str = ""
+
+    def log_line(self) -> str:
+        by = f" ({self.source})" if self.source else ""
+        return f"MID {self.mid} URL {self.url} in attachment '{self.attachment}' reputation {self.verdict}{by}"
+
+
+@dataclass(frozen=True)
+class AttachmentUnlocked(Event):
+    """A protected attachment was opened; the log names the passphrase's priority, never the passphrase."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    attachment: str
+    unlocked_by: str
+    protection: str
+
+    def log_line(self) -> str:
+        return (f"MID {self.mid} attachment '{self.attachment}' ({self.protection}) decrypted with the "
+                f"passphrase of {self.unlocked_by}")
+
+
+@dataclass(frozen=True)
+class QuarantineReleased(Event):
+    log_type: ClassVar[str | None] = "mail"
+    quarantine: str
+    mid: int
+    new_mid: int
+    user: str = ""
+
+    def log_line(self) -> str:
+        return f"MID {self.mid} released from quarantine {self.quarantine} as MID {self.new_mid}"
+
+
+@dataclass(frozen=True)
+class QuarantineExpired(Event):
+    log_type: ClassVar[str | None] = "mail"
+    quarantine: str
+    mid: int
+    days: int
+
+    def log_line(self) -> str:
+        return f"MID {self.mid} deleted from quarantine {self.quarantine} (retention of {self.days} days ended)"

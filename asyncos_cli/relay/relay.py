@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import defaultdict, deque
 from dataclasses import asdict, dataclass
@@ -23,9 +24,23 @@ from asyncos_cli.events.mail import MessageFinished
 from .delivery import DeliveryManager
 from .dsn import build as build_dsn
 from .listener import make_server
-from .spool import BOUNCED, DELIVERED, DROPPED, QueuedMessage, Recipient, Spool
+from .spool import BOUNCED, DELIVERED, DROPPED, QUARANTINED, SPLIT, QueuedMessage, Recipient, Spool
 
 log = logging.getLogger("asyncos.relay")
+
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_CONTENT_TYPE = re.compile(rb"(?im)^content-type:[ \t]*(?:\r?\n[ \t]+)?([a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+)")
+_DISPOSITION = re.compile(rb"(?im)^content-disposition:[ \t]*(?:\r?\n[ \t]+)?attachment")
+
+
+def may_have_attachments(content: bytes) -> bool:
+    """False only for a single text part with no attachment disposition: the one shape with nothing to extract."""
+    end = _HEAD_END.search(content, 0, 256 * 1024)
+    head = content[: end.start() if end else 256 * 1024]
+    m = _CONTENT_TYPE.search(head)
+    if m is not None and not m.group(1).lower().startswith(b"text/"):
+        return True  # multipart/*, application/*, image/*, ...
+    return _DISPOSITION.search(head) is not None
 
 
 @dataclass
@@ -44,8 +59,13 @@ class Counters:
 
 class Relay:
     def __init__(self, queue_dir: Path, config: Config, emit: Callable[[Event], None], tls_context,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, keyring=None, quarantine_dir: Path | None = None):
+        from asyncos_cli.services.quarantine import QuarantineStore
+
         self.config = config
+        #: Opens the protected-attachment passphrases for the scanning workers.
+        self.keyring = keyring
+        self.quarantines = QuarantineStore(quarantine_dir or queue_dir.parent / "quarantine")
         self.emit = emit
         self.tls_context = tls_context
         self.clock = clock
@@ -149,20 +169,32 @@ class Relay:
 
     def accepted(self, msg: QueuedMessage) -> None:
         """A message is durable: scan it when there is scanning to do, then deliver it."""
-        if not self.config.message_filters.filters:
-            self.delivery.submit(msg)  # nothing configured to look at it: no parsing cost
+        if not self._needs_scan(msg):
+            self.delivery.submit(msg)  # nothing configured could look at it: no parsing cost
             return
         task = asyncio.get_running_loop().create_task(self._scan(msg))
         self._scans.add(task)
         task.add_done_callback(self._scans.discard)
 
+    def _needs_scan(self, msg: QueuedMessage) -> bool:
+        config = self.config
+        if config.message_filters.filters or config.content_filters.filters:
+            return True
+        # Everything else the engine does today looks at attachments: a single text part has none.
+        return may_have_attachments(msg.content)
+
     def _snapshot_blob(self, config: Config) -> tuple[int, bytes]:
-        """The snapshot pickled once per version; workers unpickle it once per version too."""
+        """Configuration and clients pickled once per version; workers unpickle them once per version too."""
         if self._blob is None or self._blob[0] is not config:
             import pickle
 
+            from scanning.pipeline import Clients
+
+            clients = Clients()
+            if config.protected_attachments.passphrases:
+                clients = Clients.for_config(config, self.keyring.reveal)
             self._blob_key += 1
-            self._blob = (config, self._blob_key, pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL))
+            self._blob = (config, self._blob_key, pickle.dumps((config, clients), protocol=pickle.HIGHEST_PROTOCOL))
         return self._blob[1], self._blob[2]
 
     def _workers(self):
@@ -177,7 +209,7 @@ class Relay:
         return self._pool
 
     async def _scan(self, msg: QueuedMessage) -> None:
-        from asyncos_cli.events.mail import CustomLogEntry, PolicyMatched, StageVerdict
+        from asyncos_cli.events.mail import StageVerdict
         from scanning.pipeline import Envelope
         from scanning.worker import scan_snapshot
 
@@ -185,42 +217,129 @@ class Relay:
         listener = config.listeners.get(msg.listener)
         direction = "outgoing" if listener is not None and listener.kind == "private" else "incoming"
         env = Envelope(msg.sender, tuple(r.address for r in msg.pending()), direction, msg.remote_ip, msg.mid)
-        key, blob = self._snapshot_blob(config)
         try:
-            result = await asyncio.get_running_loop().run_in_executor(
+            key, blob = self._snapshot_blob(config)
+            results = await asyncio.get_running_loop().run_in_executor(
                 self._workers(), scan_snapshot, msg.content, env, key, blob)
         except Exception as e:  # the scan failed: the message is not lost, it goes on unscanned and says so
             self.emit(StageVerdict(msg.mid, "scanning", "UNSCANNABLE", f"{type(e).__name__}: {e}"))
             self.delivery.submit(msg)
             return
-        policies = result["policies"]
-        for name, rcpts in policies:
-            self.emit(PolicyMatched(msg.mid, name, direction, len(policies) == 1))
-        for stage, verdict, detail in result["stages"]:
-            if verdict not in ("NOT_CONFIGURED", "SKIPPED"):
-                self.emit(StageVerdict(msg.mid, stage, verdict, detail))
-        filters = result["filters"] or {}
-        for text in filters.get("log_entries", []):
-            self.emit(CustomLogEntry(msg.mid, text))
+        self._report(msg, results, direction)
+        copies = await self._split(msg, results)
+        for copy, result in zip(copies, results):
+            await self._apply(copy, result)
+
+    def _report(self, msg: QueuedMessage, results: list[dict], direction: str) -> None:
+        from asyncos_cli.events.mail import (AttachmentUnlocked, AttachmentUrl, CustomLogEntry, PolicyMatched,
+                                             StageVerdict)
+
+        seen: set = set()
+
+        def once(event) -> None:
+            if event not in seen:
+                seen.add(event)
+                self.emit(event)
+
+        for r in results:
+            self.emit(PolicyMatched(msg.mid, r["policy"], direction, len(results) == 1))
+        for r in results:
+            for name, label, protection in r["unlocked"]:
+                once(AttachmentUnlocked(msg.mid, name, label, protection))
+            for u in r["urls"]:
+                once(AttachmentUrl(msg.mid, u["url"], u["attachment"], u["verdict"], u["source"]))
+            for stage, verdict, detail in r["stages"]:
+                if verdict not in ("NOT_CONFIGURED", "SKIPPED"):
+                    once(StageVerdict(msg.mid, stage, verdict, detail))
+            for text in r["filters"]["log_entries"]:
+                once(CustomLogEntry(msg.mid, text))
+            for kind in ("notify", "bcc"):
+                if r["filters"][kind]:
+                    once(StageVerdict(msg.mid, kind, "NOT_SUPPORTED", f"{kind}() to {', '.join(r['filters'][kind])} "
+                                      "is not supported yet: nothing was sent"))
+
+    async def _split(self, msg: QueuedMessage, results: list[dict]) -> list[QueuedMessage]:
+        """One message per mail policy: the first policy keeps the MID, the others get new ones."""
+        if len(results) == 1:
+            return [msg]
+        from asyncos_cli.events.mail import MessageSplit
+
+        copies = [msg]
+        by_address = {r.address: r for r in msg.pending()}
+        for result in results[1:]:
+            moved = [by_address[a] for a in result["recipients"] if a in by_address]
+            child = QueuedMessage(
+                mid=self.spool.next_mid(), icid=msg.icid, sender=msg.sender,
+                recipients=[Recipient(r.rid, r.address) for r in moved], received=msg.received,
+                listener=msg.listener, smtputf8=msg.smtputf8, size=msg.size, message_id=msg.message_id,
+                subject=msg.subject, remote_ip=msg.remote_ip, content=msg.content)
+            await self.spool.store(child)  # durable before the parent lets go of these recipients
+            for r in moved:
+                r.state, r.detail = SPLIT, f"MID {child.mid}"
+            self.emit(MessageSplit(msg.mid, child.mid, result["policy"], tuple(result["recipients"])))
+            copies.append(child)
+        await asyncio.to_thread(self.spool.save_state, msg)
+        return copies
+
+    async def _apply(self, msg: QueuedMessage, result: dict) -> None:
         action = result["action"]
-        matched = filters.get("final_by") or "a message filter"
-        if action == "drop":
-            for r in msg.pending():
-                r.state, r.detail = DROPPED, f"filter {matched}"
-                self.counters.dropped_recipients += 1
-            await self.finish(msg)
-            return
-        if action == "bounce":
-            self.delivery.bounce_all(msg, f"550 5.7.1 Bounced by filter {matched}")
-            await self.finish(msg)
-            return
-        if action == "quarantine":
-            self.emit(StageVerdict(msg.mid, "quarantine", "NOT_SUPPORTED",
-                                   f"quarantine {filters.get('quarantine')!r} is not supported yet: delivered"))
+        by = result["final_by"] or "a message filter"
+        by = by if by in ("url_scanning", "unscannable") else f"filter {by}"
         if result["content"] is not None:
             msg.content = result["content"]
             msg.size = len(msg.content)
+        if action == "drop":
+            for r in msg.pending():
+                r.state, r.detail = DROPPED, by
+                self.counters.dropped_recipients += 1
+            await self.finish(msg)
+        elif action == "bounce":
+            self.delivery.bounce_all(msg, f"550 5.7.1 Bounced by {by}")
+            await self.finish(msg)
+        elif action == "quarantine":
+            await self._quarantine(msg, result["quarantine"] or "Policy", by, result["policy"])
+        else:
+            self.delivery.submit(msg)
+
+    async def _quarantine(self, msg: QueuedMessage, name: str, by: str, policy: str) -> None:
+        rcpts = [r.address for r in msg.pending()]
+        await asyncio.to_thread(self.quarantines.put, name, msg.mid, msg.sender, rcpts, msg.subject, msg.content,
+                                by, policy)
+        for r in msg.pending():  # held on disk (fsynced) before the queue lets go
+            r.state, r.detail = QUARANTINED, f'quarantined to "{name}" ({by})'
+        await self.finish(msg)
+
+    async def expire_quarantines(self, now: float | None = None) -> int:
+        """Carry out each quarantine's expiry action on messages held past its retention."""
+        from asyncos_cli.events.mail import QuarantineExpired
+
+        done = 0
+        for q in self.config.quarantines.quarantines:
+            for held in self.quarantines.expired(q.name, q.retention_days, now):
+                if q.expiry_action == "release":
+                    await self.release(q.name, held.mid)
+                elif self.quarantines.remove(q.name, held.mid):
+                    self.emit(QuarantineExpired(q.name, held.mid, q.retention_days))
+                done += 1
+        return done
+
+    async def release(self, name: str, mid: int) -> int:
+        """Put a held message back on its way (a new MID, delivered without scanning again)."""
+        from asyncos_cli.events.mail import QuarantineReleased
+
+        held = self.quarantines.get(name, mid)
+        if held is None:
+            raise KeyError(f"no message {mid} in quarantine {name}")
+        content = self.quarantines.content(name, mid)
+        msg = QueuedMessage(mid=self.spool.next_mid(), icid=0, sender=held.sender,
+                            recipients=[Recipient(i, a) for i, a in enumerate(held.recipients)],
+                            received=self.clock(), listener="(quarantine)", size=len(content),
+                            subject=held.subject, content=content)
+        await self.spool.store(msg)
+        self.quarantines.remove(name, mid)  # after the queue holds it: never in neither place
+        self.emit(QuarantineReleased(name, mid, msg.mid))
         self.delivery.submit(msg)
+        return msg.mid
 
     async def finish(self, msg: QueuedMessage) -> None:
         """Every recipient has its fate: send the DSN (if any), record, and leave the queue."""
@@ -228,8 +347,11 @@ class Relay:
         if bounced and msg.sender and not msg.is_bounce:
             await self._queue_bounce(msg, bounced)
         self.spool.remove(msg)  # two unlinks: cheaper inline than a hand-off to a thread
-        states = {r.state for r in msg.recipients}
-        if states == {DELIVERED}:
+        states = {r.state for r in msg.recipients} - {SPLIT}
+        if states == {QUARANTINED}:
+            self.emit(MessageFinished(msg.mid, "QUARANTINED", next(r.detail for r in msg.recipients
+                                                                   if r.state == QUARANTINED)))
+        elif states == {DELIVERED}:
             self.emit(MessageFinished(msg.mid, "DELIVERED"))
         elif DELIVERED in states:
             self.emit(MessageFinished(msg.mid, "DELIVERED", "partly bounced"))

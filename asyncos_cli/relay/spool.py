@@ -29,6 +29,8 @@ WINDOW_SECONDS = 0.002
 WINDOW_MESSAGES = 32
 
 PENDING, DELIVERED, BOUNCED, DROPPED = "pending", "delivered", "bounced", "dropped"
+#: Held in a quarantine; handed to a new MID by the per-policy split.
+QUARANTINED, SPLIT = "quarantined", "split"
 
 
 @dataclass

@@ -13,7 +13,8 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 
 from asyncos_cli.events import Event, EventBus
-from asyncos_cli.events.mail import MessageFinished, MessageReceived, StageVerdict
+from asyncos_cli.events.mail import (AttachmentUnlocked, AttachmentUrl, MessageFinished, MessageReceived, MessageSplit,
+                                     StageVerdict)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tracking_records (
@@ -46,6 +47,12 @@ class TrackingRecord:
     final_action: str | None = None
     final_detail: str = ""
     finished: float | None = None
+    #: URLs found in attachments: {"url", "attachment", "verdict", "source"}.
+    urls: list = field(default_factory=list)
+    #: Protected attachments opened: {"attachment", "by", "protection"} (never the passphrase).
+    unlocked: list = field(default_factory=list)
+    #: Set on a message that the per-policy split created: the MID it came from.
+    split_from: int | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -68,6 +75,30 @@ class TrackingService:
         bus.subscribe(MessageReceived, self._received)
         bus.subscribe(StageVerdict, self._verdict)
         bus.subscribe(MessageFinished, self._finished)
+        bus.subscribe(AttachmentUrl, self._url)
+        bus.subscribe(AttachmentUnlocked, self._unlocked)
+        bus.subscribe(MessageSplit, self._split)
+
+    def _url(self, e: Event) -> None:
+        assert isinstance(e, AttachmentUrl)
+        rec = self._live.get(e.mid)
+        if rec is not None:
+            rec.urls.append({"url": e.url, "attachment": e.attachment, "verdict": e.verdict, "source": e.source})
+
+    def _unlocked(self, e: Event) -> None:
+        assert isinstance(e, AttachmentUnlocked)
+        rec = self._live.get(e.mid)
+        if rec is not None:
+            rec.unlocked.append({"attachment": e.attachment, "by": e.unlocked_by, "protection": e.protection})
+
+    def _split(self, e: Event) -> None:
+        assert isinstance(e, MessageSplit)
+        parent = self._live.get(e.mid)
+        if parent is not None:
+            self._live[e.new_mid] = TrackingRecord(
+                e.new_mid, parent.icid, parent.received, parent.sender, e.recipients, parent.size, parent.subject,
+                parent.message_id, dict(parent.verdicts), urls=list(parent.urls), unlocked=list(parent.unlocked),
+                split_from=e.mid)
 
     def _received(self, e: Event) -> None:
         assert isinstance(e, MessageReceived)

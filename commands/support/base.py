@@ -225,6 +225,24 @@ class Args:
     def take_option(self, name: str, default=None):
         return self.options.pop(name, default)
 
+    def take_typed(self, spec) -> dict:
+        """Options given, read as their fields' types: ``spec`` is (option, field, type) triples.
+
+        Returns {field: value} for the options present; a value of the wrong
+        type is refused with the option's name.
+        """
+        from asyncos_cli.config.fields import ConfigError, parse_scalar
+
+        changes = {}
+        for opt, field_name, tp in spec:
+            if opt in self.options:
+                value = self.options.pop(opt)
+                try:
+                    changes[field_name] = parse_scalar(tp, "" if value is True else str(value), f"--{opt}")
+                except ConfigError as e:
+                    raise CommandError(str(e)) from None
+        return changes
+
     def secret(self, name: str, stdin=None) -> str | None:
         """``--NAME=value``, ``--NAME-file=FILE`` or ``--NAME-file=-`` (standard input)."""
         if name in self.options:

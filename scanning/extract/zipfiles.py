@@ -14,15 +14,24 @@ import time
 import zipfile
 from dataclasses import dataclass
 
+from .unlock import NO_PASSPHRASES, NOT_OPENED, BudgetExceeded, Unlocker
+
 
 @dataclass(frozen=True)
 class Limits:
-    max_input_bytes: int = 50 * 1024 * 1024
-    max_total_bytes: int = 200 * 1024 * 1024
+    max_input_bytes: int = 25 * 1024 * 1024
+    max_total_bytes: int = 64 * 1024 * 1024
     max_ratio: int = 100
     max_members: int = 1000
     max_depth: int = 5
     max_seconds: float = 1.0
+    max_spin_count: int = 500_000
+
+    @classmethod
+    def from_config(cls, scanning) -> "Limits":
+        """The bounds an administrator set with scanconfig (a ScanningSection)."""
+        return cls(scanning.max_attachment_bytes, scanning.max_expanded_bytes, scanning.max_ratio,
+                   scanning.max_members, scanning.max_depth, scanning.max_seconds, scanning.max_spin_count)
 
 
 class ZipProblem(Exception):
@@ -35,10 +44,15 @@ class Member:
     size: int
     data: bytes
     protected: bool
+    #: For a protected member: which candidate opened it (then ``data`` is the plain content) ...
+    label: str = ""
+    #: ... or why it stayed closed.
+    problem: str = ""
+    method: str = ""
 
 
-def open_zip(data: bytes, limits: Limits) -> tuple[list[Member], bool]:
-    """Members (protected ones without data) and whether any member is protected."""
+def open_zip(data: bytes, limits: Limits, unlocker: Unlocker = NO_PASSPHRASES) -> tuple[list[Member], bool]:
+    """Members and whether any member is protected; protected ones are opened when a candidate fits."""
     started = time.monotonic()
     if len(data) > limits.max_input_bytes:
         raise ZipProblem(f"archive larger than {limits.max_input_bytes} bytes")
@@ -65,7 +79,11 @@ def open_zip(data: bytes, limits: Limits) -> tuple[list[Member], bool]:
                              f"(limit {limits.max_ratio}:1)")
         if info.flag_bits & 0x1:
             protected = True
-            members.append(Member(info.filename, info.file_size, b"", True))
+            member = _unlock_member(data, info, unlocker)
+            produced += len(member.data)
+            if produced > limits.max_total_bytes:
+                raise ZipProblem(f"archive expands past {limits.max_total_bytes} bytes")
+            members.append(member)
             continue
         try:
             with zf.open(info) as f:
@@ -81,6 +99,35 @@ def open_zip(data: bytes, limits: Limits) -> tuple[list[Member], bool]:
             raise ZipProblem(f"archive took longer than {limits.max_seconds} s to open")
         members.append(Member(info.filename, len(content), content, False))
     return members, protected
+
+
+def _unlock_member(data: bytes, info, unlocker: Unlocker) -> Member:
+    """A ZipCrypto or WinZip-AES member, opened with the first candidate that fits (pyzipper reads both)."""
+    import zlib
+
+    import pyzipper
+
+    try:
+        zf = pyzipper.AESZipFile(io.BytesIO(data))
+        zinfo = zf.getinfo(info.filename)
+    except Exception as e:
+        return Member(info.filename, info.file_size, b"", True, problem=f"damaged ({type(e).__name__})")
+    method = f"AES-{64 * (zinfo.wz_aes_strength + 1)}" if getattr(zinfo, "wz_aes_strength", None) else "ZipCrypto"
+    if not unlocker.candidates:
+        return Member(info.filename, info.file_size, b"", True, problem="no passphrases configured", method=method)
+    try:
+        for label, passphrase in unlocker.attempts(0.003):
+            try:
+                with zf.open(zinfo, pwd=passphrase.encode("utf-8")) as f:
+                    content = f.read(info.file_size + 1)
+            except (RuntimeError, zlib.error, zipfile.BadZipFile, ValueError, EOFError):
+                continue  # wrong passphrase (ZipCrypto's 1-byte check lets some through to a CRC error)
+            if len(content) > info.file_size:
+                return Member(info.filename, info.file_size, b"", True, problem="larger than the archive says")
+            return Member(info.filename, len(content), content, True, label=label, method=method)
+    except BudgetExceeded as e:
+        return Member(info.filename, info.file_size, b"", True, problem=str(e), method=method)
+    return Member(info.filename, info.file_size, b"", True, problem=NOT_OPENED, method=method)
 
 
 def _unsafe_name(name: str) -> bool:

@@ -1,0 +1,177 @@
+"""hashlistconfig: named lists of SHA-256 values for the file-hash-list filter rule and strip action.
+
+Filters use a list by name: the rule ``attachment-filehashlist('NAME')`` and
+the action ``drop-attachments-by-filehashlist('NAME')``, in message and
+content filters alike.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.config.fields import ConfigError
+from asyncos_cli.config.schema import HashList
+
+from .support.base import Args, CommandError, wizard_or_usage
+from .support.registry import command
+
+USAGE = """Usage:
+  hashlistconfig list
+  hashlistconfig print NAME
+  hashlistconfig new NAME [--description=TEXT] [HASH ...]
+  hashlistconfig import NAME FILE        (one SHA-256 per line; '#' comments, sha256sum output accepted)
+  hashlistconfig export NAME FILE
+  hashlistconfig add NAME HASH ...
+  hashlistconfig remove NAME HASH ...
+  hashlistconfig delete NAME"""
+
+_HASH_IN_LINE = re.compile(r"^\s*([0-9A-Fa-f]{64})\b")
+
+
+@command("hashlistconfig", "Configure file hash lists.", roles=R.CONFIGURE,
+         subcommands=("list", "print", "new", "import", "export", "add", "remove", "delete"))
+def run(ctx, args):
+    sub = args.subcommand()
+    rest = args.positional[1:]
+    if sub is None:
+        args.expect_done("hashlistconfig")
+        return wizard_or_usage(ctx, USAGE, _wizard)
+    description = args.take_option("description")
+    args.expect_done(f"hashlistconfig {sub}")
+    if sub == "list" and not rest:
+        return _list(ctx)
+    if sub == "print" and len(rest) == 1:
+        h = _get(ctx, rest[0])
+        ctx.say(f"{h.name}: {h.description}" if h.description else h.name)
+        for value in h.hashes:
+            ctx.say(value)
+        return
+    if sub == "new" and rest:
+        if ctx.config.hash_lists.get(rest[0]) is not None:
+            raise CommandError(f"A hash list named {rest[0]} already exists.")
+        _store(ctx, None, HashList, name=rest[0], hashes=tuple(_normalised(rest[1:])),
+               description=str(description or ""))
+        ctx.say(f"The hash list {rest[0]} was created with {len(rest) - 1} hashes.")
+        return
+    if sub == "import" and len(rest) == 2:
+        values = _read(rest[1])
+        current = ctx.config.hash_lists.get(rest[0])
+        if current is None:
+            _store(ctx, None, HashList, name=rest[0], hashes=tuple(values), description=str(description or ""))
+        else:
+            _store(ctx, current, current.replace, hashes=tuple(values))
+        ctx.say(f"{len(values)} hashes imported into {rest[0]}.")
+        return
+    if sub == "export" and len(rest) == 2:
+        h = _get(ctx, rest[0])
+        Path(rest[1]).write_text("".join(f"{v}\n" for v in h.hashes))
+        ctx.say(f"{len(h.hashes)} hashes exported to {rest[1]}.")
+        return
+    if sub in ("add", "remove") and len(rest) >= 2:
+        h = _get(ctx, rest[0])
+        given = _normalised(rest[1:])
+        if sub == "add":
+            hashes = tuple(dict.fromkeys(h.hashes + tuple(given)))
+        else:
+            missing = [v for v in given if v not in h.hashes]
+            if missing:
+                raise CommandError(f"Not in {h.name}: {', '.join(missing)}")
+            hashes = tuple(v for v in h.hashes if v not in given)
+        _store(ctx, h, h.replace, hashes=hashes)
+        ctx.say(f"{h.name} now holds {len(hashes)} hashes.")
+        return
+    if sub == "delete" and len(rest) == 1:
+        h = _get(ctx, rest[0])
+        _stage(ctx, [x for x in ctx.config.hash_lists.lists if x is not h])
+        ctx.say(f"The hash list {h.name} was deleted.")
+        return
+    raise CommandError(USAGE)
+
+
+def _get(ctx, name: str) -> HashList:
+    h = ctx.config.hash_lists.get(name)
+    if h is None:
+        raise CommandError(f"There is no hash list named {name} ('hashlistconfig list' shows them).")
+    return h
+
+
+def _normalised(values) -> list[str]:
+    out = []
+    for v in values:
+        v = v.strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", v):
+            raise CommandError(f"{v[:80]!r} is not a SHA-256 value (64 hex digits)")
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def _read(path: str) -> list[str]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CommandError(f'Error: the file "{path}" cannot be read: {e}') from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        m = _HASH_IN_LINE.match(line)
+        if m is None:
+            raise CommandError(f"{path}, line {n}: not a SHA-256 value: {line.strip()[:80]!r}")
+        value = m.group(1).lower()
+        if value not in out:
+            out.append(value)
+    return out
+
+
+def _store(ctx, current, make, **fields) -> None:
+    try:
+        new = make(**fields)
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+    lists = list(ctx.config.hash_lists.lists)
+    if current is None:
+        lists.append(new)
+    else:
+        lists[lists.index(current)] = new
+    _stage(ctx, lists)
+
+
+def _stage(ctx, lists) -> None:
+    try:
+        ctx.stage(ctx.config.hash_lists.replace(lists=tuple(lists)))
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+
+
+def _list(ctx) -> None:
+    lists = ctx.config.hash_lists.lists
+    if not lists:
+        ctx.say("No hash lists are defined.")
+        return
+    ctx.say(f"{'Name':<24} {'Hashes':>7}  Description")
+    for h in lists:
+        ctx.say(f"{h.name:<24} {len(h.hashes):>7}  {h.description}")
+
+
+def _wizard(ctx) -> None:
+    p = ctx.prompter
+    while True:
+        _list(ctx)
+        op = p.menu([("NEW", "Create a hash list."), ("IMPORT", "Import hashes from a file."),
+                     ("ADD", "Add hashes to a list."), ("REMOVE", "Remove hashes from a list."),
+                     ("PRINT", "Show a list."), ("DELETE", "Remove a list.")])
+        if op is None:
+            return
+        name = p.ask("Enter the name of the hash list.")
+        line = {"NEW": f"new {name}", "PRINT": f"print {name}", "DELETE": f"delete {name}"}.get(op)
+        if op == "IMPORT":
+            line = f"import {name} {p.ask('Enter the name of the file to import:')}"
+        elif op in ("ADD", "REMOVE"):
+            line = f"{op.lower()} {name} {p.ask('Enter the SHA-256 values, separated by spaces.')}"
+        try:
+            run(ctx, Args.from_line(line))
+        except CommandError as e:
+            p.error(str(e))

@@ -1,0 +1,118 @@
+"""scanconfig: the attachment scanner's bounds, the unscannable actions, URL scanning of attachments.
+
+The appliance's menu also has NEW/DELETE/IMPORT/EXPORT/CLEAR (attachment
+types to skip), SMIME and SAFEPRINT; those are not supported yet and are not
+offered. PROTECTEDATTACHMENTCONFIG opens protectedattachmentconfig.
+"""
+
+from __future__ import annotations
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.config.fields import ConfigError
+from asyncos_cli.config.schema import UNSCANNABLE_ACTIONS
+
+from . import protectedattachmentconfig
+from .support.base import Args, CommandError, wizard_or_usage
+from .support.registry import command
+
+SETUP_OPTIONS = (
+    ("max-attachment-size", "max_attachment_bytes", int),
+    ("max-expanded-size", "max_expanded_bytes", int),
+    ("max-ratio", "max_ratio", int),
+    ("max-members", "max_members", int),
+    ("max-depth", "max_depth", int),
+    ("timeout", "max_seconds", float),
+    ("max-spin-count", "max_spin_count", int),
+    ("unscannable-action", "unscannable_action", str),
+    ("unscannable-header", "unscannable_header", str),
+    ("unscannable-quarantine", "unscannable_quarantine", str),
+    ("url-scanning", "url_scanning", bool),
+    ("url-blocked-action", "url_blocked_action", str),
+    ("url-quarantine", "url_quarantine", str),
+)
+
+USAGE = "Usage:\n  scanconfig print\n  scanconfig setup " + " ".join(
+    f"[--{opt}={'yes|no' if tp is bool else '|'.join(UNSCANNABLE_ACTIONS) if opt.endswith('action') else 'N'}]"
+    for opt, _, tp in SETUP_OPTIONS)
+
+
+@command("scanconfig", "Configure attachment scanning policy.", roles=R.CONFIGURE, subcommands=("print", "setup"))
+def run(ctx, args):
+    sub = args.subcommand()
+    if sub is None:
+        args.expect_done("scanconfig")
+        return wizard_or_usage(ctx, USAGE, _wizard)
+    if sub == "print" and len(args.positional) == 1:
+        args.expect_done("scanconfig print")
+        ctx.say(_status(ctx.config.scanning))
+        return
+    if sub == "setup" and len(args.positional) == 1:
+        changes = args.take_typed(SETUP_OPTIONS)
+        args.expect_done("scanconfig setup")
+        if not changes:
+            raise CommandError(USAGE)
+        _stage(ctx, changes)
+        ctx.say(_status(ctx.config.scanning))
+        return
+    raise CommandError(USAGE)
+
+
+def _stage(ctx, changes: dict) -> None:
+    try:
+        ctx.stage(ctx.config.scanning.replace(**changes))
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+
+
+def _status(s) -> str:
+    header = f" (header {s.unscannable_header})" if s.unscannable_action == "deliver" and s.unscannable_header else ""
+    quarantine = f" to {s.unscannable_quarantine}" if s.unscannable_action == "quarantine" else ""
+    url_q = f" to {s.url_quarantine}" if s.url_blocked_action == "quarantine" else ""
+    return "\n".join([
+        f"Maximum size of an attachment to scan: {s.max_attachment_bytes} bytes",
+        f"Maximum size of an archive's expanded content: {s.max_expanded_bytes} bytes",
+        f"Maximum expansion ratio: {s.max_ratio}:1",
+        f"Maximum number of members in an archive: {s.max_members}",
+        f"Maximum depth of attachment recursion to scan: {s.max_depth}",
+        f"Timeout for scanning one message: {s.max_seconds:g} seconds",
+        f"Maximum Office key-derivation spin count: {s.max_spin_count}",
+        f"Action for unscannable messages: {s.unscannable_action}{header}{quarantine}",
+        f"URL scanning of attachments: {'enabled' if s.url_scanning else 'disabled'}",
+        f"Action for a blocked URL in an attachment: {s.url_blocked_action}{url_q}",
+    ])
+
+
+def _wizard(ctx) -> None:
+    p = ctx.prompter
+    while True:
+        op = p.menu([("SETUP", "Configure the scanning bounds and the unscannable actions."),
+                     ("PRINT", "Show the scanning settings."),
+                     ("PROTECTEDATTACHMENTCONFIG", "Configure scanning of password-protected attachments.")],
+                    status=_status(ctx.config.scanning))
+        if op is None:
+            return
+        if op == "PRINT":
+            ctx.say(_status(ctx.config.scanning))
+        elif op == "PROTECTEDATTACHMENTCONFIG":
+            protectedattachmentconfig.run(ctx, Args())
+        else:
+            _setup_wizard(ctx)
+
+
+def _setup_wizard(ctx) -> None:
+    p, s = ctx.prompter, ctx.config.scanning
+    changes = {
+        "max_attachment_bytes": p.ask_int("Enter the maximum size of an attachment to scan, in bytes",
+                                          s.max_attachment_bytes, 1024, 1024**3),
+        "max_depth": p.ask_int("Enter the maximum depth of attachment recursion to scan", s.max_depth, 1, 20),
+        "max_ratio": p.ask_int("Enter the maximum expansion ratio of an archive", s.max_ratio, 2, 100_000),
+    }
+    actions = list(UNSCANNABLE_ACTIONS)
+    changes["unscannable_action"] = actions[p.choose(
+        "Choose the action for messages with an attachment that cannot be scanned:",
+        ["Deliver (with a header)", "Drop", "Quarantine"], actions.index(s.unscannable_action))]
+    changes["url_scanning"] = p.yes_no("Do you want to scan URLs in attachments?", s.url_scanning)
+    changes["url_blocked_action"] = actions[p.choose(
+        "Choose the action for messages with a blocked URL in an attachment:",
+        ["Deliver", "Drop", "Quarantine"], actions.index(s.url_blocked_action))]
+    _stage(ctx, changes)
