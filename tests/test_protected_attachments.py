@@ -1,0 +1,155 @@
+"""Password-protected attachments made by real tools: opened with the configured passphrases, or acted on."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from corpus import (OFFICE, OFFICE_PASSPHRASE, info_zip, mail, many_spins_docx, pdf_with_link, qpdf_encrypted,
+                    seven_zip_aes)
+
+SECRET_TEXT = "Quarterly figures: confidential lorem"
+
+
+def _fixtures(tmp_path) -> dict[str, tuple[bytes, str, str]]:
+    """name -> (bytes, passphrase, a word the decrypted content holds)."""
+    pdf = pdf_with_link(SECRET_TEXT, "http://docs.example.net/q3")
+    inner = {"figures.txt": (SECRET_TEXT + "\n").encode()}
+    out = {
+        "zipcrypto.zip": (info_zip(inner, "Zip-Pass-1", tmp_path), "Zip-Pass-1", "confidential"),
+        "aes256.zip": (seven_zip_aes(inner, "Zip-Pass-2", tmp_path), "Zip-Pass-2", "confidential"),
+        "aes256.pdf": (qpdf_encrypted(pdf, "Pdf-Pass-1", "aes256", tmp_path), "Pdf-Pass-1", "confidential"),
+        "aes128.pdf": (qpdf_encrypted(pdf, "Pdf-Pass-2", "aes128", tmp_path), "Pdf-Pass-2", "confidential"),
+        "rc4.pdf": (qpdf_encrypted(pdf, "Pdf-Pass-3", "rc4", tmp_path), "Pdf-Pass-3", "confidential"),
+    }
+    for name in ("example_password.docx", "example_password.xlsx", "ecma376standard_password.docx",
+                 "rc4cryptoapi_password.doc", "rc4cryptoapi_password.xls", "rc4cryptoapi_password.ppt"):
+        out[name] = ((OFFICE / name).read_bytes(), OFFICE_PASSPHRASE, "(?i)lorem")
+    out["xor_password_123456789012345.xls"] = ((OFFICE / "xor_password_123456789012345.xls").read_bytes(),
+                                               "123456789012345", "Microsoft Office User")
+    return out
+
+
+def _trace(cli, path, *extra) -> dict:
+    r = cli("-c", f"trace {path} --format=json {' '.join(extra)}")
+    return json.loads(r.stdout.strip())["policies"][0]
+
+
+def test_real_tool_fixtures_open_with_the_right_passphrase_and_filters_see_inside(cli, tmp_path):
+    fixtures = _fixtures(tmp_path)
+    # A wrong passphrase first: the right one (priority 1 and up) must still be reached.
+    lines = ["protectedattachmentconfig setup --inbound=yes --budget=5",
+             "protectedattachmentconfig new --priority=0 --passphrase=not-this-one"]
+    passphrases = sorted({p for _, p, _ in fixtures.values()})
+    lines += [f"protectedattachmentconfig new --priority={i + 1} --passphrase={p}" for i, p in enumerate(passphrases)]
+    script = tmp_path / "f.txt"
+    script.write_text("\n".join(
+        f'seen{i}: if (attachment-contains("{word}")) {{ log-entry("found {name}"); }}'
+        for i, (name, (_, _, word)) in enumerate(fixtures.items())) + "\n.\n")
+    lines.append(f"filters import {script}")
+    r = cli("-c", "; ".join(lines) + "; commit protected")
+    assert r.returncode == 0, r.stderr
+    for name, (data, passphrase, _) in fixtures.items():
+        path = tmp_path / f"{name}.eml"
+        path.write_bytes(mail((name, data, "application/octet-stream")))
+        pol = _trace(cli, path)
+        top = pol["findings"]["attachments"][0]
+        assert top["protected"], name
+        opened = [a for a in pol["findings"]["attachments"] if a["unlocked_by"]]
+        assert opened and opened[0]["unlocked_by"] == f"priority {passphrases.index(passphrase) + 1}", (name, opened)
+        assert f"found {name}" in pol["findings"]["filters"]["log_entries"], (name, pol["findings"]["filters"])
+        assert not any(a["unscannable"] for a in pol["findings"]["attachments"]), name
+        text = cli("-c", f"trace {path}").stdout
+        assert passphrase not in text.replace(name, "") and "opened with the passphrase of priority" in text
+
+
+def test_without_the_right_passphrase_the_attachment_is_protected_and_the_action_applies(cli, tmp_path):
+    fixtures = _fixtures(tmp_path)
+    script = tmp_path / "f.txt"
+    script.write_text('prot: if (attachment-protected) { log-entry("protected $filenames"); }\n.\n')
+    r = cli("-c", f"filters import {script}; scanconfig setup --unscannable-action=quarantine; commit f")
+    assert r.returncode == 0, r.stderr
+    # Scanning of protected attachments off: marked protected, nothing tried, nothing unscannable.
+    for name, (data, _, _) in fixtures.items():
+        path = tmp_path / f"{name}.eml"
+        path.write_bytes(mail((name, data, "application/octet-stream")))
+        pol = _trace(cli, path)
+        assert pol["findings"]["attachments"][0]["protected"], name
+        assert pol["findings"]["filters"]["log_entries"] == [f"protected {name}"], name
+        assert pol["action"] == "deliver", name
+    # On, with only wrong passphrases: unscannable, and the unscannable action (quarantine) applies.
+    cli("-c", "protectedattachmentconfig setup --inbound=yes; "
+              "protectedattachmentconfig new --priority=0 --passphrase=wrong-1; commit wrong")
+    for name in fixtures:
+        pol = _trace(cli, tmp_path / f"{name}.eml")
+        reasons = [a["unscannable"] for a in pol["findings"]["attachments"] if a["unscannable"]]
+        assert reasons and "no passphrase opened it" in reasons[0], (name, pol["findings"]["attachments"])
+        assert pol["action"] == "quarantine" and pol["quarantine"] == "Unscannable" and pol["final_by"] == "unscannable"
+    # Outbound mail is not opened while only inbound scanning is on.
+    pol = _trace(cli, tmp_path / "aes256.zip.eml", "--direction=outgoing")
+    assert not any(a["unlocked_by"] for a in pol["findings"]["attachments"])
+
+
+def test_passphrases_from_the_message_text_are_tried_only_when_asked(cli, tmp_path):
+    data = info_zip({"figures.txt": b"hello"}, "Lettre-7", tmp_path)
+    path = tmp_path / "m.eml"
+    path.write_bytes(mail(("figures.zip", data, "application/zip"),
+                          body="Bonjour,\nle mot de passe : Lettre-7\nCordialement\n"))
+    cli("-c", "protectedattachmentconfig setup --inbound=yes; commit on")
+    pol = _trace(cli, path)
+    assert not any(a["unlocked_by"] for a in pol["findings"]["attachments"])
+    cli("-c", "protectedattachmentconfig setup --harvest=yes; commit harvest")
+    pol = _trace(cli, path)
+    assert [a["unlocked_by"] for a in pol["findings"]["attachments"] if a["unlocked_by"]] == ["message text 0"]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("Password: Xy-12345", "Xy-12345"),
+    ("The password is Xy-12345.", "Xy-12345"),
+    ("Passwort: Geheim-99", "Geheim-99"),
+    ("contraseña: Clave-77", "Clave-77"),
+    ("A senha é Senha-55", "Senha-55"),
+    ("la password è Parola-33", "Parola-33"),
+    ("mot de passe : Lettre-7", "Lettre-7"),
+])
+def test_harvesting_reads_the_usual_phrasings(body, expected):
+    from scanning.extract.text import harvest_passphrases
+
+    assert harvest_passphrases(body)[0] == expected
+
+
+def test_passphrase_commands_and_secrets_at_rest(cli, datadir):
+    r = cli("-c", "protectedattachmentconfig new --priority=3 --passphrase=Alpha-Secret-1; "
+                  "protectedattachmentconfig new --priority=1 --passphrase=Beta-Secret-2; commit two")
+    assert r.returncode == 0, r.stderr
+    out = cli("-c", "protectedattachmentconfig print").stdout
+    assert "Priority:  Password:" in out and "Alpha-Secret-1" not in out
+    assert "Scanning of password-protected attachments for inbound mails: disabled" in out
+    revealed = cli("-c", "protectedattachmentconfig print --reveal").stdout
+    assert revealed.index("Beta-Secret-2") < revealed.index("Alpha-Secret-1")
+    cli("-c", "protectedattachmentconfig swap --priority=1 --with=3; commit swap")
+    revealed = cli("-c", "protectedattachmentconfig print --reveal").stdout
+    assert revealed.index("Alpha-Secret-1") < revealed.index("Beta-Secret-2")
+    r = cli("-c", "protectedattachmentconfig new --priority=1 --passphrase=x", check=False)
+    assert r.returncode != 0 and "already exists" in r.stderr
+    r = cli("-c", "protectedattachmentconfig delete --priority=7", check=False)
+    assert r.returncode != 0 and "no password with priority 7" in r.stderr
+    cli("-c", "protectedattachmentconfig delete --priority=3; commit del")  # Beta's, since the swap
+    assert "Beta" not in cli("-c", "protectedattachmentconfig print --reveal").stdout
+    db = sqlite3.connect(datadir / "asyncos.db").execute("SELECT * FROM sqlite_master").fetchall()
+    raw = (datadir / "asyncos.db").read_bytes()
+    assert db and b"Beta-Secret-2" not in raw and b"Alpha-Secret-1" not in raw
+    audit = (datadir / "logs" / "cli_logs" / "cli.current")
+    if audit.exists():
+        assert "Beta-Secret-2" not in audit.read_text()
+
+
+def test_office_file_asking_for_ten_million_spins_is_refused_at_once(cli, tmp_path):
+    path = tmp_path / "spins.eml"
+    path.write_bytes(mail(("spins.docx", many_spins_docx(), "application/octet-stream")))
+    cli("-c", "protectedattachmentconfig setup --inbound=yes; "
+              f"protectedattachmentconfig new --priority=0 --passphrase={OFFICE_PASSPHRASE}; commit")
+    pol = _trace(cli, path)
+    a = pol["findings"]["attachments"][0]
+    assert a["protected"] and "10000000 spins (limit 500000)" in a["unscannable"]
