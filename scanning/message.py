@@ -197,7 +197,8 @@ class _Extraction:
             return Attachment(**{**base, "protected": base["protected"] or content.encrypted,
                                  "unlocked_by": content.label or base["unlocked_by"],
                                  "protection": content.method or base["protection"]},
-                              detected_type=detected, text=content.text, urls=tuple(content.urls))
+                              detected_type=detected, text=content.text, urls=tuple(content.urls),
+                              unscannable=f"damaged PDF ({content.damaged[:200]})" if content.damaged else None)
         if detected == "office-encrypted" or (detected in ("doc", "xls", "ppt", "ole") and is_encrypted_ole(data)):
             unlocked = office.unlock(data, self.unlocker, self.limits.max_spin_count)
             child = self.attachment(name, declared_type_of(name), unlocked.plain, here, depth + 1)

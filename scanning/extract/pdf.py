@@ -30,6 +30,9 @@ class PdfContent:
     encrypted: bool = False
     label: str = ""  # which candidate opened it, when encrypted
     method: str = ""
+    #: qpdf had to repair the file (truncated, broken cross-references): what it said. The text and
+    #: URLs are what could be recovered, so the attachment still counts as not fully scanned.
+    damaged: str = ""
 
 
 def read(data: bytes, unlocker: Unlocker, max_seconds: float) -> PdfContent:
@@ -57,6 +60,9 @@ def read(data: bytes, unlocker: Unlocker, max_seconds: float) -> PdfContent:
             except pikepdf.PdfError:
                 continue  # one damaged content stream: the other pages still count
         content.text = normalise(" ".join(t for t in texts if t))
+        warnings = [w.split(": ", 1)[-1] for w in pdf.get_warnings()]
+        if warnings:
+            content.damaged = "; ".join(dict.fromkeys(warnings[:3]))
         for url in urls_in(content.text):
             if url not in content.urls:
                 content.urls.append(url)

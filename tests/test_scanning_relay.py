@@ -1,0 +1,125 @@
+"""The scanning engine inside the running gateway: real SMTP in (smtplib), Postfix's smtp-sink out."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import json
+import re
+import smtplib
+import time
+
+from conftest import run_cli
+from corpus import mail, nested_zip, overlapping_bomb, pdf_with_link, plain_zip
+from test_relay import mail_log, relay, wait_for  # noqa: F401 (the relay fixture)
+
+
+def _send(port: int, content: bytes, rcpts=("b@example.com",)) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
+        s.sendmail("a@example.org", list(rcpts), content)
+
+
+def _mid(datadir, message_id: str) -> int:
+    found = []
+    assert wait_for(lambda: found.extend(re.findall(rf"MID (\d+) Message-ID '{re.escape(message_id)}'",
+                                                   mail_log(datadir))) or found, 20)
+    return int(found[0])
+
+
+def _run(datadir, line: str):
+    r = run_cli(datadir, "-c", line)
+    assert r.returncode == 0, r.stderr
+    time.sleep(1.2)  # the daemon applies a commit at its next poll
+    return r
+
+
+def test_hash_list_strip_removes_exactly_the_matching_attachment(relay, datadir, tmp_path):
+    bad = b"MZ not really a program, but listed\n" * 20
+    twin_name = b"a harmless file with the same name\n"
+    hashes = tmp_path / "hashes.txt"
+    hashes.write_text(f"# known bad\n{hashlib.sha256(bad).hexdigest()}  tool.exe\n")
+    script = tmp_path / "f.txt"
+    script.write_text('hashes: if (attachment-filehashlist("KnownBad")) '
+                      '{ drop-attachments-by-filehashlist("KnownBad"); log-entry("stripped $filenames"); }\n.\n')
+    _run(datadir, f"hashlistconfig import KnownBad {hashes}; filters import {script}; commit hashes")
+    content = mail(("tool.exe", bad, "application/octet-stream"), ("tool.exe", twin_name, "text/plain"),
+                   ("notes.txt", b"keep me\n", "text/plain"), message_id="<hash@x>")
+    _send(relay.public, content)
+    assert wait_for(lambda: "<hash@x>" in relay.sink.message_ids(), 30)
+    delivered = email.message_from_bytes(relay.sink.messages()[0], policy=email.policy.default)
+    kept = [(p.get_filename(), p.get_payload(decode=True)) for p in delivered.iter_attachments()]
+    assert kept == [("tool.exe", twin_name), ("notes.txt", b"keep me\n")]
+    assert re.search(r"MID \d+ Custom Log Entry: stripped tool.exe, tool.exe, notes.txt", mail_log(datadir))
+
+
+def test_blocked_url_in_a_pdf_is_quarantined_before_anti_spam_and_tracked(relay, datadir, tmp_path):
+    _run(datadir, "urllistconfig add blocked evil.example.com; commit block")
+    pdf = pdf_with_link("Your invoice is ready", "http://login.evil.example.com/pay")
+    eml = tmp_path / "m.eml"
+    eml.write_bytes(mail(("invoice.pdf", pdf, "application/pdf"), message_id="<url@x>"))
+    pol = json.loads(run_cli(datadir, "-c", f"trace {eml} --format=json").stdout)["policies"][0]
+    assert [s["stage"] for s in pol["stages"]] == ["message_filters", "url_scanning"]  # anti-spam never reached
+    assert pol["action"] == "quarantine" and pol["final_by"] == "url_scanning"
+    _send(relay.public, eml.read_bytes())
+    mid = _mid(datadir, "<url@x>")
+    assert wait_for(lambda: f'MID {mid} quarantined to "Policy"' in mail_log(datadir), 20), mail_log(datadir)[-1500:]
+    rec = relay.request("tracking", mid=mid)
+    assert rec["final_action"] == "QUARANTINED"
+    assert {"url": "http://login.evil.example.com/pay", "attachment": "invoice.pdf", "verdict": "blocked",
+            "source": "local blocked list"} in rec["urls"]
+    assert rec["verdicts"]["url_scanning"]["verdict"] == "POSITIVE" and "antispam" not in rec["verdicts"]
+    assert f"MID {mid} URL http://login.evil.example.com/pay in attachment 'invoice.pdf' reputation blocked" \
+        in mail_log(datadir)
+    assert "<url@x>" not in relay.sink.message_ids()
+    held = run_cli(datadir, "-c", "quarantineconfig messages Policy").stdout
+    assert re.search(rf"^\s+{mid}\s", held, re.M), held
+    out = run_cli(datadir, "-c", f"quarantineconfig release Policy {mid}").stdout
+    assert f"Message {mid} released from Policy" in out
+    assert wait_for(lambda: "<url@x>" in relay.sink.message_ids(), 30)
+    assert "holds no messages" in run_cli(datadir, "-c", "quarantineconfig messages Policy").stdout
+    assert relay.request("status")["queued"] == 0
+
+
+def test_recipients_under_two_policies_are_split_and_each_copy_gets_its_own_filters(relay, datadir, tmp_path):
+    cf = tmp_path / "cf.txt"
+    cf.write_text('tag_sales: if (true) { insert-header("X-Sales", "yes"); log-entry("sales copy"); }\n.\n')
+    _run(datadir, f"policyconfig filters import incoming {cf}; "
+                  "policyconfig new incoming SALES --recipients=sales@ --content-filters=tag_sales; "
+                  "commit sales")
+    content = mail(("a.txt", b"hello\n", "text/plain"), message_id="<split@x>")
+    _send(relay.public, content, rcpts=("sales@example.com", "y@example.com"))
+    assert wait_for(lambda: relay.sink.message_ids().count("<split@x>") == 2, 30)
+    copies = relay.sink.messages()
+    assert sum(b"X-Sales: yes" in c for c in copies) == 1
+    log = mail_log(datadir)
+    assert re.search(r"MID \d+ was split creating MID \d+ due to a per-recipient policy", log)
+    assert re.search(r"MID \d+ matched some recipients for per-recipient policy SALES in the inbound table", log)
+    assert "Custom Log Entry: sales copy" in log
+    assert relay.request("status")["queued"] == 0
+
+
+def test_hostile_attachments_get_verdicts_and_the_gateway_keeps_serving(relay, datadir):
+    hostile = [
+        ("bomb.zip", overlapping_bomb(), "application/zip"),
+        ("ratio.zip", plain_zip({"zeros.bin": b"\x00" * 5_000_000}), "application/zip"),
+        ("deep.zip", nested_zip(12), "application/zip"),
+        ("slip.zip", plain_zip({"../../etc/cron.d/evil": b"x"}), "application/zip"),
+        ("cut.pdf", pdf_with_link("cut", "http://a.example/")[:300], "application/pdf"),
+        ("cut.docx", plain_zip({"[Content_Types].xml": b"<x/>", "word/document.xml": b"<w:t>x"})[:-30],
+         "application/octet-stream"),
+    ]
+    for i, att in enumerate(hostile):
+        _send(relay.public, mail(att, message_id=f"<hostile{i}@x>"))
+    broken = (b"From: a@example.org\r\nTo: b@example.com\r\nMessage-ID: <broken@x>\r\nMIME-Version: 1.0\r\n"
+              b"Content-Type: multipart/mixed; boundary=\"nowhere\"\r\n\r\n--elsewhere\r\nno end\r\n")
+    _send(relay.public, broken)
+    _send(relay.public, mail(("fine.txt", b"fine\n", "text/plain"), message_id="<after@x>"))
+    want = {f"<hostile{i}@x>" for i in range(len(hostile))} | {"<broken@x>", "<after@x>"}
+    assert wait_for(lambda: want <= set(relay.sink.message_ids()), 60), relay.sink.message_ids()
+    by_id = {re.search(rb"Message-ID:\s*(<[^>]+>)", m, re.I).group(1).decode(): m for m in relay.sink.messages()}
+    for i, (name, _, _) in enumerate(hostile):
+        assert re.search(rb"X-Unscannable:\s*" + re.escape(name.encode()), by_id[f"<hostile{i}@x>"]), by_id[f"<hostile{i}@x>"][:600]
+    assert b"X-Unscannable: malformed MIME" in by_id["<broken@x>"]
+    assert b"X-Unscannable" not in by_id["<after@x>"]
+    assert relay.request("status")["queued"] == 0
