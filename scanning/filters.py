@@ -329,10 +329,10 @@ def _rule(name, args, op, value, facts: Facts) -> bool:
         rx = _regex(args)
         if rx is None:
             return False
-        hit = rx.search(m.body_text) is not None
+        hit = _search(rx, m.body_text)
         if name == "only-body-contains" or hit:
             return hit
-        return any(rx.search(a.text) for a in every if a.text)
+        return any(_search(rx, a.text) for a in every if a.text)
     if name == "attachment-filename":
         return any(_cmp(a.filename, op, value) for a in every)
     if name == "attachment-filetype":
@@ -380,11 +380,20 @@ def _regex(args):
     return _compile_regex(str(args[0])) if args else None
 
 
+def _search(rx, text: str) -> bool:
+    """A match in the text, or, for a (?i) pattern, in its case-folded form too ("STRASSE" finds "Straße")."""
+    if rx.search(text) is not None:
+        return True
+    return bool(rx.flags & re.IGNORECASE) and rx.search(text.casefold()) is not None
+
+
 def _contains(rx, attachment) -> bool:
     if attachment.text:
-        return rx.search(attachment.text) is not None
+        return _search(rx, attachment.text)
     if attachment.data and attachment.detected_type in ("text", "html", "binary"):
-        return rx.search(attachment.data.decode("utf-8", "replace")) is not None
+        from .extract.text import normalise
+
+        return _search(rx, normalise(attachment.data.decode("utf-8", "replace")))
     return False
 
 

@@ -15,7 +15,8 @@ import unicodedata
 _URL = re.compile(r"""(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>"'`{}|\\^\[\]\x00-\x1f\x7f]{2,2000}""")
 _HREF = re.compile(r"""(?i)\bhref\s*=\s*["']?([^"'\s>]+)""")
 _TAG = re.compile(r"(?s)<(script|style)\b.*?</\1\s*>|<[^>]{0,2000}>")
-_ASCII_RUN = re.compile(rb"[\x20-\x7e\t\r\n]{4,}")
+# Eight-bit runs (cp1252: the "compressed" strings of legacy Office files keep accented letters there).
+_ASCII_RUN = re.compile(rb"[\x20-\x7e\xa0-\xff\t\r\n]{4,}")
 _UTF16_RUN = re.compile(rb"(?:[\x20-\x7e]\x00|[\xa0-\xff]\x00){4,}")
 
 MAX_URLS = 500
@@ -53,7 +54,7 @@ def html_text(markup: str) -> str:
 def binary_strings(data: bytes, limit: int = 4 * 1024 * 1024) -> str:
     """Printable runs of a binary document (legacy Office text lives in such runs, often UTF-16)."""
     data = data[:limit]
-    parts = [m.group(0).decode("ascii") for m in _ASCII_RUN.finditer(data)]
+    parts = [m.group(0).decode("cp1252", "replace") for m in _ASCII_RUN.finditer(data)]
     parts += [m.group(0).decode("utf-16-le", "replace") for m in _UTF16_RUN.finditer(data)]
     return normalise("\n".join(parts))
 
