@@ -59,8 +59,8 @@ def qpdf_encrypted(plain: bytes, passphrase: str, kind: str, tmp: Path) -> bytes
     return dst.read_bytes()
 
 
-def info_zip(members: dict[str, bytes], passphrase: str, tmp: Path) -> bytes:
-    """A ZipCrypto archive made by Info-ZIP's zip -P."""
+def info_zip(members: dict[str, bytes], passphrase: str, tmp: Path, store: bool = False) -> bytes:
+    """A ZipCrypto archive made by Info-ZIP's zip -P (``store``: members not compressed, zip -0)."""
     require_peer("zip")
     work = tmp / "zipwork"
     work.mkdir(exist_ok=True)
@@ -68,7 +68,8 @@ def info_zip(members: dict[str, bytes], passphrase: str, tmp: Path) -> bytes:
         (work / name).write_bytes(data)
     out = tmp / "zipcrypto.zip"
     out.unlink(missing_ok=True)
-    subprocess.run(["zip", "-q", "-P", passphrase, str(out), *members], cwd=work, check=True)
+    subprocess.run(["zip", "-q", *(["-0"] if store else []), "-P", passphrase, str(out), *members], cwd=work,
+                   check=True)
     return out.read_bytes()
 
 

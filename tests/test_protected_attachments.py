@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 
 import pytest
@@ -153,3 +154,16 @@ def test_office_file_asking_for_ten_million_spins_is_refused_at_once(cli, tmp_pa
     pol = _trace(cli, path)
     a = pol["findings"]["attachments"][0]
     assert a["protected"] and "10000000 spins (limit 500000)" in a["unscannable"]
+
+
+def test_wrong_passphrases_that_pass_zipcryptos_check_byte_do_not_stop_the_search(tmp_path):
+    """ZipCrypto's 1-byte check lets about 1 wrong passphrase in 256 through to a CRC error (pyzipper's own
+    BadZipFile class): the engine must go on to the next candidate, not give up on the attachment."""
+    from scanning.extract.unlock import Unlocker
+    from scanning.message import parse
+
+    data = info_zip({"plain.txt": os.urandom(3000)}, "Right-One-9", tmp_path, store=True)
+    candidates = [(f"priority {i}", f"wrong-{i}") for i in range(1500)] + [("priority 1500", "Right-One-9")]
+    msg = parse(mail(("stored.zip", data, "application/zip")), unlocker=Unlocker(candidates, 30))
+    member = msg.attachments[0].children[0]
+    assert member.unlocked_by == "priority 1500" and member.unscannable is None

@@ -120,7 +120,7 @@ def _unlock_member(data: bytes, info, unlocker: Unlocker) -> Member:
             try:
                 with zf.open(zinfo, pwd=passphrase.encode("utf-8")) as f:
                     content = f.read(info.file_size + 1)
-            except (RuntimeError, zlib.error, zipfile.BadZipFile, ValueError, EOFError):
+            except (RuntimeError, zlib.error, zipfile.BadZipFile, pyzipper.BadZipFile, ValueError, EOFError):
                 continue  # wrong passphrase (ZipCrypto's 1-byte check lets some through to a CRC error)
             if len(content) > info.file_size:
                 return Member(info.filename, info.file_size, b"", True, problem="larger than the archive says")
