@@ -1,23 +1,26 @@
 # make run   - set up .venv, initialise ./var on first use, start the gateway, open the shell
 # make stop  - stop the gateway
 # make test  - set up .venv with the test extras, install the test peers (as root with apt), run pytest
+# make bench-peers - also install what the benchmarks compare against (Rspamd); benchmarks: bench/*.py
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 export ASYNCOS_DATA ?= $(CURDIR)/var
 
-.PHONY: run stop test peers bench clean
+.PHONY: run stop test peers bench-peers bench clean
+
+PEERS ?= tests/peers.txt
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml scanning/extract/_spin.c | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: setup.cfg setup.py pyproject.toml scanning/extract/_spin.c | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
@@ -30,7 +33,7 @@ stop: $(VENV)/.installed
 	@$(BIN)/asyncos-cli stop
 
 peers:
-	@missing=$$(grep -v '^#' tests/peers.txt | while read pkg cmd; do \
+	@missing=$$(grep -v '^#' $(PEERS) | while read pkg cmd; do \
 	    [ -n "$$pkg" ] && ! command -v $$cmd >/dev/null 2>&1 && echo $$pkg; done | sort -u); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -39,6 +42,9 @@ peers:
 	else \
 	    echo "test peers missing (tests that need them are skipped): $$missing"; \
 	fi
+
+bench-peers: peers
+	@$(MAKE) --no-print-directory peers PEERS=bench/peers.txt
 
 test: $(VENV)/.installed-test peers
 	$(BIN)/python -m pytest -q

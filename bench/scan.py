@@ -221,7 +221,7 @@ def corpus_rate(port: int, sink: Sink, messages: list[bytes]) -> float:
 
 
 class Rspamd:
-    """Debian's rspamd with a private configuration, a local NXDOMAIN resolver (dnsmasq), its milter on a free port."""
+    """Debian's rspamd in the foreground with a private local.d, a local NXDOMAIN resolver (dnsmasq), free ports."""
 
     def __init__(self):
         self.dir = Path(tempfile.mkdtemp(prefix="bench-rspamd-"))
@@ -229,35 +229,37 @@ class Rspamd:
         self.milter, self.normal, self.controller, dns = free_port(), free_port(), free_port(), free_port()
         self.dnsmasq = subprocess.Popen(["dnsmasq", "--no-resolv", "--keep-in-foreground", f"--port={dns}",
                                          "--listen-address=127.0.0.1", "--bind-interfaces", "--address=/#/",
-                                         "--user=root"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                         "--user=root", f"--pid-file={self.dir / 'dnsmasq.pid'}"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         local = self.dir / "local.d"
         local.mkdir()
+        for sub in ("run", "db", "log"):
+            (self.dir / sub).mkdir()
+            shutil.chown(self.dir / sub, "_rspamd", "_rspamd")
         (local / "options.inc").write_text(f'dns {{ nameserver = ["127.0.0.1:{dns}"]; timeout = 1s; '
                                            f'retransmits = 1; }}\n')
+        (local / "logging.inc").write_text(f'type = "file"; filename = "{self.dir}/log/rspamd.log"; '
+                                           'level = "error";\n')
         (local / "worker-proxy.inc").write_text(f'bind_socket = "127.0.0.1:{self.milter}";\nmilter = yes;\n'
                                                 'upstream "local" { default = yes; self_scan = yes; }\n')
         (local / "worker-normal.inc").write_text(f'bind_socket = "127.0.0.1:{self.normal}";\n')
         (local / "worker-controller.inc").write_text(f'bind_socket = "127.0.0.1:{self.controller}";\n')
-        conf = self.dir / "rspamd.conf"
-        shipped = Path("/etc/rspamd/rspamd.conf").read_text()
-        conf.write_text(shipped.replace("$LOCAL_CONFDIR/local.d", str(local)))
-        for sub in ("run", "db", "log"):
-            (self.dir / sub).mkdir()
-            shutil.chown(self.dir / sub, "_rspamd", "_rspamd")
-        self.pid = self.dir / "run" / "rspamd.pid"
-        subprocess.run(["rspamd", "-c", str(conf), "-u", "_rspamd", "-g", "_rspamd",
-                        f"--var=DBDIR={self.dir / 'db'}", f"--var=RUNDIR={self.dir / 'run'}",
-                        f"--var=LOGDIR={self.dir / 'log'}"], check=True)
+        (local / "worker-fuzzy.inc").write_text(f'bind_socket = "127.0.0.1:{free_port()}";\ncount = 0;\n')
+        self.proc = subprocess.Popen(
+            ["rspamd", "-f", "-u", "_rspamd", "-g", "_rspamd", "-c", "/etc/rspamd/rspamd.conf",
+             f"--var=LOCAL_CONFDIR={self.dir}", f"--var=DBDIR={self.dir / 'db'}", f"--var=RUNDIR={self.dir / 'run'}",
+             f"--var=LOGDIR={self.dir / 'log'}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_port(self.milter, 60)
 
     def stop(self) -> None:
         try:
-            os.kill(int(self.pid.read_text()), signal.SIGTERM)
-        except (OSError, ValueError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except OSError:
             pass
+        self.proc.wait(30)
         self.dnsmasq.terminate()
         self.dnsmasq.wait()
-        time.sleep(1)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
