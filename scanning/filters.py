@@ -175,9 +175,9 @@ class Outcome:
     stopped: bool = False
 
     def copy(self) -> "Outcome":
-        import copy
-
-        return copy.deepcopy(self)
+        """An independent copy for one policy's later stages (the lists are not shared)."""
+        fields = {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()}
+        return Outcome(**fields)
 
     def summary(self) -> dict:
         return {"matched": self.matched, "final_by": self.final_by, "log_entries": self.log_entries,

@@ -11,7 +11,9 @@ attachment is marked unscannable with the reason.
 from __future__ import annotations
 
 import email
+import email.header
 import email.policy
+import re
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -86,16 +88,18 @@ def parse(raw: bytes, limits: Limits | None = None, unlocker: Unlocker | None = 
     """
     limits = limits or Limits()
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-        headers = tuple((k, _safe_str(v)) for k, v in msg.items())
-        subject = _safe_str(msg.get("Subject", ""))
-        message_id = _safe_str(msg.get("Message-ID", ""))
+        # compat32: the structured header objects of policy.default cost two thirds of a parse,
+        # and the engine needs only text; encoded words are decoded here, once per header.
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        headers = tuple((k, _header_text(v)) for k, v in msg.items())
+        subject = next((v for k, v in headers if k.lower() == "subject"), "")
+        message_id = next((v for k, v in headers if k.lower() == "message-id"), "")
         texts: list[str] = []
         parts = []
         for part in msg.walk():
             if part.is_multipart():
                 continue
-            filename = part.get_filename()
+            filename = _header_text(part.get_filename() or "")
             disposition = part.get_content_disposition()
             ctype = part.get_content_type()
             payload = part.get_payload(decode=True) or b""
@@ -139,10 +143,16 @@ def _serious(defect) -> bool:
     }
 
 
-def _safe_str(value) -> str:
+def _header_text(value) -> str:
+    """A header's text: unfolded, RFC 2047 encoded words decoded; never an exception."""
     try:
-        return str(value)
-    except Exception:  # a header the policy cannot render: keep what can be shown
+        if isinstance(value, email.header.Header):
+            value = str(value)
+        text = re.sub(r"\r?\n[ \t]+", " ", str(value))
+        if "=?" in text:
+            text = str(email.header.make_header(email.header.decode_header(text)))
+        return text
+    except Exception:  # an undecodable header: keep what can be shown
         return repr(value)
 
 
