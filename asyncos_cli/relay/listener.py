@@ -68,6 +68,21 @@ def _auth_names(cls: type) -> tuple[str, ...]:
 aiosmtpd.smtp.inspect = _AuthScanOnly()
 
 
+@lru_cache(maxsize=None)
+def _class_names(cls: type) -> tuple[str, ...]:
+    return tuple(dir(cls))
+
+
+def _dir_of_class(obj=None):
+    """``dir`` inside aiosmtpd.smtp, cached per class: SMTP.__init__ calls it twice per connection
+    to find the handle_* and smtp_* methods, which are class attributes (another tenth of the
+    receive path under load). Instance attributes are not among what that code looks for."""
+    return list(_class_names(type(obj)))
+
+
+aiosmtpd.smtp.dir = _dir_of_class
+
+
 class GatewaySMTP(SMTP):
     """One SMTP connection: the host access table decides before the greeting."""
 
