@@ -123,3 +123,41 @@ def test_hostile_attachments_get_verdicts_and_the_gateway_keeps_serving(relay, d
     assert b"X-Unscannable: malformed MIME" in by_id["<broken@x>"]
     assert b"X-Unscannable" not in by_id["<after@x>"]
     assert relay.request("status")["queued"] == 0
+
+
+def test_a_killed_scanning_worker_costs_no_message_and_scanning_resumes(relay, datadir, tmp_path):
+    import os
+    import signal
+
+    script = tmp_path / "f.txt"
+    script.write_text('mark: if (true) { insert-header("X-Scanned", "yes"); }\n.\n')
+    _run(datadir, f"filters import {script}; commit mark")
+    _send(relay.public, mail(("a.txt", b"one\n", "text/plain"), message_id="<w1@x>"))
+    assert wait_for(lambda: "<w1@x>" in relay.sink.message_ids(), 30)
+    workers = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent(int(p)) == relay.proc.pid
+               and b"multiprocessing.spawn" in _cmdline(int(p))]
+    assert workers
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    for i in range(2, 5):
+        _send(relay.public, mail(("a.txt", b"more\n", "text/plain"), message_id=f"<w{i}@x>"))
+    assert wait_for(lambda: {"<w2@x>", "<w3@x>", "<w4@x>"} <= set(relay.sink.message_ids()), 30)
+    last = [m for m in relay.sink.messages() if b"<w4@x>" in m][0]
+    assert b"X-Scanned: yes" in last  # new workers scan again
+    assert relay.request("status")["queued"] == 0
+
+
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""

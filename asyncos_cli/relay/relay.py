@@ -222,6 +222,11 @@ class Relay:
             results = await asyncio.get_running_loop().run_in_executor(
                 self._workers(), scan_snapshot, msg.content, env, key, blob)
         except Exception as e:  # the scan failed: the message is not lost, it goes on unscanned and says so
+            from concurrent.futures.process import BrokenProcessPool
+
+            if isinstance(e, BrokenProcessPool):  # a worker died (killed, out of memory): a fresh pool next time
+                log.error("a scanning worker died; starting new workers")
+                self._pool = None
             self.emit(StageVerdict(msg.mid, "scanning", "UNSCANNABLE", f"{type(e).__name__}: {e}"))
             self.delivery.submit(msg)
             return

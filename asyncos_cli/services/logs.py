@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -53,24 +54,52 @@ class LogFile:
         self._fd: int | None = None
         self._ino: int | None = None
         self._lock: int | None = None
+        self._pending: list[tuple[bytes, float]] = []
+        self._flush_scheduled = False
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def accepts(self, level: str) -> bool:
         return _RANK.get(level, 0) <= _RANK[self.sub.level]
 
     def write(self, level: str, message: str, now: float | None = None) -> None:
+        """Append a line. Inside a running event loop (the daemon) the lines of one loop turn are
+        written together at its end: one lock, one stat and one write for a message's ten lines."""
         if not self.accepts(level):
             return
         now = time.time() if now is None else now
-        line = f"{stamp(now)} {LINE_LEVEL.get(level, level)}: {message}\n".encode("utf-8", "replace")
+        self._pending.append((f"{stamp(now)} {LINE_LEVEL.get(level, level)}: {message}\n".encode("utf-8", "replace"),
+                              now))
+        if self._flush_scheduled:
+            return
+        loop = _running_loop()
+        if loop is None:
+            self.flush()
+        else:
+            self._flush_scheduled = True
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
         if self._lock is None:
             self._lock = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
         fcntl.flock(self._lock, fcntl.LOCK_EX)
         try:
-            self._ensure_open(now)
-            if self._due(len(line), now):
-                self._roll(now)
-            os.write(self._fd, line)
+            self._ensure_open(pending[0][1])
+            size = os.fstat(self._fd).st_size
+            chunk: list[bytes] = []
+            for line, now in pending:
+                if self._due(size, len(line), now):
+                    if chunk:
+                        os.write(self._fd, b"".join(chunk))
+                        chunk = []
+                    self._roll(now)
+                    size = os.fstat(self._fd).st_size
+                chunk.append(line)
+                size += len(line)
+            os.write(self._fd, b"".join(chunk))
         finally:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
 
@@ -97,9 +126,9 @@ class LogFile:
             f"{stamp(now)} Info: Time offset from UTC: {-time.timezone if not time.daylight else -time.altzone} seconds\n"
         ).encode()
 
-    def _due(self, incoming: int, now: float) -> bool:
+    def _due(self, size: int, incoming: int, now: float) -> bool:
         # Room is kept for the two closing lines, so no file outgrows its limit.
-        if os.fstat(self._fd).st_size + incoming + _TRAILER_BYTES > self.sub.max_file_bytes:
+        if size + incoming + _TRAILER_BYTES > self.sub.max_file_bytes:
             return True
         if self.sub.rollover_seconds and now - self._begun >= self.sub.rollover_seconds:
             return True
@@ -125,10 +154,22 @@ class LogFile:
             old.unlink(missing_ok=True)
 
     def close(self) -> None:
+        self.flush()
         for fd in (self._fd, self._lock):
             if fd is not None:
                 os.close(fd)
         self._fd = self._lock = None
+
+
+def _running_loop():
+    """The running asyncio loop, without importing asyncio into processes that never loaded it."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _first_line_time(fd: int) -> float | None:
