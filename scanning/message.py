@@ -87,6 +87,9 @@ def parse(raw: bytes, limits: Limits | None = None, unlocker: Unlocker | None = 
     content is only marked); ``harvest`` adds the ones the message text gives.
     """
     limits = limits or Limits()
+    crowded = _too_many_parts(raw)
+    if crowded:
+        return ParsedMessage("", "", (), "", (), len(raw), crowded)
     try:
         # compat32: the structured header objects of policy.default cost two thirds of a parse,
         # and the engine needs only text; encoded words are decoded here, once per header.
@@ -124,6 +127,25 @@ def parse(raw: bytes, limits: Limits | None = None, unlocker: Unlocker | None = 
         return ParsedMessage("", "", (), "", (), len(raw), f"unparsable MIME ({type(e).__name__}: {e})")
 
 
+#: MIME parts and nesting the parser is given at most: the stdlib parser's cost grows fast with deep
+#: nesting (2,000 levels take over a second), and no real message needs more.
+MAX_MIME_PARTS = 1000
+MAX_MIME_NESTING = 40
+_BOUNDARY_LINE = re.compile(rb"(?m)^--")
+_MULTIPART = re.compile(rb"(?im)^content-type:[ \t]*(?:\r?\n[ \t]+)?multipart/")
+
+
+def _too_many_parts(raw: bytes) -> str | None:
+    """Why the MIME structure is refused before parsing, or None (counts are upper bounds, cheap to take)."""
+    parts = len(_BOUNDARY_LINE.findall(raw))
+    if parts > 2 * MAX_MIME_PARTS:
+        return f"more than {MAX_MIME_PARTS} MIME parts"
+    nesting = len(_MULTIPART.findall(raw))
+    if nesting > MAX_MIME_NESTING:
+        return f"{nesting} multipart containers (limit {MAX_MIME_NESTING})"
+    return None
+
+
 def _charset(part) -> str:
     import codecs
 
@@ -154,6 +176,10 @@ def _header_text(value) -> str:
         return text
     except Exception:  # an undecodable header: keep what can be shown
         return repr(value)
+
+
+#: Text searched in one text or HTML attachment: a bound on memory (a str can take four bytes a character).
+MAX_TEXT_BYTES = 8 * 1024 * 1024
 
 
 class _Extraction:
@@ -217,7 +243,7 @@ class _Extraction:
         if detected in ("doc", "xls", "ppt", "ole"):
             return Attachment(**base, detected_type=detected, text=binary_strings(data))
         if detected in ("html", "text"):
-            raw_text = data.decode("utf-8", "replace")
+            raw_text = data[:MAX_TEXT_BYTES].decode("utf-8", "replace")
             text = html_text(raw_text) if detected == "html" else normalise(raw_text)
             return Attachment(**base, detected_type=detected, text=text, urls=tuple(urls_in(raw_text)))
         return Attachment(**base, detected_type=detected)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
+import tempfile
 import shutil
 import subprocess
 import sys
@@ -149,3 +152,88 @@ def keyring(tmp_path):
     from asyncos_cli.config.secrets import Keyring
 
     return Keyring.create(tmp_path / "keys" / "config.key")
+
+
+# ---------------------------------------------------------------- mail peers and the relay
+
+
+class Sink:
+    """Postfix's smtp-sink, dumping every transaction into a folder (or failing on purpose)."""
+
+    def __init__(self, name, *flags: str, port: int | None = None):
+        require_peer("smtp-sink")
+        # smtp-sink drops privileges to nobody, who cannot enter pytest's private tmp_path.
+        folder = Path(tempfile.mkdtemp(prefix=f"asyncos-sink-{Path(str(name)).name}-"))
+        os.chmod(folder, 0o777)
+        self.folder = folder
+        self.port = port or free_port()
+        self.proc = subprocess.Popen(
+            ["smtp-sink", "-u", "nobody", "-d", f"{folder}/%M.", *flags, f"127.0.0.1:{self.port}", "256"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("smtp-sink did not start")
+
+    def messages(self) -> list[bytes]:
+        # smtp-sink opens a dump at MAIL FROM; one left empty is a transaction that
+        # carried no message (refused recipients, connection still open).
+        return [data for p in sorted(self.folder.iterdir()) if p.is_file() and (data := p.read_bytes())]
+
+    def message_ids(self) -> list[str]:
+        out = []
+        for m in self.messages():
+            found = re.search(rb"^Message-ID:\s*(<[^>]+>)", m, re.M | re.I)
+            if found:
+                out.append(found.group(1).decode())
+        return out
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def wait_for(predicate, timeout=20.0, step=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def listener_port(datadir, name):
+    out = run_cli(datadir, "-c", "listenerconfig print").stdout
+    m = re.search(rf"{name} \(127\.0\.0\.1\) SMTP TCP Port (\d+)", out)
+    return int(m.group(1))
+
+
+@pytest.fixture
+def relay(datadir, tmp_path):
+    sink = Sink(tmp_path / "sink")
+    r = run_cli(datadir, "-c", f"smtproutes new ALL 127.0.0.1:{sink.port}; commit route to sink")
+    assert r.returncode == 0, r.stderr
+    d = DaemonProcess(datadir)
+    d.sink = sink
+    d.public = listener_port(datadir, "IncomingMail")
+    d.private = listener_port(datadir, "OutgoingMail")
+    yield d
+    d.stop()
+    sink.stop()
+
+
+def swaks(port, *args):
+    require_peer("swaks")
+    return subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(port), "--timeout", "20", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def mail_log(datadir) -> str:
+    return (datadir / "logs" / "mail_logs" / "mail.current").read_text()

@@ -96,22 +96,18 @@ def plain_zip(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def overlapping_bomb() -> bytes:
-    """A non-recursive zip bomb: many central entries pointing at one local entry (overlap)."""
-    payload = b"\x00" * 1_000_000
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("kernel.bin", payload)
-    raw = buf.getvalue()
-    cd_start = struct.unpack("<I", raw[-6:-2])[0]
-    central = raw[cd_start:-22]
-    entries = b"".join(central.replace(b"kernel.bin", f"k{i:08d}.b".encode()) for i in range(200))
-    eocd = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 200, 200, len(entries), cd_start, 0)
-    return raw[:cd_start] + entries + eocd
+def overlapping_bomb(copies: int = 50) -> bytes:
+    """Central-directory entries all pointing at the same local file (the CVE-2024-0450 trick)."""
+    raw = plain_zip({"a": b"\x00" * 10000})
+    cd_offset = struct.unpack("<I", raw[-6:-2])[0]
+    body, central, eocd = raw[:cd_offset], raw[cd_offset:-22], bytearray(raw[-22:])
+    entries = central * copies
+    struct.pack_into("<HHII", eocd, 8, copies, copies, len(entries), len(body))
+    return body + entries + bytes(eocd)
 
 
-def nested_zip(levels: int) -> bytes:
-    data = b"core"
+def nested_zip(levels: int, core: bytes = b"core") -> bytes:
+    data = core
     for i in range(levels):
         data = plain_zip({f"level{i}.zip" if i else "core.txt": data})
     return data

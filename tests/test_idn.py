@@ -8,8 +8,7 @@ import time
 import idna
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import DaemonProcess, free_port, run_cli
-from test_relay import _listener_port, wait_for
+from conftest import DaemonProcess, free_port, listener_port, run_cli, wait_for
 
 from asyncos_cli.relay.addresses import (
     AddressError,
@@ -80,7 +79,7 @@ def test_each_language_through_both_kinds_of_hop(datadir, sinks, language):
     assert r.returncode == 0, r.stderr
     d = DaemonProcess(datadir)
     try:
-        port = _listener_port(datadir, "IncomingMail")
+        port = listener_port(datadir, "IncomingMail")
         local = {"russian": "пользователь", "chinese": "用户", "hindi": "उपयोगकर्ता"}.get(language, "χρήστης")
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
             s.ehlo()

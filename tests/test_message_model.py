@@ -3,43 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import shutil
-import struct
 import subprocess
-import zipfile
-from email.message import EmailMessage
 
 from conftest import require_peer
+from corpus import mail, nested_zip, overlapping_bomb, plain_zip
 
 from scanning.extract.sniff import sniff
 from scanning.extract.zipfiles import Limits
 from scanning.message import ParsedMessage, parse
 
 
-def _mail(*attachments: tuple[str, bytes, str]) -> bytes:
-    m = EmailMessage()
-    m["From"], m["To"], m["Subject"], m["Message-ID"] = "a@example.org", "b@example.com", "files", "<m1@x>"
-    m.set_content("See the attachments.\n")
-    for name, data, ctype in attachments:
-        maintype, subtype = ctype.split("/")
-        m.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    return m.as_bytes()
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
-
-
 def test_attachments_with_names_types_sizes_and_hashes():
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     exe = b"MZ" + b"\x00" * 100
-    raw = _mail(("report.pdf", pdf, "application/pdf"), ("invoice.txt", exe, "text/plain"),
-                ("a.zip", _zip({"inner/readme.txt": b"hello", "deep.zip": _zip({"x.pdf": pdf})}), "application/zip"))
+    raw = mail(("report.pdf", pdf, "application/pdf"), ("invoice.txt", exe, "text/plain"),
+                ("a.zip", plain_zip({"inner/readme.txt": b"hello", "deep.zip": plain_zip({"x.pdf": pdf})}), "application/zip"))
     msg = parse(raw)
     assert msg.malformed is None and msg.subject == "files" and "See the attachments." in msg.body_text
     names = [(a.filename, a.detected_type, a.size) for a in msg.all_attachments()]
@@ -52,16 +31,16 @@ def test_attachments_with_names_types_sizes_and_hashes():
     assert nested.path == ("a.zip", "deep.zip")
 
 
-def test_office_open_xml_is_told_from_a_plain_zip():
-    docx = _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"})
-    assert sniff(docx) == "docx" and sniff(_zip({"a.txt": b"x"})) == "zip"
+def test_office_open_xml_is_told_from_a_plainplain_zip():
+    docx = plain_zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"})
+    assert sniff(docx) == "docx" and sniff(plain_zip({"a.txt": b"x"})) == "zip"
 
 
 def test_zipcrypto_archive_made_by_info_zip_is_marked_protected(tmp_path):
     require_peer("zip")
     (tmp_path / "secret.txt").write_text("the content\n")
     subprocess.run(["zip", "-q", "-P", "Sesame-42", "locked.zip", "secret.txt"], cwd=tmp_path, check=True)
-    msg = parse(_mail(("locked.zip", (tmp_path / "locked.zip").read_bytes(), "application/zip")))
+    msg = parse(mail(("locked.zip", (tmp_path / "locked.zip").read_bytes(), "application/zip")))
     z = msg.attachments[0]
     assert z.protected and z.unscannable is None
     assert [(c.filename, c.protected) for c in z.children] == [("secret.txt", True)]
@@ -77,33 +56,16 @@ def test_malformed_mime_is_a_verdict_not_a_crash():
         assert isinstance(parse(junk), ParsedMessage)  # whatever the bytes, a parsed view comes back
 
 
-def _overlapping_bomb() -> bytes:
-    """Fifty central-directory entries pointing at the same local file (the CVE-2024-0450 trick)."""
-    raw = _zip({"a": b"\x00" * 10000})
-    cd_offset = struct.unpack("<I", raw[-6:-2])[0]
-    body, central, eocd = raw[:cd_offset], raw[cd_offset:-22], bytearray(raw[-22:])
-    copies = central * 50
-    struct.pack_into("<HHII", eocd, 8, 50, 50, len(copies), len(body))
-    return body + copies + bytes(eocd)
-
-
-def _nested(depth: int) -> bytes:
-    blob = b"%PDF-1.4\n%%EOF\n"
-    for i in range(depth):
-        blob = _zip({f"level{i}.zip" if i else "x.pdf": blob})
-    return blob
-
-
 def test_hostile_archives_become_unscannable_with_the_reason():
     cases = {
-        "overlap.zip": (_overlapping_bomb(), "overlapping"),
-        "ratio.zip": (_zip({"zeros.bin": b"\x00" * 5_000_000}), "expands"),
-        "slip.zip": (_zip({"../../etc/cron.d/evil": b"x"}), "path traversal"),
-        "deep.zip": (_nested(9), "nesting deeper than 5"),
-        "many.zip": (_zip({f"f{i}.txt": b"x" for i in range(1200)}), "1200 members"),
-        "truncated.zip": (_zip({"a.txt": b"hello" * 1000})[:-40], "damaged archive"),
+        "overlap.zip": (overlapping_bomb(), "overlapping"),
+        "ratio.zip": (plain_zip({"zeros.bin": b"\x00" * 5_000_000}), "expands"),
+        "slip.zip": (plain_zip({"../../etc/cron.d/evil": b"x"}), "path traversal"),
+        "deep.zip": (nested_zip(9, b"%PDF-1.4\n%%EOF\n"), "nesting deeper than 5"),
+        "many.zip": (plain_zip({f"f{i}.txt": b"x" for i in range(1200)}), "1200 members"),
+        "truncated.zip": (plain_zip({"a.txt": b"hello" * 1000})[:-40], "damaged archive"),
     }
-    msg = parse(_mail(*[(n, data, "application/zip") for n, (data, _) in cases.items()]), Limits())
+    msg = parse(mail(*[(n, data, "application/zip") for n, (data, _) in cases.items()]), Limits())
     reasons = {a.filename: a.unscannable for a in msg.all_attachments() if a.unscannable}
     for name, (_, expected) in cases.items():
         found = [r for n, r in reasons.items() if n == name or n.startswith("level")]
@@ -116,5 +78,5 @@ def test_seven_zip_aes_archive_is_protected(tmp_path):
     (tmp_path / "doc.txt").write_text("inside\n")
     subprocess.run(["7z", "a", "-tzip", "-mem=AES256", "-pSesame-42", "aes.zip", "doc.txt"], cwd=tmp_path,
                    check=True, capture_output=True)
-    z = parse(_mail(("aes.zip", (tmp_path / "aes.zip").read_bytes(), "application/zip"))).attachments[0]
+    z = parse(mail(("aes.zip", (tmp_path / "aes.zip").read_bytes(), "application/zip"))).attachments[0]
     assert z.protected and z.children[0].protected

@@ -7,7 +7,7 @@ import json
 import re
 import zipfile
 
-from test_message_model import _mail
+from corpus import mail as _mail
 
 from asyncos_cli.config.schema import Config, MailPoliciesSection, MailPolicy
 from scanning.message import parse

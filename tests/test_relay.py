@@ -4,99 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
-from conftest import DaemonProcess, free_port, require_peer, run_cli
+from conftest import DaemonProcess, Sink, listener_port, mail_log, require_peer, run_cli, swaks, wait_for
 
-
-class Sink:
-    """Postfix's smtp-sink, dumping every transaction into a folder (or failing on purpose)."""
-
-    def __init__(self, name, *flags: str, port: int | None = None):
-        require_peer("smtp-sink")
-        # smtp-sink drops privileges to nobody, who cannot enter pytest's private tmp_path.
-        folder = Path(tempfile.mkdtemp(prefix=f"asyncos-sink-{Path(str(name)).name}-"))
-        os.chmod(folder, 0o777)
-        self.folder = folder
-        self.port = port or free_port()
-        self.proc = subprocess.Popen(
-            ["smtp-sink", "-u", "nobody", "-d", f"{folder}/%M.", *flags, f"127.0.0.1:{self.port}", "256"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("smtp-sink did not start")
-
-    def messages(self) -> list[bytes]:
-        # smtp-sink opens a dump at MAIL FROM; one left empty is a transaction that
-        # carried no message (refused recipients, connection still open).
-        return [data for p in sorted(self.folder.iterdir()) if p.is_file() and (data := p.read_bytes())]
-
-    def message_ids(self) -> list[str]:
-        out = []
-        for m in self.messages():
-            found = re.search(rb"^Message-ID:\s*(<[^>]+>)", m, re.M | re.I)
-            if found:
-                out.append(found.group(1).decode())
-        return out
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def wait_for(predicate, timeout=20.0, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
-
-
-def _listener_port(datadir, name):
-    out = run_cli(datadir, "-c", "listenerconfig print").stdout
-    m = re.search(rf"{name} \(127\.0\.0\.1\) SMTP TCP Port (\d+)", out)
-    return int(m.group(1))
-
-
-@pytest.fixture
-def relay(datadir, tmp_path):
-    sink = Sink(tmp_path / "sink")
-    r = run_cli(datadir, "-c", f"smtproutes new ALL 127.0.0.1:{sink.port}; commit route to sink")
-    assert r.returncode == 0, r.stderr
-    d = DaemonProcess(datadir)
-    d.sink = sink
-    d.public = _listener_port(datadir, "IncomingMail")
-    d.private = _listener_port(datadir, "OutgoingMail")
-    yield d
-    d.stop()
-    sink.stop()
-
-
-def swaks(port, *args):
-    require_peer("swaks")
-    return subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(port), "--timeout", "20", *args],
-                          capture_output=True, text=True, timeout=60)
-
-
-def mail_log(datadir) -> str:
-    return (datadir / "logs" / "mail_logs" / "mail.current").read_text()
 
 
 def test_swaks_with_starttls_delivers_once_and_logs_like_the_appliance(relay, datadir):
@@ -210,7 +126,7 @@ def test_temporary_failure_is_retried_then_delivered_once(datadir, tmp_path):
     assert r.returncode == 0
     d = DaemonProcess(datadir)
     try:
-        port = _listener_port(datadir, "IncomingMail")
+        port = listener_port(datadir, "IncomingMail")
         assert swaks(port, "--from", "a@example.org", "--to", "b@example.com",
                      "--header", "Message-Id: <retry-1@example.org>").returncode == 0
         assert wait_for(lambda: "Delayed: DCID" in mail_log(datadir), 20)
@@ -234,7 +150,7 @@ def test_hard_failure_bounces_once_with_an_rfc3464_report(datadir, tmp_path):
     assert r.returncode == 0
     d = DaemonProcess(datadir)
     try:
-        port = _listener_port(datadir, "IncomingMail")
+        port = listener_port(datadir, "IncomingMail")
         assert swaks(port, "--from", "alice@example.org", "--to", "nobody@example.com",
                      "--header", "Message-Id: <bounce-me@example.org>").returncode == 0
         assert wait_for(lambda: len(senders.messages()) == 1, 20)
@@ -261,7 +177,7 @@ def test_sigkill_under_load_loses_no_accepted_message(datadir, tmp_path):
     sink = Sink(tmp_path / "sink")
     run_cli(datadir, "-c", f"smtproutes new ALL 127.0.0.1:{sink.port}; commit route")
     d = DaemonProcess(datadir)
-    port = _listener_port(datadir, "IncomingMail")
+    port = listener_port(datadir, "IncomingMail")
     accepted: list[str] = []
     lock = threading.Lock()
 
@@ -323,7 +239,7 @@ def test_queue_commands_on_a_stuck_destination(datadir, tmp_path):
     assert r.returncode == 0
     d = DaemonProcess(datadir)
     try:
-        port = _listener_port(datadir, "IncomingMail")
+        port = listener_port(datadir, "IncomingMail")
         for i, rcpt in enumerate(["a@example.com", "b@example.com", "c@example.com"]):
             assert swaks(port, "--from", "alice@example.org", "--to", rcpt,
                          "--header", f"Message-Id: <q-{i}@example.org>", "--header", f"Subject: queued {i}").returncode == 0
@@ -360,7 +276,7 @@ def test_disconnects_are_retried_and_slow_peers_are_waited_for(datadir, tmp_path
     assert r.returncode == 0
     d = DaemonProcess(datadir)
     try:
-        port = _listener_port(datadir, "IncomingMail")
+        port = listener_port(datadir, "IncomingMail")
         assert swaks(port, "--from", "a@example.org", "--to", "b@example.com",
                      "--header", "Message-Id: <flaky-1@example.org>").returncode == 0
         if expect_delay:
@@ -452,7 +368,7 @@ def test_too_many_commands_in_one_session_are_cut_off(relay):
 
 
 def test_message_filters_act_in_the_relay(relay, datadir, tmp_path):
-    from test_message_model import _mail
+    from corpus import mail as _mail
 
     script = tmp_path / "f.txt"
     script.write_text('sizes: if (true) { log-entry("$filesizes"); }\n'

@@ -10,9 +10,8 @@ import re
 import smtplib
 import time
 
-from conftest import run_cli
+from conftest import mail_log, run_cli, wait_for
 from corpus import mail, nested_zip, overlapping_bomb, pdf_with_link, plain_zip
-from test_relay import mail_log, relay, wait_for  # noqa: F401 (the relay fixture)
 
 
 def _send(port: int, content: bytes, rcpts=("b@example.com",)) -> None:

@@ -36,12 +36,22 @@ class Unlocked:
 
 
 def is_encrypted_ole(data: bytes) -> bool:
-    """Legacy Office files carry their encryption flag inside streams: ask the parser."""
-    try:
-        import msoffcrypto
+    """Legacy Office files carry their encryption flag inside streams: ask the parser.
 
+    A compound file the parser cannot read at all (truncated, damaged) is an
+    OfficeProblem: its content cannot be scanned.
+    """
+    import msoffcrypto
+    import olefile
+
+    try:
+        ole = olefile.OleFileIO(data)
+        ole.close()
+    except Exception as e:
+        raise OfficeProblem(f"damaged Office file ({type(e).__name__})") from None
+    try:
         return bool(msoffcrypto.OfficeFile(io.BytesIO(data)).is_encrypted())
-    except Exception:  # not an Office file msoffcrypto knows, or damaged: not "encrypted" by this test
+    except Exception:  # a compound file msoffcrypto has no format for (msg, an embedded object): not encrypted
         return False
 
 
