@@ -130,3 +130,22 @@ def many_spins_docx(spins: int = 10_000_000) -> bytes:
     out = io.BytesIO()
     ECMA376Encrypted(package, changed).write_to(out)
     return out.getvalue()
+
+
+def msoffcrypto_docx(text: str, passphrase: str) -> bytes:
+    """A docx encrypted by msoffcrypto-tool (agile, AES-256, 100,000 spins).
+
+    The package is padded past 4 KiB with an incompressible part: msoffcrypto-tool
+    6.1 writes smaller packages wrongly (see tests/fixtures/office/README.md).
+    """
+    import os
+
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    body = (f'<w:document><w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>').encode()
+    types = b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'
+    plain = plain_zip({"[Content_Types].xml": types, "word/document.xml": body,
+                       "word/media/noise.bin": os.urandom(6000)})
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(plain)).encrypt(passphrase, out)
+    return out.getvalue()

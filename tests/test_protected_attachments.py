@@ -7,8 +7,8 @@ import os
 import sqlite3
 
 import pytest
-from corpus import (OFFICE, OFFICE_PASSPHRASE, info_zip, mail, many_spins_docx, pdf_with_link, qpdf_encrypted,
-                    seven_zip_aes)
+from corpus import (OFFICE, OFFICE_PASSPHRASE, info_zip, mail, many_spins_docx, msoffcrypto_docx, pdf_with_link,
+                    qpdf_encrypted, seven_zip_aes)
 
 SECRET_TEXT = "Quarterly figures: confidential lorem"
 
@@ -23,6 +23,7 @@ def _fixtures(tmp_path) -> dict[str, tuple[bytes, str, str]]:
         "aes256.pdf": (qpdf_encrypted(pdf, "Pdf-Pass-1", "aes256", tmp_path), "Pdf-Pass-1", "confidential"),
         "aes128.pdf": (qpdf_encrypted(pdf, "Pdf-Pass-2", "aes128", tmp_path), "Pdf-Pass-2", "confidential"),
         "rc4.pdf": (qpdf_encrypted(pdf, "Pdf-Pass-3", "rc4", tmp_path), "Pdf-Pass-3", "confidential"),
+        "msoffcrypto.docx": (msoffcrypto_docx(SECRET_TEXT, "Tool-Pass-4"), "Tool-Pass-4", "confidential"),
     }
     for name in ("example_password.docx", "example_password.xlsx", "ecma376standard_password.docx",
                  "rc4cryptoapi_password.doc", "rc4cryptoapi_password.xls", "rc4cryptoapi_password.ppt"):
@@ -68,7 +69,8 @@ def test_real_tool_fixtures_open_with_the_right_passphrase_and_filters_see_insid
 def test_without_the_right_passphrase_the_attachment_is_protected_and_the_action_applies(cli, tmp_path):
     fixtures = _fixtures(tmp_path)
     script = tmp_path / "f.txt"
-    script.write_text('prot: if (attachment-protected) { log-entry("protected $filenames"); }\n.\n')
+    script.write_text('prot: if (attachment-protected) { log-entry("protected $filenames"); }\n'
+                      'open: if (attachment-unprotected) { log-entry("unprotected $filenames"); }\n.\n')
     r = cli("-c", f"filters import {script}; scanconfig setup --unscannable-action=quarantine; commit f")
     assert r.returncode == 0, r.stderr
     # Scanning of protected attachments off: marked protected, nothing tried, nothing unscannable.
