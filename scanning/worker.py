@@ -28,9 +28,16 @@ def snapshot(key: int, blob: bytes) -> tuple[Config, Clients]:
     return found
 
 
-def scan_snapshot(raw: bytes, envelope: Envelope, key: int, blob: bytes) -> list[dict]:
+def scan_batch(jobs: list[tuple[bytes, Envelope]], key: int, blob: bytes) -> list:
+    """Several messages in one hand-off; a message whose scan fails gets its exception, the others their results."""
     config, clients = snapshot(key, blob)
-    return scan_message(raw, envelope, config, clients)
+    out = []
+    for raw, envelope in jobs:
+        try:
+            out.append(scan_message(raw, envelope, config, clients))
+        except Exception as e:  # one message's failure is that message's verdict
+            out.append(e)
+    return out
 
 
 def scan_message(raw: bytes, envelope: Envelope, config: Config, clients: Clients = NO_CLIENTS) -> list[dict]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
 from collections import defaultdict, deque
@@ -27,6 +28,9 @@ from .listener import make_server
 from .spool import BOUNCED, DELIVERED, DROPPED, QUARANTINED, SPLIT, QueuedMessage, Recipient, Spool
 
 log = logging.getLogger("asyncos.relay")
+
+#: Messages handed to a worker in one task, at most (one hand-off costs about as much as a small scan).
+SCAN_BATCH = 16
 
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _CONTENT_TYPE = re.compile(rb"(?im)^content-type:[ \t]*(?:\r?\n[ \t]+)?([a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+)")
@@ -79,6 +83,7 @@ class Relay:
         self._rate: dict[str, deque] = defaultdict(deque)
         self.listen_errors: dict[str, str] = {}
         self._scans: set[asyncio.Task] = set()
+        self._to_scan: list[QueuedMessage] = []
         self._pool = None
         self._blob = None
         self._blob_key = 0
@@ -172,9 +177,19 @@ class Relay:
         if not self._needs_scan(msg):
             self.delivery.submit(msg)  # nothing configured could look at it: no parsing cost
             return
-        task = asyncio.get_running_loop().create_task(self._scan(msg))
-        self._scans.add(task)
-        task.add_done_callback(self._scans.discard)
+        # The messages of one group commit arrive in one loop turn: they go to the workers together.
+        self._to_scan.append(msg)
+        if len(self._to_scan) == 1:
+            asyncio.get_running_loop().call_soon(self._dispatch_scans)
+
+    def _dispatch_scans(self) -> None:
+        batch, self._to_scan = self._to_scan, []
+        workers = os.cpu_count() or 1
+        size = min(SCAN_BATCH, max(1, -(-len(batch) // workers)))  # every worker gets a share
+        for i in range(0, len(batch), size):
+            task = asyncio.get_running_loop().create_task(self._scan(batch[i:i + size]))
+            self._scans.add(task)
+            task.add_done_callback(self._scans.discard)
 
     def _needs_scan(self, msg: QueuedMessage) -> bool:
         config = self.config
@@ -208,32 +223,38 @@ class Relay:
                                              mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
-    async def _scan(self, msg: QueuedMessage) -> None:
+    async def _scan(self, batch: list[QueuedMessage]) -> None:
         from asyncos_cli.events.mail import StageVerdict
         from scanning.pipeline import Envelope
-        from scanning.worker import scan_snapshot
+        from scanning.worker import scan_batch
 
-        config = self.config  # the snapshot this message is scanned under
-        listener = config.listeners.get(msg.listener)
-        direction = "outgoing" if listener is not None and listener.kind == "private" else "incoming"
-        env = Envelope(msg.sender, tuple(r.address for r in msg.pending()), direction, msg.remote_ip, msg.mid)
+        config = self.config  # the snapshot these messages are scanned under
+        jobs, directions = [], []
+        for msg in batch:
+            listener = config.listeners.get(msg.listener)
+            direction = "outgoing" if listener is not None and listener.kind == "private" else "incoming"
+            directions.append(direction)
+            jobs.append((msg.content, Envelope(msg.sender, tuple(r.address for r in msg.pending()), direction,
+                                               msg.remote_ip, msg.mid)))
         try:
             key, blob = self._snapshot_blob(config)
-            results = await asyncio.get_running_loop().run_in_executor(
-                self._workers(), scan_snapshot, msg.content, env, key, blob)
-        except Exception as e:  # the scan failed: the message is not lost, it goes on unscanned and says so
+            outcomes = await asyncio.get_running_loop().run_in_executor(self._workers(), scan_batch, jobs, key, blob)
+        except Exception as e:  # the scan failed: the messages are not lost, they go on unscanned and say so
             from concurrent.futures.process import BrokenProcessPool
 
             if isinstance(e, BrokenProcessPool):  # a worker died (killed, out of memory): a fresh pool next time
                 log.error("a scanning worker died; starting new workers")
                 self._pool = None
-            self.emit(StageVerdict(msg.mid, "scanning", "UNSCANNABLE", f"{type(e).__name__}: {e}"))
-            self.delivery.submit(msg)
-            return
-        self._report(msg, results, direction)
-        copies = await self._split(msg, results)
-        for copy, result in zip(copies, results):
-            await self._apply(copy, result)
+            outcomes = [e] * len(batch)
+        for msg, direction, results in zip(batch, directions, outcomes):
+            if isinstance(results, BaseException):
+                self.emit(StageVerdict(msg.mid, "scanning", "UNSCANNABLE", f"{type(results).__name__}: {results}"))
+                self.delivery.submit(msg)
+                continue
+            self._report(msg, results, direction)
+            copies = await self._split(msg, results)
+            for copy, result in zip(copies, results):
+                await self._apply(copy, result)
 
     def _report(self, msg: QueuedMessage, results: list[dict], direction: str) -> None:
         from asyncos_cli.events.mail import (AttachmentUnlocked, AttachmentUrl, CustomLogEntry, PolicyMatched,
