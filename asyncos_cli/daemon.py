@@ -41,6 +41,8 @@ from .services.tracking import TrackingService
 
 #: How often held messages are checked against their quarantine's retention.
 QUARANTINE_SWEEP_SECONDS = 60.0
+#: Certificates expiring within this many days are warned of, daily.
+CERTIFICATE_WARNING_DAYS = 30
 
 log = logging.getLogger("asyncos.daemon")
 
@@ -155,14 +157,13 @@ class Daemon:
 
         self.demo_cert = DemoCertificate.at(self.datadir.state)
         self.demo_cert.ensure(self.keyring, self.snapshot.config.system.hostname)
-        # Until certconfig (a later issue) can import one, the demonstration certificate is the only one.
-        self.demo_cert_in_use = True
-        self.bus.emit(DemoCertificateInUse(self.demo_cert.subject()))
-        self.tls_context = self.demo_cert.server_context(self.keyring)
+        if self.demo_cert_in_use:
+            self.bus.emit(DemoCertificateInUse(self.demo_cert.subject()))
+        self._tls_cache: dict = {}
 
         from .relay.relay import Relay
 
-        self.relay = Relay(self.datadir.root / "queue", self.snapshot.config, self.bus.emit, self.tls_context,
+        self.relay = Relay(self.datadir.root / "queue", self.snapshot.config, self.bus.emit, self._listener_tls,
                            keyring=self.keyring, quarantine_dir=self.datadir.quarantine)
         await self.relay.start()
         self.components.append(self.relay)
@@ -204,7 +205,7 @@ class Daemon:
             self.snapshot.version.id,
             self.datadir.control_socket,
         )
-        next_expiry = 0.0
+        next_expiry = next_cert_check = 0.0
         try:
             while not self._stop.is_set():
                 try:
@@ -212,6 +213,9 @@ class Daemon:
                 except asyncio.TimeoutError:
                     self.reload()
                     self.tracking.flush()
+                    if time.monotonic() >= next_cert_check:
+                        next_cert_check = time.monotonic() + 86400
+                        self._check_certificates()
                     if time.monotonic() >= next_expiry:
                         next_expiry = time.monotonic() + QUARANTINE_SWEEP_SECONDS
                         try:
@@ -357,6 +361,47 @@ class Daemon:
             except KeyError as e:
                 raise ValueError(str(e.args[0])) from None
         return {"released": released}
+
+    def _listener_tls(self, listener, config):
+        """The context a listener's STARTTLS uses: its certificate (or the demonstration one) with
+        sslconfig's inbound versions and ciphers; built once per certificate and settings."""
+        from .services.certificates import listener_context
+
+        s = config.ssl
+        cert = config.certificates.get(listener.certificate) if listener.certificate else None
+        if listener.certificate and cert is None:
+            raise ValueError(f"the certificate {listener.certificate!r} does not exist")
+        key = (cert, s.inbound_methods, s.inbound_ciphers)
+        ctx = self._tls_cache.get(key)
+        if ctx is None:
+            if cert is None:
+                ctx = self.demo_cert.server_context(self.keyring, s.inbound_methods, s.inbound_ciphers)
+            else:
+                ctx = listener_context(cert.certificate, self.keyring.reveal(cert.private_key), s.inbound_methods,
+                                       s.inbound_ciphers, self.datadir.run, self.keyring.derived_passphrase("tls"))
+            self._tls_cache = {k: v for k, v in self._tls_cache.items() if k[0] in config.certificates.certificates
+                               or k[0] is None}
+            self._tls_cache[key] = ctx
+        return ctx
+
+    def _check_certificates(self) -> None:
+        """Warn of certificates that expire within 30 days (the key-expiration alert comes with alerts)."""
+        from .events.system import CertificateExpiring
+        from .services.certificates import expires
+
+        now = time.time()
+        for cert in self.snapshot.config.certificates.certificates:
+            try:
+                days = int((expires(cert.certificate).timestamp() - now) // 86400)
+            except ValueError:
+                continue
+            if days <= CERTIFICATE_WARNING_DAYS:
+                self.bus.emit(CertificateExpiring(cert.name, days))
+
+    @property
+    def demo_cert_in_use(self) -> bool:
+        config = self.snapshot.config
+        return any(not l.certificate for l in config.listeners.listeners if l.enabled and l.starttls != "off")
 
     def _listener_name(self, req: dict) -> str:
         listener = self.snapshot.config.listeners.get(str(req.get("name", "")))

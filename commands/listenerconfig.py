@@ -14,6 +14,7 @@ USAGE = """Usage:
   listenerconfig new NAME --kind=public|private --interface=ADDR --port=N
   listenerconfig edit NAME [--interface=ADDR] [--port=N] [--starttls=off|preferred|required]
       [--max-message-size=BYTES] [--max-recipients=N] [--max-connections=N] [--enabled=yes|no]
+      [--certificate=NAME]   (certconfig; empty: the demonstration certificate)
   listenerconfig edit NAME rcptaccess add DOMAIN | delete DOMAIN | print
   listenerconfig delete NAME
   listenerconfig hostaccess print
@@ -41,6 +42,7 @@ OPTIONS = {
     "max-recipients": ("max_recipients", int),
     "max-connections": ("max_connections", int),
     "enabled": ("enabled", bool),
+    "certificate": ("certificate", str),
 }
 
 
@@ -103,6 +105,10 @@ def listener_replace(listener: Listener, changes: dict) -> Listener:
 
 
 def _stage(ctx, listeners) -> None:
+    for listener in listeners:
+        if listener.certificate and ctx.config.certificates.get(listener.certificate) is None:
+            raise CommandError(f"There is no certificate named {listener.certificate} ('certconfig print' "
+                               "lists them).")
     try:
         ctx.stage(ctx.config.listeners.replace(listeners=tuple(listeners)))
     except ConfigError as e:
@@ -221,7 +227,7 @@ def _print(ctx) -> None:
     for i, l in enumerate(_listeners(ctx), 1):
         state = "" if l.enabled else " (disabled)"
         ctx.say(f"{i}. {l.name} ({l.interface}) SMTP TCP Port {l.port} {l.kind.capitalize()}{state}")
-        ctx.say(f"   STARTTLS {l.starttls}; at most {l.max_message_bytes} bytes and {l.max_recipients} "
+        ctx.say(f"   STARTTLS {l.starttls} with the certificate {l.certificate or '(demonstration)'}; at most {l.max_message_bytes} bytes and {l.max_recipients} "
                 f"recipients per message; {l.max_connections} connections")
         if l.kind == "public":
             ctx.say(f"   Recipient access: {', '.join(l.rcpt_access) or '(none)'}")

@@ -277,6 +277,8 @@ class Listener(Record):
     #: Recipient access table: domains a public listener accepts mail for.
     rcpt_access: tuple[str, ...] = field(default=(), metadata={"item": "domain"})
     enabled: bool = True
+    #: The certificate STARTTLS presents (certconfig); empty: the demonstration certificate.
+    certificate: str = ""
 
     def validate(self) -> None:
         check_name(self.name, "name", "listener name")
@@ -296,6 +298,8 @@ class Listener(Record):
         check_range(self.max_connections, 1, 100000, "max_connections")
         for d in self.rcpt_access:
             check_domain_pattern(d, "rcpt_access")
+        if self.certificate:
+            check_name(self.certificate, "certificate", "certificate name")
 
 
 def check_domain_pattern(value: str, field_name: str) -> None:
@@ -789,6 +793,140 @@ class QuarantinesSection(Section):
         return next((q for q in self.quarantines if q.name.lower() == name.lower()), None)
 
 
+# ---------------------------------------------------------------- certificates, TLS, DNS
+
+
+def check_pem(text: str, kind: str, field_name: str) -> None:
+    """A light shape check (the full parse is certconfig's, where the error can be explained)."""
+    if f"-----BEGIN {kind}" not in text or f"-----END {kind}" not in text:
+        raise ConfigError(f"not a PEM {kind.lower()}", field_name)
+
+
+@dataclass(frozen=True)
+class Certificate(Record):
+    """A certificate with its private key (sealed at rest): the leaf first, then intermediates, in PEM."""
+
+    name: str
+    certificate: str
+    private_key: Secret
+    #: server (TLS) or smime (a self-signed S/MIME certificate)
+    kind: str = "server"
+
+    def validate(self) -> None:
+        check_name(self.name, "name", "certificate name")
+        check_pem(self.certificate, "CERTIFICATE", "certificate")
+        if self.kind not in ("server", "smime"):
+            raise ConfigError("kind must be server or smime", "kind")
+
+
+@dataclass(frozen=True)
+class CustomCa(Record):
+    name: str
+    certificate: str
+
+    def validate(self) -> None:
+        check_name(self.name, "name", "certificate authority name")
+        check_pem(self.certificate, "CERTIFICATE", "certificate")
+
+
+@dataclass(frozen=True)
+class CertificatesSection(Section):
+    """certconfig: certificates with their keys, and the custom and system certificate authority lists."""
+
+    name: ClassVar[str] = "certificates"
+    title: ClassVar[str] = "Certificates and certificate authorities"
+
+    certificates: tuple[Certificate, ...] = field(default=(), metadata={"item": "certificate"})
+    custom_cas: tuple[CustomCa, ...] = field(default=(), metadata={"item": "authority"})
+    custom_ca_enabled: bool = True
+    system_ca_enabled: bool = True
+
+    def validate(self) -> None:
+        check_unique((c.name.lower() for c in self.certificates), "certificates", "certificate name")
+        check_unique((c.name.lower() for c in self.custom_cas), "custom_cas", "certificate authority name")
+
+    def get(self, name: str) -> Certificate | None:
+        return next((c for c in self.certificates if c.name.lower() == name.lower()), None)
+
+
+#: TLS versions sslconfig offers, in the ssl module's names.
+TLS_VERSIONS = ("TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+
+
+def check_tls_methods(value: str, field_name: str) -> None:
+    methods = value.split()
+    if not methods:
+        raise ConfigError("choose at least one TLS version", field_name)
+    for m in methods:
+        if m not in TLS_VERSIONS:
+            raise ConfigError(f"{m!r} is not one of {', '.join(TLS_VERSIONS)}", field_name)
+    positions = sorted(TLS_VERSIONS.index(m) for m in methods)
+    if positions != list(range(positions[0], positions[-1] + 1)):
+        raise ConfigError("the TLS versions must be a contiguous range (for example TLSv1.2 TLSv1.3)", field_name)
+
+
+@dataclass(frozen=True)
+class SslSection(Section):
+    """sslconfig: TLS versions and ciphers per side, and validation of peer certificates."""
+
+    name: ClassVar[str] = "ssl"
+    title: ClassVar[str] = "TLS methods, ciphers and peer certificate validation"
+
+    inbound_methods: str = "TLSv1.2 TLSv1.3"
+    inbound_ciphers: str = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:!aNULL:!eNULL:!MD5"
+    outbound_methods: str = "TLSv1.2 TLSv1.3"
+    outbound_ciphers: str = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:!aNULL:!eNULL:!MD5"
+    #: The peer certificate must name the host connected to (SAN dNSName; CN only without SAN).
+    peer_cert_fqdn: bool = False
+    #: The peer certificate chain must verify to the system or custom CA list, in its validity, for its purpose.
+    peer_cert_x509: bool = False
+
+    def validate(self) -> None:
+        for f in ("inbound_methods", "outbound_methods"):
+            check_tls_methods(getattr(self, f), f)
+        for f in ("inbound_ciphers", "outbound_ciphers"):
+            value = getattr(self, f)
+            if not value or any(c.isspace() for c in value) or len(value) > 1000:
+                raise ConfigError("an OpenSSL cipher list without spaces", f)
+
+
+@dataclass(frozen=True)
+class DnsSection(Section):
+    """dnsconfig: the resolvers the gateway asks (MX and address lookups); empty: the system's."""
+
+    name: ClassVar[str] = "dns"
+    title: ClassVar[str] = "DNS resolvers"
+
+    #: "IP" or "IP:PORT" (IPv6: "[IP]:PORT").
+    servers: tuple[str, ...] = field(default=(), metadata={"item": "server"})
+    timeout_seconds: float = 5.0
+
+    def validate(self) -> None:
+        for s in self.servers:
+            parse_dns_server(s)
+        check_range(self.timeout_seconds, 0.1, 60, "timeout_seconds")
+
+
+def parse_dns_server(text: str) -> tuple[str, int]:
+    import ipaddress
+
+    host, port = text, 53
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else 53
+    elif text.count(":") == 1:
+        host, _, p = text.partition(":")
+        if not p.isdigit():
+            raise ConfigError(f"{text!r}: the port is not a number", "servers")
+        port = int(p)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ConfigError(f"{text!r} is not an IP address (IP or IP:PORT)", "servers") from None
+    check_port(port, "servers")
+    return host, port
+
+
 #: Every section, in the order the XML and diffs show them.
 SECTIONS: tuple[type[Section], ...] = (
     SystemSection,
@@ -807,6 +945,9 @@ SECTIONS: tuple[type[Section], ...] = (
     HashListsSection,
     ReputationSection,
     QuarantinesSection,
+    CertificatesSection,
+    SslSection,
+    DnsSection,
     OutboundSection,
     LogsSection,
 )
@@ -922,6 +1063,18 @@ class Config:
     @property
     def quarantines(self) -> QuarantinesSection:
         return self._sections["quarantines"]  # type: ignore[return-value]
+
+    @property
+    def certificates(self) -> CertificatesSection:
+        return self._sections["certificates"]  # type: ignore[return-value]
+
+    @property
+    def ssl(self) -> SslSection:
+        return self._sections["ssl"]  # type: ignore[return-value]
+
+    @property
+    def dns(self) -> DnsSection:
+        return self._sections["dns"]  # type: ignore[return-value]
 
 
 def secrets_in(record: Record) -> Iterator[tuple[str, Secret]]:

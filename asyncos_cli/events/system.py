@@ -72,3 +72,18 @@ class DemoCertificateInUse(Event):
 
     def log_line(self) -> str:
         return f"The demonstration certificate ({self.subject}) is in use: import a certificate with certconfig"
+
+
+@dataclass(frozen=True)
+class CertificateExpiring(Event):
+    """A configured certificate expires soon or has expired (checked at start and daily)."""
+
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Warning"
+    name: str
+    days_left: int
+
+    def log_line(self) -> str:
+        if self.days_left < 0:
+            return f"The certificate {self.name} has expired ({-self.days_left} days ago): renew it with certconfig"
+        return f"The certificate {self.name} expires in {self.days_left} days: renew it with certconfig"

@@ -120,7 +120,7 @@ class Relay:
         for name, listener in wanted.items():
             try:
                 self._servers[name] = await loop.create_server(
-                    make_server(self, listener, config.system.hostname, self.tls_context),
+                    make_server(self, listener, config.system.hostname, self._tls_for(listener, config)),
                     listener.interface, listener.port, reuse_address=True,
                 )
             except OSError as e:
@@ -128,9 +128,20 @@ class Relay:
                 log.error("listener %s cannot listen on %s port %d: %s", name, listener.interface,
                           listener.port, e.strerror)
 
+    def _tls_for(self, listener, config: Config):
+        """The listener's server context: a callable from the daemon, or one context for all (tests)."""
+        if callable(self.tls_context):
+            try:
+                return self.tls_context(listener, config)
+            except Exception as e:  # a broken certificate must not keep the listener down: STARTTLS is off
+                log.error("listener %s: no TLS (%s)", listener.name, e)
+                return None
+        return self.tls_context
+
     def configure(self, config: Config) -> None:
         old, self.config = self.config, config
-        if old.listeners != config.listeners or old.system.hostname != config.system.hostname:
+        if (old.listeners != config.listeners or old.system.hostname != config.system.hostname
+                or old.ssl != config.ssl or old.certificates != config.certificates):
             asyncio.get_running_loop().create_task(self._bind(config))
 
     # ------------------------------------------------------------ listeners and clients

@@ -19,11 +19,13 @@ from asyncos_cli.auth import roles as R
 #: imports only the module of the command it runs; help and completion load all.
 MODULES: dict[str, tuple[str, ...]] = {
     "bouncerecipients": (),
+    "certconfig": (),
     "clear": (),
     "commit": (),
     "deleterecipients": (),
     "delivernow": (),
     "destconfig": (),
+    "dnsconfig": (),
     "filters": (),
     "hashlistconfig": (),
     "help": ("h", "?"),
@@ -46,6 +48,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "showrecipients": (),
     "smtproutes": (),
     "sshconfig": (),
+    "sslconfig": (),
     "status": (),
     "suspendlistener": (),
     "tophosts": (),

@@ -1,0 +1,67 @@
+"""dnsconfig: the DNS resolvers the gateway asks (MX and address lookups for delivery)."""
+
+from __future__ import annotations
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.config.fields import ConfigError
+
+from .support.base import CommandError, wizard_or_usage
+from .support.registry import command
+
+USAGE = """Usage:
+  dnsconfig print
+  dnsconfig setup --servers=IP[:PORT],... [--timeout=SECONDS]     (--servers= : the system's resolvers)"""
+
+
+@command("dnsconfig", "Configure DNS setup.", roles=R.CONFIGURE, subcommands=("print", "setup"))
+def run(ctx, args):
+    sub = args.subcommand()
+    if sub is None:
+        args.expect_done("dnsconfig")
+        return wizard_or_usage(ctx, USAGE, _wizard)
+    if len(args.positional) != 1:
+        raise CommandError(USAGE)
+    if sub == "print":
+        args.expect_done("dnsconfig print")
+        return _print(ctx)
+    if sub == "setup":
+        changes = args.take_typed((("timeout", "timeout_seconds", float),))
+        if "servers" in args.options:
+            value = args.take_option("servers")
+            changes["servers"] = tuple(s.strip() for s in ("" if value is True else str(value)).split(",")
+                                       if s.strip())
+        args.expect_done("dnsconfig setup")
+        if not changes:
+            raise CommandError(USAGE)
+        _stage(ctx, changes)
+        return _print(ctx)
+    raise CommandError(USAGE)
+
+
+def _stage(ctx, changes: dict) -> None:
+    try:
+        ctx.stage(ctx.config.dns.replace(**changes))
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+
+
+def _print(ctx) -> None:
+    d = ctx.config.dns
+    if d.servers:
+        ctx.say("Using the local DNS cache servers:")
+        for i, s in enumerate(d.servers, 1):
+            ctx.say(f"{i}. {s}")
+    else:
+        ctx.say("Using the system's resolvers (/etc/resolv.conf).")
+    ctx.say(f"Timeout for DNS queries: {d.timeout_seconds:g} seconds")
+
+
+def _wizard(ctx) -> None:
+    p = ctx.prompter
+    _print(ctx)
+    op = p.menu([("SETUP", "Configure the DNS servers.")])
+    if op is None:
+        return
+    answer = p.ask("Enter the IP addresses of the DNS servers (IP or IP:PORT, separated by commas; "
+                   "empty: the system's resolvers).", ",".join(ctx.config.dns.servers), allow_empty=True)
+    _stage(ctx, {"servers": tuple(s.strip() for s in answer.split(",") if s.strip())})
