@@ -456,7 +456,11 @@ class Route(Record):
                 if not port.isdigit():
                     raise ConfigError(f"{h!r}: the port must be a number", "hosts")
                 check_port(int(port), "hosts")
-            check_hostname_or_ip(host.strip("[]") or h, "hosts")
+            name = host.strip("[]") or h
+            if name.isascii():
+                check_hostname_or_ip(name, "hosts")
+            else:
+                check_domain_pattern(name, "hosts")  # an internationalised host name, checked as its A-label
 
 
 @dataclass(frozen=True)

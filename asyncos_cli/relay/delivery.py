@@ -49,6 +49,15 @@ class Deferred(Exception):
     """The whole domain's attempt failed temporarily (no host answered, TLS unavailable...)."""
 
 
+def _sni(host: str) -> str:
+    """The server name to send: IDN hosts as A-labels (the ssl module would use IDNA 2003)."""
+    if host.isascii():
+        return host
+    import idna
+
+    return idna.encode(host, uts46=True).decode("ascii")
+
+
 def parse_host(text: str, default_port: int = 25) -> Hop:
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
@@ -411,7 +420,7 @@ class DeliveryManager:
         ctx.verify_mode = ssl.CERT_NONE
         apply_tls_settings(ctx, config.ssl.outbound_methods, config.ssl.outbound_ciphers)
         try:
-            await client.starttls(tls_context=ctx, server_hostname=hop.host)
+            await client.starttls(tls_context=ctx, server_hostname=_sni(hop.host))
         except (ssl.SSLError, aiosmtplib.SMTPException) as e:
             if dest.tls == "preferred":
                 raise Deferred(f"4.7.5 TLS negotiation with {hop.host} failed: {e}") from None
