@@ -337,15 +337,20 @@ def _certificate_op(ctx, op: str) -> None:
         kind = p.choose("Choose the type of certificate:", ["Create a self-signed certificate",
                                                               "Create a self-signed SMIME certificate"], 0)
         name = p.ask("Enter a name for this certificate profile:")
-        cn = p.ask("Enter Common Name:")
-        check = p.yes_no("Do you want to check if Common Name is in Fully Qualified Domain Name(FQDN) format?",
-                         True)
+        while True:  # an answer that fails the FQDN check is asked again, with the reason
+            cn = p.ask("Enter Common Name:")
+            check = kind == 0 and p.yes_no(
+                "Do you want to check if Common Name is in Fully Qualified Domain Name(FQDN) format?", True)
+            problem = certs.fqdn_problem(cn) if check else None
+            if not problem:
+                break
+            p.error(f"The Common Name is not in FQDN format: {problem}")
         fields = {
             "common_name": cn,
-            "organization": p.ask("Enter Organization:"),
-            "unit": p.ask("Enter Organizational Unit:"),
-            "locality": p.ask("Enter Locality or City:"),
-            "state": p.ask("Enter State or Province:"),
+            "organization": p.ask("Enter Organization:", allow_empty=True),
+            "unit": p.ask("Enter Organizational Unit:", allow_empty=True),
+            "locality": p.ask("Enter Locality or City:", allow_empty=True),
+            "state": p.ask("Enter State or Province:", allow_empty=True),
             "country": p.ask("Enter Country (2 letter code):", "US",
                              validate=lambda v: None if len(v) == 2 and v.isalpha() else "Enter a 2 letter code."),
             "days": p.ask_int("Duration before expiration (in days):", 3650, 1, 36500),

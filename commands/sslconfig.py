@@ -92,8 +92,9 @@ def _wizard(ctx) -> None:
         try:
             if op in ("INBOUND", "OUTBOUND"):
                 side = op.lower()
-                ranges = [" ".join(TLS_VERSIONS[i:j]) for i in range(len(TLS_VERSIONS))
-                          for j in range(len(TLS_VERSIONS), i, -1)]
+                # Newest first: TLSv1.3, TLSv1.2, TLSv1.2 TLSv1.3, TLSv1.1, ...
+                ranges = [" ".join(TLS_VERSIONS[i:j]) for i in range(len(TLS_VERSIONS) - 1, -1, -1)
+                          for j in range(i + 1, len(TLS_VERSIONS) + 1)]
                 current = getattr(s, f"{side}_methods")
                 method = ranges[p.choose(f"Enter the {side} SMTP ssl method you want to use.", ranges,
                                          ranges.index(current) if current in ranges else None)]

@@ -68,6 +68,40 @@ def test_import_export_and_delete_rules(datadir, tmp_path):
     assert "There is no certificate named nosuch" in r.stderr
 
 
+def test_import_of_a_non_fqdn_common_name_is_refused_only_when_checked(datadir, tmp_path):
+    root = pki.ca()
+    for stem, cn in (("short", "mailhost"), ("idn", "xn--bcher-kva.example")):
+        cert, key = pki.leaf(root, cn=cn, sans=()).write(tmp_path, stem)
+        (tmp_path / f"{stem}-both.pem").write_text(cert.read_text() + key.read_text())
+    r = _cli(datadir, f"certconfig certificate import short {tmp_path / 'short-both.pem'}", ok=False)
+    assert "Common Name is not in FQDN format" in r.stderr and "'mailhost'" in r.stderr
+    _cli(datadir, f"certconfig certificate import short {tmp_path / 'short-both.pem'} --check-fqdn=no; "
+                  f"certconfig certificate import idn {tmp_path / 'idn-both.pem'}; commit")
+    assert "short" in _cli(datadir, "certconfig certificate print short").stdout
+
+
+def test_certconfig_and_sslconfig_menus(datadir):
+    from asyncos_cli.config.datadir import DataDir
+    from asyncos_cli.shell.runner import Shell
+    from asyncos_cli.shell.scripted import ScriptedPrompter
+    from commands.support.context import Context
+
+    answers = ["CERTIFICATE", "NEW", "1", "web", "mailhost", "Y", "mail.example.com", "Y", "Org", "", "Paris", "",
+               "FR", "365", "1", "", ""]
+    p = ScriptedPrompter(answers)
+    ctx = Context(DataDir(datadir), p)
+    Shell(ctx).execute("certconfig")
+    assert "You are currently using a demonstration certificate" in p.text
+    assert "Do you want to check if Common Name is in Fully Qualified Domain Name(FQDN) format?" in p.text
+    assert "The Common Name is not in FQDN format" in p.text  # the first answer is refused and asked again
+    assert ctx.config.certificates.get("web") is not None
+    p = ScriptedPrompter(["PEER_CERT_FQDN", "ENABLE", "OUTBOUND", "3", "", ""])
+    ctx = Context(DataDir(datadir), p)
+    Shell(ctx).execute("sslconfig")
+    assert ctx.config.ssl.peer_cert_fqdn and ctx.config.ssl.outbound_methods == "TLSv1.2 TLSv1.3"
+    assert "Peer Certificate FQDN Compliance: Disabled" in p.text
+
+
 def test_custom_ca_import_checks_cn_san_or_both(datadir, tmp_path):
     good = pki.ca("ca.example.com")
     (tmp_path / "good.pem").write_text(good.cert_pem)
