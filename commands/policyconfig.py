@@ -13,7 +13,7 @@ USAGE = """Usage:
   policyconfig print
   policyconfig new incoming|outgoing NAME [--senders=PATTERN,...] [--recipients=PATTERN,...]
   policyconfig edit incoming|outgoing NAME [--senders=...] [--recipients=...] [--antispam=yes|no]
-      [--antivirus=yes|no] [--file-reputation=yes|no] [--graymail=yes|no] [--dlp=yes|no]
+      [--antivirus=yes|no] [--file-reputation=yes|no] [--graymail=yes|no] [--dlp=yes|no|DLPPOLICY,...]
       [--content-filters=FILTER,...]
   policyconfig delete incoming|outgoing NAME
   policyconfig filters list
@@ -23,7 +23,7 @@ USAGE = """Usage:
 PATTERN: user@domain, @domain, @.domain (subdomains), user@ (any domain)"""
 
 SWITCHES = {"antispam": "antispam", "antivirus": "antivirus", "file-reputation": "file_reputation",
-            "graymail": "graymail", "dlp": "dlp"}
+            "graymail": "graymail"}
 
 
 @command("policyconfig", "Configure per recipient or sender based policies.", roles=R.CONFIGURE,
@@ -44,6 +44,8 @@ def run(ctx, args):
             if opt in args.options:
                 changes[opt.replace("-", "_")] = tuple(p.strip() for p in str(args.take_option(opt)).split(",")
                                                        if p.strip())
+        if "dlp" in args.options:
+            changes.update(_dlp_option(ctx, direction, str(args.take_option("dlp"))))
         for opt, field_name in SWITCHES.items():
             if opt in args.options:
                 try:
@@ -53,6 +55,21 @@ def run(ctx, args):
         args.expect_done(f"policyconfig {sub}")
         return _change(ctx, sub, direction, name, changes)
     raise CommandError(USAGE)
+
+
+def _dlp_option(ctx, direction: str, value: str) -> dict:
+    """--dlp=yes|no switches DLP; --dlp=NAME[,NAME...] names the DLP policies (and switches it on)."""
+    try:
+        return {"dlp": parse_scalar(bool, value, "--dlp")}
+    except ConfigError:
+        pass
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    if direction != "outgoing":
+        raise CommandError("DLP policies apply to outgoing mail policies only.")
+    missing = [n for n in names if ctx.config.dlp.get(n) is None]
+    if missing:
+        raise CommandError(f"No DLP policy named {', '.join(missing)} ('dlpconfig policy list' shows them).")
+    return {"dlp": True, "dlp_policies": tuple(ctx.config.dlp.get(n).name for n in names)}
 
 
 def _change(ctx, op: str, direction: str, name: str, changes: dict) -> None:
@@ -92,8 +109,9 @@ def _print(ctx) -> None:
                    if p.name != "DEFAULT" else "everyone not matched above")
             ctx.say(f"  {i}. {p.name}: {who}")
             ctx.say(f"     anti-spam {yn(p.antispam)}, anti-virus {yn(p.antivirus)}, file reputation "
-                    f"{yn(p.file_reputation)}, graymail {yn(p.graymail)}, DLP {yn(p.dlp)}, content filters "
-                    f"{', '.join(p.content_filters) or 'none'}")
+                    f"{yn(p.file_reputation)}, graymail {yn(p.graymail)}, DLP {yn(p.dlp)}"
+                    + (f" ({', '.join(p.dlp_policies)})" if p.dlp_policies else "")
+                    + f", content filters {', '.join(p.content_filters) or 'none'}")
 
 
 def _content_filters(ctx, rest: list[str]) -> None:

@@ -57,6 +57,12 @@ def run(ctx, args):
             for u in v.findings.get("urls", []):
                 ctx.say(f"    URL {u['url']} in {u['attachment']}: {u['verdict']}"
                         + (f" ({u['source']})" if u["source"] else ""))
+            for d in v.findings.get("dlp", []):
+                ctx.say(f"    DLP policy {d['policy']}: severity {d['severity'].upper()} (risk factor "
+                        f"{d['risk_factor']}), action {d['action']}")
+                for m in d["matches"]:
+                    ctx.say(f"      {m['classifier']} {m['masked']} in {m['where']} at {m['start']} "
+                            f"(confidence {m['confidence']})")
             f = v.findings["filters"]
             for name, value in f["add_headers"]:
                 ctx.say(f"    add header {name}: {value}")

@@ -123,11 +123,43 @@ class _Pending:
         return StageResult(self.name, "NOT_CONFIGURED", self.why)
 
 
-class _Dlp(_Pending):
+class DlpStage:
+    """DLP on outgoing mail: the mail policy's DLP policies over the body and every attachment's text."""
+
+    name = "dlp"
+
     def run(self, ctx: StageContext) -> StageResult:
+        from .dlp.engine import evaluate, strongest
+
         if ctx.envelope.direction != "outgoing":
             return StageResult(self.name, "SKIPPED", "DLP scans outgoing mail only")
-        return super().run(ctx)
+        if not ctx.policy.dlp:
+            return StageResult(self.name, "SKIPPED", f"off in mail policy {ctx.policy.name}")
+        if not ctx.policy.dlp_policies:
+            return StageResult(self.name, "SKIPPED", f"no DLP policy in mail policy {ctx.policy.name}")
+        sources = [("body", ctx.message.body_text)]
+        sources += [("/".join(a.path + (a.filename or "(unnamed)",)), a.text) for a in ctx.message.all_attachments()
+                    if a.text]
+        results = evaluate(sources, ctx.policy.dlp_policies, ctx.config.dlp)
+        ctx.findings["dlp"] = [r.to_json() for r in results]
+        worst = strongest(results)
+        if worst is None:
+            return StageResult(self.name, "NEGATIVE", "no DLP policy matched")
+        notes = []
+        for r in results:
+            if r.action in ("add-header", "encrypt"):
+                ctx.outcome.add_headers.append(("X-DLP-Violation", f"{r.policy}; severity {r.severity.upper()}; "
+                                                                   f"risk factor {r.risk}"))
+            if r.action == "encrypt":
+                ctx.outcome.add_headers.append(("X-DLP-Encrypt", r.policy))
+                notes.append("encryption is not supported yet: flagged with X-DLP-Encrypt, delivered")
+            if r.action == "notify":
+                notes.append("notify is not supported yet: no notification sent")
+        if worst.action in ("drop", "quarantine"):
+            ctx.decide(worst.action, f"DLP policy {worst.policy}", "Policy")
+        summary = "; ".join(f"{r.policy}: severity {r.severity.upper()} (risk factor {r.risk}), "
+                            f"{len(r.matches)} matches, action {r.action}" for r in results)
+        return StageResult(self.name, "POSITIVE", summary + ("; " + "; ".join(notes) if notes else ""))
 
 
 class MessageFilters:
@@ -225,7 +257,7 @@ def default_stages() -> list[Stage]:
         _Pending("file_reputation", "file_reputation", "file reputation is not configured (not supported yet)"),
         _Pending("graymail", "graymail", "graymail detection is not supported yet"),
         ContentFilters(),
-        _Dlp("dlp", "dlp", "no DLP policy is configured (not supported yet)"),
+        DlpStage(),
     ]
 
 

@@ -59,6 +59,7 @@ def scan_message(raw: bytes, envelope: Envelope, config: Config, clients: Client
             "quarantine": v.quarantine,
             "filters": actions,
             "urls": v.findings.get("urls", []),
+            "dlp": v.findings.get("dlp", []),
             "unlocked": [(a["name"], a["unlocked_by"], a["protection"]) for a in v.findings["attachments"]
                          if a["unlocked_by"]],
             "attachments": [a["name"] for a in v.findings["attachments"] if not a["path"]],

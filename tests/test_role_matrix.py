@@ -42,6 +42,7 @@ EXPECTED = {
     "certconfig":     {A},
     "sslconfig":      {A},
     "dnsconfig":      {A, O},
+    "dlpconfig":      {A, O},
     "quit":           {A, O, RO, G, T, H},
     "resumelistener": {A, O},
     "rollbackconfig": {A, O},

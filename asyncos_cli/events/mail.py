@@ -291,3 +291,22 @@ class QuarantineExpired(Event):
 
     def log_line(self) -> str:
         return f"MID {self.mid} deleted from quarantine {self.quarantine} (retention of {self.days} days ended)"
+
+
+@dataclass(frozen=True)
+class DlpViolation(Event):
+    """A DLP policy matched (the DLP incident): the appliance's mail_logs line; matches masked."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    policy: str
+    severity: str
+    risk_factor: int
+    action: str
+    #: (classifier, confidence, masked value, where)
+    matches: tuple = ()
+
+    def log_line(self) -> str:
+        found = ", ".join(f"{c} {masked} in {where} ({conf})" for c, conf, masked, where in self.matches[:10])
+        return (f"MID {self.mid} DLP violation. Severity: {self.severity.upper()} (Risk Factor: {self.risk_factor}). "
+                f"DLP policy match: '{self.policy}'. Action: {self.action}. Matches: {found}")

@@ -268,8 +268,8 @@ class Relay:
                 await self._apply(copy, result)
 
     def _report(self, msg: QueuedMessage, results: list[dict], direction: str) -> None:
-        from asyncos_cli.events.mail import (AttachmentUnlocked, AttachmentUrl, CustomLogEntry, PolicyMatched,
-                                             StageVerdict)
+        from asyncos_cli.events.mail import (AttachmentUnlocked, AttachmentUrl, CustomLogEntry, DlpViolation,
+                                             PolicyMatched, StageVerdict)
 
         seen: set = set()
 
@@ -285,6 +285,10 @@ class Relay:
                 once(AttachmentUnlocked(msg.mid, name, label, protection))
             for u in r["urls"]:
                 once(AttachmentUrl(msg.mid, u["url"], u["attachment"], u["verdict"], u["source"]))
+            for d in r["dlp"]:
+                once(DlpViolation(msg.mid, d["policy"], d["severity"], d["risk_factor"], d["action"],
+                                  tuple((m["classifier"], m["confidence"], m["masked"], m["where"])
+                                        for m in d["matches"])))
             for stage, verdict, detail in r["stages"]:
                 if verdict not in ("NOT_CONFIGURED", "SKIPPED"):
                     once(StageVerdict(msg.mid, stage, verdict, detail))
@@ -321,7 +325,7 @@ class Relay:
     async def _apply(self, msg: QueuedMessage, result: dict) -> None:
         action = result["action"]
         by = result["final_by"] or "a message filter"
-        by = by if by in ("url_scanning", "unscannable") else f"filter {by}"
+        by = by if by in ("url_scanning", "unscannable") or by.startswith("DLP policy") else f"filter {by}"
         if result["content"] is not None:
             msg.content = result["content"]
             msg.size = len(msg.content)

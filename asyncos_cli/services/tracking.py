@@ -13,8 +13,8 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 
 from asyncos_cli.events import Event, EventBus
-from asyncos_cli.events.mail import (AttachmentUnlocked, AttachmentUrl, MessageFinished, MessageReceived, MessageSplit,
-                                     StageVerdict)
+from asyncos_cli.events.mail import (AttachmentUnlocked, AttachmentUrl, DlpViolation, MessageFinished, MessageReceived,
+                                     MessageSplit, StageVerdict)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tracking_records (
@@ -53,6 +53,8 @@ class TrackingRecord:
     unlocked: list = field(default_factory=list)
     #: Set on a message that the per-policy split created: the MID it came from.
     split_from: int | None = None
+    #: DLP incidents (ESADLPVerdict): policy, severity, risk factor, action, masked matches.
+    dlp: list = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -78,6 +80,16 @@ class TrackingService:
         bus.subscribe(AttachmentUrl, self._url)
         bus.subscribe(AttachmentUnlocked, self._unlocked)
         bus.subscribe(MessageSplit, self._split)
+        bus.subscribe(DlpViolation, self._dlp)
+
+    def _dlp(self, e: Event) -> None:
+        assert isinstance(e, DlpViolation)
+        rec = self._live.get(e.mid)
+        if rec is not None:
+            rec.dlp.append({"policy": e.policy, "severity": e.severity.upper(), "risk_factor": e.risk_factor,
+                            "action": e.action, "ESADLPVerdict": "VIOLATION",
+                            "matches": [{"classifier": c, "confidence": conf, "masked": m, "where": w}
+                                        for c, conf, m, w in e.matches]})
 
     def _url(self, e: Event) -> None:
         assert isinstance(e, AttachmentUrl)

@@ -203,6 +203,8 @@ class Args:
             if tok.startswith("--") and len(tok) > 2:
                 name, sep, value = tok[2:].partition("=")
                 name = name.lower().replace("_", "-")
+                if sep and isinstance(args.options.get(name), str):
+                    value = f"{args.options[name]},{value}"  # a repeated option adds to a comma list
                 args.options[name] = value if sep else True
             else:
                 args.positional.append(tok)

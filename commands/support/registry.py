@@ -25,6 +25,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "deleterecipients": (),
     "delivernow": (),
     "destconfig": (),
+    "dlpconfig": (),
     "dnsconfig": (),
     "filters": (),
     "hashlistconfig": (),

@@ -1,0 +1,241 @@
+"""dlpconfig: the DLP Policy Manager: policies from predefined or custom classifiers, severities, actions.
+
+Outgoing mail policies apply DLP policies with
+``policyconfig edit outgoing POLICY --dlp=NAME[,NAME...]``.
+"""
+
+from __future__ import annotations
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.config.fields import ConfigError
+from asyncos_cli.config.schema import (DLP_ACTIONS, DLP_NATIONAL_IDS, DLP_SEVERITIES, DLP_TEMPLATES, DlpClassifier,
+                                       DlpPolicy)
+
+from .support.base import Args, CommandError, wizard_or_usage
+from .support.registry import command
+
+USAGE = f"""Usage:
+  dlpconfig print
+  dlpconfig classifiers                      (the predefined classifiers: {', '.join(DLP_NATIONAL_IDS)})
+  dlpconfig policy list | print NAME | delete NAME
+  dlpconfig policy new|edit NAME (--template=privacy-protection | --classifier=KEY ...)
+      [--severity-action=SEVERITY:ACTION ...] [--min-confidence=N] [--min-matches=N]
+      [--thresholds=medium:N,high:N,critical:N]
+  dlpconfig classifier list | delete NAME
+  dlpconfig classifier new NAME [--entity=KEY ...] [--regex=RE] [--keyword=WORD ...]
+SEVERITY: {', '.join(DLP_SEVERITIES)}   ACTION: {', '.join(DLP_ACTIONS)}"""
+
+
+@command("dlpconfig", "Configure DLP policies and classifiers.", roles=R.CONFIGURE,
+         subcommands=("print", "classifiers", "policy", "classifier"))
+def run(ctx, args):
+    sub = args.subcommand()
+    rest = args.positional[1:]
+    if sub is None:
+        args.expect_done("dlpconfig")
+        return wizard_or_usage(ctx, USAGE, _wizard)
+    if sub in ("print", "classifiers") and not rest:
+        args.expect_done(f"dlpconfig {sub}")
+        return _print(ctx) if sub == "print" else _predefined(ctx)
+    if sub == "policy" and rest:
+        return _policy(ctx, args, rest[0].lower(), rest[1:])
+    if sub == "classifier" and rest:
+        return _classifier(ctx, args, rest[0].lower(), rest[1:])
+    raise CommandError(USAGE)
+
+
+def _listed(value) -> list[str]:
+    return [v.strip() for v in ("" if value in (None, True) else str(value)).split(",") if v.strip()]
+
+
+def _stage(ctx, **changes) -> None:
+    try:
+        ctx.stage(ctx.config.dlp.replace(**changes))
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+
+
+# ---------------------------------------------------------------- policies
+
+
+def _policy(ctx, args, op: str, rest: list[str]) -> None:
+    section = ctx.config.dlp
+    if op == "list" and not rest:
+        args.expect_done("dlpconfig policy list")
+        if not section.policies:
+            ctx.say("No DLP policies are defined.")
+        for p in section.policies:
+            users = [m.name for m in ctx.config.mail_policies.outgoing if p.name in m.dlp_policies]
+            ctx.say(f"{p.name}: {', '.join(p.classifiers)} (used by: {', '.join(users) or 'no mail policy'})")
+        return
+    if op in ("print", "delete") and len(rest) == 1:
+        args.expect_done(f"dlpconfig policy {op}")
+        policy = _get(ctx, rest[0])
+        if op == "print":
+            return _print_policy(ctx, policy)
+        users = [m.name for m in ctx.config.mail_policies.outgoing if policy.name in m.dlp_policies]
+        if users:
+            raise CommandError(f"The DLP policy {policy.name} is used by the outgoing mail policies "
+                               f"{', '.join(users)}: remove it from them first.")
+        _stage(ctx, policies=tuple(p for p in section.policies if p is not policy))
+        ctx.say(f"The DLP policy {policy.name} was deleted.")
+        return
+    if op in ("new", "edit") and len(rest) == 1:
+        current = section.get(rest[0])
+        if op == "new" and current is not None:
+            raise CommandError(f"A DLP policy named {rest[0]} already exists.")
+        if op == "edit" and current is None:
+            raise CommandError(f"There is no DLP policy named {rest[0]}.")
+        changes = _policy_changes(ctx, args)
+        args.expect_done(f"dlpconfig policy {op}")
+        if op == "new" and "classifiers" not in changes:
+            raise CommandError("a new DLP policy needs --template=privacy-protection or --classifier=KEY")
+        try:
+            policy = DlpPolicy(rest[0], **changes) if current is None else current.replace(**changes)
+        except ConfigError as e:
+            raise CommandError(str(e)) from None
+        policies = list(section.policies)
+        if current is None:
+            policies.append(policy)
+        else:
+            policies[policies.index(current)] = policy
+        _stage(ctx, policies=tuple(policies))
+        _print_policy(ctx, policy)
+        return
+    raise CommandError(USAGE)
+
+
+def _policy_changes(ctx, args) -> dict:
+    changes = args.take_typed((("min-confidence", "min_confidence", int), ("min-matches", "min_matches", int)))
+    template = args.take_option("template")
+    classifiers = _listed(args.take_option("classifier"))
+    if template is not None:
+        if str(template) not in DLP_TEMPLATES:
+            raise CommandError(f"unknown template {template!r} (templates: {', '.join(DLP_TEMPLATES)})")
+        changes["template"] = str(template)
+        classifiers = list(DLP_TEMPLATES[str(template)]) + [c for c in classifiers
+                                                             if c not in DLP_TEMPLATES[str(template)]]
+    if classifiers:
+        custom = {c.name for c in ctx.config.dlp.classifiers}
+        unknown = [c for c in classifiers if c not in DLP_NATIONAL_IDS and c not in custom]
+        if unknown:
+            raise CommandError(f"Unknown classifier {', '.join(unknown)}: predefined ones are "
+                               f"{', '.join(DLP_NATIONAL_IDS)}; custom ones come from 'dlpconfig classifier new'.")
+        changes["classifiers"] = tuple(dict.fromkeys(classifiers))
+    for item in _listed(args.take_option("severity-action")):
+        severity, _, action = item.partition(":")
+        if severity.lower() not in DLP_SEVERITIES or action.lower() not in DLP_ACTIONS:
+            raise CommandError(f"--severity-action={item}: SEVERITY is one of {', '.join(DLP_SEVERITIES)} and "
+                               f"ACTION one of {', '.join(DLP_ACTIONS)}")
+        changes[f"action_{severity.lower()}"] = action.lower()
+    for item in _listed(args.take_option("thresholds")):
+        severity, _, value = item.partition(":")
+        if severity.lower() not in ("medium", "high", "critical") or not value.isdigit():
+            raise CommandError(f"--thresholds={item}: give medium:N, high:N and/or critical:N (risk factor 1-100)")
+        changes[f"{severity.lower()}_from"] = int(value)
+    return changes
+
+
+def _get(ctx, name: str) -> DlpPolicy:
+    policy = ctx.config.dlp.get(name)
+    if policy is None:
+        raise CommandError(f"There is no DLP policy named {name} ('dlpconfig policy list' shows them).")
+    return policy
+
+
+def _print_policy(ctx, p: DlpPolicy) -> None:
+    ctx.say(f"DLP policy {p.name}" + (f" (template {p.template})" if p.template else ""))
+    ctx.say(f"  Classifiers: {', '.join(p.classifiers)}")
+    ctx.say(f"  Matches counted from confidence {p.min_confidence}; at least {p.min_matches} for a violation")
+    ctx.say(f"  Severity by risk factor: LOW below {p.medium_from}, MEDIUM from {p.medium_from}, HIGH from "
+            f"{p.high_from}, CRITICAL from {p.critical_from}")
+    ctx.say("  Actions: " + ", ".join(f"{s.upper()} {getattr(p, f'action_{s}')}" for s in DLP_SEVERITIES))
+
+
+# ---------------------------------------------------------------- classifiers
+
+
+def _classifier(ctx, args, op: str, rest: list[str]) -> None:
+    section = ctx.config.dlp
+    if op == "list" and not rest:
+        args.expect_done("dlpconfig classifier list")
+        if not section.classifiers:
+            ctx.say("No custom classifiers are defined.")
+        for c in section.classifiers:
+            rules = [*(f"entity {e}" for e in c.entities), *(f"regex {r}" for r in c.regexes)]
+            words = f"; keywords: {', '.join(c.keywords)}" if c.keywords else ""
+            ctx.say(f"{c.name}: {', '.join(rules)}{words}")
+        return
+    if op == "new" and len(rest) == 1:
+        entities = tuple(_listed(args.take_option("entity")))
+        regex = args.take_option("regex")
+        regexes = (str(regex),) if regex not in (None, True, "") else ()
+        keywords = tuple(_listed(args.take_option("keyword")))
+        args.expect_done("dlpconfig classifier new")
+        if section.classifier(rest[0]) is not None:
+            raise CommandError(f"A classifier named {rest[0]} already exists.")
+        try:
+            c = DlpClassifier(rest[0], entities, regexes, keywords)
+        except ConfigError as e:
+            raise CommandError(str(e)) from None
+        _stage(ctx, classifiers=(*section.classifiers, c))
+        ctx.say(f"The classifier {c.name} was created.")
+        return
+    if op == "delete" and len(rest) == 1:
+        args.expect_done("dlpconfig classifier delete")
+        c = section.classifier(rest[0])
+        if c is None:
+            raise CommandError(f"There is no classifier named {rest[0]}.")
+        users = [p.name for p in section.policies if c.name in p.classifiers]
+        if users:
+            raise CommandError(f"The classifier {c.name} is used by the DLP policies {', '.join(users)}.")
+        _stage(ctx, classifiers=tuple(x for x in section.classifiers if x is not c))
+        ctx.say(f"The classifier {c.name} was deleted.")
+        return
+    raise CommandError(USAGE)
+
+
+def _predefined(ctx) -> None:
+    from scanning.dlp.classifiers import NAMES
+
+    for key in DLP_NATIONAL_IDS:
+        ctx.say(f"{key:<10} {NAMES[key]}")
+
+
+def _print(ctx) -> None:
+    section = ctx.config.dlp
+    ctx.say(f"DLP policies: {len(section.policies)}; custom classifiers: {len(section.classifiers)}")
+    for p in section.policies:
+        _print_policy(ctx, p)
+
+
+def _wizard(ctx) -> None:
+    p = ctx.prompter
+    while True:
+        _print(ctx)
+        op = p.menu([("NEW", "Add a DLP policy."), ("DELETE", "Remove a DLP policy."),
+                     ("CLASSIFIERS", "List the predefined classifiers.")])
+        if op is None:
+            return
+        try:
+            if op == "CLASSIFIERS":
+                _predefined(ctx)
+            elif op == "DELETE":
+                run(ctx, Args(["policy", "delete", p.ask("Enter the name of the DLP policy.")], {}))
+            else:
+                name = p.ask("Enter the name of the DLP policy.")
+                choice = p.choose("Start from:", ["Privacy Protection template (the national ID classifiers)",
+                                                  "Chosen classifiers"], 0)
+                options = {"template": "privacy-protection"} if choice == 0 else {
+                    "classifier": p.ask(f"Enter the classifiers, separated by commas "
+                                        f"({', '.join(DLP_NATIONAL_IDS)} or custom ones).")}
+                actions = []
+                for sev in DLP_SEVERITIES:
+                    default = DlpPolicy.__dataclass_fields__[f"action_{sev}"].default
+                    i = p.choose(f"Action for {sev.upper()} severity:", list(DLP_ACTIONS),
+                                 DLP_ACTIONS.index(default))
+                    actions.append(f"{sev}:{DLP_ACTIONS[i]}")
+                options["severity-action"] = ",".join(actions)
+                run(ctx, Args(["policy", "new", name], options))
+        except CommandError as e:
+            p.error(str(e))

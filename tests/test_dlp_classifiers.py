@@ -1,0 +1,92 @@
+"""The national ID classifiers against a labelled corpus built from the reference note's rules."""
+
+from __future__ import annotations
+
+import re
+
+import dlp_corpus
+import pytest
+
+from scanning.dlp.classifiers import scan
+
+TARGET = 0.99
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return dlp_corpus.build(seed=1427, per_class=220)
+
+
+def test_corpus_has_the_classes_the_issue_names(corpus):
+    kinds = {}
+    for case in corpus:
+        kinds[case.kind] = kinds.get(case.kind, 0) + 1
+    traps = [k for k in kinds if k.startswith(("near-miss", "trap"))]
+    assert {"trap phone number", "trap epoch-ms timestamp", "trap YYMMDDhhmmss timestamp", "trap credit card",
+            "trap family card (KK)", "trap company tax ID"} <= set(traps)
+    assert all(kinds[k] >= 200 for k in traps), kinds
+
+
+def test_precision_and_recall_per_classifier(corpus):
+    stats = dlp_corpus.score(corpus, scan)
+    report = {k: (round(s["precision"], 4), round(s["recall"], 4), s["tp"], s["fp"], s["fn"]) for k, s in stats.items()}
+    for key, s in stats.items():
+        examples = [(kind, c.kind, c.item) for kind, c in s["errors"][:5]]
+        assert s["precision"] >= TARGET and s["recall"] >= TARGET, (key, report[key], examples)
+        assert s["tp"] >= 200, (key, report[key])
+
+
+def test_generated_thai_and_malaysian_numbers_agree_with_python_stdnum(corpus):
+    from stdnum.my import nric
+    from stdnum.th import pin
+
+    checked = 0
+    for case in corpus:
+        digits = re.sub(r"\D", "", case.item)
+        if case.kind.startswith("valid th-id"):
+            assert pin.is_valid(digits), case.item
+            checked += 1
+        elif case.kind.startswith("valid my-mykad"):
+            assert nric.is_valid(digits), case.item
+            checked += 1
+        elif case.kind == "near-miss th-id check digit":
+            assert not pin.is_valid(digits), case.item
+        elif case.kind == "near-miss my-mykad date":
+            assert not nric.is_valid(digits), case.item
+    assert checked >= 600
+
+
+@pytest.mark.parametrize("text, key", [
+    ("NRIC S1234567D", "sg-nric"), ("FIN T0312345B", "sg-nric"), ("FIN M5012345J", "sg-nric"),
+    ("Thai ID 1-1015-56789-01-4", "th-id"), ("Thai ID 3-5099-00012-34-8", "th-id"), ("Thai ID 8-1002-00123-45-3", "th-id"),
+    ("IC No 850315-10-5123", "my-mykad"), ("IC No 000229-14-0482", "my-mykad"), ("IC No 991231-66-7775", "my-mykad"),
+    ("NIK 3174051503850002", "id-ktp"), ("NIK 3273015708920001", "id-ktp"), ("NIK 6571024112000007", "id-ktp"),
+    ("UMID 0111-2345678-9", "ph-umid"), ("UMID 0028-7654321-0", "ph-umid"), ("UMID 0100-1357913-4", "ph-umid"),
+])
+def test_the_reference_notes_valid_examples(text, key):
+    assert [m.classifier for m in scan(text)] == [key]
+
+
+@pytest.mark.parametrize("text", [
+    "NRIC S1234567A", "NRIC T1234567D", "FIN M5012345M",
+    "Thai ID 1-1015-56789-01-5", "Thai ID 3-5099-00012-38-4", "Thai ID 1-2810-00123-45-2",
+    "IC No 850231-10-5123", "IC No 850315-17-5123", "IC No 850315-70-5123",
+    "NIK 3174053203850002", "NIK 3174051513850002", "NIK 3174051503850000",
+    "UMID 34-1234567-8", "UMID 1234-5678-9012", "UMID 0111-23456789-0",
+])
+def test_the_reference_notes_near_misses(text):
+    assert scan(text) == []
+
+
+def test_matches_are_masked_and_keep_their_position():
+    text = "Thai ID 1-1015-56789-01-4 and NRIC S1234567D"
+    found = scan(text)
+    assert [m.masked for m in found] == ["*-****-****9-01-4", "*****567D"]
+    assert text[found[0].start:found[0].end] == "1-1015-56789-01-4"
+    assert all("1015" not in m.masked and "1234" not in m.masked for m in found)
+
+
+def test_numbers_are_not_sliced_out_of_longer_ones():
+    assert scan("IBAN NIK 31-74-05-150385-0002-77") == []
+    assert scan("Card 4111-1111-1111-1111-1111 NRIC") == []
+    assert scan("ref S1234567DX, xS1234567D") == []
