@@ -27,6 +27,7 @@ a masked excerpt; the full number never leaves this module.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import re
 import time
@@ -53,59 +54,135 @@ class Match:
                 "masked": self.masked}
 
 
+_HIDE = str.maketrans({c: "*" for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"})
+
+
 def mask(value: str) -> str:
     """Everything but the last four characters hidden (separators kept, so the shape still shows)."""
-    seen, out = 0, []
-    keep = sum(c.isalnum() for c in value) - 4
-    for c in value:
-        if c.isalnum():
-            out.append(c if seen >= keep else "*")
-            seen += 1
-        else:
-            out.append(c)
-    return "".join(out)
+    kept, cut = 0, len(value)
+    while cut > 0 and kept < 4:
+        cut -= 1
+        if value[cut].isalnum():
+            kept += 1
+    return value[:cut].translate(_HIDE) + value[cut:]
 
 
-# ---------------------------------------------------------------- keywords
+# ---------------------------------------------------------------- keywords and context words
 
-def _keywords(words: list[str]) -> re.Pattern:
-    # ASCII words need boundaries ("ic" must not match "public"); Thai and CJK are matched as substrings.
-    parts = []
-    for w in sorted(words, key=len, reverse=True):
-        body = re.escape(w).replace(r"\ ", r"\s+")
-        parts.append(rf"(?<![A-Za-z]){body}(?![A-Za-z])" if w.isascii() else body)
-    return re.compile("|".join(parts), re.IGNORECASE)
+
+class _Words:
+    """A list of words; ASCII words must stand alone ("ic" is not in "public"), Thai and CJK are substrings."""
+
+    def __init__(self, words: list[str]):
+        self.words = {w.lower() for w in words}
+
+
+def _spaced(*phrases: str) -> list[str]:
+    """Phrases as written with one space, none, or a dot: "No. KK", "No KK", "No.KK"."""
+    out = []
+    for p in phrases:
+        out += [p, p.replace(". ", "."), p.replace(". ", " "), p.replace(" ", "")]
+    return out
 
 
 KEYWORDS = {
-    "sg-nric": _keywords(["National Registration Identity Card", "Identity Card Number", "NRIC", "NRIC No",
-                          "NRIC/FIN", "FIN", "Foreign Identification Number", "IC", "I/C", "IC No", "UIN",
-                          "uinfin", "身份证", "身份證"]),
-    "th-id": _keywords(["Thai National ID", "Thai ID", "Thai ID Number", "Thai ID card", "TNIN", "ID Number",
-                        "Identification Number", "citizen ID", "national ID", "เลขประจำตัวประชาชน",
-                        "เลขบัตรประชาชน", "รหัสปชช", "บัตรประชาชน", "รหัสบัตรประชาชน", "บัตรประจำตัวประชาชน",
-                        "เลขที่บัตรประชาชน", "เลขประจำตัวผู้เสียภาษี"]),
-    "my-mykad": _keywords(["MyKad", "MyKid", "MyKas", "MyPR", "MyTentera", "NRIC", "IC", "IC No", "IC number",
-                           "I/C", "I/C No", "K/P", "K/P No", "No. K/P", "KP", "KP No", "identity card",
-                           "identification card", "ID card", "kad pengenalan", "kad pengenalan malaysia",
-                           "No. Kad Pengenalan", "nombor kad pengenalan", "Malaysian identity card",
-                           "Malaysia identity card", "personal identification card", "kad akuan diri",
-                           "kad aplikasi digital", "digital application card", "身份证"]),
-    "id-ktp": _keywords(["KTP", "e-KTP", "KTP-el", "Kartu Tanda Penduduk", "Nomor Induk Kependudukan", "NIK",
-                         "No. KTP", "Nomor KTP", "No. NIK", "NIK KTP", "NPWP"]),
-    "ph-umid": _keywords(["Unified Multi-Purpose ID", "Unified Multi Purpose ID", "UMID", "UMID No", "UMID CRN",
-                          "CRN", "Common Reference Number", "Pinag-isang Multi-Layunin ID", "Identity Card"]),
+    "sg-nric": _Words(["National Registration Identity Card", "Identity Card Number", "NRIC", "NRIC No",
+                       "NRIC/FIN", "FIN", "Foreign Identification Number", "IC", "I/C", "IC No", "UIN",
+                       "uinfin", "身份证", "身份證"]),
+    "th-id": _Words(["Thai National ID", "Thai ID", "Thai ID Number", "Thai ID card", "TNIN", "ID Number",
+                     "Identification Number", "citizen ID", "national ID", "เลขประจำตัวประชาชน",
+                     "เลขบัตรประชาชน", "รหัสปชช", "บัตรประชาชน", "รหัสบัตรประชาชน", "บัตรประจำตัวประชาชน",
+                     "เลขที่บัตรประชาชน", "เลขประจำตัวผู้เสียภาษี"]),
+    "my-mykad": _Words(["MyKad", "MyKid", "MyKas", "MyPR", "MyTentera", "NRIC", "IC", "IC No", "IC number",
+                        "I/C", "I/C No", "K/P", "K/P No", "No. K/P", "KP", "KP No", "identity card",
+                        "identification card", "ID card", "kad pengenalan", "kad pengenalan malaysia",
+                        "No. Kad Pengenalan", "nombor kad pengenalan", "Malaysian identity card",
+                        "Malaysia identity card", "personal identification card", "kad akuan diri",
+                        "kad aplikasi digital", "digital application card", "身份证"]),
+    "id-ktp": _Words(["KTP", "e-KTP", "KTP-el", "Kartu Tanda Penduduk", "Nomor Induk Kependudukan", "NIK",
+                      "No. KTP", "Nomor KTP", "No. NIK", "NIK KTP", "NPWP"]),
+    "ph-umid": _Words(["Unified Multi-Purpose ID", "Unified Multi Purpose ID", "UMID", "UMID No", "UMID CRN",
+                       "CRN", "Common Reference Number", "Pinag-isang Multi-Layunin ID", "Identity Card"]),
+    # Context that says "not an ID": family cards, timestamps, companies, payment cards.
+    "kk": _Words([*_spaced("No. KK", "Nomor KK"), "Kartu Keluarga", "Nomor Kartu Keluarga", "family card"]),
+    "time": _Words(["timestamp", "timestamps", "ts", "epoch", "ms", "millis", "created", "created_at", "updated",
+                    "updated_at", "logged", "datetime", "time=", "time:", "time =", "time :"]),
+    "company": _Words(["company", "juristic", "corporate", "นิติบุคคล", "บริษัท"]),
+    "card": _Words(["card", "kartu kredit", "kartu debit", "credit", "debit", "visa", "mastercard", "amex", "jcb",
+                    "exp", "expiry", "expires", "cvv", "cvc"]),
 }
-_KK = re.compile(r"(?<![A-Za-z])(?:No\.?\s*KK|Nomor\s+KK|Kartu\s+Keluarga|Nomor\s+Kartu\s+Keluarga|family\s+card)"
-                 r"(?![A-Za-z])", re.IGNORECASE)
-_TIME_CONTEXT = re.compile(r"(?<![A-Za-z])(?:timestamps?|ts|epoch|ms|millis|created(?:_at)?|updated(?:_at)?|"
-                           r"logged|time\s*[=:]|datetime)(?![A-Za-z])", re.IGNORECASE)
-_TH_COMPANY = re.compile(r"(?<![A-Za-z])(?:company|juristic|corporate|นิติบุคคล|บริษัท|tax\s+ID\s+of)(?![A-Za-z])",
-                         re.IGNORECASE)
 
 
-def _near(pattern: re.Pattern, text: str, start: int, end: int, window: int = WINDOW) -> bool:
-    return pattern.search(text, max(0, start - window), min(len(text), end + window)) is not None
+def _all_words():
+    """Every word of every list in one alternation (longest first), and which lists each word is in."""
+    owners: dict[str, set[str]] = {}
+    for name, words in KEYWORDS.items():
+        for w in words.words:
+            owners.setdefault(w, set()).add(name)
+    return re.compile(_trie_pattern(owners)), owners
+
+
+def _trie_pattern(words) -> str:
+    """An alternation of literals as a trie ("i(?:c|d card)|..."): the engine then tries each first
+    character once instead of every word at every position. Longest match wins, as with sorted alternation."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(trie)
+
+
+_ALL_WORDS, _OWNERS = _all_words()
+
+
+class _Context:
+    """Where each word list occurs in one text: one pass over the lower-cased text for all the lists,
+    made only when the first candidate asks."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self._hits: dict[str, list[int]] | None = None
+
+    def _find(self) -> dict[str, list[int]]:
+        lower = self.text.lower()
+        hits: dict[str, list[int]] = {name: [] for name in KEYWORDS}
+        size = len(lower)
+        for m in _ALL_WORDS.finditer(lower):
+            word, start, end = m.group(), m.start(), m.end()
+            if word.isascii():
+                before = lower[start - 1] if start else " "
+                after = lower[end] if end < size else " "
+                if "a" <= before <= "z" or "a" <= after <= "z":
+                    continue
+            for name in _OWNERS[word]:
+                hits[name].append(start)
+        return hits
+
+    def positions(self, name: str) -> list[int]:
+        if self._hits is None:
+            self._hits = self._find()
+        return self._hits[name]
+
+    def near(self, name: str, start: int, end: int, window: int = WINDOW) -> bool:
+        hits = self.positions(name)
+        i = bisect.bisect_left(hits, start - window)
+        return i < len(hits) and hits[i] <= end + window
+
+    def before(self, name: str, start: int, window: int) -> int | None:
+        """The position of the closest occurrence in the ``window`` characters before ``start``."""
+        hits = self.positions(name)
+        i = bisect.bisect_left(hits, start) - 1
+        return hits[i] if i >= 0 and hits[i] >= start - window else None
 
 
 # ---------------------------------------------------------------- structure checks
@@ -182,12 +259,13 @@ def looks_like_card(d: str) -> bool:
     return len(d) in (15, 16) and bool(_CARD_IIN.match(d)) and luhn(d)
 
 
+_ASCENDING = "0123456789" * 3
+_DESCENDING = "9876543210" * 3
+
+
 def boring(d: str) -> bool:
     """Repeated or sequential digits: not an ID anyone was issued."""
-    if len(set(d)) == 1:
-        return True
-    steps = {(int(b) - int(a)) % 10 for a, b in zip(d, d[1:])}
-    return steps in ({1}, {9})
+    return d.count(d[0]) == len(d) or d in _ASCENDING or d in _DESCENDING
 
 
 def _epoch_ms_recent(d: str) -> bool:
@@ -201,9 +279,17 @@ def _clock(d: str) -> bool:
 
 # ---------------------------------------------------------------- finding candidates
 
-#: Digit runs (groups joined by one space, hyphen or dot). One pass finds every candidate: the NRIC too
-#: (its seven digits, between letters). Written digit-first so the engine can skip to the next digit fast.
-_DIGITS = re.compile(r"[0-9](?<![0-9_][0-9])[0-9]*(?:[ .\-][0-9]+)*(?![0-9_])")
+#: One pass finds every candidate: runs of digit groups joined by single separators (space, hyphen,
+#: dot) holding at least twelve digits (phone numbers, dates and amounts never reach Python), and NRIC/FIN
+#: tokens. It begins with a digit, so the engine skips ahead to the next digit without trying every
+#: position.
+_CANDIDATE = re.compile(
+    r"[0-9](?:"
+    # a run of digit groups holding at least twelve digits, not glued to letters or other digits
+    r"(?<![0-9A-Za-z_][0-9])(?=(?:[ .\-]?[0-9]){11})[0-9]*(?:[ .\-][0-9]+)*(?![0-9A-Za-z_])"
+    # or the seven digits and check letter of an NRIC/FIN, its prefix letter just before
+    r"|(?<=[STFGMstfgm][0-9])(?<![0-9A-Za-z_][STFGMstfgm][0-9])[0-9]{6}[A-Za-z](?![0-9A-Za-z_]))")
+_BARE_KEYS = {13: ("th-id",), 12: ("my-mykad", "ph-umid"), 16: ("id-ktp",)}
 _SPLIT = re.compile(r"([ .\-])")
 
 #: (classifier, digit-group lengths, separators allowed); bare forms are one group.
@@ -219,44 +305,49 @@ _MAX_GROUPS = 5
 def scan(text: str, wanted=KEYS) -> list[Match]:
     """Every national ID in ``text`` for the classifier keys in ``wanted``, in order of position."""
     wanted = set(wanted)
-    sg, others = "sg-nric" in wanted, bool(wanted - {"sg-nric"})
     out: list[Match] = []
-    size = len(text)
-    for m in _DIGITS.finditer(text):
-        start, end = m.span()
-        before = text[start - 1] if start else " "
-        after = text[end] if end < size else " "
-        if _ascii_letter(before):
-            if sg and end - start == 7 and before in "STFGMstfgm" and _ascii_letter(after) \
-                    and not (start > 1 and _ascii_word(text[start - 2])) \
-                    and not (end + 1 < size and _ascii_word(text[end + 1])):
-                _nric(text, start - 1, end + 1, out)
+    ctx = _Context(text)
+    sg, others = "sg-nric" in wanted, bool(wanted - {"sg-nric"})
+    for m in _CANDIDATE.finditer(text):
+        run = m.group()
+        if run[-1].isalpha():
+            if sg:
+                _nric(ctx, m.start() - 1, m.end(), out)
+        elif not others:
             continue
-        if _ascii_letter(after) or not others or end - start < 12:
-            continue
-        _digits_run(text, m, wanted, out)
-    out.sort(key=lambda x: x.start)
+        elif run.isdigit():  # the common case: one bare number
+            for key in _BARE_KEYS.get(len(run), ()):
+                if key in wanted:
+                    match = _CHECKS[key](ctx, run, m.start(), m.end(), True)
+                    if match is not None:
+                        out.append(match)
+                        break
+        else:
+            _digits_run(ctx, m, wanted, out)
+    if len(out) > 1:
+        out.sort(key=lambda x: x.start)
     return out
 
 
-def _ascii_letter(c: str) -> bool:
-    return "a" <= c <= "z" or "A" <= c <= "Z"
-
-
-def _ascii_word(c: str) -> bool:
-    return _ascii_letter(c) or "0" <= c <= "9" or c == "_"
-
-
-def _nric(text: str, start: int, end: int, out: list[Match]) -> None:
-    token = text[start:end]
+def _nric(ctx: _Context, start: int, end: int, out: list[Match]) -> None:
+    token = ctx.text[start:end]
     if sg_valid(token):
-        conf = 85 if _near(KEYWORDS["sg-nric"], text, start, end) else 75
+        conf = 85 if ctx.near("sg-nric", start, end) else 75
         out.append(Match("sg-nric", conf, start, end, mask(token)))
 
 
-def _digits_run(text: str, m: re.Match, wanted: set, out: list[Match]) -> None:
+def _digits_run(ctx: _Context, m: re.Match, wanted: set, out: list[Match]) -> None:
     parts = _SPLIT.split(m.group())  # groups at even indexes, separators at odd
     groups, seps = parts[0::2], parts[1::2]
+    if sum(map(len, groups)) < 12:
+        return  # fewer digits than the shortest ID (phone numbers, dates, amounts)
+    shape = tuple(map(len, groups))
+    keys = _FORMATS.get(shape)
+    if keys and len(set(seps)) == 1:  # the whole run is one ID's written form: no sub-runs to try
+        _try(ctx, keys, "".join(groups), m.start(), m.end(), len(groups) == 1, seps[0], wanted, out)
+        return
+    if " " not in seps:
+        return  # a hyphenated or dotted number that is no ID's form: never sliced
     offsets, pos = [], m.start()
     for i, g in enumerate(groups):
         offsets.append(pos)
@@ -280,13 +371,7 @@ def _digits_run(text: str, m: re.Match, wanted: set, out: list[Match]) -> None:
                 start, end = offsets[i], offsets[j - 1] + len(groups[j - 1])
                 digits = "".join(groups[i:j])
                 bare = j - i == 1
-                for key in keys:
-                    if key in wanted and (bare or inner[0] in _SEPARATORS[key]):
-                        match = _CHECKS[key](text, digits, start, end, bare)
-                        if match is not None:
-                            out.append(match)
-                            found = True
-                            break
+                found = _try(ctx, keys, digits, start, end, bare, inner[0] if inner else "", wanted, out)
                 if found:
                     i = j
                     break
@@ -294,15 +379,26 @@ def _digits_run(text: str, m: re.Match, wanted: set, out: list[Match]) -> None:
             i += 1
 
 
-def _th(text, d, start, end, bare) -> Match | None:
+def _try(ctx: _Context, keys, digits: str, start: int, end: int, bare: bool, sep: str, wanted: set,
+         out: list[Match]) -> bool:
+    for key in keys:
+        if key in wanted and (bare or sep in _SEPARATORS[key]):
+            match = _CHECKS[key](ctx, digits, start, end, bare)
+            if match is not None:
+                out.append(match)
+                return True
+    return False
+
+
+def _th(ctx: _Context, d, start, end, bare) -> Match | None:
     first, province = int(d[0]), int(d[1:3])
     if province not in _TH_PROVINCES or not th_checksum(d) or boring(d):
         return None
-    keyword = _near(KEYWORDS["th-id"], text, start, end)
-    if first == 0 and (not keyword or _near(_TH_COMPANY, text, start, end, 80)):
+    keyword = ctx.near("th-id", start, end)
+    if first == 0 and (not keyword or ctx.near("company", start, end, 80)):
         return None  # a leading 0 is a company tax ID unless a personal-ID keyword says otherwise
     recent_epoch_ms = bare and _epoch_ms_recent(d)
-    if recent_epoch_ms and _near(_TIME_CONTEXT, text, start, end, 40):
+    if recent_epoch_ms and ctx.near("time", start, end, 40):
         return None  # an epoch-milliseconds timestamp in a log line or a record
     if first == 9:
         conf = 60 if keyword else 0
@@ -310,43 +406,35 @@ def _th(text, d, start, end, bare) -> Match | None:
         conf = LOW  # could be a timestamp: counted only by policies that accept low confidence
     else:
         conf = 85 if keyword else 75
-    return Match("th-id", conf, start, end, mask(text[start:end])) if conf else None
+    return Match("th-id", conf, start, end, mask(ctx.text[start:end])) if conf else None
 
 
-def _my(text, d, start, end, bare) -> Match | None:
-    if not my_valid(d) or boring(d) or not _near(KEYWORDS["my-mykad"], text, start, end):
+def _my(ctx: _Context, d, start, end, bare) -> Match | None:
+    if not my_valid(d) or boring(d) or not ctx.near("my-mykad", start, end):
         return None
-    if bare and _clock(d) and _near(_TIME_CONTEXT, text, start, end, 40):
+    if bare and _clock(d) and ctx.near("time", start, end, 40):
         return None  # YYMMDDhhmmss in time context
-    return Match("my-mykad", 85 if not bare else 80, start, end, mask(text[start:end]))
+    return Match("my-mykad", 85 if not bare else 80, start, end, mask(ctx.text[start:end]))
 
 
-_CARD_WORDS = re.compile(r"(?<![A-Za-z])(?:card|kartu\s+kredit|kartu\s+debit|credit|debit|visa|mastercard|"
-                         r"amex|jcb|exp(?:iry|ires)?|cvv|cvc)(?![A-Za-z])", re.IGNORECASE)
-
-
-def _id(text, d, start, end, bare) -> Match | None:
-    if not id_valid(d) or boring(d):
-        return None
-    keyword = _near(KEYWORDS["id-ktp"], text, start, end)
-    if not keyword:
+def _id(ctx: _Context, d, start, end, bare) -> Match | None:
+    if not id_valid(d) or boring(d) or not ctx.near("id-ktp", start, end):
         return None
     if looks_like_card(d):
         # About one NIK in ten passes Luhn with a card prefix: it stays a NIK only when a NIK label
         # is right before it and nothing around it speaks of cards.
-        if KEYWORDS["id-ktp"].search(text, max(0, start - 40), start) is None or \
-                _near(_CARD_WORDS, text, start, end, 60):
+        if ctx.before("id-ktp", start, 40) is None or ctx.near("card", start, end, 60):
             return None
-    kk = _KK.search(text, max(0, start - 80), start)
-    if kk is not None and not KEYWORDS["id-ktp"].search(text, kk.end(), start):
+    kk = ctx.before("kk", start, 80)
+    if kk is not None and (ctx.before("id-ktp", start, start - kk) is None):
         return None  # a family-card (KK) number: the KK label is the closest before it
-    return Match("id-ktp", 85, start, end, mask(text[start:end]))
+    return Match("id-ktp", 85, start, end, mask(ctx.text[start:end]))
 
 
-def _ph(text, d, start, end, bare) -> Match | None:
-    if boring(d) or not _near(KEYWORDS["ph-umid"], text, start, end):
+def _ph(ctx: _Context, d, start, end, bare) -> Match | None:
+    if boring(d) or not ctx.near("ph-umid", start, end):
         return None
-    return Match("ph-umid", 80 if bare else 85, start, end, mask(text[start:end]))
+    return Match("ph-umid", 80 if bare else 85, start, end, mask(ctx.text[start:end]))
 
 
 _CHECKS = {"th-id": _th, "my-mykad": _my, "id-ktp": _id, "ph-umid": _ph}
