@@ -90,3 +90,18 @@ def test_thai_id_in_a_protected_docx_is_caught_and_quarantined(datadir, tmp_path
         assert re.search(rf"^\s+{mid}\s", held, re.M)
     finally:
         d.stop()
+
+
+def test_custom_classifier_with_entity_regex_and_keyword(datadir, tmp_path):
+    _cli(datadir, "dlpconfig classifier new staff --entity=sg-nric --regex='EMP-[0-9]{6}' --keyword=employee; "
+                  "dlpconfig policy new Staff --classifier=staff --severity-action=low:drop,medium:drop,high:drop; "
+                  "policyconfig edit outgoing DEFAULT --dlp=Staff; commit")
+    with_word = tmp_path / "a.eml"
+    with_word.write_bytes(mail(body="Employee record EMP-123456, NRIC S1234567D\n"))
+    without = tmp_path / "b.eml"
+    without.write_bytes(mail(body="Part EMP-123456 and ticket S1234567D\n"))
+    pol = json.loads(_cli(datadir, f"trace {with_word} --format=json --direction=outgoing").stdout)["policies"][0]
+    found = sorted((m["classifier"], m["masked"]) for m in pol["findings"]["dlp"][0]["matches"])
+    assert found == [("staff", "*****567D"), ("staff", "***-**3456")] and pol["action"] == "drop"
+    pol = json.loads(_cli(datadir, f"trace {without} --format=json --direction=outgoing").stdout)["policies"][0]
+    assert pol["findings"]["dlp"] == [] and pol["action"] == "deliver"  # no keyword: the custom rule is silent

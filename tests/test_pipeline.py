@@ -65,7 +65,7 @@ def test_trace_command_json_and_text(cli, tmp_path):
     policy = data["policies"][0]
     assert policy["policy"] == "LEGAL"  # the pending policy is used: trace shows what a commit would do
     stages = {s["stage"]: s["verdict"] for s in policy["stages"]}
-    assert stages["antispam"] == "SKIPPED" and stages["dlp"] == "NOT_CONFIGURED"
+    assert stages["antispam"] == "SKIPPED" and stages["dlp"] == "SKIPPED"  # no DLP policy in the mail policy
     assert policy["findings"]["attachments"][0]["type"] == "pdf"
     out = cli("-c", f"trace {f}").stdout
     assert "Mail policy DEFAULT: user@example.com" in out and "attachment report.pdf: pdf" in out
