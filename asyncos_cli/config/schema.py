@@ -376,9 +376,18 @@ class SenderGroup(Record):
     listener_kind: str
     policy: str
     senders: tuple[str, ...] = field(default=(), metadata={"item": "sender"})
+    #: An SBRS range ("-10.0:-3.0"): clients whose IP reputation score lies in it match the group.
+    sbrs_range: str = ""
 
     def validate(self) -> None:
         check_name(self.name, "name", "sender group name")
+        if self.sbrs_range:
+            low, _, high = self.sbrs_range.partition(":")
+            try:
+                if not -10 <= float(low) <= float(high) <= 10:
+                    raise ValueError
+            except ValueError:
+                raise ConfigError("an SBRS range is LOW:HIGH within -10.0 and 10.0", "sbrs_range") from None
         if self.listener_kind not in LISTENER_KINDS:
             raise ConfigError("listener_kind must be public or private", "listener_kind")
         for s in self.senders:
@@ -417,8 +426,8 @@ class HatSection(Section):
     sender_groups: tuple[SenderGroup, ...] = field(
         default=(
             SenderGroup("ALLOWED_LIST", "public", "TRUSTED"),
-            SenderGroup("BLOCKED_LIST", "public", "BLOCKED"),
-            SenderGroup("SUSPECTLIST", "public", "THROTTLED"),
+            SenderGroup("BLOCKED_LIST", "public", "BLOCKED", sbrs_range="-10.0:-3.0"),
+            SenderGroup("SUSPECTLIST", "public", "THROTTLED", sbrs_range="-3.0:-1.0"),
             SenderGroup("UNKNOWNLIST", "public", "ACCEPTED", ("ALL",)),
             SenderGroup("RELAYLIST", "private", "RELAYED", ("127.0.0.0/8", "::1")),
         ),
@@ -718,15 +727,80 @@ def check_url_entry(entry: str) -> None:
         check_hostname(entry.lstrip("."), "entries")
 
 
+#: Sender domain reputation verdicts, worst first (the SDR scale of 14.0).
+SDR_VERDICTS = ("awful", "poor", "tainted", "weak", "unknown", "neutral", "good")
+#: What SDR blocks at MAIL FROM: a verdict at or below the configured one (unknown is never blocked).
+SDR_BLOCKABLE = ("awful", "poor", "tainted", "weak")
+
+
+@dataclass(frozen=True)
+class ReputationProvider(Record):
+    """A reputation source: the local table, a DNS list (DBL or DNSBL style) or an HTTP JSON API."""
+
+    name: str
+    kind: str  # domain (SDR) or ip (SBRS)
+    type: str  # local, dns or http
+    zone: str = ""
+    #: DNS resolver "IP:PORT" for this list; empty: dnsconfig's (or the system's).
+    resolver: str = ""
+    url: str = ""
+    token: Optional[Secret] = None
+    timeout_seconds: float = 2.0
+    #: DNS answers mapped to verdicts (domain) or scores (ip): "127.0.1.4=awful", "127.0.0.2=-10".
+    answers: tuple[str, ...] = field(default=(), metadata={"item": "answer"})
+
+    def validate(self) -> None:
+        check_name(self.name, "name", "provider name")
+        if self.kind not in ("domain", "ip"):
+            raise ConfigError("kind must be domain or ip", "kind")
+        if self.type not in ("local", "dns", "http"):
+            raise ConfigError("type must be local, dns or http", "type")
+        if self.type == "dns":
+            check_hostname(self.zone, "zone")
+            if self.resolver:
+                parse_dns_server(self.resolver)
+        if self.type == "http" and not re.match(r"https?://[^\s]+$", self.url):
+            raise ConfigError("an http provider needs --url=http(s)://...", "url")
+        check_range(self.timeout_seconds, 0.1, 30, "timeout_seconds")
+        for a in self.answers:
+            address, _, value = a.partition("=")
+            try:
+                import ipaddress
+
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ConfigError(f"{a!r}: expected ADDRESS=VALUE", "answers") from None
+            if self.kind == "domain" and value not in SDR_VERDICTS:
+                raise ConfigError(f"{a!r}: the verdict must be one of {', '.join(SDR_VERDICTS)}", "answers")
+            if self.kind == "ip":
+                try:
+                    check_range(float(value), -10, 10, "answers")
+                except ValueError:
+                    raise ConfigError(f"{a!r}: the score must be a number from -10 to 10", "answers") from None
+
+
 @dataclass(frozen=True)
 class ReputationSection(Section):
-    """The embedded reputation provider: the administrator's own table (remote providers come later)."""
+    """Reputation: providers (the local table first), SDR settings, exceptions, and the local URL table."""
 
     name: ClassVar[str] = "reputation"
-    title: ClassVar[str] = "Local reputation tables"
+    title: ClassVar[str] = "Reputation providers, SDR and local tables"
 
     url_blocked: tuple[str, ...] = field(default=(), metadata={"item": "entry"})
     url_allowed: tuple[str, ...] = field(default=(), metadata={"item": "entry"})
+    providers: tuple[ReputationProvider, ...] = field(
+        default=(ReputationProvider("local-domains", "domain", "local"), ReputationProvider("local-ips", "ip", "local")),
+        metadata={"item": "provider"})
+    #: The local table: "example.com=awful", "192.0.2.1=-7.5".
+    local_domains: tuple[str, ...] = field(default=(), metadata={"item": "entry"})
+    local_ips: tuple[str, ...] = field(default=(), metadata={"item": "entry"})
+    sdr_enabled: bool = True
+    #: Block at MAIL FROM a sender domain whose verdict is this or worse.
+    sdr_verdict: str = "awful"
+    sdr_timeout_seconds: float = 2.0
+    sbrs_timeout_seconds: float = 2.0
+    domain_exceptions: tuple[str, ...] = field(default=(), metadata={"item": "domain"})
+    cache_seconds: int = 300
 
     def validate(self) -> None:
         for f in ("url_blocked", "url_allowed"):
@@ -736,6 +810,26 @@ class ReputationSection(Section):
                 except ConfigError as err:
                     raise err.at(f) from None
             check_unique((e.lower() for e in getattr(self, f)), f, "entry")
+        check_unique((p.name for p in self.providers), "providers", "provider name")
+        if self.sdr_verdict not in SDR_BLOCKABLE:
+            raise ConfigError(f"must be one of {', '.join(SDR_BLOCKABLE)}", "sdr_verdict")
+        check_range(self.sdr_timeout_seconds, 0.1, 30, "sdr_timeout_seconds")
+        check_range(self.sbrs_timeout_seconds, 0.1, 30, "sbrs_timeout_seconds")
+        check_range(self.cache_seconds, 0, 86400, "cache_seconds")
+        for d in self.domain_exceptions:
+            check_domain_pattern(d, "domain_exceptions")
+        for e in self.local_domains:
+            key, _, value = e.partition("=")
+            check_domain_pattern(key, "local_domains")
+            if value not in SDR_VERDICTS:
+                raise ConfigError(f"{e!r}: the verdict must be one of {', '.join(SDR_VERDICTS)}", "local_domains")
+        for e in self.local_ips:
+            key, _, value = e.partition("=")
+            check_sender_pattern(key)
+            try:
+                check_range(float(value), -10, 10, "local_ips")
+            except ValueError:
+                raise ConfigError(f"{e!r}: the score must be a number from -10 to 10", "local_ips") from None
 
 
 @dataclass(frozen=True)

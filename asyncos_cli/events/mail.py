@@ -310,3 +310,20 @@ class DlpViolation(Event):
         found = ", ".join(f"{c} {masked} in {where} ({conf})" for c, conf, masked, where in self.matches[:10])
         return (f"MID {self.mid} DLP violation. Severity: {self.severity.upper()} (Risk Factor: {self.risk_factor}). "
                 f"DLP policy match: '{self.policy}'. Action: {self.action}. Matches: {found}")
+
+
+@dataclass(frozen=True)
+class SdrVerdict(Event):
+    """The sender domain reputation verdict at MAIL FROM (and whether it refused the sender)."""
+
+    log_type: ClassVar[str | None] = "mail"
+    icid: int
+    domain: str
+    verdict: str
+    category: str = ""
+    refused: bool = False
+
+    def log_line(self) -> str:
+        cat = f" Threat Category: {self.category}" if self.category else ""
+        end = " REJECT (Stopped by Domain Reputation Filtering)" if self.refused else ""
+        return f"ICID {self.icid} SDR: env-from {self.domain} Verdict: {self.verdict.capitalize()}{cat}{end}"

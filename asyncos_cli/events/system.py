@@ -87,3 +87,16 @@ class CertificateExpiring(Event):
         if self.days_left < 0:
             return f"The certificate {self.name} has expired ({-self.days_left} days ago): renew it with certconfig"
         return f"The certificate {self.name} expires in {self.days_left} days: renew it with certconfig"
+
+
+@dataclass(frozen=True)
+class ReputationProviderFailed(Event):
+    """A reputation provider gave no answer (timeout, error): its lookups count as Unknown."""
+
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Warning"
+    provider: str
+    reason: str
+
+    def log_line(self) -> str:
+        return f"Reputation provider {self.provider} failed: {self.reason}; the verdict is Unknown"

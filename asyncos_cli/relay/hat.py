@@ -33,8 +33,16 @@ def _matches(pattern: str, ip: str, host: str | None) -> bool:
     return bool(host) and domain_matches(host, pattern)
 
 
-def classify(hat: HatSection, listener_kind: str, ip: str, host: str | None = None) -> HatVerdict:
-    """The first sender group (in table order) with a matching pattern wins.
+def _in_range(sbrs: float | None, rng: str) -> bool:
+    if sbrs is None or not rng:
+        return False
+    low, _, high = rng.partition(":")
+    return float(low) <= sbrs <= float(high)
+
+
+def classify(hat: HatSection, listener_kind: str, ip: str, host: str | None = None,
+             sbrs: float | None = None) -> HatVerdict:
+    """The first sender group (in table order) with a matching pattern or SBRS range wins.
 
     No match on a private listener means the BLOCKED policy: a private listener
     relays only for the addresses its table lists (no open relay).
@@ -42,6 +50,8 @@ def classify(hat: HatSection, listener_kind: str, ip: str, host: str | None = No
     for group in hat.sender_groups:
         if group.listener_kind != listener_kind:
             continue
+        if _in_range(sbrs, group.sbrs_range):
+            return HatVerdict(group, hat.policy(group.policy), f"SBRS[{group.sbrs_range}]")
         for pattern in group.senders:
             if _matches(pattern, ip, host):
                 return HatVerdict(group, hat.policy(group.policy), pattern)

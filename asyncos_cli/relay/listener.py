@@ -26,7 +26,7 @@ from asyncos_cli.events.mail import (
     SmtpTls,
 )
 
-from .addresses import AddressError, domain_matches, routing_problem, split
+from .addresses import AddressError, ascii_domain, domain_matches, routing_problem, split
 from .hat import HatVerdict, classify
 from .spool import QueuedMessage, Recipient
 
@@ -115,13 +115,8 @@ class GatewaySMTP(SMTP):
         self.icid = relay.next_icid()
         listener = self.gateway.listener
         relay.emit(SmtpConnected(self.icid, listener.name, listener.interface, self.peer_ip))
-        self.verdict = classify(relay.config.hat, listener.kind, self.peer_ip)
-        group = self.verdict.group.name if self.verdict.group else "(none)"
-        relay.emit(SmtpPolicyApplied(self.icid, self.verdict.policy.action, group, self.verdict.match))
         relay.connection_opened(self.peer_ip)
         super().connection_made(transport)
-        if self.verdict.policy.action == "tcprefuse":
-            transport.close()
 
     def connection_lost(self, exc) -> None:
         relay = self.gateway.relay
@@ -131,7 +126,20 @@ class GatewaySMTP(SMTP):
 
     async def _handle_client(self) -> None:
         relay = self.gateway.relay
+        listener = self.gateway.listener
+        # The client's IP reputation (SBRS) picks the sender group with the address: asked before the
+        # greeting, bounded by its timeout, so a slow provider makes the score None, never a stalled session.
+        self.sbrs = await relay.reputation.ip(self.peer_ip) if listener.kind == "public" else None
+        self.verdict = classify(relay.config.hat, listener.kind, self.peer_ip, sbrs=self.sbrs)
+        group = self.verdict.group.name if self.verdict.group else "(none)"
+        sbrs = "None" if self.sbrs is None else f"{self.sbrs:.1f}"
+        relay.emit(SmtpPolicyApplied(self.icid, self.verdict.policy.action, group, self.verdict.match, sbrs))
         policy = self.verdict.policy
+        if policy.action in ("reject", "tcprefuse") and self.verdict.match.startswith("SBRS"):
+            relay.counters.stopped_by_ip_reputation += 1
+        if policy.action == "tcprefuse":
+            self.transport.close()
+            return
         if policy.action in ("reject", "tcprefuse"):
             await self.push(f"554 {self.hostname} Access denied: the host access table does not accept you")
             self.transport.close()
@@ -196,12 +204,37 @@ class GatewayHandler:
                 split(address)
             except AddressError as e:
                 return f"553 5.1.7 {e}"
+        if sender and policy.sdr_check:
+            refusal = await self._sdr(server, sender)
+            if refusal:
+                return refusal
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         envelope.mid = self.relay.spool.next_mid()
         envelope.rids = 0
         self.relay.emit(MessageStarted(envelope.mid, server.icid, sender))
         return "250 2.1.0 Ok"
+
+    async def _sdr(self, server: GatewaySMTP, sender: str) -> str | None:
+        """Sender Domain Reputation at MAIL FROM: refuse a domain at or below the configured verdict."""
+        from asyncos_cli.events.mail import SdrVerdict
+        from asyncos_cli.services.reputation import at_or_below
+
+        rep = self.relay.config.reputation
+        if not rep.sdr_enabled:
+            return None
+        domain = ascii_domain(split(sender)[1]).lower()
+        if any(domain_matches(domain, d) for d in rep.domain_exceptions):
+            return None
+        verdict = await self.relay.reputation.domain(domain)
+        refused = at_or_below(verdict.verdict, rep.sdr_verdict)
+        self.relay.emit(SdrVerdict(server.icid, domain, verdict.verdict, verdict.category, refused))
+        if not refused:
+            return None
+        self.relay.counters.stopped_by_domain_reputation += 1
+        category = f" ({verdict.category})" if verdict.category else ""
+        return (f"550 5.7.1 Sender domain {domain} has a {verdict.verdict.capitalize()} reputation{category}: "
+                "refused by Sender Domain Reputation filtering")
 
     async def handle_RCPT(self, server: GatewaySMTP, session, envelope, address: str, rcpt_options):
         policy = server.verdict.policy

@@ -59,14 +59,22 @@ class Counters:
     soft_bounced: int = 0
     completed_recipients: int = 0
     dropped_recipients: int = 0
+    #: Connections refused on the client's IP reputation (an SBRS sender group with a reject policy).
+    stopped_by_ip_reputation: int = 0
+    #: Senders refused at MAIL FROM on their domain's reputation (SDR).
+    stopped_by_domain_reputation: int = 0
 
 
 class Relay:
     def __init__(self, queue_dir: Path, config: Config, emit: Callable[[Event], None], tls_context,
                  clock: Callable[[], float] = time.time, keyring=None, quarantine_dir: Path | None = None):
+        from asyncos_cli.events.system import ReputationProviderFailed
         from asyncos_cli.services.quarantine import QuarantineStore
+        from asyncos_cli.services.reputation import ReputationService
 
         self.config = config
+        self.reputation = ReputationService(
+            config, keyring, on_failure=lambda provider, reason: emit(ReputationProviderFailed(provider, reason)))
         #: Opens the protected-attachment passphrases for the scanning workers.
         self.keyring = keyring
         self.quarantines = QuarantineStore(quarantine_dir or queue_dir.parent / "quarantine")
@@ -140,6 +148,7 @@ class Relay:
 
     def configure(self, config: Config) -> None:
         old, self.config = self.config, config
+        self.reputation.configure(config)
         if (old.listeners != config.listeners or old.system.hostname != config.system.hostname
                 or old.ssl != config.ssl or old.certificates != config.certificates):
             asyncio.get_running_loop().create_task(self._bind(config))
