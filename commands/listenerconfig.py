@@ -17,12 +17,12 @@ USAGE = """Usage:
       [--certificate=NAME]   (certconfig; empty: the demonstration certificate)
   listenerconfig edit NAME rcptaccess add DOMAIN | delete DOMAIN | print
   listenerconfig delete NAME
-  listenerconfig hostaccess print
+  listenerconfig [edit LISTENER] hostaccess print
   listenerconfig hostaccess add GROUP SENDER      (IP, CIDR, host name, .domain or ALL)
   listenerconfig hostaccess delete GROUP SENDER
   listenerconfig hostaccess policy NAME [--action=accept|reject|tcprefuse|relay] [--max-message-size=BYTES]
       [--max-recipients=N] [--max-messages-per-hour=N] [--max-connections-per-ip=N]
-      [--tls=off|preferred|required] [--sdr-check=yes|no]"""
+      [--tls=off|preferred|required] [--sdr=yes|no]"""
 
 POLICY_OPTIONS = {
     "action": ("action", str),
@@ -32,6 +32,7 @@ POLICY_OPTIONS = {
     "max-connections-per-ip": ("max_connections_per_ip", int),
     "tls": ("tls", str),
     "sdr-check": ("sdr_check", bool),
+    "sdr": ("sdr_check", bool),
 }
 
 OPTIONS = {
@@ -66,6 +67,8 @@ def run(ctx, args):
         if len(rest) >= 2 and rest[1].lower() == "rcptaccess":
             args.expect_done("listenerconfig edit rcptaccess")
             return _rcptaccess(ctx, listener, rest[2:])
+        if len(rest) >= 2 and rest[1].lower() == "hostaccess":
+            return _hostaccess(ctx, args, rest[2:])  # the host access table is shared by the listeners
         changes = _options(args)
         args.expect_done("listenerconfig edit")
         if not changes or len(rest) != 1:

@@ -59,6 +59,8 @@ def run(ctx, args):
         ("Soft Bounced Events", mc["soft_bounced"]),
         ("Hard Bounced Recipients", mc["hard_bounced"]),
         ("Completed Recipients", mc["completed_recipients"]),
+        ("Stopped by IP Reputation Filtering", mc.get("stopped_by_ip_reputation", 0)),
+        ("Stopped by Domain Reputation Filtering", mc.get("stopped_by_domain_reputation", 0)),
         ("Messages In Work Queue", st["queued"]),
         ("Configuration reloads", st["reloads"]),
         ("Failed reloads", st["reload_failures"]),
@@ -67,9 +69,9 @@ def run(ctx, args):
         ("Messages in flight (tracked)", st["tracking_in_flight"]),
         ("Messages finished (tracked)", st["tracking_finished"]),
     ]
-    ctx.say(f"\nCounters:{'Uptime':>33}")
+    ctx.say(f"\nCounters:{'Uptime':>41}")
     for name, value in counters:
-        ctx.say(f"  {name:<32}{value:>8}")
+        ctx.say(f"  {name:<40}{value:>8}")
     if detail:
         ctx.say(f"\nDaemon PID: {st['pid']}\nProduct version: {st['product_version']}")
         if st.get("config_comment"):

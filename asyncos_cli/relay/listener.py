@@ -233,7 +233,7 @@ class GatewayHandler:
             return None
         self.relay.counters.stopped_by_domain_reputation += 1
         category = f" ({verdict.category})" if verdict.category else ""
-        return (f"550 5.7.1 Sender domain {domain} has a {verdict.verdict.capitalize()} reputation{category}: "
+        return (f"550 5.7.1 Sender domain {domain} reputation {verdict.verdict.capitalize()}{category}: "
                 "refused by Sender Domain Reputation filtering")
 
     async def handle_RCPT(self, server: GatewaySMTP, session, envelope, address: str, rcpt_options):

@@ -1,0 +1,66 @@
+"""domainrepconfig: the domain exception list of Sender Domain Reputation (domains never refused)."""
+
+from __future__ import annotations
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.config.fields import ConfigError
+
+from .support.base import CommandError, wizard_or_usage
+from .support.registry import command
+
+USAGE = """Usage:
+  domainrepconfig domainexceptionlist print
+  domainrepconfig domainexceptionlist add|delete DOMAIN ...     (a domain, or .domain for its subdomains)"""
+
+
+@command("domainrepconfig", "Configure the Sender Domain Reputation exception list.", roles=R.CONFIGURE,
+         subcommands=("domainexceptionlist",))
+def run(ctx, args):
+    args.expect_done("domainrepconfig")
+    sub = args.subcommand()
+    rest = args.positional[1:]
+    if sub is None:
+        return wizard_or_usage(ctx, USAGE, _wizard)
+    if sub != "domainexceptionlist":
+        raise CommandError(USAGE)
+    op = rest[0].lower() if rest else "print"
+    domains = rest[1:]
+    current = list(ctx.config.reputation.domain_exceptions)
+    if op == "print" and not domains:
+        ctx.say("Domain exception list:" if current else "The domain exception list is empty.")
+        for d in current:
+            ctx.say(f"  {d}")
+        return
+    if op in ("add", "delete") and domains:
+        known = {d.lower() for d in current}
+        if op == "add":
+            current += [d for d in domains if d.lower() not in known]
+        else:
+            missing = [d for d in domains if d.lower() not in known]
+            if missing:
+                raise CommandError(f"Not in the exception list: {', '.join(missing)}")
+            drop = {d.lower() for d in domains}
+            current = [d for d in current if d.lower() not in drop]
+        try:
+            ctx.stage(ctx.config.reputation.replace(domain_exceptions=tuple(current)))
+        except ConfigError as e:
+            raise CommandError(str(e)) from None
+        ctx.say(f"The domain exception list holds {len(current)} domains.")
+        return
+    raise CommandError(USAGE)
+
+
+def _wizard(ctx) -> None:
+    from .support.base import Args
+
+    p = ctx.prompter
+    while True:
+        run(ctx, Args(["domainexceptionlist", "print"], {}))
+        op = p.menu([("ADD", "Add domains to the exception list."), ("DELETE", "Remove domains.")])
+        if op is None:
+            return
+        words = p.ask("Enter the domains, separated by spaces.").split()
+        try:
+            run(ctx, Args(["domainexceptionlist", op.lower(), *words], {}))
+        except CommandError as e:
+            p.error(str(e))
