@@ -162,9 +162,11 @@ class Daemon:
         self._tls_cache: dict = {}
 
         from .relay.relay import Relay
+        from .services.maturity import SenderMaturity
 
         self.relay = Relay(self.datadir.root / "queue", self.snapshot.config, self.bus.emit, self._listener_tls,
-                           keyring=self.keyring, quarantine_dir=self.datadir.quarantine)
+                           keyring=self.keyring, quarantine_dir=self.datadir.quarantine,
+                           maturity=SenderMaturity(connect(self.datadir.database)))
         await self.relay.start()
         self.components.append(self.relay)
 
@@ -213,6 +215,7 @@ class Daemon:
                 except asyncio.TimeoutError:
                     self.reload()
                     self.tracking.flush()
+                    self.relay.maturity.flush()
                     if time.monotonic() >= next_cert_check:
                         next_cert_check = time.monotonic() + 86400
                         self._check_certificates()
@@ -227,6 +230,7 @@ class Daemon:
             await self.sshd.stop()
             await self.relay.stop()
             self.tracking.flush()
+            self.relay.maturity.flush()
             await self.control.stop()
             self.logs.close()
             if self._pid_fd is not None:

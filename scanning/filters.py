@@ -69,7 +69,11 @@ COMMENT: /#[^\n]*/
 RULES = {"true", "mail-from", "rcpt-to", "subject", "header", "body-contains", "only-body-contains",
          "attachment-filename", "attachment-filetype", "attachment-mimetype", "attachment-protected",
          "attachment-unprotected", "attachment-size", "attachment-contains", "attachment-binary-contains",
-         "every-attachment-contains", "attachment-filehashlist", "url-reputation", "remote-ip", "sendergroup"}
+         "every-attachment-contains", "attachment-filehashlist", "url-reputation", "remote-ip", "sendergroup",
+         "sender-maturity"}
+#: Rules AsyncOS 14.0 removed, with what replaces them.
+REPLACED = {"sender-domain-age": "sender-maturity", "domain-age": "sender-maturity",
+            "sender_domain_age": "sender-maturity"}
 ACTIONS = {"log-entry", "insert-header", "strip-header", "drop", "bounce", "deliver", "skip-filters", "quarantine",
            "notify", "bcc", "drop-attachments-by-name", "drop-attachments-by-filetype", "drop-attachments-by-mimetype",
            "drop-attachments-by-size", "drop-attachments-where-contains", "drop-attachments-by-filehashlist"}
@@ -131,6 +135,10 @@ def _check(tree, Tree, Token) -> None:
     for sub in tree.iter_subtrees():
         if sub.data in ("call_compare", "call", "compare", "flag"):
             name = str(sub.children[0])
+            if name.lower() in REPLACED:
+                raise FilterError(f"Sender Domain Age ({name}) is not offered in AsyncOS 14.0: use "
+                                  f"{REPLACED[name.lower()]} (Sender Maturity, in days up to 90)",
+                                  sub.meta.line, sub.meta.column)
             if name not in RULES:
                 raise FilterError(f"the rule {name!r} is not supported yet", sub.meta.line, sub.meta.column)
         elif sub.data == "action":
@@ -359,6 +367,9 @@ def _rule(name, args, op, value, facts: Facts) -> bool:
         return any(a.sha256 in hashes for a in every)
     if name == "url-reputation":
         return bool(_bad_urls(facts, args))
+    if name == "sender-maturity":
+        days = env.sender_maturity
+        return days is not None and op is not None and _cmp(days, op, value)
     if name == "remote-ip":
         return _cmp(env.remote_ip, op, value)
     if name == "sendergroup":

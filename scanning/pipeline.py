@@ -34,6 +34,8 @@ class Envelope:
     direction: str = "incoming"  # or "outgoing"
     remote_ip: str = ""
     mid: int = 0
+    #: Days the sender's domain has been known as a sender, 0 to 90 (None: not known, as in trace).
+    sender_maturity: int | None = None
 
 
 @dataclass(frozen=True)

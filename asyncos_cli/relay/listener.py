@@ -208,6 +208,8 @@ class GatewayHandler:
             refusal = await self._sdr(server, sender)
             if refusal:
                 return refusal
+        if sender and self.relay.maturity is not None:
+            self.relay.maturity.seen(ascii_domain(split(sender)[1]))
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         envelope.mid = self.relay.spool.next_mid()

@@ -67,12 +67,15 @@ class Counters:
 
 class Relay:
     def __init__(self, queue_dir: Path, config: Config, emit: Callable[[Event], None], tls_context,
-                 clock: Callable[[], float] = time.time, keyring=None, quarantine_dir: Path | None = None):
+                 clock: Callable[[], float] = time.time, keyring=None, quarantine_dir: Path | None = None,
+                 maturity=None):
         from asyncos_cli.events.system import ReputationProviderFailed
         from asyncos_cli.services.quarantine import QuarantineStore
         from asyncos_cli.services.reputation import ReputationService
 
         self.config = config
+        #: services.maturity.SenderMaturity (first-seen sender domains), or None.
+        self.maturity = maturity
         self.reputation = ReputationService(
             config, keyring, on_failure=lambda provider, reason: emit(ReputationProviderFailed(provider, reason)))
         #: Opens the protected-attachment passphrases for the scanning workers.
@@ -255,7 +258,7 @@ class Relay:
             direction = "outgoing" if listener is not None and listener.kind == "private" else "incoming"
             directions.append(direction)
             jobs.append((msg.content, Envelope(msg.sender, tuple(r.address for r in msg.pending()), direction,
-                                               msg.remote_ip, msg.mid)))
+                                               msg.remote_ip, msg.mid, self._maturity_of(msg.sender))))
         try:
             key, blob = self._snapshot_blob(config)
             outcomes = await asyncio.get_running_loop().run_in_executor(self._workers(), scan_batch, jobs, key, blob)
@@ -275,6 +278,11 @@ class Relay:
             copies = await self._split(msg, results)
             for copy, result in zip(copies, results):
                 await self._apply(copy, result)
+
+    def _maturity_of(self, sender: str) -> int | None:
+        if self.maturity is None or "@" not in sender:
+            return None
+        return self.maturity.days(sender.rpartition("@")[2])
 
     def _report(self, msg: QueuedMessage, results: list[dict], direction: str) -> None:
         from asyncos_cli.events.mail import (AttachmentUnlocked, AttachmentUrl, CustomLogEntry, DlpViolation,
