@@ -208,6 +208,8 @@ class Daemon:
             self.datadir.control_socket,
         )
         next_expiry = next_cert_check = 0.0
+        self._clickers_version = -1
+        self._next_awareness = 0.0
         try:
             while not self._stop.is_set():
                 try:
@@ -216,6 +218,7 @@ class Daemon:
                     self.reload()
                     self.tracking.flush()
                     self.relay.maturity.flush()
+                    await self._awareness(time.monotonic())
                     if time.monotonic() >= next_cert_check:
                         next_cert_check = time.monotonic() + 86400
                         self._check_certificates()
@@ -259,6 +262,8 @@ class Daemon:
             changed = tuple(n for n in snap.config if snap.config[n] != old[n])
             if "logs" in changed:
                 self.logs.configure(snap.config.logs)
+            if "awareness" in changed:
+                self._next_awareness = 0.0  # a new service or schedule: ask it at once
             for component in self.components:
                 component.configure(snap.config)
         except Exception as e:  # keep serving with the version in effect
@@ -387,6 +392,33 @@ class Daemon:
                                or k[0] is None}
             self._tls_cache[key] = ctx
         return ctx
+
+    async def _awareness(self, now: float) -> None:
+        """Pick up an imported repeat-clicker list; refresh from the service when due."""
+        from .services import awareness
+
+        current = awareness.load(self.state)
+        if current.version != self._clickers_version:
+            self._clickers_version = current.version
+            self.relay.repeat_clickers = current.addresses
+        a = self.snapshot.config.awareness
+        if not a.enabled or now < self._next_awareness:
+            return
+        self._next_awareness = now + a.interval_minutes * 60
+        config = self.snapshot.config
+        from .events.system import AwarenessRefreshed, AwarenessRefreshFailed
+        from .services.outbound import ca_bundle
+
+        try:
+            verify = ca_bundle(config, self.datadir.run)
+            addresses = await asyncio.to_thread(awareness.fetch, config, self.keyring, verify)
+        except Exception as e:  # the last good list stays; the failure is an alert event
+            self.bus.emit(AwarenessRefreshFailed(f"{type(e).__name__}: {str(e)[:200]}", len(current.addresses)))
+            return
+        new = awareness.store(self.state, addresses, a.url)
+        self._clickers_version = new.version
+        self.relay.repeat_clickers = new.addresses
+        self.bus.emit(AwarenessRefreshed(len(new.addresses), a.url))
 
     def _check_certificates(self) -> None:
         """Warn of certificates that expire within 30 days (the key-expiration alert comes with alerts)."""

@@ -12,7 +12,7 @@ from .support.registry import command
 USAGE = """Usage:
   policyconfig print
   policyconfig new incoming|outgoing NAME [--senders=PATTERN,...] [--recipients=PATTERN,...]
-  policyconfig edit incoming|outgoing NAME [--senders=...] [--recipients=...] [--antispam=yes|no]
+  policyconfig edit incoming|outgoing NAME [--senders=...] [--recipients=...] [--repeat-clickers=yes|no] [--antispam=yes|no]
       [--antivirus=yes|no] [--file-reputation=yes|no] [--graymail=yes|no] [--dlp=yes|no|DLPPOLICY,...]
       [--content-filters=FILTER,...]
   policyconfig delete incoming|outgoing NAME
@@ -23,7 +23,7 @@ USAGE = """Usage:
 PATTERN: user@domain, @domain, @.domain (subdomains), user@ (any domain)"""
 
 SWITCHES = {"antispam": "antispam", "antivirus": "antivirus", "file-reputation": "file_reputation",
-            "graymail": "graymail"}
+            "graymail": "graymail", "repeat-clickers": "repeat_clickers"}
 
 
 @command("policyconfig", "Configure per recipient or sender based policies.", roles=R.CONFIGURE,
@@ -106,6 +106,7 @@ def _print(ctx) -> None:
         ctx.say(f"{direction.capitalize()} Mail Policy Configuration")
         for i, p in enumerate(getattr(ctx.config.mail_policies, direction), 1):
             who = (f"senders {', '.join(p.senders) or 'any'}; recipients {', '.join(p.recipients) or 'any'}"
+                   + ("; only repeat clickers" if p.repeat_clickers else "")
                    if p.name != "DEFAULT" else "everyone not matched above")
             ctx.say(f"  {i}. {p.name}: {who}")
             ctx.say(f"     anti-spam {yn(p.antispam)}, anti-virus {yn(p.antivirus)}, file reputation "

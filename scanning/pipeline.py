@@ -71,6 +71,8 @@ class Clients:
     passphrases: tuple[tuple[str, str], ...] = ()
     #: Remote URL reputation providers (scanning.urls.UrlReputationProvider), after the local table.
     url_providers: tuple = ()
+    #: The awareness service's repeat clickers (lower-case addresses), for the policies that match them.
+    repeat_clickers: frozenset = frozenset()
 
     @classmethod
     def for_config(cls, config: Config, reveal) -> "Clients":
@@ -78,6 +80,11 @@ class Clients:
         passphrases = tuple((f"priority {p.priority}", reveal(p.passphrase))
                             for p in config.protected_attachments.ordered())
         return cls(passphrases)
+
+    def with_clickers(self, addresses) -> "Clients":
+        from dataclasses import replace
+
+        return replace(self, repeat_clickers=frozenset(a.lower() for a in addresses))
 
 
 NO_CLIENTS = Clients()
@@ -287,7 +294,8 @@ def scan(message: ParsedMessage, envelope: Envelope, config: Config, stages: lis
     from .urls import LocalUrlTable, UrlReputation
 
     stages = stages if stages is not None else default_stages()
-    groups = split(config.mail_policies, envelope.direction, envelope.sender, list(envelope.recipients))
+    groups = split(config.mail_policies, envelope.direction, envelope.sender, list(envelope.recipients),
+                   clients.repeat_clickers)
     url_reputation = UrlReputation([LocalUrlTable(config.reputation), *clients.url_providers])
     hash_lists = {h.name.lower(): set(h.hashes) for h in config.hash_lists.lists}
     pre: list[StageResult] = []

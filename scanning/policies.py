@@ -24,7 +24,9 @@ def address_matches(address: str, pattern: str) -> bool:
     return domain == p_domain
 
 
-def _matches(policy: MailPolicy, sender: str, recipient: str) -> bool:
+def _matches(policy: MailPolicy, sender: str, recipient: str, clickers=frozenset()) -> bool:
+    if policy.repeat_clickers and recipient.lower() not in clickers:
+        return False
     if policy.senders and not any(address_matches(sender, p) for p in policy.senders):
         return False
     if policy.recipients and not any(address_matches(recipient, p) for p in policy.recipients):
@@ -33,11 +35,14 @@ def _matches(policy: MailPolicy, sender: str, recipient: str) -> bool:
 
 
 def split(section: MailPoliciesSection, direction: str, sender: str,
-          recipients: list[str]) -> list[tuple[MailPolicy, list[str]]]:
-    """[(policy, its recipients)] in policy order; every recipient lands in exactly one."""
+          recipients: list[str], clickers=frozenset()) -> list[tuple[MailPolicy, list[str]]]:
+    """[(policy, its recipients)] in policy order; every recipient lands in exactly one.
+
+    ``clickers``: the repeat-clicker list (lower-case addresses) that policies marked for it match.
+    """
     policies = section.incoming if direction == "incoming" else section.outgoing
     groups: dict[str, list[str]] = {}
     for rcpt in recipients:
-        policy = next(p for p in policies if _matches(p, sender, rcpt))  # DEFAULT matches all
+        policy = next(p for p in policies if _matches(p, sender, rcpt, clickers))  # DEFAULT matches all
         groups.setdefault(policy.name, []).append(rcpt)
     return [(p, groups[p.name]) for p in policies if p.name in groups]

@@ -177,3 +177,84 @@ def test_http_provider_through_a_real_forward_proxy(datadir, tmp_path):
         proxy.terminate()
         proxy.wait()
         api.shutdown()
+
+
+class _Clickers(http.server.BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self):
+        if self.headers.get("Authorization") != "Bearer aware-token" or _Clickers.status != 200:
+            self.send_response(401 if _Clickers.status == 200 else _Clickers.status)
+            self.end_headers()
+            return
+        body = json.dumps({"repeat_clickers": ["Clicker@example.com", "again@example.com"]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_repeat_clickers_get_the_stricter_policy_and_a_failed_refresh_keeps_the_list(datadir, tmp_path):
+    import ssl
+
+    import pki
+
+    root = pki.ca()
+    cert, key = pki.leaf(root, cn="localhost", sans=("localhost", "127.0.0.1")).write(tmp_path, "aware")
+    (tmp_path / "root.pem").write_text(root.cert_pem)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Clickers)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    token = tmp_path / "token"
+    token.write_text("aware-token\n")
+    cf = tmp_path / "cf.txt"
+    cf.write_text('strict: if (true) { insert-header("X-Repeat-Clicker", "yes"); }\n.\n')
+    try:
+        _cli(datadir, f"certconfig certauthority custom import aware-root {tmp_path / 'root.pem'}; "
+                      f"awarenessconfig setup --enabled=yes --url=https://localhost:{server.server_address[1]}/list "
+                      f"--token-file={token}; policyconfig filters import incoming {cf}; "
+                      "policyconfig new incoming CLICKERS --repeat-clickers=yes --content-filters=strict; commit")
+        d = DaemonProcess(datadir)
+        sink = None
+        try:
+            from conftest import Sink
+
+            sink = Sink(tmp_path / "sink")
+            _cli(datadir, f"smtproutes new ALL 127.0.0.1:{sink.port}; commit route")
+            assert wait_for(lambda: "Repeat-clicker list refreshed" in
+                            (datadir / "logs" / "system_logs" / "system.current").read_text(), 20)
+            assert "Repeat clickers: 2" in _cli(datadir, "awarenessconfig print").stdout
+            public = listener_port(datadir, "IncomingMail")
+            time.sleep(1.2)
+            with smtplib.SMTP("127.0.0.1", public, timeout=20) as s:
+                s.sendmail("a@sender.example", ["clicker@example.com", "safe@example.com"],
+                           b"Subject: hi\r\nMessage-ID: <aw1@x>\r\n\r\nhello\r\n")
+            assert wait_for(lambda: len(sink.messages()) == 2, 30)
+            strict = [m for m in sink.messages() if b"X-Repeat-Clicker: yes" in m]
+            assert len(strict) == 1 and b"clicker@example.com" in strict[0].split(b"\r\n\r\n")[0].lower()
+            split = re.search(r"MID (\d+) was split creating MID (\d+) due to a per-recipient policy CLICKERS|"
+                              r"MID (\d+) was split creating MID (\d+) due to a per-recipient policy DEFAULT",
+                              mail_log(datadir))
+            assert split
+            mids = [int(m) for m in split.groups() if m]
+            policies = sorted(tuple(d.request("tracking", mid=m)["policies"]) for m in mids)
+            assert policies == [("incoming CLICKERS",), ("incoming DEFAULT",)]  # the tracking record names it
+            # The service fails: the list stays.
+            _Clickers.status = 500
+            _cli(datadir, "awarenessconfig setup --interval=5; commit again")  # a change asks the service at once
+            assert wait_for(lambda: "Repeat-clicker list refresh failed" in
+                            (datadir / "logs" / "system_logs" / "system.current").read_text(), 20)
+            assert "Repeat clickers: 2" in _cli(datadir, "awarenessconfig print").stdout
+        finally:
+            d.stop()
+            if sink is not None:
+                sink.stop()
+    finally:
+        _Clickers.status = 200
+        server.shutdown()

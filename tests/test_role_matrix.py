@@ -47,6 +47,7 @@ EXPECTED = {
     "domainrepconfig": {A, O},
     "reputationconfig": {A, O},
     "outboundconfig": {A},
+    "awarenessconfig": {A, O},
     "quit":           {A, O, RO, G, T, H},
     "resumelistener": {A, O},
     "rollbackconfig": {A, O},

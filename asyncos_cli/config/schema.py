@@ -552,6 +552,8 @@ class MailPolicy(Record):
     content_filters: tuple[str, ...] = field(default=(), metadata={"item": "filter"})
     #: DLP policies (dlpconfig) this outgoing mail policy applies, in order.
     dlp_policies: tuple[str, ...] = field(default=(), metadata={"item": "dlp_policy"})
+    #: Matches only recipients on the awareness service's repeat-clicker list (awarenessconfig).
+    repeat_clickers: bool = False
 
     def validate(self) -> None:
         check_name(self.name, "name", "policy name")
@@ -1133,6 +1135,26 @@ class DlpSection(Section):
         return next((c for c in self.classifiers if c.name == name), None)
 
 
+@dataclass(frozen=True)
+class AwarenessSection(Section):
+    """awarenessconfig: the phishing-awareness service whose repeat-clicker list mail policies can match."""
+
+    name: ClassVar[str] = "awareness"
+    title: ClassVar[str] = "Secure Awareness integration (repeat clickers)"
+
+    enabled: bool = False
+    url: str = ""
+    token: Optional[Secret] = None
+    interval_minutes: int = 60
+
+    def validate(self) -> None:
+        if self.url and not re.match(r"https?://[^\s]+$", self.url):
+            raise ConfigError("the service URL must be http(s)://...", "url")
+        if self.enabled and not self.url:
+            raise ConfigError("the integration needs the service URL (--url)", "url")
+        check_range(self.interval_minutes, 1, 7 * 24 * 60, "interval_minutes")
+
+
 #: Every section, in the order the XML and diffs show them.
 SECTIONS: tuple[type[Section], ...] = (
     SystemSection,
@@ -1155,6 +1177,7 @@ SECTIONS: tuple[type[Section], ...] = (
     SslSection,
     DnsSection,
     DlpSection,
+    AwarenessSection,
     OutboundSection,
     LogsSection,
 )
@@ -1282,6 +1305,10 @@ class Config:
     @property
     def dns(self) -> DnsSection:
         return self._sections["dns"]  # type: ignore[return-value]
+
+    @property
+    def awareness(self) -> AwarenessSection:
+        return self._sections["awareness"]  # type: ignore[return-value]
 
     @property
     def dlp(self) -> DlpSection:

@@ -100,3 +100,27 @@ class ReputationProviderFailed(Event):
 
     def log_line(self) -> str:
         return f"Reputation provider {self.provider} failed: {self.reason}; the verdict is Unknown"
+
+
+@dataclass(frozen=True)
+class AwarenessRefreshFailed(Event):
+    """The repeat-clicker list could not be refreshed: the last good list stays (an alert event)."""
+
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Warning"
+    alert_class: ClassVar[str] = "System"
+    reason: str
+    kept: int
+
+    def log_line(self) -> str:
+        return f"Repeat-clicker list refresh failed ({self.reason}); keeping the last good list of {self.kept} addresses"
+
+
+@dataclass(frozen=True)
+class AwarenessRefreshed(Event):
+    log_type: ClassVar[str | None] = "system"
+    count: int
+    source: str
+
+    def log_line(self) -> str:
+        return f"Repeat-clicker list refreshed from {self.source}: {self.count} addresses"

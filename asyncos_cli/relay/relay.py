@@ -76,6 +76,8 @@ class Relay:
         self.config = config
         #: services.maturity.SenderMaturity (first-seen sender domains), or None.
         self.maturity = maturity
+        #: The awareness service's repeat clickers (the daemon keeps it current).
+        self.repeat_clickers: frozenset = frozenset()
         self.reputation = ReputationService(
             config, keyring, on_failure=lambda provider, reason: emit(ReputationProviderFailed(provider, reason)))
         #: Opens the protected-attachment passphrases for the scanning workers.
@@ -218,12 +220,16 @@ class Relay:
         config = self.config
         if config.message_filters.filters or config.content_filters.filters:
             return True
+        if len(config.mail_policies.incoming) > 1 or len(config.mail_policies.outgoing) > 1:
+            return True  # a message may split between policies, each with its own settings
+        if any(p.dlp and p.dlp_policies for p in config.mail_policies.outgoing):
+            return True  # DLP reads message bodies too
         # Everything else the engine does today looks at attachments: a single text part has none.
         return may_have_attachments(msg.content)
 
     def _snapshot_blob(self, config: Config) -> tuple[int, bytes]:
         """Configuration and clients pickled once per version; workers unpickle them once per version too."""
-        if self._blob is None or self._blob[0] is not config:
+        if self._blob is None or self._blob[0] is not config or self._blob[3] is not self.repeat_clickers:
             import pickle
 
             from scanning.pipeline import Clients
@@ -231,8 +237,11 @@ class Relay:
             clients = Clients()
             if config.protected_attachments.passphrases:
                 clients = Clients.for_config(config, self.keyring.reveal)
+            if self.repeat_clickers and any(p.repeat_clickers for p in config.mail_policies.incoming):
+                clients = clients.with_clickers(self.repeat_clickers)
             self._blob_key += 1
-            self._blob = (config, self._blob_key, pickle.dumps((config, clients), protocol=pickle.HIGHEST_PROTOCOL))
+            blob = pickle.dumps((config, clients), protocol=pickle.HIGHEST_PROTOCOL)
+            self._blob = (config, self._blob_key, blob, self.repeat_clickers)
         return self._blob[1], self._blob[2]
 
     def _workers(self):
@@ -275,7 +284,7 @@ class Relay:
                 self.delivery.submit(msg)
                 continue
             self._report(msg, results, direction)
-            copies = await self._split(msg, results)
+            copies = await self._split(msg, results, direction)
             for copy, result in zip(copies, results):
                 await self._apply(copy, result)
 
@@ -295,8 +304,8 @@ class Relay:
                 seen.add(event)
                 self.emit(event)
 
-        for r in results:
-            self.emit(PolicyMatched(msg.mid, r["policy"], direction, len(results) == 1))
+        # The first policy's recipients stay on this MID; the others' get their line with their new MID.
+        self.emit(PolicyMatched(msg.mid, results[0]["policy"], direction, len(results) == 1))
         for r in results:
             for name, label, protection in r["unlocked"]:
                 once(AttachmentUnlocked(msg.mid, name, label, protection))
@@ -316,11 +325,11 @@ class Relay:
                     once(StageVerdict(msg.mid, kind, "NOT_SUPPORTED", f"{kind}() to {', '.join(r['filters'][kind])} "
                                       "is not supported yet: nothing was sent"))
 
-    async def _split(self, msg: QueuedMessage, results: list[dict]) -> list[QueuedMessage]:
+    async def _split(self, msg: QueuedMessage, results: list[dict], direction: str) -> list[QueuedMessage]:
         """One message per mail policy: the first policy keeps the MID, the others get new ones."""
         if len(results) == 1:
             return [msg]
-        from asyncos_cli.events.mail import MessageSplit
+        from asyncos_cli.events.mail import MessageSplit, PolicyMatched
 
         copies = [msg]
         by_address = {r.address: r for r in msg.pending()}
@@ -335,6 +344,7 @@ class Relay:
             for r in moved:
                 r.state, r.detail = SPLIT, f"MID {child.mid}"
             self.emit(MessageSplit(msg.mid, child.mid, result["policy"], tuple(result["recipients"])))
+            self.emit(PolicyMatched(child.mid, result["policy"], direction, True))
             copies.append(child)
         await asyncio.to_thread(self.spool.save_state, msg)
         return copies

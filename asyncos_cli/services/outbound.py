@@ -60,3 +60,26 @@ def tls_client_context(section: OutboundSection, cafile: str | None = None) -> s
     elif not section.verify_peer_fqdn:
         ctx.check_hostname = False
     return ctx
+
+
+def ca_bundle(config, run_dir) -> str | bool:
+    """What HTTPS clients verify servers with: the system bundle plus certconfig's custom CA list (written
+    to a private file when there is one), or plain True (the default bundle) when it is empty or off."""
+    from pathlib import Path
+
+    from asyncos_cli.config.datadir import write_private
+
+    certs = config.certificates
+    if not (certs.custom_ca_enabled and certs.custom_cas):
+        return True
+    parts = []
+    if certs.system_ca_enabled:
+        try:
+            parts.append(Path("/etc/ssl/certs/ca-certificates.crt").read_text())
+        except OSError:
+            pass
+    parts += [ca.certificate for ca in certs.custom_cas]
+    run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = run_dir / "ca-bundle.pem"
+    write_private(path, "\n".join(parts).encode())
+    return str(path)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from asyncos_cli.events import Event, EventBus
 from asyncos_cli.events.mail import (AttachmentUnlocked, AttachmentUrl, DlpViolation, MessageFinished, MessageReceived,
-                                     MessageSplit, StageVerdict)
+                                     MessageSplit, PolicyMatched, StageVerdict)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tracking_records (
@@ -55,6 +55,8 @@ class TrackingRecord:
     split_from: int | None = None
     #: DLP incidents (ESADLPVerdict): policy, severity, risk factor, action, masked matches.
     dlp: list = field(default_factory=list)
+    #: The mail policies the recipients matched: "incoming DEFAULT", "incoming CLICKERS", ...
+    policies: list = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -81,6 +83,13 @@ class TrackingService:
         bus.subscribe(AttachmentUnlocked, self._unlocked)
         bus.subscribe(MessageSplit, self._split)
         bus.subscribe(DlpViolation, self._dlp)
+        bus.subscribe(PolicyMatched, self._policy)
+
+    def _policy(self, e: Event) -> None:
+        assert isinstance(e, PolicyMatched)
+        rec = self._live.get(e.mid)
+        if rec is not None and f"{e.direction} {e.policy}" not in rec.policies:
+            rec.policies.append(f"{e.direction} {e.policy}")
 
     def _dlp(self, e: Event) -> None:
         assert isinstance(e, DlpViolation)
@@ -110,7 +119,7 @@ class TrackingService:
             self._live[e.new_mid] = TrackingRecord(
                 e.new_mid, parent.icid, parent.received, parent.sender, e.recipients, parent.size, parent.subject,
                 parent.message_id, dict(parent.verdicts), urls=list(parent.urls), unlocked=list(parent.unlocked),
-                split_from=e.mid)
+                split_from=e.mid)  # its own policy comes with its PolicyMatched event
 
     def _received(self, e: Event) -> None:
         assert isinstance(e, MessageReceived)

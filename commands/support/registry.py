@@ -18,6 +18,7 @@ from asyncos_cli.auth import roles as R
 #: Every command: its module (named after it) and its aliases. A batch run
 #: imports only the module of the command it runs; help and completion load all.
 MODULES: dict[str, tuple[str, ...]] = {
+    "awarenessconfig": (),
     "bouncerecipients": (),
     "certconfig": (),
     "clear": (),
