@@ -129,7 +129,11 @@ class GatewaySMTP(SMTP):
         listener = self.gateway.listener
         # The client's IP reputation (SBRS) picks the sender group with the address: asked before the
         # greeting, bounded by its timeout, so a slow provider makes the score None, never a stalled session.
-        self.sbrs = await relay.reputation.ip(self.peer_ip) if listener.kind == "public" else None
+        self.sbrs = None
+        if listener.kind == "public":
+            found, self.sbrs = relay.reputation.known("ip", self.peer_ip)
+            if not found:
+                self.sbrs = await relay.reputation.ip(self.peer_ip)
         self.verdict = classify(relay.config.hat, listener.kind, self.peer_ip, sbrs=self.sbrs)
         group = self.verdict.group.name if self.verdict.group else "(none)"
         sbrs = "None" if self.sbrs is None else f"{self.sbrs:.1f}"
@@ -228,7 +232,9 @@ class GatewayHandler:
         domain = ascii_domain(split(sender)[1]).lower()
         if any(domain_matches(domain, d) for d in rep.domain_exceptions):
             return None
-        verdict = await self.relay.reputation.domain(domain)
+        found, verdict = self.relay.reputation.known("domain", domain)
+        if not found or verdict is None:
+            verdict = await self.relay.reputation.domain(domain)
         refused = at_or_below(verdict.verdict, rep.sdr_verdict)
         self.relay.emit(SdrVerdict(server.icid, domain, verdict.verdict, verdict.category, refused))
         if not refused:

@@ -76,11 +76,22 @@ class ReputationService:
         rep = self.config.reputation
         return await self._ask("ip", address, rep.sbrs_timeout_seconds, None)
 
-    async def _ask(self, kind: str, key: str, timeout: float, nothing):
+    def known(self, kind: str, key: str):
+        """The answer without waiting, when there is one: cached, or from local-only providers.
+        Returns a (found, answer) pair; the SMTP path takes it to skip a task and a timer per session."""
         cached = self._cache.get((kind, key))
+        if cached is not None and cached[0] > self.clock():
+            return True, cached[1]
+        providers = [p for p in self.config.reputation.providers if p.kind == kind]
+        if all(p.type == "local" for p in providers):
+            return True, self._local(kind, key) if providers else None
+        return False, None
+
+    async def _ask(self, kind: str, key: str, timeout: float, nothing):
+        found, answer = self.known(kind, key)
+        if found:
+            return nothing if answer is None else answer
         now = self.clock()
-        if cached is not None and cached[0] > now:
-            return cached[1]
         try:
             answer = await asyncio.wait_for(self._providers(kind, key), timeout)
         except asyncio.TimeoutError:
