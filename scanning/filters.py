@@ -70,7 +70,7 @@ RULES = {"true", "mail-from", "rcpt-to", "subject", "header", "body-contains", "
          "attachment-filename", "attachment-filetype", "attachment-mimetype", "attachment-protected",
          "attachment-unprotected", "attachment-size", "attachment-contains", "attachment-binary-contains",
          "every-attachment-contains", "attachment-filehashlist", "url-reputation", "remote-ip", "sendergroup",
-         "sender-maturity"}
+         "sender-maturity", "sdr-reputation", "sdr-threat-category"}
 #: Rules AsyncOS 14.0 removed, with what replaces them.
 REPLACED = {"sender-domain-age": "sender-maturity", "domain-age": "sender-maturity",
             "sender_domain_age": "sender-maturity"}
@@ -367,6 +367,12 @@ def _rule(name, args, op, value, facts: Facts) -> bool:
         return any(a.sha256 in hashes for a in every)
     if name == "url-reputation":
         return bool(_bad_urls(facts, args))
+    if name == "sdr-reputation":
+        if args:  # sdr-reputation(['awful', 'poor']) or sdr-reputation('awful')
+            return env.sdr_verdict.lower() in {str(a).strip("[] '\"").lower() for a in args}
+        return bool(env.sdr_verdict) and op is not None and _cmp(env.sdr_verdict.lower(), op, value)
+    if name == "sdr-threat-category":
+        return bool(env.sdr_category) and op is not None and _cmp(env.sdr_category, op, value)
     if name == "sender-maturity":
         days = env.sender_maturity
         return days is not None and op is not None and _cmp(days, op, value)

@@ -36,6 +36,9 @@ class Envelope:
     mid: int = 0
     #: Days the sender's domain has been known as a sender, 0 to 90 (None: not known, as in trace).
     sender_maturity: int | None = None
+    #: The envelope sender's domain reputation at MAIL FROM (SDR), and its threat category.
+    sdr_verdict: str = ""
+    sdr_category: str = ""
 
 
 @dataclass(frozen=True)

@@ -258,3 +258,26 @@ def test_repeat_clickers_get_the_stricter_policy_and_a_failed_refresh_keeps_the_
     finally:
         _Clickers.status = 200
         server.shutdown()
+
+
+def test_the_sdr_verdict_reaches_filters_and_tracking(datadir, dns_lists, tmp_path):
+    script = tmp_path / "f.txt"
+    script.write_text('poorish: if (sdr-reputation == "poor" AND sdr-threat-category == "spam") '
+                      '{ insert-header("X-SDR", "$EnvelopeFrom is poor"); }\n.\n')
+    _cli(datadir, f"reputationconfig provider new dbl --kind=domain --type=dns --zone=dbl.test "
+                  f"--resolver=127.0.0.1:{dns_lists}; filters import {script}; commit")
+    from conftest import Sink
+
+    sink = Sink(tmp_path / "sink")
+    _cli(datadir, f"smtproutes new ALL 127.0.0.1:{sink.port}; commit route")
+    d = DaemonProcess(datadir)
+    try:
+        with smtplib.SMTP("127.0.0.1", listener_port(datadir, "IncomingMail"), timeout=20) as s:
+            s.sendmail("a@spammy.example", ["b@example.com"], b"Subject: x\r\nMessage-ID: <sdr@x>\r\n\r\nhi\r\n")
+        assert wait_for(lambda: sink.messages(), 30)
+        assert b"X-SDR: a@spammy.example is poor" in sink.messages()[0]
+        mid = int(re.search(r"MID (\d+) Message-ID '<sdr@x>'", mail_log(datadir)).group(1))
+        assert d.request("tracking", mid=mid)["verdicts"]["sdr"] == {"verdict": "POOR", "detail": "spam"}
+    finally:
+        d.stop()
+        sink.stop()

@@ -130,7 +130,7 @@ class GatewaySMTP(SMTP):
         # The client's IP reputation (SBRS) picks the sender group with the address: asked before the
         # greeting, bounded by its timeout, so a slow provider makes the score None, never a stalled session.
         self.sbrs = None
-        if listener.kind == "public":
+        if listener.kind == "public" and relay.reputation.can_answer("ip"):
             found, self.sbrs = relay.reputation.known("ip", self.peer_ip)
             if not found:
                 self.sbrs = await relay.reputation.ip(self.peer_ip)
@@ -208,10 +208,12 @@ class GatewayHandler:
                 split(address)
             except AddressError as e:
                 return f"553 5.1.7 {e}"
+        server.sdr = ""
         if sender and policy.sdr_check:
             refusal = await self._sdr(server, sender)
             if refusal:
                 return refusal
+        envelope.sdr = server.sdr  # the verdict travels with the message: filters and tracking read it
         if sender and self.relay.maturity is not None:
             self.relay.maturity.seen(ascii_domain(split(sender)[1]))
         envelope.mail_from = address
@@ -227,8 +229,8 @@ class GatewayHandler:
         from asyncos_cli.services.reputation import at_or_below
 
         rep = self.relay.config.reputation
-        if not rep.sdr_enabled:
-            return None
+        if not rep.sdr_enabled or not self.relay.reputation.can_answer("domain"):
+            return None  # off, or nobody to ask: no verdict, no cost
         domain = ascii_domain(split(sender)[1]).lower()
         if any(domain_matches(domain, d) for d in rep.domain_exceptions):
             return None
@@ -238,6 +240,7 @@ class GatewayHandler:
         refused = at_or_below(verdict.verdict, rep.sdr_verdict)
         self.relay.emit(SdrVerdict(server.icid, domain, verdict.verdict, verdict.category, refused))
         if not refused:
+            server.sdr = f"{verdict.verdict}:{verdict.category}"
             return None
         self.relay.counters.stopped_by_domain_reputation += 1
         category = f" ({verdict.category})" if verdict.category else ""
@@ -297,6 +300,7 @@ class GatewayHandler:
             message_id=fields.get(b"message-id", b"").decode("utf-8", "replace"),
             subject=fields.get(b"subject", b"").decode("utf-8", "replace")[:200],
             remote_ip=server.peer_ip,
+            sdr=getattr(envelope, "sdr", ""),
             content=data,
         )
         try:

@@ -199,6 +199,11 @@ class Relay:
 
     def accepted(self, msg: QueuedMessage) -> None:
         """A message is durable: scan it when there is scanning to do, then deliver it."""
+        if msg.sdr:
+            from asyncos_cli.events.mail import StageVerdict
+
+            verdict, _, category = msg.sdr.partition(":")
+            self.emit(StageVerdict(msg.mid, "sdr", verdict.upper(), category))
         if not self._needs_scan(msg):
             self.delivery.submit(msg)  # nothing configured could look at it: no parsing cost
             return
@@ -266,8 +271,10 @@ class Relay:
             listener = config.listeners.get(msg.listener)
             direction = "outgoing" if listener is not None and listener.kind == "private" else "incoming"
             directions.append(direction)
+            verdict, _, category = msg.sdr.partition(":")
             jobs.append((msg.content, Envelope(msg.sender, tuple(r.address for r in msg.pending()), direction,
-                                               msg.remote_ip, msg.mid, self._maturity_of(msg.sender))))
+                                               msg.remote_ip, msg.mid, self._maturity_of(msg.sender), verdict,
+                                               category)))
         try:
             key, blob = self._snapshot_blob(config)
             outcomes = await asyncio.get_running_loop().run_in_executor(self._workers(), scan_batch, jobs, key, blob)

@@ -59,6 +59,8 @@ class QueuedMessage:
     subject: str = ""
     is_bounce: bool = False
     remote_ip: str = ""
+    #: The envelope sender's domain reputation at MAIL FROM, "verdict:category" (empty: not checked).
+    sdr: str = ""
     #: The segment file holding the message (set by the spool).
     segment: str = ""
     content: bytes = field(default=b"", repr=False)

@@ -76,6 +76,12 @@ class ReputationService:
         rep = self.config.reputation
         return await self._ask("ip", address, rep.sbrs_timeout_seconds, None)
 
+    def can_answer(self, kind: str) -> bool:
+        """False when no provider could give an opinion (only an empty local table): the check is skipped."""
+        rep = self.config.reputation
+        table = rep.local_domains if kind == "domain" else rep.local_ips
+        return any(p.kind == kind and (p.type != "local" or table) for p in rep.providers)
+
     def known(self, kind: str, key: str):
         """The answer without waiting, when there is one: cached, or from local-only providers.
         Returns a (found, answer) pair; the SMTP path takes it to skip a task and a timer per session."""
