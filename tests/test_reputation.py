@@ -281,3 +281,22 @@ def test_the_sdr_verdict_reaches_filters_and_tracking(datadir, dns_lists, tmp_pa
     finally:
         d.stop()
         sink.stop()
+
+
+def test_the_header_from_domain_gets_its_verdict_after_data(datadir, dns_lists, tmp_path):
+    script = tmp_path / "f.txt"
+    script.write_text('any: if (true) { log-entry("scanned"); }\n.\n')
+    _cli(datadir, f"reputationconfig provider new dbl --kind=domain --type=dns --zone=dbl.test "
+                  f"--resolver=127.0.0.1:{dns_lists}; filters import {script}; commit")
+    d = DaemonProcess(datadir)
+    try:
+        with smtplib.SMTP("127.0.0.1", listener_port(datadir, "IncomingMail"), timeout=20) as s:
+            s.sendmail("bounce@clean.example", ["b@example.com"],
+                       b"From: Bank <service@awful.example>\r\nSubject: x\r\nMessage-ID: <hf@x>\r\n\r\nhi\r\n")
+        assert wait_for(lambda: "sdr_header_from verdict AWFUL" in mail_log(datadir), 30)
+        mid = int(re.search(r"MID (\d+) Message-ID '<hf@x>'", mail_log(datadir)).group(1))
+        verdicts = d.request("tracking", mid=mid)["verdicts"]
+        assert verdicts["sdr_header_from"] == {"verdict": "AWFUL", "detail": "awful.example phishing"}
+        assert verdicts["sdr"]["verdict"] == "NEUTRAL"  # the envelope sender's own verdict
+    finally:
+        d.stop()

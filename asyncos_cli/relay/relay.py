@@ -33,6 +33,7 @@ log = logging.getLogger("asyncos.relay")
 SCAN_BATCH = 16
 
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
+_HEADER_FROM = re.compile(rb"(?im)^from:[^\r\n]*?@([a-z0-9.-]+\.[a-z]{2,})")
 _CONTENT_TYPE = re.compile(rb"(?im)^content-type:[ \t]*(?:\r?\n[ \t]+)?([a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+)")
 _DISPOSITION = re.compile(rb"(?im)^content-disposition:[ \t]*(?:\r?\n[ \t]+)?attachment")
 
@@ -266,6 +267,8 @@ class Relay:
         from scanning.worker import scan_batch
 
         config = self.config  # the snapshot these messages are scanned under
+        if self.reputation.can_answer("domain") and config.reputation.sdr_enabled:
+            await asyncio.gather(*(self._header_from_sdr(m) for m in batch))
         jobs, directions = [], []
         for msg in batch:
             listener = config.listeners.get(msg.listener)
@@ -294,6 +297,20 @@ class Relay:
             copies = await self._split(msg, results, direction)
             for copy, result in zip(copies, results):
                 await self._apply(copy, result)
+
+    async def _header_from_sdr(self, msg: QueuedMessage) -> None:
+        """After DATA: the reputation of the header From domain too, when it differs from the envelope's."""
+        from asyncos_cli.events.mail import StageVerdict
+
+        m = _HEADER_FROM.search(msg.content, 0, 64 * 1024)
+        if m is None:
+            return
+        domain = m.group(1).decode("ascii", "replace").lower()
+        if msg.sender.lower().endswith("@" + domain):
+            return
+        verdict = await self.reputation.domain(domain)
+        self.emit(StageVerdict(msg.mid, "sdr_header_from", verdict.verdict.upper(),
+                               f"{domain}" + (f" {verdict.category}" if verdict.category else "")))
 
     def _maturity_of(self, sender: str) -> int | None:
         if self.maturity is None or "@" not in sender:
