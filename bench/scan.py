@@ -320,7 +320,7 @@ def main() -> None:
         print(f"  {label:32} ours {ours:9.3f}   library {lib:9.3f}   ratio {ours / lib:5.2f}x   ({what})")
     if "--no-relay" in sys.argv:
         return
-    plain = max(1000, count * 2)
+    plain = max(3000, count * 2)  # as bench/relay.py: shorter runs mostly measure the warm-up
     results = relay_rates(messages, plain)
     print(f"\nRelay, end to end to smtp-sink, 20 sessions: {plain} smtp-source 2 KB messages | "
           f"{count} mixed-corpus messages")
