@@ -288,27 +288,25 @@ def _clock(d: str) -> bool:
 
 # ---------------------------------------------------------------- finding candidates
 
-#: One pass finds every candidate: runs of digit groups joined by single separators (space, hyphen,
-#: dot) holding at least twelve digits (phone numbers, dates and amounts never reach Python), and NRIC/FIN
-#: tokens. It begins with a digit, so the engine skips ahead to the next digit without trying every
-#: position.
-_CANDIDATE = re.compile(
-    r"[0-9](?:"
-    # a run of digit groups holding at least twelve digits, not glued to letters or other digits
-    r"(?<![0-9A-Za-z_][0-9])(?=(?:[ .\-]?[0-9]){11})[0-9]*(?:[ .\-][0-9]+)*(?![0-9A-Za-z_])"
-    # or the seven digits and check letter of an NRIC/FIN, its prefix letter just before
-    r"|(?<=[STFGMstfgm][0-9])(?<![0-9A-Za-z_][STFGMstfgm][0-9])[0-9]{6}[A-Za-z](?![0-9A-Za-z_]))")
+#: One pass finds every candidate, and its written form: the engine, not Python, tells a Thai ID grouped
+#: 1-4-5-2-1 from a MyKad 6-2-4 or a NIK 2-2-2-6-4 (one separator throughout), a bare number of 12, 13 or 16
+#: digits, or an NRIC/FIN. A candidate is never cut out of a longer number: no digit or letter may touch
+#: it, nor a hyphen or dot followed by a digit. It begins with a digit, so the engine skips ahead fast.
+_CANDIDATE = re.compile(r"""
+[0-9](?:
+  (?<![0-9A-Za-z_][0-9])(?<![0-9][.\-][0-9])
+  (?:
+     (?P<th_g>(?P<s1>[ \-])[0-9]{4}(?P=s1)[0-9]{5}(?P=s1)[0-9]{2}(?P=s1)[0-9])
+    |(?P<my_g>[0-9]{5}(?P<s2>[ \-])[0-9]{2}(?P=s2)[0-9]{4})
+    |(?P<ph_g>[0-9]{3}(?P<s3>[ \-])[0-9]{7}(?P=s3)[0-9])
+    |(?P<id_g>[0-9](?P<s4>[ .\-])[0-9]{2}(?P=s4)[0-9]{2}(?P=s4)[0-9]{6}(?P=s4)[0-9]{4})
+    |(?P<bare>[0-9]{15}|[0-9]{12}|[0-9]{11})
+  )
+  (?![0-9A-Za-z_])(?![.\-][0-9])
+ |(?<=[STFGMstfgm][0-9])(?<![0-9A-Za-z_][STFGMstfgm][0-9])(?P<nric>[0-9]{6}[A-Za-z])(?![0-9A-Za-z_])
+)""", re.X)
+_GROUPED = {"th_g": ("th-id",), "my_g": ("my-mykad",), "ph_g": ("ph-umid",), "id_g": ("id-ktp",)}
 _BARE_KEYS = {13: ("th-id",), 12: ("my-mykad", "ph-umid"), 16: ("id-ktp",)}
-_SPLIT = re.compile(r"([ .\-])")
-
-#: (classifier, digit-group lengths, separators allowed); bare forms are one group.
-_FORMATS = {
-    (13,): ("th-id",), (1, 4, 5, 2, 1): ("th-id",),
-    (12,): ("my-mykad", "ph-umid"), (6, 2, 4): ("my-mykad",), (4, 7, 1): ("ph-umid",),
-    (16,): ("id-ktp",), (2, 2, 2, 6, 4): ("id-ktp",),
-}
-_SEPARATORS = {"th-id": " -", "my-mykad": " -", "ph-umid": " -", "id-ktp": " .-"}
-_MAX_GROUPS = 5
 
 
 def scan(text: str, wanted=KEYS) -> list[Match]:
@@ -318,21 +316,25 @@ def scan(text: str, wanted=KEYS) -> list[Match]:
     ctx = _Context(text)
     sg, others = "sg-nric" in wanted, bool(wanted - {"sg-nric"})
     for m in _CANDIDATE.finditer(text):
-        run = m.group()
-        if run[-1].isalpha():
+        form = m.lastgroup
+        if form == "nric":
             if sg:
                 _nric(ctx, m.start() - 1, m.end(), out)
-        elif not others:
             continue
-        elif run.isdigit():  # the common case: one bare number
-            for key in _BARE_KEYS.get(len(run), ()):
-                if key in wanted:
-                    match = _CHECKS[key](ctx, run, m.start(), m.end(), True)
-                    if match is not None:
-                        out.append(match)
-                        break
+        if not others:
+            continue
+        run = m.group()
+        if form == "bare":
+            keys, digits, bare = _BARE_KEYS[len(run)], run, True
         else:
-            _digits_run(ctx, m, wanted, out)
+            keys, bare = _GROUPED[form], False
+            digits = run.replace(run[len(run) - len(run.lstrip("0123456789"))], "")
+        for key in keys:
+            if key in wanted:
+                match = _CHECKS[key](ctx, digits, m.start(), m.end(), bare)
+                if match is not None:
+                    out.append(match)
+                    break
     if len(out) > 1:
         out.sort(key=lambda x: x.start)
     return out
@@ -343,60 +345,6 @@ def _nric(ctx: _Context, start: int, end: int, out: list[Match]) -> None:
     if sg_valid(token):
         conf = 85 if ctx.near("sg-nric", start, end) else 75
         out.append(Match("sg-nric", conf, start, end, mask(token)))
-
-
-def _digits_run(ctx: _Context, m: re.Match, wanted: set, out: list[Match]) -> None:
-    parts = _SPLIT.split(m.group())  # groups at even indexes, separators at odd
-    groups, seps = parts[0::2], parts[1::2]
-    if sum(map(len, groups)) < 12:
-        return  # fewer digits than the shortest ID (phone numbers, dates, amounts)
-    shape = tuple(map(len, groups))
-    keys = _FORMATS.get(shape)
-    if keys and len(set(seps)) == 1:  # the whole run is one ID's written form: no sub-runs to try
-        _try(ctx, keys, "".join(groups), m.start(), m.end(), len(groups) == 1, seps[0], wanted, out)
-        return
-    if " " not in seps:
-        return  # a hyphenated or dotted number that is no ID's form: never sliced
-    offsets, pos = [], m.start()
-    for i, g in enumerate(groups):
-        offsets.append(pos)
-        pos += len(g) + (len(seps[i]) if i < len(seps) else 0)
-    n = len(groups)
-    i = 0
-    while i < n:
-        found = False
-        # A sub-run must begin and end at spaces (or the run's ends): never inside a hyphenated number.
-        if i == 0 or seps[i - 1] == " ":
-            for j in range(min(n, i + _MAX_GROUPS), i, -1):
-                if j < n and seps[j - 1] != " ":
-                    continue
-                inner = seps[i:j - 1]
-                if inner and len(set(inner)) != 1:
-                    continue
-                shape = tuple(len(g) for g in groups[i:j])
-                keys = _FORMATS.get(shape)
-                if not keys:
-                    continue
-                start, end = offsets[i], offsets[j - 1] + len(groups[j - 1])
-                digits = "".join(groups[i:j])
-                bare = j - i == 1
-                found = _try(ctx, keys, digits, start, end, bare, inner[0] if inner else "", wanted, out)
-                if found:
-                    i = j
-                    break
-        if not found:
-            i += 1
-
-
-def _try(ctx: _Context, keys, digits: str, start: int, end: int, bare: bool, sep: str, wanted: set,
-         out: list[Match]) -> bool:
-    for key in keys:
-        if key in wanted and (bare or sep in _SEPARATORS[key]):
-            match = _CHECKS[key](ctx, digits, start, end, bare)
-            if match is not None:
-                out.append(match)
-                return True
-    return False
 
 
 def _th(ctx: _Context, d, start, end, bare) -> Match | None:
