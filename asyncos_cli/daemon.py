@@ -154,6 +154,9 @@ class Daemon:
         self.bus.subscribe(Event, log_subscriber(self.logs))
         self.tracking = TrackingService(connect(self.datadir.database))
         self.tracking.attach(self.bus)
+        from .services.cef import ConsolidatedEvents
+
+        ConsolidatedEvents(self.logs, self.tracking, serial, lambda: self.snapshot.config.system.model).attach(self.bus)
 
         self.demo_cert = DemoCertificate.at(self.datadir.state)
         self.demo_cert.ensure(self.keyring, self.snapshot.config.system.hostname)

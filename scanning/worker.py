@@ -62,7 +62,7 @@ def scan_message(raw: bytes, envelope: Envelope, config: Config, clients: Client
             "dlp": v.findings.get("dlp", []),
             "unlocked": [(a["name"], a["unlocked_by"], a["protection"]) for a in v.findings["attachments"]
                          if a["unlocked_by"]],
-            "attachments": [a["name"] for a in v.findings["attachments"] if not a["path"]],
+            "attachments": [(a["name"], a["size"], a["sha256"]) for a in v.findings["attachments"] if not a["path"]],
             "content": content,
         })
     return out

@@ -66,7 +66,8 @@ def test_thai_id_in_a_protected_docx_is_caught_and_quarantined(datadir, tmp_path
     _cli(datadir, "protectedattachmentconfig setup --outbound=yes; "
                   "protectedattachmentconfig new --priority=0 --passphrase=Outbound-Pass-7; "
                   "dlpconfig policy new PrivacyProtection --template=privacy-protection; "
-                  "policyconfig edit outgoing DEFAULT --dlp=PrivacyProtection; commit dlp")
+                  "policyconfig edit outgoing DEFAULT --dlp=PrivacyProtection; "
+                  "logconfig new consolidated_event --type=consolidated; commit dlp")
     d = DaemonProcess(datadir)
     try:
         port = listener_port(datadir, "OutgoingMail")
@@ -88,6 +89,10 @@ def test_thai_id_in_a_protected_docx_is_caught_and_quarantined(datadir, tmp_path
         assert incident["matches"][0]["masked"] == "*-****-****9-01-4"
         held = run_cli(datadir, "-c", "quarantineconfig messages Policy").stdout
         assert re.search(rf"^\s+{mid}\s", held, re.M)
+        cef = datadir / "logs" / "consolidated_event" / "consolidated_event.current"
+        assert wait_for(lambda: cef.exists() and f"ESAMID={mid} " in cef.read_text(), 20)
+        line = next(x for x in cef.read_text().splitlines() if f"ESAMID={mid} " in x)
+        assert "ESADLPVerdict=VIOLATION" in line and "act=QUARANTINED" in line and "1015-56789" not in line
     finally:
         d.stop()
 

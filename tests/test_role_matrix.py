@@ -48,6 +48,7 @@ EXPECTED = {
     "reputationconfig": {A, O},
     "outboundconfig": {A},
     "awarenessconfig": {A, O},
+    "logconfig":      {A},
     "quit":           {A, O, RO, G, T, H},
     "resumelistener": {A, O},
     "rollbackconfig": {A, O},

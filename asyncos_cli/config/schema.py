@@ -93,6 +93,7 @@ LOG_TYPES = {
     "mail": "Text Mail Logs",
     "system": "System Logs",
     "authentication": "Authentication Logs",
+    "consolidated": "Consolidated Event Logs",
 }
 LOG_LEVELS = ("Critical", "Warning", "Information", "Debug", "Trace")
 

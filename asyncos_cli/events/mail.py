@@ -327,3 +327,13 @@ class SdrVerdict(Event):
         cat = f" Threat Category: {self.category}" if self.category else ""
         end = " REJECT (Stopped by Domain Reputation Filtering)" if self.refused else ""
         return f"ICID {self.icid} SDR: env-from {self.domain} Verdict: {self.verdict.capitalize()}{cat}{end}"
+
+
+
+@dataclass(frozen=True)
+class AttachmentsFound(Event):
+    """The top-level attachments of a message as scanning saw them (name, decoded size, SHA-256)."""
+
+    log_type: ClassVar[str | None] = None
+    mid: int
+    attachments: tuple = ()

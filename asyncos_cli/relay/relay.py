@@ -318,8 +318,8 @@ class Relay:
         return self.maturity.days(sender.rpartition("@")[2])
 
     def _report(self, msg: QueuedMessage, results: list[dict], direction: str) -> None:
-        from asyncos_cli.events.mail import (AttachmentUnlocked, AttachmentUrl, CustomLogEntry, DlpViolation,
-                                             PolicyMatched, StageVerdict)
+        from asyncos_cli.events.mail import (AttachmentsFound, AttachmentUnlocked, AttachmentUrl, CustomLogEntry,
+                                             DlpViolation, PolicyMatched, StageVerdict)
 
         seen: set = set()
 
@@ -328,6 +328,8 @@ class Relay:
                 seen.add(event)
                 self.emit(event)
 
+        if results[0]["attachments"]:
+            self.emit(AttachmentsFound(msg.mid, tuple(tuple(a) for a in results[0]["attachments"])))
         # The first policy's recipients stay on this MID; the others' get their line with their new MID.
         self.emit(PolicyMatched(msg.mid, results[0]["policy"], direction, len(results) == 1))
         for r in results:

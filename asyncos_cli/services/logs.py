@@ -67,8 +67,11 @@ class LogFile:
         if not self.accepts(level):
             return
         now = time.time() if now is None else now
-        self._pending.append((f"{stamp(now)} {LINE_LEVEL.get(level, level)}: {message}\n".encode("utf-8", "replace"),
-                              now))
+        if self.sub.log_type == "consolidated":  # the appliance's CEF lines carry no level
+            line = f"{stamp(now)}: {message}\n"
+        else:
+            line = f"{stamp(now)} {LINE_LEVEL.get(level, level)}: {message}\n"
+        self._pending.append((line.encode("utf-8", "replace"), now))
         if self._flush_scheduled:
             return
         loop = _running_loop()
@@ -198,6 +201,9 @@ class LogService:
         self._files = files
         for f in old:
             f.close()
+
+    def has(self, log_type: str) -> bool:
+        return bool(self._files.get(log_type))
 
     def write(self, log_type: str, level: str, message: str) -> None:
         for f in self._files.get(log_type, ()):

@@ -13,8 +13,8 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 
 from asyncos_cli.events import Event, EventBus
-from asyncos_cli.events.mail import (AttachmentUnlocked, AttachmentUrl, DlpViolation, MessageFinished, MessageReceived,
-                                     MessageSplit, PolicyMatched, StageVerdict)
+from asyncos_cli.events.mail import (AttachmentsFound, AttachmentUnlocked, AttachmentUrl, DlpViolation, MessageFinished,
+                                     MessageReceived, MessageSplit, PolicyMatched, SmtpPolicyApplied, StageVerdict)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tracking_records (
@@ -57,6 +57,11 @@ class TrackingRecord:
     dlp: list = field(default_factory=list)
     #: The mail policies the recipients matched: "incoming DEFAULT", "incoming CLICKERS", ...
     policies: list = field(default_factory=list)
+    #: Top-level attachments: [name, decoded size, SHA-256].
+    attachments: list = field(default_factory=list)
+    #: The connection's sender group and IP reputation score (SBRS), from the host access table.
+    sender_group: str = ""
+    sbrs: str = "None"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -74,6 +79,8 @@ class TrackingService:
         self._live: OrderedDict[int, TrackingRecord] = OrderedDict()
         self._unwritten: dict[int, TrackingRecord] = {}
         self._limit = in_flight_limit
+        #: ICID -> (sender group, SBRS), for the records of the messages those connections bring.
+        self._connections: dict[int, tuple[str, str]] = {}
 
     def attach(self, bus: EventBus) -> None:
         bus.subscribe(MessageReceived, self._received)
@@ -84,6 +91,20 @@ class TrackingService:
         bus.subscribe(MessageSplit, self._split)
         bus.subscribe(DlpViolation, self._dlp)
         bus.subscribe(PolicyMatched, self._policy)
+        bus.subscribe(AttachmentsFound, self._attachments)
+        bus.subscribe(SmtpPolicyApplied, self._connection)
+
+    def _connection(self, e: Event) -> None:
+        assert isinstance(e, SmtpPolicyApplied)
+        self._connections[e.icid] = (e.group, e.sbrs)
+        while len(self._connections) > 10_000:
+            self._connections.pop(next(iter(self._connections)))
+
+    def _attachments(self, e: Event) -> None:
+        assert isinstance(e, AttachmentsFound)
+        rec = self._live.get(e.mid)
+        if rec is not None:
+            rec.attachments = [list(a) for a in e.attachments]
 
     def _policy(self, e: Event) -> None:
         assert isinstance(e, PolicyMatched)
@@ -123,9 +144,10 @@ class TrackingService:
 
     def _received(self, e: Event) -> None:
         assert isinstance(e, MessageReceived)
-        self._live[e.mid] = TrackingRecord(
+        rec = self._live[e.mid] = TrackingRecord(
             e.mid, e.icid, e.at, e.sender, e.recipients, e.size, e.subject, e.message_id
         )
+        rec.sender_group, rec.sbrs = self._connections.get(e.icid, ("", "None"))
         while len(self._live) > self._limit:
             # Never silently forget: persist the oldest as still in flight.
             _, oldest = self._live.popitem(last=False)

@@ -36,6 +36,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "init": (),
     "listenerconfig": (),
     "loadconfig": (),
+    "logconfig": (),
     "outboundconfig": (),
     "passwd": ("passphrase",),
     "policyconfig": (),

@@ -1,0 +1,75 @@
+"""logconfig: log subscriptions (type, level, file name, size and time rollover, kept files)."""
+
+from __future__ import annotations
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.config.fields import ConfigError
+from asyncos_cli.config.schema import LOG_LEVELS, LOG_TYPES, LogSubscription
+
+from .support.base import CommandError, wizard_or_usage
+from .support.registry import command
+
+USAGE = f"""Usage:
+  logconfig print
+  logconfig new NAME --type=TYPE [--prefix=FILE] [--level=LEVEL] [--max-size=BYTES] [--rollover=SECONDS] [--keep=N]
+  logconfig edit NAME [--level=LEVEL] [--max-size=BYTES] [--rollover=SECONDS] [--keep=N]
+  logconfig delete NAME
+TYPE: {', '.join(LOG_TYPES)}   LEVEL: {', '.join(LOG_LEVELS)}"""
+
+OPTIONS = (("prefix", "prefix", str), ("level", "level", str), ("max-size", "max_file_bytes", int),
+           ("rollover", "rollover_seconds", int), ("keep", "keep_files", int))
+
+
+@command("logconfig", "Configure access to log files.", roles=R.ADMIN_ONLY, subcommands=("print", "new", "edit", "delete"))
+def run(ctx, args):
+    sub = args.subcommand()
+    rest = args.positional[1:]
+    if sub is None:
+        args.expect_done("logconfig")
+        return wizard_or_usage(ctx, USAGE, _print)
+    if sub == "print" and not rest:
+        args.expect_done("logconfig print")
+        return _print(ctx)
+    section = ctx.config.logs
+    subs = list(section.subscriptions)
+    current = next((s for s in subs if s.name == (rest[0] if rest else None)), None)
+    if sub == "new" and len(rest) == 1:
+        log_type = args.take_option("type")
+        changes = args.take_typed(OPTIONS)
+        args.expect_done("logconfig new")
+        if current is not None:
+            raise CommandError(f"A log named {rest[0]} already exists.")
+        if log_type in (None, True):
+            raise CommandError("logconfig new needs --type=TYPE")
+        changes.setdefault("prefix", rest[0])
+        try:
+            subs.append(LogSubscription(rest[0], str(log_type), **changes))
+        except (ConfigError, TypeError) as e:
+            raise CommandError(str(e)) from None
+    elif sub == "edit" and len(rest) == 1 and current is not None:
+        changes = args.take_typed(OPTIONS)
+        args.expect_done("logconfig edit")
+        try:
+            subs[subs.index(current)] = current.replace(**changes)
+        except ConfigError as e:
+            raise CommandError(str(e)) from None
+    elif sub == "delete" and len(rest) == 1 and current is not None:
+        args.expect_done("logconfig delete")
+        subs.remove(current)
+    elif sub in ("edit", "delete") and len(rest) == 1:
+        raise CommandError(f"There is no log named {rest[0]} ('logconfig print' lists them).")
+    else:
+        raise CommandError(USAGE)
+    try:
+        ctx.stage(section.replace(subscriptions=tuple(subs)))
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+    _print(ctx)
+
+
+def _print(ctx) -> None:
+    ctx.say("Currently configured logs:")
+    for i, s in enumerate(ctx.config.logs.subscriptions, 1):
+        ctx.say(f"{i}. \"{s.name}\" Type: \"{LOG_TYPES[s.log_type]}\" Retrieval: Manual Download "
+                f"(file {s.prefix}.current, level {s.level}, {s.max_file_bytes} bytes or {s.rollover_seconds} s "
+                f"per file, {s.keep_files} kept)")

@@ -1,0 +1,63 @@
+"""The Consolidated Event Log: one CEF line per message, read back field by field."""
+
+from __future__ import annotations
+
+import ast
+import re
+import smtplib
+
+from conftest import DaemonProcess, Sink, listener_port, run_cli, wait_for
+from corpus import mail
+
+HEADER = re.compile(r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}: CEF:0\|Cisco\|[^|]+\|[^|]+\|"
+                    r"ESA_CONSOLIDATED_LOG_EVENT\|Consolidated Log Event\|5\|(.*)$")
+KEYS = re.compile(r"(?:^| )([A-Za-z0-9]+)=")
+
+
+def _fields(extension: str) -> dict:
+    """key=value pairs: values run to the next ' key=' (they are not escaped, as on the appliance)."""
+    marks = [(m.group(1), m.start(1), m.end()) for m in KEYS.finditer(extension)]
+    out = {}
+    for i, (key, _, value_start) in enumerate(marks):
+        end = marks[i + 1][1] - 1 if i + 1 < len(marks) else len(extension)
+        out[key] = extension[value_start:end]
+    return out
+
+
+def test_a_message_with_three_attachments_gets_one_line_with_every_size(datadir, tmp_path):
+    sink = Sink(tmp_path / "sink")
+    r = run_cli(datadir, "-c", f"logconfig new consolidated_event --type=consolidated; "
+                               f"smtproutes new ALL 127.0.0.1:{sink.port}; commit cef")
+    assert r.returncode == 0, r.stderr
+    d = DaemonProcess(datadir)
+    try:
+        content = mail(("a.txt", b"x" * 1000, "text/plain"), ("b.bin", b"\x00" * 2345, "application/octet-stream"),
+                       ("c.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf"), message_id="<cef@x>",
+                       subject="Quarterly numbers")
+        with smtplib.SMTP("127.0.0.1", listener_port(datadir, "IncomingMail"), timeout=20) as s:
+            s.sendmail("a@sender.example", ["b@example.com", "c@example.com"], content)
+        log = datadir / "logs" / "consolidated_event" / "consolidated_event.current"
+        assert wait_for(lambda: log.exists() and "CEF:0" in log.read_text(), 30)
+        line = [x for x in log.read_text().splitlines() if "CEF:0" in x][0]
+        m = HEADER.match(line)
+        assert m, line
+        f = _fields(m.group(1))
+        order = [k for k in ("deviceExternalId", "ESAMID", "ESAICID", "ESAAMPVerdict", "ESAASVerdict", "ESAAVVerdict",
+                             "ESACFVerdict", "endTime", "ESADLPVerdict", "ESAAttachmentDetails", "startTime",
+                             "deviceDirection", "suser", "cs1", "ESAMFVerdict", "act", "cs4", "ESAMsgSize", "duser",
+                             "cfp1", "msg") if k in f]
+        positions = [m.group(1).index(f" {k}=") if m.group(1).find(f" {k}=") >= 0 else 0 for k in order]
+        assert positions == sorted(positions), "fields out of the appliance's order"
+        assert f["ESAMsgSize"] == str(len(content))
+        details = ast.literal_eval(f["ESAAttachmentDetails"])
+        assert details == {"a.txt": {"BodyScanner": {"fsize": 1000}}, "b.bin": {"BodyScanner": {"fsize": 2345}},
+                           "c.pdf": {"BodyScanner": {"fsize": 15}}}
+        assert f["act"] == "DELIVERED" and f["cs1"] == "DEFAULT" and f["deviceDirection"] == "0"
+        assert f["suser"] == "a@sender.example" and f["duser"] == "b@example.com;c@example.com"
+        assert f["cs4"] == "'<cef@x>'" and f["msg"] == "'Quarterly numbers'"
+        assert f["ESAAVVerdict"] == "NOT_EVALUATED" and f["ESADLPVerdict"] == "NOT_EVALUATED"  # no engine yet
+        assert f["cfp1"] == "None" and f["ESASenderGroup"] == "UNKNOWNLIST"
+        assert int(f["ESAMID"]) > 0 and int(f["ESAICID"]) > 0
+    finally:
+        d.stop()
+        sink.stop()
