@@ -13,11 +13,15 @@ USAGE = f"""Usage:
   logconfig print
   logconfig new NAME --type=TYPE [--prefix=FILE] [--level=LEVEL] [--max-size=BYTES] [--rollover=SECONDS] [--keep=N]
   logconfig edit NAME [--level=LEVEL] [--max-size=BYTES] [--rollover=SECONDS] [--keep=N]
+  logconfig new|edit NAME ... --retrieval=syslog --syslog-host=HOST [--syslog-port=514]
+      [--syslog-protocol=udp|tcp] [--syslog-facility=user|mail|local0...]
   logconfig delete NAME
 TYPE: {', '.join(LOG_TYPES)}   LEVEL: {', '.join(LOG_LEVELS)}"""
 
 OPTIONS = (("prefix", "prefix", str), ("level", "level", str), ("max-size", "max_file_bytes", int),
-           ("rollover", "rollover_seconds", int), ("keep", "keep_files", int))
+           ("rollover", "rollover_seconds", int), ("keep", "keep_files", int), ("retrieval", "retrieval", str),
+           ("syslog-host", "syslog_host", str), ("syslog-port", "syslog_port", int),
+           ("syslog-protocol", "syslog_protocol", str), ("syslog-facility", "syslog_facility", str))
 
 
 @command("logconfig", "Configure access to log files.", roles=R.ADMIN_ONLY, subcommands=("print", "new", "edit", "delete"))
@@ -70,6 +74,10 @@ def run(ctx, args):
 def _print(ctx) -> None:
     ctx.say("Currently configured logs:")
     for i, s in enumerate(ctx.config.logs.subscriptions, 1):
-        ctx.say(f"{i}. \"{s.name}\" Type: \"{LOG_TYPES[s.log_type]}\" Retrieval: Manual Download "
-                f"(file {s.prefix}.current, level {s.level}, {s.max_file_bytes} bytes or {s.rollover_seconds} s "
-                f"per file, {s.keep_files} kept)")
+        if s.retrieval == "syslog":
+            how = (f"Syslog Push ({s.syslog_protocol.upper()} to {s.syslog_host}:{s.syslog_port}, facility "
+                   f"{s.syslog_facility}, level {s.level})")
+        else:
+            how = (f"Manual Download (file {s.prefix}.current, level {s.level}, {s.max_file_bytes} bytes or "
+                   f"{s.rollover_seconds} s per file, {s.keep_files} kept)")
+        ctx.say(f"{i}. \"{s.name}\" Type: \"{LOG_TYPES[s.log_type]}\" Retrieval: {how}")

@@ -96,6 +96,10 @@ LOG_TYPES = {
     "consolidated": "Consolidated Event Logs",
 }
 LOG_LEVELS = ("Critical", "Warning", "Information", "Debug", "Trace")
+#: Syslog facilities by their RFC 5424 numbers (the index).
+SYSLOG_FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+                     "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1", "local2", "local3",
+                     "local4", "local5", "local6", "local7")
 
 
 @dataclass(frozen=True)
@@ -107,9 +111,24 @@ class LogSubscription(Record):
     max_file_bytes: int = 10 * 1024 * 1024
     rollover_seconds: int = 86400
     keep_files: int = 10
+    #: How the logs are retrieved: "file" (manual download: local files) or "syslog" (pushed).
+    retrieval: str = "file"
+    syslog_host: str = ""
+    syslog_port: int = 514
+    syslog_protocol: str = "udp"
+    syslog_facility: str = "user"
 
     def validate(self) -> None:
         check_name(self.name, "name", "log name")
+        if self.retrieval not in ("file", "syslog"):
+            raise ConfigError("retrieval must be file or syslog", "retrieval")
+        if self.retrieval == "syslog":
+            check_hostname_or_ip(self.syslog_host, "syslog_host")
+            check_port(self.syslog_port, "syslog_port")
+            if self.syslog_protocol not in ("udp", "tcp"):
+                raise ConfigError("the syslog protocol is udp or tcp", "syslog_protocol")
+            if self.syslog_facility not in SYSLOG_FACILITIES:
+                raise ConfigError(f"the facility must be one of {', '.join(SYSLOG_FACILITIES)}", "syslog_facility")
         if self.log_type not in LOG_TYPES:
             raise ConfigError(
                 f"unknown log type {self.log_type!r}; known: {', '.join(LOG_TYPES)}", "log_type"

@@ -184,6 +184,74 @@ def _first_line_time(fd: int) -> float | None:
         return None
 
 
+_SEVERITY = {"Critical": 2, "Warning": 4, "Information": 6, "Info": 6, "Debug": 7, "Trace": 7}
+
+
+class SyslogPush:
+    """A subscription pushed to a syslog server: ``<PRI>Mmm dd hh:mm:ss NAME: Level: message`` (the
+    subscription name as the tag, as the appliance writes it), over UDP or TCP (one line per message,
+    RFC 6587 newline framing). A server that is down loses lines (counted), never the gateway's time: a
+    connection attempt waits at most half a second, and is tried again at most every five seconds."""
+
+    def __init__(self, sub: LogSubscription):
+        import socket
+
+        from asyncos_cli.config.schema import SYSLOG_FACILITIES
+
+        self.sub = sub
+        self._facility = SYSLOG_FACILITIES.index(sub.syslog_facility)
+        self._socket_module = socket
+        self._sock = None
+        self._retry_at = 0.0
+        self.dropped = 0
+
+    def accepts(self, level: str) -> bool:
+        return _RANK.get(level, 0) <= _RANK[self.sub.level]
+
+    def write(self, level: str, message: str, now: float | None = None) -> None:
+        if not self.accepts(level):
+            return
+        now = time.time() if now is None else now
+        pri = self._facility * 8 + _SEVERITY.get(level, 6)
+        stamp_ = time.strftime("%b %d %H:%M:%S", time.localtime(now))
+        body = message if self.sub.log_type == "consolidated" else f"{LINE_LEVEL.get(level, level)}: {message}"
+        line = f"<{pri}>{stamp_} {self.sub.name}: {body}".encode("utf-8", "replace")
+        try:
+            sock = self._connect(now)
+            if sock is None:
+                self.dropped += 1
+                return
+            if self.sub.syslog_protocol == "udp":
+                sock.sendto(line[:8192], (self.sub.syslog_host, self.sub.syslog_port))
+            else:
+                sock.sendall(line + b"\n")
+        except OSError:
+            self.dropped += 1
+            self.close()
+            self._retry_at = now + 5
+
+    def _connect(self, now: float):
+        if self._sock is not None:
+            return self._sock
+        if now < self._retry_at:
+            return None
+        socket = self._socket_module
+        if self.sub.syslog_protocol == "udp":
+            self._sock = socket.socket(socket.AF_INET6 if ":" in self.sub.syslog_host else socket.AF_INET,
+                                       socket.SOCK_DGRAM)
+        else:
+            self._sock = socket.create_connection((self.sub.syslog_host, self.sub.syslog_port), timeout=0.5)
+        return self._sock
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
 class LogService:
     """Every configured subscription, addressed by log type."""
 
@@ -197,7 +265,8 @@ class LogService:
         old = [f for files in self._files.values() for f in files]
         files: dict[str, list[LogFile]] = {}
         for sub in section.subscriptions:
-            files.setdefault(sub.log_type, []).append(LogFile(self.root / sub.name, sub, self.serial))
+            sink = SyslogPush(sub) if sub.retrieval == "syslog" else LogFile(self.root / sub.name, sub, self.serial)
+            files.setdefault(sub.log_type, []).append(sink)
         self._files = files
         for f in old:
             f.close()
