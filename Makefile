@@ -16,11 +16,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: setup.cfg setup.py pyproject.toml scanning/extract/_spin.c | $(BIN)/python
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml scanning/extract/_spin.c scanning/dlp/_keywords.c | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: setup.cfg setup.py pyproject.toml scanning/extract/_spin.c | $(BIN)/python
+$(VENV)/.installed-test: setup.cfg setup.py pyproject.toml scanning/extract/_spin.c scanning/dlp/_keywords.c | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 

@@ -90,3 +90,32 @@ def test_numbers_are_not_sliced_out_of_longer_ones():
     assert scan("IBAN NIK 31-74-05-150385-0002-77") == []
     assert scan("Card 4111-1111-1111-1111-1111 NRIC") == []
     assert scan("ref S1234567DX, xS1234567D") == []
+
+
+def test_the_keyword_automaton_finds_every_occurrence():
+    """The C automaton against a brute-force search, on words that overlap and share prefixes."""
+    import random
+
+    from scanning.dlp import keywords
+
+    words = ["ic", "ic no", "nric", "kp", "k/p", "no. k/p", "he", "she", "hers", "เลขบัตรประชาชน", "บัตรประชาชน",
+             "身份证", "nik", "ktp", "e-ktp"]
+    finder = keywords.WordFinder(words)
+    rng = random.Random(4)
+    alphabet = list("icnorkp/. hesขบัตรประชาชนเล身份证t-")
+    for _ in range(200):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
+        expected = sorted((i, w) for w in words for i in range(len(text)) if text.startswith(w, i))
+        found = sorted(finder.find(text))
+        if keywords.IMPLEMENTATION == "C":
+            assert found == expected, text
+        else:  # the regular expression fallback finds non-overlapping occurrences
+            assert set(found) <= set(expected)
+
+
+def test_the_regular_expression_fallback_finds_the_words_too(monkeypatch):
+    from scanning.dlp import keywords
+
+    monkeypatch.setattr(keywords, "Automaton", None)
+    finder = keywords.WordFinder(["ic no", "ic", "บัตรประชาชน"])
+    assert finder.find("my ic no: 1, บัตรประชาชน") == [(3, "ic no"), (13, "บัตรประชาชน")]

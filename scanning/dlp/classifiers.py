@@ -115,32 +115,14 @@ KEYWORDS = {
 
 
 def _all_words():
-    """Every word of every list in one alternation (longest first), and which lists each word is in."""
+    """Every word of every list, found in one pass, and which lists each word is in."""
+    from .keywords import WordFinder
+
     owners: dict[str, set[str]] = {}
     for name, words in KEYWORDS.items():
         for w in words.words:
             owners.setdefault(w, set()).add(name)
-    return re.compile(_trie_pattern(owners)), owners
-
-
-def _trie_pattern(words) -> str:
-    """An alternation of literals as a trie ("i(?:c|d card)|..."): the engine then tries each first
-    character once instead of every word at every position. Longest match wins, as with sorted alternation."""
-    trie: dict = {}
-    for w in words:
-        node = trie
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict) -> str:
-        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return emit(trie)
+    return WordFinder(sorted(owners)), owners
 
 
 _ALL_WORDS, _OWNERS = _all_words()
@@ -158,15 +140,17 @@ class _Context:
         lower = self.text.lower()
         hits: dict[str, list[int]] = {name: [] for name in KEYWORDS}
         size = len(lower)
-        for m in _ALL_WORDS.finditer(lower):
-            word, start, end = m.group(), m.start(), m.end()
+        for start, word in _ALL_WORDS.find(lower):
             if word.isascii():
+                end = start + len(word)
                 before = lower[start - 1] if start else " "
                 after = lower[end] if end < size else " "
                 if "a" <= before <= "z" or "a" <= after <= "z":
                     continue
             for name in _OWNERS[word]:
                 hits[name].append(start)
+        for positions in hits.values():
+            positions.sort()
         return hits
 
     def positions(self, name: str) -> list[int]:
