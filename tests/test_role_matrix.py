@@ -49,6 +49,8 @@ EXPECTED = {
     "outboundconfig": {A},
     "awarenessconfig": {A, O},
     "logconfig":      {A},
+    "findevent":      {A, O, RO, T},
+    "report":         {A, O, RO, T},
     "quit":           {A, O, RO, G, T, H},
     "resumelistener": {A, O},
     "rollbackconfig": {A, O},

@@ -95,6 +95,7 @@ class MessageReceived(Event):
     size: int
     subject: str = ""
     message_id: str = ""
+    remote_ip: str = ""
 
     def log_line(self) -> str:
         lines = []

@@ -311,7 +311,7 @@ class GatewayHandler:
         c.messages_received += 1
         c.recipients_received += len(msg.recipients)
         self.relay.emit(MessageReceived(msg.mid, msg.icid, msg.sender, tuple(envelope.rcpt_tos), msg.size,
-                                        msg.subject, msg.message_id))
+                                        msg.subject, msg.message_id, msg.remote_ip))
         self.relay.accepted(msg)
         return f"250 Ok: Message MID {msg.mid} accepted"
 

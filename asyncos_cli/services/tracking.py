@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 
 from asyncos_cli.events import Event, EventBus
 from asyncos_cli.events.mail import (AttachmentsFound, AttachmentUnlocked, AttachmentUrl, DlpViolation, MessageFinished,
-                                     MessageReceived, MessageSplit, PolicyMatched, SmtpPolicyApplied, StageVerdict)
+                                     MessageReceived, MessageSplit, PolicyMatched, SdrVerdict, SmtpConnected,
+                                     SmtpPolicyApplied, StageVerdict)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tracking_records (
@@ -29,6 +30,28 @@ CREATE TABLE IF NOT EXISTS tracking_records (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tracking_received ON tracking_records(received);
+CREATE INDEX IF NOT EXISTS tracking_sender ON tracking_records(sender);
+CREATE TABLE IF NOT EXISTS tracking_meta (
+    mid INTEGER PRIMARY KEY,
+    direction TEXT NOT NULL,
+    remote_ip TEXT NOT NULL,
+    message_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tracking_meta_ip ON tracking_meta(remote_ip);
+CREATE INDEX IF NOT EXISTS tracking_meta_msgid ON tracking_meta(message_id);
+CREATE TABLE IF NOT EXISTS tracking_recipients (mid INTEGER NOT NULL, address TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tracking_recipients_address ON tracking_recipients(address, mid);
+CREATE TABLE IF NOT EXISTS tracking_policies (mid INTEGER NOT NULL, direction TEXT NOT NULL, policy TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tracking_policies_policy ON tracking_policies(policy, direction, mid);
+CREATE VIRTUAL TABLE IF NOT EXISTS tracking_subjects USING fts5(subject, content='');
+CREATE TABLE IF NOT EXISTS connection_events (
+    at REAL NOT NULL,
+    icid INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    kind TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS connection_events_at ON connection_events(at);
 """
 
 
@@ -62,6 +85,7 @@ class TrackingRecord:
     #: The connection's sender group and IP reputation score (SBRS), from the host access table.
     sender_group: str = ""
     sbrs: str = "None"
+    remote_ip: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -81,6 +105,9 @@ class TrackingService:
         self._limit = in_flight_limit
         #: ICID -> (sender group, SBRS), for the records of the messages those connections bring.
         self._connections: dict[int, tuple[str, str]] = {}
+        self._addresses: dict[int, str] = {}
+        #: Connections and senders stopped by IP or domain reputation, for the reports (written on flush).
+        self._stops: list[tuple] = []
 
     def attach(self, bus: EventBus) -> None:
         bus.subscribe(MessageReceived, self._received)
@@ -93,10 +120,25 @@ class TrackingService:
         bus.subscribe(PolicyMatched, self._policy)
         bus.subscribe(AttachmentsFound, self._attachments)
         bus.subscribe(SmtpPolicyApplied, self._connection)
+        bus.subscribe(SmtpConnected, self._connected)
+        bus.subscribe(SdrVerdict, self._sdr)
+
+    def _connected(self, e: Event) -> None:
+        assert isinstance(e, SmtpConnected)
+        self._addresses[e.icid] = e.address
+        while len(self._addresses) > 10_000:
+            self._addresses.pop(next(iter(self._addresses)))
+
+    def _sdr(self, e: Event) -> None:
+        assert isinstance(e, SdrVerdict)
+        if e.refused:
+            self._stops.append((e.at, e.icid, self._addresses.get(e.icid, ""), e.domain, "domain_reputation"))
 
     def _connection(self, e: Event) -> None:
         assert isinstance(e, SmtpPolicyApplied)
         self._connections[e.icid] = (e.group, e.sbrs)
+        if e.action in ("reject", "tcprefuse") and e.match.startswith("SBRS"):
+            self._stops.append((e.at, e.icid, self._addresses.get(e.icid, ""), "", "ip_reputation"))
         while len(self._connections) > 10_000:
             self._connections.pop(next(iter(self._connections)))
 
@@ -148,6 +190,7 @@ class TrackingService:
             e.mid, e.icid, e.at, e.sender, e.recipients, e.size, e.subject, e.message_id
         )
         rec.sender_group, rec.sbrs = self._connections.get(e.icid, ("", "None"))
+        rec.remote_ip = e.remote_ip
         while len(self._live) > self._limit:
             # Never silently forget: persist the oldest as still in flight.
             _, oldest = self._live.popitem(last=False)
@@ -173,18 +216,16 @@ class TrackingService:
             self.flush()
 
     def flush(self) -> None:
-        """Write the finished records in one transaction (the daemon calls this every poll)."""
-        if not self._unwritten:
+        """Write the finished records and their search indexes in one transaction (every daemon poll)."""
+        if not self._unwritten and not self._stops:
             return
-        rows = [
-            (r.mid, r.icid, r.received, r.finished, r.sender, json.dumps(list(r.recipients)), r.subject,
-             r.final_action, r.to_json())
-            for r in self._unwritten.values()
-        ]
+        records = list(self._unwritten.values())
         self._unwritten.clear()
+        stops, self._stops = self._stops, []
         with self._conn:
             self._conn.execute("BEGIN")
-            self._conn.executemany("INSERT OR REPLACE INTO tracking_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            write_records(self._conn, records)
+            self._conn.executemany("INSERT INTO connection_events VALUES (?, ?, ?, ?, ?)", stops)
 
     def get(self, mid: int) -> TrackingRecord | None:
         if mid in self._live:
@@ -207,3 +248,24 @@ class TrackingService:
         return self._conn.execute("SELECT count(*) FROM tracking_records WHERE finished IS NOT NULL").fetchone()[0]
 
 
+
+
+def write_records(conn: sqlite3.Connection, records: list[TrackingRecord]) -> None:
+    """Records and their indexes (recipients, policies, subject words), inside the caller's transaction."""
+    if not records:
+        return
+    mids = [(r.mid,) for r in records]
+    for table in ("tracking_recipients", "tracking_policies"):
+        conn.executemany(f"DELETE FROM {table} WHERE mid = ?", mids)  # a record written twice (in flight, then done)
+    conn.executemany("INSERT OR REPLACE INTO tracking_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (r.mid, r.icid, r.received, r.finished, r.sender.lower(), json.dumps(list(r.recipients)), r.subject,
+         r.final_action, r.to_json()) for r in records])
+    conn.executemany("INSERT OR REPLACE INTO tracking_meta VALUES (?, ?, ?, ?)", [
+        (r.mid, "outgoing" if any(p.startswith("outgoing") for p in r.policies) else "incoming", r.remote_ip,
+         r.message_id) for r in records])
+    conn.executemany("INSERT INTO tracking_recipients VALUES (?, ?)",
+                     [(r.mid, a.lower()) for r in records for a in r.recipients])
+    conn.executemany("INSERT INTO tracking_policies VALUES (?, ?, ?)",
+                     [(r.mid, *p.split(" ", 1)) for r in records for p in r.policies])
+    conn.executemany("INSERT INTO tracking_subjects(rowid, subject) VALUES (?, ?)",
+                     [(r.mid, r.subject) for r in records if r.subject])

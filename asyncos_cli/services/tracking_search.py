@@ -1,0 +1,187 @@
+"""Message tracking searches and reports: views of the tracking records and connection events, nothing else.
+
+Every search filter has an index behind it (sender, recipient, subject words
+in an FTS5 table, message ID, sender IP, mail policy, time), so a search
+over a million tracked messages answers in milliseconds. The storage sits
+behind these functions: a shared PostgreSQL store for several gateways
+would replace this module, not its callers.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+FILTERS = ("since", "until", "sender", "recipient", "subject", "mid", "message_id", "ip", "policy", "direction")
+
+
+def search(conn: sqlite3.Connection, filters: dict, limit: int = 100) -> list[dict]:
+    """Finished messages matching every filter given, newest first."""
+    clauses, params = [], []
+    f = {k: v for k, v in filters.items() if v not in (None, "")}
+    if "mid" in f:
+        clauses.append("r.mid = ?")
+        params.append(int(f["mid"]))
+    if "sender" in f:
+        clauses.append("r.sender = ?")
+        params.append(str(f["sender"]).lower())
+    if "recipient" in f:
+        clauses.append("r.mid IN (SELECT mid FROM tracking_recipients WHERE address = ?)")
+        params.append(str(f["recipient"]).lower())
+    if "subject" in f:
+        clauses.append("r.mid IN (SELECT rowid FROM tracking_subjects WHERE tracking_subjects MATCH ?)")
+        params.append(" ".join(f'"{w}"' for w in str(f["subject"]).replace('"', " ").split()))
+    if "message_id" in f:
+        clauses.append("m.message_id = ?")
+        params.append(str(f["message_id"]))
+    if "ip" in f:
+        clauses.append("m.remote_ip = ?")
+        params.append(str(f["ip"]))
+    if "policy" in f:
+        sub = "SELECT mid FROM tracking_policies WHERE policy = ?"
+        params.append(str(f["policy"]))
+        if "direction" in f:
+            sub += " AND direction = ?"
+            params.append(str(f["direction"]))
+        clauses.append(f"r.mid IN ({sub})")
+    elif "direction" in f:
+        clauses.append("m.direction = ?")
+        params.append(str(f["direction"]))
+    if "since" in f:
+        clauses.append("r.received >= ?")
+        params.append(float(f["since"]))
+    if "until" in f:
+        clauses.append("r.received <= ?")
+        params.append(float(f["until"]))
+    where = " AND ".join(clauses) or "1"
+    rows = conn.execute(
+        "SELECT r.mid, r.received, r.sender, r.recipients, r.subject, r.final_action, m.direction, m.remote_ip, "
+        "m.message_id FROM tracking_records r LEFT JOIN tracking_meta m ON m.mid = r.mid "
+        f"WHERE {where} ORDER BY r.mid DESC LIMIT ?", (*params, int(limit))).fetchall()
+    out = []
+    for mid, received, sender, rcpts, subject, action, direction, ip, msgid in rows:
+        policies = [f"{d} {p}" for d, p in conn.execute(
+            "SELECT direction, policy FROM tracking_policies WHERE mid = ?", (mid,))]
+        out.append({"mid": mid, "received": received, "sender": sender, "recipients": json.loads(rcpts),
+                    "subject": subject, "final_action": action, "direction": direction, "remote_ip": ip,
+                    "message_id": msgid, "policies": policies})
+    return out
+
+
+def history(conn: sqlite3.Connection, mid: int) -> dict | None:
+    row = conn.execute("SELECT record FROM tracking_records WHERE mid = ?", (int(mid),)).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+# ---------------------------------------------------------------- reports
+
+
+def _range(since: float | None, until: float | None) -> tuple[float, float]:
+    return (since or 0.0), (until or time.time() + 86400)
+
+
+def _stops(conn, since, until) -> dict[str, int]:
+    counts = dict(conn.execute("SELECT kind, count(*) FROM connection_events WHERE at BETWEEN ? AND ? GROUP BY kind",
+                               (since, until)))
+    return {"ip_reputation": counts.get("ip_reputation", 0), "domain_reputation": counts.get("domain_reputation", 0)}
+
+
+def _actions(conn, since, until, direction: str) -> dict[str, int]:
+    return dict(conn.execute(
+        "SELECT coalesce(r.final_action, 'IN FLIGHT'), count(*) FROM tracking_records r "
+        "JOIN tracking_meta m ON m.mid = r.mid WHERE r.received BETWEEN ? AND ? AND m.direction = ? "
+        "GROUP BY 1", (since, until, direction)))
+
+
+def _verdict_count(conn, since, until, stage: str, verdict: str) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM tracking_records WHERE received BETWEEN ? AND ? "
+        "AND json_extract(record, ?) = ?", (since, until, f"$.verdicts.{stage}.verdict", verdict)).fetchone()[0]
+
+
+def overview(conn, since=None, until=None) -> dict:
+    """The Overview report: the incoming mail summary with IP and domain reputation stops apart."""
+    since, until = _range(since, until)
+    stops = _stops(conn, since, until)
+    incoming = _actions(conn, since, until, "incoming")
+    outgoing = _actions(conn, since, until, "outgoing")
+    dlp = conn.execute("SELECT count(*) FROM tracking_records WHERE received BETWEEN ? AND ? "
+                       "AND json_array_length(json_extract(record, '$.dlp')) > 0", (since, until)).fetchone()[0]
+    summary = {
+        "Stopped by IP Reputation Filtering": stops["ip_reputation"],
+        "Stopped by Domain Reputation Filtering": stops["domain_reputation"],
+        "Messages with Malicious URLs": _verdict_count(conn, since, until, "url_scanning", "POSITIVE"),
+        "Stopped by Content Filter": _verdict_count(conn, since, until, "content_filters", "MATCH"),
+        "Quarantined": incoming.get("QUARANTINED", 0),
+        "Dropped": incoming.get("DROPPED", 0),
+        "Bounced": incoming.get("BOUNCED", 0),
+        "Clean Messages (delivered)": incoming.get("DELIVERED", 0),
+    }
+    total = sum(incoming.values()) + stops["ip_reputation"] + stops["domain_reputation"]
+    return {"report": "Overview", "since": since, "until": until, "Incoming Mail Summary": summary,
+            "Total Attempted Messages": total, "Outgoing Messages": sum(outgoing.values()),
+            "Outgoing DLP Incidents": dlp}
+
+
+def incoming_details(conn, since=None, until=None, limit: int = 20) -> dict:
+    """Incoming Mail Details: per sending domain and per sender IP, with the reputation stops apart."""
+    since, until = _range(since, until)
+    domains: dict[str, dict] = {}
+    for domain, action, n in conn.execute(
+            "SELECT substr(r.sender, instr(r.sender, '@') + 1), coalesce(r.final_action, 'IN FLIGHT'), count(*) "
+            "FROM tracking_records r JOIN tracking_meta m ON m.mid = r.mid "
+            "WHERE r.received BETWEEN ? AND ? AND m.direction = 'incoming' GROUP BY 1, 2", (since, until)):
+        row = domains.setdefault(domain or "(null sender)", _empty_row())
+        row["Total Attempted"] += n
+        row["Clean" if action == "DELIVERED" else "Other Verdicts"] += n
+    ips: dict[str, dict] = {}
+    for address, domain, kind, n in conn.execute(
+            "SELECT address, domain, kind, count(*) FROM connection_events WHERE at BETWEEN ? AND ? "
+            "GROUP BY 1, 2, 3", (since, until)):
+        column = ("Stopped by IP Reputation Filtering" if kind == "ip_reputation"
+                  else "Stopped by Domain Reputation Filtering")
+        for key, table in ((address or "(unknown)", ips), (domain, domains)):
+            if key:
+                row = table.setdefault(key, _empty_row())
+                row[column] += n
+                row["Total Attempted"] += n
+    for ip, n in conn.execute(
+            "SELECT m.remote_ip, count(*) FROM tracking_records r JOIN tracking_meta m ON m.mid = r.mid "
+            "WHERE r.received BETWEEN ? AND ? AND m.direction = 'incoming' GROUP BY 1", (since, until)):
+        row = ips.setdefault(ip or "(unknown)", _empty_row())
+        row["Total Attempted"] += n
+        row["Clean"] += n
+    top = lambda t: dict(sorted(t.items(), key=lambda kv: -kv[1]["Total Attempted"])[:limit])  # noqa: E731
+    return {"report": "Incoming Mail Details", "since": since, "until": until, "Sender Domains": top(domains),
+            "Sender IP Addresses": top(ips)}
+
+
+def _empty_row() -> dict:
+    return {"Stopped by IP Reputation Filtering": 0, "Stopped by Domain Reputation Filtering": 0, "Clean": 0,
+            "Other Verdicts": 0, "Total Attempted": 0}
+
+
+def mail_flow(conn, since=None, until=None) -> dict:
+    """Mail Flow Summary: threat categories, with the reputation split."""
+    report = overview(conn, since, until)
+    summary = dict(report["Incoming Mail Summary"])
+    return {"report": "Mail Flow Summary", "since": report["since"], "until": report["until"],
+            "Threat Categories": {k: v for k, v in summary.items() if not k.startswith("Clean")},
+            "Clean Messages": summary["Clean Messages (delivered)"],
+            "Total Threat Messages": sum(v for k, v in summary.items() if not k.startswith("Clean"))}
+
+
+def mail_policy_details(conn, since=None, until=None) -> dict:
+    """The Mail Policy Details report (new in 14.0): messages matching each mail policy, in and out."""
+    since, until = _range(since, until)
+    rows = conn.execute(
+        "SELECT p.direction, p.policy, count(*), sum(r.final_action = 'DELIVERED'), "
+        "sum(r.final_action = 'QUARANTINED'), sum(r.final_action IN ('DROPPED', 'BOUNCED')) "
+        "FROM tracking_policies p JOIN tracking_records r ON r.mid = p.mid "
+        "WHERE r.received BETWEEN ? AND ? GROUP BY 1, 2 ORDER BY 1, 3 DESC", (since, until)).fetchall()
+    out: dict = {"incoming": {}, "outgoing": {}}
+    for direction, policy, n, delivered, quarantined, stopped in rows:
+        out.setdefault(direction, {})[policy] = {"Messages": n, "Delivered": delivered or 0,
+                                                 "Quarantined": quarantined or 0, "Dropped or Bounced": stopped or 0}
+    return {"report": "Mail Policy Details", "since": since, "until": until, **out}

@@ -1,0 +1,81 @@
+"""findevent: message tracking: search finished messages, or show one message's whole history.
+
+The daemon writes the tracking records of finished messages every half
+second; messages still in the queue are shown by showrecipients.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from asyncos_cli.auth import roles as R
+
+from .support.base import CommandError
+from .support.tracking import connection, moment
+from .support.registry import command
+
+USAGE = """Usage:
+  findevent [--sender=ADDR] [--recipient=ADDR] [--subject=WORDS] [--mid=N] [--message-id=<ID>] [--ip=ADDR]
+      [--policy=NAME] [--direction=incoming|outgoing] [--since=HOURS_AGO|EPOCH] [--until=...]
+      [--limit=N] [--format=table|csv|json]
+  findevent show MID [--format=text|json]"""
+
+_OPTIONS = (("sender", "sender"), ("recipient", "recipient"), ("subject", "subject"), ("mid", "mid"),
+            ("message-id", "message_id"), ("ip", "ip"), ("policy", "policy"), ("direction", "direction"),
+            ("since", "since"), ("until", "until"))
+
+
+@command("findevent", "Find events in mail log files.", roles=R.VIEW, subcommands=("show",))
+def run(ctx, args):
+    from asyncos_cli.services import tracking_search
+
+    fmt = str(args.take_option("format", "table"))
+    if args.subcommand() == "show":
+        args.expect_done("findevent show")
+        if len(args.positional) != 2 or not args.positional[1].isdigit():
+            raise CommandError(USAGE)
+        rec = tracking_search.history(connection(ctx), int(args.positional[1]))
+        if rec is None:
+            raise CommandError(f"No finished message with MID {args.positional[1]} is tracked.")
+        ctx.say(json.dumps(rec, indent=None if fmt == "json" else 2, ensure_ascii=False))
+        return
+    if args.positional:
+        raise CommandError(USAGE)
+    filters = {field: str(args.take_option(opt)) for opt, field in _OPTIONS if opt in args.options}
+    limit = int(args.take_option("limit", 100))
+    args.expect_done("findevent")
+    for key in ("since", "until"):
+        if key in filters:
+            filters[key] = moment(filters[key])
+    if filters.get("direction") not in (None, "incoming", "outgoing"):
+        raise CommandError("--direction takes incoming or outgoing")
+    rows = tracking_search.search(connection(ctx), filters, limit)
+    if fmt == "json":
+        ctx.say(json.dumps(rows, ensure_ascii=False))
+    elif fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["mid", "received", "direction", "sender", "recipients", "subject", "policies", "final_action"])
+        for r in rows:
+            w.writerow([r["mid"], time.ctime(r["received"]), r["direction"], r["sender"], ";".join(r["recipients"]),
+                        r["subject"], ";".join(r["policies"]), r["final_action"]])
+        ctx.say(buf.getvalue().rstrip("\n"))
+    elif fmt == "table":
+        from rich.table import Table
+
+        from .support.base import render_rich
+
+        table = Table(title=f"{len(rows)} messages")
+        for col in ("MID", "Received", "Sender", "Recipients", "Subject", "Policy", "Final action"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(str(r["mid"]), time.strftime("%d %b %H:%M:%S", time.localtime(r["received"])), r["sender"],
+                          ", ".join(r["recipients"]), r["subject"][:40], ", ".join(r["policies"]),
+                          r["final_action"] or "")
+        ctx.prompter.page(render_rich(table, width=140))
+    else:
+        raise CommandError("--format takes table, csv or json")

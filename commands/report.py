@@ -1,0 +1,79 @@
+"""report: the reports, as tables in the shell or JSON/CSV for scripts (views of the tracking records)."""
+
+from __future__ import annotations
+
+import json
+
+from asyncos_cli.auth import roles as R
+
+from .support.base import CommandError
+from .support.tracking import connection, moment
+from .support.registry import command
+
+USAGE = """Usage:
+  report overview|incoming|mail-flow|mail-policy [--since=HOURS_AGO|EPOCH] [--until=...] [--format=table|json|csv]"""
+
+KINDS = ("overview", "incoming", "mail-flow", "mail-policy")
+
+
+@command("report", "Show the reports (overview, incoming mail, mail flow, mail policy details).", roles=R.VIEW,
+         subcommands=KINDS)
+def run(ctx, args):
+    from asyncos_cli.services import tracking_search as ts
+
+    kind = args.subcommand()
+    fmt = str(args.take_option("format", "table"))
+    since = args.take_option("since")
+    until = args.take_option("until")
+    args.expect_done("report")
+    if kind not in KINDS or len(args.positional) != 1:
+        raise CommandError(USAGE)
+    make = {"overview": ts.overview, "incoming": ts.incoming_details, "mail-flow": ts.mail_flow,
+            "mail-policy": ts.mail_policy_details}[kind]
+    data = make(connection(ctx), moment(str(since)) if since else None, moment(str(until)) if until else None)
+    if fmt == "json":
+        ctx.say(json.dumps(data, ensure_ascii=False))
+    elif fmt == "csv":
+        for path, value in _flat(data):
+            ctx.say(f"{'/'.join(path)},{value}")
+    elif fmt == "table":
+        _tables(ctx, data)
+    else:
+        raise CommandError("--format takes table, json or csv")
+
+
+def _flat(data, path=()):
+    for key, value in data.items():
+        if isinstance(value, dict):
+            yield from _flat(value, (*path, str(key)))
+        else:
+            yield (*path, str(key)), value
+
+
+def _tables(ctx, data: dict) -> None:
+    from rich.table import Table
+
+    from .support.base import render_rich
+
+    ctx.say(data["report"])
+    for key, value in data.items():
+        if not isinstance(value, dict) or not value:
+            if key not in ("report", "since", "until"):
+                ctx.say(f"{key}: {value}")
+            continue
+        table = Table(title=key)
+        first = next(iter(value.values()))
+        if isinstance(first, dict):
+            table.add_column("")
+            for col in first:
+                table.add_column(col, justify="right")
+            for name, row in value.items():
+                table.add_row(str(name), *(str(v) for v in row.values()))
+        else:
+            total = max(1, max(value.values()))
+            table.add_column("Category")
+            table.add_column("Messages", justify="right")
+            table.add_column("")
+            for name, n in value.items():
+                table.add_row(str(name), str(n), "█" * round(20 * n / total))
+        ctx.prompter.page(render_rich(table, width=120))

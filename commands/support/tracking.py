@@ -1,0 +1,25 @@
+"""What findevent and report share: the tracking database, and times given as "hours ago" or epoch."""
+
+from __future__ import annotations
+
+import time
+
+from .base import CommandError
+
+
+def connection(ctx):
+    from asyncos_cli.config.store import connect
+    from asyncos_cli.services.tracking import _SCHEMA
+
+    conn = connect(ctx.datadir.database)
+    conn.executescript(_SCHEMA)
+    return conn
+
+
+def moment(value: str) -> float:
+    """A small number is "hours ago"; a large one an epoch time."""
+    try:
+        v = float(value)
+    except ValueError:
+        raise CommandError(f"{value!r}: give hours ago (24) or an epoch time") from None
+    return time.time() - v * 3600 if v < 1e6 else v
