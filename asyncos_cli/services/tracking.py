@@ -41,8 +41,10 @@ CREATE INDEX IF NOT EXISTS tracking_meta_ip ON tracking_meta(remote_ip);
 CREATE INDEX IF NOT EXISTS tracking_meta_msgid ON tracking_meta(message_id);
 CREATE TABLE IF NOT EXISTS tracking_recipients (mid INTEGER NOT NULL, address TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS tracking_recipients_address ON tracking_recipients(address, mid);
+CREATE INDEX IF NOT EXISTS tracking_recipients_mid ON tracking_recipients(mid);
 CREATE TABLE IF NOT EXISTS tracking_policies (mid INTEGER NOT NULL, direction TEXT NOT NULL, policy TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS tracking_policies_policy ON tracking_policies(policy, direction, mid);
+CREATE INDEX IF NOT EXISTS tracking_policies_mid ON tracking_policies(mid);
 CREATE VIRTUAL TABLE IF NOT EXISTS tracking_subjects USING fts5(subject, content='');
 CREATE TABLE IF NOT EXISTS connection_events (
     at REAL NOT NULL,

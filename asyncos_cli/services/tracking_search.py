@@ -26,12 +26,26 @@ def search(conn: sqlite3.Connection, filters: dict, limit: int = 100) -> list[di
     if "sender" in f:
         clauses.append("r.sender = ?")
         params.append(str(f["sender"]).lower())
+    # With a time range the received index narrows the rows first and each filter below is an index probe
+    # per row (EXISTS); without one, the filter's own index drives (IN): whichever set is smaller leads.
+    timed = "since" in f or "until" in f
     if "recipient" in f:
-        clauses.append("r.mid IN (SELECT mid FROM tracking_recipients WHERE address = ?)")
+        clauses.append("EXISTS (SELECT 1 FROM tracking_recipients t WHERE t.mid = r.mid AND t.address = ?)" if timed
+                       else "r.mid IN (SELECT mid FROM tracking_recipients WHERE address = ?)")
         params.append(str(f["recipient"]).lower())
     if "subject" in f:
-        clauses.append("r.mid IN (SELECT rowid FROM tracking_subjects WHERE tracking_subjects MATCH ?)")
-        params.append(" ".join(f'"{w}"' for w in str(f["subject"]).replace('"', " ").split()))
+        # Full-text lookups are cheap as a set, dear one row at a time. MIDs grow with time, so a time range
+        # becomes a rowid range the full-text index can use directly.
+        words = " ".join(f'"{w}"' for w in str(f["subject"]).replace('"', " ").split())
+        if timed:
+            lo, hi = conn.execute("SELECT min(mid), max(mid) FROM tracking_records WHERE received BETWEEN ? AND ?",
+                                  (float(f.get("since", 0)), float(f.get("until", 1e12)))).fetchone()
+            clauses.append("r.mid IN (SELECT rowid FROM tracking_subjects WHERE tracking_subjects MATCH ? "
+                           "AND rowid BETWEEN ? AND ?)")
+            params += [words, lo or 0, hi or 0]
+        else:
+            clauses.append("r.mid IN (SELECT rowid FROM tracking_subjects WHERE tracking_subjects MATCH ?)")
+            params.append(words)
     if "message_id" in f:
         clauses.append("m.message_id = ?")
         params.append(str(f["message_id"]))
@@ -39,12 +53,13 @@ def search(conn: sqlite3.Connection, filters: dict, limit: int = 100) -> list[di
         clauses.append("m.remote_ip = ?")
         params.append(str(f["ip"]))
     if "policy" in f:
-        sub = "SELECT mid FROM tracking_policies WHERE policy = ?"
+        cond = "policy = ?"
         params.append(str(f["policy"]))
         if "direction" in f:
-            sub += " AND direction = ?"
+            cond += " AND direction = ?"
             params.append(str(f["direction"]))
-        clauses.append(f"r.mid IN ({sub})")
+        clauses.append(f"EXISTS (SELECT 1 FROM tracking_policies p WHERE p.mid = r.mid AND {cond})" if timed
+                       else f"r.mid IN (SELECT mid FROM tracking_policies WHERE {cond})")
     elif "direction" in f:
         clauses.append("m.direction = ?")
         params.append(str(f["direction"]))
