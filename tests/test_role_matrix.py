@@ -51,6 +51,7 @@ EXPECTED = {
     "logconfig":      {A},
     "findevent":      {A, O, RO, T},
     "report":         {A, O, RO, T},
+    "rollovernow":    {A},
     "quit":           {A, O, RO, G, T, H},
     "resumelistener": {A, O},
     "rollbackconfig": {A, O},

@@ -60,3 +60,20 @@ global(workDirectory="{tmp_path}")
 def _listening(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_new_log_types_and_rollovernow(datadir):
+    r = run_cli(datadir, "-c", "logconfig new confhist --type=config_history; commit history")
+    assert r.returncode == 0, r.stderr
+    r = run_cli(datadir, "-c", "sethostname mail.example.com; commit renamed")
+    assert r.returncode == 0, r.stderr
+    folder = datadir / "logs" / "confhist"
+    current = folder / "confhist.current"
+    assert "commit changes: renamed" in current.read_text()
+    r = run_cli(datadir, "-c", "rollovernow confhist")
+    assert r.returncode == 0 and "Log confhist rolled over." in r.stdout
+    rolled = list(folder.glob("confhist.@*.s"))
+    assert len(rolled) == 1 and rolled[0].read_text().rstrip().endswith("End Logfile")
+    assert "Begin Logfile" in current.read_text() and "renamed" not in current.read_text()
+    r = run_cli(datadir, "-c", "rollovernow nosuch")
+    assert r.returncode != 0 and "nosuch" in r.stderr

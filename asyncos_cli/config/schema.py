@@ -94,6 +94,12 @@ LOG_TYPES = {
     "system": "System Logs",
     "authentication": "Authentication Logs",
     "consolidated": "Consolidated Event Logs",
+    "config_history": "Configuration History Logs",
+    "reputation": "Reputation Engine Logs",
+    "content_scanner": "Content Scanner Logs",
+    "cloud_connector": "Cloud Connector Logs",
+    "amp": "AMP Engine Logs",
+    "snmp": "SNMP Logs",
 }
 LOG_LEVELS = ("Critical", "Warning", "Information", "Debug", "Trace")
 #: Syslog facilities by their RFC 5424 numbers (the index).

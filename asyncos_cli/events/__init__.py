@@ -24,6 +24,8 @@ from typing import Callable, ClassVar
 class Event:
     #: The log type this event is written to (None: not logged).
     log_type: ClassVar[str | None] = None
+    #: Further log types the line also goes to (Configuration History, Reputation Engine, ...).
+    also_logged_to: ClassVar[tuple[str, ...]] = ()
     level: ClassVar[str] = "Information"
     at: float = field(default_factory=time.time, kw_only=True)
 
@@ -63,7 +65,9 @@ def log_subscriber(logs) -> Handler:
     def write(event: Event) -> None:
         if event.log_type is not None:
             # An event may stand for several appliance log lines, joined by NUL.
-            for line in event.log_line().split("\x00"):
-                logs.write(event.log_type, event.level, line)
+            lines = event.log_line().split("\x00")
+            for log_type in (event.log_type, *event.also_logged_to):
+                for line in lines:
+                    logs.write(log_type, event.level, line)
 
     return write

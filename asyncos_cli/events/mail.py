@@ -245,6 +245,7 @@ class AttachmentUrl(Event):
     """A URL found in an attachment, with its reputation verdict (tracking shows it too)."""
 
     log_type: ClassVar[str | None] = "mail"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("content_scanner",)
     mid: int
     url: str
     attachment: str
@@ -261,6 +262,7 @@ class AttachmentUnlocked(Event):
     """A protected attachment was opened; the log names the passphrase's priority, never the passphrase."""
 
     log_type: ClassVar[str | None] = "mail"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("content_scanner",)
     mid: int
     attachment: str
     unlocked_by: str
@@ -299,6 +301,7 @@ class DlpViolation(Event):
     """A DLP policy matched (the DLP incident): the appliance's mail_logs line; matches masked."""
 
     log_type: ClassVar[str | None] = "mail"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("content_scanner",)
     mid: int
     policy: str
     severity: str
@@ -318,6 +321,7 @@ class SdrVerdict(Event):
     """The sender domain reputation verdict at MAIL FROM (and whether it refused the sender)."""
 
     log_type: ClassVar[str | None] = "mail"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("reputation",)
     icid: int
     domain: str
     verdict: str

@@ -31,6 +31,7 @@ class ConfigCommitted(Event):
     """Written by the shell process that committed (the appliance's system log line)."""
 
     log_type: ClassVar[str | None] = "system"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("config_history",)
     pid: int
     user: str
     comment: str
@@ -42,6 +43,7 @@ class ConfigCommitted(Event):
 @dataclass(frozen=True)
 class ConfigReloaded(Event):
     log_type: ClassVar[str | None] = "system"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("config_history",)
     version: int
     previous: int
     user: str
@@ -94,6 +96,7 @@ class ReputationProviderFailed(Event):
     """A reputation provider gave no answer (timeout, error): its lookups count as Unknown."""
 
     log_type: ClassVar[str | None] = "system"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("reputation",)
     level: ClassVar[str] = "Warning"
     provider: str
     reason: str
@@ -107,6 +110,7 @@ class AwarenessRefreshFailed(Event):
     """The repeat-clicker list could not be refreshed: the last good list stays (an alert event)."""
 
     log_type: ClassVar[str | None] = "system"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("cloud_connector",)
     level: ClassVar[str] = "Warning"
     alert_class: ClassVar[str] = "System"
     reason: str
@@ -119,6 +123,7 @@ class AwarenessRefreshFailed(Event):
 @dataclass(frozen=True)
 class AwarenessRefreshed(Event):
     log_type: ClassVar[str | None] = "system"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("cloud_connector",)
     count: int
     source: str
 

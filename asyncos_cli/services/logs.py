@@ -137,6 +137,18 @@ class LogFile:
             return True
         return False
 
+    def roll_now(self, now: float) -> None:
+        """rollovernow: end the current file and begin a new one (the daemon follows the new file)."""
+        self.flush()
+        if self._lock is None:
+            self._lock = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        try:
+            self._ensure_open(now)
+            self._roll(now)
+        finally:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+
     def _roll(self, now: float) -> None:
         os.write(self._fd, f"{stamp(now)} Info: Logfile rolled over\n{stamp(now)} Info: End Logfile\n".encode())
         os.fsync(self._fd)

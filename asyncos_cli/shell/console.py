@@ -27,6 +27,7 @@ class ShellLogs:
         if event.log_type is None or not self.datadir.is_initialised():
             return
         if self._service is None:
+            from asyncos_cli.events import log_subscriber
             from asyncos_cli.services.logs import LogService
 
             ctx = self._ctx_ref[0]
@@ -34,8 +35,8 @@ class ShellLogs:
                 logs = ctx.session.snapshot.config.logs
             except CommandError:
                 return
-            self._service = LogService(self.datadir.logs, logs, ctx.state.get("serial", ""))
-        self._service.write(event.log_type, event.level, event.log_line())
+            self._service = log_subscriber(LogService(self.datadir.logs, logs, ctx.state.get("serial", "")))
+        self._service(event)  # the same writer as the daemon's: every log type the event goes to
 
 
 def console_context(datadir: DataDir, prompter: Prompter, batch: bool) -> Context:

@@ -49,6 +49,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "reputationconfig": (),
     "resumelistener": (),
     "rollbackconfig": (),
+    "rollovernow": (),
     "saveconfig": (),
     "scanconfig": (),
     "sdrconfig": (),
