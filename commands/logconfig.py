@@ -15,6 +15,7 @@ USAGE = f"""Usage:
   logconfig edit NAME [--level=LEVEL] [--max-size=BYTES] [--rollover=SECONDS] [--keep=N]
   logconfig new|edit NAME ... --retrieval=syslog --syslog-host=HOST [--syslog-port=514]
       [--syslog-protocol=udp|tcp] [--syslog-facility=user|mail|local0...]
+  logconfig new|edit NAME ... --cef-fields=ESAMsgSize,ESAAttachmentDetails,act,...   (consolidated: the fields written)
   logconfig delete NAME
 TYPE: {', '.join(LOG_TYPES)}   LEVEL: {', '.join(LOG_LEVELS)}"""
 
@@ -40,6 +41,8 @@ def run(ctx, args):
     if sub == "new" and len(rest) == 1:
         log_type = args.take_option("type")
         changes = args.take_typed(OPTIONS)
+        if "cef-fields" in args.options:
+            changes["cef_fields"] = _fields(args.take_option("cef-fields"))
         args.expect_done("logconfig new")
         if current is not None:
             raise CommandError(f"A log named {rest[0]} already exists.")
@@ -52,6 +55,8 @@ def run(ctx, args):
             raise CommandError(str(e)) from None
     elif sub == "edit" and len(rest) == 1 and current is not None:
         changes = args.take_typed(OPTIONS)
+        if "cef-fields" in args.options:
+            changes["cef_fields"] = _fields(args.take_option("cef-fields"))
         args.expect_done("logconfig edit")
         try:
             subs[subs.index(current)] = current.replace(**changes)
@@ -69,6 +74,10 @@ def run(ctx, args):
     except ConfigError as e:
         raise CommandError(str(e)) from None
     _print(ctx)
+
+
+def _fields(value) -> tuple[str, ...]:
+    return tuple(f.strip() for f in ("" if value is True else str(value)).split(",") if f.strip())
 
 
 def _print(ctx) -> None:

@@ -61,3 +61,22 @@ def test_a_message_with_three_attachments_gets_one_line_with_every_size(datadir,
     finally:
         d.stop()
         sink.stop()
+
+
+def test_the_administrator_chooses_the_cef_fields(datadir, tmp_path):
+    sink = Sink(tmp_path / "sink")
+    r = run_cli(datadir, "-c", "logconfig new cef_small --type=consolidated --cef-fields=ESAMsgSize,act,cs1; "
+                               f"smtproutes new ALL 127.0.0.1:{sink.port}; commit")
+    assert r.returncode == 0, r.stderr
+    d = DaemonProcess(datadir)
+    try:
+        with smtplib.SMTP("127.0.0.1", listener_port(datadir, "IncomingMail"), timeout=20) as s:
+            s.sendmail("a@sender.example", ["b@example.com"], mail(("a.txt", b"abc", "text/plain")))
+        log = datadir / "logs" / "cef_small" / "cef_small.current"
+        assert wait_for(lambda: log.exists() and "CEF:0" in log.read_text(), 30)
+        line = [x for x in log.read_text().splitlines() if "CEF:0" in x][0]
+        keys = KEYS.findall(HEADER.match(line).group(1))
+        assert keys == ["ESAMID", "cs1Label", "cs1", "act", "ESAMsgSize"]
+    finally:
+        d.stop()
+        sink.stop()

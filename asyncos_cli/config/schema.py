@@ -123,9 +123,14 @@ class LogSubscription(Record):
     syslog_port: int = 514
     syslog_protocol: str = "udp"
     syslog_facility: str = "user"
+    #: Consolidated Event Logs: the CEF fields written (empty: all of them).
+    cef_fields: tuple[str, ...] = field(default=(), metadata={"item": "field"})
 
     def validate(self) -> None:
         check_name(self.name, "name", "log name")
+        for f in self.cef_fields:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{1,40}", f):
+                raise ConfigError(f"{f!r} is not a CEF field name", "cef_fields")
         if self.retrieval not in ("file", "syslog"):
             raise ConfigError("retrieval must be file or syslog", "retrieval")
         if self.retrieval == "syslog":

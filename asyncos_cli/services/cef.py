@@ -21,7 +21,8 @@ _VERDICT_FIELDS = (("ESAAMPVerdict", "file_reputation"), ("ESAASVerdict", "antis
 _ACT = {"DELIVERED": "DELIVERED", "QUARANTINED": "QUARANTINED", "BOUNCED": "BOUNCED", "DROPPED": "ABORTED"}
 
 
-def cef_line(rec, serial: str, model: str) -> str:
+def cef_line(rec, serial: str, model: str, chosen: tuple[str, ...] = ()) -> str:
+    """The line for one tracking record; ``chosen`` limits the fields (ESAMID is always there)."""
     verdicts = rec.verdicts
     fields: list[tuple[str, object]] = [("deviceExternalId", serial), ("ESAMID", rec.mid), ("ESAICID", rec.icid)]
     for name, stage in _VERDICT_FIELDS:
@@ -66,6 +67,10 @@ def cef_line(rec, serial: str, model: str) -> str:
                                          for d in rec.dlp}))
     header = (f"CEF:0|Cisco|{model} Email Security Gateway|{__version__}|ESA_CONSOLIDATED_LOG_EVENT|"
               "Consolidated Log Event|5|")
+    if chosen:
+        keep = {*chosen, "ESAMID"}
+        keep |= {f"{k}Label" for k in chosen}  # a cs1 chosen brings its label
+        fields = [(k, v) for k, v in fields if k in keep]
     return header + " ".join(f"{k}={v!r}" if isinstance(v, dict) else f"{k}={v}" for k, v in fields)
 
 
@@ -81,5 +86,7 @@ class ConsolidatedEvents:
         if not self.logs.has("consolidated"):
             return
         rec = self.tracking.get(e.mid)
-        if rec is not None:
-            self.logs.write("consolidated", "Information", cef_line(rec, self.serial, self.model_of()))
+        if rec is None:
+            return
+        for chosen in self.logs.cef_field_choices():
+            self.logs.write_to("consolidated", chosen, cef_line(rec, self.serial, self.model_of(), chosen))

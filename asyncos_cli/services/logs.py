@@ -286,6 +286,16 @@ class LogService:
     def has(self, log_type: str) -> bool:
         return bool(self._files.get(log_type))
 
+    def cef_field_choices(self) -> list[tuple[str, ...]]:
+        """The distinct field choices of the consolidated subscriptions (one line is built per choice)."""
+        return list(dict.fromkeys(f.sub.cef_fields for f in self._files.get("consolidated", ())))
+
+    def write_to(self, log_type: str, cef_fields: tuple[str, ...], message: str) -> None:
+        """Write to the subscriptions of ``log_type`` whose CEF field choice is ``cef_fields``."""
+        for f in self._files.get(log_type, ()):
+            if f.sub.cef_fields == cef_fields:
+                f.write("Information", message)
+
     def write(self, log_type: str, level: str, message: str) -> None:
         for f in self._files.get(log_type, ()):
             f.write(level, message)
