@@ -11,9 +11,10 @@ from .support.tracking import connection, moment
 from .support.registry import command
 
 USAGE = """Usage:
-  report overview|incoming|mail-flow|mail-policy [--since=HOURS_AGO|EPOCH] [--until=...] [--format=table|json|csv]"""
+  report overview|incoming|mail-flow|mail-flow-details|mail-policy [--since=HOURS_AGO|EPOCH] [--until=...]
+      [--format=table|json|csv]"""
 
-KINDS = ("overview", "incoming", "mail-flow", "mail-policy")
+KINDS = ("overview", "incoming", "mail-flow", "mail-flow-details", "mail-policy")
 
 
 @command("report", "Show the reports (overview, incoming mail, mail flow, mail policy details).", roles=R.VIEW,
@@ -29,7 +30,7 @@ def run(ctx, args):
     if kind not in KINDS or len(args.positional) != 1:
         raise CommandError(USAGE)
     make = {"overview": ts.overview, "incoming": ts.incoming_details, "mail-flow": ts.mail_flow,
-            "mail-policy": ts.mail_policy_details}[kind]
+            "mail-flow-details": ts.mail_flow_details, "mail-policy": ts.mail_policy_details}[kind]
     data = make(connection(ctx), moment(str(since)) if since else None, moment(str(until)) if until else None)
     if fmt == "json":
         ctx.say(json.dumps(data, ensure_ascii=False))

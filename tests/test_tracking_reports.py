@@ -60,6 +60,10 @@ def test_tracking_by_policy_and_the_reports(datadir, tmp_path):
         flow = json.loads(_cli(datadir, "report mail-flow --format=json"))["Threat Categories"]
         assert (flow["Stopped by IP Reputation Filtering"], flow["Stopped by Domain Reputation Filtering"]) == \
             (n_ip, m_domain)
+        details = json.loads(_cli(datadir, "report mail-flow-details --format=json"))["Senders"]
+        assert details["bad.example"]["Stopped by Domain Reputation Filtering"] == m_domain
+        assert details["(address 127.0.0.1)"]["Stopped by IP Reputation Filtering"] == n_ip
+        assert details["good.example"]["Clean"] == 7  # six messages, one split in two MIDs by policy
         incoming = json.loads(_cli(datadir, "report incoming --format=json"))
         assert incoming["Sender IP Addresses"]["127.0.0.1"]["Stopped by IP Reputation Filtering"] == n_ip
         assert incoming["Sender Domains"]["bad.example"]["Stopped by Domain Reputation Filtering"] == m_domain
