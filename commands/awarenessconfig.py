@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.fields import ConfigError
 
 from .support.base import CommandError, wizard_or_usage
 from .support.registry import command
@@ -44,10 +43,7 @@ def run(ctx, args):
             changes["token"] = ctx.keyring.seal(token)
         if not changes:
             raise CommandError(USAGE)
-        try:
-            ctx.stage(ctx.config.awareness.replace(**changes))
-        except ConfigError as e:
-            raise CommandError(str(e)) from None
+        ctx.replace_section("awareness", **changes)
         return _print(ctx)
     if sub == "import" and len(rest) == 1:
         args.expect_done("awarenessconfig import")

@@ -115,13 +115,6 @@ def _get(ctx, name: str) -> Certificate:
     return cert
 
 
-def _stage(ctx, **changes) -> None:
-    try:
-        ctx.stage(ctx.config.certificates.replace(**changes))
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
-
-
 def _add(ctx, name: str, chain: str, key: str, kind: str, check_fqdn: bool) -> None:
     certs = _certs()
     try:
@@ -136,7 +129,7 @@ def _add(ctx, name: str, chain: str, key: str, kind: str, check_fqdn: bool) -> N
         entry = Certificate(name, chain, ctx.keyring.seal(key), kind)
     except ConfigError as e:
         raise CommandError(str(e)) from None
-    _stage(ctx, certificates=(*ctx.config.certificates.certificates, entry))
+    ctx.replace_section("certificates", certificates=(*ctx.config.certificates.certificates, entry))
     for label, value in certs.describe(chain)[:4]:
         ctx.say(f"{label}: {value}")
     ctx.say(f"The certificate {name} was added; use listenerconfig edit LISTENER --certificate={name} and commit.")
@@ -168,7 +161,7 @@ def _rename(ctx, name: str, new_name: str) -> None:
         renamed = cert.replace(name=new_name)
     except ConfigError as e:
         raise CommandError(str(e)) from None
-    _stage(ctx, certificates=tuple(renamed if c is cert else c for c in ctx.config.certificates.certificates))
+    ctx.replace_section("certificates", certificates=tuple(renamed if c is cert else c for c in ctx.config.certificates.certificates))
     ctx.say(f"The certificate {cert.name} is now named {new_name}.")
 
 
@@ -193,7 +186,7 @@ def _delete(ctx, name: str) -> None:
     users = _users(ctx, cert.name)
     if users:
         raise CommandError(f"The certificate {cert.name} is in use by {', '.join(users)} and cannot be deleted.")
-    _stage(ctx, certificates=tuple(c for c in ctx.config.certificates.certificates if c is not cert))
+    ctx.replace_section("certificates", certificates=tuple(c for c in ctx.config.certificates.certificates if c is not cert))
     ctx.say(f"The certificate {cert.name} was deleted.")
 
 
@@ -223,14 +216,14 @@ def _authority(ctx, args, which: str, op: str, rest: list[str]) -> None:
             ctx.say(f"System CA list: {'enabled' if section.system_ca_enabled else 'disabled'} "
                     f"({len(_system_roots())} certificates from {SYSTEM_CA_BUNDLE})")
             return
-        _stage(ctx, system_ca_enabled=op == "enable")
+        ctx.replace_section("certificates", system_ca_enabled=op == "enable")
         ctx.say(f"The system CA list is {op}d.")
         return
     if which != "custom":
         raise CommandError(USAGE)
     if op in ("enable", "disable") and not rest:
         args.expect_done(f"certconfig certauthority custom {op}")
-        _stage(ctx, custom_ca_enabled=op == "enable")
+        ctx.replace_section("certificates", custom_ca_enabled=op == "enable")
         ctx.say(f"The custom CA list is {op}d.")
         return
     if op == "print" and not rest:
@@ -256,7 +249,7 @@ def _authority(ctx, args, which: str, op: str, rest: list[str]) -> None:
         found = next((ca for ca in section.custom_cas if ca.name.lower() == rest[0].lower()), None)
         if found is None:
             raise CommandError(f"There is no custom certificate authority named {rest[0]}.")
-        _stage(ctx, custom_cas=tuple(ca for ca in section.custom_cas if ca is not found))
+        ctx.replace_section("certificates", custom_cas=tuple(ca for ca in section.custom_cas if ca is not found))
         ctx.say(f"The certificate authority {found.name} was deleted.")
         return
     raise CommandError(USAGE)
@@ -278,7 +271,7 @@ def _import_ca(ctx, name: str, path: str, which_names: str) -> None:
         entry = CustomCa(name, pem)
     except ConfigError as e:
         raise CommandError(str(e)) from None
-    _stage(ctx, custom_cas=(*ctx.config.certificates.custom_cas, entry))
+    ctx.replace_section("certificates", custom_cas=(*ctx.config.certificates.custom_cas, entry))
     ctx.say(f"The certificate authority {name} was added to the custom CA list.")
 
 

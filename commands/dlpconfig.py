@@ -48,13 +48,6 @@ def _listed(value) -> list[str]:
     return [v.strip() for v in ("" if value in (None, True) else str(value)).split(",") if v.strip()]
 
 
-def _stage(ctx, **changes) -> None:
-    try:
-        ctx.stage(ctx.config.dlp.replace(**changes))
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
-
-
 # ---------------------------------------------------------------- policies
 
 
@@ -77,7 +70,7 @@ def _policy(ctx, args, op: str, rest: list[str]) -> None:
         if users:
             raise CommandError(f"The DLP policy {policy.name} is used by the outgoing mail policies "
                                f"{', '.join(users)}: remove it from them first.")
-        _stage(ctx, policies=tuple(p for p in section.policies if p is not policy))
+        ctx.replace_section("dlp", policies=tuple(p for p in section.policies if p is not policy))
         ctx.say(f"The DLP policy {policy.name} was deleted.")
         return
     if op in ("new", "edit") and len(rest) == 1:
@@ -99,7 +92,7 @@ def _policy(ctx, args, op: str, rest: list[str]) -> None:
             policies.append(policy)
         else:
             policies[policies.index(current)] = policy
-        _stage(ctx, policies=tuple(policies))
+        ctx.replace_section("dlp", policies=tuple(policies))
         _print_policy(ctx, policy)
         return
     raise CommandError(USAGE)
@@ -178,7 +171,7 @@ def _classifier(ctx, args, op: str, rest: list[str]) -> None:
             c = DlpClassifier(rest[0], entities, regexes, keywords)
         except ConfigError as e:
             raise CommandError(str(e)) from None
-        _stage(ctx, classifiers=(*section.classifiers, c))
+        ctx.replace_section("dlp", classifiers=(*section.classifiers, c))
         ctx.say(f"The classifier {c.name} was created.")
         return
     if op == "delete" and len(rest) == 1:
@@ -189,7 +182,7 @@ def _classifier(ctx, args, op: str, rest: list[str]) -> None:
         users = [p.name for p in section.policies if c.name in p.classifiers]
         if users:
             raise CommandError(f"The classifier {c.name} is used by the DLP policies {', '.join(users)}.")
-        _stage(ctx, classifiers=tuple(x for x in section.classifiers if x is not c))
+        ctx.replace_section("dlp", classifiers=tuple(x for x in section.classifiers if x is not c))
         ctx.say(f"The classifier {c.name} was deleted.")
         return
     raise CommandError(USAGE)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.fields import ConfigError
 
 from .support.base import CommandError, wizard_or_usage
 from .support.registry import command
@@ -33,16 +32,9 @@ def run(ctx, args):
         args.expect_done("dnsconfig setup")
         if not changes:
             raise CommandError(USAGE)
-        _stage(ctx, changes)
+        ctx.replace_section("dns", **changes)
         return _print(ctx)
     raise CommandError(USAGE)
-
-
-def _stage(ctx, changes: dict) -> None:
-    try:
-        ctx.stage(ctx.config.dns.replace(**changes))
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
 
 
 def _print(ctx) -> None:
@@ -64,4 +56,4 @@ def _wizard(ctx) -> None:
         return
     answer = p.ask("Enter the IP addresses of the DNS servers (IP or IP:PORT, separated by commas; "
                    "empty: the system's resolvers).", ",".join(ctx.config.dns.servers), allow_empty=True)
-    _stage(ctx, {"servers": tuple(s.strip() for s in answer.split(",") if s.strip())})
+    ctx.replace_section("dns", servers=tuple(s.strip() for s in answer.split(",") if s.strip()))

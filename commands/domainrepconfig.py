@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.fields import ConfigError
 
 from .support.base import CommandError, wizard_or_usage
 from .support.registry import command
@@ -41,10 +40,7 @@ def run(ctx, args):
                 raise CommandError(f"Not in the exception list: {', '.join(missing)}")
             drop = {d.lower() for d in domains}
             current = [d for d in current if d.lower() not in drop]
-        try:
-            ctx.stage(ctx.config.reputation.replace(domain_exceptions=tuple(current)))
-        except ConfigError as e:
-            raise CommandError(str(e)) from None
+        ctx.replace_section("reputation", domain_exceptions=tuple(current))
         ctx.say(f"The domain exception list holds {len(current)} domains.")
         return
     raise CommandError(USAGE)

@@ -84,7 +84,7 @@ def run(ctx, args):
         return
     if sub == "delete" and len(rest) == 1:
         h = _get(ctx, rest[0])
-        _stage(ctx, [x for x in ctx.config.hash_lists.lists if x is not h])
+        ctx.replace_section("hash_lists", lists=tuple(x for x in ctx.config.hash_lists.lists if x is not h))
         ctx.say(f"The hash list {h.name} was deleted.")
         return
     raise CommandError(USAGE)
@@ -136,14 +136,7 @@ def _store(ctx, current, make, **fields) -> None:
         lists.append(new)
     else:
         lists[lists.index(current)] = new
-    _stage(ctx, lists)
-
-
-def _stage(ctx, lists) -> None:
-    try:
-        ctx.stage(ctx.config.hash_lists.replace(lists=tuple(lists)))
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
+    ctx.replace_section("hash_lists", lists=tuple(lists))
 
 
 def _list(ctx) -> None:

@@ -17,7 +17,7 @@ def hoststatus(ctx, args):
         domain = ctx.prompter.ask("Recipient host:")
     else:
         domain = args.positional[0]
-    from asyncos_cli.relay.addresses import AddressError, ascii_domain
+    from asyncos_cli.config.addresses import AddressError, ascii_domain
 
     try:
         wanted = ascii_domain(domain)

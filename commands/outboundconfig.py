@@ -48,9 +48,9 @@ def run(ctx, args):
                         raise CommandError("--proxy takes HOST:PORT")
                     changes["proxy"] = HttpProxy(host, int(port), str(user or ""),
                                                  ctx.keyring.seal(passphrase) if passphrase else None)
-            ctx.stage(ctx.config.outbound.replace(**changes))
         except ConfigError as e:
             raise CommandError(str(e)) from None
+        ctx.replace_section("outbound", **changes)
         return _print(ctx)
     raise CommandError(USAGE)
 

@@ -44,7 +44,7 @@ def run(ctx, args):
         args.expect_done("protectedattachmentconfig setup")
         if not changes:
             raise CommandError(USAGE)
-        _stage(ctx, **changes)
+        ctx.replace_section("protected_attachments", **changes)
         ctx.say(_status(ctx.config.protected_attachments))
         return
     priority = args.take_typed((("priority", "priority", int),)).get("priority")
@@ -70,7 +70,7 @@ def run(ctx, args):
     if sub == "delete":
         args.expect_done("protectedattachmentconfig delete")
         _get(ctx, priority)
-        _stage(ctx, passphrases=tuple(p for p in _list(ctx) if p.priority != priority))
+        ctx.replace_section("protected_attachments", passphrases=tuple(p for p in _list(ctx) if p.priority != priority))
         ctx.say(f"The password with priority {priority} was deleted.")
         return
     raise CommandError(USAGE)
@@ -87,13 +87,6 @@ def _get(ctx, priority: int) -> ProtectedPassphrase:
     return found
 
 
-def _stage(ctx, **changes) -> None:
-    try:
-        ctx.stage(ctx.config.protected_attachments.replace(**changes))
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
-
-
 def _new(ctx, priority: int, passphrase: str) -> None:
     if any(p.priority == priority for p in _list(ctx)):
         raise CommandError(f"A password with priority {priority} already exists (EDIT or SWAP it).")
@@ -101,7 +94,7 @@ def _new(ctx, priority: int, passphrase: str) -> None:
         entry = ProtectedPassphrase(priority, ctx.keyring.seal(passphrase))
     except ConfigError as e:
         raise CommandError(str(e)) from None
-    _stage(ctx, passphrases=tuple(_list(ctx) + [entry]))
+    ctx.replace_section("protected_attachments", passphrases=tuple(_list(ctx) + [entry]))
     ctx.say(f"The password was added with priority {priority}.")
 
 
@@ -116,14 +109,14 @@ def _edit(ctx, priority: int, new_priority: int | None, passphrase: str | None) 
         changed = ProtectedPassphrase(target, ctx.keyring.seal(passphrase) if passphrase else current.passphrase)
     except ConfigError as e:
         raise CommandError(str(e)) from None
-    _stage(ctx, passphrases=tuple(changed if p is current else p for p in _list(ctx)))
+    ctx.replace_section("protected_attachments", passphrases=tuple(changed if p is current else p for p in _list(ctx)))
     ctx.say(f"The password with priority {priority} was changed.")
 
 
 def _swap(ctx, first: int, second: int) -> None:
     a, b = _get(ctx, first), _get(ctx, second)
     swapped = {a.priority: b.passphrase, b.priority: a.passphrase}
-    _stage(ctx, passphrases=tuple(p.replace(passphrase=swapped.get(p.priority, p.passphrase)) for p in _list(ctx)))
+    ctx.replace_section("protected_attachments", passphrases=tuple(p.replace(passphrase=swapped.get(p.priority, p.passphrase)) for p in _list(ctx)))
     ctx.say(f"The passwords with priorities {first} and {second} were swapped.")
 
 
@@ -166,7 +159,7 @@ def _wizard(ctx) -> None:
                                 section.outbound)
             harvest = p.yes_no("Do you want to try passphrases written in the message text (for example "
                                "\"password: X\") after your list?", section.harvest_from_body)
-            _stage(ctx, inbound=inbound, outbound=outbound, harvest_from_body=harvest)
+            ctx.replace_section("protected_attachments", inbound=inbound, outbound=outbound, harvest_from_body=harvest)
         else:
             _passwords_menu(ctx)
 

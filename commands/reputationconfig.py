@@ -38,13 +38,6 @@ def run(ctx, args):
     raise CommandError(USAGE)
 
 
-def _stage(ctx, **changes) -> None:
-    try:
-        ctx.stage(ctx.config.reputation.replace(**changes))
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
-
-
 def _provider(ctx, args, op: str, rest: list[str]) -> None:
     providers = list(ctx.config.reputation.providers)
     if op == "new" and len(rest) == 1:
@@ -66,7 +59,7 @@ def _provider(ctx, args, op: str, rest: list[str]) -> None:
             providers.append(ReputationProvider(rest[0], **{"kind": "", "type": "", **fields}))
         except (ConfigError, TypeError) as e:
             raise CommandError(str(e)) from None
-        _stage(ctx, providers=tuple(providers))
+        ctx.replace_section("reputation", providers=tuple(providers))
         ctx.say(f"The provider {rest[0]} was added (asked after the ones before it: 'provider move' reorders).")
         return
     if op == "delete" and len(rest) == 1:
@@ -77,7 +70,7 @@ def _provider(ctx, args, op: str, rest: list[str]) -> None:
         if found.type == "local":
             raise CommandError("the local table cannot be deleted (an empty table answers nothing)")
         providers.remove(found)
-        _stage(ctx, providers=tuple(providers))
+        ctx.replace_section("reputation", providers=tuple(providers))
         ctx.say(f"The provider {found.name} was deleted.")
         return
     if op == "move" and len(rest) == 2 and rest[1].isdigit():
@@ -87,7 +80,7 @@ def _provider(ctx, args, op: str, rest: list[str]) -> None:
             raise CommandError(f"There is no provider named {rest[0]}.")
         providers.remove(found)
         providers.insert(max(0, min(len(providers), int(rest[1]) - 1)), found)
-        _stage(ctx, providers=tuple(providers))
+        ctx.replace_section("reputation", providers=tuple(providers))
         ctx.say(f"The provider {found.name} is now number {providers.index(found) + 1}.")
         return
     raise CommandError(USAGE)
@@ -109,13 +102,13 @@ def _local(ctx, args, op: str, rest: list[str]) -> None:
     entries = [e for e in getattr(rep, field_name) if e.partition("=")[0].lower() != key.lower()]
     if op == "set" and len(rest) == 2:
         entries.append(f"{key}={rest[1].lower()}")
-        _stage(ctx, **{field_name: tuple(entries)})
+        ctx.replace_section("reputation", **{field_name: tuple(entries)})
         ctx.say(f"{key}: {rest[1].lower()} in the local table.")
         return
     if op == "delete" and len(rest) == 1:
         if len(entries) == len(getattr(rep, field_name)):
             raise CommandError(f"{key} is not in the local table.")
-        _stage(ctx, **{field_name: tuple(entries)})
+        ctx.replace_section("reputation", **{field_name: tuple(entries)})
         ctx.say(f"{key} was removed from the local table.")
         return
     raise CommandError(USAGE)

@@ -8,7 +8,6 @@ offered. PROTECTEDATTACHMENTCONFIG opens protectedattachmentconfig.
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import UNSCANNABLE_ACTIONS
 
 from . import protectedattachmentconfig
@@ -51,17 +50,10 @@ def run(ctx, args):
         args.expect_done("scanconfig setup")
         if not changes:
             raise CommandError(USAGE)
-        _stage(ctx, changes)
+        ctx.replace_section("scanning", **changes)
         ctx.say(_status(ctx.config.scanning))
         return
     raise CommandError(USAGE)
-
-
-def _stage(ctx, changes: dict) -> None:
-    try:
-        ctx.stage(ctx.config.scanning.replace(**changes))
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
 
 
 def _status(s) -> str:
@@ -115,4 +107,4 @@ def _setup_wizard(ctx) -> None:
     changes["url_blocked_action"] = actions[p.choose(
         "Choose the action for messages with a blocked URL in an attachment:",
         ["Deliver", "Drop", "Quarantine"], actions.index(s.url_blocked_action))]
-    _stage(ctx, changes)
+    ctx.replace_section("scanning", **changes)

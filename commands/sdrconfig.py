@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import SDR_BLOCKABLE
 
 from .support.base import CommandError, wizard_or_usage
@@ -32,23 +31,16 @@ def run(ctx, args):
         args.expect_done("sdrconfig domainreputation")
         if verdict is not None:
             changes["sdr_verdict"] = str(verdict).lower()
-        _stage(ctx, changes)
+        ctx.replace_section("reputation", **changes)
         return _print(ctx)
     if sub == "advanced" and not rest:
         changes = args.take_typed((("timeout", "sdr_timeout_seconds", float), ("cache", "cache_seconds", int)))
         args.expect_done("sdrconfig advanced")
         if not changes:
             raise CommandError(USAGE)
-        _stage(ctx, changes)
+        ctx.replace_section("reputation", **changes)
         return _print(ctx)
     raise CommandError(USAGE)
-
-
-def _stage(ctx, changes: dict) -> None:
-    try:
-        ctx.stage(ctx.config.reputation.replace(**changes))
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
 
 
 def _print(ctx) -> None:
@@ -71,5 +63,5 @@ def _wizard(ctx) -> None:
         i = p.choose("Choose the verdict at or below which senders are refused:",
                      [v.capitalize() for v in SDR_BLOCKABLE], SDR_BLOCKABLE.index(r.sdr_verdict))
         changes["sdr_verdict"] = SDR_BLOCKABLE[i]
-    _stage(ctx, changes)
+    ctx.replace_section("reputation", **changes)
     _print(ctx)

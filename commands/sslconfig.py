@@ -9,7 +9,6 @@ do not exist yet, and the status says so. A destination with TLS
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import TLS_VERSIONS
 
 from .support.base import Args, CommandError, wizard_or_usage
@@ -45,23 +44,16 @@ def run(ctx, args):
         args.expect_done(f"sslconfig {sub}")
         if not changes:
             raise CommandError(USAGE)
-        _stage(ctx, changes)
+        ctx.replace_section("ssl", **changes)
         ctx.say(_status(ctx.config.ssl))
         return
     if sub in ("peer_cert_fqdn", "peer_cert_x509") and len(rest) == 1 and rest[0].lower() in ("enable", "disable"):
         args.expect_done(f"sslconfig {sub}")
-        _stage(ctx, {sub: rest[0].lower() == "enable"})
+        ctx.replace_section("ssl", **{sub: rest[0].lower() == "enable"})
         what = "FQDN" if sub.endswith("fqdn") else "x509"
         ctx.say(f"Peer certificate {what} validation is {rest[0].lower()}d (applies to {CLIENTS}; {NOT_YET}).")
         return
     raise CommandError(USAGE)
-
-
-def _stage(ctx, changes: dict) -> None:
-    try:
-        ctx.stage(ctx.config.ssl.replace(**changes))
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
 
 
 def _status(s) -> str:

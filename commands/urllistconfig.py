@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.fields import ConfigError
 
 from .support.base import Args, CommandError, wizard_or_usage
 from .support.registry import command
@@ -55,10 +54,7 @@ def run(ctx, args):
                 if e.lower() not in known:
                     current.append(e)
                     known.add(e.lower())
-        try:
-            ctx.stage(ctx.config.reputation.replace(**{FIELDS[which]: tuple(current)}))
-        except ConfigError as e:
-            raise CommandError(str(e)) from None
+        ctx.replace_section("reputation", **{FIELDS[which]: tuple(current)})
         ctx.say(f"The {which} list now holds {len(current)} entries.")
         return
     raise CommandError(USAGE)

@@ -10,7 +10,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from conftest import DaemonProcess, free_port, listener_port, run_cli, wait_for
 
-from asyncos_cli.relay.addresses import (
+from asyncos_cli.config.addresses import (
     AddressError,
     ascii_domain,
     downgrade,

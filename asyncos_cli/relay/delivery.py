@@ -28,7 +28,7 @@ from asyncos_cli.events.mail import (
     RecipientBounced,
 )
 
-from .addresses import AddressError, ascii_domain, domain_matches, downgrade, split
+from asyncos_cli.config.addresses import AddressError, ascii_domain, domain_matches, downgrade, split
 from .spool import BOUNCED, DELIVERED, DROPPED, PENDING, QueuedMessage, Recipient
 
 if TYPE_CHECKING:

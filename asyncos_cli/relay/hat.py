@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from asyncos_cli.config.schema import HatSection, MailFlowPolicy, SenderGroup
 
-from .addresses import domain_matches
+from asyncos_cli.config.addresses import domain_matches
 
 
 @dataclass(frozen=True)

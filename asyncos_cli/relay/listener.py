@@ -26,7 +26,7 @@ from asyncos_cli.events.mail import (
     SmtpTls,
 )
 
-from .addresses import AddressError, ascii_domain, domain_matches, routing_problem, split
+from asyncos_cli.config.addresses import AddressError, ascii_domain, domain_matches, routing_problem, split
 from .hat import HatVerdict, classify
 from .spool import QueuedMessage, Recipient
 

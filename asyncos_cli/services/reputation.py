@@ -137,7 +137,7 @@ class ReputationService:
     def _local(self, kind: str, key: str):
         rep = self.config.reputation
         if kind == "domain":
-            from asyncos_cli.relay.addresses import domain_matches
+            from asyncos_cli.config.addresses import domain_matches
 
             for entry in rep.local_domains:
                 pattern, _, verdict = entry.partition("=")
