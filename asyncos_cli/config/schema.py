@@ -1186,6 +1186,214 @@ class AwarenessSection(Section):
         check_range(self.interval_minutes, 1, 7 * 24 * 60, "interval_minutes")
 
 
+# ---------------------------------------------------------------- SNMP and alerts
+
+SNMP_LEVELS = ("noAuthNoPriv", "authNoPriv", "authPriv")
+SNMP_AUTH_PROTOCOLS = ("MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512")
+SNMP_PRIV_PROTOCOLS = ("DES", "AES", "AES-192", "AES-256")
+#: snmpconfig's numbered trap table, in the appliance's order. Hardware traps stay in the table (an
+#: administrator's configuration keeps its meaning) but no condition of a software gateway raises them.
+SNMP_TRAPS = ("CPUUtilizationExceeded", "RAIDStatusChange", "connectivityFailure", "fanFailure", "highTemperature",
+              "keyExpiration", "linkDown", "linkUp", "memoryUtilizationExceeded", "powerSupplyStatusChange",
+              "updateFailure", "upstreamProxyFailure")
+HARDWARE_TRAPS = ("RAIDStatusChange", "fanFailure", "highTemperature", "powerSupplyStatusChange")
+SNMP_PASSPHRASE_MIN = 8
+
+
+def _check_networks(values: tuple[str, ...], version: int, field_name: str) -> None:
+    import ipaddress
+
+    for v in values:
+        try:
+            net = ipaddress.ip_network(v, strict=False)
+        except ValueError:
+            raise ConfigError(f"{v!r} is not an IPv{version} network (address or address/prefix)", field_name) from None
+        if net.version != version:
+            raise ConfigError(f"{v!r} is not an IPv{version} network", field_name)
+
+
+def parse_trap_target(text: str) -> tuple[str, int]:
+    """``host``, ``host:port``, ``[v6]:port``: where traps go (UDP 162 unless a port is given)."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else 162
+        return host, port
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        if not port.isdigit():
+            raise ConfigError(f"{text!r}: the port must be a number", "trap_targets")
+        return host, int(port)
+    return text, 162
+
+
+@dataclass(frozen=True)
+class SnmpSection(Section):
+    """snmpconfig: the agent (SNMPv3 always, v1/v2c optional) and the traps."""
+
+    name: ClassVar[str] = "snmp"
+    title: ClassVar[str] = "SNMP agent and traps"
+
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: int = 161
+    v3_user: str = "v3get"
+    v3_level: str = "authNoPriv"
+    auth_protocol: str = "SHA"
+    auth_passphrase: Optional[Secret] = None
+    priv_protocol: str = "AES"
+    priv_passphrase: Optional[Secret] = None
+    #: Hex, RFC 3411 format; empty: derived from the enterprise number and the serial number.
+    engine_id: str = ""
+    v2c_enabled: bool = False
+    community: str = "ironport"
+    v2c_ipv4: bool = True
+    v2c_networks_v4: tuple[str, ...] = field(default=("127.0.0.1/32",), metadata={"item": "network"})
+    v2c_ipv6: bool = False
+    v2c_networks_v6: tuple[str, ...] = field(default=("::1/128",), metadata={"item": "network"})
+    #: Asked only when v1/v2c is serviced too; otherwise traps are v3.
+    trap_version: str = "v3"
+    trap_targets: tuple[str, ...] = field(default=(), metadata={"item": "target"})
+    trap_community: str = "ironport"
+    enabled_traps: tuple[str, ...] = field(
+        default=tuple(t for t in SNMP_TRAPS if t != "connectivityFailure"), metadata={"item": "trap"})
+    cpu_threshold: int = 95
+    memory_threshold: int = 95
+    connectivity_url: str = ""
+    location: str = ""
+    contact: str = ""
+
+    def validate(self) -> None:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(self.listen)
+        except ValueError:
+            raise ConfigError(f"{self.listen!r} is not an IP address", "listen") from None
+        check_port(self.port)
+        check_name(self.v3_user, "v3_user", "SNMPv3 user name")
+        if self.v3_level not in SNMP_LEVELS:
+            raise ConfigError(f"the security level is one of {', '.join(SNMP_LEVELS)}", "v3_level")
+        if self.auth_protocol not in SNMP_AUTH_PROTOCOLS:
+            raise ConfigError(f"the authentication protocol is one of {', '.join(SNMP_AUTH_PROTOCOLS)}",
+                              "auth_protocol")
+        if self.priv_protocol not in SNMP_PRIV_PROTOCOLS:
+            raise ConfigError(f"the privacy protocol is one of {', '.join(SNMP_PRIV_PROTOCOLS)}", "priv_protocol")
+        if self.enabled and self.v3_level != "noAuthNoPriv" and self.auth_passphrase is None:
+            raise ConfigError(f"{self.v3_level} needs the SNMPv3 authentication passphrase", "auth_passphrase")
+        if self.enabled and self.v3_level == "authPriv" and self.priv_passphrase is None:
+            raise ConfigError("authPriv needs the SNMPv3 privacy passphrase", "priv_passphrase")
+        if self.engine_id:
+            check_engine_id(self.engine_id)
+        if not self.community or len(self.community) > 64 or not self.community.isprintable():
+            raise ConfigError("the community string is 1 to 64 printable characters", "community")
+        if not self.trap_community or not self.trap_community.isprintable():
+            raise ConfigError("the trap community string is printable text", "trap_community")
+        _check_networks(self.v2c_networks_v4, 4, "v2c_networks_v4")
+        _check_networks(self.v2c_networks_v6, 6, "v2c_networks_v6")
+        if self.trap_version not in ("v2c", "v3"):
+            raise ConfigError("the trap version is v2c or v3", "trap_version")
+        for t in self.trap_targets:
+            host, port = parse_trap_target(t)
+            try:
+                check_hostname_or_ip(host, "trap_targets")
+            except ConfigError:
+                raise ConfigError(f"The trap target must be host name or IP address: {t!r}", "trap_targets") from None
+            check_port(port, "trap_targets")
+        for t in self.enabled_traps:
+            if t not in SNMP_TRAPS:
+                raise ConfigError(f"unknown trap {t!r}; traps: {', '.join(SNMP_TRAPS)}", "enabled_traps")
+        check_range(self.cpu_threshold, 1, 100, "cpu_threshold")
+        check_range(self.memory_threshold, 1, 100, "memory_threshold")
+        if self.connectivity_url and not re.match(r"https?://[^\s]+$", self.connectivity_url):
+            raise ConfigError("the connectivity URL must be http(s)://...", "connectivity_url")
+        if "connectivityFailure" in self.enabled_traps and not self.connectivity_url:
+            raise ConfigError("the connectivityFailure trap needs the URL to check", "connectivity_url")
+        for f in ("location", "contact"):
+            if len(getattr(self, f)) > 255 or not getattr(self, f).isprintable():
+                raise ConfigError("up to 255 printable characters", f)
+
+    @property
+    def effective_trap_version(self) -> str:
+        return self.trap_version if self.v2c_enabled else "v3"
+
+
+def check_engine_id(text: str) -> None:
+    """RFC 3411 snmpEngineID: 5 to 32 octets, written in hex (an optional 0x)."""
+    hexpart = text[2:] if text.lower().startswith("0x") else text
+    if not re.fullmatch(r"(?:[0-9a-fA-F]{2}){5,32}", hexpart):
+        raise ConfigError("the SNMP engine ID is 5 to 32 octets in hex (for example 0x80003c8904...)", "engine_id")
+
+
+ALERT_CLASSES = ("System", "Hardware", "Updater", "Outbreak Filters", "Anti-Virus", "Anti-Spam",
+                 "Directory Harvest Attack Prevention", "Release and Support Notifications")
+ALERT_SEVERITIES = ("Critical", "Warning", "Information")
+
+
+@dataclass(frozen=True)
+class AlertRecipient(Record):
+    address: str
+    classes: tuple[str, ...] = field(default=ALERT_CLASSES, metadata={"item": "class"})
+    severities: tuple[str, ...] = field(default=ALERT_SEVERITIES, metadata={"item": "severity"})
+
+    def validate(self) -> None:
+        from .addresses import AddressError, split
+
+        try:
+            split(self.address)
+        except AddressError as e:
+            raise ConfigError(f"{self.address!r} is not an email address: {e}", "address") from None
+        if not self.classes:
+            raise ConfigError("choose at least one alert class", "classes")
+        for c in self.classes:
+            if c not in ALERT_CLASSES:
+                raise ConfigError(f"unknown alert class {c!r}", "classes")
+        for s in self.severities:
+            if s not in ALERT_SEVERITIES:
+                raise ConfigError(f"unknown severity {s!r}; severities: {', '.join(ALERT_SEVERITIES)}", "severities")
+
+    def wants(self, alert_class: str, severity: str) -> bool:
+        # Release and Support Notifications have no severity on the appliance.
+        return alert_class in self.classes and (
+            alert_class == "Release and Support Notifications" or severity in self.severities)
+
+
+@dataclass(frozen=True)
+class AlertsSection(Section):
+    """alertconfig: who gets which alert classes and severities, and how alerts are sent."""
+
+    name: ClassVar[str] = "alerts"
+    title: ClassVar[str] = "Alerts"
+
+    recipients: tuple[AlertRecipient, ...] = field(default=(), metadata={"item": "recipient"})
+    #: Empty: alert@<hostname>, the appliance's default.
+    from_address: str = ""
+    initial_interval_seconds: int = 300
+    max_interval_seconds: int = 3600
+    max_saved: int = 50
+    tls: bool = True
+    #: Where supportrequest sends (the appliance's is Cisco TAC; an open gateway names its own).
+    support_address: str = ""
+
+    def validate(self) -> None:
+        from .addresses import AddressError, split
+
+        check_unique([r.address.lower() for r in self.recipients], "recipients", "recipient")
+        for f in ("from_address", "support_address"):
+            if getattr(self, f):
+                try:
+                    split(getattr(self, f))
+                except AddressError as e:
+                    raise ConfigError(f"{getattr(self, f)!r} is not an email address: {e}", f) from None
+        check_range(self.initial_interval_seconds, 0, 86400, "initial_interval_seconds")
+        check_range(self.max_interval_seconds, 0, 7 * 86400, "max_interval_seconds")
+        if self.max_interval_seconds < self.initial_interval_seconds:
+            raise ConfigError("debounce interval cannot be less than the initial interval", "max_interval_seconds")
+        check_range(self.max_saved, 1, 1000, "max_saved")
+
+    def sender(self, hostname: str) -> str:
+        return self.from_address or f"alert@{hostname}"
+
+
 #: Every section, in the order the XML and diffs show them.
 SECTIONS: tuple[type[Section], ...] = (
     SystemSection,
@@ -1209,6 +1417,8 @@ SECTIONS: tuple[type[Section], ...] = (
     DnsSection,
     DlpSection,
     AwarenessSection,
+    SnmpSection,
+    AlertsSection,
     OutboundSection,
     LogsSection,
 )
@@ -1344,6 +1554,14 @@ class Config:
     @property
     def dlp(self) -> DlpSection:
         return self._sections["dlp"]  # type: ignore[return-value]
+
+    @property
+    def snmp(self) -> SnmpSection:
+        return self._sections["snmp"]  # type: ignore[return-value]
+
+    @property
+    def alerts(self) -> AlertsSection:
+        return self._sections["alerts"]  # type: ignore[return-value]
 
 
 def secrets_in(record: Record) -> Iterator[tuple[str, Secret]]:

@@ -13,7 +13,6 @@ import asyncio
 import heapq
 import ssl
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import aiosmtplib
@@ -28,45 +27,20 @@ from asyncos_cli.events.mail import (
     RecipientBounced,
 )
 
-from asyncos_cli.config.addresses import AddressError, ascii_domain, domain_matches, downgrade, split
+from asyncos_cli.config.addresses import AddressError, ascii_domain, downgrade, split
+from asyncos_cli.services import smtpout
+from asyncos_cli.services.smtpout import DEV_NULL, Hop, parse_host, sni as _sni
 from .spool import BOUNCED, DELIVERED, DROPPED, PENDING, QueuedMessage, Recipient
 
 if TYPE_CHECKING:
     from .relay import Relay
 
-DEV_NULL = "/dev/null"
 #: An idle delivery connection is reused for the next message to the same host within this time.
 IDLE_SECONDS = 10.0
 
 
-@dataclass(frozen=True)
-class Hop:
-    host: str
-    port: int
-
-
 class Deferred(Exception):
     """The whole domain's attempt failed temporarily (no host answered, TLS unavailable...)."""
-
-
-def _sni(host: str) -> str:
-    """The server name to send: IDN hosts as A-labels (the ssl module would use IDNA 2003)."""
-    if host.isascii():
-        return host
-    import idna
-
-    return idna.encode(host, uts46=True).decode("ascii")
-
-
-def parse_host(text: str, default_port: int = 25) -> Hop:
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = int(rest[1:]) if rest.startswith(":") else default_port
-        return Hop(host, port)
-    if text.count(":") == 1:
-        host, port = text.split(":")
-        return Hop(host, int(port))
-    return Hop(text, default_port)
 
 
 class DeliveryManager:
@@ -240,32 +214,15 @@ class DeliveryManager:
     async def _hops(self, domain: str, config: Config):
         if self.redirect_to is not None:
             return [self.redirect_to]
-        for route in config.routes.routes:
-            if route.domain != "ALL" and domain_matches(domain, route.domain):
-                return DEV_NULL if route.hosts == (DEV_NULL,) else [parse_host(h) for h in route.hosts]
-        for route in config.routes.routes:
-            if route.domain == "ALL":
-                return DEV_NULL if route.hosts == (DEV_NULL,) else [parse_host(h) for h in route.hosts]
-        return await self._mx(domain, config)
-
-    async def _mx(self, domain: str, config: Config) -> list[Hop]:
-        import dns.exception
-        import dns.resolver
-
-        r = self._resolver(config)
+        routed = smtpout.routed_hosts(domain, config)
+        if routed is not None:
+            return routed
         try:
-            answer = await r.resolve(domain, "MX", lifetime=10.0)
-            records = sorted(answer, key=lambda rr: rr.preference)
-            hops = [Hop(str(rr.exchange).rstrip("."), 25) for rr in records if str(rr.exchange) != "."]
-            if not hops:
-                raise Deferred(f"{domain} accepts no mail (null MX)")
-            return hops
-        except dns.resolver.NXDOMAIN:
+            return await smtpout.mx_hops(domain, config)
+        except smtpout.NoSuchDomain:
             raise _HardFailure(f"550 5.1.2 Host or domain name not found: {domain}") from None
-        except dns.resolver.NoAnswer:
-            return [Hop(domain, 25)]  # RFC 5321 5.1: the implicit MX is the domain's own address
-        except dns.exception.DNSException as e:
-            raise Deferred(f"4.4.3 DNS lookup of {domain} failed: {e.__class__.__name__}") from None
+        except smtpout.LookupFailed as e:
+            raise Deferred(f"4.4.3 {e}") from None
 
     async def _deliver_via(self, msg, hops, rcpts, dest: Destination, config: Config):
         last = "4.4.1 no destination host answered"
@@ -403,8 +360,7 @@ class DeliveryManager:
                 self._close(client, dcid)
 
     async def _maybe_starttls(self, client, hop: Hop, dest: Destination, config: Config) -> None:
-        from asyncos_cli.services.certificates import apply_tls_settings
-        from asyncos_cli.services.tlsverify import PeerPolicy, PeerRejected, verify_peer
+        from asyncos_cli.services.tlsverify import PeerRejected
 
         if dest.tls == "none":
             return
@@ -415,60 +371,23 @@ class DeliveryManager:
             return
         # OpenSSL only negotiates here; the certificate is judged by the one validator of the gateway
         # (sslconfig's FQDN and x509 switches, both forced on by a destination's required-verify).
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        apply_tls_settings(ctx, config.ssl.outbound_methods, config.ssl.outbound_ciphers)
         try:
-            await client.starttls(tls_context=ctx, server_hostname=_sni(hop.host))
+            await client.starttls(tls_context=smtpout.negotiation_context(config), server_hostname=_sni(hop.host))
         except (ssl.SSLError, aiosmtplib.SMTPException) as e:
             if dest.tls == "preferred":
                 raise Deferred(f"4.7.5 TLS negotiation with {hop.host} failed: {e}") from None
             raise Deferred(f"4.7.5 TLS required for {dest.domain}: {e}") from None
-        policy = PeerPolicy.from_config(config, force=dest.tls == "required-verify")
-        if not policy.checks_anything:
-            return
-        ssl_object = client.transport.get_extra_info("ssl_object") if client.transport else None
-        leaf = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         try:
-            verify_peer(leaf, hop.host, policy)
+            smtpout.check_peer(client, hop.host, config, force=dest.tls == "required-verify")
         except PeerRejected as e:
             # No message goes in clear after this: the delivery waits for a peer that passes.
             raise Deferred(f"4.7.5 certificate of {hop.host} rejected: {e}") from None
 
     async def _address(self, host: str, config: Config) -> str:
-        """Where to connect: the host itself (system resolver), or its address from dnsconfig's resolvers."""
-        import ipaddress
-
-        if not config.dns.servers:
-            return host
         try:
-            ipaddress.ip_address(host)
-            return host
-        except ValueError:
-            pass
-        import dns.exception
-
-        resolver = self._resolver(config)
-        for rdtype in ("A", "AAAA"):
-            try:
-                answer = await resolver.resolve(host, rdtype, lifetime=config.dns.timeout_seconds)
-                return str(answer[0])
-            except dns.exception.DNSException:
-                continue
-        raise Deferred(f"4.4.3 no address for {host} from the configured DNS servers")
-
-    def _resolver(self, config: Config):
-        import dns.asyncresolver
-
-        from asyncos_cli.config.schema import parse_dns_server
-
-        r = dns.asyncresolver.Resolver(configure=not config.dns.servers)
-        if config.dns.servers:
-            servers = [parse_dns_server(s) for s in config.dns.servers]
-            r.nameservers = [host for host, _ in servers]
-            r.port = servers[0][1]
-        return r
+            return await smtpout.address(host, config)
+        except smtpout.LookupFailed as e:
+            raise Deferred(f"4.4.3 {e}") from None
 
     def _failed(self, msg, rcpts, code: int, text: str, dcid: int) -> None:
         reply = f"{code} {' '.join(str(text).split())}"
