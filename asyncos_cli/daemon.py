@@ -47,6 +47,8 @@ CERTIFICATE_WARNING_DAYS = 30
 log = logging.getLogger("asyncos.daemon")
 
 POLL_SECONDS = 0.2
+#: Resource gauges (CPU, memory, disk I/O) are sampled this often; status and SNMP read the same sample.
+GAUGE_SECONDS = 1.0
 
 
 class Configurable(Protocol):
@@ -165,13 +167,26 @@ class Daemon:
         self._tls_cache: dict = {}
 
         from .relay.relay import Relay
+        from .services.gauges import Gauges
         from .services.maturity import SenderMaturity
+        from .services.snmp.service import SnmpService
 
         self.relay = Relay(self.datadir.root / "queue", self.snapshot.config, self.bus.emit, self._listener_tls,
                            keyring=self.keyring, quarantine_dir=self.datadir.quarantine,
                            maturity=SenderMaturity(connect(self.datadir.database)))
         await self.relay.start()
         self.components.append(self.relay)
+
+        self.gauges = Gauges()
+        self.serial = serial
+        self.snmp = SnmpService(self.bus, self.keyring, serial, self.snmp_readings)
+        self.snmp.configure(self.snapshot.config)
+        self.components.append(self.snmp)
+        from .services.alerts import AlertService
+
+        self.alerts = AlertService(self.bus, connect(self.datadir.database), self.keyring)
+        self.alerts.configure(self.snapshot.config)
+        self.components.append(self.alerts)
 
         self.control = ControlServer(self.datadir.control_socket)
         self.control.register("ping", lambda req: "pong")
@@ -210,7 +225,7 @@ class Daemon:
             self.snapshot.version.id,
             self.datadir.control_socket,
         )
-        next_expiry = next_cert_check = 0.0
+        next_expiry = next_cert_check = next_sample = 0.0
         self._clickers_version = -1
         self._next_awareness = 0.0
         try:
@@ -222,6 +237,10 @@ class Daemon:
                     self.tracking.flush()
                     self.relay.maturity.flush()
                     await self._awareness(time.monotonic())
+                    if time.monotonic() >= next_sample:
+                        next_sample = time.monotonic() + GAUGE_SECONDS
+                        self._sample()
+                    self.alerts.tick()
                     if time.monotonic() >= next_cert_check:
                         next_cert_check = time.monotonic() + 86400
                         self._check_certificates()
@@ -234,6 +253,8 @@ class Daemon:
         finally:
             self.bus.emit(DaemonStopping(os.getpid(), self._stop_reason))
             await self.sshd.stop()
+            self.snmp.close()
+            await self.alerts.stop()
             await self.relay.stop()
             self.tracking.flush()
             self.relay.maturity.flush()
@@ -317,10 +338,75 @@ class Daemon:
                 *[[f"Listener {l['name']}", f"{l['state']}; {l['interface']} port {l['port']} ({l['kind']})"]
                   for l in relay["listeners"]],
                 ["Delivery", "paused" if relay["paused"] else "running"],
-                ["Scanning engine", "not supported yet"],
-                ["SNMP agent and traps", "not supported yet"],
+                ["SNMP agent and traps", self.snmp.status()],
+                ["Alerts", self.alerts.status()],
             ],
+            "gauges": self._gauges(),
         }
+
+    def _sample(self) -> None:
+        from .services.outbound import ca_bundle, fetch_ok, proxy_failure
+
+        config = self.snapshot.config
+        sample = self.gauges.sample()
+        self.snmp.conditions.on_sample(sample, config.snmp)
+        self.snmp.conditions.check_connectivity(
+            config, lambda url: fetch_ok(config, self.keyring, ca_bundle(config, self.datadir.run), url),
+            lambda e: proxy_failure(config.outbound, e))
+
+    def _gauges(self) -> dict:
+        """The readings status shows and the SNMP agent serves (one sample, so the two agree)."""
+        import shutil
+
+        sample = self.gauges.current
+        relay = self.relay
+        oldest = relay.delivery.oldest()
+        try:
+            usage = shutil.disk_usage(self.datadir.root / "queue")
+            queue_percent = round(100 * usage.used / usage.total) if usage.total else 0
+        except OSError:
+            queue_percent = 0
+        return {
+            "sampled_at": sample.at,
+            "cpu_percent": sample.cpu_percent,
+            "memory_percent": sample.memory_percent,
+            "disk_io_percent": sample.disk_io_percent,
+            "queue_percent": queue_percent,
+            "work_queue": relay.delivery.queued,
+            "oldest_message_age": int(time.time() - oldest) if oldest else 0,
+            "open_files": sample.open_files,
+            "open_connections": relay.open_connections,
+            "transfer_threads": relay.open_connections + relay.delivery.open_connections,
+        }
+
+    def snmp_readings(self):
+        from .services.certificates import expires
+        from .services.snmp.mib import Readings
+
+        config = self.snapshot.config
+        g = self._gauges()
+        keys = []
+        now = time.time()
+        if self.demo_cert_in_use:
+            try:
+                keys.append(("Certificate: demonstration",
+                             int(expires(self.demo_cert.cert.read_text()).timestamp() - now)))
+            except (OSError, ValueError):
+                pass
+        for cert in config.certificates.certificates:
+            try:
+                keys.append((f"Certificate: {cert.name}", int(expires(cert.certificate).timestamp() - now)))
+            except ValueError:
+                continue
+        return Readings(
+            sys_descr=(f"Open Email Gateway Model {config.system.model}, AsyncOS Version: {__version__}, "
+                       f"Serial #: {self.serial}"),
+            hostname=config.system.hostname, contact=config.snmp.contact, location=config.snmp.location,
+            uptime_seconds=now - self.started, cpu_percent=g["cpu_percent"], memory_percent=g["memory_percent"],
+            disk_io_percent=g["disk_io_percent"], queue_percent=g["queue_percent"], work_queue=g["work_queue"],
+            oldest_message_age=g["oldest_message_age"], open_files=g["open_files"],
+            transfer_threads=g["transfer_threads"], open_connections=g["open_connections"],
+            counters=self.relay.status()["counters"], keys=keys, updates=self.snmp.update_rows())
 
     def _ssh_state(self) -> str:
         ssh = self.snapshot.config.ssh
@@ -416,6 +502,12 @@ class Daemon:
             verify = ca_bundle(config, self.datadir.run)
             addresses = await asyncio.to_thread(awareness.fetch, config, self.keyring, verify)
         except Exception as e:  # the last good list stays; the failure is an alert event
+            from .events.system import UpstreamProxyFailed
+            from .services.outbound import proxy_failure
+
+            proxy = proxy_failure(config.outbound, e)
+            if proxy:
+                self.bus.emit(UpstreamProxyFailed(proxy, "repeat-clicker list", f"{type(e).__name__}: {str(e)[:200]}"))
             self.bus.emit(AwarenessRefreshFailed(f"{type(e).__name__}: {str(e)[:200]}", len(current.addresses)))
             return
         new = awareness.store(self.state, addresses, a.url)

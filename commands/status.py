@@ -72,6 +72,22 @@ def run(ctx, args):
     ctx.say(f"\nCounters:{'Uptime':>41}")
     for name, value in counters:
         ctx.say(f"  {name:<40}{value:>8}")
+    g = st.get("gauges")
+    if g:
+        gauges = [
+            ("CPU Utilization", f"{g['cpu_percent']}%"),
+            ("RAM Utilization", f"{g['memory_percent']}%"),
+            ("Disk I/O Utilization", f"{g['disk_io_percent']}%"),
+            ("Queue Utilization", f"{g['queue_percent']}%"),
+            ("Messages In Work Queue", g["work_queue"]),
+            ("Oldest Message Age", f"{g['oldest_message_age']}s"),
+            ("Current Inbound Connections", g["open_connections"]),
+            ("Mail Transfer Threads", g["transfer_threads"]),
+            ("Open Files Or Sockets", g["open_files"]),
+        ]
+        ctx.say(f"\nGauges:{'Current':>43}")
+        for name, value in gauges:
+            ctx.say(f"  {name:<40}{value:>8}")
     if detail:
         ctx.say(f"\nDaemon PID: {st['pid']}\nProduct version: {st['product_version']}")
         if st.get("config_comment"):

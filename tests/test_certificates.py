@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import re
 import smtplib
-import ssl
 import subprocess
 import time
 
 import pki
 import pytest
-from aiosmtpd.controller import Controller
+from smtpservers import TlsServer
 from conftest import DaemonProcess, free_port, listener_port, mail_log, require_peer, run_cli, wait_for
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -169,32 +168,6 @@ def test_testssl_reports_the_protocols_and_the_chain(tls_listener, tmp_path):
 
 
 # ---------------------------------------------------------------- outbound SMTP: the failure matrix
-
-
-class _Collect:
-    def __init__(self):
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
-class TlsServer:
-    """An aiosmtpd STARTTLS server on a free port presenting one certificate."""
-
-    def __init__(self, issued: pki.Issued, tmp_path, stem: str):
-        cert, key = issued.write(tmp_path, stem)
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(cert, key)
-        self.handler = _Collect()
-        self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, tls_context=ctx,
-                                     require_starttls=False)
-        self.controller.start()
-
-    def stop(self):
-        self.controller.stop()
 
 
 @pytest.fixture

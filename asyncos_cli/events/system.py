@@ -60,6 +60,7 @@ class ConfigReloaded(Event):
 class ConfigReloadFailed(Event):
     log_type: ClassVar[str | None] = "system"
     level: ClassVar[str] = "Warning"
+    alert_class: ClassVar[str] = "System"
     version: int
     reason: str
 
@@ -82,6 +83,7 @@ class CertificateExpiring(Event):
 
     log_type: ClassVar[str | None] = "system"
     level: ClassVar[str] = "Warning"
+    alert_class: ClassVar[str] = "System"
     name: str
     days_left: int
 
@@ -98,6 +100,7 @@ class ReputationProviderFailed(Event):
     log_type: ClassVar[str | None] = "system"
     also_logged_to: ClassVar[tuple[str, ...]] = ("reputation",)
     level: ClassVar[str] = "Warning"
+    alert_class: ClassVar[str] = "System"
     provider: str
     reason: str
 
@@ -129,3 +132,125 @@ class AwarenessRefreshed(Event):
 
     def log_line(self) -> str:
         return f"Repeat-clicker list refreshed from {self.source}: {self.count} addresses"
+
+
+@dataclass(frozen=True)
+class UpstreamProxyFailed(Event):
+    """A request through the upstream HTTP proxy failed at the proxy (an alert and the upstreamProxyFailure trap)."""
+
+    log_type: ClassVar[str | None] = "system"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("cloud_connector",)
+    level: ClassVar[str] = "Warning"
+    alert_class: ClassVar[str] = "System"
+    proxy: str
+    client: str
+    reason: str
+
+    def log_line(self) -> str:
+        return f"The upstream proxy {self.proxy} failed for {self.client}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ResourceThresholdExceeded(Event):
+    """CPU or memory utilisation rose above snmpconfig's threshold (raised once until it falls back)."""
+
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Warning"
+    alert_class: ClassVar[str] = "System"
+    resource: str  # "CPU" or "memory"
+    percent: int
+    threshold: int
+
+    def log_line(self) -> str:
+        return f"{self.resource} utilization {self.percent}% exceeds the threshold of {self.threshold}%"
+
+
+@dataclass(frozen=True)
+class ConnectivityFailed(Event):
+    """snmpconfig's connectivity URL could not be fetched with a 2xx answer."""
+
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Warning"
+    alert_class: ClassVar[str] = "System"
+    url: str
+    reason: str
+
+    def log_line(self) -> str:
+        return f"Connectivity check of {self.url} failed: {self.reason}"
+
+
+@dataclass(frozen=True)
+class LinkStateChanged(Event):
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Warning"
+    interface: str
+    index: int
+    up: bool
+
+    def log_line(self) -> str:
+        return f"Network interface {self.interface} is {'up' if self.up else 'down'}"
+
+
+@dataclass(frozen=True)
+class SnmpAgentFailed(Event):
+    log_type: ClassVar[str | None] = "system"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("snmp",)
+    level: ClassVar[str] = "Warning"
+    alert_class: ClassVar[str] = "System"
+    reason: str
+
+    def log_line(self) -> str:
+        return f"The SNMP agent could not start: {self.reason}"
+
+
+@dataclass(frozen=True)
+class SnmpTrapSent(Event):
+    log_type: ClassVar[str | None] = "snmp"
+    trap: str
+    version: str
+    targets: tuple[str, ...]
+
+    def log_line(self) -> str:
+        return f"SNMP {self.version} trap {self.trap} sent to {', '.join(self.targets)}"
+
+
+@dataclass(frozen=True)
+class SnmpTrapFailed(Event):
+    log_type: ClassVar[str | None] = "snmp"
+    level: ClassVar[str] = "Warning"
+    trap: str
+    target: str
+    reason: str
+
+    def log_line(self) -> str:
+        return f"SNMP trap {self.trap} to {self.target} failed: {self.reason}"
+
+
+@dataclass(frozen=True)
+class AlertSent(Event):
+    log_type: ClassVar[str | None] = "system"
+    alert_class: str
+    severity: str
+    address: str
+    subject: str
+    how: str
+
+    def log_line(self) -> str:
+        return (f"A {self.alert_class}/{self.severity} alert was sent to {self.address} with subject "
+                f"\"{self.subject}\" ({self.how})")
+
+
+@dataclass(frozen=True)
+class AlertSendFailed(Event):
+    """Not an alert itself (that would loop): the alert stays queued and is retried."""
+
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Warning"
+    alert_id: int
+    address: str
+    reason: str
+    retry_in: int
+
+    def log_line(self) -> str:
+        return (f"Alert {self.alert_id} could not be sent to {self.address}: {self.reason}; "
+                f"kept, next attempt in {self.retry_in} s")

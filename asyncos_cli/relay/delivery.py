@@ -56,6 +56,8 @@ class DeliveryManager:
         self.paused = False
         self._tasks: set[asyncio.Task] = set()
         self._idle: dict[tuple, list] = {}
+        #: SMTP connections open for delivery (busy or idle), for the SNMP mailTransferThreads gauge.
+        self.open_connections = 0
         self.redirect_to: Hop | None = None
 
     # ------------------------------------------------------------ queue
@@ -259,11 +261,13 @@ class DeliveryManager:
                                  start_tls=False, local_hostname=config.system.hostname)
         await asyncio.wait_for(client.connect(), d.connect_timeout_seconds)
         self.relay.emit(DeliveryConnected(dcid, hop.host, hop.port))
+        self.open_connections += 1
         try:
             await client.ehlo()  # the extensions decide STARTTLS and SMTPUTF8 below
             await self._maybe_starttls(client, hop, dest, config)
         except BaseException:
             client.close()
+            self.open_connections -= 1
             self.relay.emit(DeliveryClosed(dcid))
             raise
         return client, dcid
@@ -277,6 +281,7 @@ class DeliveryManager:
 
     def _close(self, client, dcid: int) -> None:
         """Say QUIT when the peer still listens (a polite close), then drop the connection."""
+        self.open_connections -= 1
         self.relay.emit(DeliveryClosed(dcid))
         if not client.is_connected:
             client.close()

@@ -173,6 +173,10 @@ class Relay:
         if self._connections[ip] <= 0:
             self._connections.pop(ip, None)
 
+    @property
+    def open_connections(self) -> int:
+        return sum(self._connections.values())
+
     def connections_from(self, ip: str) -> int:
         return self._connections.get(ip, 0)
 

@@ -83,3 +83,25 @@ def ca_bundle(config, run_dir) -> str | bool:
     path = run_dir / "ca-bundle.pem"
     write_private(path, "\n".join(parts).encode())
     return str(path)
+
+
+def proxy_failure(section: OutboundSection, error: BaseException) -> str | None:
+    """The proxy ``host:port`` when ``error`` is the upstream proxy's failure (not the service's), else None."""
+    if section.proxy is None:
+        return None
+    try:
+        from requests.exceptions import ProxyError
+    except ImportError:
+        return None
+    if isinstance(error, ProxyError):
+        return f"{section.proxy.host}:{section.proxy.port}"
+    return None
+
+
+def fetch_ok(config, keyring, verify, url: str) -> None:
+    """GET ``url`` through the outbound settings; raises unless the answer is 2xx (a connectivity check)."""
+    session = http_session(config.outbound, keyring)
+    session.verify = verify
+    r = session.get(url, timeout=config.outbound.timeout_seconds, allow_redirects=False)
+    if not 200 <= r.status_code < 300:
+        raise ValueError(f"HTTP {r.status_code}")

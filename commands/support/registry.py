@@ -18,6 +18,7 @@ from asyncos_cli.auth import roles as R
 #: Every command: its module (named after it) and its aliases. A batch run
 #: imports only the module of the command it runs; help and completion load all.
 MODULES: dict[str, tuple[str, ...]] = {
+    "alertconfig": (),
     "awarenessconfig": (),
     "bouncerecipients": (),
     "certconfig": (),
@@ -26,6 +27,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "deleterecipients": (),
     "delivernow": (),
     "destconfig": (),
+    "displayalerts": (),
     "dlpconfig": (),
     "dnsconfig": (),
     "domainrepconfig": (),
@@ -57,9 +59,11 @@ MODULES: dict[str, tuple[str, ...]] = {
     "showconfig": (),
     "showrecipients": (),
     "smtproutes": (),
+    "snmpconfig": (),
     "sshconfig": (),
     "sslconfig": (),
     "status": (),
+    "supportrequest": (),
     "suspendlistener": (),
     "tophosts": (),
     "trace": (),

@@ -1,0 +1,148 @@
+"""Traps: events of the gateway become ASYNCOS-MAIL-MIB notifications sent to snmpconfig's targets.
+
+v3 traps are sent with the agent's fixed engine ID (the receiver keys the
+user on it, so a random ID would be dropped silently). One pysnmp engine
+and one transport target per target host serve all traps of one
+configuration: mixing credentials on one engine duplicates traps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pysnmp.proto.api import v2c
+
+from asyncos_cli.events.system import (
+    AwarenessRefreshFailed,
+    CertificateExpiring,
+    ConnectivityFailed,
+    LinkStateChanged,
+    ResourceThresholdExceeded,
+    SnmpTrapFailed,
+    SnmpTrapSent,
+    UpstreamProxyFailed,
+)
+
+from . import mib
+from .security import engine_id_octets, usm_protocols
+
+log = logging.getLogger("asyncos.snmp")
+
+
+def trap_for(event) -> tuple[str, list] | None:
+    """The trap an event stands for, with its varbinds, or None."""
+    if isinstance(event, ResourceThresholdExceeded):
+        if event.resource == "CPU":
+            return "CPUUtilizationExceeded", [(mib.scalar("perCentCPUUtilization"), v2c.Gauge32(event.percent))]
+        return "memoryUtilizationExceeded", [(mib.scalar("perCentMemoryUtilization"), v2c.Gauge32(event.percent))]
+    if isinstance(event, CertificateExpiring):
+        return "keyExpiration", [(mib.KEY_EXPIRATION_ENTRY + (2, 1), v2c.OctetString(f"Certificate: {event.name}")),
+                                 (mib.KEY_EXPIRATION_ENTRY + (4, 1), v2c.Integer(event.days_left * 86400))]
+    if isinstance(event, AwarenessRefreshFailed):
+        return "updateFailure", [(mib.UPDATE_ENTRY + (2, 1), v2c.OctetString("Repeat clicker list"))]
+    if isinstance(event, UpstreamProxyFailed):
+        return "upstreamProxyFailure", [(mib.GW_PROXY, v2c.OctetString(f"{event.proxy}: {event.reason}"[:255]))]
+    if isinstance(event, ConnectivityFailed):
+        return "connectivityFailure", [(mib.GW_CONNECTION_URL, v2c.OctetString(event.url))]
+    if isinstance(event, LinkStateChanged):
+        return ("linkUp" if event.up else "linkDown"), [(mib.IF_INDEX + (event.index,), v2c.Integer(event.index)),
+                                                        (mib.IF_DESCR + (event.index,), v2c.OctetString(event.interface))]
+    return None
+
+
+class TrapSender:
+    def __init__(self, settings, keyring, serial: str):
+        from pysnmp.hlapi.v3arch.asyncio import CommunityData, SnmpEngine, UsmUserData
+
+        self.settings = settings
+        self.version = settings.effective_trap_version
+        self.engine = SnmpEngine(snmpEngineID=v2c.OctetString(engine_id_octets(settings, serial)))
+        if self.version == "v3":
+            (auth_proto, auth_key), (priv_proto, priv_key) = usm_protocols(settings, keyring)
+            self.auth = UsmUserData(settings.v3_user, authKey=auth_key, privKey=priv_key,
+                                    authProtocol=auth_proto, privProtocol=priv_proto)
+        else:
+            self.auth = CommunityData(settings.trap_community, mpModel=1)
+        self._targets: dict[str, object] = {}
+
+    async def _target(self, text: str):
+        from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget, Udp6TransportTarget
+
+        from asyncos_cli.config.schema import parse_trap_target
+
+        if text not in self._targets:
+            host, port = parse_trap_target(text)
+            cls = Udp6TransportTarget if ":" in host else UdpTransportTarget
+            self._targets[text] = await cls.create((host, port), timeout=2, retries=0)
+        return self._targets[text]
+
+    async def send(self, trap: str, varbinds: list) -> tuple[list[str], list[tuple[str, str]]]:
+        """Send to every target: (targets sent, [(target, reason)] failed)."""
+        from pysnmp.hlapi.v3arch.asyncio import ContextData, NotificationType, ObjectIdentity, ObjectType, \
+            send_notification
+
+        sent, failed = [], []
+        for text in self.settings.trap_targets:
+            try:
+                notification = NotificationType(ObjectIdentity(mib.TRAP_OIDS[trap])).add_varbinds(
+                    *[ObjectType(ObjectIdentity(oid), value) for oid, value in varbinds])
+                error, *_ = await send_notification(self.engine, self.auth, await self._target(text), ContextData(),
+                                                    "trap", notification)
+            except Exception as e:  # a bad target must not stop the others
+                failed.append((text, f"{type(e).__name__}: {e}"))
+                continue
+            if error:
+                failed.append((text, str(error)))
+            else:
+                sent.append(text)
+        return sent, failed
+
+    def close(self) -> None:
+        try:
+            self.engine.close_dispatcher()
+        except Exception:  # nothing left to release
+            pass
+
+
+class TrapService:
+    """Subscribed to the event bus; sends the traps snmpconfig enables."""
+
+    def __init__(self, emit):
+        self.emit = emit
+        self.sender: TrapSender | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self.sent = 0
+
+    def configure(self, settings, keyring, serial: str) -> None:
+        if self.sender is not None:
+            self.sender.close()
+            self.sender = None
+        if settings.enabled and settings.trap_targets:
+            self.sender = TrapSender(settings, keyring, serial)
+
+    def on_event(self, event) -> None:
+        if self.sender is None:
+            return
+        found = trap_for(event)
+        if found is None or found[0] not in self.sender.settings.enabled_traps:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop: an event from a shell process, which sends no traps
+        task = loop.create_task(self._send(self.sender, *found))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, sender: TrapSender, trap: str, varbinds: list) -> None:
+        sent, failed = await sender.send(trap, varbinds)
+        if sent:
+            self.sent += 1
+            self.emit(SnmpTrapSent(trap, sender.version, tuple(sent)))
+        for target, reason in failed:
+            self.emit(SnmpTrapFailed(trap, target, reason))
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,271 @@
+"""alertconfig: alert recipients (classes and severities), the From address, duplicate intervals, TLS.
+
+The menu is the appliance's: NEW, EDIT, DELETE, CLEAR, FROM, SETUP, with
+the recipients listed after "Sending alerts to:" (there is no PRINT on the
+appliance; the batch form adds ``print`` for scripts).
+"""
+
+from __future__ import annotations
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.config.addresses import AddressError, split
+from asyncos_cli.config.schema import ALERT_CLASSES, ALERT_SEVERITIES, AlertRecipient
+
+from .support.base import CommandError
+from .support.registry import command
+
+USAGE = """Usage:
+  alertconfig print
+  alertconfig new ADDRESS [--classes=all|CLASS,...] [--severities=all|SEVERITY,...]
+  alertconfig edit ADDRESS [--classes=...] [--severities=...]
+  alertconfig delete ADDRESS
+  alertconfig clear
+  alertconfig from ADDRESS|default
+  alertconfig setup [--initial-interval=SECONDS] [--max-interval=SECONDS] [--max-saved=N] [--tls=yes|no]
+      [--support-address=ADDRESS|none]
+Classes: all or 1-9 / names (System, Hardware, Updater, Outbreak Filters, Anti-Virus, Anti-Spam,
+Directory Harvest Attack Prevention, Release and Support Notifications). Severities: all or Critical,
+Warning, Information."""
+
+#: The appliance's numbered lists: 1 is "All".
+CLASS_MENU = ("All", *ALERT_CLASSES)
+SEVERITY_MENU = ("All", *ALERT_SEVERITIES)
+
+
+@command("alertconfig", "Configure email alerts.", roles=R.ADMIN_ONLY,
+         subcommands=("print", "new", "edit", "delete", "clear", "from", "setup"))
+def run(ctx, args):
+    sub = args.subcommand()
+    rest = args.positional[1:]
+    if sub is None:
+        args.expect_done("alertconfig")
+        if ctx.batch:
+            raise CommandError(USAGE)
+        return _menu(ctx)
+    if sub == "print" and not rest:
+        args.expect_done("alertconfig print")
+        return _print(ctx)
+    if sub in ("new", "edit") and len(rest) == 1:
+        classes = args.take_option("classes")
+        severities = args.take_option("severities")
+        args.expect_done(f"alertconfig {sub}")
+        current = _find(ctx, rest[0]) if sub == "edit" else None
+        recipient = AlertRecipient(
+            rest[0],
+            _pick(classes, CLASS_MENU, "class") if classes is not None else
+            (current.classes if current else ALERT_CLASSES),
+            _pick(severities, SEVERITY_MENU, "severity") if severities is not None else
+            (current.severities if current else ALERT_SEVERITIES))
+        return _put(ctx, recipient, replace=rest[0] if current else None)
+    if sub == "delete" and len(rest) == 1:
+        args.expect_done("alertconfig delete")
+        target = _find(ctx, rest[0])
+        ctx.replace_section("alerts", recipients=tuple(r for r in ctx.config.alerts.recipients if r is not target))
+        ctx.say(f"{target.address} will no longer receive alerts.")
+        return
+    if sub == "clear" and not rest:
+        args.expect_done("alertconfig clear")
+        ctx.replace_section("alerts", recipients=())
+        ctx.say("All alert recipients removed.")
+        return
+    if sub == "from" and len(rest) == 1:
+        args.expect_done("alertconfig from")
+        ctx.replace_section("alerts", from_address="" if rest[0].lower() == "default" else rest[0])
+        ctx.say(f"Alerts will be sent from {ctx.config.alerts.sender(ctx.config.system.hostname)}.")
+        return
+    if sub == "setup" and not rest:
+        changes = args.take_typed((("initial-interval", "initial_interval_seconds", int),
+                                   ("max-interval", "max_interval_seconds", int), ("max-saved", "max_saved", int),
+                                   ("tls", "tls", bool), ("support-address", "support_address", str)))
+        args.expect_done("alertconfig setup")
+        if not changes:
+            raise CommandError(USAGE)
+        if changes.get("support_address", "").lower() == "none":
+            changes["support_address"] = ""
+        ctx.replace_section("alerts", **changes)
+        return _print(ctx)
+    raise CommandError(USAGE)
+
+
+def _find(ctx, address: str) -> AlertRecipient:
+    for r in ctx.config.alerts.recipients:
+        if r.address.lower() == address.lower():
+            return r
+    raise CommandError(f"{address} is not an alert recipient.")
+
+
+def _pick(value, menu, what: str) -> tuple[str, ...]:
+    """'all', numbers of the menu, or names; 'All' (1) means every entry."""
+    text = "" if value is True else str(value)
+    chosen: list[str] = []
+    for item in (v.strip() for v in text.split(",") if v.strip()):
+        if item.isdigit() and 1 <= int(item) <= len(menu):
+            name = menu[int(item) - 1]
+        else:
+            match = [m for m in menu if m.lower() == item.lower()]
+            if not match:
+                raise CommandError(f"unknown alert {what} {item!r}; choose from: {', '.join(menu)}")
+            name = match[0]
+        if name == "All":
+            return tuple(menu[1:])
+        if name not in chosen:
+            chosen.append(name)
+    if not chosen:
+        raise CommandError(f"choose at least one alert {what}")
+    return tuple(m for m in menu[1:] if m in chosen)
+
+
+def _put(ctx, recipient: AlertRecipient, replace: str | None) -> None:
+    recipients = ctx.config.alerts.recipients
+    if replace is None:
+        if any(r.address.lower() == recipient.address.lower() for r in recipients):
+            raise CommandError(f"{recipient.address} already receives alerts: use edit.")
+        recipients = (*recipients, recipient)
+    else:
+        recipients = tuple(recipient if r.address.lower() == replace.lower() else r for r in recipients)
+    ctx.replace_section("alerts", recipients=recipients)
+    ctx.say(f"{recipient.address}: {_describe(recipient)}")
+
+
+def _describe(r: AlertRecipient) -> str:
+    classes = "All classes" if set(r.classes) == set(ALERT_CLASSES) else ", ".join(r.classes)
+    severities = "All severities" if set(r.severities) == set(ALERT_SEVERITIES) else \
+        ", ".join(r.severities) or "no severity"
+    return f"{classes} ({severities})"
+
+
+# ---------------------------------------------------------------- interactive
+
+
+def _status_text(ctx) -> str:
+    a = ctx.config.alerts
+    lines = ["Sending alerts to:"]
+    lines += [f"    {r.address}\n        Class: {_describe(r)}" for r in a.recipients] or ["    (nobody)"]
+    lines.append(f"\nInitial number of seconds to wait before sending a duplicate alert: {a.initial_interval_seconds}")
+    lines.append(f"Maximum number of seconds to wait before sending a duplicate alert: {a.max_interval_seconds}")
+    lines.append(f"Maximum number of alerts to save: {a.max_saved}")
+    lines.append(f"Alerts are sent from: {a.sender(ctx.config.system.hostname)}")
+    lines.append(f"TLS support to send alert messages: {'enabled (STARTTLS required)' if a.tls else 'disabled'}")
+    if a.support_address:
+        lines.append(f"Support requests go to: {a.support_address}")
+    return "\n".join(lines)
+
+
+def _print(ctx) -> None:
+    ctx.say(_status_text(ctx))
+
+
+def _menu(ctx) -> None:
+    p = ctx.prompter
+    while True:
+        ops = [("NEW", "Add a new email address to send alerts."),
+               ("EDIT", "Modify an email address."),
+               ("DELETE", "Remove an email address.")]
+        if ctx.config.alerts.recipients:
+            ops.append(("CLEAR", "Remove all email addresses (disable alerts)."))
+        ops += [("FROM", "Configure the From: Address of alert emails."),
+                ("SETUP", "Configure alert settings.")]
+        choice = p.menu(ops, status=_status_text(ctx))
+        if choice is None:
+            return
+        try:
+            {"NEW": _new, "EDIT": _edit, "DELETE": _delete, "CLEAR": _clear, "FROM": _from, "SETUP": _setup}[choice](ctx)
+        except CommandError as e:
+            p.error(str(e))
+
+
+def _address_problem(text: str) -> str | None:
+    try:
+        split(text)
+    except AddressError as e:
+        return f"{text!r} is not an email address: {e}"
+    return None
+
+
+def _ask_list(ctx, question: str, menu, default: str, what: str, with_none: bool = False) -> tuple[str, ...]:
+    p = ctx.prompter
+    options = (*menu, "None") if with_none else menu
+
+    def problem(text):
+        items = [v.strip().lower() for v in text.split(",")]
+        if with_none and "none" in items or "5" in items and with_none:
+            if len(items) > 1:
+                return "You cannot pick None together with other severities."
+            return None
+        try:
+            _pick(text, menu, what)
+        except CommandError as e:
+            return str(e)
+        return None
+
+    p.say(question)
+    for i, name in enumerate(options, 1):
+        p.say(f"{i}. {name}")
+    answer = p.ask("Enter a comma-separated list of numbers.", default, validate=problem)
+    items = [v.strip().lower() for v in answer.split(",")]
+    if with_none and (items == ["none"] or items == [str(len(options))]):
+        return ()
+    return _pick(answer, menu, what)
+
+
+def _new(ctx) -> None:
+    p = ctx.prompter
+    address = p.ask("Please enter a new email address to send alerts.", validate=_address_problem)
+    classes = _ask_list(ctx, "Choose the Alert Classes:", CLASS_MENU, "1", "class")
+    severities = _ask_list(ctx, "Select a Severity Level:", SEVERITY_MENU, "1", "severity")
+    _put(ctx, AlertRecipient(address, classes, severities), replace=None)
+
+
+def _choose_recipient(ctx) -> AlertRecipient:
+    recipients = ctx.config.alerts.recipients
+    if not recipients:
+        raise CommandError("There are no alert recipients.")
+    i = ctx.prompter.choose("Choose the email address you want to edit.", [r.address for r in recipients])
+    return recipients[i]
+
+
+def _edit(ctx) -> None:
+    current = _choose_recipient(ctx)
+    classes = _ask_list(ctx, "Choose the Alert Classes:", CLASS_MENU, "1", "class")
+    severities = _ask_list(ctx, "Select a Severity Level:", SEVERITY_MENU, "1", "severity", with_none=True)
+    _put(ctx, AlertRecipient(current.address, classes, severities), replace=current.address)
+
+
+def _delete(ctx) -> None:
+    target = _choose_recipient(ctx)
+    ctx.replace_section("alerts", recipients=tuple(r for r in ctx.config.alerts.recipients if r is not target))
+    ctx.say(f"{target.address} will no longer receive alerts.")
+
+
+def _clear(ctx) -> None:
+    if ctx.prompter.yes_no("Are you sure you want to remove all alert recipients?", False):
+        ctx.replace_section("alerts", recipients=())
+
+
+def _from(ctx) -> None:
+    p = ctx.prompter
+    a = ctx.config.alerts
+    choice = p.menu([("EDIT", "Edit the From: address."), ("DEFAULT", "Use the default From: address.")],
+                    status=f"Alerts are sent from: {a.sender(ctx.config.system.hostname)}")
+    if choice == "EDIT":
+        ctx.replace_section("alerts", from_address=p.ask("Please enter the From: address to use for alerts.",
+                                                         a.from_address or None, validate=_address_problem))
+    elif choice == "DEFAULT":
+        ctx.replace_section("alerts", from_address="")
+
+
+def _setup(ctx) -> None:
+    p = ctx.prompter
+    a = ctx.config.alerts
+    initial = p.ask_int("Initial number of seconds to wait before sending a duplicate alert. Enter a value of "
+                        "0 to disable duplicate alert summaries.", a.initial_interval_seconds, 0, 86400)
+    while True:
+        maximum = p.ask_int("Maximum number of seconds to wait before sending a duplicate alert.",
+                            max(a.max_interval_seconds, initial), 0, 7 * 86400)
+        if maximum >= initial:
+            break
+        p.error("The debounce interval cannot be less than the initial interval.")
+    saved = p.ask_int("Maximum number of alerts to save.", a.max_saved, 1, 1000)
+    tls = p.yes_no("Do you want to enable TLS support to send alert messages?", a.tls)
+    ctx.replace_section("alerts", initial_interval_seconds=initial, max_interval_seconds=maximum, max_saved=saved,
+                        tls=tls)

@@ -1,0 +1,45 @@
+"""displayalerts: the most recent alerts, newest first, and whether each reached its recipients."""
+
+from __future__ import annotations
+
+import time
+
+from asyncos_cli.auth import roles as R
+
+from .support.base import CommandError
+from .support.registry import command
+
+USAGE = "Usage: displayalerts [--count=N]"
+
+
+@command("displayalerts", "Display the most recent alerts.", roles=R.VIEW)
+def run(ctx, args):
+    from asyncos_cli.config.store import connect
+    from asyncos_cli.services.alerts import recent
+
+    count = args.take_typed((("count", "count", int),)).get("count", 50)
+    args.expect_done("displayalerts")
+    if args.positional or not 1 <= count <= 1000:
+        raise CommandError(USAGE)
+    conn = connect(ctx.datadir.database)
+    try:
+        alerts = recent(conn, count)
+    finally:
+        conn.close()
+    if not alerts:
+        ctx.say("There are no alerts.")
+        return
+    ctx.say(f"{'Date and Time Stamp':<26}Description")
+    ctx.say("-" * 26 + "-" * 60)
+    for a in alerts:
+        when = time.strftime("%d %b %Y %H:%M:%S", time.localtime(a["at"]))
+        ctx.say(f"{when:<26}{a['severity']} <{a['class']}>: {a['text']}")
+        if a["pending"]:
+            ctx.say(f"{'':<26}  waiting to be sent to {', '.join(a['pending'])} "
+                    f"(attempts {a['attempts']}: {a['last_error'] or 'not tried yet'})")
+        elif a["recipients"]:
+            ctx.say(f"{'':<26}  sent to {', '.join(a['recipients'])}")
+        else:
+            ctx.say(f"{'':<26}  no recipient takes this class and severity")
+        if a["duplicates"]:
+            ctx.say(f"{'':<26}  repeated {a['duplicates']} times within the duplicate interval (not re-sent)")

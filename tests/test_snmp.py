@@ -1,0 +1,268 @@
+"""SNMP: snmpconfig, the agent read by net-snmp's snmpget/snmpwalk, traps received by net-snmp's snmptrapd."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import DaemonProcess, free_port, listener_port, require_peer, run_cli, wait_for
+
+from asyncos_cli.config.datadir import DataDir
+from asyncos_cli.config.schema import SnmpSection
+from asyncos_cli.shell.runner import Shell
+from asyncos_cli.shell.scripted import ScriptedPrompter
+from commands.support.context import Context
+
+ENGINE = "0x8000000001020304"
+MAIL = "1.3.6.1.4.1.15497.1.1.1"
+MIB_DIR = os.path.join(os.path.dirname(__file__), "..", "asyncos_cli", "services", "snmp", "mibs")
+
+
+def _cli(datadir, line, ok=True):
+    r = run_cli(datadir, "-c", line)
+    assert (r.returncode == 0) == ok, (line, r.stdout, r.stderr)
+    return r
+
+
+def _net_snmp(tmp_path, *argv, timeout=30):
+    env = {**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": str(tmp_path / "snmp-client")}
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+# ---------------------------------------------------------------- snmpconfig
+
+
+def test_snmpconfig_wizard_walks_the_appliance_questions(datadir):
+    answers = [
+        "SETUP", "Y", "127.0.0.1", "16161",
+        "3",                                   # authPriv
+        "2", "short", "authpass1", "authpass1",  # SHA; a short passphrase is re-asked
+        "2", "authpass1", "authpass1", "Y",     # AES; the same passphrase: set another
+        "privpass1", "privpass1",
+        "zz", ENGINE,                           # a bad engine ID is re-asked
+        "Y", "public", "Y", "127.0.0.0/8", "N",
+        "1",                                    # traps as v2c
+        "127.0.0.1:16162", "traps",
+        "Y", "Y", "7,8", "Y", "3", "ftp://x", "http://127.0.0.1:9/", "N",
+        "Lab 3", "ops@example.com",
+        "",
+    ]
+    p = ScriptedPrompter(answers)
+    ctx = Context(DataDir(datadir), p)
+    Shell(ctx).execute("snmpconfig")
+    s = ctx.config.snmp
+    assert s.enabled and s.port == 16161 and s.v3_level == "authPriv"
+    assert (s.auth_protocol, s.priv_protocol) == ("SHA", "AES")
+    assert ctx.keyring.reveal(s.auth_passphrase) == "authpass1" and ctx.keyring.reveal(s.priv_passphrase) == "privpass1"
+    assert s.engine_id == ENGINE and s.v2c_enabled and s.community == "public"
+    assert s.v2c_networks_v4 == ("127.0.0.0/8",) and not s.v2c_ipv6
+    assert s.trap_version == "v2c" and s.trap_targets == ("127.0.0.1:16162",) and s.trap_community == "traps"
+    assert "linkDown" not in s.enabled_traps and "linkUp" not in s.enabled_traps
+    assert "connectivityFailure" in s.enabled_traps and s.connectivity_url == "http://127.0.0.1:9/"
+    assert (s.location, s.contact) == ("Lab 3", "ops@example.com")
+    text = p.text
+    assert "The SNMPv3 password must be at least 8 characters long." in text
+    assert "Do you want to set other passwords?" in text and "Service SNMP V1/V2c requests?" in text
+    assert "authpass1" not in text and "privpass1" not in text
+
+
+def test_snmpconfig_batch_refuses_bad_settings_and_keeps_nothing(datadir, tmp_path):
+    r = _cli(datadir, "snmpconfig setup --enabled=yes --v3-level=authPriv --auth-passphrase=short", ok=False)
+    assert "at least 8 characters" in r.stderr
+    r = _cli(datadir, "snmpconfig setup --enabled=yes --v3-level=authNoPriv", ok=False)
+    assert "needs the SNMPv3 authentication passphrase" in r.stderr
+    r = _cli(datadir, "snmpconfig setup --v2c-networks-v4=10.0.0.0/8,::1", ok=False)
+    assert "not an IPv4 network" in r.stderr
+    r = _cli(datadir, "snmpconfig setup --enable-traps=fanfailure,nosuchtrap", ok=False)
+    assert "unknown trap 'nosuchtrap'" in r.stderr
+    r = _cli(datadir, "snmpconfig setup --trap-targets='bad host!'", ok=False)
+    assert "The trap target must be host name or IP address" in r.stderr
+    assert "SNMP Disabled" in _cli(datadir, "snmpconfig print").stdout
+    (tmp_path / "a").write_text("authpass1\n")
+    _cli(datadir, f"snmpconfig setup --enabled=yes --auth-passphrase-file={tmp_path / 'a'} --disable-traps=7,8; commit")
+    out = _cli(datadir, "snmpconfig print").stdout
+    assert "SNMP Enabled" in out and "authNoPriv, authentication SHA" in out
+    assert re.search(r"7\. linkDown\s+Disabled", out) and "authpass1" not in out
+    audit = (datadir / "logs" / "cli_logs" / "cli.current").read_text()
+    assert "authpass1" not in audit
+
+
+# ---------------------------------------------------------------- traps, received by snmptrapd
+
+TRAPD_USERS = {
+    # name: (createUser arguments, minimum level at the receiver)
+    "noauthuser": ("", "noauth"),
+    "authuser": ("SHA authauthpass", "auth"),
+    "privuser": ("SHA privauthpass AES privprivpass", "priv"),
+    "sha256user": ("SHA-256 sha256authpass AES-256 aes256privpass", "priv"),
+}
+
+
+@pytest.fixture
+def trapd(tmp_path):
+    require_peer("snmptrapd")
+    port = free_port()
+    conf = tmp_path / "snmptrapd.conf"
+    persist = tmp_path / "trapd-state"
+    persist.mkdir()
+    lines = [f"[snmp] persistentDir {persist}", "authCommunity log public"]
+    for user, (args, level) in TRAPD_USERS.items():
+        lines.append(f"createUser -e {ENGINE} {user} {args}".rstrip())
+        lines.append(f"authUser log {user} {level}")
+    conf.write_text("\n".join(lines) + "\n")
+    log = tmp_path / "trapd.log"
+    proc = subprocess.Popen(["snmptrapd", "-f", "-C", "-c", str(conf), "-Lf", str(log), "-n", "-On",
+                             f"udp:127.0.0.1:{port}"], env={**os.environ, "MIBS": ""},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert wait_for(lambda: log.exists() and "NET-SNMP version" in log.read_text(), 10), "snmptrapd did not start"
+    proc.port, proc.log = port, log
+    yield proc
+    proc.terminate()
+    proc.wait(10)
+
+
+def _send(settings, keyring, trap="CPUUtilizationExceeded", value=97):
+    from pysnmp.proto.api import v2c
+
+    from asyncos_cli.services.snmp import mib
+    from asyncos_cli.services.snmp.traps import TrapSender
+
+    async def go():
+        sender = TrapSender(settings, keyring, "SERIAL")
+        try:
+            return await sender.send(trap, [(mib.scalar("perCentCPUUtilization"), v2c.Gauge32(value))])
+        finally:
+            sender.close()
+
+    return asyncio.run(go())
+
+
+def test_traps_at_every_security_level_and_v2c_reach_snmptrapd(trapd, keyring):
+    target = (f"127.0.0.1:{trapd.port}",)
+    cases = [
+        ("noauthuser", dict(v3_level="noAuthNoPriv"), 11),
+        ("authuser", dict(v3_level="authNoPriv", auth_protocol="SHA", auth_passphrase=keyring.seal("authauthpass")),
+         12),
+        ("privuser", dict(v3_level="authPriv", auth_protocol="SHA", auth_passphrase=keyring.seal("privauthpass"),
+                          priv_protocol="AES", priv_passphrase=keyring.seal("privprivpass")), 13),
+        ("sha256user", dict(v3_level="authPriv", auth_protocol="SHA-256",
+                            auth_passphrase=keyring.seal("sha256authpass"), priv_protocol="AES-256",
+                            priv_passphrase=keyring.seal("aes256privpass")), 14),
+    ]
+    for user, security, value in cases:
+        s = SnmpSection(enabled=True, v3_user=user, engine_id=ENGINE, trap_targets=target, **security)
+        sent, failed = _send(s, keyring, value=value)
+        assert sent == list(target) and not failed
+    v2 = SnmpSection(enabled=True, v2c_enabled=True, trap_version="v2c", trap_community="public",
+                     v3_level="noAuthNoPriv", trap_targets=target)
+    _send(v2, keyring, value=15)
+    expected = [f".1.3.6.1.4.1.15497.1.1.1.2.0 = Gauge32: {v}" for v in (11, 12, 13, 14, 15)]
+    assert wait_for(lambda: all(e in trapd.log.read_text() for e in expected), 10), trapd.log.read_text()
+    log = trapd.log.read_text()
+    assert log.count(".1.3.6.1.6.3.1.1.4.1.0 = OID: .1.3.6.1.4.1.15497.1.1.2.10") == 5  # cpuUtilizationExceeded
+    assert log.count("Gauge32: 13") == 1  # one trap, not a duplicate per send
+
+
+def test_a_wrong_passphrase_is_not_accepted_by_the_receiver(trapd, keyring):
+    s = SnmpSection(enabled=True, v3_user="privuser", engine_id=ENGINE, v3_level="authPriv", auth_protocol="SHA",
+                    auth_passphrase=keyring.seal("wrongauthpass"), priv_protocol="AES",
+                    priv_passphrase=keyring.seal("privprivpass"), trap_targets=(f"127.0.0.1:{trapd.port}",))
+    _send(s, keyring, value=66)
+    assert wait_for(lambda: "Authentication failed for privuser" in trapd.log.read_text(), 10), trapd.log.read_text()
+    assert "Gauge32: 66" not in trapd.log.read_text()
+
+
+# ---------------------------------------------------------------- the agent in the running gateway
+
+
+def _get(tmp_path, port, *oids):
+    r = _net_snmp(tmp_path, "snmpget", "-v2c", "-c", "public", "-On", "-Oqv", "-t", "3", "-r", "1",
+                  f"127.0.0.1:{port}", *oids)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split("\n")
+
+
+def _status_gauges(datadir) -> dict:
+    out = _cli(datadir, "status").stdout
+    return {m.group(1): m.group(2) for m in re.finditer(r"^  ([A-Z][A-Za-z/ .]+?)\s{2,}(\S+)$", out, re.M)}
+
+
+def test_agent_serves_live_readings_that_agree_with_status(datadir, tmp_path, trapd):
+    require_peer("snmpget", "snmpwalk")
+    port = free_port()
+    # One SNMPv3 account serves reads and signs traps: the receiver knows it as sha256user.
+    for name, text in (("a", "sha256authpass"), ("p", "aes256privpass")):
+        (tmp_path / name).write_text(text + "\n")
+    closed = free_port()
+    _cli(datadir, f"snmpconfig setup --enabled=yes --port={port} --v3-level=authPriv --auth-protocol=SHA-256 "
+                  f"--auth-passphrase-file={tmp_path / 'a'} --priv-protocol=AES-256 "
+                  f"--priv-passphrase-file={tmp_path / 'p'} --engine-id={ENGINE} --v2c=yes --community=public "
+                  f"--trap-targets=127.0.0.1:{trapd.port} --v3-user=sha256user "
+                  f"--enable-traps=connectivityFailure --connectivity-url=http://127.0.0.1:{closed}/ "
+                  f"--location='Rack 7'; commit snmp")
+    # The receiver knows sha256user; the agent's user is the same account.
+    d = DaemonProcess(datadir)
+    try:
+        # The connectivity check fails at once (nothing listens): a v3 authPriv trap with the URL.
+        assert wait_for(lambda: ".1.3.6.1.4.1.15497.1.1.2.8" in trapd.log.read_text(), 15), trapd.log.read_text()
+        assert f"http://127.0.0.1:{closed}/" in trapd.log.read_text()
+
+        def v3get(auth_pass, *oids):
+            return _net_snmp(tmp_path, "snmpget", "-v3", "-l", "authPriv", "-u", "sha256user", "-a", "SHA-256", "-A",
+                             auth_pass, "-x", "AES-256", "-X", "aes256privpass", "-On", "-Oqv", "-t", "2", "-r", "0",
+                             f"127.0.0.1:{port}", *oids)
+
+        assert v3get("wrongauthpass", f"{MAIL}.11.0").returncode != 0
+        r = v3get("sha256authpass", "1.3.6.1.2.1.1.6.0", f"{MAIL}.11.0")
+        assert r.returncode == 0 and r.stdout.split("\n")[:2] == ['"Rack 7"', "0"], (r.stdout, r.stderr)
+        v3walk = _net_snmp(tmp_path, "snmpbulkwalk", "-v3", "-l", "authPriv", "-u", "sha256user", "-a", "SHA-256",
+                           "-A", "sha256authpass", "-x", "AES-256", "-X", "aes256privpass", "-On",
+                           f"127.0.0.1:{port}", "1.3.6.1.4.1.15497.1.1.1")
+        assert v3walk.returncode == 0 and f".{MAIL}.20.0 = Gauge32" in v3walk.stdout, v3walk.stderr
+
+        walk = _net_snmp(tmp_path, "snmpwalk", "-v2c", "-c", "public", "-M", f"+{MIB_DIR}", "-m", "ASYNCOS-MAIL-MIB",
+                         f"127.0.0.1:{port}", "1.3.6.1.4.1.15497")
+        assert walk.returncode == 0, walk.stderr
+        for name in ("perCentCPUUtilization.0", "workQueueMessages.0", "oldestMessageAge.0", "mailTransferThreads.0",
+                     "keyDescription.1", "gwMessagesReceived.0"):
+            assert f"ASYNCOS-MAIL-MIB::{name}" in walk.stdout, walk.stdout
+        bad = _net_snmp(tmp_path, "snmpget", "-v2c", "-c", "wrong", "-t", "1", "-r", "0", f"127.0.0.1:{port}",
+                        f"{MAIL}.11.0")
+        assert bad.returncode != 0 and "Timeout" in bad.stdout + bad.stderr
+
+        idle = _snmp_mail(tmp_path, port)
+        # Load: delivery paused, messages queue up and age; two busy processes load the CPU.
+        _cli(datadir, "workqueue pause")
+        import smtplib
+
+        with smtplib.SMTP("127.0.0.1", listener_port(datadir, "OutgoingMail"), timeout=20) as s:
+            for i in range(5):
+                s.sendmail("a@example.org", ["b@example.net"], f"Subject: {i}\r\n\r\nqueued\r\n".encode())
+        burners = [subprocess.Popen([sys.executable, "-c", "import time\nt=time.time()+6\nwhile time.time()<t: pass"])
+                   for _ in range(2)]
+        try:
+            time.sleep(3)
+            before = _status_gauges(datadir)
+            loaded = _snmp_mail(tmp_path, port)
+            after = _status_gauges(datadir)
+        finally:
+            for b in burners:
+                b.wait()
+        assert idle["work"] == 0 and loaded["work"] == 5
+        assert loaded["oldest"] >= 2 > idle["oldest"] - 1
+        assert loaded["cpu"] > idle["cpu"] and loaded["cpu"] >= 50
+        assert before["Messages In Work Queue"] == after["Messages In Work Queue"] == "5"
+        # status and the agent read the same once-a-second sample.
+        assert f"{loaded['cpu']}%" in (before["CPU Utilization"], after["CPU Utilization"]), (before, loaded, after)
+    finally:
+        d.stop()
+
+
+def _snmp_mail(tmp_path, port) -> dict:
+    values = _get(tmp_path, port, f"{MAIL}.2.0", f"{MAIL}.11.0", f"{MAIL}.14.0")
+    return {"cpu": int(values[0]), "work": int(values[1]), "oldest": int(values[2])}
