@@ -229,14 +229,14 @@ class SnmpTrapFailed(Event):
 @dataclass(frozen=True)
 class AlertSent(Event):
     log_type: ClassVar[str | None] = "system"
-    alert_class: str
+    category: str
     severity: str
     address: str
     subject: str
     how: str
 
     def log_line(self) -> str:
-        return (f"A {self.alert_class}/{self.severity} alert was sent to {self.address} with subject "
+        return (f"A {self.category}/{self.severity} alert was sent to {self.address} with subject "
                 f"\"{self.subject}\" ({self.how})")
 
 

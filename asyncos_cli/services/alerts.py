@@ -91,7 +91,8 @@ class AlertService:
     # ------------------------------------------------------------ raising
 
     def _on_event(self, event: Event) -> None:
-        alert_class = getattr(event, "alert_class", None)
+        # Only a class-level declaration makes an event an alert (a field of that name would not).
+        alert_class = getattr(type(event), "alert_class", None)
         if alert_class is None or self.config is None:
             return
         self.raise_alert(alert_class, severity_of(event), event.log_line())
