@@ -380,6 +380,7 @@ class Daemon:
         }
 
     def snmp_readings(self):
+        from .services import dnsstats
         from .services.certificates import expires
         from .services.snmp.mib import Readings
 
@@ -406,6 +407,7 @@ class Daemon:
             disk_io_percent=g["disk_io_percent"], queue_percent=g["queue_percent"], work_queue=g["work_queue"],
             oldest_message_age=g["oldest_message_age"], open_files=g["open_files"],
             transfer_threads=g["transfer_threads"], open_connections=g["open_connections"],
+            dns_outstanding=dnsstats.in_flight,
             counters=self.relay.status()["counters"], keys=keys, updates=self.snmp.update_rows())
 
     def _ssh_state(self) -> str:

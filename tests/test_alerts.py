@@ -138,7 +138,7 @@ def test_supportrequest_uses_starttls_when_offered_and_says_when_not(datadir, tm
                       "alertconfig setup --support-address=tac@support.example; commit")
         r = _cli(datadir, "supportrequest send --description='Mail stuck in the queue' --email=admin@example.com "
                           "--name='A. Admin'")
-        assert "sent over TLS (TLSv1." in r.stdout and f"127.0.0.1" in r.stdout
+        assert "sent over TLS (TLSv1." in r.stdout and "127.0.0.1" in r.stdout
         msg = message_from_bytes(tls.handler.messages[0], policy=policy.default)
         assert tls.handler.over_tls == [True] and "Mail stuck in the queue" in msg.get_body(("plain",)).get_content()
         bundle = next(p for p in msg.iter_attachments()).get_payload(decode=True)

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 from asyncos_cli.config.schema import SDR_VERDICTS, Config, ReputationProvider
 
+from . import dnsstats
+
 log = logging.getLogger("asyncos.reputation")
 
 #: DBL-style answers when a provider gives no mapping: phishing, malware and botnets are awful,
@@ -173,7 +175,7 @@ class ReputationService:
             resolver.nameservers = [h for h, _ in pairs]
             resolver.port = pairs[0][1]
         try:
-            answer = await resolver.resolve(query, "A", lifetime=provider.timeout_seconds)
+            answer = await dnsstats.lookup(resolver, query, "A", provider.timeout_seconds)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return DomainVerdict("neutral", source=provider.name) if provider.kind == "domain" else None
         addresses = [str(r) for r in answer]

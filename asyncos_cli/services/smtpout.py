@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from asyncos_cli.config.addresses import domain_matches
 from asyncos_cli.config.schema import Config
 
+from . import dnsstats
+
 DEV_NULL = "/dev/null"
 
 
@@ -78,7 +80,7 @@ async def mx_hops(domain: str, config: Config) -> list[Hop]:
     import dns.resolver
 
     try:
-        answer = await resolver(config).resolve(domain, "MX", lifetime=10.0)
+        answer = await dnsstats.lookup(resolver(config), domain, "MX", 10.0)
     except dns.resolver.NXDOMAIN:
         raise NoSuchDomain(domain) from None
     except dns.resolver.NoAnswer:
@@ -108,7 +110,7 @@ async def address(host: str, config: Config) -> str:
     r = resolver(config)
     for rdtype in ("A", "AAAA"):
         try:
-            answer = await r.resolve(host, rdtype, lifetime=config.dns.timeout_seconds)
+            answer = await dnsstats.lookup(r, host, rdtype, config.dns.timeout_seconds)
             return str(answer[0])
         except dns.exception.DNSException:
             continue
