@@ -266,3 +266,30 @@ def test_agent_serves_live_readings_that_agree_with_status(datadir, tmp_path, tr
 def _snmp_mail(tmp_path, port) -> dict:
     values = _get(tmp_path, port, f"{MAIL}.2.0", f"{MAIL}.11.0", f"{MAIL}.14.0")
     return {"cpu": int(values[0]), "work": int(values[1]), "oldest": int(values[2])}
+
+
+def test_conditions_fire_once_and_rearm_only_when_clearly_over(tmp_path):
+    from asyncos_cli.events.system import LinkStateChanged, ResourceThresholdExceeded
+    from asyncos_cli.services.gauges import Sample
+    from asyncos_cli.services.snmp.conditions import ConditionMonitor
+    from asyncos_cli.services.snmp.traps import trap_for
+
+    net = tmp_path / "net"
+    (net / "eth0").mkdir(parents=True)
+    (net / "eth0" / "ifindex").write_text("2\n")
+    (net / "eth0" / "operstate").write_text("up\n")
+    events = []
+    monitor = ConditionMonitor(events.append, link_root=net)
+    snmp = SnmpSection(cpu_threshold=80)
+    for cpu in (50, 85, 90, 79, 81, 74, 86):  # 79 and 81 hover: no new trap until it fell below 75
+        monitor.on_sample(Sample(cpu_percent=cpu), snmp)
+    fired = [e.percent for e in events if isinstance(e, ResourceThresholdExceeded)]
+    assert fired == [85, 86]
+    (net / "eth0" / "operstate").write_text("down\n")
+    monitor.on_sample(Sample(), snmp)
+    monitor.on_sample(Sample(), snmp)
+    links = [e for e in events if isinstance(e, LinkStateChanged)]
+    assert [(e.interface, e.index, e.up) for e in links] == [("eth0", 2, False)]
+    name, varbinds = trap_for(links[0])
+    assert name == "linkDown" and str(varbinds[1][1]) == "eth0"
+    assert trap_for(events[0])[0] == "CPUUtilizationExceeded"
