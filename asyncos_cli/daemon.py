@@ -339,6 +339,7 @@ class Daemon:
                   for l in relay["listeners"]],
                 ["Delivery", "paused" if relay["paused"] else "running"],
                 ["SNMP agent and traps", self.snmp.status()],
+                ["Anti-virus, anti-spam, file reputation", "not supported yet"],
                 ["Alerts", self.alerts.status()],
             ],
             "gauges": self._gauges(),

@@ -8,12 +8,7 @@ does not (AsyncOS 14.0); the command says which it was.
 
 from __future__ import annotations
 
-import asyncio
-import io
-import tarfile
 import time
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 
 from asyncos_cli import __version__
 from asyncos_cli.auth import roles as R
@@ -77,6 +72,9 @@ def _wizard(ctx) -> None:
 
 def bundle(ctx) -> bytes:
     """The diagnostic bundle: masked configuration, version, log tails (a .tar.gz)."""
+    import io
+    import tarfile
+
     from asyncos_cli.config.xmlio import to_xml
 
     out = io.BytesIO()
@@ -99,6 +97,10 @@ def bundle(ctx) -> bytes:
 
 
 def _send(ctx, fields: dict) -> None:
+    import asyncio
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
     from asyncos_cli.services.mailer import SendFailed, send
 
     to = fields["to"] or ctx.config.alerts.support_address

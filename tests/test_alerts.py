@@ -60,8 +60,9 @@ def _trigger_agent_failure(datadir):
     busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     busy.bind(("127.0.0.1", 0))
     (datadir.parent / "a").write_text("authpass1\n")
-    _cli(datadir, f"snmpconfig setup --enabled=yes --port={busy.getsockname()[1]} "
-                  f"--auth-passphrase-file={datadir.parent / 'a'}; commit snmp on a busy port")
+    # Thresholds at 100%: a loaded CI machine must not add CPU alerts of its own.
+    _cli(datadir, f"snmpconfig setup --enabled=yes --port={busy.getsockname()[1]} --cpu-threshold=100 "
+                  f"--memory-threshold=100 --auth-passphrase-file={datadir.parent / 'a'}; commit snmp on a busy port")
     return busy
 
 
@@ -98,6 +99,7 @@ def test_alert_goes_over_starttls_and_never_in_clear(datadir, tmp_path):
             assert wait_for(lambda: plain.handler.messages, 20)
             subjects = [message_from_bytes(m, policy=policy.default)["Subject"] for m in plain.handler.messages]
             assert plain.handler.over_tls == [False] and len(tls.handler.messages) == 1, subjects
+            assert "SNMP agent could not start" in subjects[0]
             busy.close()
         finally:
             d.stop()
