@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 ENGINE = "0x8000000001020304"
+OTHER_ENGINE = "0x8000000001020305"
 AUTH, PRIV = "benchauthpass", "benchprivpass"
 
 
@@ -83,6 +84,9 @@ def main() -> None:
     (work / "trapd").mkdir()
     (work / "trapd.conf").write_text(
         f"[snmp] persistentDir {work / 'trapd'}\ncreateUser -e {ENGINE} benchuser SHA-256 {AUTH} AES-256 {PRIV}\n"
+        # snmptrap gets its own engine ID: the receiver keeps each engine's boots and time, and a second
+        # sender under the gateway's ID would fall outside that time window.
+        f"createUser -e {OTHER_ENGINE} benchuser SHA-256 {AUTH} AES-256 {PRIV}\n"
         "authUser log benchuser priv\n")
     trapd = subprocess.Popen(["snmptrapd", "-f", "-C", "-c", str(work / "trapd.conf"), "-Lf", str(work / "trapd.log"),
                               "-n", "-On", f"udp:127.0.0.1:{trap_port}"], env=net_env, stdout=subprocess.DEVNULL,
@@ -130,7 +134,7 @@ def traps(work, net_env, port, count=200) -> None:
     theirs = []
     for i in range(count):
         t = time.perf_counter()
-        subprocess.run(["snmptrap", "-v3", "-e", ENGINE, "-u", "benchuser", "-l", "authPriv", "-a", "SHA-256", "-A",
+        subprocess.run(["snmptrap", "-v3", "-e", OTHER_ENGINE, "-u", "benchuser", "-l", "authPriv", "-a", "SHA-256", "-A",
                         AUTH, "-x", "AES-256", "-X", PRIV, f"udp:127.0.0.1:{port}", "",
                         ".1.3.6.1.4.1.15497.1.1.2.10", "1.3.6.1.4.1.15497.1.1.1.2.0", "u", str(1000 + i)],
                        env=net_env, capture_output=True)
