@@ -8,7 +8,7 @@ appliance; the batch form adds ``print`` for scripts).
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.addresses import AddressError, split
+from asyncos_cli.config.addresses import address_problem as _address_problem
 from asyncos_cli.config.schema import ALERT_CLASSES, ALERT_SEVERITIES, AlertRecipient
 
 from .support.base import CommandError
@@ -173,13 +173,6 @@ def _menu(ctx) -> None:
         except CommandError as e:
             p.error(str(e))
 
-
-def _address_problem(text: str) -> str | None:
-    try:
-        split(text)
-    except AddressError as e:
-        return f"{text!r} is not an email address: {e}"
-    return None
 
 
 def _ask_list(ctx, question: str, menu, default: str, what: str, with_none: bool = False) -> tuple[str, ...]:

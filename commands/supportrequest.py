@@ -12,7 +12,7 @@ import time
 
 from asyncos_cli import __version__
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.addresses import AddressError, split
+from asyncos_cli.config.addresses import address_problem as _address_problem
 
 from .support.base import CommandError
 from .support.registry import command
@@ -42,13 +42,6 @@ def run(ctx, args):
         raise CommandError(USAGE)
     _send(ctx, fields)
 
-
-def _address_problem(text: str) -> str | None:
-    try:
-        split(text)
-    except AddressError as e:
-        return f"{text!r} is not an email address: {e}"
-    return None
 
 
 def _wizard(ctx) -> None:

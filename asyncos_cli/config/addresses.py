@@ -93,3 +93,12 @@ def downgrade(address: str) -> str:
             f"<{address}> has a non-ASCII local part and the next hop does not offer SMTPUTF8"
         )
     return f"{local}@{ascii_domain(domain)}"
+
+
+def address_problem(text: str) -> str | None:
+    """Why ``text`` is not an email address the gateway can send to, or None (for checks and wizards)."""
+    try:
+        split(text)
+    except AddressError as e:
+        return f"{text!r} is not an email address: {e}"
+    return None

@@ -1336,12 +1336,11 @@ class AlertRecipient(Record):
     severities: tuple[str, ...] = field(default=ALERT_SEVERITIES, metadata={"item": "severity"})
 
     def validate(self) -> None:
-        from .addresses import AddressError, split
+        from .addresses import address_problem
 
-        try:
-            split(self.address)
-        except AddressError as e:
-            raise ConfigError(f"{self.address!r} is not an email address: {e}", "address") from None
+        problem = address_problem(self.address)
+        if problem:
+            raise ConfigError(problem, "address")
         if not self.classes:
             raise ConfigError("choose at least one alert class", "classes")
         for c in self.classes:
@@ -1375,15 +1374,13 @@ class AlertsSection(Section):
     support_address: str = ""
 
     def validate(self) -> None:
-        from .addresses import AddressError, split
+        from .addresses import address_problem
 
         check_unique([r.address.lower() for r in self.recipients], "recipients", "recipient")
         for f in ("from_address", "support_address"):
-            if getattr(self, f):
-                try:
-                    split(getattr(self, f))
-                except AddressError as e:
-                    raise ConfigError(f"{getattr(self, f)!r} is not an email address: {e}", f) from None
+            problem = getattr(self, f) and address_problem(getattr(self, f))
+            if problem:
+                raise ConfigError(problem, f)
         check_range(self.initial_interval_seconds, 0, 86400, "initial_interval_seconds")
         check_range(self.max_interval_seconds, 0, 7 * 86400, "max_interval_seconds")
         if self.max_interval_seconds < self.initial_interval_seconds:
