@@ -171,9 +171,14 @@ class Daemon:
         from .services.maturity import SenderMaturity
         from .services.snmp.service import SnmpService
 
+        from .services.engines.service import EngineService
+        from .services.outbound import ca_bundle
+
+        engines = EngineService(self.snapshot.config, self.keyring, self.bus.emit,
+                                verify=lambda: ca_bundle(self.snapshot.config, self.datadir.run))
         self.relay = Relay(self.datadir.root / "queue", self.snapshot.config, self.bus.emit, self._listener_tls,
                            keyring=self.keyring, quarantine_dir=self.datadir.quarantine,
-                           maturity=SenderMaturity(connect(self.datadir.database)))
+                           maturity=SenderMaturity(connect(self.datadir.database)), engines=engines)
         await self.relay.start()
         self.components.append(self.relay)
 
@@ -339,11 +344,23 @@ class Daemon:
                   for l in relay["listeners"]],
                 ["Delivery", "paused" if relay["paused"] else "running"],
                 ["SNMP agent and traps", self.snmp.status()],
-                ["Anti-virus, anti-spam, file reputation", "not supported yet"],
+                *[[title, self._engine_row(e)] for e, title in (("antivirus", "Anti-virus (ClamAV)"),
+                                                                ("antispam", "Anti-spam (Rspamd)"),
+                                                                ("file_reputation", "File reputation and analysis"))],
+                ["Graymail detection", "not supported yet"],
                 ["Alerts", self.alerts.status()],
             ],
             "gauges": self._gauges(),
+            "engines": self.relay.engines.status(),
         }
+
+    def _engine_row(self, engine: str) -> str:
+        e = self.relay.engines.status()[engine]
+        if not e["enabled"]:
+            return "off"
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(e["verdicts"].items())) or "no messages yet"
+        latency = f"; p50 {e['p50_ms']} ms, p99 {e['p99_ms']} ms" if e["p50_ms"] is not None else ""
+        return f"{e['state']}; {e['endpoint']}; {counts}{latency}"
 
     def _sample(self) -> None:
         from .services.outbound import ca_bundle, fetch_ok, proxy_failure

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from asyncos_cli.config.schema import Config, MailPolicy
 
+from .engines import AntiSpam, AntiVirus, EngineResults, FileReputation
 from .message import ParsedMessage
 from .policies import split
 
@@ -104,6 +105,12 @@ class StageContext:
     url_reputation: object = None
     hash_lists: dict = field(default_factory=dict)
     findings: dict = field(default_factory=dict)
+    #: The engines' answers for this message (scanning.engines.EngineResults).
+    engines: object = None
+    #: Put in front of the subject of this policy's copy, in stage order.
+    subject_tags: list = field(default_factory=list)
+    #: Notifications the stages asked for: {"to", "stage", "verdict"}.
+    notifications: list = field(default_factory=list)
 
     def facts(self):
         from .filters import Facts
@@ -264,9 +271,9 @@ def default_stages() -> list[Stage]:
     return [
         MessageFilters(),
         UrlScanning(),
-        _Pending("antispam", "antispam", "no anti-spam engine is configured (not supported yet)"),
-        _Pending("antivirus", "antivirus", "no anti-virus engine is configured (not supported yet)"),
-        _Pending("file_reputation", "file_reputation", "file reputation is not configured (not supported yet)"),
+        AntiSpam(),
+        AntiVirus(),
+        FileReputation(),
         _Pending("graymail", "graymail", "graymail detection is not supported yet"),
         ContentFilters(),
         DlpStage(),
@@ -286,7 +293,7 @@ def parse_for(raw: bytes, direction: str, config: Config, clients: Clients = NO_
 
 
 def scan(message: ParsedMessage, envelope: Envelope, config: Config, stages: list[Stage] | None = None,
-         clients: Clients = NO_CLIENTS) -> list[PolicyVerdict]:
+         clients: Clients = NO_CLIENTS, engines: EngineResults | None = None) -> list[PolicyVerdict]:
     """One verdict per mail policy the recipients fall under (the appliance's message splitting).
 
     Message filters run once, on the whole message, before the split (as on the
@@ -297,6 +304,7 @@ def scan(message: ParsedMessage, envelope: Envelope, config: Config, stages: lis
     from .urls import LocalUrlTable, UrlReputation
 
     stages = stages if stages is not None else default_stages()
+    engines = engines or EngineResults()
     groups = split(config.mail_policies, envelope.direction, envelope.sender, list(envelope.recipients),
                    clients.repeat_clickers)
     url_reputation = UrlReputation([LocalUrlTable(config.reputation), *clients.url_providers])
@@ -314,7 +322,8 @@ def scan(message: ParsedMessage, envelope: Envelope, config: Config, stages: lis
         stages = stages[1:]
     out = []
     for policy, rcpts in groups:
-        ctx = StageContext(message, envelope, policy, config, first.copy(), url_reputation, hash_lists)
+        ctx = StageContext(message, envelope, policy, config, first.copy(), url_reputation, hash_lists,
+                           engines=engines)
         results = list(pre)
         for stage in stages:
             if ctx.outcome.final in FINAL_ACTIONS:
@@ -333,6 +342,8 @@ def scan(message: ParsedMessage, envelope: Envelope, config: Config, stages: lis
             ],
             "size": message.size,
             "filters": o.summary(),
+            "subject_tags": ctx.subject_tags,
+            "notifications": ctx.notifications,
             **ctx.findings,
         }
         out.append(PolicyVerdict(policy.name, envelope.direction, tuple(rcpts), tuple(results), action, findings,
@@ -341,7 +352,8 @@ def scan(message: ParsedMessage, envelope: Envelope, config: Config, stages: lis
     return out
 
 
-FINAL_ACTIONS = ("drop", "bounce", "quarantine")
+#: "defer": an engine was unavailable and its settings say to keep the message queued and scan it again.
+FINAL_ACTIONS = ("drop", "bounce", "quarantine", "defer")
 
 
 def _unscannable(message: ParsedMessage) -> str:

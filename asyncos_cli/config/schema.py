@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import ClassVar, Iterator, Mapping, Optional
 
+from .engines import (ENGINE_SECTIONS, AntispamActions, AntispamSection, AntivirusActions, AntivirusSection,
+                      FileReputationActions, FileReputationSection)
 from .fields import ConfigError, Record, Secret, Section
+from .proxy import HttpProxy
 from .validators import (
     check_hostname,
     check_hostname_or_ip,
@@ -53,20 +56,6 @@ class SystemSection(Section):
         check_hostname(self.hostname)
         if self.model not in MODELS:
             raise ConfigError(f"unknown model {self.model!r}; models: {', '.join(MODELS)}", "model")
-
-
-@dataclass(frozen=True)
-class HttpProxy(Record):
-    host: str
-    port: int = 3128
-    username: str = ""
-    passphrase: Optional[Secret] = None
-
-    def validate(self) -> None:
-        check_hostname_or_ip(self.host, "host")
-        check_port(self.port)
-        if self.passphrase is not None and not self.username:
-            raise ConfigError("a proxy passphrase needs a user name", "username")
 
 
 @dataclass(frozen=True)
@@ -157,6 +146,7 @@ DEFAULT_LOGS = (
     LogSubscription("mail_logs", "mail", "mail"),
     LogSubscription("system_logs", "system", "system"),
     LogSubscription("authentication", "authentication", "authentication"),
+    LogSubscription("amp", "amp", "amp"),
 )
 
 
@@ -585,6 +575,10 @@ class MailPolicy(Record):
     dlp_policies: tuple[str, ...] = field(default=(), metadata={"item": "dlp_policy"})
     #: Matches only recipients on the awareness service's repeat-clicker list (awarenessconfig).
     repeat_clickers: bool = False
+    #: What each engine's verdicts do to this policy's copy (antivirusconfig, antispamconfig, ampconfig).
+    antivirus_actions: AntivirusActions = AntivirusActions()
+    antispam_actions: AntispamActions = AntispamActions()
+    file_reputation_actions: FileReputationActions = FileReputationActions()
 
     def validate(self) -> None:
         check_name(self.name, "name", "policy name")
@@ -917,7 +911,8 @@ class QuarantinesSection(Section):
     title: ClassVar[str] = "Policy quarantines"
 
     quarantines: tuple[Quarantine, ...] = field(
-        default=(Quarantine("Policy"), Quarantine("Unscannable", 14)), metadata={"item": "quarantine"})
+        default=(Quarantine("Policy"), Quarantine("Unscannable", 14), Quarantine("Virus", 30), Quarantine("Spam", 30),
+                 Quarantine("File_Analysis", 1, "release")), metadata={"item": "quarantine"})
 
     def validate(self) -> None:
         check_unique((q.name.lower() for q in self.quarantines), "quarantines", "quarantine name")
@@ -1416,6 +1411,7 @@ SECTIONS: tuple[type[Section], ...] = (
     AwarenessSection,
     SnmpSection,
     AlertsSection,
+    *ENGINE_SECTIONS,
     OutboundSection,
     LogsSection,
 )
@@ -1559,6 +1555,18 @@ class Config:
     @property
     def alerts(self) -> AlertsSection:
         return self._sections["alerts"]  # type: ignore[return-value]
+
+    @property
+    def antivirus(self) -> AntivirusSection:
+        return self._sections["antivirus"]  # type: ignore[return-value]
+
+    @property
+    def antispam(self) -> AntispamSection:
+        return self._sections["antispam"]  # type: ignore[return-value]
+
+    @property
+    def file_reputation(self) -> FileReputationSection:
+        return self._sections["file_reputation"]  # type: ignore[return-value]
 
 
 def secrets_in(record: Record) -> Iterator[tuple[str, Secret]]:

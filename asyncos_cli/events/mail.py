@@ -183,6 +183,13 @@ class StageVerdict(Event):
 
     def log_line(self) -> str:
         extra = f" {self.detail}" if self.detail else ""
+        # The engines' lines as the appliance writes them (with the engine that answered).
+        if self.stage == "antispam":
+            return f"MID {self.mid} using engine: RSPAMD spam {self.verdict.lower()}{extra}"
+        if self.stage == "antivirus":
+            return f"MID {self.mid} antivirus {self.verdict.lower()}{extra}"
+        if self.stage == "file_reputation":
+            return f"MID {self.mid} AMP file reputation verdict : {self.verdict}{extra}"
         return f"MID {self.mid} {self.stage} verdict {self.verdict}{extra}"
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ class Counters:
 class Relay:
     def __init__(self, queue_dir: Path, config: Config, emit: Callable[[Event], None], tls_context,
                  clock: Callable[[], float] = time.time, keyring=None, quarantine_dir: Path | None = None,
-                 maturity=None):
+                 maturity=None, engines=None):
         from asyncos_cli.events.system import ReputationProviderFailed
         from asyncos_cli.services.quarantine import QuarantineStore
         from asyncos_cli.services.reputation import ReputationService
@@ -83,6 +83,12 @@ class Relay:
             config, keyring, on_failure=lambda provider, reason: emit(ReputationProviderFailed(provider, reason)))
         #: Opens the protected-attachment passphrases for the scanning workers.
         self.keyring = keyring
+        #: services.engines.service.EngineService: clamd, Rspamd, file reputation (reached from this loop).
+        if engines is None:
+            from asyncos_cli.services.engines.service import EngineService
+
+            engines = EngineService(config, keyring, emit)
+        self.engines = engines
         self.quarantines = QuarantineStore(quarantine_dir or queue_dir.parent / "quarantine")
         self.emit = emit
         self.tls_context = tls_context
@@ -124,6 +130,7 @@ class Relay:
         await self.spool.stop()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        self.engines.close()
 
     async def _bind(self, config: Config) -> None:
         loop = asyncio.get_running_loop()
@@ -155,6 +162,7 @@ class Relay:
     def configure(self, config: Config) -> None:
         old, self.config = self.config, config
         self.reputation.configure(config)
+        self.engines.configure(config)
         if (old.listeners != config.listeners or old.system.hostname != config.system.hostname
                 or old.ssl != config.ssl or old.certificates != config.certificates):
             asyncio.get_running_loop().create_task(self._bind(config))
@@ -228,6 +236,8 @@ class Relay:
 
     def _needs_scan(self, msg: QueuedMessage) -> bool:
         config = self.config
+        if self.engines.wanted(config):
+            return True
         if config.message_filters.filters or config.content_filters.filters:
             return True
         if len(config.mail_policies.incoming) > 1 or len(config.mail_policies.outgoing) > 1:
@@ -265,34 +275,76 @@ class Relay:
                                              mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
-    async def _scan(self, batch: list[QueuedMessage]) -> None:
-        from asyncos_cli.events.mail import StageVerdict
+    def _jobs(self, batch: list[QueuedMessage], config: Config) -> list[tuple]:
         from scanning.pipeline import Envelope
-        from scanning.worker import scan_batch
 
-        config = self.config  # the snapshot these messages are scanned under
-        if self.reputation.can_answer("domain") and config.reputation.sdr_enabled:
-            await asyncio.gather(*(self._header_from_sdr(m) for m in batch))
-        jobs, directions = [], []
+        jobs = []
         for msg in batch:
             listener = config.listeners.get(msg.listener)
             direction = "outgoing" if listener is not None and listener.kind == "private" else "incoming"
-            directions.append(direction)
             verdict, _, category = msg.sdr.partition(":")
             jobs.append((msg.content, Envelope(msg.sender, tuple(r.address for r in msg.pending()), direction,
                                                msg.remote_ip, msg.mid, self._maturity_of(msg.sender), verdict,
                                                category)))
+        return jobs
+
+    async def _in_workers(self, function, jobs: list[tuple], config: Config) -> list:
+        """``function`` (scanning.worker) over the jobs in a worker; when the hand-off fails, that exception each."""
         try:
             key, blob = self._snapshot_blob(config)
-            outcomes = await asyncio.get_running_loop().run_in_executor(self._workers(), scan_batch, jobs, key, blob)
+            return await asyncio.get_running_loop().run_in_executor(self._workers(), function, jobs, key, blob)
         except Exception as e:  # the scan failed: the messages are not lost, they go on unscanned and say so
             from concurrent.futures.process import BrokenProcessPool
 
             if isinstance(e, BrokenProcessPool):  # a worker died (killed, out of memory): a fresh pool next time
                 log.error("a scanning worker died; starting new workers")
                 self._pool = None
-            outcomes = [e] * len(batch)
-        for msg, direction, results in zip(batch, directions, outcomes):
+            return [e] * len(jobs)
+
+    async def _scan(self, batch: list[QueuedMessage]) -> None:
+        from scanning.worker import scan_batch
+
+        config = self.config  # the snapshot these messages are scanned under
+        if self.reputation.can_answer("domain") and config.reputation.sdr_enabled:
+            await asyncio.gather(*(self._header_from_sdr(m) for m in batch))
+        jobs = self._jobs(batch, config)
+        if self.engines.wanted(config):
+            # The engines answer each message on its own time: a slow one must not hold up the others.
+            await asyncio.gather(*(self._examine(msg, job, work, config) for msg, job, work
+                                   in zip(batch, jobs, await self._engine_work(batch, jobs, config))))
+            return
+        await self._finish_scan(batch, jobs, await self._in_workers(scan_batch, jobs, config))
+
+    async def _engine_work(self, batch: list[QueuedMessage], jobs: list[tuple], config: Config) -> list:
+        """What each message needs from the engines; a single text part needs no parse to know: nothing."""
+        from scanning.engines import EngineWork
+        from scanning.worker import work_batch
+
+        works: list = [EngineWork() for _ in batch]
+        parse = [i for i, msg in enumerate(batch) if may_have_attachments(msg.content)]
+        if parse:
+            for i, work in zip(parse, await self._in_workers(work_batch, [jobs[i] for i in parse], config)):
+                works[i] = work
+        return works
+
+    async def _examine(self, msg: QueuedMessage, job: tuple, work, config: Config) -> None:
+        from scanning.worker import scan_batch
+
+        raw, envelope = job
+        if isinstance(work, BaseException):
+            await self._finish_scan([msg], [job], [work])
+            return
+        results = await self.engines.examine(msg.mid, raw, {"From": msg.sender, "Rcpt": list(envelope.recipients),
+                                                            "IP": msg.remote_ip, "Hostname": config.system.hostname},
+                                             work, config)
+        job = (raw, envelope, results)
+        await self._finish_scan([msg], [job], await self._in_workers(scan_batch, [job], config))
+
+    async def _finish_scan(self, batch: list[QueuedMessage], jobs: list[tuple], outcomes: list) -> None:
+        from asyncos_cli.events.mail import StageVerdict
+
+        for msg, job, results in zip(batch, jobs, outcomes):
+            direction = job[1].direction
             if isinstance(results, BaseException):
                 self.emit(StageVerdict(msg.mid, "scanning", "UNSCANNABLE", f"{type(results).__name__}: {results}"))
                 self.delivery.submit(msg)
@@ -382,7 +434,8 @@ class Relay:
     async def _apply(self, msg: QueuedMessage, result: dict) -> None:
         action = result["action"]
         by = result["final_by"] or "a message filter"
-        by = by if by in ("url_scanning", "unscannable") or by.startswith("DLP policy") else f"filter {by}"
+        engine = by.split(" ", 1)[0] in ("antivirus", "antispam", "file_reputation")
+        by = by if by in ("url_scanning", "unscannable") or by.startswith("DLP policy") or engine else f"filter {by}"
         if result["content"] is not None:
             msg.content = result["content"]
             msg.size = len(msg.content)
@@ -396,8 +449,41 @@ class Relay:
             await self.finish(msg)
         elif action == "quarantine":
             await self._quarantine(msg, result["quarantine"] or "Policy", by, result["policy"])
+        elif action == "defer":
+            self._defer(msg, result)
         else:
             self.delivery.submit(msg)
+        if action != "drop":
+            await self._notify(msg, result)
+
+    def _defer(self, msg: QueuedMessage, result: dict) -> None:
+        """An engine was unavailable: the message stays queued (durable already) and is scanned again later."""
+        from asyncos_cli.events.engines import MessageDeferred
+
+        stage = result["final_by"].split(" ", 1)[0]
+        retry = getattr(self.config, stage).retry_seconds if stage in ("antivirus", "antispam") else 60
+        self.emit(MessageDeferred(msg.mid, f"{stage} engine unavailable", retry))
+        asyncio.get_running_loop().call_later(retry, self.accepted, msg)
+
+    async def _notify(self, msg: QueuedMessage, result: dict) -> None:
+        """The notifications the engines' actions asked for: a short message, queued like a DSN."""
+        wanted = result.get("notifications") or []
+        if not wanted:
+            return
+        from .notify import build as build_notice
+
+        for note in wanted:
+            to = {"sender": [msg.sender] if msg.sender else [],
+                  "recipients": [r.address for r in msg.recipients]}.get(note["to"], [note["to"]])
+            if not to:
+                continue
+            content = build_notice(msg, note["stage"], note["verdict"], result["policy"], self.config.system.hostname)
+            notice = QueuedMessage(mid=self.spool.next_mid(), icid=0, sender="", received=self.clock(),
+                                   recipients=[Recipient(i, a) for i, a in enumerate(to)], listener="(notify)",
+                                   size=len(content), subject="Message notification", is_bounce=True,
+                                   content=content)
+            await self.spool.store(notice)
+            self.delivery.submit(notice)
 
     async def _quarantine(self, msg: QueuedMessage, name: str, by: str, policy: str) -> None:
         rcpts = [r.address for r in msg.pending()]

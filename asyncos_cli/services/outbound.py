@@ -15,7 +15,11 @@ from asyncos_cli.config.secrets import Keyring
 
 
 def proxy_url(section: OutboundSection, keyring: Keyring) -> str | None:
-    p = section.proxy
+    return proxy_url_for(section.proxy, keyring)
+
+
+def proxy_url_for(p, keyring: Keyring) -> str | None:
+    """``http://user:pass@host:port`` for a config.proxy.HttpProxy, or None."""
     if p is None:
         return None
     auth = ""

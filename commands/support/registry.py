@@ -19,6 +19,9 @@ from asyncos_cli.auth import roles as R
 #: imports only the module of the command it runs; help and completion load all.
 MODULES: dict[str, tuple[str, ...]] = {
     "alertconfig": (),
+    "ampconfig": (),
+    "antispamconfig": (),
+    "antivirusconfig": (),
     "awarenessconfig": (),
     "bouncerecipients": (),
     "certconfig": (),

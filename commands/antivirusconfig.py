@@ -1,0 +1,67 @@
+"""antivirusconfig: anti-virus scanning with ClamAV's clamd, and each mail policy's anti-virus actions."""
+
+from __future__ import annotations
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.config.engines import AntivirusActions
+
+from .support.base import CommandError
+from .support.engines import (UNAVAILABLE_OPTIONS, EngineCommand, print_policies, print_unavailable, size_text,
+                              take_size, unavailable_questions)
+from .support.registry import command
+
+USAGE = """Usage:
+  antivirusconfig print
+  antivirusconfig setup [--enabled=yes|no] [--clamd=SOCKET|HOST:PORT] [--timeout=SECONDS] [--max-size=SIZE]
+      [--unavailable=deliver|quarantine|defer] [--unavailable-quarantine=NAME] [--retry=SECONDS]
+  antivirusconfig policy incoming|outgoing NAME [--VERDICT=deliver|drop|quarantine|strip]
+      [--VERDICT-quarantine=NAME] [--VERDICT-tag=TEXT|none] [--VERDICT-header="Name: value"|none]
+      [--VERDICT-notify=ADDRESS,sender,recipients|none]
+  antivirusconfig test          (asks clamd for its version over the configured socket)
+VERDICT: clean, infected, unscannable, encrypted (strip: infected only). SIZE: bytes, or 2048K, 10M."""
+
+
+def _setup(ctx, args) -> dict:
+    changes = args.take_typed((("enabled", "enabled", bool), ("clamd", "clamd", str),
+                               ("timeout", "timeout_seconds", float), *UNAVAILABLE_OPTIONS))
+    take_size(args, "max-size", "max_scan_bytes", changes)
+    return changes
+
+
+def _show(ctx) -> None:
+    s = ctx.config.antivirus
+    ctx.say(f"Anti-virus scanning (ClamAV): {'enabled' if s.enabled else 'disabled'}")
+    ctx.say(f"clamd: {s.clamd}; scan timeout {s.timeout_seconds:g} s; messages larger than "
+            f"{size_text(s.max_scan_bytes)} are unscannable")
+    print_unavailable(ctx, s)
+    ctx.say("Actions per mail policy:")
+    print_policies(ctx, "antivirus_actions", AntivirusActions.VERDICTS)
+
+
+def _test(ctx) -> None:
+    import asyncio
+
+    from asyncos_cli.services.engines import clamd
+
+    s = ctx.config.antivirus
+    try:
+        answer = asyncio.run(clamd.version(s.clamd))
+    except clamd.ClamdUnavailable as e:
+        raise CommandError(f"clamd did not answer: {e}") from None
+    ctx.say(f"clamd at {s.clamd} answered: {answer}")
+
+
+COMMAND = EngineCommand(
+    "antivirusconfig", "antivirus", USAGE, "antivirus_actions", AntivirusActions.VERDICTS, _setup, _show,
+    (("enabled", "Would you like to enable anti-virus scanning?", "bool"),
+     ("clamd", "Enter clamd's socket (a path, or host:port):", "text"),
+     ("timeout_seconds", "Enter the scan timeout in seconds:", "number"),
+     ("max_scan_bytes", "Enter the largest message to scan (bytes, or 2048K, 10M):", "size"),
+     *unavailable_questions()),
+    test=_test)
+
+
+@command("antivirusconfig", "Configure anti-virus scanning (ClamAV).", roles=R.CONFIGURE,
+         subcommands=("print", "setup", "policy", "test"))
+def run(ctx, args):
+    return COMMAND.run(ctx, args)
