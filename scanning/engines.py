@@ -65,10 +65,10 @@ def engine_work(message: ParsedMessage, config: Config) -> EngineWork:
     if config.antivirus.enabled:
         for top in message.attachments:
             work.av_parts.append((_label(top), top.sha256, top.data, False))
-            for a in _walk(top):
-                # clamd cannot see through the encryption: what a passphrase opened goes in the clear.
-                if a.unlocked_by:
-                    work.av_parts += [(_label(c), top.sha256, c.data, True) for c in a.children]
+            # clamd cannot see through the encryption: what a passphrase opened goes in the clear (a zip
+            # member that was decrypted, or the plain document inside an encrypted Office file).
+            work.av_parts += [(_label(a), top.sha256, a.data, True) for a, parent in _walk_with_parent(top)
+                              if parent is not None and a.data and (a.unlocked_by or parent.unlocked_by)]
     fr = config.file_reputation
     if fr.enabled:
         seen = set()
@@ -94,6 +94,17 @@ def _walk(a):
     yield a
     for c in a.children:
         yield from _walk(c)
+
+
+def _walk_with_parent(a, parent=None):
+    yield a, parent
+    for c in a.children:
+        yield from _walk_with_parent(c, a)
+
+
+def locked(message: ParsedMessage) -> list[str]:
+    """Files no passphrase opened (an archive whose members were all opened is not one of them)."""
+    return [_label(a) for a in message.all_attachments() if a.protected and not a.unlocked_by and not a.children]
 
 
 # ---------------------------------------------------------------- applying a verdict's action
@@ -128,11 +139,11 @@ class AntiSpam:
     def run(self, ctx):
         from .pipeline import StageResult
 
-        if not ctx.policy.antispam:
-            return StageResult(self.name, "SKIPPED", f"off in mail policy {ctx.policy.name}")
         r = ctx.engines.antispam
         if r is None:
-            return StageResult(self.name, "SKIPPED", "anti-spam scanning is off (antispamconfig)")
+            return StageResult(self.name, "NOT_CONFIGURED", "anti-spam scanning is off (antispamconfig)")
+        if not ctx.policy.antispam:
+            return StageResult(self.name, "SKIPPED", f"off in mail policy {ctx.policy.name}")
         if r["verdict"] == "skipped":
             return StageResult(self.name, "SKIPPED", r["detail"])
         if r["verdict"] == "unavailable":
@@ -152,24 +163,24 @@ class AntiVirus:
     def run(self, ctx):
         from .pipeline import StageResult
 
-        if not ctx.policy.antivirus:
-            return StageResult(self.name, "SKIPPED", f"off in mail policy {ctx.policy.name}")
         r = ctx.engines.antivirus
         if r is None:
-            return StageResult(self.name, "SKIPPED", "anti-virus scanning is off (antivirusconfig)")
+            return StageResult(self.name, "NOT_CONFIGURED", "anti-virus scanning is off (antivirusconfig)")
+        if not ctx.policy.antivirus:
+            return StageResult(self.name, "SKIPPED", f"off in mail policy {ctx.policy.name}")
         if r["verdict"] == "unavailable":
             return _unavailable(ctx, self.name, ctx.config.antivirus, r["detail"])
         rules = ctx.policy.antivirus_actions
-        locked = [_label(a) for a in ctx.message.all_attachments() if a.protected and not a.unlocked_by]
+        sealed = locked(ctx.message)
         if r["verdict"] == "infected":
             strip = tuple({"name": n, "sha256": s, "why": "virus"} for n, s in _tops(ctx, r["infected"]))
             if r.get("in_body"):
                 strip = ()
             done = apply_action(ctx, self.name, "infected", rules.infected, strip)
             return StageResult(self.name, "POSITIVE", f"{', '.join(r['threats'])}; action {done}")
-        if locked:
+        if sealed:
             done = apply_action(ctx, self.name, "encrypted", rules.encrypted)
-            return StageResult(self.name, "ENCRYPTED", f"no passphrase opens {', '.join(locked)}; action {done}")
+            return StageResult(self.name, "ENCRYPTED", f"no passphrase opens {', '.join(sealed)}; action {done}")
         if r["verdict"] == "unscannable":
             done = apply_action(ctx, self.name, "unscannable", rules.unscannable)
             return StageResult(self.name, "UNSCANNABLE", f"{r['detail']}; action {done}")
@@ -183,11 +194,11 @@ class FileReputation:
     def run(self, ctx):
         from .pipeline import StageResult
 
-        if not ctx.policy.file_reputation:
-            return StageResult(self.name, "SKIPPED", f"off in mail policy {ctx.policy.name}")
         r = ctx.engines.file_reputation
         if r is None:
-            return StageResult(self.name, "SKIPPED", "file reputation is off (ampconfig)")
+            return StageResult(self.name, "NOT_CONFIGURED", "file reputation is off (ampconfig)")
+        if not ctx.policy.file_reputation:
+            return StageResult(self.name, "SKIPPED", f"off in mail policy {ctx.policy.name}")
         files = r["files"]
         ctx.findings["file_reputation"] = files
         if not files:

@@ -10,6 +10,7 @@ import zipfile
 from corpus import mail as _mail
 
 from asyncos_cli.config.schema import Config, MailPoliciesSection, MailPolicy
+from scanning.engines import EngineResults
 from scanning.message import parse
 from scanning.pipeline import STAGES, Envelope, scan
 from scanning.policies import address_matches
@@ -34,13 +35,15 @@ def _config():
 def test_recipients_in_several_policies_split_the_message():
     msg = parse(_mail(("a.txt", b"hello", "text/plain")))
     env = Envelope("x@example.org", ("a@sales.example.com", "b@example.com", "c@sales.example.com"))
-    verdicts = scan(msg, env, _config())
+    spam_score = EngineResults(antispam={"verdict": "scored", "score": 1.0})
+    verdicts = scan(msg, env, _config(), engines=spam_score)
     assert [(v.policy, v.recipients) for v in verdicts] == [
         ("SALES", ("a@sales.example.com", "c@sales.example.com")), ("DEFAULT", ("b@example.com",))]
     sales = {s.stage: s for s in verdicts[0].stages}
+    assert {s.stage: s for s in verdicts[1].stages}["antispam"].verdict == "NEGATIVE"
     assert [s.stage for s in verdicts[0].stages] == list(STAGES)  # the appliance's order
     assert sales["antispam"].verdict == "SKIPPED" and "off in mail policy SALES" in sales["antispam"].detail
-    assert sales["antivirus"].verdict == "SKIPPED" and "antivirusconfig" in sales["antivirus"].detail  # engine off
+    assert sales["antivirus"].verdict == "NOT_CONFIGURED" and "antivirusconfig" in sales["antivirus"].detail
     assert sales["dlp"].verdict == "SKIPPED"  # incoming mail
 
 
@@ -65,7 +68,7 @@ def test_trace_command_json_and_text(cli, tmp_path):
     policy = data["policies"][0]
     assert policy["policy"] == "LEGAL"  # the pending policy is used: trace shows what a commit would do
     stages = {s["stage"]: s["verdict"] for s in policy["stages"]}
-    assert stages["antispam"] == "SKIPPED" and stages["dlp"] == "SKIPPED"  # no DLP policy in the mail policy
+    assert stages["antispam"] == "NOT_CONFIGURED" and stages["dlp"] == "SKIPPED"  # no engine; no DLP policy
     assert policy["findings"]["attachments"][0]["type"] == "pdf"
     out = cli("-c", f"trace {f}").stdout
     assert "Mail policy DEFAULT: user@example.com" in out and "attachment report.pdf: pdf" in out

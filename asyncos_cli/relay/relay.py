@@ -29,6 +29,9 @@ from .spool import BOUNCED, DELIVERED, DROPPED, QUARANTINED, SPLIT, QueuedMessag
 
 log = logging.getLogger("asyncos.relay")
 
+#: The threat engines' stages (scanning.engines).
+ENGINE_STAGES = ("antispam", "antivirus", "file_reputation")
+
 #: Messages handed to a worker in one task, at most (one hand-off costs about as much as a small scan).
 SCAN_BATCH = 16
 
@@ -398,7 +401,8 @@ class Relay:
                                   tuple((m["classifier"], m["confidence"], m["masked"], m["where"])
                                         for m in d["matches"])))
             for stage, verdict, detail in r["stages"]:
-                if verdict not in ("NOT_CONFIGURED", "SKIPPED"):
+                # An engine that is on but passed this message by (its size, the policy) says so in the log.
+                if verdict != "NOT_CONFIGURED" and (verdict != "SKIPPED" or stage in ENGINE_STAGES):
                     once(StageVerdict(msg.mid, stage, verdict, detail))
             for text in r["filters"]["log_entries"]:
                 once(CustomLogEntry(msg.mid, text))

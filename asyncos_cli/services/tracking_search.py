@@ -126,6 +126,10 @@ def overview(conn, since=None, until=None) -> dict:
     summary = {
         "Stopped by IP Reputation Filtering": stops["ip_reputation"],
         "Stopped by Domain Reputation Filtering": stops["domain_reputation"],
+        "Spam Detected": _verdict_count(conn, since, until, "antispam", "POSITIVE")
+        + _verdict_count(conn, since, until, "antispam", "SUSPECT"),
+        "Virus Detected": _verdict_count(conn, since, until, "antivirus", "POSITIVE"),
+        "Detected by Advanced Malware Protection": _verdict_count(conn, since, until, "file_reputation", "MALICIOUS"),
         "Messages with Malicious URLs": _verdict_count(conn, since, until, "url_scanning", "POSITIVE"),
         "Stopped by Content Filter": _verdict_count(conn, since, until, "content_filters", "MATCH"),
         "Quarantined": incoming.get("QUARANTINED", 0),

@@ -109,5 +109,5 @@ def with_urls(raw: bytes, urls: list[str]) -> bytes:
     return (join(others) + b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"" + boundary
             + b"\"\r\n\r\n--" + boundary + b"\r\n" + (join(content) or b"Content-Type: text/plain\r\n") + b"\r\n"
             + body + b"\r\n--" + boundary + b"\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            b"Content-Disposition: inline; filename=\"attachment-urls.txt\"\r\n\r\n" + listing + b"\r\n--"
+            b"Content-Disposition: inline\r\n\r\n" + listing + b"\r\n--"
             + boundary + b"--\r\n")
