@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import signal
 import smtplib
 import subprocess
 import sys
@@ -37,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 import corpus  # noqa: E402
-from relay import POSTFIX_RELAY, Sink, end_to_end, free_port, prepare_gateway, start_gateway, wait_port  # noqa: E402
+from engine_peers import Rspamd  # noqa: E402
+from relay import POSTFIX_RELAY, Sink, end_to_end, free_port, prepare_gateway, start_gateway  # noqa: E402
 
 TMP = Path(tempfile.mkdtemp(prefix="bench-scan-"))
 
@@ -218,49 +218,6 @@ def corpus_rate(port: int, sink: Sink, messages: list[bytes]) -> float:
     if sink.count() < len(messages):
         raise RuntimeError(f"only {sink.count()} of {len(messages)} messages reached the sink")
     return len(messages) / (time.perf_counter() - start)
-
-
-class Rspamd:
-    """Debian's rspamd in the foreground with a private local.d, a local NXDOMAIN resolver (dnsmasq), free ports."""
-
-    def __init__(self):
-        self.dir = Path(tempfile.mkdtemp(prefix="bench-rspamd-"))
-        os.chmod(self.dir, 0o755)
-        self.milter, self.normal, self.controller, dns = free_port(), free_port(), free_port(), free_port()
-        self.dnsmasq = subprocess.Popen(["dnsmasq", "--no-resolv", "--keep-in-foreground", f"--port={dns}",
-                                         "--listen-address=127.0.0.1", "--bind-interfaces", "--address=/#/",
-                                         "--user=root", f"--pid-file={self.dir / 'dnsmasq.pid'}"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        local = self.dir / "local.d"
-        local.mkdir()
-        for sub in ("run", "db", "log"):
-            (self.dir / sub).mkdir()
-            shutil.chown(self.dir / sub, "_rspamd", "_rspamd")
-        (local / "options.inc").write_text(f'dns {{ nameserver = ["127.0.0.1:{dns}"]; timeout = 1s; '
-                                           f'retransmits = 1; }}\n')
-        (local / "logging.inc").write_text(f'type = "file"; filename = "{self.dir}/log/rspamd.log"; '
-                                           'level = "error";\n')
-        (local / "worker-proxy.inc").write_text(f'bind_socket = "127.0.0.1:{self.milter}";\nmilter = yes;\n'
-                                                'upstream "local" { default = yes; self_scan = yes; }\n')
-        (local / "worker-normal.inc").write_text(f'bind_socket = "127.0.0.1:{self.normal}";\n')
-        (local / "worker-controller.inc").write_text(f'bind_socket = "127.0.0.1:{self.controller}";\n')
-        (local / "worker-fuzzy.inc").write_text(f'bind_socket = "127.0.0.1:{free_port()}";\ncount = 0;\n')
-        self.proc = subprocess.Popen(
-            ["rspamd", "-f", "-u", "_rspamd", "-g", "_rspamd", "-c", "/etc/rspamd/rspamd.conf",
-             f"--var=LOCAL_CONFDIR={self.dir}", f"--var=DBDIR={self.dir / 'db'}", f"--var=RUNDIR={self.dir / 'run'}",
-             f"--var=LOGDIR={self.dir / 'log'}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_port(self.milter, 60)
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        except OSError:
-            pass
-        self.proc.wait(30)
-        self.dnsmasq.terminate()
-        self.dnsmasq.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def relay_rates(messages: list[bytes], plain_count: int) -> dict[str, tuple[float, float]]:

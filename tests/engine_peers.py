@@ -128,7 +128,8 @@ class Rspamd:
                                            'level = "error";\n')
         (local / "worker-normal.inc").write_text(f'bind_socket = "127.0.0.1:{self.normal}";\n')
         (local / "worker-controller.inc").write_text(f'bind_socket = "127.0.0.1:{self.controller}";\n')
-        (local / "worker-proxy.inc").write_text(f'bind_socket = "127.0.0.1:{self.milter}";\n')
+        (local / "worker-proxy.inc").write_text(f'bind_socket = "127.0.0.1:{self.milter}";\nmilter = yes;\n'
+                                                'upstream "local" { default = yes; self_scan = yes; }\n')
         (local / "worker-fuzzy.inc").write_text(f'bind_socket = "127.0.0.1:{free_port()}";\ncount = 0;\n')
         (self.dir / "rspamd.local.lua").write_text(rules)
         self.proc = subprocess.Popen(
@@ -137,6 +138,7 @@ class Rspamd:
              f"--var=LOGDIR={self.dir / 'log'}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_port(self.normal, 90, self.proc)
+        wait_port(self.milter, 30, self.proc)
 
     @property
     def url(self) -> str:

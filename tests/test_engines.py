@@ -53,9 +53,13 @@ def _finished(relay, mid: int, timeout: float = 30) -> dict:
     return record
 
 
-def _delivered(relay, message_id: str, timeout: float = 30) -> email.message.EmailMessage:
-    assert wait_for(lambda: message_id in relay.sink.message_ids(), timeout), mail_log(relay.datadir)[-3000:]
-    raw = next(m for m in relay.sink.messages() if message_id.encode() in m)
+def _delivered(relay, marker: str, timeout: float = 30) -> email.message.EmailMessage:
+    """The delivered message whose Message-ID is ``marker`` ("<...>"), or that holds the text ``marker``."""
+    pattern = re.compile(rb"^Message-ID:\s*" + re.escape(marker.encode()), re.M | re.I) if marker.startswith("<") \
+        else re.compile(re.escape(marker.encode()))
+    found = lambda: [m for m in relay.sink.messages() if pattern.search(m)]  # noqa: E731
+    assert wait_for(found, timeout), mail_log(relay.datadir)[-3000:]
+    raw = found()[0]
     return email.message_from_bytes(raw, policy=email.policy.default)
 
 
@@ -80,7 +84,7 @@ def rspamd():
 
 def test_clamd_verdicts_strip_drop_encrypted_and_decrypted(relay, datadir, clamd, tmp_path):
     _cli(datadir, f"antivirusconfig setup --enabled=yes --clamd={clamd.endpoint}; "
-                  "antivirusconfig policy incoming DEFAULT --infected=strip --infected-tag=[VIRUS-REMOVED] "
+                  "antivirusconfig policy incoming DEFAULT --infected=strip --infected-tag=[VIRUS-REMOVED] --infected-notify=sender "
                   "--encrypted=quarantine --encrypted-quarantine=Virus; "
                   "protectedattachmentconfig setup --inbound=yes; "
                   "protectedattachmentconfig new --priority=1 --passphrase=open-sesame-42; commit av", relay)
@@ -95,6 +99,8 @@ def test_clamd_verdicts_strip_drop_encrypted_and_decrypted(relay, datadir, clamd
     assert rec["verdicts"]["antivirus"]["verdict"] == "POSITIVE"
     assert "Gateway.Test.HashFile" in rec["verdicts"]["antivirus"]["detail"]
     assert "strip invoice.bin" in rec["verdicts"]["antivirus"]["detail"]
+    notice = _delivered(relay, "[anti-virus infected] files")  # the sender is told, through the same route
+    assert "<strip@x>" in notice.get_content() and notice["Auto-Submitted"] == "auto-generated"
 
     # The same file inside a zip that a configured passphrase opens: clamd gets the decrypted file too.
     locked = info_zip({"report.bin": EVIL_FILE}, "open-sesame-42", tmp_path)
@@ -245,6 +251,8 @@ def test_file_reputation_through_an_authenticating_proxy_quarantines_malware(rel
         amp = (datadir / "logs" / "amp" / "amp.current").read_text()
         assert f"MID = {mid}, Disposition = FILE MALICIOUS, Malware = W32.Test.Malware" in amp
         assert reputation.lookups == [[hashlib.sha256(malware).hexdigest()]]
+        assert rec["amp"] == [{"file": "setup.exe", "sha256": hashlib.sha256(malware).hexdigest(),
+                               "verdict": "malicious", "threat": "W32.Test.Malware"}]
         assert any(f"127.0.0.1:{reputation.port}" in line for line in proxy.connects())  # the proxy's own log
 
         # A clean program goes through; the same malware again is answered from the cache.

@@ -59,3 +59,28 @@ def test_hashlist_quarantine_and_url_menus(datadir, tmp_path):
     shell, ctx, p = _shell(datadir, ["NEW", "Held", "MESSAGES", "Held", ""])
     shell.execute("quarantineconfig")
     assert ctx.config.quarantines.get("held") is not None and "holds no messages" in p.text
+
+
+def test_antivirusconfig_setup_wizard_reasks_bad_answers(datadir):
+    answers = [
+        "SETUP",
+        "Y",                      # enable
+        "nowhere",                # neither a socket path nor host:port: refused, asked again
+        "127.0.0.1:3310",
+        "0",                      # timeout out of range: asked again
+        "30",
+        "10X",                    # not a size: asked again
+        "5M",
+        "2",                      # quarantine when clamd is unavailable
+        "",                       # back out of the menu
+    ]
+    shell, ctx, p = _shell(datadir, answers)
+    shell.execute("antivirusconfig")
+    av = ctx.config.antivirus
+    assert (av.enabled, av.clamd, av.timeout_seconds, av.max_scan_bytes, av.unavailable_action) == (
+        True, "127.0.0.1:3310", 30.0, 5 * 1024 * 1024, "quarantine")
+    text = p.text
+    assert "Choose the operation you want to perform:" in text and "- SETUP -" in text
+    assert "neither a socket path nor host:port" in text and "must be from 1 to 600" in text
+    assert "takes a size such as" in text
+    assert "When the engine is unavailable: quarantine to Unscannable" in text

@@ -29,9 +29,12 @@ def cef_line(rec, serial: str, model: str, chosen: tuple[str, ...] = ()) -> str:
         fields.append((name, verdicts.get(stage, {}).get("verdict", "NOT_EVALUATED")))
     fields.append(("endTime", time.ctime(rec.finished or time.time())))
     fields.append(("ESADLPVerdict", "VIOLATION" if rec.dlp else verdicts.get("dlp", {}).get("verdict", "NOT_EVALUATED")))
-    if rec.attachments:
-        fields.append(("ESAAttachmentDetails", {name: {"BodyScanner": {"fsize": size}}
-                                                for name, size, _ in rec.attachments}))
+    if rec.attachments or rec.amp:
+        details = {name: {"BodyScanner": {"fsize": size}} for name, size, _ in rec.attachments}
+        for a in rec.amp:  # the appliance's shape: {'name': {'AMP': {'Verdict': 'FILE UNKNOWN', 'fileHash': ...}}}
+            details.setdefault(a["file"], {})["AMP"] = {"Verdict": f"FILE {a['verdict'].upper()}",
+                                                        "fileHash": a["sha256"]}
+        fields.append(("ESAAttachmentDetails", details))
     fields.append(("startTime", time.ctime(rec.received)))
     direction = 1 if any(p.startswith("outgoing") for p in rec.policies) else 0
     fields.append(("deviceDirection", direction))

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 
 from asyncos_cli.events import Event, EventBus
+from asyncos_cli.events.engines import AmpFileVerdict
 from asyncos_cli.events.mail import (AttachmentsFound, AttachmentUnlocked, AttachmentUrl, DlpViolation, MessageFinished,
                                      MessageReceived, MessageSplit, PolicyMatched, SdrVerdict, SmtpConnected,
                                      SmtpPolicyApplied, StageVerdict)
@@ -88,6 +89,8 @@ class TrackingRecord:
     sender_group: str = ""
     sbrs: str = "None"
     remote_ip: str = ""
+    #: File reputation answers: {"file", "sha256", "verdict", "threat"} (ESAAttachmentDetails' AMP entries).
+    amp: list = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -124,6 +127,13 @@ class TrackingService:
         bus.subscribe(SmtpPolicyApplied, self._connection)
         bus.subscribe(SmtpConnected, self._connected)
         bus.subscribe(SdrVerdict, self._sdr)
+        bus.subscribe(AmpFileVerdict, self._amp)
+
+    def _amp(self, e: Event) -> None:
+        assert isinstance(e, AmpFileVerdict)
+        rec = self._live.get(e.mid)
+        if rec is not None:
+            rec.amp.append({"file": e.name, "sha256": e.sha256, "verdict": e.verdict, "threat": e.threat})
 
     def _connected(self, e: Event) -> None:
         assert isinstance(e, SmtpConnected)
