@@ -141,7 +141,7 @@ class AntiSpam:
 
         r = ctx.engines.antispam
         if r is None:
-            return StageResult(self.name, "NOT_CONFIGURED", "anti-spam scanning is off (antispamconfig)")
+            return _not_asked(self.name, ctx.config.antispam, "anti-spam scanning is off (antispamconfig)")
         if not ctx.policy.antispam:
             return StageResult(self.name, "SKIPPED", f"off in mail policy {ctx.policy.name}")
         if r["verdict"] == "skipped":
@@ -165,7 +165,7 @@ class AntiVirus:
 
         r = ctx.engines.antivirus
         if r is None:
-            return StageResult(self.name, "NOT_CONFIGURED", "anti-virus scanning is off (antivirusconfig)")
+            return _not_asked(self.name, ctx.config.antivirus, "anti-virus scanning is off (antivirusconfig)")
         if not ctx.policy.antivirus:
             return StageResult(self.name, "SKIPPED", f"off in mail policy {ctx.policy.name}")
         if r["verdict"] == "unavailable":
@@ -196,7 +196,7 @@ class FileReputation:
 
         r = ctx.engines.file_reputation
         if r is None:
-            return StageResult(self.name, "NOT_CONFIGURED", "file reputation is off (ampconfig)")
+            return _not_asked(self.name, ctx.config.file_reputation, "file reputation is off (ampconfig)")
         if not ctx.policy.file_reputation:
             return StageResult(self.name, "SKIPPED", f"off in mail policy {ctx.policy.name}")
         files = r["files"]
@@ -218,6 +218,15 @@ class FileReputation:
 def _tops(ctx, shas) -> list[tuple[str, str]]:
     wanted = set(shas)
     return [(a.filename or "(unnamed)", a.sha256) for a in ctx.message.attachments if a.sha256 in wanted]
+
+
+def _not_asked(stage: str, section, off: str):
+    from .pipeline import StageResult
+
+    if not section.enabled:
+        return StageResult(stage, "NOT_CONFIGURED", off)
+    # On but not asked: trace runs the pipeline without reaching the engines (the running gateway does).
+    return StageResult(stage, "NOT_CONFIGURED", "the engine is on but was not asked (trace does not reach it)")
 
 
 def _unavailable(ctx, stage: str, section, detail: str):

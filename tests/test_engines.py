@@ -265,6 +265,16 @@ def test_file_reputation_through_an_authenticating_proxy_quarantines_malware(rel
         report = run_cli(datadir, "-c", "report overview --format=csv").stdout
         assert "Detected by Advanced Malware Protection,2" in report, report
 
+        # With file analysis on, a file nobody knows yet is uploaded (through the same proxy) and delivered.
+        _cli(datadir, "ampconfig setup --analysis=yes; commit analysis", relay)
+        fresh = b"MZ a program the service has never seen"
+        _send(relay.public, mail(("fresh.exe", fresh, "application/octet-stream"), message_id="<fresh@x>"))
+        _delivered(relay, "<fresh@x>")
+        assert wait_for(lambda: reputation.uploads, 10)
+        assert reputation.uploads == [(hashlib.sha256(fresh).hexdigest(), "fresh.exe", len(fresh))]
+        assert wait_for(lambda: "File analysis upload for MID" in (datadir / "logs" / "amp" / "amp.current")
+                        .read_text(), 10)
+
         # The proxy goes away: "unknown", the message is delivered, and the proxy failure is an alert.
         proxy.stop()
         _send(relay.public, mail(("new.exe", b"MZ never seen", "application/octet-stream"), message_id="<np@x>"))
