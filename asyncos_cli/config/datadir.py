@@ -84,7 +84,10 @@ def write_private(path: Path, data: bytes) -> None:
     A temporary file beside the target (mode 0600), fsynced, then renamed over it:
     a crash leaves the old file or the new one, never half of either.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    import threading
+
+    # Unique per writer: two threads of one process may write the same file (the last rename wins, whole).
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         view = memoryview(data)

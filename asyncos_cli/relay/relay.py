@@ -337,11 +337,16 @@ class Relay:
         if isinstance(work, BaseException):
             await self._finish_scan([msg], [job], [work])
             return
-        results = await self.engines.examine(msg.mid, raw, {"From": msg.sender, "Rcpt": list(envelope.recipients),
-                                                            "IP": msg.remote_ip, "Hostname": config.system.hostname},
-                                             work, config)
-        job = (raw, envelope, results)
-        await self._finish_scan([msg], [job], await self._in_workers(scan_batch, [job], config))
+        try:
+            results = await self.engines.examine(msg.mid, raw, {"From": msg.sender, "Rcpt": list(envelope.recipients),
+                                                                "IP": msg.remote_ip,
+                                                                "Hostname": config.system.hostname}, work, config)
+            job = (raw, envelope, results)
+            outcome = (await self._in_workers(scan_batch, [job], config))[0]
+        except Exception as e:  # never leave an accepted message without a way out of the queue
+            log.exception("MID %d: the engines failed", msg.mid)
+            outcome = e
+        await self._finish_scan([msg], [job], [outcome])
 
     async def _finish_scan(self, batch: list[QueuedMessage], jobs: list[tuple], outcomes: list) -> None:
         from asyncos_cli.events.mail import StageVerdict

@@ -44,6 +44,9 @@ class FileReputationClient:
         self.configure(config)
 
     def configure(self, config: Config) -> None:
+        """Called from the event loop: everything the request threads share is settled here, once."""
+        import threading
+
         from asyncos_cli.services.outbound import proxy_url_for
 
         s = config.file_reputation
@@ -55,22 +58,26 @@ class FileReputationClient:
             self._headers["Authorization"] = f"Bearer {self.keyring.reveal(s.api_key)}"
         self._cache.clear()
         self._session = None
+        self._lock = threading.Lock()
 
     def _http(self):
-        if self._session is None:
-            import requests
-            from requests.adapters import HTTPAdapter
+        with self._lock:  # many request threads, one session (and one CA bundle file written)
+            return self._session or self._new_session()
 
-            session = requests.Session()
-            session.trust_env = False
-            session.verify = self._verify() if callable(self._verify) else self._verify
-            if self._proxy_url:
-                session.proxies = {"http": self._proxy_url, "https": self._proxy_url}
-            adapter = HTTPAdapter(max_retries=0, pool_maxsize=16)  # the one retry is ours, inside the timeout
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-            self._session = session
-        return self._session
+    def _new_session(self):
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = self._verify() if callable(self._verify) else self._verify
+        if self._proxy_url:
+            session.proxies = {"http": self._proxy_url, "https": self._proxy_url}
+        adapter = HTTPAdapter(max_retries=0, pool_maxsize=16)  # the one retry is ours, inside the timeout
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        self._session = session
+        return session
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -10,6 +10,7 @@ an outage is an alert, the first success after it a system log line.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter, deque
 
@@ -22,6 +23,8 @@ from . import clamd, rspamd
 from .filerep import FileReputationClient
 
 ENGINES = ("antispam", "antivirus", "file_reputation")
+
+log = logging.getLogger("asyncos.engines")
 
 
 class EngineService:
@@ -64,7 +67,14 @@ class EngineService:
             jobs["antispam"] = self._antispam(mid, raw, envelope, work, config)
         if config.file_reputation.enabled:
             jobs["file_reputation"] = self._file_reputation(mid, work)
-        for engine, result in zip(jobs, await asyncio.gather(*jobs.values())):
+        for engine, result in zip(jobs, await asyncio.gather(*jobs.values(), return_exceptions=True)):
+            if isinstance(result, Exception):  # a bug of ours is that engine's failure, not the message's loss
+                log.exception("%s engine client failed on MID %d", engine, mid, exc_info=result)
+                reason = f"internal error: {type(result).__name__}: {result}"
+                result = ({"files": [{k: v for k, v in f.items() if k != "data"} | {"verdict": "unknown", "threat": ""}
+                                     for f in work.lookups] + work.unscannable_lookups, "detail": reason}
+                          if engine == "file_reputation" else
+                          self._failed(engine, reason, getattr(config, engine).unavailable_action))
             setattr(out, engine, result)
         return out
 
