@@ -224,6 +224,7 @@ class ReputationService:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            wbufsize = 1 << 16  # headers and body in one send: no Nagle/delayed-ACK pause between them
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))

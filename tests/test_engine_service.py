@@ -26,7 +26,7 @@ def test_a_bug_in_an_engine_client_is_that_engines_failure_not_the_messages_loss
 
     monkeypatch.setattr(clamd, "scan", broken)
     out = asyncio.run(service.examine(1, b"Subject: x\r\n\r\nx\r\n", {}, EngineWork(), config))
-    assert out.antivirus["verdict"] == "unavailable" and "internal error: RuntimeError: boom" in out.antivirus["detail"]
+    assert out["antivirus"]["verdict"] == "unavailable" and "internal error: RuntimeError: boom" in out["antivirus"]["detail"]
     assert [type(e) for e in events] == [AntivirusUnavailable]
     service.close()
 
@@ -43,7 +43,7 @@ def test_an_outage_is_one_alert_and_the_recovery_one_log_line(monkeypatch):
         return answer
 
     monkeypatch.setattr(clamd, "scan", flaky)
-    verdicts = [asyncio.run(service.examine(n, b"x", {}, EngineWork(), config)).antivirus["verdict"] for n in (1, 2, 3)]
+    verdicts = [asyncio.run(service.examine(n, b"x", {}, EngineWork(), config))["antivirus"]["verdict"] for n in (1, 2, 3)]
     assert verdicts == ["unavailable", "unavailable", "clean"]
     assert [type(e) for e in events] == [AntivirusUnavailable, EngineAvailable]
     assert service.status()["antivirus"]["verdicts"] == {"unavailable": 2, "clean": 1}

@@ -107,6 +107,8 @@ class Relay:
         self.listen_errors: dict[str, str] = {}
         self._scans: set[asyncio.Task] = set()
         self._to_scan: list[QueuedMessage] = []
+        #: Messages the engines have answered for, waiting for the workers' second pass: (msg, job, config).
+        self._examined: list = []
         self._pool = None
         self._blob = None
         self._blob_key = 0
@@ -331,22 +333,41 @@ class Relay:
         return works
 
     async def _examine(self, msg: QueuedMessage, job: tuple, work, config: Config) -> None:
-        from scanning.worker import scan_batch
+        from scanning.engines import EngineResults
 
         raw, envelope = job
         if isinstance(work, BaseException):
             await self._finish_scan([msg], [job], [work])
             return
         try:
-            results = await self.engines.examine(msg.mid, raw, {"From": msg.sender, "Rcpt": list(envelope.recipients),
+            answers = await self.engines.examine(msg.mid, raw, {"From": msg.sender, "Rcpt": list(envelope.recipients),
                                                                 "IP": msg.remote_ip,
                                                                 "Hostname": config.system.hostname}, work, config)
-            job = (raw, envelope, results)
-            outcome = (await self._in_workers(scan_batch, [job], config))[0]
         except Exception as e:  # never leave an accepted message without a way out of the queue
             log.exception("MID %d: the engines failed", msg.mid)
-            outcome = e
-        await self._finish_scan([msg], [job], [outcome])
+            await self._finish_scan([msg], [job], [e])
+            return
+        # The answers that arrive in one loop turn go to the workers together, as accepted messages do.
+        self._examined.append((msg, (raw, envelope, EngineResults(**answers)), config))
+        if len(self._examined) == 1:
+            asyncio.get_running_loop().call_soon(self._dispatch_examined)
+
+    def _dispatch_examined(self) -> None:
+        ready, self._examined = self._examined, []
+        by_config: dict[int, list] = {}
+        for item in ready:
+            by_config.setdefault(id(item[2]), []).append(item)
+        for items in by_config.values():
+            for i in range(0, len(items), SCAN_BATCH):
+                task = asyncio.get_running_loop().create_task(self._scan_examined(items[i:i + SCAN_BATCH]))
+                self._scans.add(task)
+                task.add_done_callback(self._scans.discard)
+
+    async def _scan_examined(self, items: list) -> None:
+        from scanning.worker import scan_batch
+
+        batch, jobs, config = [m for m, _, _ in items], [j for _, j, _ in items], items[0][2]
+        await self._finish_scan(batch, jobs, await self._in_workers(scan_batch, jobs, config))
 
     async def _finish_scan(self, batch: list[QueuedMessage], jobs: list[tuple], outcomes: list) -> None:
         from asyncos_cli.events.mail import StageVerdict

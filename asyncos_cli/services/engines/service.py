@@ -55,11 +55,13 @@ class EngineService:
     def wanted(config: Config) -> bool:
         return config.antivirus.enabled or config.antispam.enabled or config.file_reputation.enabled
 
-    async def examine(self, mid: int, raw: bytes, envelope: dict, work, config: Config):
-        """EngineResults for one message under ``config`` (each engine that is on, at the same time)."""
-        from scanning.engines import EngineResults
+    async def examine(self, mid: int, raw: bytes, envelope: dict, work, config: Config) -> dict:
+        """{engine: answer} for one message under ``config``, each engine that is on asked at the same time.
 
-        out = EngineResults()
+        ``work`` is what the scanning worker found to send (scanning.engines.EngineWork); the answers are
+        the plain data scanning.engines.EngineResults holds.
+        """
+        out = {}
         jobs = {}
         if config.antivirus.enabled:
             jobs["antivirus"] = self._antivirus(raw, work, config)
@@ -75,7 +77,7 @@ class EngineService:
                                      for f in work.lookups] + work.unscannable_lookups, "detail": reason}
                           if engine == "file_reputation" else
                           self._failed(engine, reason, getattr(config, engine).unavailable_action))
-            setattr(out, engine, result)
+            out[engine] = result
         return out
 
     # ------------------------------------------------------------ the engines
