@@ -48,3 +48,30 @@ def test_an_outage_is_one_alert_and_the_recovery_one_log_line(monkeypatch):
     assert [type(e) for e in events] == [AntivirusUnavailable, EngineAvailable]
     assert service.status()["antivirus"]["verdicts"] == {"unavailable": 2, "clean": 1}
     service.close()
+
+
+def test_messages_asking_for_the_same_file_at_once_share_one_query(monkeypatch):
+    from asyncos_cli.services.engines.filerep import FileReputationClient
+
+    c = Config.default()
+    c = c.with_section(c.file_reputation.replace(enabled=True, url="https://reputation.invalid"))
+    client = FileReputationClient(c, None, True, lambda *a, **k: None)
+    asked = []
+
+    def post(hashes, budget):
+        asked.append(hashes)
+        import time
+
+        time.sleep(0.2)
+        return {h: ("malicious", "W32.Test") for h in hashes}
+
+    monkeypatch.setattr(client, "_post_lookup", post)
+    files = [{"name": "a.exe", "sha256": "ab" * 32, "type": "exe", "size": 3}]
+
+    async def three():
+        return await asyncio.gather(*(client.lookup(mid, files) for mid in (1, 2, 3)))
+
+    results = asyncio.run(three())
+    assert asked == [["ab" * 32]]
+    assert all(files[0]["verdict"] == "malicious" and failure == "" for files, failure in results)
+    client.close()

@@ -39,6 +39,8 @@ class FileReputationClient:
     def __init__(self, config: Config, keyring, verify, on_event):
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="filerep")
         self._cache: dict[str, tuple[str, str, float]] = {}
+        #: Queries in flight by their sorted SHA-256 values.
+        self._inflight: dict[tuple, asyncio.Future] = {}
         self.keyring, self.on_event = keyring, on_event
         self._verify = verify
         self.configure(config)
@@ -98,7 +100,7 @@ class FileReputationClient:
         failure = ""
         if ask:
             try:
-                answers.update(await self._query(mid, ask))
+                answers.update(await self._shared_query(mid, ask))
             except QueryFailed as e:
                 failure = e.reason
                 for sha in ask:
@@ -114,6 +116,16 @@ class FileReputationClient:
                 if answers[f["sha256"]][0] == "unknown" and f.get("data") is not None:
                     asyncio.get_running_loop().create_task(self._upload(mid, f))
         return out, failure
+
+    async def _shared_query(self, mid: int, hashes: list[str]) -> dict[str, tuple[str, str]]:
+        """One query for the same files asked by several messages at once (a campaign's attachment)."""
+        key = tuple(sorted(hashes))
+        pending = self._inflight.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._query(mid, list(key)))
+            self._inflight[key] = pending
+            pending.add_done_callback(lambda _: self._inflight.pop(key, None))
+        return await asyncio.shield(pending)
 
     async def _query(self, mid: int, hashes: list[str]) -> dict[str, tuple[str, str]]:
         total = float(self.section.query_timeout_seconds)
