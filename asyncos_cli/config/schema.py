@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import ClassVar, Iterator, Mapping, Optional
 
+from .cloud import CLOUD_SECTIONS, CloudSection, LicensingSection
 from .engines import (ENGINE_SECTIONS, AntispamActions, AntispamSection, AntivirusActions, AntivirusSection,
                       FileReputationActions, FileReputationSection)
 from .fields import ConfigError, Record, Secret, Section
@@ -147,6 +148,7 @@ DEFAULT_LOGS = (
     LogSubscription("system_logs", "system", "system"),
     LogSubscription("authentication", "authentication", "authentication"),
     LogSubscription("amp", "amp", "amp"),
+    LogSubscription("cloud_connector", "cloud_connector", "cloud_connector"),
 )
 
 
@@ -1412,6 +1414,7 @@ SECTIONS: tuple[type[Section], ...] = (
     SnmpSection,
     AlertsSection,
     *ENGINE_SECTIONS,
+    *CLOUD_SECTIONS,
     OutboundSection,
     LogsSection,
 )
@@ -1567,6 +1570,14 @@ class Config:
     @property
     def file_reputation(self) -> FileReputationSection:
         return self._sections["file_reputation"]  # type: ignore[return-value]
+
+    @property
+    def licensing(self) -> LicensingSection:
+        return self._sections["licensing"]  # type: ignore[return-value]
+
+    @property
+    def cloud(self) -> CloudSection:
+        return self._sections["cloud"]  # type: ignore[return-value]
 
 
 def secrets_in(record: Record) -> Iterator[tuple[str, Secret]]:

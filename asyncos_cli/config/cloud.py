@@ -1,0 +1,70 @@
+"""Cloud services settings: Smart Licensing, the Cisco Cloud Services portal, the Talos certificate endpoint.
+
+Vendors' clouds are not reachable from every gateway (nor from the tests), so
+every endpoint is configurable; the defaults are the vendor's public names.
+Registrations are state (per machine), not configuration: see services/cloud.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .engines import check_url
+from .fields import ConfigError, Section
+from .validators import check_range
+
+#: cloudserviceconfig ENABLE's region list: (name, default server).
+REGIONS = (("AMERICAS", "https://api-sse.cisco.com"), ("EUROPE", "https://api.eu.sse.itd.cisco.com"))
+
+
+@dataclass(frozen=True)
+class LicensingSection(Section):
+    """license_smart: Smart Licensing (the registration itself is state)."""
+
+    name: ClassVar[str] = "licensing"
+    title: ClassVar[str] = "Smart Licensing"
+
+    smart_licensing: bool = False
+    #: The Smart Software Manager (or an on-premises satellite) the gateway registers with.
+    url: str = "https://smartreceiver.cisco.com/licservice/license"
+    timeout_seconds: float = 30.0
+
+    def validate(self) -> None:
+        check_url(self.url, "url", ("https",))
+        check_range(self.timeout_seconds, 1, 300, "timeout_seconds")
+
+
+@dataclass(frozen=True)
+class CloudSection(Section):
+    """cloudserviceconfig: the region's server, its FQDN label, and where a new Talos certificate comes from."""
+
+    name: ClassVar[str] = "cloud"
+    title: ClassVar[str] = "Cisco Cloud Services"
+
+    region: str = "AMERICAS"
+    #: The region's server; empty: the region's default (REGIONS).
+    server_url: str = ""
+    #: SETFQDN: a label for the region, e.g. APJC.
+    fqdn_label: str = ""
+    #: Where FETCHCERTIFICATE downloads the Talos certificate and key.
+    talos_url: str = "https://talos-certificates.cisco.com"
+    timeout_seconds: float = 30.0
+
+    def validate(self) -> None:
+        if self.region not in dict(REGIONS):
+            raise ConfigError(f"unknown region {self.region!r}; regions: {', '.join(dict(REGIONS))}", "region")
+        if self.server_url:
+            check_url(self.server_url, "server_url", ("https",))
+        if self.fqdn_label and not re.fullmatch(r"[A-Za-z0-9.-]{1,63}", self.fqdn_label):
+            raise ConfigError(f"{self.fqdn_label!r} is not a label (letters, digits, '.', '-')", "fqdn_label")
+        check_url(self.talos_url, "talos_url", ("https",))
+        check_range(self.timeout_seconds, 1, 300, "timeout_seconds")
+
+    @property
+    def server(self) -> str:
+        return self.server_url or dict(REGIONS)[self.region]
+
+
+CLOUD_SECTIONS = (LicensingSection, CloudSection)

@@ -1,0 +1,36 @@
+"""Events of the cloud clients: every exchange (the Cloud Connector log) and registration changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from . import Event
+
+
+@dataclass(frozen=True)
+class CloudExchange(Event):
+    """One request of a cloud client and what came back (the Cloud Connector log's line)."""
+
+    log_type: ClassVar[str | None] = "cloud_connector"
+    client: str
+    method: str
+    url: str
+    outcome: str  # "HTTP 200", "failed: ..."
+    milliseconds: int
+
+    def log_line(self) -> str:
+        return f"{self.client}: {self.method} {self.url} -> {self.outcome} ({self.milliseconds} ms)"
+
+
+@dataclass(frozen=True)
+class CloudStateChanged(Event):
+    """A registration or certificate changed (system and Cloud Connector logs)."""
+
+    log_type: ClassVar[str | None] = "system"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("cloud_connector",)
+    user: str
+    text: str
+
+    def log_line(self) -> str:
+        return f"{self.text} (by {self.user})"

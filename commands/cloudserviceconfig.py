@@ -1,0 +1,178 @@
+"""cloudserviceconfig: the Cisco Cloud Services portal (enable with a region, register, FQDN label) and
+FETCHCERTIFICATE, which downloads a new Talos certificate and key when the old one expired."""
+
+from __future__ import annotations
+
+import time
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.config.cloud import REGIONS
+
+from .support.base import CommandError
+from .support.cloud import changed, client, failing, identity
+from .support.registry import command
+
+USAGE = """Usage:
+  cloudserviceconfig status
+  cloudserviceconfig enable [--region=AMERICAS|EUROPE] [--server=https://...]
+  cloudserviceconfig disable
+  cloudserviceconfig register TOKEN | --token-file=FILE
+  cloudserviceconfig deregister
+  cloudserviceconfig setfqdn LABEL
+  cloudserviceconfig fetchcertificate [--overwrite]
+  cloudserviceconfig setup [--talos-url=https://...] [--timeout=SECONDS]"""
+
+OPERATIONS = (("ENABLE", "Enable the Cisco Cloud Service."), ("DISABLE", "Disable the Cisco Cloud Service."),
+              ("REGISTER", "Register the appliance with the Cisco Cloud Service."),
+              ("DEREGISTER", "Deregister the appliance from the Cisco Cloud Service."),
+              ("SETFQDN", "Set the label of the Cisco Cloud Service region."),
+              ("FETCHCERTIFICATE", "Download a new Cisco Talos certificate and key."))
+
+
+@command("cloudserviceconfig", "Configure the Cisco Cloud Services settings.", roles=R.ADMIN_ONLY,
+         subcommands=("status", "enable", "disable", "register", "deregister", "setfqdn", "fetchcertificate",
+                      "setup"))
+def run(ctx, args):
+    sub = args.subcommand()
+    rest = args.positional[1:]
+    if sub is None:
+        args.expect_done("cloudserviceconfig")
+        if ctx.batch:
+            return _status(ctx)
+        return _menu(ctx)
+    if sub == "status" and not rest:
+        args.expect_done("cloudserviceconfig status")
+        return _status(ctx)
+    if sub == "enable" and not rest:
+        region = str(args.take_option("region", ctx.config.cloud.region)).upper()
+        server = args.take_option("server")
+        args.expect_done("cloudserviceconfig enable")
+        return _enable(ctx, region, None if server is None else str(server))
+    if sub == "disable" and not rest:
+        args.expect_done("cloudserviceconfig disable")
+        return _disable(ctx)
+    if sub == "register" and len(rest) <= 1:
+        token = rest[0] if rest else args.secret("token")
+        args.expect_done("cloudserviceconfig register")
+        if not token:
+            raise CommandError("cloudserviceconfig register needs the token: register TOKEN or --token-file=FILE")
+        return _register(ctx, token)
+    if sub == "deregister" and not rest:
+        args.expect_done("cloudserviceconfig deregister")
+        from asyncos_cli.services.cloud import deregister_portal
+
+        failing(deregister_portal, client(ctx), ctx.state)
+        return changed(ctx, "The appliance is deregistered from Cisco Cloud Services")
+    if sub == "setfqdn" and len(rest) == 1:
+        args.expect_done("cloudserviceconfig setfqdn")
+        ctx.replace_section("cloud", fqdn_label=rest[0])
+        ctx.say(f"The region label will be {rest[0]} when you commit.")
+        return None
+    if sub == "fetchcertificate" and not rest:
+        overwrite = args.take_option("overwrite") is not None
+        args.expect_done("cloudserviceconfig fetchcertificate")
+        return _fetch(ctx, overwrite)
+    if sub == "setup" and not rest:
+        changes = args.take_typed((("talos-url", "talos_url", str), ("timeout", "timeout_seconds", float)))
+        args.expect_done("cloudserviceconfig setup")
+        if not changes:
+            raise CommandError(USAGE)
+        ctx.replace_section("cloud", **changes)
+        return _status(ctx)
+    raise CommandError(USAGE)
+
+
+def _enable(ctx, region: str, server: str | None) -> None:
+    from asyncos_cli.services.cloud import set_portal_enabled
+
+    if region not in dict(REGIONS):
+        raise CommandError(f"Unknown region {region}; regions: {', '.join(dict(REGIONS))}")
+    changes = {"region": region}
+    if server is not None:
+        changes["server_url"] = server
+    new = ctx.replace_section("cloud", **changes)
+    set_portal_enabled(ctx.state, True, region)
+    changed(ctx, f"Cisco Cloud Service enabled for {region} ({new.server}); commit the region choice")
+
+
+def _disable(ctx) -> None:
+    from asyncos_cli.services.cloud import set_portal_enabled
+
+    set_portal_enabled(ctx.state, False, ctx.config.cloud.region)
+    changed(ctx, "Cisco Cloud Service disabled")
+
+
+def _register(ctx, token: str) -> None:
+    from asyncos_cli.services.cloud import portal, register_portal
+
+    if not portal(ctx.state).get("enabled"):
+        raise CommandError("The Cisco Cloud Service is disabled: enable it first (cloudserviceconfig enable).")
+    failing(register_portal, client(ctx), ctx.state, identity(ctx), token=token)
+    changed(ctx, "The appliance is successfully registered with Cisco Cloud Services")
+
+
+def _fetch(ctx, overwrite: bool) -> None:
+    from asyncos_cli.services.cloud import download_certificate, store_certificate, stored_certificate
+
+    pair = failing(download_certificate, client(ctx), ctx.state.get("serial", ""))
+    current = stored_certificate(ctx.state)
+    if current is not None and not overwrite:
+        expired = current["not_after"] < time.time()
+        if ctx.batch and not expired:
+            raise CommandError("A valid Cisco Talos certificate and key exist: add --overwrite to replace them.")
+        if not ctx.batch and not ctx.prompter.yes_no("Do you like to overwrite the existing certificate and key", False):
+            ctx.say("The existing certificate and key are kept.")
+            return
+    store_certificate(ctx.state, ctx.keyring, pair)
+    changed(ctx, f"Successfully downloaded the Cisco Talos certificate and key ({pair.subject}, valid until "
+                 f"{time.strftime('%Y-%m-%d', time.gmtime(pair.not_after))})")
+
+
+def _status(ctx) -> None:
+    from asyncos_cli.services.cloud import portal, stored_certificate
+
+    c, p = ctx.config.cloud, portal(ctx.state)
+    ctx.say(f"Cisco Cloud Service: {'enabled' if p.get('enabled') else 'disabled'}")
+    ctx.say(f"Region: {c.region} ({c.server})" + (f"; label {c.fqdn_label}" if c.fqdn_label else ""))
+    if p.get("registered"):
+        ctx.say(f"The appliance is successfully registered (device {p['device_id']}, by {p['via']}, "
+                f"{time.ctime(p['registered_at'])})")
+    else:
+        ctx.say("The appliance is not registered")
+    cert = stored_certificate(ctx.state)
+    if cert is None:
+        ctx.say("Cisco Talos certificate: none downloaded")
+    else:
+        state = "expired" if cert["not_after"] < time.time() else "valid"
+        ctx.say(f"Cisco Talos certificate: {cert['subject']}, {state} until "
+                f"{time.strftime('%Y-%m-%d', time.gmtime(cert['not_after']))} (key encrypted at rest)")
+
+
+def _menu(ctx) -> None:
+    while True:
+        _status(ctx)
+        choice = ctx.prompter.menu(OPERATIONS)
+        if choice is None:
+            return
+        try:
+            if choice == "ENABLE":
+                names = [f"{name} ({server})" for name, server in REGIONS]
+                pick = ctx.prompter.choose("Enter Cisco Secure Cloud Server to connect to the Cisco Cloud Service",
+                                           names, 0)
+                _enable(ctx, REGIONS[pick][0], None)
+            elif choice == "DISABLE":
+                _disable(ctx)
+            elif choice == "REGISTER":
+                _register(ctx, ctx.prompter.ask("Enter a registration token key:"))
+            elif choice == "DEREGISTER":
+                from asyncos_cli.services.cloud import deregister_portal
+
+                failing(deregister_portal, client(ctx), ctx.state)
+                changed(ctx, "The appliance is deregistered from Cisco Cloud Services")
+            elif choice == "SETFQDN":
+                ctx.replace_section("cloud", fqdn_label=ctx.prompter.ask(
+                    "Enter a label for Cisco Cloud Service region. eg. APJC"))
+            elif choice == "FETCHCERTIFICATE":
+                _fetch(ctx, False)
+        except CommandError as e:
+            ctx.prompter.error(str(e))

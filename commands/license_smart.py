@@ -1,0 +1,103 @@
+"""license_smart: Smart Licensing — enable, register with a token, renew, deregister, status.
+
+Registration is state (this machine's), not configuration: a rollback never
+unregisters. After a successful registration the Cisco Cloud Services portal
+is enabled and registered with the same identity, without further steps (14.0).
+"""
+
+from __future__ import annotations
+
+import time
+
+from asyncos_cli.auth import roles as R
+
+from .support.base import CommandError
+from .support.cloud import changed, client, failing, identity
+from .support.registry import command
+
+USAGE = """Usage:
+  license_smart status
+  license_smart enable | disable               (a configuration change: commit it)
+  license_smart register --token=TOKEN | --token-file=FILE
+  license_smart renew
+  license_smart deregister
+  license_smart setup [--url=https://...] [--timeout=SECONDS]"""
+
+
+@command("license_smart", "Configure Smart Software Licensing.", roles=R.ADMIN_ONLY,
+         subcommands=("status", "enable", "disable", "register", "renew", "deregister", "setup"))
+def run(ctx, args):
+    sub = args.subcommand() or "status"
+    if len(args.positional) > 1:
+        raise CommandError(USAGE)
+    if sub == "status":
+        args.expect_done("license_smart status")
+        return _status(ctx)
+    if sub in ("enable", "disable"):
+        args.expect_done(f"license_smart {sub}")
+        ctx.replace_section("licensing", smart_licensing=sub == "enable")
+        ctx.say(f"Smart Licensing will be {sub}d when you commit.")
+        return None
+    if sub == "setup":
+        changes = args.take_typed((("url", "url", str), ("timeout", "timeout_seconds", float)))
+        args.expect_done("license_smart setup")
+        if not changes:
+            raise CommandError(USAGE)
+        ctx.replace_section("licensing", **changes)
+        return _status(ctx)
+    if sub == "register":
+        token = args.secret("token")
+        args.expect_done("license_smart register")
+        if not token:
+            raise CommandError("license_smart register needs --token=TOKEN or --token-file=FILE")
+        return _register(ctx, token)
+    if sub == "renew":
+        args.expect_done("license_smart renew")
+        from asyncos_cli.services.cloud import renew_license
+
+        record = failing(renew_license, client(ctx), ctx.state)
+        return changed(ctx, f"Smart Licensing authorization renewed for {record['product_instance_id']}")
+    if sub == "deregister":
+        args.expect_done("license_smart deregister")
+        from asyncos_cli.services.cloud import deregister_license
+
+        failing(deregister_license, client(ctx), ctx.state)
+        return changed(ctx, "The appliance is deregistered from Smart Software Licensing")
+    raise CommandError(USAGE)
+
+
+def _register(ctx, token: str) -> None:
+    from asyncos_cli.services.cloud import CloudError, register_license, register_portal
+
+    if not ctx.config.licensing.smart_licensing:
+        raise CommandError("Smart Licensing is not enabled: run 'license_smart enable; commit' first.")
+    c = client(ctx)
+    record = failing(register_license, c, ctx.state, token, identity(ctx))
+    changed(ctx, f"The appliance is registered with Smart Software Licensing: product instance "
+                 f"{record['product_instance_id']}, smart account {record['smart_account_name']}")
+    try:  # 14.0: the cloud services portal follows the licensing registration
+        register_portal(c, ctx.state, identity(ctx), product_instance_id=record["product_instance_id"])
+    except CloudError as e:
+        changed(ctx, f"Cisco Cloud Services could not be registered automatically: {e} "
+                     "(cloudserviceconfig register TOKEN)")
+        return
+    changed(ctx, f"Cisco Cloud Services enabled and registered ({ctx.config.cloud.region}, {ctx.config.cloud.server})")
+
+
+def _status(ctx) -> None:
+    from asyncos_cli.services.cloud import LICENSE_KEY
+
+    s = ctx.config.licensing
+    record = ctx.state.get(LICENSE_KEY) or {}
+    ctx.say(f"Smart Licensing Status: {'Enabled' if s.smart_licensing else 'Disabled'}")
+    ctx.say(f"Licensing server: {s.url}")
+    if record.get("registered"):
+        ctx.say("Registration Status: Registered")
+        ctx.say(f"Registration Date: {time.ctime(record['registered_at'])}")
+        ctx.say(f"Last Renewal Attempt: {time.ctime(record['renewed_at'])}")
+        if record.get("expires"):
+            ctx.say(f"Registration Expires: {record['expires']}")
+        ctx.say(f"Smart Account: {record['smart_account_name']}")
+        ctx.say(f"Virtual Account: {record['virtual_account_domain']}")
+    else:
+        ctx.say("Registration Status: Unregistered")
