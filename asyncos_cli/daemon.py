@@ -233,6 +233,7 @@ class Daemon:
         next_expiry = next_cert_check = next_sample = 0.0
         self._clickers_version = -1
         self._next_awareness = 0.0
+        self._next_clicks = 0.0
         try:
             while not self._stop.is_set():
                 try:
@@ -242,6 +243,7 @@ class Daemon:
                     self.tracking.flush()
                     self.relay.maturity.flush()
                     await self._awareness(time.monotonic())
+                    await self._clicks(time.monotonic())
                     if time.monotonic() >= next_sample:
                         next_sample = time.monotonic() + GAUGE_SECONDS
                         self._sample()
@@ -293,6 +295,8 @@ class Daemon:
                 self.logs.configure(snap.config.logs)
             if "awareness" in changed:
                 self._next_awareness = 0.0  # a new service or schedule: ask it at once
+            if "cloud" in changed:
+                self._next_clicks = 0.0
             for component in self.components:
                 component.configure(snap.config)
         except Exception as e:  # keep serving with the version in effect
@@ -534,6 +538,29 @@ class Daemon:
         self._clickers_version = new.version
         self.relay.repeat_clickers = new.addresses
         self.bus.emit(AwarenessRefreshed(len(new.addresses), a.url))
+
+    async def _clicks(self, now: float) -> None:
+        """Web Interaction Tracking: clicks on rewritten URLs from the aggregator, into the tracking records."""
+        c = self.snapshot.config.cloud
+        if not c.interaction_tracking or now < self._next_clicks:
+            return
+        self._next_clicks = now + c.poll_seconds
+        from .events.cloud import ClickTracked
+        from .services.cloud import CLICKS_CURSOR_KEY, CloudClient, CloudError, fetch_clicks
+
+        config = self.snapshot.config
+        try:
+            client = CloudClient(config, self.keyring, self.datadir.run, self.bus.emit)
+            clicks, cursor = await asyncio.to_thread(fetch_clicks, client, self.state.get(CLICKS_CURSOR_KEY, ""))
+        except CloudError:
+            return  # the Cloud Connector log has the exchange and why it failed; next poll tries again
+        for k in clicks:
+            click = {"recipient": str(k.get("recipient", "")), "url": str(k["url"]),
+                     "at": k.get("clicked_at"), "action": str(k.get("action", "allowed"))}
+            mids = self.tracking.add_click(str(k["message_id"]), click["recipient"], click)
+            self.bus.emit(ClickTracked(tuple(mids), str(k["message_id"]), click["recipient"], click["url"],
+                                       click["action"]))
+        self.state.put(CLICKS_CURSOR_KEY, cursor)
 
     def _check_certificates(self) -> None:
         """Warn of certificates that expire within 30 days (the key-expiration alert comes with alerts)."""

@@ -20,7 +20,8 @@ USAGE = """Usage:
   cloudserviceconfig deregister
   cloudserviceconfig setfqdn LABEL
   cloudserviceconfig fetchcertificate [--overwrite]
-  cloudserviceconfig setup [--talos-url=https://...] [--timeout=SECONDS]"""
+  cloudserviceconfig setup [--talos-url=https://...] [--timeout=SECONDS]
+      [--interaction-tracking=yes|no] [--aggregator-url=https://...] [--poll=SECONDS]"""
 
 OPERATIONS = (("ENABLE", "Enable the Cisco Cloud Service."), ("DISABLE", "Disable the Cisco Cloud Service."),
               ("REGISTER", "Register the appliance with the Cisco Cloud Service."),
@@ -73,7 +74,9 @@ def run(ctx, args):
         args.expect_done("cloudserviceconfig fetchcertificate")
         return _fetch(ctx, overwrite)
     if sub == "setup" and not rest:
-        changes = args.take_typed((("talos-url", "talos_url", str), ("timeout", "timeout_seconds", float)))
+        changes = args.take_typed((("talos-url", "talos_url", str), ("timeout", "timeout_seconds", float),
+                                   ("interaction-tracking", "interaction_tracking", bool),
+                                   ("aggregator-url", "aggregator_url", str), ("poll", "poll_seconds", int)))
         args.expect_done("cloudserviceconfig setup")
         if not changes:
             raise CommandError(USAGE)
@@ -139,6 +142,10 @@ def _status(ctx) -> None:
                 f"{time.ctime(p['registered_at'])})")
     else:
         ctx.say("The appliance is not registered")
+    if c.interaction_tracking:
+        ctx.say(f"Web Interaction Tracking: on; clicks polled from {c.aggregator_url} every {c.poll_seconds} s")
+    else:
+        ctx.say("Web Interaction Tracking: off")
     cert = stored_certificate(ctx.state)
     if cert is None:
         ctx.say("Cisco Talos certificate: none downloaded")

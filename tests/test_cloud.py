@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import ssl
 import threading
 
@@ -23,6 +24,7 @@ class VendorCloud:
         cert, key = pki.leaf(self.root, cn="127.0.0.1", sans=("127.0.0.1",)).write(tmp_path, "cloud")
         self.requests: list[tuple[str, str, dict]] = []
         self.pair: tuple[str, str] = ("", "")
+        self.clicks: list[dict] = []
         cloud = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -38,6 +40,9 @@ class VendorCloud:
                 cloud.requests.append(("GET", self.path, {}))
                 if self.path.startswith("/v1/certificate"):
                     return self._answer(200, {"certificate": cloud.pair[0], "private_key": cloud.pair[1]})
+                if self.path.startswith("/v1/clicks?since="):
+                    since = int(self.path.rpartition("=")[2] or 0)
+                    return self._answer(200, {"clicks": cloud.clicks[since:], "cursor": str(len(cloud.clicks))})
                 self._answer(404, {"error": "no such endpoint"})
 
             def do_POST(self):
@@ -198,3 +203,43 @@ def test_the_overwrite_question_in_the_shell(datadir, cloud):
     assert "Do you like to overwrite the existing certificate and key" in p.text
     assert "The existing certificate and key are kept." in p.text
     assert "Successfully downloaded the Cisco Talos certificate and key (O=Test PKI,CN=talos-second" in p.text
+
+
+def test_clicks_from_the_aggregator_reach_the_right_tracking_record(relay, datadir, tmp_path):
+    import smtplib
+
+    from conftest import mail_log, wait_for
+    from corpus import mail
+
+    cloud = VendorCloud(tmp_path)
+    try:
+        _ok(datadir, f"certconfig certauthority custom import vendor {cloud.ca_file}; "
+                     "policyconfig new incoming SALES --recipients=sales@; commit sales policy")
+        with smtplib.SMTP("127.0.0.1", relay.public, timeout=20) as s:
+            s.sendmail("a@example.org", ["sales@example.com", "b@example.com"],
+                       mail(body="see https://shop.example.net/offer\n", message_id="<clicked@x>"))
+        assert wait_for(lambda: mail_log(datadir).count("Message finished MID") == 2, 30)
+        cloud.clicks.append({"message_id": "<clicked@x>", "recipient": "b@example.com",
+                             "url": "https://shop.example.net/offer", "clicked_at": 1795800000, "action": "allowed"})
+        _ok(datadir, f"cloudserviceconfig setup --interaction-tracking=yes --aggregator-url={cloud.url} --poll=1; "
+                     "commit clicks")
+        relay.request("reload")
+        mids = [int(m) for m in re.findall(r"Start MID (\d+)", mail_log(datadir))]
+        mids += [int(m) for m in re.findall(r"creating MID (\d+)", mail_log(datadir))]
+
+        def clicked():
+            return {m: relay.request("tracking", mid=m)["clicks"] for m in mids}
+
+        assert wait_for(lambda: any(clicked().values()), 20), clicked()
+        records = {m: relay.request("tracking", mid=m) for m in mids}
+        hit = [m for m, r in records.items() if r["clicks"]]
+        assert len(hit) == 1 and records[hit[0]]["recipients"] == ["b@example.com"]  # the copy of who clicked
+        assert records[hit[0]]["clicks"][0]["url"] == "https://shop.example.net/offer"
+        log = _connector_log(datadir)
+        assert f"Web Interaction Tracking: GET {cloud.url}/v1/clicks?since= -> HTTP 200" in log
+        assert f"b@example.com clicked https://shop.example.net/offer (allowed) in message <clicked@x>: MID {hit[0]}" \
+            in log
+        assert wait_for(lambda: f"/v1/clicks?since=1 -> HTTP 200" in _connector_log(datadir), 10)  # the cursor moved
+        assert len(records[hit[0]]["clicks"]) == 1
+    finally:
+        cloud.close()

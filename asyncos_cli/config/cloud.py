@@ -51,6 +51,10 @@ class CloudSection(Section):
     #: Where FETCHCERTIFICATE downloads the Talos certificate and key.
     talos_url: str = "https://talos-certificates.cisco.com"
     timeout_seconds: float = 30.0
+    #: Web Interaction Tracking: clicks on rewritten URLs, polled from the aggregator into message tracking.
+    interaction_tracking: bool = False
+    aggregator_url: str = ""
+    poll_seconds: int = 300
 
     def validate(self) -> None:
         if self.region not in dict(REGIONS):
@@ -61,6 +65,9 @@ class CloudSection(Section):
             raise ConfigError(f"{self.fqdn_label!r} is not a label (letters, digits, '.', '-')", "fqdn_label")
         check_url(self.talos_url, "talos_url", ("https",))
         check_range(self.timeout_seconds, 1, 300, "timeout_seconds")
+        if self.aggregator_url or self.interaction_tracking:
+            check_url(self.aggregator_url, "aggregator_url", ("https",))
+        check_range(self.poll_seconds, 1, 86400, "poll_seconds")
 
     @property
     def server(self) -> str:

@@ -34,3 +34,20 @@ class CloudStateChanged(Event):
 
     def log_line(self) -> str:
         return f"{self.text} (by {self.user})"
+
+
+@dataclass(frozen=True)
+class ClickTracked(Event):
+    """A click on a rewritten URL, as the aggregator reported it (Web Interaction Tracking)."""
+
+    log_type: ClassVar[str | None] = "cloud_connector"
+    mids: tuple[int, ...]
+    message_id: str
+    recipient: str
+    url: str
+    action: str
+
+    def log_line(self) -> str:
+        where = ", ".join(f"MID {m}" for m in self.mids) or "no tracked message"
+        return (f"Web Interaction Tracking: {self.recipient or 'a recipient'} clicked {self.url} ({self.action}) "
+                f"in message {self.message_id}: {where}")

@@ -231,3 +231,21 @@ def stored_certificate(state) -> dict | None:
 def store_certificate(state, keyring, pair: Pair) -> None:
     state.put(TALOS_KEY, {"certificate": pair.certificate, "key": keyring.seal(pair.key_pem).token,
                           "subject": pair.subject, "not_after": pair.not_after, "fetched": time.time()})
+
+
+# ---------------------------------------------------------------- Web Interaction Tracking
+
+CLICKS_CURSOR_KEY = "interaction.cursor"
+
+
+def fetch_clicks(client: CloudClient, cursor: str) -> tuple[list[dict], str]:
+    """GET AGGREGATOR/v1/clicks?since=CURSOR -> ({message_id, recipient, url, clicked_at, action} list, cursor)."""
+    from urllib.parse import quote
+
+    c = client.config.cloud
+    a = client.call("Web Interaction Tracking", "GET",
+                    c.aggregator_url.rstrip("/") + f"/v1/clicks?since={quote(cursor)}", c.timeout_seconds)
+    if a.status != 200:
+        raise CloudError(f"the aggregator answered HTTP {a.status}")
+    clicks = [k for k in a.data.get("clicks") or [] if isinstance(k, dict) and k.get("message_id") and k.get("url")]
+    return clicks, str(a.data.get("cursor", cursor))

@@ -91,6 +91,8 @@ class TrackingRecord:
     remote_ip: str = ""
     #: File reputation answers: {"file", "sha256", "verdict", "threat"} (ESAAttachmentDetails' AMP entries).
     amp: list = field(default_factory=list)
+    #: Web Interaction Tracking: {"recipient", "url", "at", "action"} for clicks on the message's rewritten URLs.
+    clicks: list = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -250,6 +252,34 @@ class TrackingService:
         data = json.loads(row[0])
         data["recipients"] = tuple(data["recipients"])
         return TrackingRecord(**data)
+
+    def add_click(self, message_id: str, recipient: str, click: dict) -> list[int]:
+        """Add a click to the record of the copy it came in: same Message-ID and, when known, the recipient's
+        copy (after a per-policy split the child, not the parent that also lists the recipient). Returns the MIDs."""
+        self.flush()
+        wanted = recipient.lower()
+        found: dict[int, tuple] = {}  # mid -> (split_from, live record or stored data)
+        for rec in self._live.values():
+            if rec.message_id == message_id:
+                found[rec.mid] = (rec.split_from, rec, rec.recipients)
+        for mid, record in self._conn.execute("SELECT r.mid, r.record FROM tracking_records r JOIN tracking_meta m "
+                                              "ON m.mid = r.mid WHERE m.message_id = ?", (message_id,)):
+            if mid not in found:
+                data = json.loads(record)
+                found[mid] = (data.get("split_from"), data, data["recipients"])
+        matching = {mid for mid, (_, _, rcpts) in found.items()
+                    if not wanted or wanted in (a.lower() for a in rcpts)}
+        matching -= {found[mid][0] for mid in matching}  # a parent gives way to its child copy
+        with self._conn:
+            for mid in sorted(matching):
+                holder = found[mid][1]
+                if isinstance(holder, TrackingRecord):
+                    holder.clicks.append(click)
+                else:
+                    holder.setdefault("clicks", []).append(click)
+                    self._conn.execute("UPDATE tracking_records SET record = ? WHERE mid = ?",
+                                       (json.dumps(holder, sort_keys=True), mid))
+        return sorted(matching)
 
     @property
     def in_flight(self) -> int:
