@@ -239,7 +239,7 @@ def test_clicks_from_the_aggregator_reach_the_right_tracking_record(relay, datad
         assert f"Web Interaction Tracking: GET {cloud.url}/v1/clicks?since= -> HTTP 200" in log
         assert f"b@example.com clicked https://shop.example.net/offer (allowed) in message <clicked@x>: MID {hit[0]}" \
             in log
-        assert wait_for(lambda: f"/v1/clicks?since=1 -> HTTP 200" in _connector_log(datadir), 10)  # the cursor moved
+        assert wait_for(lambda: "/v1/clicks?since=1 -> HTTP 200" in _connector_log(datadir), 10)  # the cursor moved
         assert len(records[hit[0]]["clicks"]) == 1
     finally:
         cloud.close()
