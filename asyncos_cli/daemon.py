@@ -234,6 +234,8 @@ class Daemon:
         self._clickers_version = -1
         self._next_awareness = 0.0
         self._next_clicks = 0.0
+        self._remediation_db = None
+        self._remediation_tasks: set = set()
         try:
             while not self._stop.is_set():
                 try:
@@ -244,6 +246,7 @@ class Daemon:
                     self.relay.maturity.flush()
                     await self._awareness(time.monotonic())
                     await self._clicks(time.monotonic())
+                    self._remediate()
                     if time.monotonic() >= next_sample:
                         next_sample = time.monotonic() + GAUGE_SECONDS
                         self._sample()
@@ -538,6 +541,42 @@ class Daemon:
         self._clickers_version = new.version
         self.relay.repeat_clickers = new.addresses
         self.bus.emit(AwarenessRefreshed(len(new.addresses), a.url))
+
+    def _remediate(self) -> None:
+        """Start the queued search & remediate jobs in the background (their status is state)."""
+        from .services import remediation
+
+        if self._remediation_db is None:
+            self._remediation_db = connect(self.datadir.database)
+        for job in remediation.claim_pending(self._remediation_db):
+            task = asyncio.get_running_loop().create_task(self._run_remediation(job))
+            self._remediation_tasks.add(task)
+            task.add_done_callback(self._remediation_tasks.discard)
+
+    async def _run_remediation(self, job: dict) -> None:
+        from .services import remediation
+        from .services.mailer import send
+        from .services.outbound import ca_bundle, http_session
+
+        config = self.snapshot.config
+
+        def session_for():
+            s = http_session(config.outbound, self.keyring)
+            s.verify = ca_bundle(config, self.datadir.run)
+            return s
+
+        async def mail(sender, rcpts, content):
+            await send(config, sender, rcpts, content, tls="opportunistic")
+
+        try:
+            job = await remediation.run_job(job, config, self.keyring, session_for, mail, self.bus.emit)
+        except Exception as e:  # the job fails as a whole, visibly
+            log.exception("remediation job %d failed", job["id"])
+            job.update(status="failed", finished=time.time())
+            for item in job["items"]:
+                if item["status"] in ("pending", "in progress"):
+                    item.update(status="failed", detail=f"{type(e).__name__}: {e}")
+        remediation.save_job(self._remediation_db, job)
 
     async def _clicks(self, now: float) -> None:
         """Web Interaction Tracking: clicks on rewritten URLs from the aggregator, into the tracking records."""

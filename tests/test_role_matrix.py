@@ -54,6 +54,8 @@ EXPECTED = {
     "license_smart":  {A},
     "smartaccountinfo": {A, O, RO, T},
     "cloudserviceconfig": {A},
+    "remediationconfig": {A},
+    "remediate":      {A},
     "logconfig":      {A},
     "snmpconfig":     {A},
     "alertconfig":    {A},

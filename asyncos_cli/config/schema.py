@@ -18,6 +18,7 @@ from .engines import (ENGINE_SECTIONS, AntispamActions, AntispamSection, Antivir
                       FileReputationActions, FileReputationSection)
 from .fields import ConfigError, Record, Secret, Section
 from .proxy import HttpProxy
+from .remediation import RemediationSection
 from .validators import (
     check_hostname,
     check_hostname_or_ip,
@@ -1415,6 +1416,7 @@ SECTIONS: tuple[type[Section], ...] = (
     AlertsSection,
     *ENGINE_SECTIONS,
     *CLOUD_SECTIONS,
+    RemediationSection,
     OutboundSection,
     LogsSection,
 )
@@ -1578,6 +1580,10 @@ class Config:
     @property
     def cloud(self) -> CloudSection:
         return self._sections["cloud"]  # type: ignore[return-value]
+
+    @property
+    def remediation(self) -> RemediationSection:
+        return self._sections["remediation"]  # type: ignore[return-value]
 
 
 def secrets_in(record: Record) -> Iterator[tuple[str, Secret]]:

@@ -51,3 +51,22 @@ class ClickTracked(Event):
         where = ", ".join(f"MID {m}" for m in self.mids) or "no tracked message"
         return (f"Web Interaction Tracking: {self.recipient or 'a recipient'} clicked {self.url} ({self.action}) "
                 f"in message {self.message_id}: {where}")
+
+
+@dataclass(frozen=True)
+class RemediationDone(Event):
+    """One message of a search & remediate job handled, with who asked (system log)."""
+
+    log_type: ClassVar[str | None] = "system"
+    job: int
+    user: str
+    action: str
+    mid: int
+    recipient: str
+    status: str
+    detail: str
+
+    def log_line(self) -> str:
+        extra = f": {self.detail}" if self.detail else ""
+        return (f"Search and remediate job {self.job} (requested by {self.user}): {self.action} MID {self.mid} "
+                f"for {self.recipient}: {self.status}{extra}")

@@ -52,6 +52,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "quarantineconfig": (),
     "quit": ("exit", "q"),
     "redirectrecipients": (),
+    "remediate": (),
+    "remediationconfig": (),
     "report": (),
     "reputationconfig": (),
     "resumelistener": (),
