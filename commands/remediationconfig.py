@@ -103,7 +103,8 @@ def _validate(ctx, name: str, mailbox: str | None) -> None:
         if p.kind == "graph":
             session = http_session(ctx.config.outbound, ctx.keyring)
             session.verify = ca_bundle(ctx.config, ctx.datadir.run)
-            result = rm.GraphMailboxes(p, rm.secret_of(ctx.keyring, p.client_secret), session).validate()
+            result = rm.GraphMailboxes(p, rm.secret_of(ctx.keyring, p.client_secret), session,
+                                       emit=ctx.emit).validate()
         else:
             result = rm.ImapMailboxes(p, rm.secret_of(ctx.keyring, p.passphrase)).validate(mailbox)
     except rm.RemediationError as e:

@@ -243,3 +243,22 @@ def test_clicks_from_the_aggregator_reach_the_right_tracking_record(relay, datad
         assert len(records[hit[0]]["clicks"]) == 1
     finally:
         cloud.close()
+
+
+def test_cloud_clients_go_through_the_upstream_proxy(datadir, cloud, tmp_path):
+    from conftest import require_peer
+    from engine_peers import Tinyproxy
+
+    require_peer("tinyproxy")
+    proxy = Tinyproxy(tmp_path)
+    try:
+        _ok(datadir, f"outboundconfig setup --proxy=127.0.0.1:{proxy.port}; license_smart enable; commit proxy")
+        _ok(datadir, "license_smart register --token=good-license-token")
+        port = cloud.url.rpartition(":")[2]
+        assert sum(f"127.0.0.1:{port}" in line for line in proxy.connects()) >= 2  # licensing, then the portal
+        proxy.stop()
+        err = _fails(datadir, "license_smart renew")
+        assert "The upstream proxy failed" in err or "the upstream proxy failed" in err
+        assert "failed: upstream proxy" in _connector_log(datadir)
+    finally:
+        proxy.stop()

@@ -86,6 +86,9 @@ def test_validate_reports_a_wrong_client_secret_and_then_succeeds(datadir, mailb
     _ok(datadir, "remediationconfig edit onprem --passphrase=not-it; commit")
     assert "the IMAP server refused the login b@example.com*remediator" in \
         _fails(datadir, "remediationconfig validate onprem --mailbox=b@example.com")
+    log = (datadir / "logs" / "cloud_connector" / "cloud_connector.current").read_text()
+    assert f"Graph (o365): POST {graph.url}/contoso/oauth2/v2.0/token -> HTTP 401" in log
+    assert f"Graph (o365): GET {graph.url}/v1.0/organization -> HTTP 200" in log
     shown = _ok(datadir, "remediationconfig print") + _ok(datadir, "showconfig")
     assert "right-secret" not in shown and "not-it" not in shown
 

@@ -83,6 +83,8 @@ class GraphMailboxes:
     secret: str
     session: object
     timeout: float = 30.0
+    #: Where each exchange is reported (the Cloud Connector log's CloudExchange events).
+    emit: object = None
 
     def __post_init__(self):
         self._token = None
@@ -112,10 +114,21 @@ class GraphMailboxes:
         headers = kw.pop("headers", {})
         if auth:
             headers["Authorization"] = f"Bearer {self.token()}"
+        start = time.monotonic()
         try:
-            return self.session.request(method, url, headers=headers, timeout=self.timeout, **kw)
+            r = self.session.request(method, url, headers=headers, timeout=self.timeout, **kw)
         except requests.exceptions.RequestException as e:
+            self._log(method, url, f"failed: {str(e)[:200]}", start)
             raise RemediationError(f"cannot reach {url.split('?')[0]}: {str(e)[:200]}") from None
+        self._log(method, url, f"HTTP {r.status_code}", start)
+        return r
+
+    def _log(self, method: str, url: str, outcome: str, start: float) -> None:
+        if self.emit is not None:
+            from asyncos_cli.events.cloud import CloudExchange
+
+            self.emit(CloudExchange(f"Graph ({self.profile.name})", method, url.split("?")[0], outcome,
+                                    int((time.monotonic() - start) * 1000)))
 
     def _api(self, path: str) -> str:
         return f"{self.profile.graph_url.rstrip('/')}/v1.0/{path}"
@@ -291,7 +304,7 @@ async def run_job(job: dict, config, keyring, session_for, send, emit) -> dict:
                 graph = graphs.get(profile.name)
                 if graph is None:
                     graph = graphs[profile.name] = GraphMailboxes(profile, secret_of(keyring, profile.client_secret),
-                                                                  session_for())
+                                                                  session_for(), emit=emit)
                 found = await asyncio.to_thread(_graph_item, graph, job, item)
             else:
                 imap = ImapMailboxes(profile, secret_of(keyring, profile.passphrase))
