@@ -30,9 +30,13 @@ OPERATIONS = (("ENABLE", "Enable the Cisco Cloud Service."), ("DISABLE", "Disabl
               ("FETCHCERTIFICATE", "Download a new Cisco Talos certificate and key."))
 
 
+#: The appliance's other operations: they need the SecureX ribbon, Cisco Success Network or a TRS choice.
+NOT_YET = ("SETTRS", "ENABLESECUREX", "DISABLESECUREX", "ENABLECSN", "DISABLECSN")
+
+
 @command("cloudserviceconfig", "Configure the Cisco Cloud Services settings.", roles=R.ADMIN_ONLY,
          subcommands=("status", "enable", "disable", "register", "deregister", "setfqdn", "fetchcertificate",
-                      "setup"))
+                      "setup", *(n.lower() for n in NOT_YET)))
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
@@ -41,6 +45,8 @@ def run(ctx, args):
         if ctx.batch:
             return _status(ctx)
         return _menu(ctx)
+    if sub is not None and sub.upper() in NOT_YET:
+        raise CommandError(f"cloudserviceconfig {sub.upper()} is not supported yet.")
     if sub == "status" and not rest:
         args.expect_done("cloudserviceconfig status")
         return _status(ctx)

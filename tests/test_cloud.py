@@ -139,6 +139,7 @@ def test_portal_token_registration_and_its_refusal(datadir, cloud):
     assert "The registration failed because of an invalid or expired token key" in err
     assert "successfully registered" in _ok(datadir, "cloudserviceconfig register good-portal-token")
     assert "by token" in _ok(datadir, "cloudserviceconfig status")
+    assert "ENABLESECUREX is not supported yet" in _fails(datadir, "cloudserviceconfig enablesecurex")
     _ok(datadir, "cloudserviceconfig deregister")
     assert "not registered" in _ok(datadir, "cloudserviceconfig status")
 
