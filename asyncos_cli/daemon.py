@@ -548,6 +548,8 @@ class Daemon:
 
         if self._remediation_db is None:
             self._remediation_db = connect(self.datadir.database)
+            if remediation.requeue_interrupted(self._remediation_db):
+                log.warning("remediation jobs interrupted by the last stop are queued again")
         for job in remediation.claim_pending(self._remediation_db):
             task = asyncio.get_running_loop().create_task(self._run_remediation(job))
             self._remediation_tasks.add(task)
@@ -569,7 +571,8 @@ class Daemon:
             await send(config, sender, rcpts, content, tls="opportunistic")
 
         try:
-            job = await remediation.run_job(job, config, self.keyring, session_for, mail, self.bus.emit)
+            job = await remediation.run_job(job, config, self.keyring, session_for, mail, self.bus.emit,
+                                            lambda j: remediation.save_job(self._remediation_db, j))
         except Exception as e:  # the job fails as a whole, visibly
             log.exception("remediation job %d failed", job["id"])
             job.update(status="failed", finished=time.time())

@@ -123,13 +123,13 @@ def apply_action(ctx, stage: str, verdict: str, act: VerdictAction, strip: tuple
             done = "drop (the threat is in the message body, nothing to strip)"
     elif act.action in ("drop", "quarantine"):
         ctx.decide(act.action, f"{stage} ({verdict})", act.quarantine)
-    if act.action != "drop":
+    if ctx.outcome.final != "drop":  # marks on a copy nobody receives would be noise
         if act.subject_tag:
             ctx.subject_tags.append(act.subject_tag)
         if act.header:
             ctx.outcome.add_headers.append(split_header(act.header))
-        for who in act.notify:
-            ctx.notifications.append({"to": who, "stage": stage, "verdict": verdict})
+    for who in act.notify:  # a dropped message is exactly when someone may need to know
+        ctx.notifications.append({"to": who, "stage": stage, "verdict": verdict})
     return done
 
 

@@ -118,7 +118,8 @@ def test_clamd_verdicts_strip_drop_encrypted_and_decrypted(relay, datadir, clamd
     assert "<sealed@x>" not in relay.sink.message_ids()
 
     # A virus string in the body: with "drop", nothing arrives.
-    _cli(datadir, "antivirusconfig policy incoming DEFAULT --infected=drop; commit drop", relay)
+    _cli(datadir, "antivirusconfig policy incoming DEFAULT --infected=drop --infected-notify=admin@example.net; "
+                  "commit drop", relay)
     _send(relay.public, mail(("a.txt", b"plain\n", "text/plain"), body=f"hello {EVIL_STRING.decode()}\n",
                              message_id="<drop@x>"))
     mid = _mid(datadir, "<drop@x>")
@@ -127,6 +128,8 @@ def test_clamd_verdicts_strip_drop_encrypted_and_decrypted(relay, datadir, clamd
     assert re.search(rf"MID {mid} antivirus positive Gateway.Test.BodyString\S* ; action drop|"
                      rf"MID {mid} antivirus positive Gateway.Test.BodyString\S*; action drop", mail_log(datadir))
     assert "<drop@x>" not in relay.sink.message_ids()
+    notice = _delivered(relay, "admin@example.net")  # dropped, and the administrator is told
+    assert "<drop@x>" in notice.get_content() and notice["Subject"].startswith("[anti-virus infected]")
 
     # A clean message passes with a negative verdict; status shows the engine and its counts.
     _send(relay.public, mail(("fine.txt", b"fine\n", "text/plain"), message_id="<clean@x>"))

@@ -142,3 +142,30 @@ def test_remediate_refuses_what_it_cannot_act_on(datadir):
     assert "not in message tracking" in _fails(datadir, "remediate delete --mids=999")
     assert "forward needs --to=ADDRESS" in _fails(datadir, "remediate forward --mids=1")
     assert "No remediation profile named x" in _fails(datadir, "remediate delete --mids=1 --profile=x")
+
+
+def test_a_job_interrupted_by_a_stop_resumes_without_redoing_finished_mailboxes(tmp_path):
+    import asyncio
+
+    from asyncos_cli.config.remediation import RemediationSection
+    from asyncos_cli.config.schema import Config
+    from asyncos_cli.config.store import connect
+    from asyncos_cli.services import remediation as rm
+
+    conn = connect(tmp_path / "db.sqlite")
+    job_id = rm.queue_job(conn, "admin", "delete", "", [
+        {"mid": 1, "message_id": "<a@x>", "recipient": "done@nowhere.example", "profile": ""},
+        {"mid": 1, "message_id": "<a@x>", "recipient": "left@nowhere.example", "profile": ""}])
+    [job] = rm.claim_pending(conn)
+    job["items"][0].update(status="done", detail="")
+    rm.save_job(conn, job)  # then the daemon stops
+    assert rm.requeue_interrupted(conn) == 1
+    [job] = rm.claim_pending(conn)
+    config = Config.default().with_section(RemediationSection())
+    events = []
+    job = asyncio.run(rm.run_job(job, config, None, None, None, events.append, lambda j: rm.save_job(conn, j)))
+    assert [i["status"] for i in job["items"]] == ["done", "failed"]  # the first is not touched again
+    assert "no remediation profile serves left@nowhere.example" in job["items"][1]["detail"]
+    assert [e.recipient for e in events] == ["left@nowhere.example"]
+    assert rm.jobs(conn, job_id)[0]["items"][1]["status"] == "failed"
+    conn.close()

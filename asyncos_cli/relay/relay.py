@@ -483,8 +483,7 @@ class Relay:
             self._defer(msg, result)
         else:
             self.delivery.submit(msg)
-        if action != "drop":
-            await self._notify(msg, result)
+        await self._notify(msg, result)
 
     def _defer(self, msg: QueuedMessage, result: dict) -> None:
         """An engine was unavailable: the message stays queued (durable already) and is scanned again later."""

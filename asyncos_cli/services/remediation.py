@@ -68,6 +68,13 @@ def claim_pending(conn: sqlite3.Connection) -> list[dict]:
     return [j for i in ids for j in jobs(conn, i)]
 
 
+def requeue_interrupted(conn: sqlite3.Connection) -> int:
+    """Jobs a stopped daemon left in progress go back to the queue; their finished items are not redone."""
+    conn.executescript(_SCHEMA)
+    with conn:
+        return conn.execute("UPDATE remediation_jobs SET status = 'pending' WHERE status = 'in progress'").rowcount
+
+
 def save_job(conn: sqlite3.Connection, job: dict) -> None:
     with conn:
         conn.execute("UPDATE remediation_jobs SET status = ?, items = ?, finished = ? WHERE id = ?",
@@ -284,7 +291,7 @@ def secret_of(keyring, secret) -> str:
 # ---------------------------------------------------------------- running a job (in the daemon)
 
 
-async def run_job(job: dict, config, keyring, session_for, send, emit) -> dict:
+async def run_job(job: dict, config, keyring, session_for, send, emit, save=None) -> dict:
     """Carry out every item of a job; each gets its status and detail. ``session_for()`` gives an HTTP session
     with the outbound settings; ``send(sender, rcpts, bytes)`` mails through the gateway's routing."""
     import asyncio
@@ -293,6 +300,8 @@ async def run_job(job: dict, config, keyring, session_for, send, emit) -> dict:
 
     graphs: dict[str, GraphMailboxes] = {}
     for item in job["items"]:
+        if item["status"] in ("done", "not found"):
+            continue  # done before the daemon was stopped: a forward is never sent twice
         item["status"], item["detail"] = "in progress", ""
         profile = config.remediation.get(item.get("profile") or "") if item.get("profile") else \
             config.remediation.for_address(item["recipient"])
@@ -318,6 +327,8 @@ async def run_job(job: dict, config, keyring, session_for, send, emit) -> dict:
             item["status"], item["detail"] = "failed", f"{type(e).__name__}: {e}"
         emit(RemediationDone(job["id"], job["user"], job["action"], item["mid"], item["recipient"], item["status"],
                              item["detail"]))
+        if save is not None:
+            save(job)  # each mailbox's outcome is kept as soon as it is known
     states = {i["status"] for i in job["items"]}
     job["status"] = "failed" if states == {"failed"} else "done" if states <= {"done"} else "done with problems"
     job["finished"] = time.time()
