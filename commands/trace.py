@@ -11,7 +11,8 @@ from .support.base import CommandError
 from .support.registry import command
 
 USAGE = ("Usage: trace FILE... [--direction=incoming|outgoing] [--sender=ADDR] [--recipient=ADDR[,ADDR...]] "
-         "[--format=text|json]")
+         "[--format=text|json] [--engines=yes|no]\n"
+         "The threat engines that are on (antivirusconfig, antispamconfig, ampconfig) are asked unless --engines=no.")
 
 
 @command("trace", "Trace the flow of a message through the system.", roles=R.VIEW)
@@ -22,6 +23,7 @@ def run(ctx, args):
     sender = str(args.take_option("sender", "sender@example.org"))
     recipients = [r.strip() for r in str(args.take_option("recipient", "user@example.com")).split(",") if r.strip()]
     fmt = str(args.take_option("format", "text"))
+    ask_engines = str(args.take_option("engines", "yes")).lower() not in ("no", "n", "off", "false", "0")
     args.expect_done("trace")
     if direction not in ("incoming", "outgoing") or fmt not in ("text", "json"):
         raise CommandError(USAGE)
@@ -37,8 +39,10 @@ def run(ctx, args):
             raw = Path(name).read_bytes()
         except OSError as e:
             raise CommandError(f'Error: the file "{name}" cannot be read: {e.strerror}') from None
-        verdicts = scan(parse_for(raw, direction, config, clients), Envelope(sender, tuple(recipients), direction),
-                        config, clients=clients)
+        message = parse_for(raw, direction, config, clients)
+        engines = _ask_engines(ctx, config, raw, message, sender, recipients) if ask_engines else None
+        verdicts = scan(message, Envelope(sender, tuple(recipients), direction), config, clients=clients,
+                        engines=engines)
         if fmt == "json":
             ctx.say(json.dumps({"file": name, "policies": [v.to_json() for v in verdicts]}, ensure_ascii=False))
             continue
@@ -73,3 +77,23 @@ def run(ctx, args):
             by = f" by {v.final_by}" if v.final_by else ""
             where = f" to quarantine {v.quarantine}" if v.quarantine else ""
             ctx.say(f"    final action: {v.action}{where}{by} (nothing was delivered: this is a trace)")
+
+
+def _ask_engines(ctx, config, raw: bytes, message, sender: str, recipients: list[str]):
+    """The engines' answers for a traced message, as the gateway would get them (nothing is logged or alerted)."""
+    from asyncos_cli.services.engines.service import EngineService
+
+    if not EngineService.wanted(config):
+        return None
+    import asyncio
+
+    from asyncos_cli.services.outbound import ca_bundle
+    from scanning.engines import EngineResults, engine_work
+
+    service = EngineService(config, ctx.keyring, lambda event: None, verify=ca_bundle(config, ctx.datadir.run))
+    try:
+        answers = asyncio.run(service.examine(0, raw, {"From": sender, "Rcpt": recipients},
+                                              engine_work(message, config), config))
+    finally:
+        service.close()
+    return EngineResults(**answers)

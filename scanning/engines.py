@@ -225,8 +225,8 @@ def _not_asked(stage: str, section, off: str):
 
     if not section.enabled:
         return StageResult(stage, "NOT_CONFIGURED", off)
-    # On but not asked: trace runs the pipeline without reaching the engines (the running gateway does).
-    return StageResult(stage, "NOT_CONFIGURED", "the engine is on but was not asked (trace does not reach it)")
+    # On but not asked: trace --engines=no runs the pipeline without reaching the engines.
+    return StageResult(stage, "NOT_CONFIGURED", "the engine is on but was not asked (trace --engines=no)")
 
 
 def _unavailable(ctx, stage: str, section, detail: str):

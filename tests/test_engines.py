@@ -316,3 +316,17 @@ def test_a_service_that_never_answers_costs_one_timeout_with_one_retry(relay, da
         assert f"File reputation query for MID {slow} failed after its retry" in amp
     finally:
         silent.close()
+
+
+def test_trace_asks_the_engines_that_are_on(datadir, clamd, tmp_path):
+    import json
+
+    _cli(datadir, f"antivirusconfig setup --enabled=yes --clamd={clamd.endpoint}; commit av")
+    eml = tmp_path / "m.eml"
+    eml.write_bytes(mail(("invoice.bin", EVIL_FILE, "application/octet-stream"), message_id="<trace@x>"))
+    out = json.loads(run_cli(datadir, "-c", f"trace {eml} --format=json").stdout)
+    stages = {s["stage"]: s for s in out["policies"][0]["stages"]}
+    assert stages["antivirus"]["verdict"] == "POSITIVE" and "Gateway.Test.HashFile" in stages["antivirus"]["detail"]
+    assert out["policies"][0]["action"] == "drop"  # the default infected action
+    off = json.loads(run_cli(datadir, "-c", f"trace {eml} --format=json --engines=no").stdout)
+    assert "not asked" in {s["stage"]: s for s in off["policies"][0]["stages"]}["antivirus"]["detail"]
