@@ -106,7 +106,7 @@ def _validate(ctx, name: str, mailbox: str | None) -> None:
             result = rm.GraphMailboxes(p, rm.secret_of(ctx.keyring, p.client_secret), session,
                                        emit=ctx.emit).validate()
         else:
-            result = rm.ImapMailboxes(p, rm.secret_of(ctx.keyring, p.passphrase)).validate(mailbox)
+            result = rm.ImapMailboxes(p, rm.secret_of(ctx.keyring, p.passphrase), emit=ctx.emit).validate(mailbox)
     except rm.RemediationError as e:
         raise CommandError(f"Validation of {name} failed: {e}") from None
     ctx.say(f"Validation of {name} succeeded: {result}")

@@ -89,6 +89,8 @@ def test_validate_reports_a_wrong_client_secret_and_then_succeeds(datadir, mailb
     log = (datadir / "logs" / "cloud_connector" / "cloud_connector.current").read_text()
     assert f"Graph (o365): POST {graph.url}/contoso/oauth2/v2.0/token -> HTTP 401" in log
     assert f"Graph (o365): GET {graph.url}/v1.0/organization -> HTTP 200" in log
+    assert f"IMAP (onprem): LOGIN imap://b@example.com*remediator@127.0.0.1:{dovecot.port} -> refused" in log
+    assert "not-it" not in log and "right-secret" not in log
     shown = _ok(datadir, "remediationconfig print") + _ok(datadir, "showconfig")
     assert "right-secret" not in shown and "not-it" not in shown
 

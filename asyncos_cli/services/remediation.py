@@ -207,6 +207,16 @@ class ImapMailboxes:
     profile: object
     passphrase: str
     timeout: float = 30.0
+    #: Where each login is reported (the Cloud Connector log's CloudExchange events).
+    emit: object = None
+
+    def _log(self, login: str, outcome: str, start: float) -> None:
+        if self.emit is not None:
+            from asyncos_cli.events.cloud import CloudExchange
+
+            p = self.profile
+            self.emit(CloudExchange(f"IMAP ({p.name})", "LOGIN", f"imap://{login}@{p.host}:{p.port}", outcome,
+                                    int((time.monotonic() - start) * 1000)))
 
     def open(self, mailbox: str | None):
         import imaplib
@@ -215,6 +225,8 @@ class ImapMailboxes:
         p = self.profile
         if not p.host or not p.username:
             raise RemediationError(f"profile {p.name}: the IMAP host and the administrative account must be set")
+        login = f"{mailbox}{p.login_separator}{p.username}" if mailbox else p.username
+        start = time.monotonic()
         try:
             if p.tls == "implicit":
                 conn = imaplib.IMAP4_SSL(p.host, p.port, ssl_context=ssl.create_default_context(),
@@ -224,13 +236,15 @@ class ImapMailboxes:
                 if p.tls == "starttls":
                     conn.starttls(ssl.create_default_context())
         except (OSError, imaplib.IMAP4.error) as e:
+            self._log(login, f"failed: {e}", start)
             raise RemediationError(f"cannot reach the IMAP server {p.host}:{p.port}: {e}") from None
-        login = f"{mailbox}{p.login_separator}{p.username}" if mailbox else p.username
         try:
             conn.login(login, self.passphrase)
         except imaplib.IMAP4.error as e:
             conn.shutdown()
+            self._log(login, f"refused: {e}", start)
             raise RemediationError(f"the IMAP server refused the login {login}: {e}") from None
+        self._log(login, "OK", start)
         return conn
 
     def validate(self, mailbox: str | None = None) -> str:
@@ -316,7 +330,7 @@ async def run_job(job: dict, config, keyring, session_for, send, emit, save=None
                                                                   session_for(), emit=emit)
                 found = await asyncio.to_thread(_graph_item, graph, job, item)
             else:
-                imap = ImapMailboxes(profile, secret_of(keyring, profile.passphrase))
+                imap = ImapMailboxes(profile, secret_of(keyring, profile.passphrase), emit=emit)
                 found = await _imap_item(imap, job, item, config, send)
             item["status"] = "done" if found else "not found"
             if not found:
