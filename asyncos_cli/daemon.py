@@ -318,6 +318,7 @@ class Daemon:
         now = time.time()
         v = self.snapshot.version
         relay = self.relay.status()
+        engines = self.relay.engines.status()
         return {
             "product_version": __version__,
             "hostname": self.snapshot.config.system.hostname,
@@ -351,23 +352,13 @@ class Daemon:
                   for l in relay["listeners"]],
                 ["Delivery", "paused" if relay["paused"] else "running"],
                 ["SNMP agent and traps", self.snmp.status()],
-                *[[title, self._engine_row(e)] for e, title in (("antivirus", "Anti-virus (ClamAV)"),
-                                                                ("antispam", "Anti-spam (Rspamd)"),
-                                                                ("file_reputation", "File reputation and analysis"))],
+                *[[title, _engine_row(engines[e])] for e, title in ENGINE_ROWS],
                 ["Graymail detection", "not supported yet"],
                 ["Alerts", self.alerts.status()],
             ],
             "gauges": self._gauges(),
-            "engines": self.relay.engines.status(),
+            "engines": engines,
         }
-
-    def _engine_row(self, engine: str) -> str:
-        e = self.relay.engines.status()[engine]
-        if not e["enabled"]:
-            return "off"
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(e["verdicts"].items())) or "no messages yet"
-        latency = f"; p50 {e['p50_ms']} ms, p99 {e['p99_ms']} ms" if e["p50_ms"] is not None else ""
-        return f"{e['state']}; {e['endpoint']}; {counts}{latency}"
 
     def _sample(self) -> None:
         from .services.outbound import ca_bundle, fetch_ok, proxy_failure
@@ -632,3 +623,17 @@ class Daemon:
     def _tracking_request(self, req: dict):
         rec = self.tracking.get(int(req.get("mid", 0)))
         return None if rec is None else rec.__dict__
+
+
+#: The threat engines' rows in `status`, in the pipeline's order.
+ENGINE_ROWS = (("antispam", "Anti-spam (Rspamd)"), ("antivirus", "Anti-virus (ClamAV)"),
+               ("file_reputation", "File reputation and analysis"))
+
+
+def _engine_row(e: dict) -> str:
+    """One threat engine's status line (EngineService.status)."""
+    if not e["enabled"]:
+        return "off"
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(e["verdicts"].items())) or "no messages yet"
+    latency = f"; p50 {e['p50_ms']} ms, p99 {e['p99_ms']} ms" if e["p50_ms"] is not None else ""
+    return f"{e['state']}; {e['endpoint']}; {counts}{latency}"

@@ -36,9 +36,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 import pki  # noqa: E402
 from engine_peers import Clamd, ReputationService, Rspamd  # noqa: E402
-from relay import (CLI, POSTFIX_RELAY, Sink, end_to_end, free_port, pct, prepare_gateway, run_source,  # noqa: E402
-                   start_gateway)
-from scan import corpus_rate, mixed_corpus  # noqa: E402
+from relay import CLI, Sink, end_to_end, pct, prepare_gateway, run_source, start_gateway  # noqa: E402
+from scan import corpus_rate, mixed_corpus, postfix_rates  # noqa: E402
 
 
 def engine_latencies(messages: list[bytes], clamd: Clamd, rspamd: Rspamd, service: ReputationService,
@@ -113,18 +112,9 @@ def main() -> None:
             proc.terminate()
             proc.wait()
             shutil.rmtree(data, ignore_errors=True)
-        for label, milter in (("postfix", None), ("postfix + rspamd milter", f"inet:127.0.0.1:{rspamd.milter}")):
-            pf_dir = Path(tempfile.mkdtemp(prefix="bench-postfix-"))
-            pf_port = free_port()
-            subprocess.run(["bash", str(POSTFIX_RELAY), "start", str(pf_dir), str(pf_port), str(sink.port),
-                            *([milter] if milter else [])], check=True)
-            try:
-                run_source(pf_port, 100, 10)
-                time.sleep(1)
-                rates[label] = (end_to_end(pf_port, sink, messages, 20), corpus_rate(pf_port, sink, corpus))
-            finally:
-                subprocess.run(["bash", str(POSTFIX_RELAY), "stop", str(pf_dir)], check=False)
-                shutil.rmtree(pf_dir, ignore_errors=True)
+        rates.update(postfix_rates(sink, (("postfix", None),
+                                          ("postfix + rspamd milter", f"inet:127.0.0.1:{rspamd.milter}")),
+                                   messages, corpus))
     finally:
         sink.stop()
         clamd.close()

@@ -220,6 +220,26 @@ def corpus_rate(port: int, sink: Sink, messages: list[bytes]) -> float:
     return len(messages) / (time.perf_counter() - start)
 
 
+def postfix_rates(sink: Sink, variants, plain_count: int, messages: list[bytes]) -> dict[str, tuple[float, float]]:
+    """For each (name, milter or None): a private Postfix relay to the sink, its 2 KB and corpus rates."""
+    from relay import run_source
+
+    results = {}
+    for name, milter in variants:
+        pf_dir = Path(tempfile.mkdtemp(prefix="bench-postfix-"))
+        pf_port = free_port()
+        subprocess.run(["bash", str(POSTFIX_RELAY), "start", str(pf_dir), str(pf_port), str(sink.port),
+                        *([milter] if milter else [])], check=True)
+        try:
+            run_source(pf_port, 100, 10)
+            time.sleep(1)
+            results[name] = (end_to_end(pf_port, sink, plain_count, 20), corpus_rate(pf_port, sink, messages))
+        finally:
+            subprocess.run(["bash", str(POSTFIX_RELAY), "stop", str(pf_dir)], check=False)
+            shutil.rmtree(pf_dir, ignore_errors=True)
+    return results
+
+
 def relay_rates(messages: list[bytes], plain_count: int) -> dict[str, tuple[float, float]]:
     from relay import run_source
 
@@ -245,18 +265,7 @@ def relay_rates(messages: list[bytes], plain_count: int) -> dict[str, tuple[floa
         except Exception as e:  # the figure is then missing, and the reason printed
             print(f"rspamd could not start: {e}", file=sys.stderr)
     try:
-        for name, milter in variants:
-            pf_dir = Path(tempfile.mkdtemp(prefix="bench-postfix-"))
-            pf_port = free_port()
-            subprocess.run(["bash", str(POSTFIX_RELAY), "start", str(pf_dir), str(pf_port), str(sink.port),
-                            *([milter] if milter else [])], check=True)
-            try:
-                run_source(pf_port, 100, 10)
-                time.sleep(1)
-                results[name] = (end_to_end(pf_port, sink, plain_count, 20), corpus_rate(pf_port, sink, messages))
-            finally:
-                subprocess.run(["bash", str(POSTFIX_RELAY), "stop", str(pf_dir)], check=False)
-                shutil.rmtree(pf_dir, ignore_errors=True)
+        results.update(postfix_rates(sink, variants, plain_count, messages))
     finally:
         if rspamd is not None:
             rspamd.stop()

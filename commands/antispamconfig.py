@@ -6,8 +6,8 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.engines import AntispamActions
 
 from .support.base import CommandError
-from .support.engines import (UNAVAILABLE_OPTIONS, EngineCommand, print_policies, print_unavailable, size_text,
-                              take_size, unavailable_questions)
+from .support.engines import (EngineCommand, print_policies, print_unavailable, scanner_setup, size_text,
+                              unavailable_questions)
 from .support.registry import command
 
 USAGE = """Usage:
@@ -20,13 +20,6 @@ USAGE = """Usage:
   antispamconfig test           (scans a small test message with Rspamd)
 VERDICT: positive, suspect, negative (Rspamd's score against the policy's thresholds).
 Messages larger than --max-size skip anti-spam scanning, as on the appliance."""
-
-
-def _setup(ctx, args) -> dict:
-    changes = args.take_typed((("enabled", "enabled", bool), ("url", "url", str),
-                               ("timeout", "timeout_seconds", float), *UNAVAILABLE_OPTIONS))
-    take_size(args, "max-size", "max_scan_bytes", changes)
-    return changes
 
 
 def _thresholds(actions) -> str:
@@ -59,7 +52,8 @@ def _test(ctx) -> None:
 
 
 COMMAND = EngineCommand(
-    "antispamconfig", "antispam", USAGE, "antispam_actions", AntispamActions.VERDICTS, _setup, _show,
+    "antispamconfig", "antispam", USAGE, "antispam_actions", AntispamActions.VERDICTS, scanner_setup("url"),
+    _show,
     (("enabled", "Would you like to enable anti-spam scanning?", "bool"),
      ("url", "Enter Rspamd's URL (its normal worker, e.g. http://127.0.0.1:11333):", "text"),
      ("timeout_seconds", "Enter the timeout for scanning a single message, in seconds:", "number"),

@@ -6,8 +6,8 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.engines import AntivirusActions
 
 from .support.base import CommandError
-from .support.engines import (UNAVAILABLE_OPTIONS, EngineCommand, print_policies, print_unavailable, size_text,
-                              take_size, unavailable_questions)
+from .support.engines import (EngineCommand, print_policies, print_unavailable, scanner_setup, size_text,
+                              unavailable_questions)
 from .support.registry import command
 
 USAGE = """Usage:
@@ -19,13 +19,6 @@ USAGE = """Usage:
       [--VERDICT-notify=ADDRESS,sender,recipients|none]
   antivirusconfig test          (asks clamd for its version over the configured socket)
 VERDICT: clean, infected, unscannable, encrypted (strip: infected only). SIZE: bytes, or 2048K, 10M."""
-
-
-def _setup(ctx, args) -> dict:
-    changes = args.take_typed((("enabled", "enabled", bool), ("clamd", "clamd", str),
-                               ("timeout", "timeout_seconds", float), *UNAVAILABLE_OPTIONS))
-    take_size(args, "max-size", "max_scan_bytes", changes)
-    return changes
 
 
 def _show(ctx) -> None:
@@ -52,7 +45,8 @@ def _test(ctx) -> None:
 
 
 COMMAND = EngineCommand(
-    "antivirusconfig", "antivirus", USAGE, "antivirus_actions", AntivirusActions.VERDICTS, _setup, _show,
+    "antivirusconfig", "antivirus", USAGE, "antivirus_actions", AntivirusActions.VERDICTS, scanner_setup("clamd"),
+    _show,
     (("enabled", "Would you like to enable anti-virus scanning?", "bool"),
      ("clamd", "Enter clamd's socket (a path, or host:port):", "text"),
      ("timeout_seconds", "Enter the scan timeout in seconds:", "number"),

@@ -133,21 +133,36 @@ def apply_action(ctx, stage: str, verdict: str, act: VerdictAction, strip: tuple
     return done
 
 
-class AntiSpam:
-    name = "antispam"
+class EngineStage:
+    """What every engine stage checks first: the engine asked, the policy's switch, the engine reachable."""
+
+    name: str
+    #: What the stage says when the engine is off.
+    off: str
 
     def run(self, ctx):
         from .pipeline import StageResult
 
-        r = ctx.engines.antispam
+        r = getattr(ctx.engines, self.name)
+        section = getattr(ctx.config, self.name)
         if r is None:
-            return _not_asked(self.name, ctx.config.antispam, "anti-spam scanning is off (antispamconfig)")
-        if not ctx.policy.antispam:
+            return _not_asked(self.name, section, self.off)
+        if not getattr(ctx.policy, self.name):
             return StageResult(self.name, "SKIPPED", f"off in mail policy {ctx.policy.name}")
+        if r.get("verdict") == "unavailable":
+            return _unavailable(ctx, self.name, section, r["detail"])
+        return self.verdict(ctx, r)
+
+
+class AntiSpam(EngineStage):
+    name = "antispam"
+    off = "anti-spam scanning is off (antispamconfig)"
+
+    def verdict(self, ctx, r):
+        from .pipeline import StageResult
+
         if r["verdict"] == "skipped":
             return StageResult(self.name, "SKIPPED", r["detail"])
-        if r["verdict"] == "unavailable":
-            return _unavailable(ctx, self.name, ctx.config.antispam, r["detail"])
         rules = ctx.policy.antispam_actions
         score = r["score"]
         verdict = ("positive" if score >= rules.positive_threshold else
@@ -157,19 +172,13 @@ class AntiSpam:
                                                        f"suspect {rules.suspect_threshold:g}); action {done}")
 
 
-class AntiVirus:
+class AntiVirus(EngineStage):
     name = "antivirus"
+    off = "anti-virus scanning is off (antivirusconfig)"
 
-    def run(self, ctx):
+    def verdict(self, ctx, r):
         from .pipeline import StageResult
 
-        r = ctx.engines.antivirus
-        if r is None:
-            return _not_asked(self.name, ctx.config.antivirus, "anti-virus scanning is off (antivirusconfig)")
-        if not ctx.policy.antivirus:
-            return StageResult(self.name, "SKIPPED", f"off in mail policy {ctx.policy.name}")
-        if r["verdict"] == "unavailable":
-            return _unavailable(ctx, self.name, ctx.config.antivirus, r["detail"])
         rules = ctx.policy.antivirus_actions
         sealed = locked(ctx.message)
         if r["verdict"] == "infected":
@@ -188,17 +197,13 @@ class AntiVirus:
         return StageResult(self.name, "NEGATIVE", "" if done == "deliver" else f"action {done}")
 
 
-class FileReputation:
+class FileReputation(EngineStage):
     name = "file_reputation"
+    off = "file reputation is off (ampconfig)"
 
-    def run(self, ctx):
+    def verdict(self, ctx, r):
         from .pipeline import StageResult
 
-        r = ctx.engines.file_reputation
-        if r is None:
-            return _not_asked(self.name, ctx.config.file_reputation, "file reputation is off (ampconfig)")
-        if not ctx.policy.file_reputation:
-            return StageResult(self.name, "SKIPPED", f"off in mail policy {ctx.policy.name}")
         files = r["files"]
         ctx.findings["file_reputation"] = files
         if not files:

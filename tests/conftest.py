@@ -48,6 +48,20 @@ def run_cli(datadir: Path, *args: str, input: str | None = None, timeout: float 
     )
 
 
+def batch_ok(datadir: Path, line: str) -> str:
+    """A batch command line that must succeed: its output."""
+    r = run_cli(datadir, "-c", line)
+    assert r.returncode == 0, (line, r.stdout, r.stderr)
+    return r.stdout
+
+
+def batch_fails(datadir: Path, line: str) -> str:
+    """A batch command line that must fail: its error output."""
+    r = run_cli(datadir, "-c", line)
+    assert r.returncode != 0, (line, r.stdout)
+    return r.stderr
+
+
 def free_port() -> int:
     import socket
 

@@ -13,15 +13,14 @@ import http.server
 import imaplib
 import json
 import shutil
-import ssl
 import subprocess
 import tempfile
-import threading
 import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from engine_peers import free_port, wait_port
+from pki import serve_https
 
 ACCOUNT, ACCOUNT_PASSPHRASE = "remediator", "remediate-pass-1"
 
@@ -119,7 +118,6 @@ class GraphServer:
         self.forwards: list[tuple[str, str, list[str]]] = []
         self.calls: list[tuple[str, str]] = []
         graph = self
-        cert, key = issued.write(folder, "graph")
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def _answer(self, code, data=None):
@@ -197,12 +195,7 @@ class GraphServer:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
+        self.server, self.url = serve_https(Handler, issued, folder, "graph")
 
     def deliver(self, mailbox: str, message_id: str) -> str:
         item = "AAMk" + uuid.uuid4().hex

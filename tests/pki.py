@@ -80,3 +80,18 @@ def leaf(issuer: Issued | None, cn: str | None = "localhost", sans=("localhost",
     if eku:
         b = b.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
     return Issued(b.sign(signer, hashes.SHA256()), key)
+
+
+def serve_https(handler, issued: Issued, folder, stem: str):
+    """A threading HTTP server with ``handler`` over TLS with ``issued`` on a free port: (server, base URL)."""
+    import http.server
+    import ssl
+    import threading
+
+    cert, key = issued.write(folder, stem)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"https://127.0.0.1:{server.server_address[1]}"

@@ -5,11 +5,10 @@ from __future__ import annotations
 import http.server
 import json
 import re
-import ssl
-import threading
 
 import pytest
-from conftest import run_cli
+from conftest import batch_fails as _fails
+from conftest import batch_ok as _ok
 
 import pki
 
@@ -21,7 +20,7 @@ class VendorCloud:
         self.root = pki.ca()
         (tmp_path / "root.pem").write_text(self.root.cert_pem)
         self.ca_file = tmp_path / "root.pem"
-        cert, key = pki.leaf(self.root, cn="127.0.0.1", sans=("127.0.0.1",)).write(tmp_path, "cloud")
+        issued = pki.leaf(self.root, cn="127.0.0.1", sans=("127.0.0.1",))
         self.requests: list[tuple[str, str, dict]] = []
         self.pair: tuple[str, str] = ("", "")
         self.clicks: list[dict] = []
@@ -69,12 +68,7 @@ class VendorCloud:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
+        self.server, self.url = pki.serve_https(Handler, issued, tmp_path, "cloud")
 
     def close(self):
         self.server.shutdown()
@@ -88,18 +82,6 @@ def cloud(datadir, tmp_path):
                  f"cloudserviceconfig enable --server={c.url}; commit cloud endpoints")
     yield c
     c.close()
-
-
-def _ok(datadir, line):
-    r = run_cli(datadir, "-c", line)
-    assert r.returncode == 0, (line, r.stdout, r.stderr)
-    return r.stdout
-
-
-def _fails(datadir, line):
-    r = run_cli(datadir, "-c", line)
-    assert r.returncode != 0, (line, r.stdout)
-    return r.stderr
 
 
 def _connector_log(datadir) -> str:

@@ -8,23 +8,13 @@ import re
 import smtplib
 
 import pytest
-from conftest import mail_log, require_peer, run_cli, wait_for
+from conftest import batch_fails as _fails
+from conftest import batch_ok as _ok
+from conftest import mail_log, require_peer, wait_for
 from corpus import mail
 from mailbox_peers import ACCOUNT, ACCOUNT_PASSPHRASE, Dovecot, GraphServer
 
 import pki
-
-
-def _ok(datadir, line):
-    r = run_cli(datadir, "-c", line)
-    assert r.returncode == 0, (line, r.stdout, r.stderr)
-    return r.stdout
-
-
-def _fails(datadir, line):
-    r = run_cli(datadir, "-c", line)
-    assert r.returncode != 0, (line, r.stdout)
-    return r.stderr
 
 
 @pytest.fixture

@@ -102,11 +102,15 @@ def register_license(client: CloudClient, state, token: str, identity: dict) -> 
     return record
 
 
+def _licensing(client: CloudClient, action: str, record: dict) -> Answer:
+    s = client.config.licensing
+    return client.call("Smart Licensing", "POST", f"{s.url.rstrip('/')}/v1/{action}", s.timeout_seconds,
+                       {"product_instance_id": record["product_instance_id"]})
+
+
 def renew_license(client: CloudClient, state) -> dict:
     record = _registered(state)
-    s = client.config.licensing
-    a = client.call("Smart Licensing", "POST", s.url.rstrip("/") + "/v1/renew", s.timeout_seconds,
-                    {"product_instance_id": record["product_instance_id"]})
+    a = _licensing(client, "renew", record)
     if a.status != 200:
         raise CloudError(f"The renewal failed: {_error(a, 'the licensing server')}")
     record.update(renewed_at=time.time(), expires=a.data.get("expires", record.get("expires")))
@@ -115,10 +119,7 @@ def renew_license(client: CloudClient, state) -> dict:
 
 
 def deregister_license(client: CloudClient, state) -> None:
-    record = _registered(state)
-    s = client.config.licensing
-    a = client.call("Smart Licensing", "POST", s.url.rstrip("/") + "/v1/deregister", s.timeout_seconds,
-                    {"product_instance_id": record["product_instance_id"]})
+    a = _licensing(client, "deregister", _registered(state))
     if a.status not in (200, 204, 404):  # 404: the server forgot us already; locally we forget too
         raise CloudError(f"The deregistration failed: {_error(a, 'the licensing server')}")
     state.put(LICENSE_KEY, {"registered": False})

@@ -37,6 +37,18 @@ def take_size(args, option: str, field_name: str, changes: dict) -> None:
         changes[field_name] = parse_size(args.take_option(option), option)
 
 
+def scanner_setup(endpoint_option: str):
+    """The batch setup of a scanning engine (clamd, Rspamd): where it is, its timeout, size limit, outage action."""
+
+    def setup(ctx, args) -> dict:
+        changes = args.take_typed((("enabled", "enabled", bool), (endpoint_option, endpoint_option, str),
+                                   ("timeout", "timeout_seconds", float), *UNAVAILABLE_OPTIONS))
+        take_size(args, "max-size", "max_scan_bytes", changes)
+        return changes
+
+    return setup
+
+
 def policy_change(ctx, args, command: str, field_name: str, verdicts, extra=()) -> None:
     """``COMMAND policy incoming|outgoing NAME --VERDICT=ACTION --VERDICT-tag=... ...``: one policy's actions."""
     rest = args.positional[1:]
