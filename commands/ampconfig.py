@@ -33,12 +33,12 @@ def _setup(ctx, args) -> dict:
     types = args.take_option("file-types")
     if types is not None:
         changes["file_types"] = tuple(t.strip().lower() for t in str(types).split(",") if t.strip())
-    key = args.secret("api-key")
+    key = args.secret("api-key", ctx)
     if key:
         changes["api_key"] = ctx.keyring.seal(key)
     proxy = args.take_option("proxy")
     user = args.take_option("proxy-user")
-    passphrase = args.secret("proxy-passphrase")
+    passphrase = args.secret("proxy-passphrase", ctx)
     current = ctx.config.file_reputation.proxy
     if proxy is not None and str(proxy).lower() == "none":
         changes["proxy"] = None

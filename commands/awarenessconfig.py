@@ -8,7 +8,6 @@ rolled back): refreshed by the gateway on schedule, or imported from a file.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from asyncos_cli.auth import roles as R
 
@@ -37,7 +36,7 @@ def run(ctx, args):
     if sub == "setup" and not rest:
         changes = args.take_typed((("enabled", "enabled", bool), ("url", "url", str),
                                    ("interval", "interval_minutes", int)))
-        token = args.secret("token")
+        token = args.secret("token", ctx)
         args.expect_done("awarenessconfig setup")
         if token:
             changes["token"] = ctx.keyring.seal(token)
@@ -47,10 +46,7 @@ def run(ctx, args):
         return _print(ctx)
     if sub == "import" and len(rest) == 1:
         args.expect_done("awarenessconfig import")
-        try:
-            addresses = awareness.parse(Path(rest[0]).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as e:
-            raise CommandError(f'Error: the file "{rest[0]}" cannot be read: {e}') from None
+        addresses = awareness.parse(ctx.files.read_text(rest[0], 16 * 1024 * 1024))
         new = awareness.store(ctx.state, addresses, f"file {rest[0]}")
         ctx.say(f"{len(new.addresses)} repeat clickers imported (the running gateway uses them within a second).")
         return

@@ -8,14 +8,15 @@ cannot be deleted.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import Certificate, CustomCa
 
 from .support.base import Args, CommandError, wizard_or_usage
 from .support.registry import command
+
+#: A certificate bundle or CA list is a few kilobytes; anything far larger is not one.
+MAX_PEM_BYTES = 1024 * 1024
 
 USAGE = """Usage:
   certconfig print
@@ -69,13 +70,10 @@ def _certificate(ctx, args, op: str, rest: list[str]) -> None:
         args.expect_done("certconfig certificate print")
         return _print_certificates(ctx, rest[0] if rest else None)
     if op == "import" and len(rest) == 2:
-        passphrase = args.secret("passphrase")
+        passphrase = args.secret("passphrase", ctx)
         check = args.take_typed((("check-fqdn", "check", bool),)).get("check", True)
         args.expect_done("certconfig certificate import")
-        try:
-            data = Path(rest[1]).read_bytes()
-        except OSError as e:
-            raise CommandError(f'Error: the file "{rest[1]}" cannot be read: {e.strerror}') from None
+        data = ctx.files.read_bytes(rest[1], MAX_PEM_BYTES)
         try:
             chain, key = certs.read_bundle(data, passphrase)
         except certs.CertificateProblem as e:
@@ -97,7 +95,7 @@ def _certificate(ctx, args, op: str, rest: list[str]) -> None:
             raise CommandError("certconfig certificate edit needs --rename=NEWNAME")
         return _rename(ctx, rest[0], str(new_name))
     if op == "export" and len(rest) == 2:
-        passphrase = args.secret("passphrase")
+        passphrase = args.secret("passphrase", ctx)
         args.expect_done("certconfig certificate export")
         if not passphrase:
             raise CommandError("the exported file needs --passphrase=P or --passphrase-file=F")
@@ -166,15 +164,10 @@ def _rename(ctx, name: str, new_name: str) -> None:
 
 
 def _export(ctx, name: str, path: str, passphrase: str) -> None:
-    from asyncos_cli.config.datadir import write_private
-
     cert = _get(ctx, name)
     data = _certs().to_pkcs12(cert.name, cert.certificate, ctx.keyring.reveal(cert.private_key), passphrase)
-    try:
-        write_private(Path(path), data)
-    except OSError as e:
-        raise CommandError(f'Error: the file "{path}" cannot be written: {e.strerror}') from None
-    ctx.say(f"The certificate {cert.name} and its key were exported to {path} (PKCS#12).")
+    ctx.files.write_bytes(path, data)
+    ctx.say(f"The certificate {cert.name} and its key were exported to {ctx.files.shown(path)} (PKCS#12).")
 
 
 def _users(ctx, name: str) -> list[str]:
@@ -241,8 +234,8 @@ def _authority(ctx, args, which: str, op: str, rest: list[str]) -> None:
         return _import_ca(ctx, rest[0], rest[1], which_names)
     if op == "export" and len(rest) == 1:
         args.expect_done("certconfig certauthority custom export")
-        Path(rest[0]).write_text("".join(ca.certificate for ca in section.custom_cas))
-        ctx.say(f"{len(section.custom_cas)} certificate authorities exported to {rest[0]}.")
+        ctx.files.write_text(rest[0], "".join(ca.certificate for ca in section.custom_cas))
+        ctx.say(f"{len(section.custom_cas)} certificate authorities exported to {ctx.files.shown(rest[0])}.")
         return
     if op == "delete" and len(rest) == 1:
         args.expect_done("certconfig certauthority custom delete")
@@ -258,11 +251,10 @@ def _authority(ctx, args, which: str, op: str, rest: list[str]) -> None:
 def _import_ca(ctx, name: str, path: str, which_names: str) -> None:
     certs = _certs()
     try:
-        pem = certs.certificate_blocks(Path(path).read_text(encoding="utf-8", errors="replace"))
+        text = ctx.files.read_bytes(path, MAX_PEM_BYTES).decode("utf-8", errors="replace")
+        pem = certs.certificate_blocks(text)
         if which_names != "no":
             certs.check_fqdn(pem, which_names)
-    except OSError as e:
-        raise CommandError(f'Error: the file "{path}" cannot be read: {e.strerror}') from None
     except certs.CertificateProblem as e:
         raise CommandError(f"The certificate authority cannot be imported: {e}") from None
     if any(ca.name.lower() == name.lower() for ca in ctx.config.certificates.custom_cas):
@@ -357,10 +349,9 @@ def _certificate_op(ctx, op: str) -> None:
         passphrase = p.read_line("Enter passphrase: ", secret=True) or None
         check = p.yes_no("Do you want to check if Common Name is in Fully Qualified Domain Name(FQDN) format?",
                          True)
+        data = ctx.files.read_bytes(path, MAX_PEM_BYTES)
         try:
-            chain, key = certs.read_bundle(Path(path).read_bytes(), passphrase)
-        except OSError as e:
-            raise CommandError(f'Error: the file "{path}" cannot be read: {e.strerror}') from None
+            chain, key = certs.read_bundle(data, passphrase)
         except certs.CertificateProblem as e:
             raise CommandError(f"The certificate cannot be imported: {e}") from None
         return _add(ctx, name, chain, key, "server", check)

@@ -59,7 +59,7 @@ def run(ctx, args):
         args.expect_done("cloudserviceconfig disable")
         return _disable(ctx)
     if sub == "register" and len(rest) <= 1:
-        token = rest[0] if rest else args.secret("token")
+        token = rest[0] if rest else args.secret("token", ctx)
         args.expect_done("cloudserviceconfig register")
         if not token:
             raise CommandError("cloudserviceconfig register needs the token: register TOKEN or --token-file=FILE")

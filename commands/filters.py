@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import MessageFilter
@@ -37,11 +35,11 @@ def run(ctx, args):
         ctx.say(f.script)
         return
     if sub == "import" and len(rest) == 1:
-        return _add(ctx, read_script(rest[0]))
+        return _add(ctx, read_script(ctx, rest[0]))
     if sub == "export" and len(rest) == 1:
         text = "\n\n".join(f.script for f in _filters(ctx)) + "\n.\n"
-        Path(rest[0]).write_text(text, encoding="utf-8")
-        ctx.say(f"{len(_filters(ctx))} filters exported to {rest[0]}.")
+        ctx.files.write_text(rest[0], text)
+        ctx.say(f"{len(_filters(ctx))} filters exported to {ctx.files.shown(rest[0])}.")
         return
     if sub == "delete" and len(rest) == 1:
         f = _get(ctx, rest[0])

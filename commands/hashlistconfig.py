@@ -8,7 +8,6 @@ content filters alike.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
@@ -56,7 +55,7 @@ def run(ctx, args):
         ctx.say(f"The hash list {rest[0]} was created with {len(rest) - 1} hashes.")
         return
     if sub == "import" and len(rest) == 2:
-        values = _read(rest[1])
+        values = _read(ctx, rest[1])
         current = ctx.config.hash_lists.get(rest[0])
         if current is None:
             _store(ctx, None, HashList, name=rest[0], hashes=tuple(values), description=str(description or ""))
@@ -66,8 +65,8 @@ def run(ctx, args):
         return
     if sub == "export" and len(rest) == 2:
         h = _get(ctx, rest[0])
-        Path(rest[1]).write_text("".join(f"{v}\n" for v in h.hashes))
-        ctx.say(f"{len(h.hashes)} hashes exported to {rest[1]}.")
+        ctx.files.write_text(rest[1], "".join(f"{v}\n" for v in h.hashes))
+        ctx.say(f"{len(h.hashes)} hashes exported to {ctx.files.shown(rest[1])}.")
         return
     if sub in ("add", "remove") and len(rest) >= 2:
         h = _get(ctx, rest[0])
@@ -98,32 +97,31 @@ def _get(ctx, name: str) -> HashList:
 
 
 def _normalised(values) -> list[str]:
-    out = []
+    out: dict[str, None] = {}
     for v in values:
         v = v.strip().lower()
         if not re.fullmatch(r"[0-9a-f]{64}", v):
             raise CommandError(f"{v[:80]!r} is not a SHA-256 value (64 hex digits)")
-        if v not in out:
-            out.append(v)
-    return out
+        out[v] = None
+    return list(out)
 
 
-def _read(path: str) -> list[str]:
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise CommandError(f'Error: the file "{path}" cannot be read: {e}') from None
-    out = []
+#: More hashes than any list needs; keeps an import bounded in time and memory.
+MAX_IMPORT_BYTES = 16 * 1024 * 1024
+
+
+def _read(ctx, path: str) -> list[str]:
+    """The file's hashes in order, once each; a bad line is named by number, never quoted."""
+    lines = ctx.files.read_text(path, MAX_IMPORT_BYTES).splitlines()
+    out: dict[str, None] = {}
     for n, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         m = _HASH_IN_LINE.match(line)
         if m is None:
-            raise CommandError(f"{path}, line {n}: not a SHA-256 value: {line.strip()[:80]!r}")
-        value = m.group(1).lower()
-        if value not in out:
-            out.append(value)
-    return out
+            raise CommandError(f"{path}, line {n}: not a SHA-256 value (64 hex digits). Nothing was imported.")
+        out[m.group(1).lower()] = None
+    return list(out)
 
 
 def _store(ctx, current, make, **fields) -> None:

@@ -34,7 +34,7 @@ def run(ctx, args):
             store.close()
 
     hostname = args.take_option("hostname")
-    passphrase = args.secret("admin-passphrase", ctx.stdin)
+    passphrase = args.secret("admin-passphrase", ctx)
     args.expect_done("init")
     config = Config.default()
     policy = config.passphrase_policy

@@ -46,7 +46,7 @@ def run(ctx, args):
         ctx.replace_section("licensing", **changes)
         return _status(ctx)
     if sub == "register":
-        token = args.secret("token")
+        token = args.secret("token", ctx)
         args.expect_done("license_smart register")
         if not token:
             raise CommandError("license_smart register needs --token=TOKEN or --token-file=FILE")

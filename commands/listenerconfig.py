@@ -14,6 +14,7 @@ USAGE = """Usage:
   listenerconfig new NAME --kind=public|private --interface=ADDR --port=N
   listenerconfig edit NAME [--interface=ADDR] [--port=N] [--starttls=off|preferred|required]
       [--max-message-size=BYTES] [--max-recipients=N] [--max-connections=N] [--enabled=yes|no]
+      [--idle-timeout=SECONDS] [--max-header-count=N] [--max-header-size=BYTES]
       [--certificate=NAME]   (certconfig; empty: the demonstration certificate)
   listenerconfig edit NAME rcptaccess add DOMAIN | delete DOMAIN | print
   listenerconfig delete NAME
@@ -42,6 +43,9 @@ OPTIONS = {
     "max-message-size": ("max_message_bytes", int),
     "max-recipients": ("max_recipients", int),
     "max-connections": ("max_connections", int),
+    "idle-timeout": ("idle_timeout_seconds", int),
+    "max-header-count": ("max_header_count", int),
+    "max-header-size": ("max_header_bytes", int),
     "enabled": ("enabled", bool),
     "certificate": ("certificate", str),
 }
@@ -231,7 +235,9 @@ def _print(ctx) -> None:
         state = "" if l.enabled else " (disabled)"
         ctx.say(f"{i}. {l.name} ({l.interface}) SMTP TCP Port {l.port} {l.kind.capitalize()}{state}")
         ctx.say(f"   STARTTLS {l.starttls} with the certificate {l.certificate or '(demonstration)'}; at most {l.max_message_bytes} bytes and {l.max_recipients} "
-                f"recipients per message; {l.max_connections} connections")
+                f"recipients per message; {l.max_connections} connections; idle timeout "
+                f"{l.idle_timeout_seconds} s; at most {l.max_header_count} header fields, {l.max_header_bytes} "
+                "header bytes")
         if l.kind == "public":
             ctx.say(f"   Recipient access: {', '.join(l.rcpt_access) or '(none)'}")
 

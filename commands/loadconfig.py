@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 
@@ -17,7 +15,7 @@ MAX_BYTES = 16 * 1024 * 1024
 def run(ctx, args):
     args.expect_done("loadconfig")
     if args.positional:
-        text = _read(Path(args.positional[0]))
+        text = _read(ctx, args.positional[0])
     elif ctx.batch:
         raise CommandError("Usage: loadconfig FILE")
     else:
@@ -40,17 +38,12 @@ def run(ctx, args):
     ctx.say("Use the commit command to make these changes active.")
 
 
-def _read(path: Path) -> str:
+def _read(ctx, name: str) -> str:
+    data = ctx.files.read_bytes(name, MAX_BYTES)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise CommandError(f"Error: the file \"{path}\" is larger than {MAX_BYTES // (1024 * 1024)} MB")
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CommandError(f'Error: the file "{path}" does not exist') from None
+        return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise CommandError(f"Parsing failed: the file is not UTF-8 text (byte {e.start}). Nothing was changed.") from None
-    except OSError as e:
-        raise CommandError(f'Error: cannot read "{path}": {e.strerror}') from None
 
 
 def _interactive_source(ctx) -> str | None:
@@ -68,4 +61,4 @@ def _interactive_source(ctx) -> str | None:
             return None
         return text
     name = p.ask("Enter the name of the file to import:")
-    return _read(Path(name))
+    return _read(ctx, name)

@@ -36,7 +36,7 @@ def run(ctx, args):
         changes = args.take_typed((("timeout", "timeout_seconds", float), ("retries", "retries", int)))
         proxy = args.take_option("proxy")
         user = args.take_option("proxy-user")
-        passphrase = args.secret("proxy-passphrase")
+        passphrase = args.secret("proxy-passphrase", ctx)
         args.expect_done("outboundconfig setup")
         try:
             if proxy is not None:

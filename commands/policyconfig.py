@@ -135,7 +135,7 @@ def _content_filters(ctx, rest: list[str]) -> None:
     filters = list(section.filters)
     try:
         if op == "import":
-            compiled = compile_script(read_script(arg))
+            compiled = compile_script(read_script(ctx, arg))
             clash = [f.name for f in compiled if section.get(direction, f.name) is not None]
             if clash:
                 raise CommandError(f"Duplicate filter name: {', '.join(clash)}")

@@ -38,6 +38,8 @@ def run(ctx, args):
     if sub == "print":
         reveal = bool(args.take_option("reveal", False))
         args.expect_done("protectedattachmentconfig print")
+        if reveal:
+            _may_reveal(ctx, "protected attachment passphrases")
         return _print(ctx, reveal)
     if sub == "setup":
         changes = args.take_typed(SETUP_OPTIONS)
@@ -51,14 +53,14 @@ def run(ctx, args):
     if priority is None:
         raise CommandError(f"protectedattachmentconfig {sub} needs --priority=N")
     if sub == "new":
-        passphrase = args.secret("passphrase")
+        passphrase = args.secret("passphrase", ctx)
         args.expect_done("protectedattachmentconfig new")
         if passphrase is None:
             raise CommandError("protectedattachmentconfig new needs --passphrase=P or --passphrase-file=FILE")
         return _new(ctx, priority, passphrase)
     if sub == "edit":
         new_priority = args.take_typed((("new-priority", "p", int),)).get("p")
-        passphrase = args.secret("passphrase")
+        passphrase = args.secret("passphrase", ctx)
         args.expect_done("protectedattachmentconfig edit")
         return _edit(ctx, priority, new_priority, passphrase)
     if sub == "swap":
@@ -129,6 +131,15 @@ def _status(section) -> str:
         f"Time for passphrase trials per message: {section.budget_seconds:g} seconds",
         f"User Defined Passwords: {len(section.passphrases)}",
     ])
+
+
+def _may_reveal(ctx, what: str) -> None:
+    """Showing a secret in clear is for administrators, and is written to the CLI audit log."""
+    from asyncos_cli.events.shell import SecretsRevealed
+
+    if ctx.role != R.ADMINISTRATORS:
+        raise CommandError("Only administrators can reveal passphrases: print shows them masked.")
+    ctx.emit(SecretsRevealed(ctx.pid, ctx.user, what, ctx.origin))
 
 
 def _print(ctx, reveal: bool) -> None:

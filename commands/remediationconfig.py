@@ -40,7 +40,7 @@ def run(ctx, args):
         if domains is not None:
             changes["domains"] = tuple(d.strip() for d in str(domains).split(",") if d.strip())
         for option, field_name in (("client-secret", "client_secret"), ("passphrase", "passphrase")):
-            secret = args.secret(option)
+            secret = args.secret(option, ctx)
             if secret:
                 changes[field_name] = ctx.keyring.seal(secret)
         args.expect_done(f"remediationconfig {sub}")

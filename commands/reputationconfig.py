@@ -45,7 +45,7 @@ def _provider(ctx, args, op: str, rest: list[str]) -> None:
                                   ("resolver", "resolver", str), ("url", "url", str),
                                   ("timeout", "timeout_seconds", float)))
         answers = args.take_option("answers")
-        token = args.secret("token")
+        token = args.secret("token", ctx)
         args.expect_done("reputationconfig provider new")
         if any(p.name == rest[0] for p in providers):
             raise CommandError(f"A provider named {rest[0]} already exists.")

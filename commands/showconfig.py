@@ -21,4 +21,7 @@ def run(ctx, args):
             mode = "mask" if ctx.prompter.yes_no("Do you want to mask the passphrase?", True) else "encrypt"
     if mode not in ("mask", "encrypt"):
         raise CommandError("showconfig shows passphrases masked or encrypted: --passphrases=mask|encrypt")
+    from .saveconfig import secrets_mode_for
+
+    mode = secrets_mode_for(ctx, mode)
     ctx.prompter.page(to_xml(ctx.session.snapshot.config, mode, ctx.keyring).rstrip("\n"))

@@ -80,7 +80,7 @@ def _batch_changes(ctx, args) -> dict:
             changes[name] = _canonical(changes[name], {"v3_level": SNMP_LEVELS, "auth_protocol": SNMP_AUTH_PROTOCOLS,
                                                        "priv_protocol": SNMP_PRIV_PROTOCOLS}[name], opt)
     for opt, name in (("auth-passphrase", "auth_passphrase"), ("priv-passphrase", "priv_passphrase")):
-        value = args.secret(opt, ctx.stdin)
+        value = args.secret(opt, ctx)
         if value is not None:
             if len(value) < SNMP_PASSPHRASE_MIN:
                 raise CommandError(PASSPHRASE_TOO_SHORT)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError, parse_scalar
@@ -40,10 +39,7 @@ def run(ctx, args):
             if (key is None) == (key_file is None):
                 raise CommandError("give --key='ssh-... AAAA...' or --key-file=FILE")
             if key_file is not None:
-                try:
-                    key = Path(str(key_file)).read_text().strip()
-                except OSError as e:
-                    raise CommandError(f"cannot read {key_file}: {e.strerror}") from None
+                key = ctx.files.read_text(str(key_file), 64 * 1024).strip()
             return _add_key(ctx, rest[0], str(key))
         if op == "delete" and len(rest) == 2 and rest[1].isdigit():
             args.expect_done("sshconfig userkey delete")

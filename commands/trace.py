@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 from asyncos_cli.auth import roles as R
 
 from .support.base import CommandError
@@ -35,10 +33,7 @@ def run(ctx, args):
     config = ctx.config  # pending changes included: trace shows what a commit would do
     clients = Clients.for_config(config, ctx.keyring.reveal) if config.protected_attachments.passphrases else Clients()
     for name in files:
-        try:
-            raw = Path(name).read_bytes()
-        except OSError as e:
-            raise CommandError(f'Error: the file "{name}" cannot be read: {e.strerror}') from None
+        raw = ctx.files.read_bytes(name)
         message = parse_for(raw, direction, config, clients)
         engines = _ask_engines(ctx, config, raw, message, sender, recipients) if ask_engines else None
         verdicts = scan(message, Envelope(sender, tuple(recipients), direction), config, clients=clients,

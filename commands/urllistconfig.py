@@ -8,7 +8,6 @@ read these verdicts.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from asyncos_cli.auth import roles as R
 
@@ -40,7 +39,7 @@ def run(ctx, args):
         if sub == "import":
             if len(entries) != 1:
                 raise CommandError(USAGE)
-            entries = _read(entries[0])
+            entries = _read(ctx, entries[0])
         current = list(getattr(ctx.config.reputation, FIELDS[which]))
         known = {e.lower() for e in current}
         if sub == "remove":
@@ -60,11 +59,8 @@ def run(ctx, args):
     raise CommandError(USAGE)
 
 
-def _read(path: str) -> list[str]:
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise CommandError(f'Error: the file "{path}" cannot be read: {e}') from None
+def _read(ctx, path: str) -> list[str]:
+    lines = ctx.files.read_text(path, 16 * 1024 * 1024).splitlines()
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 

@@ -93,7 +93,7 @@ def _set_passphrase(ctx, name: str, passphrase: str, by_admin: bool) -> None:
 def _batch_passphrase(ctx, args, name: str) -> tuple[str, bool]:
     """(passphrase, generated) from --passphrase, --passphrase-file or --generate."""
     generate = args.take_option("generate", False)
-    given = args.secret("passphrase", ctx.stdin)
+    given = args.secret("passphrase", ctx)
     if bool(generate) == (given is not None):
         raise CommandError("give exactly one of --passphrase=P, --passphrase-file=FILE or --generate")
     if generate:

@@ -33,7 +33,7 @@ def test_alertconfig_menu_and_batch(datadir):
         "",
     ]
     p = ScriptedPrompter(answers)
-    ctx = Context(DataDir(datadir), p)
+    ctx = Context(DataDir(datadir), p, confined=False)
     Shell(ctx).execute("alertconfig")
     a = ctx.config.alerts
     ops, every = a.recipients

@@ -88,14 +88,14 @@ def test_certconfig_and_sslconfig_menus(datadir):
     answers = ["CERTIFICATE", "NEW", "1", "web", "mailhost", "Y", "mail.example.com", "Y", "Org", "", "Paris", "",
                "FR", "365", "1", "", ""]
     p = ScriptedPrompter(answers)
-    ctx = Context(DataDir(datadir), p)
+    ctx = Context(DataDir(datadir), p, confined=False)
     Shell(ctx).execute("certconfig")
     assert "You are currently using a demonstration certificate" in p.text
     assert "Do you want to check if Common Name is in Fully Qualified Domain Name(FQDN) format?" in p.text
     assert "The Common Name is not in FQDN format" in p.text  # the first answer is refused and asked again
     assert ctx.config.certificates.get("web") is not None
     p = ScriptedPrompter(["PEER_CERT_FQDN", "ENABLE", "OUTBOUND", "3", "", ""])
-    ctx = Context(DataDir(datadir), p)
+    ctx = Context(DataDir(datadir), p, confined=False)
     Shell(ctx).execute("sslconfig")
     assert ctx.config.ssl.peer_cert_fqdn and ctx.config.ssl.outbound_methods == "TLSv1.2 TLSv1.3"
     assert "Peer Certificate FQDN Compliance: Disabled" in p.text

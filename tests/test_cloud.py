@@ -181,7 +181,7 @@ def test_the_overwrite_question_in_the_shell(datadir, cloud):
     second = pki.leaf(cloud.root, cn="talos-second", sans=())
     cloud.pair = (second.cert_pem, second.key_pem)
     p = ScriptedPrompter(["FETCHCERTIFICATE", "N", "FETCHCERTIFICATE", "Y", ""])
-    ctx = Context(DataDir(datadir), p)
+    ctx = Context(DataDir(datadir), p, confined=False)
     Shell(ctx).execute("cloudserviceconfig")
     assert "Do you like to overwrite the existing certificate and key" in p.text
     assert "The existing certificate and key are kept." in p.text

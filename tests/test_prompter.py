@@ -13,7 +13,7 @@ from commands.support.context import Context
 
 def _shell(datadir, answers):
     p = ScriptedPrompter(answers)
-    ctx = Context(DataDir(datadir), p)
+    ctx = Context(DataDir(datadir), p, confined=False)
     return Shell(ctx), ctx, p
 
 
@@ -60,7 +60,7 @@ def test_interrupted_wizard_leaves_nothing_pending(datadir):
             return super().read_line(prompt, secret)
 
     p = Interrupting(["x.example.com"])
-    ctx = Context(DataDir(datadir), p)
+    ctx = Context(DataDir(datadir), p, confined=False)
     shell = Shell(ctx)
     shell.execute("sethostname")
     assert ctx.session.has_pending

@@ -10,7 +10,7 @@ from commands.support.context import Context
 
 def _shell(datadir, answers):
     p = ScriptedPrompter(answers)
-    ctx = Context(DataDir(datadir), p)
+    ctx = Context(DataDir(datadir), p, confined=False)
     return Shell(ctx), ctx, p
 
 

@@ -53,7 +53,7 @@ def test_snmpconfig_wizard_walks_the_appliance_questions(datadir):
         "",
     ]
     p = ScriptedPrompter(answers)
-    ctx = Context(DataDir(datadir), p)
+    ctx = Context(DataDir(datadir), p, confined=False)
     Shell(ctx).execute("snmpconfig")
     s = ctx.config.snmp
     assert s.enabled and s.port == 16161 and s.v3_level == "authPriv"

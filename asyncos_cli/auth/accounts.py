@@ -8,6 +8,7 @@ a passphrase change, a lock after failed attempts, an unlock.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,8 @@ class Accounts:
     def __init__(self, database: Path):
         self._conn = connect(database)
         self._conn.executescript(_SCHEMA)
+        # One connection may serve several threads (the SSH server's logins): one transaction at a time.
+        self._lock = threading.RLock()
 
     def close(self) -> None:
         self._conn.close()
@@ -118,7 +121,7 @@ class Accounts:
             raise PolicyViolation(problems)
         hashed = hash_passphrase(passphrase)
         now = time.time()
-        with self._conn:
+        with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.execute(
                 "INSERT INTO state_passphrases (user, hash, updated) VALUES (?, ?, ?) "
@@ -160,16 +163,14 @@ class Accounts:
             return AuthResult(False, "locked", account.role)
         policy = config.passphrase_policy
         if not good:
-            self._ensure_row(user)
-            failures = st.failures + 1
-            lock = policy.lockout_enabled and failures >= policy.lockout_attempts
-            self._conn.execute(
-                "UPDATE state_accounts SET failures = ?, locked = ?, locked_at = ? WHERE user = ?",
-                (failures, int(lock), time.time() if lock else None, user),
-            )
+            failures, lock = self._count_failure(user, policy)
             return AuthResult(False, "bad passphrase", account.role, locked_now=lock)
-        self._ensure_row(user)
-        self._conn.execute("UPDATE state_accounts SET failures = 0 WHERE user = ?", (user,))
+        # A lock taken by a concurrent failure between the check above and now still holds.
+        with self._lock:
+            cleared = self._conn.execute("UPDATE state_accounts SET failures = 0 WHERE user = ? AND locked = 0 "
+                                         "RETURNING user", (user,)).fetchone()
+        if cleared is None and self.status(user).locked:
+            return AuthResult(False, "locked", account.role)
         must_change, expires_in = st.must_change, None
         if policy.expiry_enabled and set_at is not None:
             age_days = (time.time() - set_at) / DAY
@@ -182,6 +183,29 @@ class Accounts:
             elif left <= policy.reminder_days:
                 expires_in = math.ceil(left)
         return AuthResult(True, "", account.role, must_change=must_change, expires_in_days=expires_in)
+
+    def _count_failure(self, user: str, policy: PassphrasePolicySection) -> tuple[int, bool]:
+        """One failure, counted atomically (concurrent failures all count); True when this one locks."""
+        with self._lock:
+            return self._count_failure_locked(user, policy)
+
+    def _count_failure_locked(self, user: str, policy: PassphrasePolicySection) -> tuple[int, bool]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._ensure_row(user)
+            failures, locked = conn.execute(
+                "UPDATE state_accounts SET failures = failures + 1 WHERE user = ? RETURNING failures, locked",
+                (user,),
+            ).fetchone()
+            lock = policy.lockout_enabled and not locked and failures >= policy.lockout_attempts
+            if lock:
+                conn.execute("UPDATE state_accounts SET locked = 1, locked_at = ? WHERE user = ?", (time.time(), user))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return failures, lock
 
     def status(self, user: str) -> AccountStatus:
         row = self._conn.execute(

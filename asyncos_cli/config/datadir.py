@@ -54,6 +54,11 @@ class DataDir:
         return self.root / "quarantine"
 
     @property
+    def configuration(self) -> Path:
+        """The appliance's /configuration: the only files SSH, SFTP and the API may name."""
+        return self.root / "configuration"
+
+    @property
     def history(self) -> Path:
         return self.root / "history"
 
@@ -74,7 +79,8 @@ class DataDir:
         return path
 
     def prepare(self) -> None:
-        for sub in (self.root, self.root / "keys", self.logs, self.run, self.state, self.history):
+        for sub in (self.root, self.root / "keys", self.logs, self.run, self.state, self.history,
+                    self.configuration):
             self.private_dir(sub)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import types
+import re
 import typing
 from functools import lru_cache
 
@@ -129,6 +130,11 @@ def _type_name(tp) -> str:
     return f"{name} or nothing" if optional else name
 
 
+#: What XML 1.0 cannot carry faithfully (CR is read back as LF): a value holding one could be
+#: committed but not saved and loaded again, and would reach log lines unchanged.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\r\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
 def _check_type(value, tp, path: str) -> None:
     tp, optional = _unwrap_optional(tp)
     if value is None:
@@ -148,6 +154,9 @@ def _check_type(value, tp, path: str) -> None:
         raise ConfigError(f"expected {_type_name(tp)}", path)
     if not isinstance(value, tp):
         raise ConfigError(f"expected {_type_name(tp)}, got {type(value).__name__}", path)
+    if tp is str and _UNSTORABLE.search(value):
+        c = _UNSTORABLE.search(value).group()
+        raise ConfigError(f"control characters cannot be stored (found U+{ord(c):04X})", path)
 
 
 def to_data(record: Record) -> dict:

@@ -298,6 +298,11 @@ class Listener(Record):
     max_message_bytes: int = 10 * 1024 * 1024
     max_recipients: int = 100
     max_connections: int = 300
+    #: Seconds a client may stay silent before it gets 421 and is disconnected.
+    idle_timeout_seconds: int = 300
+    #: Header fields per message, and the bytes of the whole header, before 554 / 552.
+    max_header_count: int = 1000
+    max_header_bytes: int = 1024 * 1024
     #: Recipient access table: domains a public listener accepts mail for.
     rcpt_access: tuple[str, ...] = field(default=(), metadata={"item": "domain"})
     enabled: bool = True
@@ -320,6 +325,9 @@ class Listener(Record):
         check_range(self.max_message_bytes, 1024, 1024**3, "max_message_bytes")
         check_range(self.max_recipients, 1, 100000, "max_recipients")
         check_range(self.max_connections, 1, 100000, "max_connections")
+        check_range(self.idle_timeout_seconds, 5, 3600, "idle_timeout_seconds")
+        check_range(self.max_header_count, 10, 100000, "max_header_count")
+        check_range(self.max_header_bytes, 1024, 1024**3, "max_header_bytes")
         for d in self.rcpt_access:
             check_domain_pattern(d, "rcpt_access")
         if self.certificate:

@@ -14,6 +14,7 @@ logged and the others still run (mitmproxy's safecall).
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -31,6 +32,24 @@ class Event:
 
     def log_line(self) -> str:
         return ""
+
+    def log_lines(self) -> list[str]:
+        """The appliance lines this event stands for (most events: one)."""
+        return [self.log_line()]
+
+
+#: Characters that would end or forge a log line in a file, a syslog stream or a SIEM parser:
+#: C0 controls, DEL, C1 controls (NEL) and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """One log line stays one line, whatever a user, a client or a message put in a value."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(), f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
+                                               else f"\\u{ord(m.group()):04x}"), text)
 
 
 Handler = Callable[[Event], None]
@@ -64,8 +83,8 @@ def log_subscriber(logs) -> Handler:
 
     def write(event: Event) -> None:
         if event.log_type is not None:
-            # An event may stand for several appliance log lines, joined by NUL.
-            lines = event.log_line().split("\x00")
+            # Values are escaped here, once for every log and every way out (file, syslog).
+            lines = [escape_controls(line) for line in event.log_lines()]
             for log_type in (event.log_type, *event.also_logged_to):
                 for line in lines:
                     logs.write(log_type, event.level, line)

@@ -71,8 +71,8 @@ class MessageStarted(Event):
     icid: int
     sender: str
 
-    def log_line(self) -> str:
-        return f"Start MID {self.mid} ICID {self.icid}\x00MID {self.mid} ICID {self.icid} From: <{self.sender}>"
+    def log_lines(self) -> list[str]:
+        return [f"Start MID {self.mid} ICID {self.icid}", f"MID {self.mid} ICID {self.icid} From: <{self.sender}>"]
 
 @dataclass(frozen=True)
 class RecipientAccepted(Event):
@@ -97,7 +97,7 @@ class MessageReceived(Event):
     message_id: str = ""
     remote_ip: str = ""
 
-    def log_line(self) -> str:
+    def log_lines(self) -> list[str]:
         lines = []
         if self.message_id:
             lines.append(f"MID {self.mid} Message-ID '{self.message_id}'")
@@ -105,7 +105,7 @@ class MessageReceived(Event):
             lines.append(f"MID {self.mid} Subject {self.subject!r}")
         lines.append(f"MID {self.mid} ready {self.size} bytes from <{self.sender}>")
         lines.append(f"MID {self.mid} queued for delivery")
-        return "\x00".join(lines)
+        return lines
 
 @dataclass(frozen=True)
 class DeliveryConnected(Event):
@@ -135,9 +135,9 @@ class DeliveryDone(Event):
     rids: tuple[int, ...]
     response: str
 
-    def log_line(self) -> str:
-        return (f"MID {self.mid} RID {list(self.rids)} Response {self.response!r}\x00"
-                f"Message done DCID {self.dcid} MID {self.mid} to RID {list(self.rids)}")
+    def log_lines(self) -> list[str]:
+        return [f"MID {self.mid} RID {list(self.rids)} Response {self.response!r}",
+                f"Message done DCID {self.dcid} MID {self.mid} to RID {list(self.rids)}"]
 
 @dataclass(frozen=True)
 class DeliveryDelayed(Event):

@@ -42,3 +42,18 @@ class CliLogin(Event):
 
     def log_line(self) -> str:
         return f"PID {self.pid}: User {self.user} login from {self.origin} on {self.local}"
+
+
+@dataclass(frozen=True)
+class SecretsRevealed(Event):
+    """An administrator showed stored secrets in clear (``print --reveal``)."""
+
+    log_type: ClassVar[str | None] = "cli_audit"
+    level: ClassVar[str] = "Warning"
+    pid: int
+    user: str
+    what: str
+    origin: str
+
+    def log_line(self) -> str:
+        return f"PID {self.pid}: User {self.user} from {self.origin} revealed the {self.what} in clear"

@@ -36,8 +36,11 @@ if TYPE_CHECKING:
 #: A CR not followed by LF, or an LF not preceded by CR: RFC 5321 §2.3.8 forbids both,
 #: and forwarding them lets a downstream server split one message into two (smuggling).
 BARE_CR_OR_LF = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+_FIELD_START = re.compile(rb"\r\n(?![ \t]|\Z)")
 _HEADER_FIELD = re.compile(rb"^(message-id|subject):[ \t]*(.*?)\r\n", re.I | re.M)
 #: The everyday path: <local@domain> with a dot-atom local part, then parameters.
+#: A path with a source route (RFC 5321 4.1.2 "A-d-l"), kept whole so that it can be refused.
+_SOURCE_ROUTE = re.compile(r"\s*<(@[^<>\s]*:[^<>\s]+)>(.*)\Z", re.S)
 _PLAIN_PATH = re.compile(r"\s*<([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+)>(.*)\Z", re.S)
 
 
@@ -93,6 +96,8 @@ class GatewaySMTP(SMTP):
         self.icid = 0
         self.peer_ip = ""
         self._continued: list[str] = []
+        #: Counted once per TCP connection: aiosmtpd calls connection_made again after STARTTLS.
+        self._counted = False
 
     async def push(self, status: str) -> None:
         """Send a multi-line reply (EHLO) in one write, as MTAs do.
@@ -109,6 +114,9 @@ class GatewaySMTP(SMTP):
         await super().push(status)
 
     def connection_made(self, transport) -> None:
+        if self._counted:  # the TLS layer of a connection already counted: same ICID, same count
+            return super().connection_made(transport)
+        self._counted = True
         peer = transport.get_extra_info("peername") or ("?", 0)
         self.peer_ip = peer[0]
         relay = self.gateway.relay
@@ -116,17 +124,36 @@ class GatewaySMTP(SMTP):
         listener = self.gateway.listener
         relay.emit(SmtpConnected(self.icid, listener.name, listener.interface, self.peer_ip))
         relay.connection_opened(self.peer_ip)
+        self.gateway.open_connections += 1
         super().connection_made(transport)
 
     def connection_lost(self, exc) -> None:
-        relay = self.gateway.relay
-        relay.connection_closed(self.peer_ip)
-        relay.emit(SmtpClosed(self.icid))
+        if self._counted:
+            self._counted = False
+            relay = self.gateway.relay
+            relay.connection_closed(self.peer_ip)
+            self.gateway.open_connections -= 1
+            relay.emit(SmtpClosed(self.icid))
         super().connection_lost(exc)
+
+    def _timeout_cb(self) -> None:
+        """An idle client is told why before it is disconnected (aiosmtpd just closes)."""
+        if self.transport is not None and not self.transport.is_closing():
+            try:
+                self.transport.write(f"421 4.4.2 {self.hostname} Error: timeout exceeded\r\n".encode())
+            except Exception:  # the peer may already be gone; closing is what matters
+                pass
+        super()._timeout_cb()
+
+    async def _refuse_busy(self, why: str) -> None:
+        await self.push(f"421 4.7.0 Too many connections {why}, try again later")
+        self.transport.close()
 
     async def _handle_client(self) -> None:
         relay = self.gateway.relay
         listener = self.gateway.listener
+        if self.gateway.open_connections > listener.max_connections:
+            return await self._refuse_busy("to this listener")
         # The client's IP reputation (SBRS) picks the sender group with the address: asked before the
         # greeting, bounded by its timeout, so a slow provider makes the score None, never a stalled session.
         self.sbrs = None
@@ -149,9 +176,7 @@ class GatewaySMTP(SMTP):
             self.transport.close()
             return
         if relay.connections_from(self.peer_ip) > policy.max_connections_per_ip:
-            await self.push(f"421 {self.hostname} Too many connections from your address, try again later")
-            self.transport.close()
-            return
+            return await self._refuse_busy("from your address")
         await super()._handle_client()
 
     def _getaddr(self, arg: str):
@@ -160,6 +185,10 @@ class GatewaySMTP(SMTP):
         everything else (quoted local parts, source routes, UTF-8) the full parser."""
         m = _PLAIN_PATH.match(arg) if arg else None
         if m is None or ".." in m.group(1) or m.group(1).startswith("."):
+            route = _SOURCE_ROUTE.match(arg) if arg else None
+            if route is not None and self.gateway.listener.kind == "public":
+                # The parser would strip the route; a public listener refuses it (routing_problem).
+                return route.group(1), route.group(2)
             return super()._getaddr(arg)
         local = m.group(1).rpartition("@")[0]
         if self.local_part_limit and len(local) > self.local_part_limit:
@@ -177,6 +206,19 @@ class GatewayHandler:
     def __init__(self, relay: "Relay", listener: Listener):
         self.relay = relay
         self.listener = listener
+        #: Connections open on this listener (its --max-connections).
+        self.open_connections = 0
+
+    def _header_limits(self, head: bytes) -> str | None:
+        if len(head) > self.listener.max_header_bytes:
+            return "552 5.3.4 Message header size exceeds limit"
+        # A field starts each line that is not a continuation (RFC 5322 folding).
+        if len(head) // 2 > self.listener.max_header_count:  # cheap bound first: a field takes 2+ bytes
+            fields = 1 + len(_FIELD_START.findall(head))
+            if fields > self.listener.max_header_count:
+                return (f"554 5.6.0 Message refused: too many header fields "
+                        f"(at most {self.listener.max_header_count})")
+        return None
 
     # Hooks get the SMTP instance as ``server``: that is where the connection's verdict lives.
 
@@ -254,6 +296,10 @@ class GatewayHandler:
             return f"452 4.5.3 Too many recipients (at most {limit} per message)"
         if not address.isascii() and not envelope.smtp_utf8:
             return "553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter"
+        if address.lower() == "postmaster":
+            # RFC 5321 4.5.1: "postmaster" without a domain must be accepted; it is this host's postmaster.
+            return self._accept_recipient(server, envelope, f"postmaster@{self.relay.config.system.hostname}",
+                                          rcpt_options)
         try:
             _, domain = split(address)
         except AddressError as e:
@@ -272,6 +318,9 @@ class GatewayHandler:
                 self.relay.counters.rejected_recipients += 1
                 self.relay.emit(SmtpRefused(server.icid, f"RCPT <{address}>", "relaying denied"))
                 return "550 5.7.1 Relaying denied"
+        return self._accept_recipient(server, envelope, address, rcpt_options)
+
+    def _accept_recipient(self, server: GatewaySMTP, envelope, address: str, rcpt_options) -> str:
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         self.relay.emit(RecipientAccepted(envelope.mid, server.icid, envelope.rids, address))
@@ -287,6 +336,10 @@ class GatewayHandler:
         if len(data) > min(policy.max_message_bytes, self.listener.max_message_bytes):
             return "552 5.3.4 Message size exceeds fixed maximum message size"
         head = data.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+        refusal = self._header_limits(head)
+        if refusal:
+            self.relay.emit(SmtpRefused(server.icid, f"MID {envelope.mid} DATA", refusal[4:]))
+            return refusal
         fields = {m.group(1).lower(): m.group(2) for m in _HEADER_FIELD.finditer(head)}
         msg = QueuedMessage(
             mid=envelope.mid,
@@ -335,7 +388,7 @@ def make_server(relay: "Relay", listener: Listener, hostname: str, tls_context):
         enable_SMTPUTF8=True,
         decode_data=False,
         data_size_limit=listener.max_message_bytes,
-        timeout=300,
+        timeout=listener.idle_timeout_seconds,
         command_call_limit=COMMAND_LIMITS,
     )
 

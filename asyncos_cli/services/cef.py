@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from asyncos_cli import __version__
-from asyncos_cli.events import Event, EventBus
+from asyncos_cli.events import Event, EventBus, escape_controls
 from asyncos_cli.events.mail import MessageFinished
 
 #: Engine stage -> CEF verdict field.
@@ -92,4 +92,5 @@ class ConsolidatedEvents:
         if rec is None:
             return
         for chosen in self.logs.cef_field_choices():
-            self.logs.write_to("consolidated", chosen, cef_line(rec, self.serial, self.model_of(), chosen))
+            self.logs.write_to("consolidated", chosen,
+                              escape_controls(cef_line(rec, self.serial, self.model_of(), chosen)))

@@ -52,6 +52,7 @@ def console_context(datadir: DataDir, prompter: Prompter, batch: bool) -> Contex
         role="Administrators",
         batch=batch,
         origin="console",
+        confined=False,
         emit=ShellLogs(datadir, ref),
         stdin=sys.stdin,
     )

@@ -7,6 +7,7 @@ applies the same rules.
 from __future__ import annotations
 
 from asyncos_cli.config.fields import ConfigError
+from asyncos_cli.config.files import FileRefused
 from asyncos_cli.events.shell import CliBatchCommand
 from commands.support.base import Args, CommandError, split_line
 from commands.support.context import Context
@@ -23,6 +24,9 @@ class Shell:
         if not tokens:
             return
         ctx = self.ctx
+        if ctx.batch:
+            # Before any check: the audit log shows what was attempted, refused or not (escaped by the log writer).
+            ctx.emit(CliBatchCommand(ctx.pid, ctx.user, redact(line), ctx.origin))
         cmd = lookup(tokens[0])
         if cmd is None:
             raise CommandError(f"Unknown command: {tokens[0]}")
@@ -32,15 +36,13 @@ class Shell:
             )
         if ctx.role not in cmd.roles:
             raise CommandError(f"You are not in the correct access group to use {cmd.name}.")
-        if ctx.batch:
-            ctx.emit(CliBatchCommand(ctx.pid, ctx.user, redact(line), ctx.origin))
         session = ctx.session if cmd.needs_store else None
         if session is not None and not session.has_pending:
             session.refresh()
         checkpoint = session.checkpoint() if session is not None else None
         try:
             cmd.run(ctx, Args.parse(tokens[1:]))
-        except ConfigError as e:
+        except (ConfigError, FileRefused) as e:
             self._undo(checkpoint)
             raise CommandError(str(e)) from None
         except (CommandError, KeyboardInterrupt):

@@ -24,8 +24,6 @@ import os
 import signal
 import sys
 import threading
-import time
-from collections import defaultdict
 
 import asyncssh
 from prompt_toolkit import PromptSession, print_formatted_text
@@ -36,6 +34,7 @@ from prompt_toolkit.contrib.ssh.server import (
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.auth.accounts import Accounts
+from asyncos_cli.auth.throttle import LoginThrottle
 from asyncos_cli.config.datadir import DataDir, write_private
 from asyncos_cli.config.state import StateStore
 from asyncos_cli.config.store import SQLiteStore
@@ -61,9 +60,6 @@ from .scripted import ScriptedPrompter
 log = logging.getLogger("asyncos.sshd")
 
 POLL_SECONDS = 0.5
-#: Failed logins from one address within this window slow down its next attempts.
-FAILURE_WINDOW = 600.0
-MAX_DELAY = 8.0
 
 
 class _CtrlC(Exception):
@@ -199,7 +195,7 @@ class SshApp:
         self.logs = LogService(datadir.logs, self.snapshot.config.logs, serial)
         self.bus = EventBus()
         self.bus.subscribe(Event, log_subscriber(self.logs))
-        self._failures: dict[str, list[float]] = defaultdict(list)
+        self.throttle = LoginThrottle(datadir.database)
         #: What a passphrase login found (expiry reminder, change required), per user and address.
         self.login_notes: dict = {}
 
@@ -219,19 +215,28 @@ class SshApp:
 
     # ------------------------------------------------------------ authentication
 
-    async def slow_down(self, address: str) -> None:
-        now = time.time()
-        recent = [t for t in self._failures[address] if now - t < FAILURE_WINDOW]
-        self._failures[address] = recent
-        if recent:
-            await asyncio.sleep(min(MAX_DELAY, 0.25 * 2 ** (len(recent) - 1)))
+    async def check_passphrase(self, user: str, passphrase: str, address: str) -> bool:
+        """The shared throttle first (its wait on the event loop, not in a thread), then the check."""
+        loop = asyncio.get_running_loop()
+        slot = await loop.run_in_executor(None, self.throttle.reserve, user, address)
+        if slot.refused:
+            await loop.run_in_executor(None, self._refused, user, address)
+            return False
+        if slot.wait:
+            await asyncio.sleep(slot.wait)
+        return await loop.run_in_executor(None, self.login_by_passphrase, user, passphrase, address)
+
+    def _refused(self, user: str, address: str) -> None:
+        self.throttle.failed(user, address)
+        self.bus.emit(LoginFailed(user, address, "too many failed attempts, try again later"))
 
     def login_by_passphrase(self, user: str, passphrase: str, address: str) -> bool:
         result = self.accounts.authenticate(user, passphrase, self.config)
         if result.ok:
+            self.throttle.succeeded(user)
             self.login_notes[(user, address)] = result
             return True
-        self._failures[address].append(time.time())
+        self.throttle.failed(user, address)
         self.bus.emit(LoginFailed(user, address, result.reason))
         if result.locked_now:
             self.bus.emit(AccountLocked(user, address, self.config.passphrase_policy.lockout_attempts))
@@ -250,10 +255,13 @@ class SshApp:
     def logged_in(self, user: str, address: str) -> None:
         account = self.config.users.get(user)
         privilege = R.KEYWORD_OF.get(account.role, account.role) if account else "unknown"
-        self._failures.pop(address, None)
         self.bus.emit(LoginSucceeded(user, address, privilege))
 
     # ------------------------------------------------------------ sessions
+
+    def role_of(self, user: str) -> str:
+        account = self.config.users.get(user)
+        return account.role if account else R.GUESTS
 
     def context(self, user: str, address: str, prompter: Prompter, batch: bool) -> Context:
         account = self.config.users.get(user)
@@ -264,6 +272,7 @@ class SshApp:
             role=account.role if account else R.GUESTS,
             batch=batch,
             origin=address,
+            confined=True,
             emit=self.bus.emit,
             stdin=io.StringIO(""),
         )
@@ -354,12 +363,32 @@ class GatewaySession(PromptToolkitSSHSession):
         self.server = server
         self.command: str | None = None
         self.prompter: SshPrompter | None = None
+        #: "sftp" or "scp" when this session transfers files instead of running the shell.
+        self.transfer: str | None = None
 
     def exec_requested(self, command: str) -> bool:
+        if command.startswith("scp "):
+            return self._may_transfer("scp", command)
         self.command = command
         return True
 
+    def subsystem_requested(self, subsystem: str) -> bool:
+        return subsystem == "sftp" and self._may_transfer("sftp", None)
+
+    def _may_transfer(self, kind: str, command: str | None) -> bool:
+        from .filetransfer import may_transfer
+
+        role = self.app.role_of(self.server.user)
+        if not may_transfer(role):
+            self.app.bus.emit(LoginFailed(self.server.user, self.server.address,
+                                          f"{role} may not transfer files", via=kind.upper()))
+            return False
+        self.transfer, self.command = kind, command
+        return True
+
     def session_started(self) -> None:
+        if self.transfer is not None:
+            return self._start_transfer()
         if self.command is None:
             return super().session_started()
         self.interact_task = asyncio.get_running_loop().create_task(self._exec())
@@ -372,6 +401,26 @@ class GatewaySession(PromptToolkitSSHSession):
     def data_received(self, data, datatype) -> None:
         if self.command is None:
             super().data_received(data, datatype)
+
+    def _start_transfer(self) -> None:
+        """Hand the channel to asyncssh's own SFTP/SCP session, with the confined file system."""
+        from asyncssh.sftp import MIN_SFTP_VERSION
+        from asyncssh.stream import SSHServerStreamSession
+
+        from .filetransfer import ConfigurationSFTPServer
+
+        app, server = self.app, self.server
+        role = app.role_of(server.user)
+
+        def factory(chan):
+            return ConfigurationSFTPServer(chan, str(app.datadir.configuration), server.user, role,
+                                           server.address, self.transfer.upper(), app.bus.emit)
+
+        real = getattr(self._chan, "_orig_chan", self._chan)  # under asyncssh's line editor wrapper
+        stream = SSHServerStreamSession(None, factory, MIN_SFTP_VERSION, allow_scp=True)
+        real._session = stream  # from here on the channel talks to the transfer session
+        stream.connection_made(real)
+        stream.session_started()
 
     async def _exec(self) -> None:
         try:
@@ -421,9 +470,7 @@ class GatewaySSHServer(PromptToolkitSSHServer):
         return True
 
     async def validate_password(self, username: str, password: str) -> bool:
-        await self.app.slow_down(self.address)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self.app.login_by_passphrase, username, password, self.address)
+        return await self.app.check_passphrase(username, password, self.address)
 
     def public_key_auth_supported(self) -> bool:
         return True

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import abc
 import shlex
-import sys
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
@@ -245,8 +244,14 @@ class Args:
                     raise CommandError(str(e)) from None
         return changes
 
-    def secret(self, name: str, stdin=None) -> str | None:
-        """``--NAME=value``, ``--NAME-file=FILE`` or ``--NAME-file=-`` (standard input)."""
+    def secret(self, name: str, ctx) -> str | None:
+        """``--NAME=value``, ``--NAME-file=FILE`` or ``--NAME-file=-`` (standard input).
+
+        The file is read through the session's path resolver (``ctx.files``): over SSH
+        only a name inside the configuration directory.
+        """
+        from asyncos_cli.config.files import FileRefused
+
         if name in self.options:
             value = self.options.pop(name)
             if value is True or value == "":
@@ -258,14 +263,9 @@ class Args:
         if path is True or path == "":
             raise CommandError(f"--{name}-file needs a file name, or - for standard input")
         try:
-            if path == "-":
-                text = (stdin or sys.stdin).readline()
-            else:
-                with open(path, encoding="utf-8") as f:
-                    text = f.readline()
-        except OSError as e:
-            raise CommandError(f"cannot read --{name}-file: {e.strerror}") from None
-        value = text.rstrip("\r\n")
+            value = ctx.files.first_line(str(path))
+        except FileRefused as e:
+            raise CommandError(f"--{name}-file: {e}") from None
         if not value:
             raise CommandError(f"--{name}-file gave an empty passphrase")
         return value

@@ -27,6 +27,8 @@ class Context:
     #: Where shell-side events go (CLI audit and system logs).
     emit: Callable = lambda event: None
     stdin: object = field(default_factory=lambda: sys.stdin)
+    #: False only for the local console: every other door names files inside configuration/.
+    confined: bool = True
     #: Set by quit/exit: the shell stops after this command.
     quit_requested: bool = False
     _session: object = None
@@ -34,6 +36,7 @@ class Context:
     _state: object = None
     _store: object = None
     _accounts: object = None
+    _files: object = None
 
     # ------------------------------------------------------------ store access (opened on first use)
 
@@ -68,6 +71,15 @@ class Context:
 
             self._keyring = Keyring(self.datadir.key_file)
         return self._keyring
+
+    @property
+    def files(self):
+        """The one path resolver of this door (asyncos_cli.config.files)."""
+        if self._files is None:
+            from asyncos_cli.config.files import FileAccess
+
+            self._files = FileAccess(self.datadir.configuration if self.confined else None, self.stdin)
+        return self._files
 
     @property
     def state(self):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from .base import CommandError
 
 
@@ -17,8 +15,6 @@ def compile_script(script: str):
         raise CommandError(f"Invalid filter: {e}") from None
 
 
-def read_script(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise CommandError(f'Error: the file "{path}" cannot be read: {e}') from None
+def read_script(ctx, path: str) -> str:
+    """A filter script file, through the session's path resolver."""
+    return ctx.files.read_text(path, 4 * 1024 * 1024).replace("\r\n", "\n")
