@@ -149,6 +149,7 @@ class Daemon:
         self.store = SQLiteStore(self.datadir.database)
         self.state = StateStore(self.datadir.database)
         self.keyring = Keyring(self.datadir.key_file)
+        self.store.migrate(lambda: self.keyring)
         self.snapshot: Snapshot = self.store.snapshot()
         serial = self.state.get("serial", "")
 

@@ -39,7 +39,7 @@ def run(ctx, args):
         reveal = bool(args.take_option("reveal", False))
         args.expect_done("protectedattachmentconfig print")
         if reveal:
-            _may_reveal(ctx, "protected attachment passphrases")
+            may_reveal(ctx, "protected attachment passphrases")
         return _print(ctx, reveal)
     if sub == "setup":
         changes = args.take_typed(SETUP_OPTIONS)
@@ -133,7 +133,7 @@ def _status(section) -> str:
     ])
 
 
-def _may_reveal(ctx, what: str) -> None:
+def may_reveal(ctx, what: str) -> None:
     """Showing a secret in clear is for administrators, and is written to the CLI audit log."""
     from asyncos_cli.events.shell import SecretsRevealed
 

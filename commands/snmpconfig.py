@@ -12,6 +12,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import (
     HARDWARE_TRAPS,
+    community_problem,
     SNMP_AUTH_PROTOCOLS,
     SNMP_LEVELS,
     SNMP_PASSPHRASE_MIN,
@@ -24,14 +25,14 @@ from .support.base import CommandError
 from .support.registry import command
 
 USAGE = """Usage:
-  snmpconfig print
+  snmpconfig print [--reveal]      (--reveal: the community strings in clear; administrators, logged)
   snmpconfig setup --enabled=yes|no [--listen=IP] [--port=N] [--v3-user=NAME]
       [--v3-level=noAuthNoPriv|authNoPriv|authPriv] [--auth-protocol=MD5|SHA|SHA-224|SHA-256|SHA-384|SHA-512]
       [--auth-passphrase=P | --auth-passphrase-file=F] [--priv-protocol=DES|AES|AES-192|AES-256]
       [--priv-passphrase=P | --priv-passphrase-file=F] [--engine-id=HEX|auto]
-      [--v2c=yes|no] [--community=S] [--v2c-ipv4=yes|no] [--v2c-networks-v4=NET,...]
+      [--v2c=yes|no] [--community=S | --community-file=F] [--v2c-ipv4=yes|no] [--v2c-networks-v4=NET,...]
       [--v2c-ipv6=yes|no] [--v2c-networks-v6=NET,...] [--trap-version=v2c|v3]
-      [--trap-targets=HOST[:PORT],...|none] [--trap-community=S]
+      [--trap-targets=HOST[:PORT],...|none] [--trap-community=S | --trap-community-file=F]
       [--enable-traps=NAME|NUMBER,...] [--disable-traps=NAME|NUMBER,...]
       [--cpu-threshold=PERCENT] [--memory-threshold=PERCENT] [--connectivity-url=URL]
       [--location=TEXT] [--contact=TEXT]"""
@@ -40,7 +41,7 @@ PASSPHRASE_TOO_SHORT = f"The SNMPv3 password must be at least {SNMP_PASSPHRASE_M
 
 
 @command("snmpconfig", "Configure SNMP.", roles=R.ADMIN_ONLY, subcommands=("print", "setup"),
-         secret_options=("auth-passphrase", "priv-passphrase"))
+         secret_options=("auth-passphrase", "priv-passphrase", "community", "trap-community"))
 def run(ctx, args):
     sub = args.subcommand()
     if sub is None:
@@ -51,8 +52,13 @@ def run(ctx, args):
     if len(args.positional) != 1:
         raise CommandError(USAGE)
     if sub == "print":
+        reveal = bool(args.take_option("reveal", False))
         args.expect_done("snmpconfig print")
-        return _print(ctx)
+        if reveal:
+            from .protectedattachmentconfig import may_reveal
+
+            may_reveal(ctx, "SNMP community strings")
+        return _print(ctx, reveal)
     if sub == "setup":
         changes = _batch_changes(ctx, args)
         args.expect_done("snmpconfig setup")
@@ -70,9 +76,9 @@ def _batch_changes(ctx, args) -> dict:
     changes = args.take_typed((
         ("enabled", "enabled", bool), ("listen", "listen", str), ("port", "port", int),
         ("v3-user", "v3_user", str), ("v3-level", "v3_level", str), ("auth-protocol", "auth_protocol", str),
-        ("priv-protocol", "priv_protocol", str), ("v2c", "v2c_enabled", bool), ("community", "community", str),
+        ("priv-protocol", "priv_protocol", str), ("v2c", "v2c_enabled", bool),
         ("v2c-ipv4", "v2c_ipv4", bool), ("v2c-ipv6", "v2c_ipv6", bool), ("trap-version", "trap_version", str),
-        ("trap-community", "trap_community", str), ("cpu-threshold", "cpu_threshold", int),
+        ("cpu-threshold", "cpu_threshold", int),
         ("memory-threshold", "memory_threshold", int), ("connectivity-url", "connectivity_url", str),
         ("location", "location", str), ("contact", "contact", str)))
     for opt, name in (("v3-level", "v3_level"), ("auth-protocol", "auth_protocol"), ("priv-protocol", "priv_protocol")):
@@ -84,6 +90,13 @@ def _batch_changes(ctx, args) -> dict:
         if value is not None:
             if len(value) < SNMP_PASSPHRASE_MIN:
                 raise CommandError(PASSPHRASE_TOO_SHORT)
+            changes[name] = ctx.keyring.seal(value)
+    for opt, name in (("community", "community"), ("trap-community", "trap_community")):
+        value = args.secret(opt, ctx)
+        if value is not None:
+            problem = community_problem(value)
+            if problem:
+                raise CommandError(problem)
             changes[name] = ctx.keyring.seal(value)
     engine_id = args.take_option("engine-id")
     if engine_id is not None:
@@ -189,7 +202,9 @@ def _wizard(ctx) -> None:
     changes["engine_id"] = "" if engine.lower() == "auto" else engine
     changes["v2c_enabled"] = p.yes_no("Service SNMP V1/V2c requests?", s.v2c_enabled)
     if changes["v2c_enabled"]:
-        changes["community"] = p.ask("Enter the SNMP V1/V2c community string.", s.community)
+        changes["community"] = ctx.keyring.seal(p.ask(
+            "Enter the SNMP V1/V2c community string.", s.community_text(ctx.keyring.reveal),
+            validate=community_problem))
         changes["v2c_ipv4"] = p.yes_no("Shall SNMP V2c requests be serviced from IPv4 addresses?", s.v2c_ipv4)
         if changes["v2c_ipv4"]:
             changes["v2c_networks_v4"] = _list(p.ask(
@@ -208,7 +223,9 @@ def _wizard(ctx) -> None:
                     ", ".join(s.trap_targets) or "None", validate=_targets_problem)
     changes["trap_targets"] = _list(targets)
     if changes["trap_targets"] and changes.get("v2c_enabled") and changes.get("trap_version") == "v2c":
-        changes["trap_community"] = p.ask("Enter the Trap Community string.", s.trap_community)
+        changes["trap_community"] = ctx.keyring.seal(p.ask(
+            "Enter the Trap Community string.", s.community_text(ctx.keyring.reveal, "trap_community"),
+            validate=community_problem))
     _trap_table(ctx, changes, s)
     changes["location"] = p.ask("Enter the System Location string.", s.location, allow_empty=True)
     changes["contact"] = p.ask("Enter the System Contact string.", s.contact, allow_empty=True)
@@ -325,8 +342,14 @@ def _url_problem(text: str) -> str | None:
 # ---------------------------------------------------------------- print
 
 
-def _print(ctx) -> None:
+def _print(ctx, reveal: bool = False) -> None:
     s = ctx.config.snmp
+
+    def shown(which: str) -> str:
+        if not reveal:
+            return "(set)" if getattr(s, which) is not None else "(default)"
+        return repr(s.community_text(ctx.keyring.reveal, which))
+
     ctx.say(_status(ctx))
     if not s.enabled:
         return
@@ -342,11 +365,11 @@ def _print(ctx) -> None:
             nets += s.v2c_networks_v4
         if s.v2c_ipv6:
             nets += s.v2c_networks_v6
-        ctx.say(f"SNMP V1/V2c: enabled, community {s.community!r}, from {', '.join(nets) or 'nowhere'}")
+        ctx.say(f"SNMP V1/V2c: enabled, community {shown('community')}, from {', '.join(nets) or 'nowhere'}")
     else:
         ctx.say("SNMP V1/V2c: disabled")
     ctx.say(f"Traps: {s.effective_trap_version} to {', '.join(s.trap_targets) or 'no target (traps off)'}"
-            + (f", community {s.trap_community!r}" if s.effective_trap_version == "v2c" else ""))
+            + (f", community {shown('trap_community')}" if s.effective_trap_version == "v2c" else ""))
     _say_traps(ctx, set(s.enabled_traps), {"cpu_threshold": s.cpu_threshold, "memory_threshold": s.memory_threshold,
                                            "connectivity_url": s.connectivity_url})
     ctx.say(f"System Location: {s.location or '(none)'}")

@@ -59,9 +59,9 @@ def test_snmpconfig_wizard_walks_the_appliance_questions(datadir):
     assert s.enabled and s.port == 16161 and s.v3_level == "authPriv"
     assert (s.auth_protocol, s.priv_protocol) == ("SHA", "AES")
     assert ctx.keyring.reveal(s.auth_passphrase) == "authpass1" and ctx.keyring.reveal(s.priv_passphrase) == "privpass1"
-    assert s.engine_id == ENGINE and s.v2c_enabled and s.community == "public"
+    assert s.engine_id == ENGINE and s.v2c_enabled and ctx.keyring.reveal(s.community) == "public"
     assert s.v2c_networks_v4 == ("127.0.0.0/8",) and not s.v2c_ipv6
-    assert s.trap_version == "v2c" and s.trap_targets == ("127.0.0.1:16162",) and s.trap_community == "traps"
+    assert s.trap_version == "v2c" and s.trap_targets == ("127.0.0.1:16162",) and ctx.keyring.reveal(s.trap_community) == "traps"
     assert "linkDown" not in s.enabled_traps and "linkUp" not in s.enabled_traps
     assert "connectivityFailure" in s.enabled_traps and s.connectivity_url == "http://127.0.0.1:9/"
     assert (s.location, s.contact) == ("Lab 3", "ops@example.com")
@@ -158,7 +158,7 @@ def test_traps_at_every_security_level_and_v2c_reach_snmptrapd(trapd, keyring):
         s = SnmpSection(enabled=True, v3_user=user, engine_id=ENGINE, trap_targets=target, **security)
         sent, failed = _send(s, keyring, value=value)
         assert sent == list(target) and not failed
-    v2 = SnmpSection(enabled=True, v2c_enabled=True, trap_version="v2c", trap_community="public",
+    v2 = SnmpSection(enabled=True, v2c_enabled=True, trap_version="v2c", trap_community=keyring.seal("public"),
                      v3_level="noAuthNoPriv", trap_targets=target)
     _send(v2, keyring, value=15)
     expected = [f".1.3.6.1.4.1.15497.1.1.1.2.0 = Gauge32: {v}" for v in (11, 12, 13, 14, 15)]

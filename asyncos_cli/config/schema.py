@@ -1251,7 +1251,8 @@ class SnmpSection(Section):
     #: Hex, RFC 3411 format; empty: derived from the enterprise number and the serial number.
     engine_id: str = ""
     v2c_enabled: bool = False
-    community: str = "ironport"
+    #: Sealed like every credential; unset means the appliance's default, DEFAULT_COMMUNITY.
+    community: Optional[Secret] = None
     v2c_ipv4: bool = True
     v2c_networks_v4: tuple[str, ...] = field(default=("127.0.0.1/32",), metadata={"item": "network"})
     v2c_ipv6: bool = False
@@ -1259,7 +1260,7 @@ class SnmpSection(Section):
     #: Asked only when v1/v2c is serviced too; otherwise traps are v3.
     trap_version: str = "v3"
     trap_targets: tuple[str, ...] = field(default=(), metadata={"item": "target"})
-    trap_community: str = "ironport"
+    trap_community: Optional[Secret] = None
     enabled_traps: tuple[str, ...] = field(
         default=tuple(t for t in SNMP_TRAPS if t != "connectivityFailure"), metadata={"item": "trap"})
     cpu_threshold: int = 95
@@ -1290,10 +1291,6 @@ class SnmpSection(Section):
             raise ConfigError("authPriv needs the SNMPv3 privacy passphrase", "priv_passphrase")
         if self.engine_id:
             check_engine_id(self.engine_id)
-        if not self.community or len(self.community) > 64 or not self.community.isprintable():
-            raise ConfigError("the community string is 1 to 64 printable characters", "community")
-        if not self.trap_community or not self.trap_community.isprintable():
-            raise ConfigError("the trap community string is printable text", "trap_community")
         _check_networks(self.v2c_networks_v4, 4, "v2c_networks_v4")
         _check_networks(self.v2c_networks_v6, 6, "v2c_networks_v6")
         if self.trap_version not in ("v2c", "v3"):
@@ -1321,6 +1318,22 @@ class SnmpSection(Section):
     @property
     def effective_trap_version(self) -> str:
         return self.trap_version if self.v2c_enabled else "v3"
+
+    def community_text(self, reveal, which: str = "community") -> str:
+        """The community string in clear, for the agent and the trap sender only."""
+        value = getattr(self, which)
+        return reveal(value) if value is not None else DEFAULT_COMMUNITY
+
+
+#: The appliance's default SNMP community, used until one is set.
+DEFAULT_COMMUNITY = "ironport"
+
+
+def community_problem(text: str) -> str | None:
+    """Checked before sealing: once sealed, the schema cannot see the text."""
+    if not text or len(text) > 64 or not text.isprintable():
+        return "The community string is 1 to 64 printable characters."
+    return None
 
 
 def check_engine_id(text: str) -> None:

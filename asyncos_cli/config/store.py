@@ -139,6 +139,13 @@ class SQLiteStore(ConfigStore):
     def close(self) -> None:
         self._conn.close()
 
+    def migrate(self, keyring_factory) -> None:
+        """Bring every stored version up to this release's way of keeping settings (once)."""
+        from . import migrations
+
+        if migrations.pending(self._conn):
+            migrations.run(self._conn, keyring_factory())
+
     def head_id(self) -> int:
         row = self._conn.execute("SELECT max(id) FROM config_versions").fetchone()
         return row[0] or 0

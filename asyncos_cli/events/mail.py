@@ -45,6 +45,16 @@ class SmtpTls(Event):
         return f"ICID {self.icid} TLS success protocol {self.protocol} cipher {self.cipher}"
 
 @dataclass(frozen=True)
+class SmtpTlsFailed(Event):
+    log_type: ClassVar[str | None] = "mail"
+    level: ClassVar[str] = "Warning"
+    icid: int
+    reason: str
+
+    def log_line(self) -> str:
+        return f"ICID {self.icid} TLS failed: {self.reason}"
+
+@dataclass(frozen=True)
 class SmtpRefused(Event):
     """A command refused in the SMTP conversation (relaying denied, bare LF, size...)."""
 

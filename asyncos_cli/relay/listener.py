@@ -24,6 +24,7 @@ from asyncos_cli.events.mail import (
     SmtpPolicyApplied,
     SmtpRefused,
     SmtpTls,
+    SmtpTlsFailed,
 )
 
 from asyncos_cli.config.addresses import AddressError, ascii_domain, domain_matches, routing_problem, split
@@ -98,6 +99,7 @@ class GatewaySMTP(SMTP):
         self._continued: list[str] = []
         #: Counted once per TCP connection: aiosmtpd calls connection_made again after STARTTLS.
         self._counted = False
+        self._rank_on_listener = self._rank_from_address = 0
 
     async def push(self, status: str) -> None:
         """Send a multi-line reply (EHLO) in one write, as MTAs do.
@@ -125,6 +127,10 @@ class GatewaySMTP(SMTP):
         relay.emit(SmtpConnected(self.icid, listener.name, listener.interface, self.peer_ip))
         relay.connection_opened(self.peer_ip)
         self.gateway.open_connections += 1
+        # Ranks taken now, in accept order: the limits refuse the newest connections, never earlier ones
+        # that have not reached their greeting yet.
+        self._rank_on_listener = self.gateway.open_connections
+        self._rank_from_address = relay.connections_from(self.peer_ip)
         super().connection_made(transport)
 
     def connection_lost(self, exc) -> None:
@@ -152,7 +158,7 @@ class GatewaySMTP(SMTP):
     async def _handle_client(self) -> None:
         relay = self.gateway.relay
         listener = self.gateway.listener
-        if self.gateway.open_connections > listener.max_connections:
+        if self._rank_on_listener > listener.max_connections:
             return await self._refuse_busy("to this listener")
         # The client's IP reputation (SBRS) picks the sender group with the address: asked before the
         # greeting, bounded by its timeout, so a slow provider makes the score None, never a stalled session.
@@ -175,7 +181,7 @@ class GatewaySMTP(SMTP):
             await self.push(f"554 {self.hostname} Access denied: the host access table does not accept you")
             self.transport.close()
             return
-        if relay.connections_from(self.peer_ip) > policy.max_connections_per_ip:
+        if self._rank_from_address > policy.max_connections_per_ip:
             return await self._refuse_busy("from your address")
         await super()._handle_client()
 
@@ -194,6 +200,15 @@ class GatewaySMTP(SMTP):
         if self.local_part_limit and len(local) > self.local_part_limit:
             return None, None
         return m.group(1), m.group(2)
+
+    async def handle_exception(self, error: Exception) -> str:
+        """A failed handshake is one mail_logs line; aiosmtpd would print a traceback per client."""
+        if isinstance(error, aiosmtpd.smtp.TLSSetupException):
+            cause = error.__cause__
+            reason = getattr(cause, "reason", None) or str(cause or "handshake failed") or type(cause).__name__
+            self.gateway.relay.emit(SmtpTlsFailed(self.icid, reason))
+            return "454 4.7.0 TLS not available due to temporary reason"
+        return await super().handle_exception(error)
 
     async def smtp_STARTTLS(self, arg: str) -> None:
         await super().smtp_STARTTLS(arg)

@@ -148,6 +148,9 @@ class Relay:
                 self._servers[name] = await loop.create_server(
                     make_server(self, listener, config.system.hostname, self._tls_for(listener, config)),
                     listener.interface, listener.port, reuse_address=True,
+                    # A flood waits in the accept queue and gets its 421 at once; with asyncio's default
+                    # of 100 the kernel drops the handshake's last ACK and clients hang unanswered.
+                    backlog=max(1024, listener.max_connections),
                 )
             except OSError as e:
                 self.listen_errors[name] = e.strerror or str(e)

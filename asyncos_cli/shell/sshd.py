@@ -36,6 +36,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.auth.accounts import Accounts
 from asyncos_cli.auth.throttle import LoginThrottle
 from asyncos_cli.config.datadir import DataDir, write_private
+from asyncos_cli.config.secrets import Keyring
 from asyncos_cli.config.state import StateStore
 from asyncos_cli.config.store import SQLiteStore
 from asyncos_cli.events import Event, EventBus, log_subscriber
@@ -189,6 +190,7 @@ class SshApp:
     def __init__(self, datadir: DataDir):
         self.datadir = datadir
         self.store = SQLiteStore(datadir.database)
+        self.store.migrate(lambda: Keyring(datadir.key_file))
         self.snapshot = self.store.snapshot()
         self.accounts = Accounts(datadir.database)
         serial = StateStore(datadir.database).get("serial", "")

@@ -46,6 +46,7 @@ class Context:
             from asyncos_cli.config.store import SQLiteStore
 
             self._store = SQLiteStore(self.datadir.database)
+            self._store.migrate(lambda: self.keyring)
         return self._store
 
     @property

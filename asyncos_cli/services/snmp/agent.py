@@ -119,7 +119,7 @@ class SnmpAgent:
         snmp_config.add_v3_user(self.engine, settings.v3_user, auth[0], auth[1], priv[0], priv[1])
         snmp_config.add_vacm_user(self.engine, 3, settings.v3_user, settings.v3_level, everything)
         if settings.v2c_enabled:
-            snmp_config.add_v1_system(self.engine, "gateway-area", settings.community)
+            snmp_config.add_v1_system(self.engine, "gateway-area", settings.community_text(keyring.reveal))
             snmp_config.add_vacm_user(self.engine, 1, "gateway-area", "noAuthNoPriv", everything)
             snmp_config.add_vacm_user(self.engine, 2, "gateway-area", "noAuthNoPriv", everything)
         self._v4 = [ipaddress.ip_network(n, strict=False) for n in settings.v2c_networks_v4] \

@@ -63,7 +63,7 @@ class TrapSender:
             self.auth = UsmUserData(settings.v3_user, authKey=auth_key, privKey=priv_key,
                                     authProtocol=auth_proto, privProtocol=priv_proto)
         else:
-            self.auth = CommunityData(settings.trap_community, mpModel=1)
+            self.auth = CommunityData(settings.community_text(keyring.reveal, "trap_community"), mpModel=1)
         self._targets: dict[str, object] = {}
 
     async def _target(self, text: str):
