@@ -159,9 +159,10 @@ class Accounts:
         if account is None:
             return AuthResult(False, "unknown")
         st = self.status(user)
-        if st.locked:
-            return AuthResult(False, "locked", account.role)
         policy = config.passphrase_policy
+        if st.locked:
+            self._count_failure(user, policy)  # every attempt counts, also against a locked account
+            return AuthResult(False, "locked", account.role)
         if not good:
             failures, lock = self._count_failure(user, policy)
             return AuthResult(False, "bad passphrase", account.role, locked_now=lock)
