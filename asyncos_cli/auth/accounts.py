@@ -94,7 +94,9 @@ class Accounts:
     # ------------------------------------------------------------ passphrases
 
     def _hash_of(self, user: str) -> tuple[str | None, float | None]:
-        row = self._conn.execute("SELECT hash, updated FROM state_passphrases WHERE user = ?", (user,)).fetchone()
+        with self._lock:
+            row = self._conn.execute("SELECT hash, updated FROM state_passphrases WHERE user = ?",
+                                     (user,)).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
     def verify(self, user: str, passphrase: str) -> bool:
@@ -209,14 +211,19 @@ class Accounts:
         return failures, lock
 
     def status(self, user: str) -> AccountStatus:
-        row = self._conn.execute(
-            "SELECT failures, locked, must_change FROM state_accounts WHERE user = ?", (user,)
-        ).fetchone()
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT failures, locked, must_change FROM state_accounts WHERE user = ?", (user,)
+            ).fetchone()
         _, set_at = self._hash_of(user)
         failures, locked, must_change = row if row else (0, 0, 0)
         return AccountStatus(user, bool(locked), failures, set_at, bool(must_change))
 
     def set_locked(self, user: str, locked: bool) -> None:
+        with self._lock:
+            self._set_locked(user, locked)
+
+    def _set_locked(self, user: str, locked: bool) -> None:
         self._ensure_row(user)
         self._conn.execute(
             "UPDATE state_accounts SET locked = ?, failures = 0, locked_at = ? WHERE user = ?",

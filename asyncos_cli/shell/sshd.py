@@ -307,6 +307,7 @@ class SshApp:
             status = run_batch(Shell(ctx), split_commands(command), err=err)
         finally:
             ctx.close()
+            release_freed_memory()
         return out.getvalue(), err.getvalue(), status
 
     def run_interactive(self, user: str, address: str, prompter: SshPrompter, local: str) -> None:
@@ -326,6 +327,7 @@ class SshApp:
             self.bus.emit(LoggedOut(user, address, "inactivity timeout"))
         finally:
             ctx.close()
+            release_freed_memory()
 
 
 async def in_thread(fn, *args):
@@ -472,7 +474,11 @@ class GatewaySSHServer(PromptToolkitSSHServer):
         return True
 
     async def validate_password(self, username: str, password: str) -> bool:
-        return await self.app.check_passphrase(username, password, self.address)
+        try:
+            return await self.app.check_passphrase(username, password, self.address)
+        except Exception:  # a fault of ours denies this login (and says why), never drops the connection
+            log.exception("the login check of %s from %s failed", username, self.address)
+            return False
 
     def public_key_auth_supported(self) -> bool:
         return True
@@ -553,10 +559,38 @@ def _die_with_parent() -> None:
         pass  # elsewhere the parent check in serve() does it, within half a second
 
 
+_libc = None
+
+
+def _few_malloc_arenas() -> None:
+    """Each session's thread would get a glibc malloc arena of its own (up to 8 per core), each
+    keeping tens of megabytes after its thread ended: the process grew from 54 MB to 280 MB over a
+    thousand logins. Sessions are short and mostly wait on the network: two arenas serve them."""
+    global _libc
+    try:
+        import ctypes
+
+        _libc = ctypes.CDLL("libc.so.6")
+        M_ARENA_MAX = -8
+        _libc.mallopt(M_ARENA_MAX, 2)
+    except (OSError, AttributeError):
+        _libc = None  # not glibc: nothing to tune
+
+
+def release_freed_memory() -> None:
+    """Hand the pages a finished session freed (SQLite caches, TLS state) back to the system."""
+    if _libc is not None:
+        try:
+            _libc.malloc_trim(0)
+        except AttributeError:
+            pass
+
+
 def main() -> None:
     import faulthandler
 
     _die_with_parent()
+    _few_malloc_arenas()
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # stack dump on demand, for operators
     logging.basicConfig(level=logging.WARNING, format="asyncos-cli sshd: %(message)s", stream=sys.stderr)
