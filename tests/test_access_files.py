@@ -217,3 +217,17 @@ def test_file_errors_never_quote_the_file(datadir, tmp_path, door, request):
         [(_, status, out, err)] = asyncio.run(_run_all(g.port, "admin", PASSPHRASE, [line]))
     assert status != 0 and "line 1" in err
     assert "this-line-is-private" not in out + err
+
+
+def test_imports_are_bounded_in_size_and_linear_in_lines(datadir, tmp_path):
+    import hashlib
+
+    big = tmp_path / "big.txt"
+    with open(big, "wb") as f:
+        f.write(b"a" * (17 * 1024 * 1024))
+    err = run_cli(datadir, "-c", f"hashlistconfig import L {big}").stderr
+    assert "is larger than 16 MB" in err and "aaaa" not in err
+    many = tmp_path / "many.txt"
+    many.write_text("".join(hashlib.sha256(str(i).encode()).hexdigest() + "\n" for i in range(40000)))
+    out = batch_ok(datadir, f"hashlistconfig import L {many}; commit many")
+    assert "40000 hashes imported into L." in out
