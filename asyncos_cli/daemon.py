@@ -175,6 +175,13 @@ class Daemon:
         from .services.engines.service import EngineService
         from .services.outbound import ca_bundle
 
+        # Before the relay: what goes wrong while listeners bind (a TLS context) must raise its alert.
+        from .services.alerts import AlertService
+
+        self.alerts = AlertService(self.bus, connect(self.datadir.database), self.keyring)
+        self.alerts.configure(self.snapshot.config)
+        self.components.append(self.alerts)
+
         engines = EngineService(self.snapshot.config, self.keyring, self.bus.emit,
                                 verify=lambda: ca_bundle(self.snapshot.config, self.datadir.run))
         self.relay = Relay(self.datadir.root / "queue", self.snapshot.config, self.bus.emit, self._listener_tls,
@@ -188,11 +195,6 @@ class Daemon:
         self.snmp = SnmpService(self.bus, self.keyring, serial, self.snmp_readings)
         self.snmp.configure(self.snapshot.config)
         self.components.append(self.snmp)
-        from .services.alerts import AlertService
-
-        self.alerts = AlertService(self.bus, connect(self.datadir.database), self.keyring)
-        self.alerts.configure(self.snapshot.config)
-        self.components.append(self.alerts)
 
         self.control = ControlServer(self.datadir.control_socket)
         self.control.register("ping", lambda req: "pong")
@@ -488,6 +490,12 @@ class Daemon:
         cert = config.certificates.get(listener.certificate) if listener.certificate else None
         if listener.certificate and cert is None:
             raise ValueError(f"the certificate {listener.certificate!r} does not exist")
+        if cert is not None:
+            from .services.certificates import servable_problem
+
+            problem = servable_problem(cert.certificate)
+            if problem:  # kept with --allow-expired, never presented
+                raise ValueError(f"{cert.name}: {problem}")
         key = (cert, s.inbound_methods, s.inbound_ciphers)
         ctx = self._tls_cache.get(key)
         if ctx is None:

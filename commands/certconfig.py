@@ -22,6 +22,7 @@ USAGE = """Usage:
   certconfig print
   certconfig certificate print [NAME]
   certconfig certificate import NAME FILE [--passphrase=P | --passphrase-file=F] [--check-fqdn=yes|no]
+      [--allow-expired=yes]   (refused: RSA under 2048 bits, DSA, not yet valid, expired unless allowed)
       (FILE: PKCS#12, or PEM holding the certificate, intermediates and private key)
   certconfig certificate new NAME --cn=NAME [--org=O] [--unit=U] [--locality=L] [--state=S] [--country=CC]
       [--days=N] [--key-size=2048|4096] [--smime-email=ADDR] [--check-fqdn=yes|no]
@@ -72,13 +73,14 @@ def _certificate(ctx, args, op: str, rest: list[str]) -> None:
     if op == "import" and len(rest) == 2:
         passphrase = args.secret("passphrase", ctx)
         check = args.take_typed((("check-fqdn", "check", bool),)).get("check", True)
+        allow_expired = args.take_typed((("allow-expired", "allow", bool),)).get("allow", False)
         args.expect_done("certconfig certificate import")
         data = ctx.files.read_bytes(rest[1], MAX_PEM_BYTES)
         try:
             chain, key = certs.read_bundle(data, passphrase)
         except certs.CertificateProblem as e:
             raise CommandError(f"The certificate cannot be imported: {e}") from None
-        return _add(ctx, rest[0], chain, key, "server", check)
+        return _add(ctx, rest[0], chain, key, "server", check, allow_expired)
     if op == "new" and len(rest) == 1:
         fields = {"organization": "", "unit": "", "locality": "", "state": "", "country": "US", "days": 3650,
                   "key_size": 2048, "email": None}
@@ -113,9 +115,10 @@ def _get(ctx, name: str) -> Certificate:
     return cert
 
 
-def _add(ctx, name: str, chain: str, key: str, kind: str, check_fqdn: bool) -> None:
+def _add(ctx, name: str, chain: str, key: str, kind: str, check_fqdn: bool, allow_expired: bool = False) -> None:
     certs = _certs()
     try:
+        warnings = certs.check_importable(chain, allow_expired)
         certs.check_pair(chain, key)
         if check_fqdn:
             certs.check_fqdn(chain, "cn")
@@ -130,6 +133,8 @@ def _add(ctx, name: str, chain: str, key: str, kind: str, check_fqdn: bool) -> N
     ctx.replace_section("certificates", certificates=(*ctx.config.certificates.certificates, entry))
     for label, value in certs.describe(chain)[:4]:
         ctx.say(f"{label}: {value}")
+    for w in warnings:
+        ctx.say(w)
     ctx.say(f"The certificate {name} was added; use listenerconfig edit LISTENER --certificate={name} and commit.")
 
 

@@ -251,3 +251,43 @@ def swaks(port, *args):
 
 def mail_log(datadir) -> str:
     return (datadir / "logs" / "mail_logs" / "mail.current").read_text()
+
+
+# ---------------------------------------------------------------- the SSH door
+
+OP_PASS = "Operator-Pass-7q"
+
+
+def ssh_port(datadir) -> int:
+    out = run_cli(datadir, "-c", "sshconfig print").stdout
+    return int(next(line for line in out.splitlines() if line.startswith("Port:")).split()[1])
+
+
+def wait_listening(port: int, timeout: float = 20) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                if s.recv(4).startswith(b"SSH-"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+@pytest.fixture
+def gateway(datadir):
+    """The gateway with its SSH server up, an operator op1 and account lockout at 5 failures."""
+    r = run_cli(
+        datadir,
+        "-c",
+        f"userconfig new op1 --fullname='Operator One' --role=operator --passphrase={OP_PASS}; "
+        "userconfig policy account --lockout=yes --lockout-attempts=5; commit users",
+    )
+    assert r.returncode == 0, r.stderr
+    d = DaemonProcess(datadir)
+    d.port = ssh_port(datadir)
+    wait_listening(d.port)
+    yield d
+    d.stop()

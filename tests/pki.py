@@ -19,6 +19,8 @@ DAY = datetime.timedelta(days=1)
 class Issued:
     cert: x509.Certificate
     key: ec.EllipticCurvePrivateKey
+    #: Intermediates a server presents after its certificate.
+    chain: tuple = ()
 
     @property
     def cert_pem(self) -> str:
@@ -31,7 +33,8 @@ class Issued:
 
     def write(self, folder, stem: str):
         cert, key = folder / f"{stem}.pem", folder / f"{stem}.key"
-        cert.write_text(self.cert_pem)
+        cert.write_text(self.cert_pem + "".join(c.public_bytes(serialization.Encoding.PEM).decode()
+                                                for c in self.chain))
         key.write_text(self.key_pem)
         return cert, key
 
@@ -43,9 +46,11 @@ def _name(cn: str | None) -> x509.Name:
     return x509.Name(attrs)
 
 
-def ca(cn: str = "Test Root CA") -> Issued:
+def ca(cn: str = "Test Root CA", issuer: Issued | None = None) -> Issued:
+    """A root CA, or with ``issuer`` an intermediate signed by it."""
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(_name(cn)).public_key(key.public_key())
+    issuer_name, signer = (issuer.cert.subject, issuer.key) if issuer else (_name(cn), key)
+    cert = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(issuer_name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(NOW - DAY)
             .not_valid_after(NOW + 365 * DAY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
@@ -53,12 +58,13 @@ def ca(cn: str = "Test Root CA") -> Issued:
                                          content_commitment=False, key_encipherment=False, data_encipherment=False,
                                          key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False)
+            .sign(signer, hashes.SHA256()))
     return Issued(cert, key)
 
 
 def leaf(issuer: Issued | None, cn: str | None = "localhost", sans=("localhost",), days_before: float = 1,
-         days_after: float = 30, eku=(ExtendedKeyUsageOID.SERVER_AUTH,)) -> Issued:
+         days_after: float = 30, eku=(ExtendedKeyUsageOID.SERVER_AUTH,), key_cert_sign_only: bool = False) -> Issued:
     """A server certificate; issuer None: self-signed. ``sans``: names and IP strings (empty: no SAN)."""
     key = ec.generate_private_key(ec.SECP256R1())
     issuer_name = issuer.cert.subject if issuer else _name(cn)
@@ -79,7 +85,12 @@ def leaf(issuer: Issued | None, cn: str | None = "localhost", sans=("localhost",
         b = b.add_extension(x509.SubjectAlternativeName(entries), critical=False)
     if eku:
         b = b.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
-    return Issued(b.sign(signer, hashes.SHA256()), key)
+    if key_cert_sign_only:
+        b = b.add_extension(x509.KeyUsage(digital_signature=False, key_cert_sign=True, crl_sign=False,
+                                          content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                          key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+    chain = (issuer.cert, *issuer.chain) if issuer is not None and issuer.cert.subject != issuer.cert.issuer else ()
+    return Issued(b.sign(signer, hashes.SHA256()), key, chain)
 
 
 def serve_https(handler, issued: Issued, folder, stem: str):

@@ -9,12 +9,12 @@ be written. The local console keeps full paths.
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 
 import pytest
 from conftest import PASSPHRASE, batch_ok, require_peer, run_cli
-from test_ssh import OP_PASS, askpass, gateway, ssh_cmd  # noqa: F401  (fixtures are used by name)
+from conftest import OP_PASS
+from test_ssh import ssh_cmd
 
 RO_PASS = "Readonly-Pass-4k"
 GUEST_PASS = "Guest-Pass-6w"

@@ -12,7 +12,7 @@ import time
 import pytest
 from conftest import PASSPHRASE, batch_fails, batch_ok, free_port
 from test_access_files import _run_all
-from test_ssh import OP_PASS, askpass, gateway  # noqa: F401  (fixtures are used by name)
+from conftest import OP_PASS
 
 GUEST_PASS = "Guest-Pass-6w"
 STAMP = re.compile(r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} \w+: ")

@@ -203,6 +203,11 @@ MATRIX = [
                                                        eku=(ExtendedKeyUsageOID.CLIENT_AUTH,)), False,
      "unsuitable purpose"),
     ("cnonly", "cnonly.test", lambda r, o: pki.leaf(r, cn="cnonly.test", sans=()), True, None),
+    # leaf + intermediate sent by the server, only the root trusted: most public MX hosts
+    ("chained", "chained.test", lambda r, o: pki.leaf(pki.ca("Test Intermediate CA", issuer=r), cn="chained.test",
+                                                     sans=("chained.test",)), True, None),
+    ("cakey", "cakey.test", lambda r, o: pki.leaf(r, cn="cakey.test", sans=("cakey.test",), key_cert_sign_only=True),
+     False, "unsuitable purpose"),
     ("idn", "bücher.test", lambda r, o: pki.leaf(r, cn="xn--bcher-kva.test", sans=("xn--bcher-kva.test",)), True,
      None),
 ]

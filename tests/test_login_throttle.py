@@ -7,7 +7,8 @@ import threading
 import time
 
 from conftest import PASSPHRASE, batch_ok, run_cli
-from test_ssh import OP_PASS, auth_log, gateway  # noqa: F401  (fixtures are used by name)
+from conftest import OP_PASS
+from test_ssh import auth_log
 
 from asyncos_cli.auth.throttle import MAX_WAIT, LoginThrottle, spacing
 

@@ -4,49 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
-from conftest import PASSPHRASE, DaemonProcess, require_peer, run_cli
-
-OP_PASS = "Operator-Pass-7q"
-
-
-def _ssh_port(datadir) -> int:
-    out = run_cli(datadir, "-c", "sshconfig print").stdout
-    return int(next(line for line in out.splitlines() if line.startswith("Port:")).split()[1])
-
-
-def _wait_listening(port: int, timeout: float = 20) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                if s.recv(4).startswith(b"SSH-"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-@pytest.fixture
-def gateway(datadir):
-    r = run_cli(
-        datadir,
-        "-c",
-        f"userconfig new op1 --fullname='Operator One' --role=operator --passphrase={OP_PASS}; "
-        "userconfig policy account --lockout=yes --lockout-attempts=5; commit users",
-    )
-    assert r.returncode == 0, r.stderr
-    d = DaemonProcess(datadir)
-    d.port = _ssh_port(datadir)
-    _wait_listening(d.port)
-    yield d
-    d.stop()
+from conftest import OP_PASS, PASSPHRASE, DaemonProcess, require_peer, run_cli, wait_listening
 
 
 def ssh_cmd(port, user, *command, password=None, key=None, tty=False):
@@ -166,11 +129,11 @@ def test_host_key_is_kept_and_port_follows_the_configuration(gateway, datadir):
     first = asyncio.run(fingerprint(gateway.port))
     new_port = free_port()
     run_cli(datadir, "-c", f"sshconfig setup --port={new_port}; commit move ssh")
-    _wait_listening(new_port, timeout=5)
+    wait_listening(new_port, timeout=5)
     gateway.stop()
     again = DaemonProcess(datadir)
     try:
-        _wait_listening(new_port)
+        wait_listening(new_port)
         assert asyncio.run(fingerprint(new_port)) == first
     finally:
         again.stop()

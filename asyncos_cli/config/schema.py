@@ -1027,6 +1027,29 @@ class SslSection(Section):
             value = getattr(self, f)
             if not value or any(c.isspace() for c in value) or len(value) > 1000:
                 raise ConfigError("an OpenSSL cipher list without spaces", f)
+            check_cipher_list(value, getattr(self, f.replace("ciphers", "methods")), f)
+
+
+def check_cipher_list(ciphers: str, methods: str, field_name: str) -> None:
+    """Build the context the gateway would build: a list OpenSSL refuses, or one that cannot serve a
+    listed TLS version, is refused at commit rather than found when a listener or a delivery needs it."""
+    import ssl
+
+    old = [m for m in methods.split() if m in ("TLSv1", "TLSv1.0", "TLSv1.1")]
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        # OpenSSL 3 serves TLS 1.0/1.1 only at security level 0 (as the listeners set it).
+        ctx.set_ciphers(ciphers + (":@SECLEVEL=0" if old else ""))
+    except ssl.SSLError as e:
+        reason = getattr(e, "reason", None) or (e.args[0] if e.args else str(e))
+        raise ConfigError(f"OpenSSL refuses the cipher list {ciphers!r}: {reason}", field_name) from None
+    tls12 = [c for c in ctx.get_ciphers() if c["protocol"] not in ("TLSv1.3",)]
+    if not tls12 and any(m != "TLSv1.3" for m in methods.split()):
+        raise ConfigError(f"no cipher of {ciphers!r} serves {', '.join(m for m in methods.split() if m != 'TLSv1.3')}"
+                          " (TLS 1.3 suites are configured apart)", field_name)
+    if old and not any(c["protocol"] in ("TLSv1.0", "SSLv3") for c in tls12):
+        raise ConfigError(f"no cipher of {ciphers!r} serves {', '.join(old)}: TLS 1.0 and 1.1 have no AEAD "
+                          "ciphers (add CBC ciphers such as ECDHE+AES, or remove the old versions)", field_name)
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,30 @@ class DeliveryDone(Event):
                 f"Message done DCID {self.dcid} MID {self.mid} to RID {list(self.rids)}"]
 
 @dataclass(frozen=True)
+class DeliveryTls(Event):
+    log_type: ClassVar[str | None] = "mail"
+    dcid: int
+    protocol: str
+    cipher: str
+
+    def log_line(self) -> str:
+        return f"DCID {self.dcid} TLS success protocol {self.protocol} cipher {self.cipher}"
+
+@dataclass(frozen=True)
+class DeliveryTlsRefused(Event):
+    """The peer offered STARTTLS and refused it (454): under "preferred" the message goes in clear."""
+
+    log_type: ClassVar[str | None] = "mail"
+    level: ClassVar[str] = "Warning"
+    dcid: int
+    host: str
+    reply: str
+
+    def log_line(self) -> str:
+        return (f"DCID {self.dcid} TLS not available from {self.host} ({self.reply}): "
+                "delivering in clear (TLS preferred)")
+
+@dataclass(frozen=True)
 class DeliveryDelayed(Event):
     log_type: ClassVar[str | None] = "mail"
     dcid: int

@@ -94,6 +94,24 @@ class CertificateExpiring(Event):
 
 
 @dataclass(frozen=True)
+class ListenerTlsUnavailable(Event):
+    """A listener's TLS context could not be built (a certificate or cipher list OpenSSL refuses)."""
+
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Critical"
+    alert_class: ClassVar[str] = "System"
+    listener: str
+    reason: str
+    required: bool
+
+    def log_line(self) -> str:
+        effect = ("it refuses all mail (530 to MAIL, 454 to STARTTLS) until TLS works again" if self.required
+                  else "it takes mail without STARTTLS")
+        return f"Listener {self.listener}: TLS is unavailable ({self.reason}); STARTTLS is " \
+               f"{'required' if self.required else 'preferred'}, so {effect}"
+
+
+@dataclass(frozen=True)
 class ReputationProviderFailed(Event):
     """A reputation provider gave no answer (timeout, error): its lookups count as Unknown."""
 

@@ -24,6 +24,8 @@ from asyncos_cli.events.mail import (
     DeliveryDelayed,
     DeliveryDone,
     DeliveryStarted,
+    DeliveryTls,
+    DeliveryTlsRefused,
     RecipientBounced,
 )
 
@@ -41,6 +43,11 @@ IDLE_SECONDS = 10.0
 
 class Deferred(Exception):
     """The whole domain's attempt failed temporarily (no host answered, TLS unavailable...)."""
+
+    def __init__(self, reason: str, dcid: int = 0):
+        super().__init__(reason)
+        #: The delivery connection it happened on (0: none was made), for the Delayed line.
+        self.dcid = dcid
 
 
 class DeliveryManager:
@@ -210,7 +217,7 @@ class DeliveryManager:
                 self._bounce(msg, rcpts, str(e), 0)
             except Deferred as e:
                 msg.last_error = str(e)
-                self.relay.emit(DeliveryDelayed(0, msg.mid, tuple(r.rid for r in rcpts), str(e)))
+                self.relay.emit(DeliveryDelayed(e.dcid, msg.mid, tuple(r.rid for r in rcpts), str(e)))
                 self.relay.counters.soft_bounced += 1
 
     async def _hops(self, domain: str, config: Config):
@@ -264,7 +271,7 @@ class DeliveryManager:
         self.open_connections += 1
         try:
             await client.ehlo()  # the extensions decide STARTTLS and SMTPUTF8 below
-            await self._maybe_starttls(client, hop, dest, config)
+            await self._maybe_starttls(client, hop, dest, config, dcid)
         except BaseException:
             client.close()
             self.open_connections -= 1
@@ -364,7 +371,7 @@ class DeliveryManager:
             else:
                 self._close(client, dcid)
 
-    async def _maybe_starttls(self, client, hop: Hop, dest: Destination, config: Config) -> None:
+    async def _maybe_starttls(self, client, hop: Hop, dest: Destination, config: Config, dcid: int = 0) -> None:
         from asyncos_cli.services.tlsverify import PeerRejected
 
         if dest.tls == "none":
@@ -372,21 +379,31 @@ class DeliveryManager:
         offered = client.supports_extension("starttls")
         if not offered:
             if dest.tls in ("required", "required-verify"):
-                raise Deferred(f"4.7.5 {hop.host} does not offer STARTTLS and TLS is required for {dest.domain}")
+                raise Deferred(f"4.7.5 {hop.host} does not offer STARTTLS and TLS is required for {dest.domain}",
+                               dcid)
             return
         # OpenSSL only negotiates here; the certificate is judged by the one validator of the gateway
         # (sslconfig's FQDN and x509 switches, both forced on by a destination's required-verify).
         try:
             await client.starttls(tls_context=smtpout.negotiation_context(config), server_hostname=_sni(hop.host))
+        except aiosmtplib.SMTPResponseException as e:
+            if dest.tls == "preferred" and e.code != 220 and client.is_connected:
+                # Refused before any handshake (454 TLS not available): the appliance sends in clear.
+                self.relay.emit(DeliveryTlsRefused(dcid, hop.host, f"{e.code} {' '.join(str(e.message).split())}"))
+                return
+            raise Deferred(f"4.7.5 TLS required for {dest.domain}: {e}", dcid) from None
         except (ssl.SSLError, aiosmtplib.SMTPException) as e:
             if dest.tls == "preferred":
-                raise Deferred(f"4.7.5 TLS negotiation with {hop.host} failed: {e}") from None
-            raise Deferred(f"4.7.5 TLS required for {dest.domain}: {e}") from None
+                raise Deferred(f"4.7.5 TLS negotiation with {hop.host} failed: {e}", dcid) from None
+            raise Deferred(f"4.7.5 TLS required for {dest.domain}: {e}", dcid) from None
         try:
             smtpout.check_peer(client, hop.host, config, force=dest.tls == "required-verify")
         except PeerRejected as e:
             # No message goes in clear after this: the delivery waits for a peer that passes.
-            raise Deferred(f"4.7.5 certificate of {hop.host} rejected: {e}") from None
+            raise Deferred(f"4.7.5 certificate of {hop.host} rejected: {e}", dcid) from None
+        obj = client.transport.get_extra_info("ssl_object") if client.transport else None
+        if obj is not None:
+            self.relay.emit(DeliveryTls(dcid, obj.version() or "?", (obj.cipher() or ("?",))[0]))
 
     async def _address(self, host: str, config: Config) -> str:
         try:

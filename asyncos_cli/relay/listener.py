@@ -246,7 +246,9 @@ class GatewayHandler:
 
     async def handle_MAIL(self, server: GatewaySMTP, session, envelope, address: str, mail_options):
         policy = server.verdict.policy
-        if policy.tls == "required" and not session.ssl:
+        # The listener's own "required" holds also when its TLS context could not be built: then
+        # STARTTLS answers 454 and nothing is ever accepted in clear (never fail open).
+        if (policy.tls == "required" or self.listener.starttls == "required") and not session.ssl:
             return "530 5.7.0 Must issue a STARTTLS command first"
         if not self.relay.within_rate(server.peer_ip, policy):
             return "452 4.3.1 Too many messages from your address this hour, try again later"

@@ -163,7 +163,11 @@ class Relay:
             try:
                 return self.tls_context(listener, config)
             except Exception as e:  # a broken certificate must not keep the listener down: STARTTLS is off
+                from asyncos_cli.events.system import ListenerTlsUnavailable
+
                 log.error("listener %s: no TLS (%s)", listener.name, e)
+                self.emit(ListenerTlsUnavailable(listener.name, str(e) or type(e).__name__,
+                                                 listener.starttls == "required"))
                 return None
         return self.tls_context
 

@@ -191,6 +191,10 @@ def read_bundle(data: bytes, passphrase: str | None) -> tuple[str, str]:
         pem = "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in chain)
         return pem, _key_pem(key)
     text = data.decode("utf-8", "replace")
+    last_end = text.rfind("-----END ")
+    tail = text[text.find("-----", last_end + 9) + 5:] if last_end >= 0 else ""
+    if tail.strip():
+        raise CertificateProblem("the file holds text after its last PEM block (a damaged or tampered file)")
     return certificate_blocks(text), key_from_pem(text, passphrase)
 
 
@@ -225,6 +229,44 @@ def _key_pem(key) -> str:
 
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption()).decode()
+
+
+#: Warned about at import (and by the daily expiry check) this many days before a certificate ends.
+EXPIRY_WARNING_DAYS = 30
+
+
+def servable_problem(cert_pem: str, now: datetime.datetime | None = None) -> str | None:
+    """Why a listener must not present this certificate (expired, not yet valid), or None."""
+    leaf = load_chain(cert_pem)[0]
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    if now < leaf.not_valid_before_utc:
+        return f"the certificate is not valid before {leaf.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
+    if now > leaf.not_valid_after_utc:
+        return f"the certificate expired on {leaf.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+    return None
+
+
+def check_importable(cert_pem: str, allow_expired: bool = False) -> list[str]:
+    """Refuse what cannot serve TLS safely; returns warnings (near expiry, kept expired)."""
+    from cryptography.hazmat.primitives.asymmetric import dsa, rsa
+
+    leaf = load_chain(cert_pem)[0]
+    key = leaf.public_key()
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < 2048:
+        raise CertificateProblem(f"its RSA key has {key.key_size} bits: at least 2048 are required")
+    if isinstance(key, dsa.DSAPublicKey):
+        raise CertificateProblem("DSA keys are not accepted for TLS: use RSA (2048 bits or more) or ECDSA")
+    problem = servable_problem(cert_pem)
+    if problem and "not valid before" in problem:
+        raise CertificateProblem(problem)
+    if problem:
+        if not allow_expired:
+            raise CertificateProblem(f"{problem} (--allow-expired keeps it, never served)")
+        return [f"Warning: {problem}; it is kept but no listener will present it."]
+    left = (leaf.not_valid_after_utc - datetime.datetime.now(datetime.timezone.utc)).days
+    if left < EXPIRY_WARNING_DAYS:
+        return [f"Warning: the certificate expires in {left} days ({leaf.not_valid_after_utc:%Y-%m-%d})."]
+    return []
 
 
 def check_pair(cert_pem: str, key_pem: str) -> None:

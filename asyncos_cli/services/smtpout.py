@@ -130,14 +130,15 @@ def negotiation_context(config: Config) -> ssl.SSLContext:
 
 def check_peer(client, host: str, config: Config, force: bool = False) -> None:
     """Judge the certificate of an aiosmtplib client after STARTTLS; raises tlsverify.PeerRejected."""
-    from .tlsverify import PeerPolicy, verify_peer
+    from .tlsverify import PeerPolicy, sent_chain, verify_peer
 
     policy = PeerPolicy.from_config(config, force=force)
     if not policy.checks_anything:
         return
     ssl_object = client.transport.get_extra_info("ssl_object") if client.transport else None
     leaf = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-    verify_peer(leaf, host, policy)
+    chain = sent_chain(ssl_object) if ssl_object is not None else []
+    verify_peer(leaf, host, policy, chain=chain)
 
 
 def tls_version(client) -> str | None:

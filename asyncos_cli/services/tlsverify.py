@@ -14,9 +14,11 @@ sslconfig's two switches decide what is checked:
 A failure is a short reason a log line can carry: expired, not yet valid,
 wrong host, self-signed, unknown issuer, unsuitable purpose.
 
-Python 3.11's ssl module hands over only the peer's leaf certificate, so the
-intermediates a server sends are not seen; the custom CA list may hold
-intermediates, which path building uses.
+The intermediates a server sends take part in path building (most public MX
+hosts send leaf + intermediate and are trusted through a root only), as do
+intermediates in the custom CA list. Python 3.11 has no public call for the
+chain a server sent; ``sent_chain`` reads it where the interpreter has the
+private one (3.10 to 3.12; public from 3.13).
 """
 
 from __future__ import annotations
@@ -58,8 +60,27 @@ class PeerRejected(Exception):
         super().__init__(f"{reason}: {detail}" if detail else reason)
 
 
-def verify_peer(leaf_der: bytes | None, host: str, policy: PeerPolicy, now: datetime.datetime | None = None) -> None:
-    """Raise PeerRejected unless the certificate passes what ``policy`` asks for."""
+def sent_chain(ssl_object) -> list[bytes]:
+    """The certificates the peer sent after its leaf (DER), as it sent them; [] when unknown."""
+    getter = getattr(ssl_object, "get_unverified_chain", None)
+    if getter is None:
+        getter = getattr(getattr(ssl_object, "_sslobj", None), "get_unverified_chain", None)
+    if getter is None:
+        return []
+    try:
+        chain = getter() or []
+    except (ValueError, AttributeError):  # no handshake, or a chain OpenSSL could not give
+        return []
+    import _ssl
+
+    return [c.public_bytes(_ssl.ENCODING_DER) if not isinstance(c, bytes) else c for c in chain[1:]]
+
+
+def verify_peer(leaf_der: bytes | None, host: str, policy: PeerPolicy, now: datetime.datetime | None = None,
+                chain: list[bytes] | tuple[bytes, ...] = ()) -> None:
+    """Raise PeerRejected unless the certificate passes what ``policy`` asks for.
+
+    ``chain``: the intermediates the peer sent (DER), used to build the path, never trusted alone."""
     if not policy.checks_anything:
         return
     if not leaf_der:
@@ -72,12 +93,18 @@ def verify_peer(leaf_der: bytes | None, host: str, policy: PeerPolicy, now: date
         raise PeerRejected("unreadable certificate", str(e)) from None
     now = now or datetime.datetime.now(datetime.timezone.utc)
     if policy.x509:
-        _check_chain(leaf, policy, now)
+        sent = []
+        for der in chain:
+            try:
+                sent.append(x509.load_der_x509_certificate(der))
+            except ValueError:
+                continue  # a broken extra certificate does not matter if the path builds without it
+        _check_chain(leaf, policy, now, sent)
     if policy.fqdn:
         check_names(leaf, host)
 
 
-def _check_chain(leaf, policy: PeerPolicy, now) -> None:
+def _check_chain(leaf, policy: PeerPolicy, now, sent=()) -> None:
     from cryptography import x509
     from cryptography.x509.oid import ExtendedKeyUsageOID
     from cryptography.x509.verification import VerificationError
@@ -92,7 +119,15 @@ def _check_chain(leaf, policy: PeerPolicy, now) -> None:
             raise PeerRejected("unsuitable purpose", "the certificate is not for TLS servers (no serverAuth)")
     except x509.ExtensionNotFound:
         pass
+    try:
+        ku = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not (ku.digital_signature or ku.key_encipherment or ku.key_agreement):
+            raise PeerRejected("unsuitable purpose", "the certificate's key usage does not allow TLS "
+                                                     "(a certificate authority's key: keyCertSign only)")
+    except x509.ExtensionNotFound:
+        pass
     roots, intermediates = _anchors(policy)
+    intermediates = [*intermediates, *(c for c in sent if c != leaf)]
     if leaf.issuer == leaf.subject and not any(r == leaf for r in roots):
         raise PeerRejected("self-signed", leaf.subject.rfc4514_string())
     if not roots:
