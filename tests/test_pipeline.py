@@ -74,7 +74,7 @@ def test_trace_command_json_and_text(cli, tmp_path):
     assert "Mail policy DEFAULT: user@example.com" in out and "attachment report.pdf: pdf" in out
     assert "nothing was delivered" in out
     r = cli("-c", "trace /nonexistent.eml", check=False)
-    assert r.returncode == 1 and "cannot be read" in r.stderr
+    assert r.returncode == 1 and "does not exist" in r.stderr
 
 
 SCRIPT = """\

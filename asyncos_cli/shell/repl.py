@@ -97,10 +97,12 @@ def _lifecycle_banner(ctx: Context) -> None:
 
 
 def _warn_demo_certificate(ctx: Context) -> None:
-    from asyncos_cli.services.certificates import DemoCertificate
-
-    if DemoCertificate.at(ctx.datadir.state).exists():
+    """As the appliance does, while a listener with STARTTLS presents the demonstration certificate."""
+    listeners = ctx.session.snapshot.config.listeners.listeners
+    in_use = [l.name for l in listeners if l.enabled and l.starttls != "off" and not l.certificate]
+    if in_use:
         ctx.say(
-            "WARNING: You are currently using a demonstration certificate. "
-            "Import your own with certconfig (not supported yet) before production use."
+            "WARNING: You are currently using a demonstration certificate "
+            f"(listeners: {', '.join(in_use)}). Import your own with certconfig and set it with "
+            "listenerconfig edit LISTENER --certificate=NAME before production use."
         )
