@@ -11,6 +11,7 @@ import re
 import smtplib
 import socket
 import ssl
+import time
 
 import pytest
 from conftest import DaemonProcess, Sink, batch_ok, listener_port, mail_log, run_cli, wait_for
@@ -68,6 +69,18 @@ def test_connections_from_one_address_against_the_policy_limit(limited, datadir)
     # another address is not affected while those were open
     lines, _ = asyncio.run(_greetings(limited.public, ["127.0.0.8"], 1))
     assert lines[0].startswith("220 ")
+    assert wait_for(lambda: _open_connections(datadir) == 0, 30)
+
+
+def test_thousand_connections_against_the_per_address_limit(limited, datadir):
+    batch_ok(datadir, "listenerconfig edit IncomingMail --max-connections=5000; "
+                      "listenerconfig hostaccess policy ACCEPTED --max-connections-per-ip=20; commit per address")
+    assert wait_for(lambda: "5000 connections" in batch_ok(datadir, "listenerconfig print"), 5)
+    time.sleep(1.5)  # the daemon binds the listener again with the new limits
+    lines, closed = asyncio.run(_greetings(limited.public, SOURCES[:40], 25))  # 1,000: 25 from each of 40
+    assert sum(x.startswith("220 ") for x in lines) == 800
+    assert sum(x.startswith("421 4.7.0 Too many connections from your address") for x in lines) == 200
+    assert all(closed)
     assert wait_for(lambda: _open_connections(datadir) == 0, 30)
 
 

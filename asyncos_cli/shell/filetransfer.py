@@ -138,17 +138,16 @@ class ConfigurationSFTPServer(asyncssh.SFTPServer):
         self._log("removed", name)
 
     def rename(self, oldpath, newpath):
-        self._writable()
-        self._name(newpath)
-        name = self._name(oldpath)
-        super().rename(oldpath, newpath)
-        self._log("renamed", name)
+        self._renamed(super().rename, oldpath, newpath)
 
     def posix_rename(self, oldpath, newpath):
+        self._renamed(super().posix_rename, oldpath, newpath)
+
+    def _renamed(self, rename, oldpath, newpath) -> None:
         self._writable()
-        self._name(newpath)
+        self._name(newpath)  # both ends checked: no link, nothing outside
         name = self._name(oldpath)
-        super().posix_rename(oldpath, newpath)
+        rename(oldpath, newpath)
         self._log("renamed", name)
 
     def mkdir(self, path, attrs):
