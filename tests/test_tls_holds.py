@@ -7,6 +7,7 @@ import subprocess
 import time
 
 import pki
+import pytest
 from aiosmtpd.controller import Controller
 from conftest import DaemonProcess, batch_fails, batch_ok, free_port, listener_port, mail_log, swaks, wait_for
 from smtpservers import _Collect
@@ -26,16 +27,35 @@ def _weak_certificate(tmp_path) -> tuple[str, str]:
     return cert.read_text(), key.read_text()
 
 
-def test_a_required_listener_whose_tls_cannot_start_takes_nothing_in_clear(datadir, tmp_path):
-    chain, key = _weak_certificate(tmp_path)
-    # Stored as an older release could have (certconfig refuses such a key today, see below).
+def _store_bad_cipher_list(datadir) -> None:
+    """A cipher list an older release let through (sslconfig refuses it today, see below)."""
+    import json
+    import sqlite3
+
+    with sqlite3.connect(datadir / "asyncos.db") as conn:
+        head = conn.execute("SELECT max(id) FROM config_versions").fetchone()[0]
+        body = json.loads(conn.execute("SELECT body FROM config_sections WHERE version = ? AND name = 'ssl'",
+                                       (head,)).fetchone()[0])
+        body["inbound_ciphers"] = "NO-SUCH-CIPHER"
+        conn.execute("UPDATE config_sections SET body = ? WHERE version = ? AND name = 'ssl'",
+                     (json.dumps(body), head))
+
+
+@pytest.mark.parametrize("fault", ["512-bit certificate", "bad cipher list"])
+def test_a_required_listener_whose_tls_cannot_start_takes_nothing_in_clear(datadir, tmp_path, fault):
     ctx = Context(DataDir(datadir), ScriptedPrompter([], batch=True), batch=True, confined=False)
-    ctx.replace_section("certificates", certificates=(
-        *ctx.config.certificates.certificates, Certificate("weak", chain, ctx.keyring.seal(key), "server")))
     shell = Shell(ctx)
-    shell.execute("listenerconfig edit IncomingMail --certificate=weak --starttls=required")
-    shell.execute("commit weak certificate")
+    if fault == "512-bit certificate":
+        # Stored as an older release could have (certconfig refuses such a key today, see below).
+        chain, key = _weak_certificate(tmp_path)
+        ctx.replace_section("certificates", certificates=(
+            *ctx.config.certificates.certificates, Certificate("weak", chain, ctx.keyring.seal(key), "server")))
+        shell.execute("listenerconfig edit IncomingMail --certificate=weak")
+    shell.execute("listenerconfig edit IncomingMail --starttls=required")
+    shell.execute("commit required")
     ctx.close()
+    if fault == "bad cipher list":
+        _store_bad_cipher_list(datadir)
     d = DaemonProcess(datadir)
     try:
         port = listener_port(datadir, "IncomingMail")

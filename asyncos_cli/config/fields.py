@@ -100,6 +100,10 @@ class Section(Record):
     #: One line shown in ``rollbackconfig diff`` and the XML comments.
     title: typing.ClassVar[str] = ""
 
+    def commit_check(self) -> None:
+        """Checks for new values only (staging and commit), never for stored versions: a rule added by
+        a later release must not make an older version unreadable. Raise ConfigError naming the field."""
+
 
 def item_tag(f: dataclasses.Field) -> str:
     """The XML tag of one element of a tuple field."""

@@ -1027,7 +1027,10 @@ class SslSection(Section):
             value = getattr(self, f)
             if not value or any(c.isspace() for c in value) or len(value) > 1000:
                 raise ConfigError("an OpenSSL cipher list without spaces", f)
-            check_cipher_list(value, getattr(self, f.replace("ciphers", "methods")), f)
+
+    def commit_check(self) -> None:
+        for f in ("inbound_ciphers", "outbound_ciphers"):
+            check_cipher_list(getattr(self, f), getattr(self, f.replace("ciphers", "methods")), f)
 
 
 def check_cipher_list(ciphers: str, methods: str, field_name: str) -> None:

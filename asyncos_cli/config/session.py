@@ -49,6 +49,7 @@ class Session:
             self._snapshot = snap
 
     def stage(self, section: Section) -> None:
+        section.commit_check()  # refused when staged, so the command that made it says why
         if section.name not in self._bases:
             self._bases[section.name] = self._snapshot.changed_in.get(section.name, 0)
         if section == self._snapshot.config[section.name] and self._bases[section.name] == (
@@ -95,6 +96,8 @@ class Session:
             from .store import NothingToCommit
 
             raise NothingToCommit()
+        for section in self._pending.values():
+            section.commit_check()
         info = self.store.commit(self._pending, self._bases, self.user, comment, rollback)
         self._pending.clear()
         self._bases.clear()
