@@ -339,6 +339,7 @@ class Daemon:
             "events": self.bus.emitted,
             "control_requests": self.control.requests,
             "demo_certificate": self.demo_cert_in_use,
+            "certificates_expiring": self.expiring_certificates(),
             "tracking_in_flight": self.tracking.in_flight,
             "tracking_finished": self.tracking.finished_count(),
             "mail_counters": relay["counters"],
@@ -607,16 +608,23 @@ class Daemon:
     def _check_certificates(self) -> None:
         """Warn of certificates that expire within 30 days (the key-expiration alert comes with alerts)."""
         from .events.system import CertificateExpiring
+
+        for name, days in self.expiring_certificates():
+            self.bus.emit(CertificateExpiring(name, days))
+
+    def expiring_certificates(self) -> list[tuple[str, int]]:
+        """(name, days left) of the certificates within 30 days of their end, or past it."""
         from .services.certificates import expires
 
-        now = time.time()
+        now, out = time.time(), []
         for cert in self.snapshot.config.certificates.certificates:
             try:
                 days = int((expires(cert.certificate).timestamp() - now) // 86400)
             except ValueError:
                 continue
             if days <= CERTIFICATE_WARNING_DAYS:
-                self.bus.emit(CertificateExpiring(cert.name, days))
+                out.append((cert.name, days))
+        return out
 
     @property
     def demo_cert_in_use(self) -> bool:

@@ -46,6 +46,9 @@ def run(ctx, args):
         ctx.say(f"{k + ':':<{width}}{v}")
     if st["demo_certificate"]:
         ctx.say("\nWARNING: the demonstration certificate is in use.")
+    for name, days in st.get("certificates_expiring", []):
+        ctx.say(f"WARNING: the certificate {name} " + (f"expired {-days} days ago." if days < 0 else
+                                                          f"expires in {days} days."))
     ctx.say("\nComponents:")
     for name, state in st["components"]:
         ctx.say(f"  {name:<32}{state}")

@@ -111,8 +111,8 @@ def test_certificates_that_cannot_serve_are_refused_at_import(datadir, tmp_path)
     assert "not valid before" in batch_fails(datadir, f"certconfig certificate import new {future}")
     soon = _import(datadir, tmp_path, pki.leaf(root, cn="soon.example.com", sans=("soon.example.com",),
                                                days_after=10), "soon")
-    assert re.search(r"Warning: the certificate expires in \d+ days", batch_ok(datadir, f"certconfig certificate "
-                                                                                         f"import soon {soon}"))
+    assert re.search(r"Warning: the certificate expires in \d+ days",
+                     batch_ok(datadir, f"certconfig certificate import soon {soon}; commit soon"))
     good = _import(datadir, tmp_path, pki.leaf(root, cn="good.example.com", sans=("good.example.com",)), "good")
     garbage = tmp_path / "garbage.pem"
     garbage.write_text(good.read_text() + "trailing text that is no PEM block\n")
@@ -124,6 +124,9 @@ def test_certificates_that_cannot_serve_are_refused_at_import(datadir, tmp_path)
         r = swaks(listener_port(datadir, "IncomingMail"), "--tls", "--quit-after", "EHLO")
         assert "STARTTLS" not in r.stdout.split("EHLO", 1)[-1] or "454" in r.stdout or r.returncode != 0
         assert "old: the certificate expired on" in (datadir / "logs" / "system_logs" / "system.current").read_text()
+        status = batch_ok(datadir, "status")
+        assert re.search(r"WARNING: the certificate soon expires in \d+ days\.", status)
+        assert "WARNING: the certificate old expired 1 days ago." in status or "certificate old expired" in status
     finally:
         d.stop()
 
