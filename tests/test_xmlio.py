@@ -116,3 +116,19 @@ def test_showconfig_masks_by_default(cli, datadir):
     assert 'encrypted="yes"' in out and PROXY_SECRET not in out
     r = cli("-c", "showconfig --passphrases=plain", check=False)
     assert r.returncode != 0
+
+
+def test_a_file_of_the_earlier_format_loads_and_takes_defaults_for_later_settings(cli, datadir, tmp_path):
+    import re
+
+    path = tmp_path / "saved.xml"
+    cli("-c", f"saveconfig {path}")
+    # what the previous release wrote: format 1, listeners without the settings format 2 added
+    older = re.sub(r"\s*<(idle_timeout_seconds|max_header_count|max_header_bytes)>[^<]*</\1>", "", path.read_text())
+    assert "idle_timeout_seconds" not in older
+    (tmp_path / "v1.xml").write_text(older.replace('format="2"', 'format="1"'))
+    assert "No changes detected" in cli("-c", f"loadconfig {tmp_path / 'v1.xml'}").stdout
+    # a file that claims the current format must be complete
+    (tmp_path / "v2.xml").write_text(older)
+    r = cli("-c", f"loadconfig {tmp_path / 'v2.xml'}", check=False)
+    assert r.returncode != 0 and "the setting <idle_timeout_seconds> is missing" in r.stderr

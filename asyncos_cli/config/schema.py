@@ -299,10 +299,10 @@ class Listener(Record):
     max_recipients: int = 100
     max_connections: int = 300
     #: Seconds a client may stay silent before it gets 421 and is disconnected.
-    idle_timeout_seconds: int = 300
+    idle_timeout_seconds: int = field(default=300, metadata={"since": 2})
     #: Header fields per message, and the bytes of the whole header, before 554 / 552.
-    max_header_count: int = 1000
-    max_header_bytes: int = 1024 * 1024
+    max_header_count: int = field(default=1000, metadata={"since": 2})
+    max_header_bytes: int = field(default=1024 * 1024, metadata={"since": 2})
     #: Recipient access table: domains a public listener accepts mail for.
     rcpt_access: tuple[str, ...] = field(default=(), metadata={"item": "domain"})
     enabled: bool = True

@@ -39,7 +39,10 @@ from .schema import SECTIONS, Config, secrets_in
 from .secrets import Keyring
 
 PRODUCT = "asyncos-cli"
-FORMAT = "1"
+#: The file format this release writes. A setting added by a later format carries ``since`` in its field
+#: metadata: files of an earlier format lack it and get its default; a file of this format must hold it.
+FORMAT = "2"
+READS = ("1", "2")
 MODES = ("mask", "encrypt", "plain")
 MASK = "*****"
 
@@ -168,12 +171,12 @@ def from_xml(text: str | bytes, keyring: Keyring, current: Config) -> LoadResult
         raise ConfigError(
             f"this is not an {PRODUCT} configuration file (it holds {what})", line=root.line
         )
-    if root.attrs.get("format") != FORMAT:
+    if root.attrs.get("format") not in READS:
         raise ConfigError(
-            f"configuration format {root.attrs.get('format')!r} is not supported (this release reads {FORMAT})",
-            line=root.line,
+            f"configuration format {root.attrs.get('format')!r} is not supported (this release reads "
+            f"{', '.join(READS)})", line=root.line,
         )
-    reader = _Reader(keyring, current)
+    reader = _Reader(keyring, current, int(root.attrs["format"]))
     by_tag = _children_by_tag(root, {s.name for s in SECTIONS}, "")
     sections = {}
     for cls in SECTIONS:
@@ -197,9 +200,10 @@ def _children_by_tag(node: Node, allowed: set[str], path: str) -> dict[str, Node
 
 
 class _Reader:
-    def __init__(self, keyring: Keyring, current: Config):
+    def __init__(self, keyring: Keyring, current: Config, file_format: int = int(FORMAT)):
         self.keyring = keyring
         self.current = current
+        self.file_format = file_format
         self.kept_masked: list[str] = []
         self._current_secrets = {
             path: secret
@@ -216,6 +220,8 @@ class _Reader:
         kwargs = {}
         for name, f in fields.items():
             child = by_tag.get(name)
+            if child is None and f.metadata.get("since", 1) > self.file_format:
+                continue  # written before the setting existed: its default
             if child is None:
                 raise ConfigError(f"the setting <{name}> is missing from <{node.tag}>", path, node.line)
             kwargs[name] = self.value(hints[name], child, f"{path}.{name}", f)
