@@ -93,8 +93,9 @@ def test_no_file_taking_command_writes_outside_the_configuration_directory(gatew
     targets = [str(victim), "../keys/config.key", "../victim.txt", "innocent.txt", "/dev/null"]
     _targets(datadir, victim)
     commands = [t.format(p=p) for t in WRITERS for p in targets]
-    for c, status, out, err in asyncio.run(_run_all(gateway.port, "admin", PASSPHRASE, commands)):
-        assert status != 0, (c, out)
+    for user, password in (("admin", PASSPHRASE), ("op1", OP_PASS)):
+        for c, status, out, err in asyncio.run(_run_all(gateway.port, user, password, commands)):
+            assert status != 0, (user, c, out)
     assert victim.read_text() == "keep me\n"
     assert (datadir / "keys" / "config.key").read_bytes() == key_before
     assert not (datadir / "victim.txt").exists()
