@@ -10,7 +10,7 @@ from conftest import PASSPHRASE, batch_ok, run_cli
 from conftest import OP_PASS
 from test_ssh import auth_log
 
-from asyncos_cli.auth.throttle import MAX_WAIT, LoginThrottle, spacing
+from asyncos_cli.auth.throttle import BURST, FIRST_SPACING, MAX_WAIT, LoginThrottle, spacing
 
 
 def test_spacing_doubles_and_caps():
@@ -31,6 +31,23 @@ def test_attempts_on_one_account_are_spaced_whatever_the_addresses(tmp_path):
     # at most one passphrase check per second on this account (spacing 1 s at three failures)
     for start in range(0, int(MAX_WAIT)):
         assert sum(start <= w < start + 1 for w in admitted) <= 1
+
+
+def test_a_burst_before_any_failure_is_spaced_too(tmp_path):
+    """A thousand connections at once, before any answer came back: only BURST run at once."""
+    t = LoginThrottle(tmp_path / "db")
+    now = 1000.0
+    slots = [t.reserve("op1", f"10.2.{i // 250}.{i % 250}", now) for i in range(1000)]
+    admitted = sorted(s.wait for s in slots if not s.refused)
+    assert admitted[:BURST] == [0.0] * BURST
+    assert all(b - a >= FIRST_SPACING - 1e-9 for a, b in zip(admitted[BURST:], admitted[BURST + 1:]))
+    assert len(admitted) <= BURST + 1 + MAX_WAIT / FIRST_SPACING  # at most four a second after the burst
+    # parallel logins of one administrator that succeed are not held back for long
+    t2 = LoginThrottle(tmp_path / "db2")
+    waits = []
+    for i in range(10):
+        waits.append(t2.reserve("admin", "10.0.0.1", now).wait)
+    assert max(waits) <= (10 - BURST) * FIRST_SPACING
 
 
 def test_a_success_by_another_user_does_not_reset_the_attacker(tmp_path):

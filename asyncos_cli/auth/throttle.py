@@ -28,14 +28,17 @@ CREATE TABLE IF NOT EXISTS state_login_failures (
     key TEXT PRIMARY KEY,
     failures INTEGER NOT NULL,
     last REAL NOT NULL,
-    next_slot REAL NOT NULL
+    next_slot REAL NOT NULL,
+    in_flight INTEGER NOT NULL DEFAULT 0
 );
 """
 
-#: Failures older than this are forgotten.
+#: Failures (and stuck in-flight counts of a process that died) older than this are forgotten.
 WINDOW = 600.0
 FIRST_SPACING = 0.25
 MAX_SPACING = 8.0
+#: Attempts on one key without failures that may run at once before they are spaced.
+BURST = 5
 #: Longer than this in the queue of one account or address: refused at once.
 MAX_WAIT = 20.0
 
@@ -65,80 +68,86 @@ class LoginThrottle:
     def close(self) -> None:
         self._conn.close()
 
-    def _rows(self, keys, now: float) -> dict[str, tuple[int, float]]:
-        rows = {}
-        for key in keys:
-            row = self._conn.execute(
-                "SELECT failures, last, next_slot FROM state_login_failures WHERE key = ?", (key,)
-            ).fetchone()
-            if row and now - row[1] < WINDOW:
-                rows[key] = (row[0], row[2])
-        return rows
+    def _row(self, key: str, now: float) -> tuple[int, float, int]:
+        """(failures, next slot, attempts in flight) of a key, (0, now, 0) when it has no recent record."""
+        row = self._conn.execute(
+            "SELECT failures, last, next_slot, in_flight FROM state_login_failures WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None or now - row[1] >= WINDOW:
+            return 0, now, 0
+        return row[0], row[2], row[3]
+
+    def _transaction(self, work):
+        conn = self._conn
+        with self._lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work()
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return result
 
     def reserve(self, user: str, address: str, now: float | None = None) -> Slot:
-        """Take the next slot for an attempt on ``user`` from ``address``."""
+        """Take the next slot for an attempt on ``user`` from ``address``; the caller waits ``wait`` seconds,
+        then reports the outcome with :meth:`failed` or :meth:`succeeded` (a refused slot needs neither)."""
         now = time.time() if now is None else now
-        with self._lock:
-            return self._reserve(_keys(user, address), now)
 
-    def _reserve(self, keys, now: float) -> Slot:
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            rows = self._rows(keys, now)
-            if not rows:
-                conn.execute("COMMIT")
-                return Slot(0.0)
-            at = max(max(now, next_slot) for _, next_slot in rows.values())
-            if at - now > MAX_WAIT:
-                conn.execute("COMMIT")
-                return Slot(at - now, refused=True)
-            for key, (failures, _) in rows.items():
-                conn.execute("UPDATE state_login_failures SET next_slot = ? WHERE key = ?",
-                             (at + spacing(failures), key))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return Slot(at - now)
+        def work() -> Slot:
+            rows = {key: self._row(key, now) for key in _keys(user, address)}
+            if all(f == 0 and n < BURST for f, _, n in rows.values()):
+                at = now
+            else:
+                at = max(max(now, slot) for _, slot, _ in rows.values())
+                if at - now > MAX_WAIT:
+                    return Slot(at - now, refused=True)
+            for key, (f, slot, n) in rows.items():
+                step = spacing(f) if f else (FIRST_SPACING if n >= BURST else 0.0)
+                self._conn.execute(
+                    "INSERT INTO state_login_failures (key, failures, last, next_slot, in_flight) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, "
+                    "last = excluded.last, next_slot = excluded.next_slot, in_flight = excluded.in_flight",
+                    (key, f, now, max(slot, at + step), n + 1))
+            return Slot(at - now)
 
-    def failed(self, user: str, address: str, now: float | None = None) -> int:
+        return self._transaction(work)
+
+    def failed(self, user: str, address: str, now: float | None = None, reserved: bool = True) -> int:
         """Count a failure against the account and the address; returns the account's recent failures."""
         now = time.time() if now is None else now
-        with self._lock:
-            return self._failed(user, address, now)
 
-    def _failed(self, user: str, address: str, now: float) -> int:
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        def work() -> int:
             counts = []
             for key in _keys(user, address):
-                conn.execute(
-                    "INSERT INTO state_login_failures (key, failures, last, next_slot) VALUES (?, 1, ?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET "
-                    "failures = CASE WHEN ? - last < ? THEN failures + 1 ELSE 1 END, "
-                    "last = excluded.last, next_slot = max(next_slot, excluded.next_slot)",
-                    (key, now, now + FIRST_SPACING, now, WINDOW),
-                )
-                counts.append(conn.execute("SELECT failures FROM state_login_failures WHERE key = ?",
-                                           (key,)).fetchone()[0])
+                f, slot, n = self._row(key, now)
+                n = max(0, n - 1) if reserved else n
+                self._conn.execute(
+                    "INSERT INTO state_login_failures (key, failures, last, next_slot, in_flight) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, "
+                    "last = excluded.last, next_slot = excluded.next_slot, in_flight = excluded.in_flight",
+                    (key, f + 1, now, max(slot, now + FIRST_SPACING), n))
+                counts.append(f + 1)
             # Keys of names that do not exist would otherwise pile up under a spraying attack.
-            conn.execute("DELETE FROM state_login_failures WHERE last < ?", (now - WINDOW,))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return counts[0]
+            self._conn.execute("DELETE FROM state_login_failures WHERE last < ?", (now - WINDOW,))
+            return counts[0]
 
-    def succeeded(self, user: str) -> None:
+        return self._transaction(work)
+
+    def succeeded(self, user: str, address: str = "", now: float | None = None) -> None:
         """The account's own failures end; the address keeps its record until it decays."""
-        with self._lock:
+        now = time.time() if now is None else now
+
+        def work() -> None:
             self._conn.execute("DELETE FROM state_login_failures WHERE key = ?", (f"user:{user}",))
+            if address:
+                self._conn.execute("UPDATE state_login_failures SET in_flight = max(0, in_flight - 1) "
+                                   "WHERE key = ?", (f"addr:{address}",))
+
+        self._transaction(work)
 
     def failures(self, user: str = "", address: str = "", now: float | None = None) -> int:
         now = time.time() if now is None else now
         key = f"user:{user}" if user else f"addr:{address}"
         with self._lock:
-            row = self._rows((key,), now).get(key)
-        return row[0] if row else 0
+            return self._row(key, now)[0]

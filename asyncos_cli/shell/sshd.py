@@ -229,13 +229,13 @@ class SshApp:
         return await loop.run_in_executor(None, self.login_by_passphrase, user, passphrase, address)
 
     def _refused(self, user: str, address: str) -> None:
-        self.throttle.failed(user, address)
+        self.throttle.failed(user, address, reserved=False)
         self.bus.emit(LoginFailed(user, address, "too many failed attempts, try again later"))
 
     def login_by_passphrase(self, user: str, passphrase: str, address: str) -> bool:
         result = self.accounts.authenticate(user, passphrase, self.config)
         if result.ok:
-            self.throttle.succeeded(user)
+            self.throttle.succeeded(user, address)
             self.login_notes[(user, address)] = result
             return True
         self.throttle.failed(user, address)
