@@ -38,7 +38,7 @@ WINDOW = 600.0
 FIRST_SPACING = 0.25
 MAX_SPACING = 8.0
 #: Attempts on one key without failures that may run at once before they are spaced.
-BURST = 5
+BURST = 16
 #: Longer than this in the queue of one account or address: refused at once.
 MAX_WAIT = 20.0
 
