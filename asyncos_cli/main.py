@@ -22,7 +22,19 @@ def cli(argv: list[str] | None = None) -> None:
         from .shell.batch import split_commands
 
         sys.exit(_batch(split_commands(args[1])))
+    if args and args[0] not in _PROGRAM_COMMANDS and not args[0].startswith("-"):
+        from commands.support.registry import lookup
+
+        if lookup(args[0]) is not None:
+            # `asyncos-cli saveconfig f.xml` is `asyncos-cli -c 'saveconfig f.xml'`, same exit status.
+            import shlex
+
+            sys.exit(_batch([shlex.join(args)]))
     _app()(args=args, prog_name="asyncos-cli")
+
+
+#: The program's own subcommands (click); every other first word that names a shell command runs it.
+_PROGRAM_COMMANDS = frozenset({"batch", "init", "serve", "stop", "version"})
 
 
 def _echo(message: str) -> None:

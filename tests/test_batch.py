@@ -106,3 +106,13 @@ def test_clear_and_commit_messages(cli):
     assert "No changes have been made" in cli("-c", "clear").stdout
     r = cli("-c", "sethostname z.example.com; clear; commit")
     assert "Changes cleared." in r.stdout and "There is no data to commit." in r.stdout
+
+
+def test_an_appliance_command_runs_as_the_program_s_first_argument(cli, datadir, tmp_path):
+    target = tmp_path / "f.xml"
+    r = cli("saveconfig", str(target))
+    assert target.exists() and f"The file {target} has been saved." in r.stdout
+    direct = cli("trace", "/nonexistent.eml", check=False)
+    batch = cli("-c", "trace /nonexistent.eml", check=False)
+    assert direct.returncode == batch.returncode == 1 and direct.stderr == batch.stderr
+    assert cli("nosuchcommand", check=False).returncode == 2
