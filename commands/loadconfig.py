@@ -28,6 +28,7 @@ def run(ctx, args):
         result = from_xml(text, ctx.keyring, ctx.config)
     except ConfigError as e:
         raise CommandError(f"Parsing failed: {e}. Nothing was changed.") from None
+    _check_new_certificates(ctx, result.config)
     changed = ctx.session.stage_config(result.config)
     for path in result.kept_masked:
         ctx.say(f"The passphrase {path} was masked in the file: the current one is kept.")
@@ -36,6 +37,23 @@ def run(ctx, args):
         return
     ctx.say(f"Values have been loaded ({', '.join(changed)}).")
     ctx.say("Use the commit command to make these changes active.")
+
+
+def _check_new_certificates(ctx, loaded) -> None:
+    """A certificate the file brings is imported like certconfig imports one: weak keys are refused
+    (an expired one is kept with a warning, as --allow-expired would)."""
+    from asyncos_cli.services import certificates as certs
+
+    known = {c.certificate for c in ctx.config.certificates.certificates}
+    for cert in loaded.certificates.certificates:
+        if cert.certificate in known:
+            continue
+        try:
+            for warning in certs.check_importable(cert.certificate, allow_expired=True):
+                ctx.say(f"Certificate {cert.name}: {warning}")
+        except certs.CertificateProblem as e:
+            raise CommandError(f"Parsing failed: the certificate {cert.name} cannot be imported: {e}. "
+                               "Nothing was changed.") from None
 
 
 def _read(ctx, name: str) -> str:

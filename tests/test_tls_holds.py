@@ -202,3 +202,17 @@ def test_outbound_tls_success_is_logged_with_the_dcid(datadir, tmp_path):
             d.stop()
     finally:
         server.stop()
+
+
+def test_loadconfig_imports_certificates_as_certconfig_does(datadir, tmp_path):
+    chain, key = _weak_certificate(tmp_path)
+    ctx = Context(DataDir(datadir), ScriptedPrompter([], batch=True), batch=True, confined=False)
+    ctx.replace_section("certificates", certificates=(
+        *ctx.config.certificates.certificates, Certificate("weak", chain, ctx.keyring.seal(key), "server")))
+    Shell(ctx).execute("commit a weak certificate, as an older release allowed")
+    ctx.close()
+    saved = tmp_path / "with-weak.xml"
+    batch_ok(datadir, f"saveconfig {saved}; certconfig certificate delete weak; commit without it")
+    err = batch_fails(datadir, f"loadconfig {saved}")
+    assert "the certificate weak cannot be imported: its RSA key has 512 bits" in err and "Nothing was changed" in err
+    assert "weak" not in batch_ok(datadir, "certconfig certificate print")
