@@ -90,10 +90,13 @@ def _set_passphrase(ctx, name: str, passphrase: str, by_admin: bool) -> None:
     store_passphrase(ctx, name, passphrase, by_admin=by_admin)
 
 
-def _batch_passphrase(ctx, args, name: str) -> tuple[str, bool]:
-    """(passphrase, generated) from --passphrase, --passphrase-file or --generate."""
+def _batch_passphrase(ctx, args, name: str, command: str | None = None) -> tuple[str, bool]:
+    """(passphrase, generated) from --passphrase, --passphrase-file or --generate; with ``command``, an option
+    nobody reads is reported by name before any missing one (a typo is the likelier mistake)."""
     generate = args.take_option("generate", False)
     given = args.secret("passphrase", ctx)
+    if command is not None:
+        args.expect_done(command)
     if bool(generate) == (given is not None):
         raise CommandError("give exactly one of --passphrase=P, --passphrase-file=FILE or --generate")
     if generate:
@@ -135,11 +138,10 @@ def _new(ctx, args, rest):
         name = rest[0]
         full = args.take_option("fullname")
         role_opt = args.take_option("role")
+        passphrase, generated = _batch_passphrase(ctx, args, name, "userconfig new")
         if not full or full is True or not role_opt or role_opt is True:
             raise CommandError("userconfig new needs --fullname=TEXT and --role=ROLE")
         role = _role(role_opt)
-        passphrase, generated = _batch_passphrase(ctx, args, name)
-        args.expect_done("userconfig new")
     _create(ctx, name, str(full), role, passphrase)
     if generated:
         _show_generated(ctx, name, passphrase)

@@ -116,3 +116,10 @@ def test_an_appliance_command_runs_as_the_program_s_first_argument(cli, datadir,
     batch = cli("-c", "trace /nonexistent.eml", check=False)
     assert direct.returncode == batch.returncode == 1 and direct.stderr == batch.stderr
     assert cli("nosuchcommand", check=False).returncode == 2
+
+
+def test_a_mistyped_option_is_named_before_a_missing_one(cli):
+    r = cli("-c", "userconfig new x --fullname=X --rol=guest --generate", check=False)
+    assert r.returncode == 1 and "Unknown option for userconfig new: --rol" in r.stderr
+    # the audit-style echo of the command keeps flags: only the `add` form's positional passphrase is a secret
+    assert "--generate" in r.stderr

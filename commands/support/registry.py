@@ -114,8 +114,8 @@ class Command:
                     out.append(f"--{name}={REDACTED}")
                 else:
                     out.append(tok)
-            elif i in self.secret_positions:
-                out.append(REDACTED)
+            elif i in self.secret_positions and not tok.startswith("--"):
+                out.append(REDACTED)  # a positional secret; a flag at that place (--generate) is not one
             else:
                 out.append(tok)
         return out
