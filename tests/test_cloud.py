@@ -242,6 +242,6 @@ def test_cloud_clients_go_through_the_upstream_proxy(datadir, cloud, tmp_path):
         proxy.stop()
         err = _fails(datadir, "license_smart renew")
         assert "The upstream proxy failed" in err or "the upstream proxy failed" in err
-        assert "failed: upstream proxy" in _connector_log(datadir)
+        assert "failed: the upstream proxy failed" in _connector_log(datadir)
     finally:
         proxy.stop()

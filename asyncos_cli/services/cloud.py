@@ -27,6 +27,9 @@ PORTAL_KEY = "cloud.portal"
 TALOS_KEY = "talos.certificate"
 
 
+from .failures import describe
+
+
 class CloudError(Exception):
     """A cloud exchange failed; the text says why, for the administrator."""
 
@@ -51,15 +54,10 @@ class CloudClient:
         start = time.monotonic()
         try:
             r = self.session.request(method, url, json=body, timeout=timeout, allow_redirects=False)
-        except requests.exceptions.ProxyError as e:
-            self._log(client, method, url, f"failed: upstream proxy: {_short(e)}", start)
-            raise CloudError(f"the upstream proxy failed: {_short(e)}") from None
-        except requests.exceptions.SSLError as e:
-            self._log(client, method, url, f"failed: TLS: {_short(e)}", start)
-            raise CloudError(f"the server's certificate was refused: {_short(e)}") from None
         except requests.exceptions.RequestException as e:
-            self._log(client, method, url, f"failed: {_short(e)}", start)
-            raise CloudError(f"cannot reach {url}: {_short(e)}") from None
+            why = describe(e, url, timeout)
+            self._log(client, method, url, f"failed: {why}", start)
+            raise CloudError(f"cannot reach {url.split('?')[0]}: {why}") from None
         self._log(client, method, url, f"HTTP {r.status_code}", start)
         try:
             data = r.json() if r.content else {}
@@ -69,11 +67,6 @@ class CloudClient:
 
     def _log(self, client, method, url, outcome, start) -> None:
         self.emit(CloudExchange(client, method, url, outcome, int((time.monotonic() - start) * 1000)))
-
-
-def _short(e: BaseException) -> str:
-    text = str(e)
-    return text if len(text) < 200 else text[:197] + "..."
 
 
 def _error(answer: Answer, what: str) -> str:

@@ -125,8 +125,11 @@ class GraphMailboxes:
         try:
             r = self.session.request(method, url, headers=headers, timeout=self.timeout, **kw)
         except requests.exceptions.RequestException as e:
-            self._log(method, url, f"failed: {str(e)[:200]}", start)
-            raise RemediationError(f"cannot reach {url.split('?')[0]}: {str(e)[:200]}") from None
+            from .failures import describe
+
+            why = describe(e, url, self.timeout)
+            self._log(method, url, f"failed: {why}", start)
+            raise RemediationError(f"cannot reach {url.split('?')[0]}: {why}") from None
         self._log(method, url, f"HTTP {r.status_code}", start)
         return r
 
@@ -236,8 +239,11 @@ class ImapMailboxes:
                 if p.tls == "starttls":
                     conn.starttls(ssl.create_default_context())
         except (OSError, imaplib.IMAP4.error) as e:
-            self._log(login, f"failed: {e}", start)
-            raise RemediationError(f"cannot reach the IMAP server {p.host}:{p.port}: {e}") from None
+            from .failures import describe
+
+            why = describe(e, f"imap://{p.host}:{p.port}", self.timeout) if isinstance(e, OSError) else str(e)
+            self._log(login, f"failed: {why}", start)
+            raise RemediationError(f"cannot reach the IMAP server {p.host}:{p.port}: {why}") from None
         try:
             conn.login(login, self.passphrase)
         except imaplib.IMAP4.error as e:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from asyncos_cli.config.schema import Config
 
+from ..failures import describe
+
 
 @dataclass
 class QueryFailed(Exception):
@@ -155,15 +157,16 @@ class FileReputationClient:
         url = self.section.url.rstrip("/") + "/v1/lookup"
         try:
             r = self._http().post(url, json={"sha256": hashes}, headers=self._headers, timeout=(budget, budget))
-        except requests.exceptions.ProxyError as e:
-            raise QueryFailed(f"upstream proxy {self.proxy.host}:{self.proxy.port} failed: {_short(e)}",
+        except requests.exceptions.ProxyError:
+            raise QueryFailed(f"upstream proxy {self.proxy.host}:{self.proxy.port} failed "
+                              "(check ampconfig's or outboundconfig's proxy)",
                               f"{self.proxy.host}:{self.proxy.port}") from None
         except requests.exceptions.Timeout:
             raise QueryFailed(f"no answer from the file reputation service within {budget:.1f} s") from None
         except requests.exceptions.SSLError as e:
-            raise QueryFailed(f"TLS with the file reputation service failed: {_short(e)}", transient=False) from None
+            raise QueryFailed(f"file reputation service: {describe(e, url)}", transient=False) from None
         except requests.exceptions.RequestException as e:
-            raise QueryFailed(f"cannot reach the file reputation service: {_short(e)}") from None
+            raise QueryFailed(f"cannot reach the file reputation service: {describe(e, url)}") from None
         if r.status_code >= 500:
             raise QueryFailed(f"the file reputation service answered HTTP {r.status_code}")
         if r.status_code != 200:
@@ -191,7 +194,8 @@ class FileReputationClient:
             status = await loop.run_in_executor(self._pool, self._post_file, f)
             self.on_event("uploaded", mid=mid, file=f, status=status)
         except Exception as e:  # analysis is best effort: the message went on with "unknown" already
-            self.on_event("upload_failed", mid=mid, file=f, reason=_short(e))
+            self.on_event("upload_failed", mid=mid, file=f,
+                          reason=describe(e, self.section.url.rstrip("/") + "/v1/analysis"))
 
     def _post_file(self, f: dict) -> int:
         url = self.section.url.rstrip("/") + "/v1/analysis"
@@ -202,8 +206,3 @@ class FileReputationClient:
         if r.status_code >= 300:
             raise RuntimeError(f"HTTP {r.status_code}")
         return r.status_code
-
-
-def _short(e: BaseException) -> str:
-    text = str(e)
-    return text if len(text) < 200 else text[:197] + "..."
