@@ -73,7 +73,9 @@ async def _send_domain(config, sender, domain, rcpts, content, tls, timeout) -> 
             return await asyncio.wait_for(_session(config, hop, sender, rcpts, content, tls), timeout)
         except (OSError, asyncio.TimeoutError, aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected,
                 aiosmtplib.SMTPTimeoutError, smtpout.LookupFailed) as e:
-            last = f"connection to {hop.host}:{hop.port} failed: {type(e).__name__}: {e}"
+            from .failures import describe
+
+            last = describe(e, f"smtp://{hop.host}:{hop.port}", timeout)
     raise SendFailed(last)
 
 
