@@ -11,7 +11,7 @@ from .support.filterscripts import compile_script, read_script
 from .support.registry import command
 
 USAGE = """Usage:
-  filters list
+  filters list | print
   filters detail NAME
   filters import FILE          (filter scripts; a lone '.' line at the end is allowed)
   filters export FILE
@@ -21,14 +21,14 @@ USAGE = """Usage:
 
 
 @command("filters", "Configure message processing options.", roles=R.CONFIGURE,
-         subcommands=("new", "list", "detail", "import", "export", "delete", "set", "move"))
+         subcommands=("new", "list", "print", "detail", "import", "export", "delete", "set", "move"))
 def run(ctx, args):
     args.expect_done("filters")
     sub = args.subcommand()
     rest = args.positional[1:]
     if sub is None:
         return wizard_or_usage(ctx, USAGE, _wizard)
-    if sub == "list" and not rest:
+    if sub in ("list", "print") and not rest:
         return _list(ctx)
     if sub == "detail" and len(rest) == 1:
         f = _get(ctx, rest[0])

@@ -18,7 +18,7 @@ from .support.base import Args, CommandError, wizard_or_usage
 from .support.registry import command
 
 USAGE = """Usage:
-  quarantineconfig list
+  quarantineconfig list | print
   quarantineconfig new NAME [--retention=DAYS] [--expiry-action=delete|release]
   quarantineconfig edit NAME [--retention=DAYS] [--expiry-action=delete|release]
   quarantineconfig delete NAME
@@ -31,7 +31,7 @@ OPTIONS = (("retention", "retention_days", int), ("expiry-action", "expiry_actio
 
 
 @command("quarantineconfig", "Configure policy quarantines and manage the messages they hold.",
-         roles=R.CONFIGURE, subcommands=("list", "new", "edit", "delete", "messages", "show", "release", "remove"))
+         roles=R.CONFIGURE, subcommands=("list", "print", "new", "edit", "delete", "messages", "show", "release", "remove"))
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
@@ -42,7 +42,7 @@ def run(ctx, args):
     args.expect_done(f"quarantineconfig {sub}")
     if changes and sub not in ("new", "edit"):
         raise CommandError(USAGE)
-    if sub == "list" and not rest:
+    if sub in ("list", "print") and not rest:
         return _list(ctx)
     if sub in ("new", "edit", "delete") and len(rest) == 1:
         return _configure(ctx, sub, rest[0], changes)

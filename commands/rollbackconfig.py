@@ -8,18 +8,18 @@ from asyncos_cli.config.fields import ConfigError
 from .support.base import Args, CommandError, wizard_or_usage
 from .support.registry import command, lookup
 
-USAGE = "Usage: rollbackconfig list | diff V1 [V2] | rollback V"
+USAGE = "Usage: rollbackconfig list | print | diff V1 [V2] | rollback V"
 
 
 @command("rollbackconfig", "Roll back to a previously committed configuration.",
-         roles=R.CONFIGURE, subcommands=("list", "diff", "rollback"))
+         roles=R.CONFIGURE, subcommands=("list", "print", "diff", "rollback"))
 def run(ctx, args):
     args.expect_done("rollbackconfig")
     sub = args.subcommand()
     rest = args.positional[1:]
     if sub is None:
         return wizard_or_usage(ctx, USAGE, _wizard)
-    if sub == "list" and not rest:
+    if sub in ("list", "print") and not rest:
         return _list(ctx)
     if sub == "diff" and 1 <= len(rest) <= 2:
         return _diff(ctx, *(_number(v) for v in rest))

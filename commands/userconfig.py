@@ -25,7 +25,7 @@ OPERATIONS = [
 ]
 
 USAGE = """Usage:
-  userconfig list
+  userconfig list | print
   userconfig new NAME --fullname=TEXT --role=ROLE (--passphrase=P | --passphrase-file=FILE | --generate)
   userconfig edit NAME [--fullname=TEXT] [--role=ROLE]
   userconfig delete NAME
@@ -43,7 +43,7 @@ ROLE: admin, operator, readonly, guest, technician, helpdesk"""
     "userconfig",
     "Manage user accounts and connections to external authentication sources.",
     roles=R.ADMIN_ONLY,
-    subcommands=("list", "new", "add", "edit", "delete", "passphrase", "status", "policy", "role"),
+    subcommands=("list", "print", "new", "add", "edit", "delete", "passphrase", "status", "policy", "role"),
     secret_positions=(4,),  # the appliance's `userconfig add NAME FULLNAME GROUP PASSPHRASE`
 )
 def run(ctx, args):
@@ -291,6 +291,7 @@ def _print_roles(ctx):
 
 BATCH = {
     "list": _list,
+    "print": _list,
     "new": _new,
     "add": _new,
     "edit": _edit,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import run_cli
 
 
@@ -123,3 +124,8 @@ def test_a_mistyped_option_is_named_before_a_missing_one(cli):
     assert r.returncode == 1 and "Unknown option for userconfig new: --rol" in r.stderr
     # the audit-style echo of the command keeps flags: only the `add` form's positional passphrase is a secret
     assert "--generate" in r.stderr
+
+
+@pytest.mark.parametrize("command", ["filters", "quarantineconfig", "rollbackconfig", "userconfig"])
+def test_listing_commands_have_a_print_form(cli, command):
+    assert cli("-c", f"{command} print").stdout == cli("-c", f"{command} list").stdout
