@@ -94,7 +94,11 @@ def _listeners(ctx):
 
 
 def _get(ctx, name: str) -> Listener:
+    """By name, or by its number in the printed list (as the appliance's menus accept)."""
     listener = ctx.config.listeners.get(name)
+    listeners = _listeners(ctx)
+    if listener is None and name.strip().isdigit() and 1 <= int(name) <= len(listeners):
+        listener = listeners[int(name) - 1]
     if listener is None:
         raise CommandError(f"There is no listener named {name!r} ('listenerconfig print' lists them).")
     return listener
@@ -268,6 +272,15 @@ def _wizard(ctx) -> None:
                         ("off", "preferred", "required").index(listener.starttls))],
                     "max_message_bytes": p.ask_int("Enter the maximum message size in bytes.",
                                                    listener.max_message_bytes, 1024, 1024**3),
+                    "max_connections": p.ask_int("Enter the maximum number of concurrent connections.",
+                                                 listener.max_connections, 1, 100000),
+                    "idle_timeout_seconds": p.ask_int(
+                        "Enter the number of seconds a client may stay silent before it is disconnected.",
+                        listener.idle_timeout_seconds, 5, 3600),
+                    "max_header_count": p.ask_int("Enter the maximum number of header fields in a message.",
+                                                  listener.max_header_count, 10, 100000),
+                    "max_header_bytes": p.ask_int("Enter the maximum size of a message header in bytes.",
+                                                  listener.max_header_bytes, 1024, 1024**3),
                 }
                 _replace(ctx, listener, listener_replace(listener, changes))
             elif sub == "RCPTACCESS":

@@ -97,3 +97,11 @@ def test_loadconfig_wizard_reauthenticates(datadir, tmp_path):
     p.answers = [PASSPHRASE, "2", str(path)]
     shell.execute("loadconfig")
     assert "Enter your Passphrase to make changes:" in p.text and "No changes detected" in p.text
+
+
+def test_listenerconfig_edit_takes_the_number_and_asks_the_limits(datadir):
+    shell, ctx, p = _shell(datadir, ["EDIT", "1", "SETUP", "", "", "", "", "50", "60", "", "", ""])
+    shell.execute("listenerconfig")
+    first = ctx.config.listeners.listeners[0]
+    assert (first.max_connections, first.idle_timeout_seconds) == (50, 60)
+    assert "Enter the maximum number of concurrent connections." in p.text
