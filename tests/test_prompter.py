@@ -105,3 +105,19 @@ def test_listenerconfig_edit_takes_the_number_and_asks_the_limits(datadir):
     first = ctx.config.listeners.listeners[0]
     assert (first.max_connections, first.idle_timeout_seconds) == (50, 60)
     assert "Enter the maximum number of concurrent connections." in p.text
+
+
+def test_ctrl_c_in_a_menu_abandons_only_the_step_in_progress(datadir):
+    class InterruptedAtEdit(ScriptedPrompter):
+        def read_line(self, prompt, secret=False):
+            if "Enter the name of the listener you wish to edit." in self.text.splitlines()[-1:][0]:
+                raise KeyboardInterrupt
+            return super().read_line(prompt, secret)
+
+    p = InterruptedAtEdit(["NEW", "Extra", "1", "127.0.0.1", "2626", "EDIT", "x"])
+    ctx = Context(DataDir(datadir), p, confined=False)
+    with pytest.raises(KeyboardInterrupt):
+        Shell(ctx).execute("listenerconfig")
+    # NEW completed before the menu came back: it stays pending; the interrupted EDIT left nothing
+    assert ctx.session.pending_names() == ["listeners"]
+    assert ctx.config.listeners.get("Extra") is not None

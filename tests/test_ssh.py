@@ -162,7 +162,7 @@ def test_interactive_shell_over_ssh(gateway, datadir):
         child.send("sethostname\r")
         child.expect(r"\]>")
         child.sendintr()
-        child.expect("Command aborted: nothing from it is pending.")
+        child.expect("Command aborted. Nothing is pending.")
         child.expect(prompt)
         child.send("commit\r")
         child.expect("There is no data to commit.")

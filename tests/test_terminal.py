@@ -68,7 +68,7 @@ def test_tab_completion_history_and_ctrl_c(datadir, cli):
         child.expect("is pending")
         child.expect("Do you want to commit this configuration now")
         child.sendintr()
-        child.expect("Command aborted: nothing from it is pending.")
+        child.expect("Command aborted. Nothing is pending.")
         child.expect(PROMPT)
         child.send("commit\r")
         child.expect("There is no data to commit.")

@@ -80,7 +80,9 @@ def _loop(ctx: Context, shell: Shell, read_command) -> int:
         except CommandError as e:
             ctx.say(str(e))
         except KeyboardInterrupt:
-            ctx.say("\nCommand aborted: nothing from it is pending.")
+            pending = ctx.session.pending_names() if ctx.has_session else []
+            ctx.say("\nCommand aborted." + (f" Pending changes ({', '.join(pending)}): commit or clear them."
+                                             if pending else " Nothing is pending."))
         except SessionClosed:
             raise
         except EOFError:

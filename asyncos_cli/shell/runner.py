@@ -40,15 +40,24 @@ class Shell:
         if session is not None and not session.has_pending:
             session.refresh()
         checkpoint = session.checkpoint() if session is not None else None
+        # Ctrl-C abandons the step in progress: what a wizard finished before its last menu stays pending.
+        steps = [checkpoint]
+        if session is not None:
+            ctx.prompter.on_menu = lambda: steps.__setitem__(0, session.checkpoint())
         try:
             cmd.run(ctx, Args.parse(tokens[1:]))
         except (ConfigError, FileRefused) as e:
             self._undo(checkpoint)
             raise CommandError(str(e)) from None
-        except (CommandError, KeyboardInterrupt):
-            # A wizard that fails or is abandoned takes its half-made changes with it.
+        except CommandError:
+            # A wizard that fails takes its half-made changes with it.
             self._undo(checkpoint)
             raise
+        except KeyboardInterrupt:
+            self._undo(steps[0])
+            raise
+        finally:
+            ctx.prompter.on_menu = None
 
     def _undo(self, checkpoint) -> None:
         if checkpoint is not None and self.ctx.has_session:

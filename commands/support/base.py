@@ -31,6 +31,9 @@ class Prompter(abc.ABC):
 
     #: False for scripted answers; wizards may skip purely cosmetic output.
     interactive = True
+    #: Called each time a wizard shows an operation menu: the steps done before it are complete, and
+    #: Ctrl-C from here on abandons only the step in progress (the shell keeps a checkpoint).
+    on_menu: Callable[[], None] | None = None
 
     @abc.abstractmethod
     def read_line(self, prompt: str, secret: bool = False) -> str:
@@ -141,6 +144,8 @@ class Prompter(abc.ABC):
     def menu(self, operations: Sequence[tuple[str, str]], status: str | None = None) -> str | None:
         """The AsyncOS operation menu. Returns the chosen keyword (upper case), or None on Enter."""
         keywords = {name.upper(): name for name, _ in operations}
+        if self.on_menu is not None:
+            self.on_menu()
         while True:
             if status:
                 self.say(status)
