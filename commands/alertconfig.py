@@ -217,10 +217,20 @@ def _choose_recipient(ctx) -> AlertRecipient:
     return recipients[i]
 
 
+def _numbers(chosen, menu) -> str:
+    """The current choice as the menu's numbers: Enter keeps it (1, All, when it holds every entry)."""
+    if not chosen:
+        return str(len(menu) + 1)  # None, the entry after the menu
+    if set(chosen) == set(menu[1:]):
+        return "1"
+    return ",".join(str(menu.index(c) + 1) for c in chosen if c in menu)
+
+
 def _edit(ctx) -> None:
     current = _choose_recipient(ctx)
-    classes = _ask_list(ctx, "Choose the Alert Classes:", CLASS_MENU, "1", "class")
-    severities = _ask_list(ctx, "Select a Severity Level:", SEVERITY_MENU, "1", "severity", with_none=True)
+    classes = _ask_list(ctx, "Choose the Alert Classes:", CLASS_MENU, _numbers(current.classes, CLASS_MENU), "class")
+    severities = _ask_list(ctx, "Select a Severity Level:", SEVERITY_MENU,
+                           _numbers(current.severities, SEVERITY_MENU), "severity", with_none=True)
     _put(ctx, AlertRecipient(current.address, classes, severities), replace=current.address)
 
 

@@ -187,3 +187,12 @@ def test_duplicate_alerts_are_counted_not_sent_and_the_interval_doubles(tmp_path
     rows = {r["id"]: r for r in recent(service.conn)}
     assert rows[first]["duplicates"] == 1 and rows[second]["duplicates"] == 1
     assert rows[first]["pending"] == ["ops@example.com"]  # kept until it is sent
+
+
+def test_edit_offers_the_current_classes_and_severities(datadir):
+    p = ScriptedPrompter(["NEW", "ops@example.com", "2,6", "2,3", "EDIT", "1", "", "", ""])
+    ctx = Context(DataDir(datadir), p, confined=False)
+    Shell(ctx).execute("alertconfig")
+    r = ctx.config.alerts.recipients[0]
+    assert r.classes == ("System", "Anti-Virus") and r.severities == ("Critical", "Warning")
+    assert "[2,6]> " in p.text and "[2,3]> " in p.text
