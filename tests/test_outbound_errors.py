@@ -64,3 +64,21 @@ def test_failing_servers_give_a_reason_not_internals(datadir, peers, case):
         assert r.returncode != 0
         assert expected in r.stderr, (case, line, r.stderr)
         assert not INTERNALS.search(r.stderr), (case, line, r.stderr)
+
+
+@pytest.mark.parametrize("case", ["refused", "nxdomain", "tls"])  # (their timeout is a fixed 30 s)
+def test_remediation_profiles_that_cannot_connect_say_why(datadir, peers, case):
+    urls, root = peers
+    url, expected = urls[case]
+    host, _, port = url.split("://")[1].partition(":")
+    batch_ok(datadir, f"certconfig certauthority custom import root {root}; "
+                      f"remediationconfig new g --kind=graph --tenant=t --client-id=c --client-secret=s "
+                      f"--token-url={url} --graph-url={url}; "
+                      f"remediationconfig new i --kind=imap --host={host} --port={port or 993} --username=a "
+                      "--passphrase=p; commit profiles")
+    for name in ("g", "i"):
+        r = run_cli(datadir, "-c", f"remediationconfig validate {name}", timeout=120)
+        assert r.returncode != 0, (case, name, r.stdout)
+        assert not INTERNALS.search(r.stderr), (case, name, r.stderr)
+        if name == "g" or case in ("refused", "nxdomain"):
+            assert expected in r.stderr, (case, name, r.stderr)
