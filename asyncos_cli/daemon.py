@@ -41,8 +41,6 @@ from .services.tracking import TrackingService
 
 #: How often held messages are checked against their quarantine's retention.
 QUARANTINE_SWEEP_SECONDS = 60.0
-#: Certificates expiring within this many days are warned of, daily.
-CERTIFICATE_WARNING_DAYS = 30
 
 log = logging.getLogger("asyncos.daemon")
 
@@ -614,7 +612,7 @@ class Daemon:
 
     def expiring_certificates(self) -> list[tuple[str, int]]:
         """(name, days left) of the certificates within 30 days of their end, or past it."""
-        from .services.certificates import expires
+        from .services.certificates import EXPIRY_WARNING_DAYS, expires
 
         now, out = time.time(), []
         for cert in self.snapshot.config.certificates.certificates:
@@ -622,7 +620,7 @@ class Daemon:
                 days = int((expires(cert.certificate).timestamp() - now) // 86400)
             except ValueError:
                 continue
-            if days <= CERTIFICATE_WARNING_DAYS:
+            if days <= EXPIRY_WARNING_DAYS:
                 out.append((cert.name, days))
         return out
 

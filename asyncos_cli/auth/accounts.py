@@ -189,13 +189,9 @@ class Accounts:
 
     def _count_failure(self, user: str, policy: PassphrasePolicySection) -> tuple[int, bool]:
         """One failure, counted atomically (concurrent failures all count); True when this one locks."""
-        with self._lock:
-            return self._count_failure_locked(user, policy)
-
-    def _count_failure_locked(self, user: str, policy: PassphrasePolicySection) -> tuple[int, bool]:
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._lock, conn:
+            conn.execute("BEGIN IMMEDIATE")
             self._ensure_row(user)
             failures, locked = conn.execute(
                 "UPDATE state_accounts SET failures = failures + 1 WHERE user = ? RETURNING failures, locked",
@@ -204,10 +200,6 @@ class Accounts:
             lock = policy.lockout_enabled and not locked and failures >= policy.lockout_attempts
             if lock:
                 conn.execute("UPDATE state_accounts SET locked = 1, locked_at = ? WHERE user = ?", (time.time(), user))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return failures, lock
 
     def status(self, user: str) -> AccountStatus:
@@ -221,11 +213,8 @@ class Accounts:
 
     def set_locked(self, user: str, locked: bool) -> None:
         with self._lock:
-            self._set_locked(user, locked)
-
-    def _set_locked(self, user: str, locked: bool) -> None:
-        self._ensure_row(user)
-        self._conn.execute(
-            "UPDATE state_accounts SET locked = ?, failures = 0, locked_at = ? WHERE user = ?",
-            (int(locked), time.time() if locked else None, user),
-        )
+            self._ensure_row(user)
+            self._conn.execute(
+                "UPDATE state_accounts SET locked = ?, failures = 0, locked_at = ? WHERE user = ?",
+                (int(locked), time.time() if locked else None, user),
+            )

@@ -1,13 +1,15 @@
 """Login throttling shared by every door (SSH, and the API, web interface and SMTP AUTH to come).
 
 Failed logins are state in the database, counted per account and per client
-address. Each key with recent failures spaces the attempts made against it:
-an attempt reserves the next free slot of its account and of its address and
+address, and so are the attempts in flight (reserved, not yet answered). An
+attempt reserves the next free slot of its account and of its address and
 waits for it, so the pace holds however many connections or addresses an
-attacker uses. The spacing doubles with each failure (0.25 s, 0.5 s, ... up to
-8 s); an attempt that would have to wait longer than ``MAX_WAIT`` is refused
-without its passphrase being checked. A successful login clears its own
-account's failures, never another account's or the address's, which decay
+attacker uses. A key without failures lets ``BURST`` attempts run at once (an
+administrator's parallel scripts), then spaces further ones by 0.25 s; a key
+with failures spaces every attempt, doubling with each failure (0.25 s, 0.5 s,
+... up to 8 s). An attempt that would have to wait longer than ``MAX_WAIT`` is
+refused without its passphrase being checked. A successful login clears its
+own account's failures, never another account's or the address's, which decay
 after ``WINDOW`` seconds.
 
 Every change is one ``BEGIN IMMEDIATE`` transaction: concurrent failures, in
@@ -77,6 +79,13 @@ class LoginThrottle:
             return 0, now, 0
         return row[0], row[2], row[3]
 
+    def _put(self, key: str, failures: int, now: float, next_slot: float, in_flight: int) -> None:
+        self._conn.execute(
+            "INSERT INTO state_login_failures (key, failures, last, next_slot, in_flight) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, last = excluded.last, "
+            "next_slot = excluded.next_slot, in_flight = excluded.in_flight",
+            (key, failures, now, next_slot, in_flight))
+
     def _transaction(self, work):
         conn = self._conn
         with self._lock:
@@ -104,11 +113,7 @@ class LoginThrottle:
                     return Slot(at - now, refused=True)
             for key, (f, slot, n) in rows.items():
                 step = spacing(f) if f else (FIRST_SPACING if n >= BURST else 0.0)
-                self._conn.execute(
-                    "INSERT INTO state_login_failures (key, failures, last, next_slot, in_flight) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, "
-                    "last = excluded.last, next_slot = excluded.next_slot, in_flight = excluded.in_flight",
-                    (key, f, now, max(slot, at + step), n + 1))
+                self._put(key, f, now, max(slot, at + step), n + 1)
             return Slot(at - now)
 
         return self._transaction(work)
@@ -121,12 +126,7 @@ class LoginThrottle:
             counts = []
             for key in _keys(user, address):
                 f, slot, n = self._row(key, now)
-                n = max(0, n - 1) if reserved else n
-                self._conn.execute(
-                    "INSERT INTO state_login_failures (key, failures, last, next_slot, in_flight) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, "
-                    "last = excluded.last, next_slot = excluded.next_slot, in_flight = excluded.in_flight",
-                    (key, f + 1, now, max(slot, now + FIRST_SPACING), n))
+                self._put(key, f + 1, now, max(slot, now + FIRST_SPACING), max(0, n - 1) if reserved else n)
                 counts.append(f + 1)
             # Keys of names that do not exist would otherwise pile up under a spraying attack.
             self._conn.execute("DELETE FROM state_login_failures WHERE last < ?", (now - WINDOW,))

@@ -12,8 +12,8 @@ reader and writer walk the same type information (``field_types``).
 from __future__ import annotations
 
 import dataclasses
-import types
 import re
+import types
 import typing
 from functools import lru_cache
 

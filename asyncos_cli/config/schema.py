@@ -1038,7 +1038,7 @@ def check_cipher_list(ciphers: str, methods: str, field_name: str) -> None:
     listed TLS version, is refused at commit rather than found when a listener or a delivery needs it."""
     import ssl
 
-    old = [m for m in methods.split() if m in ("TLSv1", "TLSv1.0", "TLSv1.1")]
+    old = [m for m in methods.split() if m in ("TLSv1.0", "TLSv1.1")]
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
         # OpenSSL 3 serves TLS 1.0/1.1 only at security level 0 (as the listeners set it).

@@ -37,11 +37,12 @@ if TYPE_CHECKING:
 #: A CR not followed by LF, or an LF not preceded by CR: RFC 5321 §2.3.8 forbids both,
 #: and forwarding them lets a downstream server split one message into two (smuggling).
 BARE_CR_OR_LF = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+#: Where a header field starts: a line break not followed by folding white space (RFC 5322 2.2.3).
 _FIELD_START = re.compile(rb"\r\n(?![ \t]|\Z)")
 _HEADER_FIELD = re.compile(rb"^(message-id|subject):[ \t]*(.*?)\r\n", re.I | re.M)
-#: The everyday path: <local@domain> with a dot-atom local part, then parameters.
 #: A path with a source route (RFC 5321 4.1.2 "A-d-l"), kept whole so that it can be refused.
 _SOURCE_ROUTE = re.compile(r"\s*<(@[^<>\s]*:[^<>\s]+)>(.*)\Z", re.S)
+#: The everyday path: <local@domain> with a dot-atom local part, then parameters.
 _PLAIN_PATH = re.compile(r"\s*<([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+)>(.*)\Z", re.S)
 
 

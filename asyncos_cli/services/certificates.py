@@ -257,8 +257,8 @@ def check_importable(cert_pem: str, allow_expired: bool = False) -> list[str]:
     if isinstance(key, dsa.DSAPublicKey):
         raise CertificateProblem("DSA keys are not accepted for TLS: use RSA (2048 bits or more) or ECDSA")
     problem = servable_problem(cert_pem)
-    if problem and "not valid before" in problem:
-        raise CertificateProblem(problem)
+    if problem and datetime.datetime.now(datetime.timezone.utc) < leaf.not_valid_before_utc:
+        raise CertificateProblem(problem)  # a future certificate is never kept: it would serve later unseen
     if problem:
         if not allow_expired:
             raise CertificateProblem(f"{problem} (--allow-expired keeps it, never served)")

@@ -266,12 +266,11 @@ class SshApp:
         return account.role if account else R.GUESTS
 
     def context(self, user: str, address: str, prompter: Prompter, batch: bool) -> Context:
-        account = self.config.users.get(user)
         return Context(
             datadir=self.datadir,
             prompter=prompter,
             user=user,
-            role=account.role if account else R.GUESTS,
+            role=self.role_of(user),
             batch=batch,
             origin=address,
             confined=True,
