@@ -175,6 +175,30 @@ def gateway(sink: Sink, with_filter: bool = False):
     return port, start_gateway(port, env), data
 
 
+def _gateway_run(sink: Sink, with_filter: bool, messages: int, sessions: int):
+    port, proc, data = gateway(sink, with_filter)
+    try:
+        run_source(port, 100, 10)  # warm up
+        return end_to_end(port, sink, messages, sessions), latencies(port, sessions)
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _postfix_run(sink: Sink, messages: int, sessions: int):
+    pf_dir = Path(tempfile.mkdtemp(prefix="bench-postfix-"))
+    pf_port = free_port()
+    try:
+        subprocess.run(["bash", str(POSTFIX_RELAY), "start", str(pf_dir), str(pf_port), str(sink.port)], check=True)
+        run_source(pf_port, 100, 10)
+        time.sleep(1)
+        return end_to_end(pf_port, sink, messages, sessions), latencies(pf_port, sessions)
+    finally:
+        subprocess.run(["bash", str(POSTFIX_RELAY), "stop", str(pf_dir)], check=False)
+        shutil.rmtree(pf_dir, ignore_errors=True)
+
+
 def main() -> None:
     argv = [a for a in sys.argv[1:] if not a.startswith("--")]
     with_filter = "--with-filter" in sys.argv
@@ -184,25 +208,10 @@ def main() -> None:
         if shutil.which(tool) is None:
             sys.exit(f"bench/relay.py needs {tool} (apt-get install postfix)")
     sink = Sink()
-    results = {}
-    port, proc, data = gateway(sink, with_filter)
-    try:
-        run_source(port, 100, 10)  # warm up
-        results["asyncos-cli"] = (end_to_end(port, sink, messages, sessions), latencies(port, sessions))
+    try:  # every peer stops, also when a run fails
+        results = {"asyncos-cli": _gateway_run(sink, with_filter, messages, sessions),
+                   "postfix": _postfix_run(sink, messages, sessions)}
     finally:
-        proc.terminate()
-        proc.wait()
-        shutil.rmtree(data, ignore_errors=True)
-    pf_dir = Path(tempfile.mkdtemp(prefix="bench-postfix-"))
-    pf_port = free_port()
-    subprocess.run(["bash", str(POSTFIX_RELAY), "start", str(pf_dir), str(pf_port), str(sink.port)], check=True)
-    try:
-        run_source(pf_port, 100, 10)
-        time.sleep(1)
-        results["postfix"] = (end_to_end(pf_port, sink, messages, sessions), latencies(pf_port, sessions))
-    finally:
-        subprocess.run(["bash", str(POSTFIX_RELAY), "stop", str(pf_dir)], check=False)
-        shutil.rmtree(pf_dir, ignore_errors=True)
         sink.stop()
     print(f"{messages} messages of 2 KB, {sessions} sessions, smtp-source -> MTA -> smtp-sink (end to end)"
           + (", gateway with one message filter (scanning in worker processes)" if with_filter else ""))
