@@ -166,15 +166,14 @@ class Daemon:
         self._tls_cache: dict = {}
 
         from .relay.relay import Relay
-        from .services.gauges import Gauges
-        from .services.maturity import SenderMaturity
-        from .services.snmp.service import SnmpService
-
-        from .services.engines.service import EngineService
-        from .services.outbound import ca_bundle
 
         # Before the relay: what goes wrong while listeners bind (a TLS context) must raise its alert.
         from .services.alerts import AlertService
+        from .services.engines.service import EngineService
+        from .services.gauges import Gauges
+        from .services.maturity import SenderMaturity
+        from .services.outbound import ca_bundle
+        from .services.snmp.service import SnmpService
 
         self.alerts = AlertService(self.bus, connect(self.datadir.database), self.keyring)
         self.alerts.configure(self.snapshot.config)
@@ -587,7 +586,12 @@ class Daemon:
             return
         self._next_clicks = now + c.poll_seconds
         from .events.cloud import ClickTracked
-        from .services.cloud import CLICKS_CURSOR_KEY, CloudClient, CloudError, fetch_clicks
+        from .services.cloud import (
+            CLICKS_CURSOR_KEY,
+            CloudClient,
+            CloudError,
+            fetch_clicks,
+        )
 
         config = self.snapshot.config
         try:

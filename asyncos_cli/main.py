@@ -23,7 +23,7 @@ def cli(argv: list[str] | None = None) -> None:
 
         sys.exit(_batch(split_commands(args[1])))
     if args and args[0] not in _PROGRAM_COMMANDS and not args[0].startswith("-"):
-        from commands.support.registry import lookup
+        from asyncos_cli.shell.registry import lookup
 
         if lookup(args[0]) is not None:
             # `asyncos-cli saveconfig f.xml` is `asyncos-cli -c 'saveconfig f.xml'`, same exit status.
@@ -47,7 +47,7 @@ def _fail(message: str, code: int = 1):
 
 
 def _batch(commands) -> int:
-    from commands.support.base import CommandError
+    from asyncos_cli.shell.prompter import CommandError
 
     from .shell.batch import run_batch
     from .shell.console import console_context
@@ -66,7 +66,7 @@ def _batch(commands) -> int:
 
 
 def _interactive() -> int:
-    from commands.support.base import CommandError
+    from asyncos_cli.shell.prompter import CommandError
 
     from .shell.console import console_context
     from .shell.repl import run_repl
@@ -142,7 +142,7 @@ def _init(admin_passphrase_file, hostname) -> None:
         line += f" --hostname={_quote(hostname)}"
     if not (sys.stdin.isatty() and not admin_passphrase_file):
         sys.exit(_batch([line]))
-    from commands.support.base import CommandError
+    from asyncos_cli.shell.prompter import CommandError
 
     from .shell.console import console_context
     from .shell.runner import Shell

@@ -37,7 +37,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 import corpus  # noqa: E402
 from engine_peers import Rspamd  # noqa: E402
-from relay import POSTFIX_RELAY, Sink, end_to_end, free_port, prepare_gateway, start_gateway  # noqa: E402
+from relay import (  # noqa: E402
+    POSTFIX_RELAY,
+    Sink,
+    end_to_end,
+    free_port,
+    prepare_gateway,
+    start_gateway,
+)
 
 TMP = Path(tempfile.mkdtemp(prefix="bench-scan-"))
 
@@ -71,8 +78,13 @@ def mixed_corpus(count: int) -> list[bytes]:
 
 
 def scanning_config():
-    from asyncos_cli.config.schema import (Config, MessageFilter, MessageFiltersSection, ProtectedAttachmentsSection,
-                                           ReputationSection)
+    from asyncos_cli.config.schema import (
+        Config,
+        MessageFilter,
+        MessageFiltersSection,
+        ProtectedAttachmentsSection,
+        ReputationSection,
+    )
     from scanning.pipeline import Clients
 
     config = Config.default()

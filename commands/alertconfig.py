@@ -10,22 +10,24 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.addresses import address_problem as _address_problem
 from asyncos_cli.config.schema import ALERT_CLASSES, ALERT_SEVERITIES, AlertRecipient
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError
-from .support.registry import command
-
-USAGE = """Usage:
-  alertconfig print
-  alertconfig new ADDRESS [--classes=all|CLASS,...] [--severities=all|SEVERITY,...]
-  alertconfig edit ADDRESS [--classes=...] [--severities=...]
-  alertconfig delete ADDRESS
-  alertconfig clear
-  alertconfig from ADDRESS|default
-  alertconfig setup [--initial-interval=SECONDS] [--max-interval=SECONDS] [--max-saved=N] [--tls=yes|no]
+GRAMMAR = Grammar("alertconfig", """
+print
+new ADDRESS [--classes=all|CLASS,...] [--severities=all|SEVERITY,...]
+edit ADDRESS [--classes=...] [--severities=...]
+delete ADDRESS
+clear
+from ADDRESS|default
+setup [--initial-interval=SECONDS] [--max-interval=SECONDS] [--max-saved=N] [--tls=yes|no]
       [--support-address=ADDRESS|none]
+""", notes="""\
 Classes: all or 1-9 / names (System, Hardware, Updater, Outbreak Filters, Anti-Virus, Anti-Spam,
 Directory Harvest Attack Prevention, Release and Support Notifications). Severities: all or Critical,
-Warning, Information."""
+Warning, Information.""")
+USAGE = GRAMMAR.usage()
 
 #: The appliance's numbered lists: 1 is "All".
 CLASS_MENU = ("All", *ALERT_CLASSES)
@@ -33,7 +35,7 @@ SEVERITY_MENU = ("All", *ALERT_SEVERITIES)
 
 
 @command("alertconfig", "Configure email alerts.", roles=R.ADMIN_ONLY,
-         subcommands=("print", "new", "edit", "delete", "clear", "from", "setup"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]

@@ -4,27 +4,34 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.engines import FILE_KINDS, FileReputationActions
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.engines import (
+    EngineCommand,
+    print_policies,
+    size_text,
+    take_size,
+)
 
-from .support.base import CommandError
-from .support.engines import EngineCommand, print_policies, size_text, take_size
-from .support.registry import command
-
-USAGE = f"""Usage:
-  ampconfig print
-  ampconfig setup [--enabled=yes|no] [--url=https://HOST[:PORT]] [--api-key=KEY | --api-key-file=FILE]
+GRAMMAR = Grammar("ampconfig", """
+print
+setup [--enabled=yes|no] [--url=https://HOST[:PORT]] [--api-key=KEY | --api-key-file=FILE]
       [--timeout=20..30] [--file-types=TYPE,...] [--max-file-size=SIZE] [--analysis=yes|no] [--cache=SECONDS]
       [--proxy=HOST:PORT|none] [--proxy-user=NAME] [--proxy-passphrase=P | --proxy-passphrase-file=FILE]
-  ampconfig policy incoming|outgoing NAME [--VERDICT=deliver|drop|quarantine|strip] [--VERDICT-quarantine=NAME]
+policy incoming|outgoing NAME [--VERDICT=deliver|drop|quarantine|strip] [--VERDICT-quarantine=NAME]
       [--VERDICT-tag=TEXT|none] [--VERDICT-header="Name: value"|none] [--VERDICT-notify=ADDRESS,...|none]
+""", expand={"VERDICT": FileReputationActions.VERDICTS}, notes=f"""\
 VERDICT: malicious, unscannable, unknown (strip: malicious only).
 TYPE: {', '.join(FILE_KINDS)}.
 --timeout bounds each query with its one retry (the first try gets half of it).
-Without --proxy the outbound clients' proxy (outboundconfig) is used."""
+Without --proxy the outbound clients' proxy (outboundconfig) is used.""")
+USAGE = GRAMMAR.usage()
 
 
 def _setup(ctx, args) -> dict:
-    from asyncos_cli.config.proxy import HttpProxy
     from asyncos_cli.config.fields import ConfigError
+    from asyncos_cli.config.proxy import HttpProxy
 
     changes = args.take_typed((("enabled", "enabled", bool), ("url", "url", str),
                                ("timeout", "query_timeout_seconds", int), ("analysis", "analysis", bool),
@@ -89,7 +96,6 @@ COMMAND = EngineCommand(
      ("analysis", "Would you like to send files with an unknown reputation for analysis?", "bool")))
 
 
-@command("ampconfig", "Configure File Reputation and Analysis.", roles=R.CONFIGURE,
-         subcommands=("print", "setup", "policy"))
+@command("ampconfig", "Configure File Reputation and Analysis.", roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
     return COMMAND.run(ctx, args)

@@ -4,23 +4,30 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.engines import AntispamActions
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.engines import (
+    EngineCommand,
+    print_policies,
+    print_unavailable,
+    scanner_setup,
+    size_text,
+    unavailable_questions,
+)
 
-from .support.base import CommandError
-from .support.engines import (EngineCommand, print_policies, print_unavailable, scanner_setup, size_text,
-                              unavailable_questions)
-from .support.registry import command
-
-USAGE = """Usage:
-  antispamconfig print
-  antispamconfig setup [--enabled=yes|no] [--url=http://HOST:PORT] [--timeout=SECONDS] [--max-size=SIZE]
+GRAMMAR = Grammar("antispamconfig", """
+print
+setup [--enabled=yes|no] [--url=http://HOST:PORT] [--timeout=SECONDS] [--max-size=SIZE]
       [--unavailable=deliver|quarantine|defer] [--unavailable-quarantine=NAME] [--retry=SECONDS]
-  antispamconfig policy incoming|outgoing NAME [--positive-threshold=SCORE] [--suspect-threshold=SCORE]
+policy incoming|outgoing NAME [--positive-threshold=SCORE] [--suspect-threshold=SCORE]
       [--VERDICT=deliver|drop|quarantine] [--VERDICT-quarantine=NAME] [--VERDICT-tag=TEXT|none]
       [--VERDICT-header="Name: value"|none] [--VERDICT-notify=ADDRESS,sender,recipients|none]
-  antispamconfig test           (scans a small test message with Rspamd)
+test           (scans a small test message with Rspamd)
+""", notes="""\
 VERDICT: positive, suspect, negative (Rspamd's score against the policy's thresholds).
-Messages larger than --max-size skip anti-spam scanning, as on the appliance."""
-
+Messages larger than --max-size skip anti-spam scanning, as on the appliance.""", expand={"VERDICT": AntispamActions.VERDICTS})
+USAGE = GRAMMAR.usage()
 
 def _thresholds(actions) -> str:
     return f"positive at {actions.positive_threshold:g}, suspect at {actions.suspect_threshold:g}"
@@ -65,6 +72,6 @@ COMMAND = EngineCommand(
 
 
 @command("antispamconfig", "Configure anti-spam scanning (Rspamd).", roles=R.CONFIGURE,
-         subcommands=("print", "setup", "policy", "test"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     return COMMAND.run(ctx, args)

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.engines import AntivirusActions
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.engines import (
+    EngineCommand,
+    print_policies,
+    print_unavailable,
+    scanner_setup,
+    size_text,
+    unavailable_questions,
+)
 
-from .support.base import CommandError
-from .support.engines import (EngineCommand, print_policies, print_unavailable, scanner_setup, size_text,
-                              unavailable_questions)
-from .support.registry import command
-
-USAGE = """Usage:
-  antivirusconfig print
-  antivirusconfig setup [--enabled=yes|no] [--clamd=SOCKET|HOST:PORT] [--timeout=SECONDS] [--max-size=SIZE]
+GRAMMAR = Grammar("antivirusconfig", """
+print
+setup [--enabled=yes|no] [--clamd=SOCKET|HOST:PORT] [--timeout=SECONDS] [--max-size=SIZE]
       [--unavailable=deliver|quarantine|defer] [--unavailable-quarantine=NAME] [--retry=SECONDS]
-  antivirusconfig policy incoming|outgoing NAME [--VERDICT=deliver|drop|quarantine|strip]
+policy incoming|outgoing NAME [--VERDICT=deliver|drop|quarantine|strip]
       [--VERDICT-quarantine=NAME] [--VERDICT-tag=TEXT|none] [--VERDICT-header="Name: value"|none]
       [--VERDICT-notify=ADDRESS,sender,recipients|none]
-  antivirusconfig test          (asks clamd for its version over the configured socket)
-VERDICT: clean, infected, unscannable, encrypted (strip: infected only). SIZE: bytes, or 2048K, 10M."""
-
+test          (asks clamd for its version over the configured socket)
+""", notes="""\
+VERDICT: clean, infected, unscannable, encrypted (strip: infected only). SIZE: bytes, or 2048K, 10M.""", expand={"VERDICT": AntivirusActions.VERDICTS})
+USAGE = GRAMMAR.usage()
 
 def _show(ctx) -> None:
     s = ctx.config.antivirus
@@ -56,6 +63,6 @@ COMMAND = EngineCommand(
 
 
 @command("antivirusconfig", "Configure anti-virus scanning (ClamAV).", roles=R.CONFIGURE,
-         subcommands=("print", "setup", "policy", "test"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     return COMMAND.run(ctx, args)

@@ -10,18 +10,20 @@ from __future__ import annotations
 import time
 
 from asyncos_cli.auth import roles as R
+from asyncos_cli.shell.args import wizard_or_usage
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError, wizard_or_usage
-from .support.registry import command
-
-USAGE = """Usage:
-  awarenessconfig print
-  awarenessconfig setup [--enabled=yes|no] [--url=URL] [--token-file=FILE] [--interval=MINUTES]
-  awarenessconfig import FILE        (one address per line, or the service's JSON)"""
-
+GRAMMAR = Grammar("awarenessconfig", """
+print
+setup [--enabled=yes|no] [--url=URL] [--token-file=FILE] [--interval=MINUTES]
+import FILE        (one address per line, or the service's JSON)
+""")
+USAGE = GRAMMAR.usage()
 
 @command("awarenessconfig", "Configure the Secure Awareness integration (repeat clickers).", roles=R.CONFIGURE,
-         subcommands=("print", "setup", "import"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     from asyncos_cli.services import awareness
 

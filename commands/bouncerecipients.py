@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-
-from .support.queueselect import settle
-from .support.registry import command
+from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.queueselect import settle
 
 
 @command("bouncerecipients", "Bounce messages in the queue.", roles=R.CONFIGURE)

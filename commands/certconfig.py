@@ -11,27 +11,30 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import Certificate, CustomCa
-
-from .support.base import Args, CommandError, wizard_or_usage
-from .support.registry import command
+from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
 #: A certificate bundle or CA list is a few kilobytes; anything far larger is not one.
 MAX_PEM_BYTES = 1024 * 1024
 
-USAGE = """Usage:
-  certconfig print
-  certconfig certificate print [NAME]
-  certconfig certificate import NAME FILE [--passphrase=P | --passphrase-file=F] [--check-fqdn=yes|no]
+GRAMMAR = Grammar("certconfig", """
+print
+certificate print [NAME]
+certificate import NAME FILE [--passphrase=P | --passphrase-file=F] [--check-fqdn=yes|no]
       [--allow-expired=yes]   (refused: RSA under 2048 bits, DSA, not yet valid, expired unless allowed)
       (FILE: PKCS#12, or PEM holding the certificate, intermediates and private key)
-  certconfig certificate new NAME --cn=NAME [--org=O] [--unit=U] [--locality=L] [--state=S] [--country=CC]
+certificate new NAME --cn=NAME [--org=O] [--unit=U] [--locality=L] [--state=S] [--country=CC]
       [--days=N] [--key-size=2048|4096] [--smime-email=ADDR] [--check-fqdn=yes|no]
-  certconfig certificate edit NAME --rename=NEWNAME
-  certconfig certificate export NAME FILE (--passphrase=P | --passphrase-file=F)     (PKCS#12)
-  certconfig certificate delete NAME
-  certconfig certauthority custom print | enable | disable | export FILE | delete NAME
-  certconfig certauthority custom import NAME FILE [--check-fqdn=cn|san|both|no]
-  certconfig certauthority system print | enable | disable"""
+certificate edit NAME --rename=NEWNAME
+certificate export NAME FILE (--passphrase=P | --passphrase-file=F)     (PKCS#12)
+certificate delete NAME
+certauthority custom print | enable | disable | export FILE | delete NAME
+certauthority custom import NAME FILE [--check-fqdn=cn|san|both|no]
+certauthority system print | enable | disable
+""")
+USAGE = GRAMMAR.usage()
 
 NEW_OPTIONS = (("cn", "common_name", str), ("org", "organization", str), ("unit", "unit", str),
                ("locality", "locality", str), ("state", "state", str), ("country", "country", str),
@@ -45,7 +48,7 @@ def _certs():
 
 
 @command("certconfig", "Configure security certificates and keys.", roles=R.ADMIN_ONLY,
-         subcommands=("print", "certificate", "certauthority"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-
-from .support.registry import command
+from asyncos_cli.shell.registry import command
 
 
 @command("clear", "Clear pending changes.", roles=R.CONFIGURE)

@@ -7,21 +7,24 @@ import time
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.cloud import REGIONS
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.cloud import changed, client, failing, identity
 
-from .support.base import CommandError
-from .support.cloud import changed, client, failing, identity
-from .support.registry import command
-
-USAGE = """Usage:
-  cloudserviceconfig status
-  cloudserviceconfig enable [--region=AMERICAS|EUROPE] [--server=https://...]
-  cloudserviceconfig disable
-  cloudserviceconfig register TOKEN | --token-file=FILE
-  cloudserviceconfig deregister
-  cloudserviceconfig setfqdn LABEL
-  cloudserviceconfig fetchcertificate [--overwrite]
-  cloudserviceconfig setup [--talos-url=https://...] [--timeout=SECONDS]
-      [--interaction-tracking=yes|no] [--aggregator-url=https://...] [--poll=SECONDS]"""
+GRAMMAR = Grammar("cloudserviceconfig", """
+status
+enable [--region=AMERICAS|EUROPE] [--server=https://...]
+disable
+register TOKEN | --token-file=FILE
+deregister
+setfqdn LABEL
+fetchcertificate [--overwrite]
+setup [--talos-url=https://...] [--timeout=SECONDS]
+      [--interaction-tracking=yes|no] [--aggregator-url=https://...] [--poll=SECONDS]
+settrs | enablesecurex | disablesecurex | enablecsn | disablecsn      (not supported yet)
+""")
+USAGE = GRAMMAR.usage()
 
 OPERATIONS = (("ENABLE", "Enable the Cisco Cloud Service."), ("DISABLE", "Disable the Cisco Cloud Service."),
               ("REGISTER", "Register the appliance with the Cisco Cloud Service."),
@@ -35,8 +38,7 @@ NOT_YET = ("SETTRS", "ENABLESECUREX", "DISABLESECUREX", "ENABLECSN", "DISABLECSN
 
 
 @command("cloudserviceconfig", "Configure the Cisco Cloud Services settings.", roles=R.ADMIN_ONLY,
-         subcommands=("status", "enable", "disable", "register", "deregister", "setfqdn", "fetchcertificate",
-                      "setup", *(n.lower() for n in NOT_YET)))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
@@ -121,7 +123,11 @@ def _register(ctx, token: str) -> None:
 
 
 def _fetch(ctx, overwrite: bool) -> None:
-    from asyncos_cli.services.cloud import download_certificate, store_certificate, stored_certificate
+    from asyncos_cli.services.cloud import (
+        download_certificate,
+        store_certificate,
+        stored_certificate,
+    )
 
     pair = failing(download_certificate, client(ctx), ctx.state.get("serial", ""))
     current = stored_certificate(ctx.state)

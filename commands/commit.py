@@ -5,9 +5,8 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.store import CommitConflict, NothingToCommit
 from asyncos_cli.events.system import ConfigCommitted
-
-from .support.base import CommandError
-from .support.registry import command
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
 
 @command("commit", "Commit the pending changes.", roles=R.CONFIGURE)

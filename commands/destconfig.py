@@ -5,19 +5,21 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError, parse_scalar
 from asyncos_cli.config.schema import DEST_TLS, Destination
+from asyncos_cli.shell.args import Args
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import Args, CommandError
-from .support.registry import command
-
-USAGE = """Usage:
-  destconfig print
-  destconfig new DOMAIN [--tls=none|preferred|required|required-verify] [--concurrency=N]
-  destconfig edit DOMAIN|default [--tls=...] [--concurrency=N]
-  destconfig delete DOMAIN"""
-
+GRAMMAR = Grammar("destconfig", """
+print
+new DOMAIN [--tls=none|preferred|required|required-verify] [--concurrency=N]
+edit DOMAIN|default [--tls=...] [--concurrency=N]
+delete DOMAIN
+""")
+USAGE = GRAMMAR.usage()
 
 @command("destconfig", "Configure options for outgoing mail by destination domain.", roles=R.CONFIGURE,
-         subcommands=("print", "new", "edit", "delete"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]

@@ -5,14 +5,15 @@ from __future__ import annotations
 import time
 
 from asyncos_cli.auth import roles as R
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError
-from .support.registry import command
-
-USAGE = "Usage: displayalerts [--count=N]"
+GRAMMAR = Grammar("displayalerts", "[--count=N]")
+USAGE = GRAMMAR.usage()
 
 
-@command("displayalerts", "Display the most recent alerts.", roles=R.VIEW)
+@command("displayalerts", "Display the most recent alerts.", roles=R.VIEW, grammar=GRAMMAR)
 def run(ctx, args):
     from asyncos_cli.config.store import connect
     from asyncos_cli.services.alerts import recent

@@ -8,26 +8,34 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
-from asyncos_cli.config.schema import (DLP_ACTIONS, DLP_NATIONAL_IDS, DLP_SEVERITIES, DLP_TEMPLATES, DlpClassifier,
-                                       DlpPolicy)
+from asyncos_cli.config.schema import (
+    DLP_ACTIONS,
+    DLP_NATIONAL_IDS,
+    DLP_SEVERITIES,
+    DLP_TEMPLATES,
+    DlpClassifier,
+    DlpPolicy,
+)
+from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.grammar import Grammar, field_options
+from asyncos_cli.shell.registry import command
 
-from .support.base import Args, CommandError, wizard_or_usage
-from .support.registry import command
-
-USAGE = f"""Usage:
-  dlpconfig print
-  dlpconfig classifiers                      (the predefined classifiers: {', '.join(DLP_NATIONAL_IDS)})
-  dlpconfig policy list | print NAME | delete NAME
-  dlpconfig policy new|edit NAME (--template=privacy-protection | --classifier=KEY ...)
-      [--severity-action=SEVERITY:ACTION ...] [--min-confidence=N] [--min-matches=N]
-      [--thresholds=medium:N,high:N,critical:N]
-  dlpconfig classifier list | delete NAME
-  dlpconfig classifier new NAME [--entity=KEY ...] [--regex=RE] [--keyword=WORD ...]
-SEVERITY: {', '.join(DLP_SEVERITIES)}   ACTION: {', '.join(DLP_ACTIONS)}"""
+GRAMMAR = Grammar("dlpconfig", f"""
+print
+classifiers                      (the predefined classifiers: {', '.join(DLP_NATIONAL_IDS)})
+policy list | print NAME | delete NAME
+policy new|edit NAME [--template=privacy-protection] [--classifier=KEY ...]
+      [--severity-action=SEVERITY:ACTION ...] [FIELDS] [--thresholds=medium:N,high:N,critical:N]
+classifier list | delete NAME
+classifier new NAME [--entity=KEY ...] [--regex=RE] [--keyword=WORD ...]
+""", fields=field_options(DlpPolicy, "min_confidence", "min_matches"),
+    notes=f"SEVERITY: {', '.join(DLP_SEVERITIES)}   ACTION: {', '.join(DLP_ACTIONS)}")
+USAGE = GRAMMAR.usage()
 
 
 @command("dlpconfig", "Configure DLP policies and classifiers.", roles=R.CONFIGURE,
-         subcommands=("print", "classifiers", "policy", "classifier"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
@@ -99,7 +107,7 @@ def _policy(ctx, args, op: str, rest: list[str]) -> None:
 
 
 def _policy_changes(ctx, args) -> dict:
-    changes = args.take_typed((("min-confidence", "min_confidence", int), ("min-matches", "min_matches", int)))
+    changes = args.take_fields(GRAMMAR.fields)
     template = args.take_option("template")
     classifiers = _listed(args.take_option("classifier"))
     if template is not None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
+from asyncos_cli.shell.args import wizard_or_usage
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError, wizard_or_usage
-from .support.registry import command
+GRAMMAR = Grammar("dnsconfig", """
+print
+setup --servers=IP[:PORT],... [--timeout=SECONDS]     (--servers= : the system's resolvers)
+""")
+USAGE = GRAMMAR.usage()
 
-USAGE = """Usage:
-  dnsconfig print
-  dnsconfig setup --servers=IP[:PORT],... [--timeout=SECONDS]     (--servers= : the system's resolvers)"""
-
-
-@command("dnsconfig", "Configure DNS setup.", roles=R.CONFIGURE, subcommands=("print", "setup"))
+@command("dnsconfig", "Configure DNS setup.", roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     if sub is None:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
+from asyncos_cli.shell.args import wizard_or_usage
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError, wizard_or_usage
-from .support.registry import command
-
-USAGE = """Usage:
-  domainrepconfig domainexceptionlist print
-  domainrepconfig domainexceptionlist add|delete DOMAIN ...     (a domain, or .domain for its subdomains)"""
-
+GRAMMAR = Grammar("domainrepconfig", """
+domainexceptionlist print
+domainexceptionlist add|delete DOMAIN ...     (a domain, or .domain for its subdomains)
+""")
+USAGE = GRAMMAR.usage()
 
 @command("domainrepconfig", "Configure the Sender Domain Reputation exception list.", roles=R.CONFIGURE,
-         subcommands=("domainexceptionlist",))
+         grammar=GRAMMAR)
 def run(ctx, args):
     args.expect_done("domainrepconfig")
     sub = args.subcommand()
@@ -47,7 +49,7 @@ def run(ctx, args):
 
 
 def _wizard(ctx) -> None:
-    from .support.base import Args
+    from asyncos_cli.shell.args import Args
 
     p = ctx.prompter
     while True:

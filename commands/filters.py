@@ -5,23 +5,25 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import MessageFilter
+from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.filterscripts import compile_script, read_script
 
-from .support.base import Args, CommandError, wizard_or_usage
-from .support.filterscripts import compile_script, read_script
-from .support.registry import command
-
-USAGE = """Usage:
-  filters list | print
-  filters detail NAME
-  filters import FILE          (filter scripts; a lone '.' line at the end is allowed)
-  filters export FILE
-  filters delete NAME
-  filters set NAME active|inactive
-  filters move NAME POSITION"""
-
+GRAMMAR = Grammar("filters", """
+list | print
+detail NAME
+import FILE          (filter scripts; a lone '.' line at the end is allowed)
+export FILE
+delete NAME
+set NAME active|inactive
+move NAME POSITION
+""")
+USAGE = GRAMMAR.usage()
 
 @command("filters", "Configure message processing options.", roles=R.CONFIGURE,
-         subcommands=("new", "list", "print", "detail", "import", "export", "delete", "set", "move"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     args.expect_done("filters")
     sub = args.subcommand()

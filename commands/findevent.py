@@ -10,23 +10,25 @@ import json
 import time
 
 from asyncos_cli.auth import roles as R
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.tracking import connection, moment
 
-from .support.base import CommandError
-from .support.tracking import connection, moment
-from .support.registry import command
-
-USAGE = """Usage:
-  findevent [--sender=ADDR] [--recipient=ADDR] [--subject=WORDS] [--mid=N] [--message-id=<ID>] [--ip=ADDR]
+GRAMMAR = Grammar("findevent", """
+[--sender=ADDR] [--recipient=ADDR] [--subject=WORDS] [--mid=N] [--message-id=<ID>] [--ip=ADDR]
       [--policy=NAME] [--direction=incoming|outgoing] [--since=HOURS_AGO|EPOCH] [--until=...]
       [--limit=N] [--format=table|csv|json]
-  findevent show MID [--format=text|json]"""
+show MID [--format=text|json]
+""")
+USAGE = GRAMMAR.usage()
 
 _OPTIONS = (("sender", "sender"), ("recipient", "recipient"), ("subject", "subject"), ("mid", "mid"),
             ("message-id", "message_id"), ("ip", "ip"), ("policy", "policy"), ("direction", "direction"),
             ("since", "since"), ("until", "until"))
 
 
-@command("findevent", "Find events in mail log files.", roles=R.VIEW, subcommands=("show",))
+@command("findevent", "Find events in mail log files.", roles=R.VIEW, grammar=GRAMMAR)
 def run(ctx, args):
     from asyncos_cli.services import tracking_search
 
@@ -67,7 +69,7 @@ def run(ctx, args):
     elif fmt == "table":
         from rich.table import Table
 
-        from .support.base import render_rich
+        from asyncos_cli.shell.prompter import render_rich
 
         table = Table(title=f"{len(rows)} messages")
         for col in ("MID", "Received", "Sender", "Recipients", "Subject", "Policy", "Final action"):

@@ -12,25 +12,28 @@ import re
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import HashList
+from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import Args, CommandError, wizard_or_usage
-from .support.registry import command
-
-USAGE = """Usage:
-  hashlistconfig list
-  hashlistconfig print NAME
-  hashlistconfig new NAME [--description=TEXT] [HASH ...]
-  hashlistconfig import NAME FILE        (one SHA-256 per line; '#' comments, sha256sum output accepted)
-  hashlistconfig export NAME FILE
-  hashlistconfig add NAME HASH ...
-  hashlistconfig remove NAME HASH ...
-  hashlistconfig delete NAME"""
+GRAMMAR = Grammar("hashlistconfig", """
+list
+print NAME
+new NAME [--description=TEXT] [HASH ...]
+import NAME FILE        (one SHA-256 per line; '#' comments, sha256sum output accepted)
+export NAME FILE
+add NAME HASH ...
+remove NAME HASH ...
+delete NAME
+""")
+USAGE = GRAMMAR.usage()
 
 _HASH_IN_LINE = re.compile(r"^\s*([0-9A-Fa-f]{64})\b")
 
 
 @command("hashlistconfig", "Configure file hash lists.", roles=R.CONFIGURE,
-         subcommands=("list", "print", "new", "import", "export", "add", "remove", "delete"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]

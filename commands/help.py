@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from .support.base import CommandError
-from .support.registry import all_commands, command, lookup
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import all_commands, command, lookup
 
 
-@command("help", "Help.", needs_store=False)
+@command("help", "Help.", needs_store=False, aliases=("h", "?"))
 def run(ctx, args):
-    from .support.manpage import man_path, render
+    from asyncos_cli.shell.manpage import man_path, render
 
     if not args.positional:
         args.expect_done("help")

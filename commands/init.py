@@ -8,9 +8,8 @@ import time
 from asyncos_cli.auth import roles as R
 from asyncos_cli.auth.policy import violations
 from asyncos_cli.config.fields import ConfigError
-
-from .support.base import CommandError
-from .support.registry import command
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
 
 @command("init", "Prepare a new data directory: default configuration and admin passphrase.",

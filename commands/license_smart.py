@@ -10,22 +10,23 @@ from __future__ import annotations
 import time
 
 from asyncos_cli.auth import roles as R
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.cloud import changed, client, failing, identity
 
-from .support.base import CommandError
-from .support.cloud import changed, client, failing, identity
-from .support.registry import command
-
-USAGE = """Usage:
-  license_smart status
-  license_smart enable | disable               (a configuration change: commit it)
-  license_smart register --token=TOKEN | --token-file=FILE
-  license_smart renew
-  license_smart deregister
-  license_smart setup [--url=https://...] [--timeout=SECONDS]"""
-
+GRAMMAR = Grammar("license_smart", """
+status
+enable | disable               (a configuration change: commit it)
+register --token=TOKEN | --token-file=FILE
+renew
+deregister
+setup [--url=https://...] [--timeout=SECONDS]
+""")
+USAGE = GRAMMAR.usage()
 
 @command("license_smart", "Configure Smart Software Licensing.", roles=R.ADMIN_ONLY,
-         subcommands=("status", "enable", "disable", "register", "renew", "deregister", "setup"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand() or "status"
     if len(args.positional) > 1:

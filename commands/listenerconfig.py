@@ -5,25 +5,28 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError, parse_scalar
 from asyncos_cli.config.schema import Listener
+from asyncos_cli.shell.args import wizard_or_usage
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError, wizard_or_usage
-from .support.registry import command
-
-USAGE = """Usage:
-  listenerconfig print
-  listenerconfig new NAME --kind=public|private --interface=ADDR --port=N
-  listenerconfig edit NAME [--interface=ADDR] [--port=N] [--starttls=off|preferred|required]
+GRAMMAR = Grammar("listenerconfig", """
+print
+new NAME --kind=public|private --interface=ADDR --port=N
+edit NAME [--interface=ADDR] [--port=N] [--starttls=off|preferred|required]
       [--max-message-size=BYTES] [--max-recipients=N] [--max-connections=N] [--enabled=yes|no]
       [--idle-timeout=SECONDS] [--max-header-count=N] [--max-header-size=BYTES]
       [--certificate=NAME]   (certconfig; empty: the demonstration certificate)
-  listenerconfig edit NAME rcptaccess add DOMAIN | delete DOMAIN | print
-  listenerconfig delete NAME
-  listenerconfig [edit LISTENER] hostaccess print
-  listenerconfig hostaccess add GROUP SENDER      (IP, CIDR, host name, .domain or ALL)
-  listenerconfig hostaccess delete GROUP SENDER
-  listenerconfig hostaccess policy NAME [--action=accept|reject|tcprefuse|relay] [--max-message-size=BYTES]
+edit NAME rcptaccess add DOMAIN | delete DOMAIN | print
+delete NAME
+[edit LISTENER] hostaccess print
+hostaccess add GROUP SENDER      (IP, CIDR, host name, .domain or ALL)
+hostaccess delete GROUP SENDER
+hostaccess policy NAME [--action=accept|reject|tcprefuse|relay] [--max-message-size=BYTES]
       [--max-recipients=N] [--max-messages-per-hour=N] [--max-connections-per-ip=N]
-      [--tls=off|preferred|required] [--sdr=yes|no]"""
+      [--tls=off|preferred|required] [--sdr=yes|no]
+""")
+USAGE = GRAMMAR.usage()
 
 POLICY_OPTIONS = {
     "action": ("action", str),
@@ -52,7 +55,7 @@ OPTIONS = {
 
 
 @command("listenerconfig", "Configure mail listeners.", roles=R.CONFIGURE,
-         subcommands=("print", "new", "edit", "delete", "hostaccess"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
-
-from .support.base import CommandError
-from .support.registry import command
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
 MAX_BYTES = 16 * 1024 * 1024
 

@@ -5,27 +5,26 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import LOG_LEVELS, LOG_TYPES, LogSubscription
+from asyncos_cli.shell.args import wizard_or_usage
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.grammar import Grammar, field_options
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError, wizard_or_usage
-from .support.registry import command
-
-USAGE = f"""Usage:
-  logconfig print
-  logconfig new NAME --type=TYPE [--prefix=FILE] [--level=LEVEL] [--max-size=BYTES] [--rollover=SECONDS] [--keep=N]
-  logconfig edit NAME [--level=LEVEL] [--max-size=BYTES] [--rollover=SECONDS] [--keep=N]
-  logconfig new|edit NAME ... --retrieval=syslog --syslog-host=HOST [--syslog-port=514]
-      [--syslog-protocol=udp|tcp] [--syslog-facility=user|mail|local0...]
-  logconfig new|edit NAME ... --cef-fields=ESAMsgSize,ESAAttachmentDetails,act,...   (consolidated: the fields written)
-  logconfig delete NAME
-TYPE: {', '.join(LOG_TYPES)}   LEVEL: {', '.join(LOG_LEVELS)}"""
-
-OPTIONS = (("prefix", "prefix", str), ("level", "level", str), ("max-size", "max_file_bytes", int),
-           ("rollover", "rollover_seconds", int), ("keep", "keep_files", int), ("retrieval", "retrieval", str),
-           ("syslog-host", "syslog_host", str), ("syslog-port", "syslog_port", int),
-           ("syslog-protocol", "syslog_protocol", str), ("syslog-facility", "syslog_facility", str))
+FIELDS = field_options(LogSubscription, "prefix", "level", "max_file_bytes", "rollover_seconds", "keep_files",
+                       "retrieval", "syslog_host", "syslog_port", "syslog_protocol", "syslog_facility")
+GRAMMAR = Grammar("logconfig", """
+print
+new NAME --type=TYPE [FIELDS] [--cef-fields=ESAMsgSize,ESAAttachmentDetails,act,...]
+edit NAME [FIELDS] [--cef-fields=FIELD,...]
+delete NAME
+""", fields=FIELDS, notes=f"""\
+TYPE: {', '.join(LOG_TYPES)}
+LEVEL: {', '.join(LOG_LEVELS)}
+Syslog push: --retrieval=syslog --syslog-host=HOST; consolidated logs: --cef-fields names the CEF fields written.""")
+USAGE = GRAMMAR.usage()
 
 
-@command("logconfig", "Configure access to log files.", roles=R.ADMIN_ONLY, subcommands=("print", "new", "edit", "delete"))
+@command("logconfig", "Configure access to log files.", roles=R.ADMIN_ONLY, grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
@@ -40,7 +39,7 @@ def run(ctx, args):
     current = next((s for s in subs if s.name == (rest[0] if rest else None)), None)
     if sub == "new" and len(rest) == 1:
         log_type = args.take_option("type")
-        changes = args.take_typed(OPTIONS)
+        changes = args.take_fields(FIELDS)
         if "cef-fields" in args.options:
             changes["cef_fields"] = _fields(args.take_option("cef-fields"))
         args.expect_done("logconfig new")
@@ -54,7 +53,7 @@ def run(ctx, args):
         except (ConfigError, TypeError) as e:
             raise CommandError(str(e)) from None
     elif sub == "edit" and len(rest) == 1 and current is not None:
-        changes = args.take_typed(OPTIONS)
+        changes = args.take_fields(FIELDS)
         if "cef-fields" in args.options:
             changes["cef_fields"] = _fields(args.take_option("cef-fields"))
         args.expect_done("logconfig edit")

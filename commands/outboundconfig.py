@@ -10,18 +10,20 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import HttpProxy
+from asyncos_cli.shell.args import wizard_or_usage
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError, wizard_or_usage
-from .support.registry import command
-
-USAGE = """Usage:
-  outboundconfig print
-  outboundconfig setup [--proxy=HOST:PORT | --proxy=none] [--proxy-user=USER] [--proxy-passphrase=P]
-      [--timeout=SECONDS] [--retries=N]"""
-
+GRAMMAR = Grammar("outboundconfig", """
+print
+setup [--proxy=HOST:PORT | --proxy=none] [--proxy-user=USER] [--proxy-passphrase=P]
+      [--timeout=SECONDS] [--retries=N]
+""")
+USAGE = GRAMMAR.usage()
 
 @command("outboundconfig", "Configure the upstream proxy and timeouts of outbound clients.", roles=R.ADMIN_ONLY,
-         subcommands=("print", "setup"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     if sub is None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .support.base import CommandError
-from .support.newpassphrase import ask_new_passphrase, store_passphrase
-from .support.registry import command
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.newpassphrase import ask_new_passphrase, store_passphrase
 
 
-@command("passwd", "Change your passphrase.")
+@command("passwd", "Change your passphrase.", aliases=("passphrase",))
 def run(ctx, args):
     args.expect_done("passwd")
     if ctx.batch or args.positional:

@@ -5,29 +5,31 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError, parse_scalar
 from asyncos_cli.config.schema import MailPolicy
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError
-from .support.registry import command
-
-USAGE = """Usage:
-  policyconfig print
-  policyconfig new incoming|outgoing NAME [--senders=PATTERN,...] [--recipients=PATTERN,...]
-  policyconfig edit incoming|outgoing NAME [--senders=...] [--recipients=...] [--repeat-clickers=yes|no] [--antispam=yes|no]
+GRAMMAR = Grammar("policyconfig", """
+print
+new incoming|outgoing NAME [--senders=PATTERN,...] [--recipients=PATTERN,...]
+edit incoming|outgoing NAME [--senders=...] [--recipients=...] [--repeat-clickers=yes|no] [--antispam=yes|no]
       [--antivirus=yes|no] [--file-reputation=yes|no] [--graymail=yes|no] [--dlp=yes|no|DLPPOLICY,...]
       [--content-filters=FILTER,...]
-  policyconfig delete incoming|outgoing NAME
-  policyconfig filters list
-  policyconfig filters import incoming|outgoing FILE   (content filter scripts, the message filter language)
-  policyconfig filters detail incoming|outgoing NAME
-  policyconfig filters delete incoming|outgoing NAME
-PATTERN: user@domain, @domain, @.domain (subdomains), user@ (any domain)"""
+delete incoming|outgoing NAME
+filters list
+filters import incoming|outgoing FILE   (content filter scripts, the message filter language)
+filters detail incoming|outgoing NAME
+filters delete incoming|outgoing NAME
+""", notes="""\
+PATTERN: user@domain, @domain, @.domain (subdomains), user@ (any domain)""", same_as={"new": "edit"})
+USAGE = GRAMMAR.usage()
 
 SWITCHES = {"antispam": "antispam", "antivirus": "antivirus", "file-reputation": "file_reputation",
             "graymail": "graymail", "repeat-clickers": "repeat_clickers"}
 
 
 @command("policyconfig", "Configure per recipient or sender based policies.", roles=R.CONFIGURE,
-         subcommands=("print", "new", "edit", "delete", "filters"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
@@ -117,8 +119,7 @@ def _print(ctx) -> None:
 
 def _content_filters(ctx, rest: list[str]) -> None:
     from asyncos_cli.config.schema import ContentFilter
-
-    from .support.filterscripts import compile_script, read_script
+    from asyncos_cli.shell.shared.filterscripts import compile_script, read_script
 
     section = ctx.config.content_filters
     op = rest[0].lower() if rest else ""

@@ -10,24 +10,27 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import ProtectedPassphrase
+from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import Args, CommandError, wizard_or_usage
-from .support.registry import command
-
-USAGE = """Usage:
-  protectedattachmentconfig print [--reveal]
-  protectedattachmentconfig setup [--inbound=yes|no] [--outbound=yes|no] [--harvest=yes|no] [--budget=SECONDS]
-  protectedattachmentconfig new --priority=N (--passphrase=P | --passphrase-file=FILE|-)
-  protectedattachmentconfig edit --priority=N [--new-priority=M] [--passphrase=P | --passphrase-file=FILE|-]
-  protectedattachmentconfig swap --priority=N --with=M
-  protectedattachmentconfig delete --priority=N"""
+GRAMMAR = Grammar("protectedattachmentconfig", """
+print [--reveal]
+setup [--inbound=yes|no] [--outbound=yes|no] [--harvest=yes|no] [--budget=SECONDS]
+new --priority=N (--passphrase=P | --passphrase-file=FILE|-)
+edit --priority=N [--new-priority=M] [--passphrase=P | --passphrase-file=FILE|-]
+swap --priority=N --with=M
+delete --priority=N
+""")
+USAGE = GRAMMAR.usage()
 
 SETUP_OPTIONS = (("inbound", "inbound", bool), ("outbound", "outbound", bool),
                  ("harvest", "harvest_from_body", bool), ("budget", "budget_seconds", float))
 
 
 @command("protectedattachmentconfig", "Configure scanning of password-protected attachments.", roles=R.CONFIGURE,
-         subcommands=("print", "setup", "new", "edit", "swap", "delete"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     if sub is None:

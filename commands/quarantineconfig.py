@@ -13,25 +13,28 @@ import time
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import Quarantine
+from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import Args, CommandError, wizard_or_usage
-from .support.registry import command
-
-USAGE = """Usage:
-  quarantineconfig list | print
-  quarantineconfig new NAME [--retention=DAYS] [--expiry-action=delete|release]
-  quarantineconfig edit NAME [--retention=DAYS] [--expiry-action=delete|release]
-  quarantineconfig delete NAME
-  quarantineconfig messages NAME
-  quarantineconfig show NAME MID
-  quarantineconfig release NAME MID...|all
-  quarantineconfig remove NAME MID...|all"""
+GRAMMAR = Grammar("quarantineconfig", """
+list | print
+new NAME [--retention=DAYS] [--expiry-action=delete|release]
+edit NAME [--retention=DAYS] [--expiry-action=delete|release]
+delete NAME
+messages NAME
+show NAME MID
+release NAME MID...|all
+remove NAME MID...|all
+""")
+USAGE = GRAMMAR.usage()
 
 OPTIONS = (("retention", "retention_days", int), ("expiry-action", "expiry_action", str))
 
 
 @command("quarantineconfig", "Configure policy quarantines and manage the messages they hold.",
-         roles=R.CONFIGURE, subcommands=("list", "print", "new", "edit", "delete", "messages", "show", "release", "remove"))
+         roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]

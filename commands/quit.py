@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .support.registry import command
+from asyncos_cli.shell.registry import command
 
 
-@command("quit", "Exit the shell.", needs_store=False)
+@command("quit", "Exit the shell.", needs_store=False, aliases=("exit", "q"))
 def run(ctx, args):
     args.expect_done("quit")
     if ctx.has_session and ctx.session.has_pending and not ctx.batch:

@@ -6,18 +6,19 @@ from __future__ import annotations
 import time
 
 from asyncos_cli.auth import roles as R
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError
-from .support.registry import command
-
-USAGE = """Usage:
-  remediate delete|forward|forward-delete --mids=MID,... [--to=ADDRESS] [--profile=NAME]
+GRAMMAR = Grammar("remediate", """
+delete|forward|forward-delete --mids=MID,... [--to=ADDRESS] [--profile=NAME]
       (the MIDs come from message tracking: findevent; --to is where forward sends)
-  remediate status [JOB]"""
-
+status [JOB]
+""")
+USAGE = GRAMMAR.usage()
 
 @command("remediate", "Search and remediate delivered messages (delete, forward).", roles=R.ADMIN_ONLY,
-         subcommands=("delete", "forward", "forward-delete", "status"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     from asyncos_cli.services import remediation as rm
 
@@ -39,8 +40,7 @@ def _queue(ctx, action: str, mids_text: str, to: str, profile: str | None) -> No
     from asyncos_cli.config.addresses import address_problem
     from asyncos_cli.services import remediation as rm
     from asyncos_cli.services.tracking_search import history
-
-    from .support.tracking import connection
+    from asyncos_cli.shell.shared.tracking import connection
 
     if action != "delete":
         problem = address_problem(to) if to else "forward needs --to=ADDRESS"
@@ -74,8 +74,7 @@ def _queue(ctx, action: str, mids_text: str, to: str, profile: str | None) -> No
 
 def _status(ctx, job_id: int | None) -> None:
     from asyncos_cli.services import remediation as rm
-
-    from .support.tracking import connection
+    from asyncos_cli.shell.shared.tracking import connection
 
     found = rm.jobs(connection(ctx), job_id)
     if not found:

@@ -5,20 +5,23 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.remediation import RemediationProfile
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError
-from .support.registry import command
-
-USAGE = """Usage:
-  remediationconfig print
-  remediationconfig new NAME --kind=graph --tenant=TENANT --client-id=ID (--client-secret=S | --client-secret-file=F)
+GRAMMAR = Grammar("remediationconfig", """
+print
+new NAME --kind=graph --tenant=TENANT --client-id=ID (--client-secret=S | --client-secret-file=F)
       [--domains=DOMAIN,...] [--token-url=https://...] [--graph-url=https://...]
-  remediationconfig new NAME --kind=imap --host=HOST [--port=993] [--tls=implicit|starttls|none] --username=ACCOUNT
+new NAME --kind=imap --host=HOST [--port=993] [--tls=implicit|starttls|none] --username=ACCOUNT
       (--passphrase=P | --passphrase-file=F) [--login-separator=*] [--domains=DOMAIN,...]
-  remediationconfig edit NAME [the same options]
-  remediationconfig delete NAME
-  remediationconfig validate NAME [--mailbox=ADDRESS]   (IMAP: log in to that mailbox through the account)
-Profiles are tried in order: the first whose domains hold a recipient's domain acts for it."""
+edit NAME [the same options]
+delete NAME
+validate NAME [--mailbox=ADDRESS]   (IMAP: log in to that mailbox through the account)
+""", notes="""\
+Profiles are tried in order: the first whose domains hold a recipient's domain acts for it.""",
+    same_as={"edit": "new"})
+USAGE = GRAMMAR.usage()
 
 OPTIONS = (("kind", "kind", str), ("tenant", "tenant", str), ("client-id", "client_id", str),
            ("token-url", "token_url", str), ("graph-url", "graph_url", str), ("host", "host", str),
@@ -27,7 +30,7 @@ OPTIONS = (("kind", "kind", str), ("tenant", "tenant", str), ("client-id", "clie
 
 
 @command("remediationconfig", "Configure the mailbox profiles of search and remediate.", roles=R.ADMIN_ONLY,
-         subcommands=("print", "new", "edit", "delete", "validate"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]

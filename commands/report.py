@@ -5,20 +5,22 @@ from __future__ import annotations
 import json
 
 from asyncos_cli.auth import roles as R
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.tracking import connection, moment
 
-from .support.base import CommandError
-from .support.tracking import connection, moment
-from .support.registry import command
-
-USAGE = """Usage:
-  report overview|incoming|mail-flow|mail-flow-details|mail-policy [--since=HOURS_AGO|EPOCH] [--until=...]
-      [--format=table|json|csv]"""
+GRAMMAR = Grammar("report", """
+overview|incoming|mail-flow|mail-flow-details|mail-policy [--since=HOURS_AGO|EPOCH] [--until=...]
+      [--format=table|json|csv]
+""")
+USAGE = GRAMMAR.usage()
 
 KINDS = ("overview", "incoming", "mail-flow", "mail-flow-details", "mail-policy")
 
 
 @command("report", "Show the reports (overview, incoming mail, mail flow, mail policy details).", roles=R.VIEW,
-         subcommands=KINDS)
+         subcommands=KINDS, grammar=GRAMMAR)
 def run(ctx, args):
     from asyncos_cli.services import tracking_search as ts
 
@@ -54,7 +56,7 @@ def _flat(data, path=()):
 def _tables(ctx, data: dict) -> None:
     from rich.table import Table
 
-    from .support.base import render_rich
+    from asyncos_cli.shell.prompter import render_rich
 
     ctx.say(data["report"])
     for key, value in data.items():

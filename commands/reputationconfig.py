@@ -5,23 +5,25 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import ReputationProvider
+from asyncos_cli.shell.args import wizard_or_usage
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError, wizard_or_usage
-from .support.registry import command
-
-USAGE = """Usage:
-  reputationconfig print
-  reputationconfig provider new NAME --kind=domain|ip --type=dns --zone=ZONE [--resolver=IP:PORT]
+GRAMMAR = Grammar("reputationconfig", """
+print
+provider new NAME --kind=domain|ip --type=dns --zone=ZONE [--resolver=IP:PORT]
       [--answers=127.0.1.4=awful,...] [--timeout=SECONDS]
-  reputationconfig provider new NAME --kind=domain|ip --type=http --url=URL [--token-file=FILE] [--timeout=SECONDS]
-  reputationconfig provider delete NAME
-  reputationconfig provider move NAME POSITION
-  reputationconfig local set DOMAIN VERDICT | IP|CIDR SCORE        (VERDICT: awful ... good; SCORE: -10 to 10)
-  reputationconfig local delete DOMAIN|IP|CIDR"""
-
+provider new NAME --kind=domain|ip --type=http --url=URL [--token-file=FILE] [--timeout=SECONDS]
+provider delete NAME
+provider move NAME POSITION
+local set DOMAIN VERDICT | IP|CIDR SCORE        (VERDICT: awful ... good; SCORE: -10 to 10)
+local delete DOMAIN|IP|CIDR
+""")
+USAGE = GRAMMAR.usage()
 
 @command("reputationconfig", "Configure reputation providers and the local reputation table.",
-         roles=R.CONFIGURE, subcommands=("print", "provider", "local"))
+         roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]

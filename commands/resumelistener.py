@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
+from asyncos_cli.shell.registry import command
 
-from .support.registry import command
 from .suspendlistener import _name
 
 

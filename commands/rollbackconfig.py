@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
+from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.registry import command, lookup
 
-from .support.base import Args, CommandError, wizard_or_usage
-from .support.registry import command, lookup
-
-USAGE = "Usage: rollbackconfig list | print | diff V1 [V2] | rollback V"
+GRAMMAR = Grammar("rollbackconfig", """
+list | print
+diff V1 [V2]
+rollback V
+""")
+USAGE = GRAMMAR.usage()
 
 
 @command("rollbackconfig", "Roll back to a previously committed configuration.",
-         roles=R.CONFIGURE, subcommands=("list", "print", "diff", "rollback"))
+         roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
     args.expect_done("rollbackconfig")
     sub = args.subcommand()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 
 from asyncos_cli.auth import roles as R
-
-from .support.base import CommandError
-from .support.registry import command
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
 
 @command("rollovernow", "Roll over a log file.", roles=R.ADMIN_ONLY)

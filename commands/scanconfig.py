@@ -8,34 +8,24 @@ offered. PROTECTEDATTACHMENTCONFIG opens protectedattachmentconfig.
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.schema import UNSCANNABLE_ACTIONS
+from asyncos_cli.config.schema import UNSCANNABLE_ACTIONS, ScanningSection
+from asyncos_cli.shell.grammar import Grammar, field_options
+from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
 from . import protectedattachmentconfig
-from .support.base import Args, CommandError, wizard_or_usage
-from .support.registry import command
 
-SETUP_OPTIONS = (
-    ("max-attachment-size", "max_attachment_bytes", int),
-    ("max-expanded-size", "max_expanded_bytes", int),
-    ("max-ratio", "max_ratio", int),
-    ("max-members", "max_members", int),
-    ("max-depth", "max_depth", int),
-    ("timeout", "max_seconds", float),
-    ("max-spin-count", "max_spin_count", int),
-    ("unscannable-action", "unscannable_action", str),
-    ("unscannable-header", "unscannable_header", str),
-    ("unscannable-quarantine", "unscannable_quarantine", str),
-    ("url-scanning", "url_scanning", bool),
-    ("url-blocked-action", "url_blocked_action", str),
-    ("url-quarantine", "url_quarantine", str),
-)
-
-USAGE = "Usage:\n  scanconfig print\n  scanconfig setup " + " ".join(
-    f"[--{opt}={'yes|no' if tp is bool else '|'.join(UNSCANNABLE_ACTIONS) if opt.endswith('action') else 'N'}]"
-    for opt, _, tp in SETUP_OPTIONS)
+GRAMMAR = Grammar("scanconfig", """
+print
+setup [FIELDS]
+""", fields=field_options(ScanningSection, "max_attachment_bytes", "max_expanded_bytes", "max_ratio", "max_members",
+                          "max_depth", "max_seconds", "max_spin_count", "unscannable_action", "unscannable_header",
+                          "unscannable_quarantine", "url_scanning", "url_blocked_action", "url_quarantine"))
+USAGE = GRAMMAR.usage()
 
 
-@command("scanconfig", "Configure attachment scanning policy.", roles=R.CONFIGURE, subcommands=("print", "setup"))
+@command("scanconfig", "Configure attachment scanning policy.", roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     if sub is None:
@@ -46,7 +36,7 @@ def run(ctx, args):
         ctx.say(_status(ctx.config.scanning))
         return
     if sub == "setup" and len(args.positional) == 1:
-        changes = args.take_typed(SETUP_OPTIONS)
+        changes = args.take_fields(GRAMMAR.fields)
         args.expect_done("scanconfig setup")
         if not changes:
             raise CommandError(USAGE)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.schema import SDR_BLOCKABLE
+from asyncos_cli.shell.args import wizard_or_usage
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError, wizard_or_usage
-from .support.registry import command
-
-USAGE = f"""Usage:
-  sdrconfig print
-  sdrconfig domainreputation enable|disable [--verdict={'|'.join(SDR_BLOCKABLE)}]
-  sdrconfig advanced [--timeout=SECONDS] [--cache=SECONDS]"""
+GRAMMAR = Grammar("sdrconfig", f"""
+print
+domainreputation enable|disable [--verdict={'|'.join(SDR_BLOCKABLE)}]
+advanced [--timeout=SECONDS] [--cache=SECONDS]
+""")
+USAGE = GRAMMAR.usage()
 
 
 @command("sdrconfig", "Configure Sender Domain Reputation filtering.", roles=R.CONFIGURE,
-         subcommands=("print", "domainreputation", "advanced"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-
-from .support.queueselect import selection
-from .support.registry import command
+from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.queueselect import selection
 
 
 @command("showrecipients", "Show messages in the queue by recipient host or sender.", roles=R.VIEW)

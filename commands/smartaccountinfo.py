@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-
-from .support.registry import command
+from asyncos_cli.shell.registry import command
 
 FIELDS = (("Product Instance ID", "product_instance_id"), ("Smart Account Domain", "smart_account_domain"),
           ("Smart Account ID", "smart_account_id"), ("Smart Account Name", "smart_account_name"), ("VLN", "vln"),

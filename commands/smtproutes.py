@@ -5,19 +5,20 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import Route
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError
-from .support.registry import command
-
-USAGE = """Usage:
-  smtproutes print
-  smtproutes new DOMAIN|.DOMAIN|ALL HOST[:PORT][,HOST[:PORT]...]   (/dev/null drops the mail)
-  smtproutes edit DOMAIN HOST[:PORT][,HOST[:PORT]...]
-  smtproutes delete DOMAIN|ALL"""
-
+GRAMMAR = Grammar("smtproutes", """
+print
+new DOMAIN|.DOMAIN|ALL HOST[:PORT][,HOST[:PORT]...]   (/dev/null drops the mail)
+edit DOMAIN HOST[:PORT][,HOST[:PORT]...]
+delete DOMAIN|ALL
+""")
+USAGE = GRAMMAR.usage()
 
 @command("smtproutes", "Set up permanent domain redirections.", roles=R.CONFIGURE,
-         subcommands=("print", "new", "edit", "delete"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     args.expect_done("smtproutes")
     sub = args.subcommand()

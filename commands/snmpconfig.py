@@ -12,21 +12,21 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import (
     HARDWARE_TRAPS,
-    community_problem,
     SNMP_AUTH_PROTOCOLS,
     SNMP_LEVELS,
     SNMP_PASSPHRASE_MIN,
     SNMP_PRIV_PROTOCOLS,
     SNMP_TRAPS,
     check_engine_id,
+    community_problem,
 )
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError
-from .support.registry import command
-
-USAGE = """Usage:
-  snmpconfig print [--reveal]      (--reveal: the community strings in clear; administrators, logged)
-  snmpconfig setup --enabled=yes|no [--listen=IP] [--port=N] [--v3-user=NAME]
+GRAMMAR = Grammar("snmpconfig", """
+print [--reveal]      (--reveal: the community strings in clear; administrators, logged)
+setup [--enabled=yes|no] [--listen=IP] [--port=N] [--v3-user=NAME]
       [--v3-level=noAuthNoPriv|authNoPriv|authPriv] [--auth-protocol=MD5|SHA|SHA-224|SHA-256|SHA-384|SHA-512]
       [--auth-passphrase=P | --auth-passphrase-file=F] [--priv-protocol=DES|AES|AES-192|AES-256]
       [--priv-passphrase=P | --priv-passphrase-file=F] [--engine-id=HEX|auto]
@@ -35,13 +35,14 @@ USAGE = """Usage:
       [--trap-targets=HOST[:PORT],...|none] [--trap-community=S | --trap-community-file=F]
       [--enable-traps=NAME|NUMBER,...] [--disable-traps=NAME|NUMBER,...]
       [--cpu-threshold=PERCENT] [--memory-threshold=PERCENT] [--connectivity-url=URL]
-      [--location=TEXT] [--contact=TEXT]"""
+      [--location=TEXT] [--contact=TEXT]
+""")
+USAGE = GRAMMAR.usage()
 
 PASSPHRASE_TOO_SHORT = f"The SNMPv3 password must be at least {SNMP_PASSPHRASE_MIN} characters long."
 
 
-@command("snmpconfig", "Configure SNMP.", roles=R.ADMIN_ONLY, subcommands=("print", "setup"),
-         secret_options=("auth-passphrase", "priv-passphrase", "community", "trap-community"))
+@command("snmpconfig", "Configure SNMP.", roles=R.ADMIN_ONLY, secret_options=("auth-passphrase", "priv-passphrase", "community", "trap-community"), grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     if sub is None:
@@ -314,10 +315,10 @@ def _engine_problem(text: str) -> str | None:
 
 
 def _networks_problem(text: str, version: int) -> str | None:
-    from asyncos_cli.config.schema import _check_networks
+    from asyncos_cli.config.schema import check_networks
 
     try:
-        _check_networks(_list(text), version, "networks")
+        check_networks(_list(text), version, "networks")
     except ConfigError as e:
         return e.message
     return None

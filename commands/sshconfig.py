@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError, parse_scalar
 from asyncos_cli.config.schema import UserKey
+from asyncos_cli.shell.args import wizard_or_usage
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError, wizard_or_usage
-from .support.registry import command
-
-USAGE = """Usage:
-  sshconfig print
-  sshconfig setup [--enabled=yes|no] [--listen=ADDR] [--port=N] [--idle-timeout=MINUTES]
-  sshconfig userkey new USER (--key='ssh-ed25519 AAAA... comment' | --key-file=FILE)
-  sshconfig userkey delete USER NUMBER
-  sshconfig userkey print [USER]"""
-
+GRAMMAR = Grammar("sshconfig", """
+print
+setup [--enabled=yes|no] [--listen=ADDR] [--port=N] [--idle-timeout=MINUTES]
+userkey new USER (--key='ssh-ed25519 AAAA... comment' | --key-file=FILE)
+userkey delete USER NUMBER
+userkey print [USER]
+""")
+USAGE = GRAMMAR.usage()
 
 @command("sshconfig", "Configure the SSH server and users' SSH public keys.", roles=R.ADMIN_ONLY,
-         subcommands=("print", "setup", "userkey"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.schema import TLS_VERSIONS
+from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.registry import command
 
-from .support.base import Args, CommandError, wizard_or_usage
-from .support.registry import command
-
-USAGE = """Usage:
-  sslconfig print
-  sslconfig inbound [--methods="TLSv1.2 TLSv1.3"] [--ciphers=OPENSSL-CIPHER-LIST]
-  sslconfig outbound [--methods="TLSv1.2 TLSv1.3"] [--ciphers=OPENSSL-CIPHER-LIST]
-  sslconfig peer_cert_fqdn enable|disable
-  sslconfig peer_cert_x509 enable|disable
-TLS versions: """ + ", ".join(TLS_VERSIONS) + " (a contiguous range)"
+GRAMMAR = Grammar("sslconfig", """
+print
+inbound [--methods="TLSv1.2 TLSv1.3"] [--ciphers=OPENSSL-CIPHER-LIST]
+outbound [--methods="TLSv1.2 TLSv1.3"] [--ciphers=OPENSSL-CIPHER-LIST]
+peer_cert_fqdn enable|disable
+peer_cert_x509 enable|disable
+""", notes="TLS versions: " + ", ".join(TLS_VERSIONS) + " (a contiguous range)")
+USAGE = GRAMMAR.usage()
 
 #: The TLS clients the validation switches reach (later work adds LDAP, the updater and alerts).
 CLIENTS = "outbound SMTP delivery"
@@ -28,7 +30,7 @@ NOT_YET = "LDAP, updater and alert clients do not exist yet"
 
 
 @command("sslconfig", "Configure SSL/TLS settings.", roles=R.ADMIN_ONLY,
-         subcommands=("print", "inbound", "outbound", "peer_cert_fqdn", "peer_cert_x509"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .support.registry import command
+from asyncos_cli.shell.registry import command
 
 
 def _when(t: float) -> str:

@@ -13,19 +13,22 @@ import time
 from asyncos_cli import __version__
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.addresses import address_problem as _address_problem
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError
-from .support.registry import command
-
-USAGE = """Usage:
-  supportrequest send --description=TEXT --email=ADDRESS [--name=NAME] [--phone=PHONE] [--to=ADDRESS]
+GRAMMAR = Grammar("supportrequest", """
+send --description=TEXT --email=ADDRESS [--name=NAME] [--phone=PHONE] [--to=ADDRESS]
       [--cc=ADDRESS,...]
-(--to defaults to alertconfig's support address.)"""
+""", notes="""\
+(--to defaults to alertconfig's support address.)""")
+USAGE = GRAMMAR.usage()
+
 #: The end of each log file that goes into the bundle.
 LOG_TAIL_BYTES = 256 * 1024
 
 
-@command("supportrequest", "Send a message to customer support.", roles=R.ADMIN_ONLY, subcommands=("send",))
+@command("supportrequest", "Send a message to customer support.", roles=R.ADMIN_ONLY, grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     if sub is None:

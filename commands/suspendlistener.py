@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-
-from .support.base import CommandError
-from .support.registry import command
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
 
 def _name(ctx, args, verb: str) -> str:

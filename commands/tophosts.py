@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 from asyncos_cli.auth import roles as R
-
-from .support.registry import command
+from asyncos_cli.shell.registry import command
 
 
 @command("tophosts", "Display the hosts with the most queued recipients.", roles=R.VIEW)

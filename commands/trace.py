@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+
 from asyncos_cli.auth import roles as R
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.registry import command
 
-from .support.base import CommandError
-from .support.registry import command
+GRAMMAR = Grammar("trace", """
+FILE... [--direction=incoming|outgoing] [--sender=ADDR] [--recipient=ADDR[,ADDR...]] [--format=text|json]
+      [--engines=yes|no]
+""", notes="The threat engines that are on (antivirusconfig, antispamconfig, ampconfig) are asked unless --engines=no.")
+USAGE = GRAMMAR.usage()
 
-USAGE = ("Usage: trace FILE... [--direction=incoming|outgoing] [--sender=ADDR] [--recipient=ADDR[,ADDR...]] "
-         "[--format=text|json] [--engines=yes|no]\n"
-         "The threat engines that are on (antivirusconfig, antispamconfig, ampconfig) are asked unless --engines=no.")
 
-
-@command("trace", "Trace the flow of a message through the system.", roles=R.VIEW)
+@command("trace", "Trace the flow of a message through the system.", roles=R.VIEW, grammar=GRAMMAR)
 def run(ctx, args):
     from scanning.pipeline import Clients, Envelope, parse_for, scan
 

@@ -8,24 +8,26 @@ read these verdicts.
 
 from __future__ import annotations
 
-
 from asyncos_cli.auth import roles as R
+from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
 
-from .support.base import Args, CommandError, wizard_or_usage
-from .support.registry import command
-
-USAGE = """Usage:
-  urllistconfig print
-  urllistconfig add blocked|allowed ENTRY ...
-  urllistconfig remove blocked|allowed ENTRY ...
-  urllistconfig import blocked|allowed FILE      (one entry per line; '#' comments)
-ENTRY: a domain (example.com, also its subdomains) or a URL prefix (https://example.com/path)"""
+GRAMMAR = Grammar("urllistconfig", """
+print
+add blocked|allowed ENTRY ...
+remove blocked|allowed ENTRY ...
+import blocked|allowed FILE      (one entry per line; '#' comments)
+""", notes="""\
+ENTRY: a domain (example.com, also its subdomains) or a URL prefix (https://example.com/path)""")
+USAGE = GRAMMAR.usage()
 
 FIELDS = {"blocked": "url_blocked", "allowed": "url_allowed"}
 
 
 @command("urllistconfig", "Configure the local URL allowed and blocked lists.", roles=R.CONFIGURE,
-         subcommands=("print", "add", "remove", "import"))
+         grammar=GRAMMAR)
 def run(ctx, args):
     args.expect_done("urllistconfig")
     sub = args.subcommand()

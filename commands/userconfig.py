@@ -9,10 +9,11 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import ROLES, UserAccount
-
-from .support.base import CommandError, wizard_or_usage
-from .support.newpassphrase import ask_new_passphrase, store_passphrase
-from .support.registry import command
+from asyncos_cli.shell.args import wizard_or_usage
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.newpassphrase import ask_new_passphrase, store_passphrase
 
 OPERATIONS = [
     ("NEW", "Create a new account."),
@@ -24,27 +25,30 @@ OPERATIONS = [
     ("STATUS", "Change the account status."),
 ]
 
-USAGE = """Usage:
-  userconfig list | print
-  userconfig new NAME --fullname=TEXT --role=ROLE (--passphrase=P | --passphrase-file=FILE | --generate)
-  userconfig edit NAME [--fullname=TEXT] [--role=ROLE]
-  userconfig delete NAME
-  userconfig passphrase NAME (--passphrase=P | --passphrase-file=FILE | --generate)
-  userconfig status NAME [--lock | --unlock]
-  userconfig policy passwordstrength [--min-length=N] [--require-upper-lower=yes|no] [--require-number=yes|no]
+GRAMMAR = Grammar("userconfig", """
+list | print
+new NAME --fullname=TEXT --role=ROLE (--passphrase=P | --passphrase-file=FILE | --generate)
+add NAME FULLNAME ROLE PASSPHRASE        (the appliance's form)
+edit NAME [--fullname=TEXT] [--role=ROLE]
+delete NAME
+passphrase NAME (--passphrase=P | --passphrase-file=FILE | --generate)
+status NAME [--lock | --unlock]
+policy passwordstrength [--min-length=N] [--require-upper-lower=yes|no] [--require-number=yes|no]
       [--require-special=yes|no] [--reject-username=yes|no] [--reject-repetitive-sequential=yes|no]
       [--history=N] [--banned-words=WORD,WORD]
-  userconfig policy account [--lockout=yes|no] [--lockout-attempts=N] [--expiry=yes|no] [--expiry-days=N]
+policy account [--lockout=yes|no] [--lockout-attempts=N] [--expiry=yes|no] [--expiry-days=N]
       [--reminder-days=N] [--grace=yes|no] [--grace-days=N] [--reset-after-admin-set=yes|no]
-ROLE: admin, operator, readonly, guest, technician, helpdesk"""
-
+role                                     (lists the roles)
+""", notes="""\
+ROLE: admin, operator, readonly, guest, technician, helpdesk""")
+USAGE = GRAMMAR.usage()
 
 @command(
     "userconfig",
     "Manage user accounts and connections to external authentication sources.",
     roles=R.ADMIN_ONLY,
-    subcommands=("list", "print", "new", "add", "edit", "delete", "passphrase", "status", "policy", "role"),
     secret_positions=(4,),  # the appliance's `userconfig add NAME FULLNAME GROUP PASSPHRASE`
+    grammar=GRAMMAR,
 )
 def run(ctx, args):
     sub = args.subcommand()

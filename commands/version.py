@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 from asyncos_cli import PRODUCT, __version__
-
-from .support.registry import command
+from asyncos_cli.shell.registry import command
 
 NOT_APPLICABLE = "not applicable (software appliance)"
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import email
 import email.header
 import email.policy
-import re
 import hashlib
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -22,7 +22,13 @@ from .extract import office, ooxml, pdf
 from .extract.office import OfficeProblem, is_encrypted_ole
 from .extract.pdf import PdfProblem
 from .extract.sniff import sniff
-from .extract.text import binary_strings, harvest_passphrases, html_text, normalise, urls_in
+from .extract.text import (
+    binary_strings,
+    harvest_passphrases,
+    html_text,
+    normalise,
+    urls_in,
+)
 from .extract.unlock import NOT_OPENED, BudgetExceeded, Unlocker
 from .extract.zipfiles import Limits, ZipProblem, open_zip
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import tempfile
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 

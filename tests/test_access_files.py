@@ -12,8 +12,7 @@ import asyncio
 import subprocess
 
 import pytest
-from conftest import PASSPHRASE, batch_ok, require_peer, run_cli
-from conftest import OP_PASS
+from conftest import OP_PASS, PASSPHRASE, batch_ok, require_peer, run_cli
 from test_ssh import ssh_cmd
 
 RO_PASS = "Readonly-Pass-4k"

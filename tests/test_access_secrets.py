@@ -10,9 +10,8 @@ import sqlite3
 import time
 
 import pytest
-from conftest import PASSPHRASE, batch_fails, batch_ok, free_port
+from conftest import OP_PASS, PASSPHRASE, batch_fails, batch_ok, free_port
 from test_access_files import _run_all
-from conftest import OP_PASS
 
 GUEST_PASS = "Guest-Pass-6w"
 STAMP = re.compile(r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} \w+: ")
@@ -139,7 +138,7 @@ def test_no_value_forges_a_log_line(gateway, datadir):
 def test_an_authentication_line_with_a_newline_in_the_user_name(tmp_path):
     """Doors that do not filter user names (the API and web forms to come) reach the same writer."""
     from asyncos_cli.config.schema import Config
-    from asyncos_cli.events import EventBus, Event, log_subscriber
+    from asyncos_cli.events import Event, EventBus, log_subscriber
     from asyncos_cli.events.auth import LoginFailed
     from asyncos_cli.services.logs import LogService
 

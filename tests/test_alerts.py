@@ -12,9 +12,9 @@ from conftest import DaemonProcess, free_port, run_cli, wait_for
 from smtpservers import TlsServer
 
 from asyncos_cli.config.datadir import DataDir
+from asyncos_cli.shell.context import Context
 from asyncos_cli.shell.runner import Shell
 from asyncos_cli.shell.scripted import ScriptedPrompter
-from commands.support.context import Context
 
 
 def _cli(datadir, line, ok=True):

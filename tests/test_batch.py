@@ -30,7 +30,7 @@ def test_unknown_option_is_an_error(cli):
 
 def test_questions_are_refused_in_batch(cli):
     r = cli("-c", "rollbackconfig", check=False)
-    assert r.returncode == 1 and "Usage: rollbackconfig" in r.stderr
+    assert r.returncode == 1 and "Usage:\n  rollbackconfig list" in r.stderr
 
 
 def test_batch_file_and_stdin(cli, tmp_path):

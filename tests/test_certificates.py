@@ -10,9 +10,17 @@ import time
 
 import pki
 import pytest
-from smtpservers import TlsServer
-from conftest import DaemonProcess, free_port, listener_port, mail_log, require_peer, run_cli, wait_for
+from conftest import (
+    DaemonProcess,
+    free_port,
+    listener_port,
+    mail_log,
+    require_peer,
+    run_cli,
+    wait_for,
+)
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from smtpservers import TlsServer
 
 
 def _cli(datadir, line, ok=True):
@@ -81,9 +89,9 @@ def test_import_of_a_non_fqdn_common_name_is_refused_only_when_checked(datadir, 
 
 def test_certconfig_and_sslconfig_menus(datadir):
     from asyncos_cli.config.datadir import DataDir
+    from asyncos_cli.shell.context import Context
     from asyncos_cli.shell.runner import Shell
     from asyncos_cli.shell.scripted import ScriptedPrompter
-    from commands.support.context import Context
 
     answers = ["CERTIFICATE", "NEW", "1", "web", "mailhost", "Y", "mail.example.com", "Y", "Org", "", "Paris", "",
                "FR", "365", "1", "", ""]

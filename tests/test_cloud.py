@@ -6,11 +6,10 @@ import http.server
 import json
 import re
 
+import pki
 import pytest
 from conftest import batch_fails as _fails
 from conftest import batch_ok as _ok
-
-import pki
 
 
 class VendorCloud:
@@ -131,7 +130,7 @@ def test_fetchcertificate_replaces_an_expired_pair_and_refuses_bad_ones(datadir,
     from asyncos_cli.config.fields import Secret
     from asyncos_cli.config.secrets import Keyring
     from asyncos_cli.config.state import StateStore
-    from asyncos_cli.services.cloud import Pair, TALOS_KEY, store_certificate
+    from asyncos_cli.services.cloud import TALOS_KEY, Pair, store_certificate
 
     old = pki.leaf(cloud.root, cn="talos-old", sans=(), days_before=400, days_after=-5)
     d = DataDir(datadir)
@@ -171,9 +170,9 @@ def test_fetchcertificate_replaces_an_expired_pair_and_refuses_bad_ones(datadir,
 
 def test_the_overwrite_question_in_the_shell(datadir, cloud):
     from asyncos_cli.config.datadir import DataDir
+    from asyncos_cli.shell.context import Context
     from asyncos_cli.shell.runner import Shell
     from asyncos_cli.shell.scripted import ScriptedPrompter
-    from commands.support.context import Context
 
     first = pki.leaf(cloud.root, cn="talos-first", sans=())
     cloud.pair = (first.cert_pem, first.key_pem)

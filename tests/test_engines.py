@@ -14,12 +14,18 @@ import smtplib
 import threading
 import time
 
+import pki
 import pytest
 from conftest import mail_log, require_peer, run_cli, wait_for
 from corpus import info_zip, mail, plain_zip
-from engine_peers import EVIL_FILE, EVIL_STRING, Clamd, ReputationService, Rspamd, Tinyproxy
-
-import pki
+from engine_peers import (
+    EVIL_FILE,
+    EVIL_STRING,
+    Clamd,
+    ReputationService,
+    Rspamd,
+    Tinyproxy,
+)
 
 
 def _send(port: int, content: bytes, rcpts=("b@example.com",)) -> None:

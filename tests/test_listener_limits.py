@@ -14,7 +14,15 @@ import ssl
 import time
 
 import pytest
-from conftest import DaemonProcess, Sink, batch_ok, listener_port, mail_log, run_cli, wait_for
+from conftest import (
+    DaemonProcess,
+    Sink,
+    batch_ok,
+    listener_port,
+    mail_log,
+    run_cli,
+    wait_for,
+)
 
 SOURCES = [f"127.0.0.{i}" for i in range(2, 51)]
 

@@ -6,11 +6,16 @@ import asyncio
 import threading
 import time
 
-from conftest import PASSPHRASE, batch_ok, run_cli
-from conftest import OP_PASS
+from conftest import OP_PASS, PASSPHRASE, batch_ok, run_cli
 from test_ssh import auth_log
 
-from asyncos_cli.auth.throttle import BURST, FIRST_SPACING, MAX_WAIT, LoginThrottle, spacing
+from asyncos_cli.auth.throttle import (
+    BURST,
+    FIRST_SPACING,
+    MAX_WAIT,
+    LoginThrottle,
+    spacing,
+)
 
 
 def test_spacing_doubles_and_caps():

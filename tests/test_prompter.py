@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from asyncos_cli.config.datadir import DataDir
+from asyncos_cli.shell.context import Context
+from asyncos_cli.shell.prompter import CommandError, ScriptExhausted
 from asyncos_cli.shell.runner import Shell
 from asyncos_cli.shell.scripted import ScriptedPrompter
-from commands.support.base import CommandError, ScriptExhausted
-from commands.support.context import Context
 
 
 def _shell(datadir, answers):

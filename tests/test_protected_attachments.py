@@ -7,8 +7,17 @@ import os
 import sqlite3
 
 import pytest
-from corpus import (OFFICE, OFFICE_PASSPHRASE, info_zip, mail, many_spins_docx, msoffcrypto_docx, pdf_with_link,
-                    qpdf_encrypted, seven_zip_aes)
+from corpus import (
+    OFFICE,
+    OFFICE_PASSPHRASE,
+    info_zip,
+    mail,
+    many_spins_docx,
+    msoffcrypto_docx,
+    pdf_with_link,
+    qpdf_encrypted,
+    seven_zip_aes,
+)
 
 SECRET_TEXT = "Quarterly figures: confidential lorem"
 

@@ -7,8 +7,8 @@ import re
 
 from conftest import ROOT
 
-from commands.support.manpage import man_dir, render
-from commands.support.registry import all_commands, redact
+from asyncos_cli.shell.manpage import man_dir, render
+from asyncos_cli.shell.registry import all_commands, redact
 
 RETIRED = re.compile(r"white[- ]?list|black[- ]?list|\bmaster\b|\bslave\b|black[- ]?hole", re.I)
 
@@ -21,7 +21,7 @@ def test_every_command_has_a_man_page_and_every_page_a_command():
 
 
 def test_every_module_in_commands_is_a_registered_command():
-    """commands/ holds one module per CLI command; shared code lives in commands/support/."""
+    """commands/ holds one module per CLI command; the shell framework and shared pieces live in asyncos_cli/shell/."""
     modules = {p.stem for p in (ROOT / "commands").glob("*.py")} - {"__init__"}
     assert modules == {c.name for c in all_commands()}
 

@@ -7,14 +7,13 @@ import email.policy
 import re
 import smtplib
 
+import pki
 import pytest
 from conftest import batch_fails as _fails
 from conftest import batch_ok as _ok
 from conftest import mail_log, require_peer, wait_for
 from corpus import mail
 from mailbox_peers import ACCOUNT, ACCOUNT_PASSPHRASE, Dovecot, GraphServer
-
-import pki
 
 
 @pytest.fixture

@@ -12,7 +12,15 @@ import threading
 import time
 
 import pytest
-from conftest import (DaemonProcess, free_port, listener_port, mail_log, require_peer, run_cli, wait_for)
+from conftest import (
+    DaemonProcess,
+    free_port,
+    listener_port,
+    mail_log,
+    require_peer,
+    run_cli,
+    wait_for,
+)
 
 
 def _cli(datadir, line, ok=True):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from asyncos_cli.config.datadir import DataDir
+from asyncos_cli.shell.context import Context
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import all_commands
 from asyncos_cli.shell.runner import Shell
 from asyncos_cli.shell.scripted import ScriptedPrompter
-from commands.support.base import CommandError
-from commands.support.context import Context
-from commands.support.registry import all_commands
 
 A, O, RO, G, T, H = "Administrators", "Operators", "Read-Only Operators", "Guests", "Technicians", "Help Desk Users"
 ROLES = (A, O, RO, G, T, H)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from asyncos_cli.config.datadir import DataDir
+from asyncos_cli.shell.context import Context
 from asyncos_cli.shell.runner import Shell
 from asyncos_cli.shell.scripted import ScriptedPrompter
-from commands.support.context import Context
 
 
 def _shell(datadir, answers):

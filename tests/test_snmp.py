@@ -10,13 +10,20 @@ import sys
 import time
 
 import pytest
-from conftest import DaemonProcess, free_port, listener_port, require_peer, run_cli, wait_for
+from conftest import (
+    DaemonProcess,
+    free_port,
+    listener_port,
+    require_peer,
+    run_cli,
+    wait_for,
+)
 
 from asyncos_cli.config.datadir import DataDir
 from asyncos_cli.config.schema import SnmpSection
+from asyncos_cli.shell.context import Context
 from asyncos_cli.shell.runner import Shell
 from asyncos_cli.shell.scripted import ScriptedPrompter
-from commands.support.context import Context
 
 ENGINE = "0x8000000001020304"
 MAIL = "1.3.6.1.4.1.15497.1.1.1"

@@ -9,7 +9,14 @@ import sys
 import time
 
 import pytest
-from conftest import OP_PASS, PASSPHRASE, DaemonProcess, require_peer, run_cli, wait_listening
+from conftest import (
+    OP_PASS,
+    PASSPHRASE,
+    DaemonProcess,
+    require_peer,
+    run_cli,
+    wait_listening,
+)
 
 
 def ssh_cmd(port, user, *command, password=None, key=None, tty=False):

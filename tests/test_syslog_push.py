@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 import smtplib
-import subprocess
 import socket
+import subprocess
 
-from conftest import DaemonProcess, Sink, free_port, listener_port, require_peer, run_cli, wait_for
+from conftest import (
+    DaemonProcess,
+    Sink,
+    free_port,
+    listener_port,
+    require_peer,
+    run_cli,
+    wait_for,
+)
 from corpus import mail
 
 

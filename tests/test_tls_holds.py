@@ -9,14 +9,23 @@ import time
 import pki
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import DaemonProcess, batch_fails, batch_ok, free_port, listener_port, mail_log, swaks, wait_for
+from conftest import (
+    DaemonProcess,
+    batch_fails,
+    batch_ok,
+    free_port,
+    listener_port,
+    mail_log,
+    swaks,
+    wait_for,
+)
 from smtpservers import _Collect
 
 from asyncos_cli.config.datadir import DataDir
 from asyncos_cli.config.schema import Certificate
+from asyncos_cli.shell.context import Context
 from asyncos_cli.shell.runner import Shell
 from asyncos_cli.shell.scripted import ScriptedPrompter
-from commands.support.context import Context
 
 
 def _weak_certificate(tmp_path) -> tuple[str, str]:

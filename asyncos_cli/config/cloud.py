@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Optional
 
 from .engines import check_url
-from .fields import ConfigError, Section
+from .fields import ConfigError, Secret, Section
 from .validators import check_range
 
 #: cloudserviceconfig ENABLE's region list: (name, default server).
@@ -75,3 +75,23 @@ class CloudSection(Section):
 
 
 CLOUD_SECTIONS = (LicensingSection, CloudSection)
+
+
+@dataclass(frozen=True)
+class AwarenessSection(Section):
+    """awarenessconfig: the phishing-awareness service whose repeat-clicker list mail policies can match."""
+
+    name: ClassVar[str] = "awareness"
+    title: ClassVar[str] = "Secure Awareness integration (repeat clickers)"
+
+    enabled: bool = False
+    url: str = ""
+    token: Optional[Secret] = None
+    interval_minutes: int = 60
+
+    def validate(self) -> None:
+        if self.url and not re.match(r"https?://[^\s]+$", self.url):
+            raise ConfigError("the service URL must be http(s)://...", "url")
+        if self.enabled and not self.url:
+            raise ConfigError("the integration needs the service URL (--url)", "url")
+        check_range(self.interval_minutes, 1, 7 * 24 * 60, "interval_minutes")

@@ -5,6 +5,13 @@ float, bool), :class:`Secret`, ``Optional[...]``, ``tuple[X, ...]`` or a
 nested :class:`Record`. Construction validates, so an invalid value never
 exists as a section object, and therefore never reaches the store.
 
+Each field declares its rules once, with :func:`setting`: choices, range and
+unit, a check, help text, whether it is a secret or names a file, and the
+batch option that sets it. :class:`Record` checks every field from that
+declaration, so a section's ``validate()`` keeps only rules that span several
+fields; the shell's batch options, its wizards, the XML reader and (later)
+the API reach the same declaration and report the same message.
+
 ``to_data``/``from_data`` convert to and from JSON-ready data; the XML
 reader and writer walk the same type information (``field_types``).
 """
@@ -73,16 +80,98 @@ class Secret:
         return "Secret(********)"
 
 
+def setting(
+    default=dataclasses.MISSING,
+    *,
+    help: str = "",
+    choices: typing.Sequence[str] | None = None,
+    low: float | None = None,
+    high: float | None = None,
+    unit: str = "",
+    check: typing.Callable[[typing.Any], "str | None"] | None = None,
+    secret: bool = False,
+    file: str | None = None,
+    option: str | None = None,
+    item: str | None = None,
+    since: int | None = None,
+    default_factory=dataclasses.MISSING,
+):
+    """A field with its declaration: the one place its rules and its help are written.
+
+    ``choices`` and ``check`` apply to each element of a tuple field. ``check`` returns a problem (a
+    sentence) or None. ``file`` names the kind of file an option reads (through the session's path
+    resolver); ``option`` is the batch option when it is not the field's name with dashes.
+    """
+    metadata = {k: v for k, v in (("help", help), ("choices", tuple(choices) if choices else None),
+                                  ("low", low), ("high", high), ("unit", unit), ("check", check),
+                                  ("secret", secret), ("file", file), ("option", option), ("item", item),
+                                  ("since", since)) if v not in (None, "", False)}
+    return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
+
+
+def rule_problem(meta: typing.Mapping, value) -> str | None:
+    """What is wrong with one value against a field's declared rules (None when nothing is)."""
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        for item in value:
+            problem = rule_problem(meta, item)
+            if problem:
+                return problem
+        return None
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        return f"must be one of {', '.join(choices)}, got {value!r}"
+    low, high = meta.get("low"), meta.get("high")
+    if low is not None and high is not None and isinstance(value, (int, float)) and not low <= value <= high:
+        unit = f" {meta['unit']}" if meta.get("unit") else ""
+        return f"must be from {low} to {high}{unit}, got {value}"
+    check = meta.get("check")
+    return check(value) if check is not None else None
+
+
+@lru_cache(maxsize=None)
+def _ruled_fields(cls: type) -> tuple:
+    hints = field_types(cls)
+    return tuple((f.name, hints[f.name], f.metadata if _has_rules(f.metadata) else None)
+                 for f in dataclasses.fields(cls))
+
+
+def _has_rules(meta) -> bool:
+    return any(k in meta for k in ("choices", "low", "check"))
+
+
+def declaration(cls: type, name: str) -> dataclasses.Field:
+    """The declared field ``name`` of a record class."""
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            return f
+    raise KeyError(f"{cls.__name__} has no field {name!r}")
+
+
+def check_field(cls: type, name: str, value, path: str | None = None) -> None:
+    """Check one value against field ``name`` of ``cls`` (type and declared rules), as construction does."""
+    _check_type(value, field_types(cls)[name], path or name)
+    problem = rule_problem(declaration(cls, name).metadata, value)
+    if problem:
+        raise ConfigError(problem, path or name)
+
+
 class Record:
     """Base of every configuration dataclass: validates on construction.
 
-    Subclasses are ``@dataclasses.dataclass(frozen=True)`` and override
-    :meth:`validate`, raising :class:`ConfigError` with the field's name.
+    Subclasses are ``@dataclasses.dataclass(frozen=True)``; each field's own rules are declared with
+    :func:`setting` and checked here; :meth:`validate` holds the rules that span several fields.
     """
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            _check_type(getattr(self, f.name), field_types(type(self))[f.name], f.name)
+        for name, tp, meta in _ruled_fields(type(self)):
+            value = getattr(self, name)
+            _check_type(value, tp, name)
+            if meta is not None:
+                problem = rule_problem(meta, value)
+                if problem:
+                    raise ConfigError(problem, name)
         self.validate()
 
     def validate(self) -> None:

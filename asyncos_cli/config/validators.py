@@ -85,3 +85,70 @@ def check_hostname_or_ip(value: str, field_name: str) -> None:
         raise ConfigError(f"{value!r} is neither an IP address nor a host name", field_name)
     if value != "localhost":
         check_hostname(value, field_name)
+
+
+# ---------------------------------------------------------------- field checks (setting(check=...))
+
+
+def ip_problem(value: str) -> str | None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return f"{value!r} is not an IP address"
+    return None
+
+
+def name_rule(what: str):
+    """A ``check`` for names of ``what`` (listeners, users, quarantines...), with check_name's wording."""
+
+    def problem(value: str) -> str | None:
+        try:
+            check_name(value, "", what)
+        except ConfigError as e:
+            return e.message
+        return None
+
+    return problem
+
+
+def optional_name_rule(what: str):
+    """As :func:`name_rule`, where empty means "none"."""
+    rule = name_rule(what)
+    return lambda value: rule(value) if value else None
+
+
+def url_problem(value: str) -> str | None:
+    if value and not re.match(r"https?://[^\s]+$", value):
+        return "the URL must be http(s)://..."
+    return None
+
+
+def printable_problem(value: str) -> str | None:
+    if len(value) > 255 or not value.isprintable():
+        return "up to 255 printable characters"
+    return None
+
+
+def domain_pattern_problem(value: str) -> str | None:
+    try:
+        check_domain_pattern(value, "")
+    except ConfigError as e:
+        return e.message
+    return None
+
+
+def check_domain_pattern(value: str, field_name: str) -> None:
+    """A domain, a '.domain' (its subdomains) or 'ALL'; IDN domains in U-label or A-label form."""
+    if value == "ALL":
+        return
+    name = value[1:] if value.startswith(".") else value
+    if name.isascii() and not name.lower().startswith("xn--") and ".xn--" not in name.lower():
+        check_hostname(name if "." in name else name + ".invalid", field_name)
+        return
+    try:
+        import idna  # only for internationalized names: it costs start-up time
+
+        ascii_name = idna.encode(name, uts46=True).decode("ascii")
+    except Exception as e:  # idna raises several error types; all mean "not a domain"
+        raise ConfigError(f"{value!r} is not a domain name ({e})", field_name) from None
+    check_hostname(ascii_name if "." in ascii_name else ascii_name + ".invalid", field_name)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import aiosmtplib
 
+from asyncos_cli.config.addresses import AddressError, ascii_domain, downgrade, split
 from asyncos_cli.config.schema import Config, Destination
 from asyncos_cli.events.mail import (
     DeliveryClosed,
@@ -28,10 +29,10 @@ from asyncos_cli.events.mail import (
     DeliveryTlsRefused,
     RecipientBounced,
 )
-
-from asyncos_cli.config.addresses import AddressError, ascii_domain, downgrade, split
 from asyncos_cli.services import smtpout
-from asyncos_cli.services.smtpout import DEV_NULL, Hop, parse_host, sni as _sni
+from asyncos_cli.services.smtpout import DEV_NULL, Hop, parse_host
+from asyncos_cli.services.smtpout import sni as _sni
+
 from .spool import BOUNCED, DELIVERED, DROPPED, PENDING, QueuedMessage, Recipient
 
 if TYPE_CHECKING:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from asyncos_cli.config.schema import HatSection, MailFlowPolicy, SenderGroup
-
 from asyncos_cli.config.addresses import domain_matches
+from asyncos_cli.config.schema import HatSection, MailFlowPolicy, SenderGroup
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,13 @@ from typing import TYPE_CHECKING
 import aiosmtpd.smtp
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from asyncos_cli.config.addresses import (
+    AddressError,
+    ascii_domain,
+    domain_matches,
+    routing_problem,
+    split,
+)
 from asyncos_cli.config.schema import Listener
 from asyncos_cli.events.mail import (
     MessageReceived,
@@ -27,7 +34,6 @@ from asyncos_cli.events.mail import (
     SmtpTlsFailed,
 )
 
-from asyncos_cli.config.addresses import AddressError, ascii_domain, domain_matches, routing_problem, split
 from .hat import HatVerdict, classify
 from .spool import QueuedMessage, Recipient
 

@@ -25,7 +25,16 @@ from asyncos_cli.events.mail import MessageFinished
 from .delivery import DeliveryManager
 from .dsn import build as build_dsn
 from .listener import make_server
-from .spool import BOUNCED, DELIVERED, DROPPED, QUARANTINED, SPLIT, QueuedMessage, Recipient, Spool
+from .spool import (
+    BOUNCED,
+    DELIVERED,
+    DROPPED,
+    QUARANTINED,
+    SPLIT,
+    QueuedMessage,
+    Recipient,
+    Spool,
+)
 
 log = logging.getLogger("asyncos.relay")
 
@@ -410,8 +419,15 @@ class Relay:
         return self.maturity.days(sender.rpartition("@")[2])
 
     def _report(self, msg: QueuedMessage, results: list[dict], direction: str) -> None:
-        from asyncos_cli.events.mail import (AttachmentsFound, AttachmentUnlocked, AttachmentUrl, CustomLogEntry,
-                                             DlpViolation, PolicyMatched, StageVerdict)
+        from asyncos_cli.events.mail import (
+            AttachmentsFound,
+            AttachmentUnlocked,
+            AttachmentUrl,
+            CustomLogEntry,
+            DlpViolation,
+            PolicyMatched,
+            StageVerdict,
+        )
 
         seen: set = set()
 

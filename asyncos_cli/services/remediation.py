@@ -286,9 +286,9 @@ class ImapMailboxes:
 
 def forward_copy(original: bytes, to: str, hostname: str, job_id: int, user: str) -> bytes:
     """A new message to ``to`` with the original attached (message/rfc822), as an administrator forwards it."""
+    import datetime
     import email
     import email.policy
-    import datetime
     from email.message import EmailMessage
     from email.utils import format_datetime, make_msgid
 

@@ -147,7 +147,12 @@ def _chain_verifier(roots, now):
     CN rule, which the Web PKI profile does not): client verification with an end-entity policy that
     takes any extended key usage (checked above) and no SAN."""
     from cryptography import x509
-    from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store
+    from cryptography.x509.verification import (
+        Criticality,
+        ExtensionPolicy,
+        PolicyBuilder,
+        Store,
+    )
 
     ee = (ExtensionPolicy.webpki_defaults_ee()
           .may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, None)

@@ -14,9 +14,20 @@ from dataclasses import asdict, dataclass, field
 
 from asyncos_cli.events import Event, EventBus
 from asyncos_cli.events.engines import AmpFileVerdict
-from asyncos_cli.events.mail import (AttachmentsFound, AttachmentUnlocked, AttachmentUrl, DlpViolation, MessageFinished,
-                                     MessageReceived, MessageSplit, PolicyMatched, SdrVerdict, SmtpConnected,
-                                     SmtpPolicyApplied, StageVerdict)
+from asyncos_cli.events.mail import (
+    AttachmentsFound,
+    AttachmentUnlocked,
+    AttachmentUrl,
+    DlpViolation,
+    MessageFinished,
+    MessageReceived,
+    MessageSplit,
+    PolicyMatched,
+    SdrVerdict,
+    SmtpConnected,
+    SmtpPolicyApplied,
+    StageVerdict,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tracking_records (

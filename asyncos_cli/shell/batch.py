@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 from typing import Iterable
 
-from commands.support.base import CommandError
-from commands.support.registry import redact
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import redact
 
 from .runner import Shell
 

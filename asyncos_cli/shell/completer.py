@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prompt_toolkit.completion import Completer, Completion
 
-from commands.support.registry import all_commands, lookup
+from asyncos_cli.shell.registry import all_commands, lookup
 
 
 class CommandCompleter(Completer):

@@ -6,8 +6,8 @@ import sys
 
 from asyncos_cli.config.datadir import DataDir
 from asyncos_cli.events import Event
-from commands.support.base import CommandError, Prompter
-from commands.support.context import Context
+from asyncos_cli.shell.context import Context
+from asyncos_cli.shell.prompter import CommandError, Prompter
 
 CONSOLE_USER = "admin"
 

@@ -6,7 +6,7 @@ import os
 
 from prompt_toolkit.history import FileHistory
 
-from commands.support.registry import redact
+from asyncos_cli.shell.registry import redact
 
 
 class RedactingHistory(FileHistory):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from asyncos_cli import PRODUCT, __version__
 from asyncos_cli.events.shell import CliInput, CliLogin
-from commands.support.base import CommandError
-from commands.support.context import Context
-from commands.support.registry import redact
+from asyncos_cli.shell.context import Context
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import redact
 
 from .completer import CommandCompleter
 from .history import RedactingHistory

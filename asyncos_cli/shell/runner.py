@@ -9,9 +9,10 @@ from __future__ import annotations
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.files import FileRefused
 from asyncos_cli.events.shell import CliBatchCommand
-from commands.support.base import Args, CommandError, split_line
-from commands.support.context import Context
-from commands.support.registry import lookup, redact
+from asyncos_cli.shell.args import Args, split_line
+from asyncos_cli.shell.context import Context
+from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.registry import lookup, redact
 
 
 class Shell:
@@ -44,8 +45,11 @@ class Shell:
         steps = [checkpoint]
         if session is not None:
             ctx.prompter.on_menu = lambda: steps.__setitem__(0, session.checkpoint())
+        args = Args.parse(tokens[1:])
+        if cmd.grammar is not None:
+            cmd.grammar.check(args)  # a mistyped option is named before anything else is said
         try:
-            cmd.run(ctx, Args.parse(tokens[1:]))
+            cmd.run(ctx, args)
         except (ConfigError, FileRefused) as e:
             self._undo(checkpoint)
             raise CommandError(str(e)) from None

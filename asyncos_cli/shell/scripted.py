@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Iterable, TextIO
 
-from commands.support.base import Prompter, ScriptExhausted
+from asyncos_cli.shell.prompter import Prompter, ScriptExhausted
 
 
 class ScriptedPrompter(Prompter):

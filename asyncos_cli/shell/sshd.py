@@ -47,9 +47,9 @@ from asyncos_cli.events.auth import (
     LoginSucceeded,
 )
 from asyncos_cli.services.logs import LogService
-from commands.support.base import CommandError, Prompter
-from commands.support.context import Context
-from commands.support.newpassphrase import ask_new_passphrase, store_passphrase
+from asyncos_cli.shell.context import Context
+from asyncos_cli.shell.prompter import CommandError, Prompter
+from asyncos_cli.shell.shared.newpassphrase import ask_new_passphrase, store_passphrase
 
 from .batch import run_batch, split_commands
 from .completer import CommandCompleter

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from typing import Callable
 
-from commands.support.base import Prompter
+from asyncos_cli.shell.prompter import Prompter
 
 MORE = "-Press Any Key For More-"
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-
 #: The reason given when candidates were tried and none fitted.
 NOT_OPENED = "no passphrase opened it"
 

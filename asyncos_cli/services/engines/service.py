@@ -15,8 +15,14 @@ import time
 from collections import Counter, deque
 
 from asyncos_cli.config.schema import Config
-from asyncos_cli.events.engines import (UNAVAILABLE, AmpFileUploaded, AmpFileVerdict, AmpQueryFailed,
-                                        AmpQueryRetried, EngineAvailable)
+from asyncos_cli.events.engines import (
+    UNAVAILABLE,
+    AmpFileUploaded,
+    AmpFileVerdict,
+    AmpQueryFailed,
+    AmpQueryRetried,
+    EngineAvailable,
+)
 from asyncos_cli.events.system import UpstreamProxyFailed
 
 from . import clamd, rspamd

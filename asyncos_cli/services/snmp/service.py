@@ -6,7 +6,11 @@ import logging
 from collections import Counter
 
 from asyncos_cli.events import Event
-from asyncos_cli.events.system import AwarenessRefreshed, AwarenessRefreshFailed, SnmpAgentFailed
+from asyncos_cli.events.system import (
+    AwarenessRefreshed,
+    AwarenessRefreshFailed,
+    SnmpAgentFailed,
+)
 
 from .conditions import ConditionMonitor
 from .traps import TrapService

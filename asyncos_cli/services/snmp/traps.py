@@ -67,7 +67,7 @@ class TrapSender:
         self._targets: dict[str, object] = {}
 
     async def _target(self, text: str):
-        from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget, Udp6TransportTarget
+        from pysnmp.hlapi.v3arch.asyncio import Udp6TransportTarget, UdpTransportTarget
 
         from asyncos_cli.config.schema import parse_trap_target
 
@@ -79,8 +79,13 @@ class TrapSender:
 
     async def send(self, trap: str, varbinds: list) -> tuple[list[str], list[tuple[str, str]]]:
         """Send to every target: (targets sent, [(target, reason)] failed)."""
-        from pysnmp.hlapi.v3arch.asyncio import ContextData, NotificationType, ObjectIdentity, ObjectType, \
-            send_notification
+        from pysnmp.hlapi.v3arch.asyncio import (
+            ContextData,
+            NotificationType,
+            ObjectIdentity,
+            ObjectType,
+            send_notification,
+        )
 
         sent, failed = [], []
         for text in self.settings.trap_targets:

@@ -1,86 +1,24 @@
 """The one registry of shell commands.
 
-Each command module registers itself with :func:`command`. The registry
-drives dispatch, ``help``, completion, the role check, secret redaction and
-the man-page check: nothing else keeps a list of commands.
+Each module of the ``commands`` package is one command, named after it, and
+registers itself with :func:`command` (its summary, roles, aliases and
+grammar). The registry drives dispatch, ``help``, completion, the role
+check, secret redaction and the man-page check: nothing else keeps a list of
+commands, not even this module (the package's files are the list). A batch
+run imports only the module of the command it runs; help, completion and an
+alias load them all.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import re
 import shlex
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from asyncos_cli.auth import roles as R
-
-#: Every command: its module (named after it) and its aliases. A batch run
-#: imports only the module of the command it runs; help and completion load all.
-MODULES: dict[str, tuple[str, ...]] = {
-    "alertconfig": (),
-    "ampconfig": (),
-    "antispamconfig": (),
-    "antivirusconfig": (),
-    "awarenessconfig": (),
-    "bouncerecipients": (),
-    "certconfig": (),
-    "clear": (),
-    "cloudserviceconfig": (),
-    "commit": (),
-    "deleterecipients": (),
-    "delivernow": (),
-    "destconfig": (),
-    "displayalerts": (),
-    "dlpconfig": (),
-    "dnsconfig": (),
-    "domainrepconfig": (),
-    "filters": (),
-    "findevent": (),
-    "hashlistconfig": (),
-    "help": ("h", "?"),
-    "hoststatus": (),
-    "init": (),
-    "license_smart": (),
-    "listenerconfig": (),
-    "loadconfig": (),
-    "logconfig": (),
-    "outboundconfig": (),
-    "passwd": ("passphrase",),
-    "policyconfig": (),
-    "protectedattachmentconfig": (),
-    "quarantineconfig": (),
-    "quit": ("exit", "q"),
-    "redirectrecipients": (),
-    "remediate": (),
-    "remediationconfig": (),
-    "report": (),
-    "reputationconfig": (),
-    "resumelistener": (),
-    "rollbackconfig": (),
-    "rollovernow": (),
-    "saveconfig": (),
-    "scanconfig": (),
-    "sdrconfig": (),
-    "sethostname": (),
-    "showconfig": (),
-    "showrecipients": (),
-    "smartaccountinfo": (),
-    "smtproutes": (),
-    "snmpconfig": (),
-    "sshconfig": (),
-    "sslconfig": (),
-    "status": (),
-    "supportrequest": (),
-    "suspendlistener": (),
-    "tophosts": (),
-    "trace": (),
-    "urllistconfig": (),
-    "userconfig": (),
-    "version": (),
-    "workqueue": (),
-}
-_MODULE_OF = {alias: name for name, aliases in MODULES.items() for alias in (name, *aliases)}
 
 #: Option names that always hold secrets, whatever the command declares.
 _SECRET_WORDS = re.compile(r"passphrase|password|secret|community|privkey|authkey|token", re.I)
@@ -102,6 +40,8 @@ class Command:
     #: False for commands that work on a data directory never initialised (init, help).
     needs_store: bool = True
     aliases: tuple[str, ...] = ()
+    #: The batch grammar (asyncos_cli.shell.grammar.Grammar): forms, options, usage; None: no arguments.
+    grammar: object = None
 
     def redact_tokens(self, tokens: list[str]) -> list[str]:
         out = []
@@ -133,20 +73,26 @@ def command(
     secret_options: Iterable[str] = (),
     secret_positions: Iterable[int] = (),
     needs_store: bool = True,
+    aliases: Iterable[str] = (),
+    grammar=None,
 ):
     """Register the decorated ``run(ctx, args)`` as a shell command."""
 
     def wrap(fn: Callable) -> Callable:
+        subs = tuple(subcommands)
+        if grammar is not None:
+            subs = tuple(dict.fromkeys((*grammar.subcommands, *subs)))
         cmd = Command(
             name=name,
             summary=summary,
             run=fn,
             roles=frozenset(roles),
-            subcommands=tuple(subcommands),
+            subcommands=subs,
             secret_options=frozenset(secret_options),
             secret_positions=frozenset(secret_positions),
             needs_store=needs_store,
-            aliases=MODULES.get(name, ()),
+            aliases=tuple(aliases),
+            grammar=grammar,
         )
         for key in (name, *cmd.aliases):
             if key in _REGISTRY:
@@ -157,21 +103,28 @@ def command(
     return wrap
 
 
+def command_modules() -> list[str]:
+    """The modules of the ``commands`` package: one per command."""
+    import commands
+
+    return sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.ispkg)
+
+
 def load_all() -> None:
     global _loaded
     if not _loaded:
-        for module in MODULES:
+        for module in command_modules():
             importlib.import_module(f"commands.{module}")
         _loaded = True
 
 
 def lookup(name: str) -> Command | None:
     key = name.lower()
-    module = _MODULE_OF.get(key)
-    if module is None:
-        return None
     if key not in _REGISTRY:
-        importlib.import_module(f"commands.{module}")
+        if re.fullmatch(r"[a-z_][a-z0-9_]*", key) and key in command_modules():
+            importlib.import_module(f"commands.{key}")
+        else:
+            load_all()  # an alias, or no command at all
     return _REGISTRY.get(key)
 
 

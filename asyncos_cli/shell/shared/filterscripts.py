@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import CommandError
+from asyncos_cli.shell.prompter import CommandError
 
 
 def compile_script(script: str):

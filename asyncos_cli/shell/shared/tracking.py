@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .base import CommandError
+from asyncos_cli.shell.prompter import CommandError
 
 
 def connection(ctx):

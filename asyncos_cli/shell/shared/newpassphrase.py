@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import CommandError
+from asyncos_cli.shell.prompter import CommandError
 
 
 def ask_new_passphrase(ctx, user: str, offer_generated: bool = True, question: str = "New Passphrase:") -> str:

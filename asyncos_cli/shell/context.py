@@ -10,8 +10,7 @@ from typing import Callable
 from asyncos_cli.config.datadir import DataDir
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import Config, Section
-
-from .base import CommandError, Prompter
+from asyncos_cli.shell.prompter import CommandError, Prompter
 
 
 @dataclass

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 
-from asyncos_cli.config.engines import UNAVAILABLE_ACTIONS, VERDICT_ACTIONS, VerdictAction
+from asyncos_cli.config.engines import (
+    UNAVAILABLE_ACTIONS,
+    VERDICT_ACTIONS,
+    VerdictAction,
+)
 from asyncos_cli.config.fields import ConfigError
-
-from .base import CommandError
+from asyncos_cli.shell.prompter import CommandError
 
 #: The options every engine's setup takes: (option, field, type).
 UNAVAILABLE_OPTIONS = (("unavailable", "unavailable_action", str),

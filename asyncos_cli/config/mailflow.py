@@ -1,0 +1,246 @@
+"""The mail relay's sections: listeners, host access table, SMTP routes, delivery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from .fields import ConfigError, Record, Section, setting
+from .validators import (
+    check_domain_pattern,
+    check_hostname_or_ip,
+    check_name,
+    check_port,
+    check_range,
+    check_unique,
+    domain_pattern_problem,
+    ip_problem,
+    name_rule,
+    optional_name_rule,
+)
+
+STARTTLS_MODES = ("off", "preferred", "required")
+LISTENER_KINDS = ("public", "private")
+
+
+@dataclass(frozen=True)
+class Listener(Record):
+    """An SMTP listener (listenerconfig): public takes incoming mail, private relays outgoing."""
+
+    name: str = setting(help="The listener's name.", check=name_rule("listener name"))
+    kind: str = setting(help="public takes incoming mail; private relays outgoing mail.", choices=LISTENER_KINDS)
+    interface: str = setting("127.0.0.1", help="The IP address the listener binds to.", check=ip_problem)
+    port: int = setting(25, help="The TCP port.", low=1, high=65535)
+    starttls: str = setting("preferred", help="STARTTLS offered to clients.", choices=STARTTLS_MODES)
+    max_message_bytes: int = setting(10 * 1024 * 1024, help="The largest message accepted.", low=1024,
+                                     high=1024**3, unit="bytes", option="max-message-size")
+    max_recipients: int = setting(100, help="Recipients per message.", low=1, high=100000)
+    max_connections: int = setting(300, help="Concurrent connections.", low=1, high=100000)
+    idle_timeout_seconds: int = setting(300, help="Seconds a silent client keeps its connection (then 421).",
+                                        low=5, high=3600, unit="seconds", option="idle-timeout", since=2)
+    max_header_count: int = setting(1000, help="Header fields per message (then 554).", low=10, high=100000,
+                                    since=2)
+    max_header_bytes: int = setting(1024 * 1024, help="Bytes of the whole header (then 552).", low=1024,
+                                    high=1024**3, unit="bytes", option="max-header-size", since=2)
+    #: Recipient access table: domains a public listener accepts mail for.
+    rcpt_access: tuple[str, ...] = setting((), help="Domains a public listener accepts mail for.",
+                                           check=domain_pattern_problem, item="domain")
+    enabled: bool = setting(True, help="Whether the listener accepts connections.")
+    certificate: str = setting("", help="The certificate STARTTLS presents (certconfig); empty: the "
+                               "demonstration certificate.", check=optional_name_rule("certificate name"))
+
+
+DEFAULT_LISTENERS = (
+    Listener("IncomingMail", "public", "127.0.0.1", 2525, rcpt_access=("example.com",)),
+    Listener("OutgoingMail", "private", "127.0.0.1", 2587),
+)
+
+
+@dataclass(frozen=True)
+class ListenersSection(Section):
+    name: ClassVar[str] = "listeners"
+    title: ClassVar[str] = "SMTP listeners"
+
+    listeners: tuple[Listener, ...] = field(default=DEFAULT_LISTENERS, metadata={"item": "listener"})
+
+    def validate(self) -> None:
+        check_unique((l.name for l in self.listeners), "listeners", "listener name")
+        check_unique((f"{l.interface}:{l.port}" for l in self.listeners), "listeners", "address and port")
+
+    def get(self, name: str) -> Listener | None:
+        return next((l for l in self.listeners if l.name.lower() == name.lower()), None)
+
+
+POLICY_ACTIONS = ("accept", "reject", "tcprefuse", "relay")
+
+
+@dataclass(frozen=True)
+class MailFlowPolicy(Record):
+    name: str = setting(help="The mail flow policy's name.", check=name_rule("policy name"))
+    action: str = setting(help="What the policy does with a connection.", choices=POLICY_ACTIONS)
+    max_message_bytes: int = setting(10 * 1024 * 1024, help="The largest message accepted.", low=1024,
+                                     high=1024**3, unit="bytes", option="max-message-size")
+    max_recipients: int = setting(1000, help="Recipients per message.", low=1, high=100000)
+    max_messages_per_hour: int = setting(0, help="Messages per hour from one client address (0: no limit).",
+                                         low=0, high=10**7)
+    max_connections_per_ip: int = setting(50, help="Concurrent connections from one address.", low=1,
+                                          high=100000)
+    tls: str = setting("preferred", help="TLS for the conversation.", choices=STARTTLS_MODES)
+    sdr_check: bool = setting(True, help="Sender domain reputation check at MAIL FROM.", option="sdr")
+
+
+@dataclass(frozen=True)
+class SenderGroup(Record):
+    """Host access table row: who (IP, CIDR, host name, .domain, ALL) gets which policy."""
+
+    name: str
+    listener_kind: str
+    policy: str
+    senders: tuple[str, ...] = field(default=(), metadata={"item": "sender"})
+    #: An SBRS range ("-10.0:-3.0"): clients whose IP reputation score lies in it match the group.
+    sbrs_range: str = ""
+
+    def validate(self) -> None:
+        check_name(self.name, "name", "sender group name")
+        if self.sbrs_range:
+            low, _, high = self.sbrs_range.partition(":")
+            try:
+                if not -10 <= float(low) <= float(high) <= 10:
+                    raise ValueError
+            except ValueError:
+                raise ConfigError("an SBRS range is LOW:HIGH within -10.0 and 10.0", "sbrs_range") from None
+        if self.listener_kind not in LISTENER_KINDS:
+            raise ConfigError("listener_kind must be public or private", "listener_kind")
+        for s in self.senders:
+            check_sender_pattern(s)
+
+
+def check_sender_pattern(value: str) -> None:
+    import ipaddress
+
+    if value == "ALL":
+        return
+    try:
+        ipaddress.ip_network(value, strict=False)
+        return
+    except ValueError:
+        pass
+    check_domain_pattern(value, "senders")
+
+
+@dataclass(frozen=True)
+class HatSection(Section):
+    name: ClassVar[str] = "hat"
+    title: ClassVar[str] = "Host access table and mail flow policies"
+
+    policies: tuple[MailFlowPolicy, ...] = field(
+        default=(
+            MailFlowPolicy("ACCEPTED", "accept"),
+            MailFlowPolicy("BLOCKED", "reject"),
+            MailFlowPolicy("THROTTLED", "accept", max_recipients=25, max_messages_per_hour=100,
+                           max_connections_per_ip=10),
+            MailFlowPolicy("TRUSTED", "accept", max_recipients=5000, max_connections_per_ip=600),
+            MailFlowPolicy("RELAYED", "relay", max_recipients=5000, max_connections_per_ip=600, sdr_check=False),
+        ),
+        metadata={"item": "policy"},
+    )
+    sender_groups: tuple[SenderGroup, ...] = field(
+        default=(
+            SenderGroup("ALLOWED_LIST", "public", "TRUSTED"),
+            SenderGroup("BLOCKED_LIST", "public", "BLOCKED", sbrs_range="-10.0:-3.0"),
+            SenderGroup("SUSPECTLIST", "public", "THROTTLED", sbrs_range="-3.0:-1.0"),
+            SenderGroup("UNKNOWNLIST", "public", "ACCEPTED", ("ALL",)),
+            SenderGroup("RELAYLIST", "private", "RELAYED", ("127.0.0.0/8", "::1")),
+        ),
+        metadata={"item": "sender_group"},
+    )
+
+    def validate(self) -> None:
+        check_unique((p.name for p in self.policies), "policies", "policy name")
+        check_unique((g.name for g in self.sender_groups), "sender_groups", "sender group name")
+        names = {p.name for p in self.policies}
+        for g in self.sender_groups:
+            if g.policy not in names:
+                raise ConfigError(f"sender group {g.name} uses the unknown policy {g.policy!r}", "sender_groups")
+
+    def policy(self, name: str) -> MailFlowPolicy:
+        return next(p for p in self.policies if p.name == name)
+
+
+@dataclass(frozen=True)
+class Route(Record):
+    """smtproutes: mail for a domain (or ALL) goes to these hosts; '/dev/null' drops it."""
+
+    domain: str
+    hosts: tuple[str, ...] = field(default=(), metadata={"item": "host"})
+
+    def validate(self) -> None:
+        check_domain_pattern(self.domain, "domain")
+        if not self.hosts:
+            raise ConfigError("a route needs at least one destination host", "hosts")
+        for h in self.hosts:
+            if h == "/dev/null":
+                continue
+            host, _, port = h.rpartition(":") if h.count(":") == 1 or h.startswith("[") else (h, "", "")
+            if port:
+                if not port.isdigit():
+                    raise ConfigError(f"{h!r}: the port must be a number", "hosts")
+                check_port(int(port), "hosts")
+            name = host.strip("[]") or h
+            if name.isascii():
+                check_hostname_or_ip(name, "hosts")
+            else:
+                check_domain_pattern(name, "hosts")  # an internationalised host name, checked as its A-label
+
+
+@dataclass(frozen=True)
+class RoutesSection(Section):
+    name: ClassVar[str] = "routes"
+    title: ClassVar[str] = "SMTP routes"
+
+    routes: tuple[Route, ...] = field(default=(), metadata={"item": "route"})
+
+    def validate(self) -> None:
+        check_unique((r.domain.lower() for r in self.routes), "routes", "route domain")
+
+
+DEST_TLS = ("none", "preferred", "required", "required-verify")
+
+
+@dataclass(frozen=True)
+class Destination(Record):
+    """destconfig: per-destination delivery controls ('default' applies to every other domain)."""
+
+    domain: str = setting(help="The destination domain ('default': every other domain).",
+                          check=lambda d: None if d == "default" else domain_pattern_problem(d))
+    tls: str = setting("preferred", help="TLS toward the destination.", choices=DEST_TLS)
+    concurrency: int = setting(20, help="Concurrent connections to the destination.", low=1, high=1000)
+
+
+@dataclass(frozen=True)
+class DeliverySection(Section):
+    name: ClassVar[str] = "delivery"
+    title: ClassVar[str] = "Delivery: destinations, retries, bounces"
+
+    destinations: tuple[Destination, ...] = field(default=(Destination("default"),), metadata={"item": "destination"})
+    retry_initial_seconds: int = setting(60, help="The first retry interval.", low=1, high=86400, unit="seconds")
+    retry_max_seconds: int = setting(3600, help="The longest retry interval.", low=1, high=7 * 86400,
+                                     unit="seconds")
+    max_queue_lifetime_seconds: int = setting(259200, help="How long a message may wait before it bounces.",
+                                              low=60, high=30 * 86400, unit="seconds")
+    connect_timeout_seconds: int = setting(30, help="Seconds to connect.", low=1, high=600, unit="seconds")
+    command_timeout_seconds: int = setting(300, help="Seconds per SMTP command.", low=1, high=3600,
+                                           unit="seconds")
+
+    def validate(self) -> None:
+        check_unique((d.domain.lower() for d in self.destinations), "destinations", "destination")
+        if not any(d.domain == "default" for d in self.destinations):
+            raise ConfigError("the 'default' destination is required", "destinations")
+        check_range(self.retry_max_seconds, self.retry_initial_seconds, 7 * 86400, "retry_max_seconds")
+
+    def for_domain(self, domain: str) -> Destination:
+        d = domain.lower()
+        for dest in self.destinations:
+            if dest.domain.lower() == d:
+                return dest
+        return next(x for x in self.destinations if x.domain == "default")
