@@ -39,14 +39,6 @@ SEVERITY_MENU = ("All", *ALERT_SEVERITIES)
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        args.expect_done("alertconfig")
-        if ctx.batch:
-            raise CommandError(USAGE)
-        return _menu(ctx)
-    if sub == "print" and not rest:
-        args.expect_done("alertconfig print")
-        return _print(ctx)
     if sub in ("new", "edit") and len(rest) == 1:
         classes = args.take_option("classes")
         severities = args.take_option("severities")
@@ -85,7 +77,7 @@ def run(ctx, args):
         if changes.get("support_address", "").lower() == "none":
             changes["support_address"] = ""
         ctx.replace_section("alerts", **changes)
-        return _print(ctx)
+        return show(ctx)
     raise CommandError(USAGE)
 
 
@@ -153,11 +145,11 @@ def _status_text(ctx) -> str:
     return "\n".join(lines)
 
 
-def _print(ctx) -> None:
+def show(ctx) -> None:
     ctx.say(_status_text(ctx))
 
 
-def _menu(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
         ops = [("NEW", "Add a new email address to send alerts."),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.shell.args import wizard_or_usage
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
@@ -29,12 +28,6 @@ def run(ctx, args):
 
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        args.expect_done("awarenessconfig")
-        return wizard_or_usage(ctx, USAGE, _print)
-    if sub == "print" and not rest:
-        args.expect_done("awarenessconfig print")
-        return _print(ctx)
     if sub == "setup" and not rest:
         changes = args.take_typed((("enabled", "enabled", bool), ("url", "url", str),
                                    ("interval", "interval_minutes", int)))
@@ -45,7 +38,7 @@ def run(ctx, args):
         if not changes:
             raise CommandError(USAGE)
         ctx.replace_section("awareness", **changes)
-        return _print(ctx)
+        return show(ctx)
     if sub == "import" and len(rest) == 1:
         args.expect_done("awarenessconfig import")
         addresses = awareness.parse(ctx.files.read_text(rest[0], 16 * 1024 * 1024))
@@ -55,7 +48,7 @@ def run(ctx, args):
     raise CommandError(USAGE)
 
 
-def _print(ctx) -> None:
+def show(ctx) -> None:
     from asyncos_cli.services import awareness
 
     a = ctx.config.awareness

@@ -11,7 +11,7 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import Certificate, CustomCa
-from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
@@ -52,12 +52,6 @@ def _certs():
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        args.expect_done("certconfig")
-        return wizard_or_usage(ctx, USAGE, _wizard)
-    if sub == "print" and not rest:
-        args.expect_done("certconfig print")
-        return _print(ctx)
     if sub == "certificate" and rest:
         return _certificate(ctx, args, rest[0].lower(), rest[1:])
     if sub == "certauthority" and len(rest) >= 2:
@@ -275,7 +269,7 @@ def _import_ca(ctx, name: str, path: str, which_names: str) -> None:
     ctx.say(f"The certificate authority {name} was added to the custom CA list.")
 
 
-def _print(ctx) -> None:
+def show(ctx) -> None:
     section = ctx.config.certificates
     _print_certificates(ctx, None)
     ctx.say(f"Custom CA list: {'enabled' if section.custom_ca_enabled else 'disabled'} "
@@ -286,7 +280,7 @@ def _print(ctx) -> None:
 # ---------------------------------------------------------------- the menus
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
         in_use = [l.name for l in ctx.config.listeners.listeners if not l.certificate and l.enabled]

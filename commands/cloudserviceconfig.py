@@ -13,7 +13,7 @@ from asyncos_cli.shell.registry import command
 from asyncos_cli.shell.shared.cloud import changed, client, failing, identity
 
 GRAMMAR = Grammar("cloudserviceconfig", """
-status
+status | print
 enable [--region=AMERICAS|EUROPE] [--server=https://...]
 disable
 register TOKEN | --token-file=FILE
@@ -42,16 +42,11 @@ NOT_YET = ("SETTRS", "ENABLESECUREX", "DISABLESECUREX", "ENABLECSN", "DISABLECSN
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        args.expect_done("cloudserviceconfig")
-        if ctx.batch:
-            return _status(ctx)
-        return _menu(ctx)
     if sub is not None and sub.upper() in NOT_YET:
         raise CommandError(f"cloudserviceconfig {sub.upper()} is not supported yet.")
     if sub == "status" and not rest:
         args.expect_done("cloudserviceconfig status")
-        return _status(ctx)
+        return show(ctx)
     if sub == "enable" and not rest:
         region = str(args.take_option("region", ctx.config.cloud.region)).upper()
         server = args.take_option("server")
@@ -89,7 +84,7 @@ def run(ctx, args):
         if not changes:
             raise CommandError(USAGE)
         ctx.replace_section("cloud", **changes)
-        return _status(ctx)
+        return show(ctx)
     raise CommandError(USAGE)
 
 
@@ -143,7 +138,7 @@ def _fetch(ctx, overwrite: bool) -> None:
                  f"{time.strftime('%Y-%m-%d', time.gmtime(pair.not_after))})")
 
 
-def _status(ctx) -> None:
+def show(ctx) -> None:
     from asyncos_cli.services.cloud import portal, stored_certificate
 
     c, p = ctx.config.cloud, portal(ctx.state)
@@ -167,9 +162,9 @@ def _status(ctx) -> None:
                 f"{time.strftime('%Y-%m-%d', time.gmtime(cert['not_after']))} (key encrypted at rest)")
 
 
-def _menu(ctx) -> None:
+def wizard(ctx) -> None:
     while True:
-        _status(ctx)
+        show(ctx)
         choice = ctx.prompter.menu(OPERATIONS)
         if choice is None:
             return

@@ -33,12 +33,6 @@ def run(ctx, args):
             raise CommandError(str(e)) from None
     args.expect_done("destconfig")
     dests = ctx.config.delivery.destinations
-    if sub is None and not ctx.batch:
-        return _wizard(ctx)
-    if sub == "print" and not rest:
-        for d in dests:
-            ctx.say(f"{d.domain}: TLS {d.tls}, at most {d.concurrency} concurrent connections")
-        return
     if sub in ("new", "edit") and len(rest) == 1:
         current = next((d for d in dests if d.domain.lower() == rest[0].lower()), None)
         if sub == "new" and current is not None:
@@ -70,7 +64,7 @@ def _stage(ctx, dests) -> None:
         raise CommandError(str(e)) from None
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
         for d in ctx.config.delivery.destinations:
@@ -86,3 +80,8 @@ def _wizard(ctx) -> None:
                                                                    "Required - Verify"], 1)]
         conc = p.ask_int("Enter the maximum number of concurrent connections.", 20, 1, 1000)
         run(ctx, Args.from_line(f"{op.lower()} {domain} --tls={tls} --concurrency={conc}"))
+
+
+def show(ctx) -> None:
+    for d in ctx.config.delivery.destinations:
+        ctx.say(f"{d.domain}: TLS {d.tls}, at most {d.concurrency} concurrent connections")

@@ -16,7 +16,7 @@ from asyncos_cli.config.schema import (
     DlpClassifier,
     DlpPolicy,
 )
-from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.registry import command
@@ -39,9 +39,6 @@ USAGE = GRAMMAR.usage()
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        args.expect_done("dlpconfig")
-        return wizard_or_usage(ctx, USAGE, _wizard)
     if sub in ("print", "classifiers") and not rest:
         args.expect_done(f"dlpconfig {sub}")
         return _print(ctx) if sub == "print" else _predefined(ctx)
@@ -210,7 +207,7 @@ def _print(ctx) -> None:
         _print_policy(ctx, p)
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
         _print(ctx)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.shell.args import wizard_or_usage
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
@@ -17,14 +16,8 @@ USAGE = GRAMMAR.usage()
 @command("dnsconfig", "Configure DNS setup.", roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
-    if sub is None:
-        args.expect_done("dnsconfig")
-        return wizard_or_usage(ctx, USAGE, _wizard)
     if len(args.positional) != 1:
         raise CommandError(USAGE)
-    if sub == "print":
-        args.expect_done("dnsconfig print")
-        return _print(ctx)
     if sub == "setup":
         changes = args.take_typed((("timeout", "timeout_seconds", float),))
         if "servers" in args.options:
@@ -35,11 +28,11 @@ def run(ctx, args):
         if not changes:
             raise CommandError(USAGE)
         ctx.replace_section("dns", **changes)
-        return _print(ctx)
+        return show(ctx)
     raise CommandError(USAGE)
 
 
-def _print(ctx) -> None:
+def show(ctx) -> None:
     d = ctx.config.dns
     if d.servers:
         ctx.say("Using the local DNS cache servers:")
@@ -50,9 +43,9 @@ def _print(ctx) -> None:
     ctx.say(f"Timeout for DNS queries: {d.timeout_seconds:g} seconds")
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
-    _print(ctx)
+    show(ctx)
     op = p.menu([("SETUP", "Configure the DNS servers.")])
     if op is None:
         return

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.shell.args import wizard_or_usage
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("domainrepconfig", """
+print
 domainexceptionlist print
 domainexceptionlist add|delete DOMAIN ...     (a domain, or .domain for its subdomains)
 """)
@@ -20,18 +20,13 @@ def run(ctx, args):
     args.expect_done("domainrepconfig")
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        return wizard_or_usage(ctx, USAGE, _wizard)
     if sub != "domainexceptionlist":
         raise CommandError(USAGE)
     op = rest[0].lower() if rest else "print"
     domains = rest[1:]
     current = list(ctx.config.reputation.domain_exceptions)
     if op == "print" and not domains:
-        ctx.say("Domain exception list:" if current else "The domain exception list is empty.")
-        for d in current:
-            ctx.say(f"  {d}")
-        return
+        return show(ctx)
     if op in ("add", "delete") and domains:
         known = {d.lower() for d in current}
         if op == "add":
@@ -48,12 +43,19 @@ def run(ctx, args):
     raise CommandError(USAGE)
 
 
-def _wizard(ctx) -> None:
+def show(ctx) -> None:
+    current = ctx.config.reputation.domain_exceptions
+    ctx.say("Domain exception list:" if current else "The domain exception list is empty.")
+    for d in current:
+        ctx.say(f"  {d}")
+
+
+def wizard(ctx) -> None:
     from asyncos_cli.shell.args import Args
 
     p = ctx.prompter
     while True:
-        run(ctx, Args(["domainexceptionlist", "print"], {}))
+        show(ctx)
         op = p.menu([("ADD", "Add domains to the exception list."), ("DELETE", "Remove domains.")])
         if op is None:
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import MessageFilter
-from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
@@ -28,8 +28,6 @@ def run(ctx, args):
     args.expect_done("filters")
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        return wizard_or_usage(ctx, USAGE, _wizard)
     if sub in ("list", "print") and not rest:
         return _list(ctx)
     if sub == "detail" and len(rest) == 1:
@@ -109,7 +107,7 @@ def _list(ctx) -> None:
         ctx.say(f"{i:>4} {'Y' if f.active else 'N':>6} {valid:>5} {f.name}")
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
         _list(ctx)

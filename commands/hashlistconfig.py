@@ -12,7 +12,7 @@ import re
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import HashList
-from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
@@ -37,9 +37,6 @@ _HASH_IN_LINE = re.compile(r"^\s*([0-9A-Fa-f]{64})\b")
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        args.expect_done("hashlistconfig")
-        return wizard_or_usage(ctx, USAGE, _wizard)
     description = args.take_option("description")
     args.expect_done(f"hashlistconfig {sub}")
     if sub == "list" and not rest:
@@ -150,7 +147,7 @@ def _list(ctx) -> None:
         ctx.say(f"{h.name:<24} {len(h.hashes):>7}  {h.description}")
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
         _list(ctx)

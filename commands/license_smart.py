@@ -16,7 +16,7 @@ from asyncos_cli.shell.registry import command
 from asyncos_cli.shell.shared.cloud import changed, client, failing, identity
 
 GRAMMAR = Grammar("license_smart", """
-status
+status | print
 enable | disable               (a configuration change: commit it)
 register --token=TOKEN | --token-file=FILE
 renew
@@ -33,7 +33,7 @@ def run(ctx, args):
         raise CommandError(USAGE)
     if sub == "status":
         args.expect_done("license_smart status")
-        return _status(ctx)
+        return show(ctx)
     if sub in ("enable", "disable"):
         args.expect_done(f"license_smart {sub}")
         ctx.replace_section("licensing", smart_licensing=sub == "enable")
@@ -45,7 +45,7 @@ def run(ctx, args):
         if not changes:
             raise CommandError(USAGE)
         ctx.replace_section("licensing", **changes)
-        return _status(ctx)
+        return show(ctx)
     if sub == "register":
         token = args.secret("token", ctx)
         args.expect_done("license_smart register")
@@ -85,7 +85,7 @@ def _register(ctx, token: str) -> None:
     changed(ctx, f"Cisco Cloud Services enabled and registered ({ctx.config.cloud.region}, {ctx.config.cloud.server})")
 
 
-def _status(ctx) -> None:
+def show(ctx) -> None:
     from asyncos_cli.services.cloud import LICENSE_KEY
 
     s = ctx.config.licensing

@@ -5,7 +5,6 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError, parse_scalar
 from asyncos_cli.config.schema import Listener
-from asyncos_cli.shell.args import wizard_or_usage
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
@@ -59,11 +58,6 @@ OPTIONS = {
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        return wizard_or_usage(ctx, USAGE, _wizard)
-    if sub == "print" and not rest:
-        args.expect_done("listenerconfig print")
-        return _print(ctx)
     if sub == "new" and len(rest) == 1:
         changes = _options(args)
         kind = args.take_option("kind", "public")
@@ -236,7 +230,7 @@ def _print_hat(ctx) -> None:
                 f"TLS {p.tls}, SDR check {'on' if p.sdr_check else 'off'}")
 
 
-def _print(ctx) -> None:
+def show(ctx) -> None:
     ctx.say("Currently configured listeners:")
     for i, l in enumerate(_listeners(ctx), 1):
         state = "" if l.enabled else " (disabled)"
@@ -249,10 +243,10 @@ def _print(ctx) -> None:
             ctx.say(f"   Recipient access: {', '.join(l.rcpt_access) or '(none)'}")
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
-        _print(ctx)
+        show(ctx)
         op = p.menu([("NEW", "Create a new listener."), ("EDIT", "Modify a listener."),
                      ("DELETE", "Remove a listener.")])
         if op is None:

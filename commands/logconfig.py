@@ -5,7 +5,6 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import LOG_LEVELS, LOG_TYPES, LogSubscription
-from asyncos_cli.shell.args import wizard_or_usage
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.registry import command
@@ -28,12 +27,6 @@ USAGE = GRAMMAR.usage()
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        args.expect_done("logconfig")
-        return wizard_or_usage(ctx, USAGE, _print)
-    if sub == "print" and not rest:
-        args.expect_done("logconfig print")
-        return _print(ctx)
     section = ctx.config.logs
     subs = list(section.subscriptions)
     current = next((s for s in subs if s.name == (rest[0] if rest else None)), None)
@@ -72,14 +65,14 @@ def run(ctx, args):
         ctx.stage(section.replace(subscriptions=tuple(subs)))
     except ConfigError as e:
         raise CommandError(str(e)) from None
-    _print(ctx)
+    show(ctx)
 
 
 def _fields(value) -> tuple[str, ...]:
     return tuple(f.strip() for f in ("" if value is True else str(value)).split(",") if f.strip())
 
 
-def _print(ctx) -> None:
+def show(ctx) -> None:
     ctx.say("Currently configured logs:")
     for i, s in enumerate(ctx.config.logs.subscriptions, 1):
         if s.retrieval == "syslog":

@@ -10,7 +10,6 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import HttpProxy
-from asyncos_cli.shell.args import wizard_or_usage
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
@@ -26,14 +25,8 @@ USAGE = GRAMMAR.usage()
          grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
-    if sub is None:
-        args.expect_done("outboundconfig")
-        return wizard_or_usage(ctx, USAGE, _print)
     if len(args.positional) != 1:
         raise CommandError(USAGE)
-    if sub == "print":
-        args.expect_done("outboundconfig print")
-        return _print(ctx)
     if sub == "setup":
         changes = args.take_typed((("timeout", "timeout_seconds", float), ("retries", "retries", int)))
         proxy = args.take_option("proxy")
@@ -53,11 +46,11 @@ def run(ctx, args):
         except ConfigError as e:
             raise CommandError(str(e)) from None
         ctx.replace_section("outbound", **changes)
-        return _print(ctx)
+        return show(ctx)
     raise CommandError(USAGE)
 
 
-def _print(ctx) -> None:
+def show(ctx) -> None:
     o = ctx.config.outbound
     p = o.proxy
     ctx.say(f"Upstream HTTP proxy: {f'{p.host}:{p.port}' + (f' (user {p.username})' if p.username else '') if p else 'none'}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import ProtectedPassphrase
-from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
@@ -33,9 +33,6 @@ SETUP_OPTIONS = (("inbound", "inbound", bool), ("outbound", "outbound", bool),
          grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
-    if sub is None:
-        args.expect_done("protectedattachmentconfig")
-        return wizard_or_usage(ctx, USAGE, _wizard)
     if len(args.positional) != 1:
         raise CommandError(USAGE)
     if sub == "print":
@@ -158,7 +155,7 @@ def _print(ctx, reveal: bool) -> None:
         ctx.say(f"{p.priority:<10} {ctx.keyring.reveal(p.passphrase) if reveal else '********'}")
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
         section = ctx.config.protected_attachments

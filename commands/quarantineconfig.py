@@ -13,7 +13,7 @@ import time
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import Quarantine
-from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
@@ -38,9 +38,6 @@ OPTIONS = (("retention", "retention_days", int), ("expiry-action", "expiry_actio
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        args.expect_done("quarantineconfig")
-        return wizard_or_usage(ctx, USAGE, _wizard)
     changes = args.take_typed(OPTIONS)
     args.expect_done(f"quarantineconfig {sub}")
     if changes and sub not in ("new", "edit"):
@@ -138,7 +135,7 @@ def _messages(ctx, name: str) -> None:
         ctx.say(f"{h.mid:>8}  {time.ctime(h.held_at):<24} {h.sender[:28]:<28} {h.subject[:40]} ({h.reason})")
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
         _list(ctx)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import ReputationProvider
-from asyncos_cli.shell.args import wizard_or_usage
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
@@ -27,12 +26,6 @@ USAGE = GRAMMAR.usage()
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        args.expect_done("reputationconfig")
-        return wizard_or_usage(ctx, USAGE, _print)
-    if sub == "print" and not rest:
-        args.expect_done("reputationconfig print")
-        return _print(ctx)
     if sub == "provider" and rest:
         return _provider(ctx, args, rest[0].lower(), rest[1:])
     if sub == "local" and rest:
@@ -116,7 +109,7 @@ def _local(ctx, args, op: str, rest: list[str]) -> None:
     raise CommandError(USAGE)
 
 
-def _print(ctx) -> None:
+def show(ctx) -> None:
     rep = ctx.config.reputation
     ctx.say("Reputation providers, asked in this order:")
     for i, p in enumerate(rep.providers, 1):

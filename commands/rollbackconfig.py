@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
-from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.registry import command, lookup
@@ -23,8 +23,6 @@ def run(ctx, args):
     args.expect_done("rollbackconfig")
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        return wizard_or_usage(ctx, USAGE, _wizard)
     if sub in ("list", "print") and not rest:
         return _list(ctx)
     if sub == "diff" and 1 <= len(rest) <= 2:
@@ -81,7 +79,7 @@ def _rollback(ctx, vid: int) -> list[str]:
     return changed
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
         op = p.menu(

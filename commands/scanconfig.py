@@ -10,7 +10,6 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.schema import UNSCANNABLE_ACTIONS, ScanningSection
 from asyncos_cli.shell.grammar import Grammar, field_options
-from asyncos_cli.shell.args import Args, wizard_or_usage
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
 
@@ -28,9 +27,6 @@ USAGE = GRAMMAR.usage()
 @command("scanconfig", "Configure attachment scanning policy.", roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
-    if sub is None:
-        args.expect_done("scanconfig")
-        return wizard_or_usage(ctx, USAGE, _wizard)
     if sub == "print" and len(args.positional) == 1:
         args.expect_done("scanconfig print")
         ctx.say(_status(ctx.config.scanning))
@@ -64,7 +60,7 @@ def _status(s) -> str:
     ])
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
         op = p.menu([("SETUP", "Configure the scanning bounds and the unscannable actions."),
@@ -76,7 +72,7 @@ def _wizard(ctx) -> None:
         if op == "PRINT":
             ctx.say(_status(ctx.config.scanning))
         elif op == "PROTECTEDATTACHMENTCONFIG":
-            protectedattachmentconfig.run(ctx, Args())
+            protectedattachmentconfig.wizard(ctx)
         else:
             _setup_wizard(ctx)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.schema import SDR_BLOCKABLE
-from asyncos_cli.shell.args import wizard_or_usage
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.registry import command
@@ -22,12 +21,6 @@ USAGE = GRAMMAR.usage()
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        args.expect_done("sdrconfig")
-        return wizard_or_usage(ctx, USAGE, _wizard)
-    if sub == "print" and not rest:
-        args.expect_done("sdrconfig print")
-        return _print(ctx)
     if sub == "domainreputation" and len(rest) == 1 and rest[0].lower() in ("enable", "disable"):
         changes = {"sdr_enabled": rest[0].lower() == "enable"}
         verdict = args.take_option("verdict")
@@ -35,18 +28,18 @@ def run(ctx, args):
         if verdict is not None:
             changes["sdr_verdict"] = str(verdict).lower()
         ctx.replace_section("reputation", **changes)
-        return _print(ctx)
+        return show(ctx)
     if sub == "advanced" and not rest:
         changes = args.take_typed((("timeout", "sdr_timeout_seconds", float), ("cache", "cache_seconds", int)))
         args.expect_done("sdrconfig advanced")
         if not changes:
             raise CommandError(USAGE)
         ctx.replace_section("reputation", **changes)
-        return _print(ctx)
+        return show(ctx)
     raise CommandError(USAGE)
 
 
-def _print(ctx) -> None:
+def show(ctx) -> None:
     r = ctx.config.reputation
     ctx.say(f"Domain Reputation Filtering: {'Enabled' if r.sdr_enabled else 'Disabled'}")
     ctx.say(f"Sender domains refused at MAIL FROM: verdict {r.sdr_verdict.capitalize()} or worse "
@@ -57,7 +50,7 @@ def _print(ctx) -> None:
     ctx.say("Providers: " + ", ".join(f"{p.name} ({p.type})" for p in r.providers if p.kind == "domain"))
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     r = ctx.config.reputation
     enabled = p.yes_no("Would you like to use Domain Reputation Filtering?", r.sdr_enabled)
@@ -67,4 +60,4 @@ def _wizard(ctx) -> None:
                      [v.capitalize() for v in SDR_BLOCKABLE], SDR_BLOCKABLE.index(r.sdr_verdict))
         changes["sdr_verdict"] = SDR_BLOCKABLE[i]
     ctx.replace_section("reputation", **changes)
-    _print(ctx)
+    show(ctx)

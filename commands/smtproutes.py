@@ -23,10 +23,6 @@ def run(ctx, args):
     args.expect_done("smtproutes")
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None and not ctx.batch:
-        return _wizard(ctx)
-    if sub == "print" and not rest:
-        return _print(ctx)
     if sub in ("new", "edit") and len(rest) == 2:
         return _set(ctx, rest[0], rest[1], new=sub == "new")
     if sub == "delete" and len(rest) == 1:
@@ -56,7 +52,7 @@ def _set(ctx, domain: str, hosts: str, new: bool) -> None:
     ctx.say(f"Mail for {domain} goes to {', '.join(route.hosts)}; commit to apply.")
 
 
-def _print(ctx) -> None:
+def show(ctx) -> None:
     routes = ctx.config.routes.routes
     if not routes:
         ctx.say("No routes are defined: mail is delivered by MX lookup.")
@@ -64,10 +60,10 @@ def _print(ctx) -> None:
         ctx.say(f"{r.domain} => {', '.join(r.hosts)}")
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
-        _print(ctx)
+        show(ctx)
         op = p.menu([("NEW", "Create a new route."), ("EDIT", "Edit destinations of an existing route."),
                      ("DELETE", "Remove a route.")])
         if op is None:

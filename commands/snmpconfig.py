@@ -45,11 +45,6 @@ PASSPHRASE_TOO_SHORT = f"The SNMPv3 password must be at least {SNMP_PASSPHRASE_M
 @command("snmpconfig", "Configure SNMP.", roles=R.ADMIN_ONLY, secret_options=("auth-passphrase", "priv-passphrase", "community", "trap-community"), grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
-    if sub is None:
-        args.expect_done("snmpconfig")
-        if ctx.batch:
-            raise CommandError(USAGE)
-        return _menu(ctx)
     if len(args.positional) != 1:
         raise CommandError(USAGE)
     if sub == "print":
@@ -59,14 +54,14 @@ def run(ctx, args):
             from .protectedattachmentconfig import may_reveal
 
             may_reveal(ctx, "SNMP community strings")
-        return _print(ctx, reveal)
+        return show(ctx, reveal)
     if sub == "setup":
         changes = _batch_changes(ctx, args)
         args.expect_done("snmpconfig setup")
         if not changes:
             raise CommandError(USAGE)
         _stage(ctx, changes)
-        return _print(ctx)
+        return show(ctx)
     raise CommandError(USAGE)
 
 
@@ -155,7 +150,7 @@ def _status(ctx) -> str:
     return "SNMP Enabled" if ctx.config.snmp.enabled else "SNMP Disabled"
 
 
-def _menu(ctx) -> None:
+def wizard(ctx) -> None:
     while True:
         choice = ctx.prompter.menu([("SETUP", "Configure SNMP.")], status=_status(ctx))
         if choice is None:
@@ -343,7 +338,7 @@ def _url_problem(text: str) -> str | None:
 # ---------------------------------------------------------------- print
 
 
-def _print(ctx, reveal: bool = False) -> None:
+def show(ctx, reveal: bool = False) -> None:
     s = ctx.config.snmp
 
     def shown(which: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError, parse_scalar
 from asyncos_cli.config.schema import UserKey
-from asyncos_cli.shell.args import wizard_or_usage
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
@@ -24,11 +23,6 @@ USAGE = GRAMMAR.usage()
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        return wizard_or_usage(ctx, USAGE, _wizard)
-    if sub == "print":
-        args.expect_done("sshconfig print")
-        return _print(ctx)
     if sub == "setup":
         return _setup(ctx, args)
     if sub == "userkey" and rest:
@@ -55,7 +49,7 @@ def _ssh(ctx):
     return ctx.config.ssh
 
 
-def _print(ctx):
+def show(ctx):
     s = _ssh(ctx)
     ctx.say(f"SSH server: {'enabled' if s.enabled else 'disabled'}")
     ctx.say(f"Listen address: {s.listen}")
@@ -77,7 +71,7 @@ def _setup(ctx, args):
     if not changes:
         raise CommandError(USAGE)
     ctx.replace_section("ssh", **changes)
-    _print(ctx)
+    show(ctx)
 
 
 def _add_key(ctx, user: str, key: str):
@@ -117,10 +111,10 @@ def _print_keys(ctx, user: str | None):
             ctx.say(f"  {i}. {parts[0]} {parts[1][:12]}...{parts[1][-12:]} {' '.join(parts[2:])}")
 
 
-def _wizard(ctx):
+def wizard(ctx):
     p = ctx.prompter
     while True:
-        _print(ctx)
+        show(ctx)
         op = p.menu([("SETUP", "Configure the SSH server."), ("USERKEY", "Edit users' SSH public keys.")])
         if op is None:
             return

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.schema import TLS_VERSIONS
-from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.registry import command
@@ -34,9 +34,6 @@ NOT_YET = "LDAP, updater and alert clients do not exist yet"
 def run(ctx, args):
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        args.expect_done("sslconfig")
-        return wizard_or_usage(ctx, USAGE, _wizard)
     if sub == "print" and not rest:
         args.expect_done("sslconfig print")
         ctx.say(_status(ctx.config.ssl))
@@ -71,7 +68,7 @@ def _status(s) -> str:
     ])
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
         s = ctx.config.ssl

@@ -31,11 +31,6 @@ LOG_TAIL_BYTES = 256 * 1024
 @command("supportrequest", "Send a message to customer support.", roles=R.ADMIN_ONLY, grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
-    if sub is None:
-        args.expect_done("supportrequest")
-        if ctx.batch:
-            raise CommandError(USAGE)
-        return _wizard(ctx)
     if sub != "send" or len(args.positional) != 1:
         raise CommandError(USAGE)
     fields = {k: args.take_option(k) for k in ("description", "email", "name", "phone", "to", "cc")}
@@ -47,7 +42,7 @@ def run(ctx, args):
 
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     fields = {
         "to": p.ask("Please enter the email address of the support team.",

@@ -9,7 +9,7 @@ read these verdicts.
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.shell.args import Args, wizard_or_usage
+from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
@@ -32,10 +32,6 @@ def run(ctx, args):
     args.expect_done("urllistconfig")
     sub = args.subcommand()
     rest = args.positional[1:]
-    if sub is None:
-        return wizard_or_usage(ctx, USAGE, _wizard)
-    if sub == "print" and not rest:
-        return _print(ctx)
     if sub in ("add", "remove", "import") and len(rest) >= 2 and rest[0].lower() in FIELDS:
         which, entries = rest[0].lower(), rest[1:]
         if sub == "import":
@@ -66,7 +62,7 @@ def _read(ctx, path: str) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
-def _print(ctx) -> None:
+def show(ctx) -> None:
     rep = ctx.config.reputation
     for which, field_name in FIELDS.items():
         entries = getattr(rep, field_name)
@@ -75,10 +71,10 @@ def _print(ctx) -> None:
             ctx.say(f"  {e}")
 
 
-def _wizard(ctx) -> None:
+def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
-        _print(ctx)
+        show(ctx)
         op = p.menu([("ADD", "Add entries to a list."), ("REMOVE", "Remove entries from a list."),
                      ("IMPORT", "Import a list from a file.")])
         if op is None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import ROLES, UserAccount
-from asyncos_cli.shell.args import wizard_or_usage
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
@@ -52,8 +51,6 @@ USAGE = GRAMMAR.usage()
 )
 def run(ctx, args):
     sub = args.subcommand()
-    if sub is None:
-        return wizard_or_usage(ctx, USAGE, _wizard)
     handler = BATCH.get(sub)
     if handler is None:
         raise CommandError(f"Unknown option '{sub}'.\n{USAGE}")
@@ -329,7 +326,7 @@ def _print_policy(ctx):
 # ------------------------------------------------------------ the wizard
 
 
-def _wizard(ctx):
+def wizard(ctx):
     p = ctx.prompter
     while True:
         _print_users(ctx)

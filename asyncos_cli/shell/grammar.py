@@ -115,7 +115,8 @@ class Form:
 
 #: The tokens of a usage line: brackets, parentheses, "|", an option (its value may hold "[...]" and "|"),
 #: or a word.
-_TOKENS = re.compile(r"\[|\]|\(|\)|\||--[A-Za-z0-9][A-Za-z0-9-]*(?:=(?:\[[^\]\s]*\]|[^\s\]\)\[])*)?|[^\s\[\]()|]+")
+_TOKENS = re.compile(r"""\[|\]|\(|\)|\||--[A-Za-z0-9][A-Za-z0-9-]*(?:=(?:'[^']*'|"[^"]*"|\[[^\]\s]*\]|[^\s\]\)\['"])*)?"""
+                     r"""|[^\s\[\]()|]+""")
 
 
 def parse_form(line: str, fields: Sequence[Option]) -> Form:

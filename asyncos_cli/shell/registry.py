@@ -15,10 +15,13 @@ import importlib
 import pkgutil
 import re
 import shlex
+import sys
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from asyncos_cli.auth import roles as R
+
+from .prompter import CommandError
 
 #: Option names that always hold secrets, whatever the command declares.
 _SECRET_WORDS = re.compile(r"passphrase|password|secret|community|privkey|authkey|token", re.I)
@@ -42,6 +45,28 @@ class Command:
     aliases: tuple[str, ...] = ()
     #: The batch grammar (asyncos_cli.shell.grammar.Grammar): forms, options, usage; None: no arguments.
     grammar: object = None
+
+    def invoke(self, ctx, args) -> None:
+        """Run the command on a parsed line: the grammar first; then, by the module's conventions, its
+        ``wizard(ctx)`` for the bare command on a terminal and its ``show(ctx)`` for ``print`` (and for the
+        bare command in a batch, where no question may be asked; without ``show``, the usage); every other
+        line goes to ``run``."""
+        if self.grammar is not None:
+            self.grammar.check(args)
+        module = sys.modules[self.run.__module__]
+        wizard, show = getattr(module, "wizard", None), getattr(module, "show", None)
+        if not args and (wizard or show):
+            if wizard is not None and not ctx.batch:
+                return wizard(ctx)
+            if show is None:
+                raise CommandError(self.usage())
+            return show(ctx)
+        if show and [w.lower() for w in args.positional] == ["print"] and not args.options:
+            return show(ctx)
+        return self.run(ctx, args)
+
+    def usage(self) -> str:
+        return self.grammar.usage() if self.grammar is not None else f"Usage: {self.name}"
 
     def redact_tokens(self, tokens: list[str]) -> list[str]:
         out = []

@@ -45,11 +45,8 @@ class Shell:
         steps = [checkpoint]
         if session is not None:
             ctx.prompter.on_menu = lambda: steps.__setitem__(0, session.checkpoint())
-        args = Args.parse(tokens[1:])
-        if cmd.grammar is not None:
-            cmd.grammar.check(args)  # a mistyped option is named before anything else is said
         try:
-            cmd.run(ctx, args)
+            cmd.invoke(ctx, Args.parse(tokens[1:]))
         except (ConfigError, FileRefused) as e:
             self._undo(checkpoint)
             raise CommandError(str(e)) from None
