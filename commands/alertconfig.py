@@ -23,7 +23,8 @@ clear
 from ADDRESS|default
 setup [--initial-interval=SECONDS] [--max-interval=SECONDS] [--max-saved=N] [--tls=yes|no]
       [--support-address=ADDRESS|none]
-""", notes="""\
+""", names=lambda c: [x.address for x in c.alerts.recipients],
+    notes="""\
 Classes: all or 1-9 / names (System, Hardware, Updater, Outbreak Filters, Anti-Virus, Anti-Spam,
 Directory Harvest Attack Prevention, Release and Support Notifications). Severities: all or Critical,
 Warning, Information.""")

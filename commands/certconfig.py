@@ -33,7 +33,8 @@ certificate delete NAME
 certauthority custom print | enable | disable | export FILE | delete NAME
 certauthority custom import NAME FILE [--check-fqdn=cn|san|both|no]
 certauthority system print | enable | disable
-""")
+""",
+    names=lambda c: [x.name for x in (*c.certificates.certificates, *c.certificates.custom_cas)])
 USAGE = GRAMMAR.usage()
 
 NEW_OPTIONS = (("cn", "common_name", str), ("org", "organization", str), ("unit", "unit", str),

@@ -15,7 +15,8 @@ print
 new DOMAIN [--tls=none|preferred|required|required-verify] [--concurrency=N]
 edit DOMAIN|default [--tls=...] [--concurrency=N]
 delete DOMAIN
-""")
+""",
+    names=lambda c: [x.domain for x in c.delivery.destinations])
 USAGE = GRAMMAR.usage()
 
 @command("destconfig", "Configure options for outgoing mail by destination domain.", roles=R.CONFIGURE,

@@ -29,7 +29,8 @@ policy new|edit NAME [--template=privacy-protection] [--classifier=KEY ...]
       [--severity-action=SEVERITY:ACTION ...] [FIELDS] [--thresholds=medium:N,high:N,critical:N]
 classifier list | delete NAME
 classifier new NAME [--entity=KEY ...] [--regex=RE] [--keyword=WORD ...]
-""", fields=field_options(DlpPolicy, "min_confidence", "min_matches"),
+""", names=lambda c: [x.name for x in (*c.dlp.policies, *c.dlp.classifiers)],
+    fields=field_options(DlpPolicy, "min_confidence", "min_matches"),
     notes=f"SEVERITY: {', '.join(DLP_SEVERITIES)}   ACTION: {', '.join(DLP_ACTIONS)}")
 USAGE = GRAMMAR.usage()
 

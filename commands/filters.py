@@ -19,7 +19,8 @@ export FILE
 delete NAME
 set NAME active|inactive
 move NAME POSITION
-""")
+""",
+    names=lambda c: [x.name for x in c.message_filters.filters])
 USAGE = GRAMMAR.usage()
 
 @command("filters", "Configure message processing options.", roles=R.CONFIGURE,

@@ -26,7 +26,8 @@ export NAME FILE
 add NAME HASH ...
 remove NAME HASH ...
 delete NAME
-""")
+""",
+    names=lambda c: [x.name for x in c.hash_lists.lists])
 USAGE = GRAMMAR.usage()
 
 _HASH_IN_LINE = re.compile(r"^\s*([0-9A-Fa-f]{64})\b")

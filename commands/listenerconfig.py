@@ -3,106 +3,83 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.fields import ConfigError, parse_scalar
-from asyncos_cli.config.schema import Listener
-from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.config.fields import ConfigError
+from asyncos_cli.config.schema import Listener, MailFlowPolicy
+from asyncos_cli.shell.grammar import Grammar, field_options
+from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
 
+LISTENER_FIELDS = field_options(Listener, "interface", "port", "starttls", "max_message_bytes", "max_recipients",
+                                "max_connections", "idle_timeout_seconds", "max_header_count", "max_header_bytes",
+                                "enabled", "certificate")
+POLICY_FIELDS = field_options(MailFlowPolicy, "action", "max_message_bytes", "max_recipients",
+                              "max_messages_per_hour", "max_connections_per_ip", "tls", "sdr_check")
+
 GRAMMAR = Grammar("listenerconfig", """
 print
-new NAME --kind=public|private --interface=ADDR --port=N
-edit NAME [--interface=ADDR] [--port=N] [--starttls=off|preferred|required]
-      [--max-message-size=BYTES] [--max-recipients=N] [--max-connections=N] [--enabled=yes|no]
-      [--idle-timeout=SECONDS] [--max-header-count=N] [--max-header-size=BYTES]
-      [--certificate=NAME]   (certconfig; empty: the demonstration certificate)
+new NAME [--kind=public|private] [LISTENER]
+edit NAME [LISTENER]
 edit NAME rcptaccess add DOMAIN | delete DOMAIN | print
 delete NAME
 [edit LISTENER] hostaccess print
 hostaccess add GROUP SENDER      (IP, CIDR, host name, .domain or ALL)
 hostaccess delete GROUP SENDER
-hostaccess policy NAME [--action=accept|reject|tcprefuse|relay] [--max-message-size=BYTES]
-      [--max-recipients=N] [--max-messages-per-hour=N] [--max-connections-per-ip=N]
-      [--tls=off|preferred|required] [--sdr=yes|no]
-""")
+hostaccess policy NAME [POLICY]
+""", fields={"LISTENER": LISTENER_FIELDS, "POLICY": POLICY_FIELDS}, aliases=("sdr-check",),
+    notes="NAME: a listener's name or its number in 'listenerconfig print'. --certificate: a certconfig name "
+          "(empty: the demonstration certificate).",
+    names=lambda c: [x.name for x in c.listeners.listeners])
 USAGE = GRAMMAR.usage()
 
-POLICY_OPTIONS = {
-    "action": ("action", str),
-    "max-message-size": ("max_message_bytes", int),
-    "max-recipients": ("max_recipients", int),
-    "max-messages-per-hour": ("max_messages_per_hour", int),
-    "max-connections-per-ip": ("max_connections_per_ip", int),
-    "tls": ("tls", str),
-    "sdr-check": ("sdr_check", bool),
-    "sdr": ("sdr_check", bool),
-}
-
-OPTIONS = {
-    "interface": ("interface", str),
-    "port": ("port", int),
-    "starttls": ("starttls", str),
-    "max-message-size": ("max_message_bytes", int),
-    "max-recipients": ("max_recipients", int),
-    "max-connections": ("max_connections", int),
-    "idle-timeout": ("idle_timeout_seconds", int),
-    "max-header-count": ("max_header_count", int),
-    "max-header-size": ("max_header_bytes", int),
-    "enabled": ("enabled", bool),
-    "certificate": ("certificate", str),
-}
+EDITOR = ListEditor("listener", "listenerconfig", lambda ctx: ctx.config.listeners.listeners, lambda l: l.name,
+                    heading="Currently configured listeners:", line=lambda l: _describe(l))
 
 
-@command("listenerconfig", "Configure mail listeners.", roles=R.CONFIGURE,
-         grammar=GRAMMAR)
+@command("listenerconfig", "Configure mail listeners.", roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
-    sub = args.subcommand()
-    rest = args.positional[1:]
-    if sub == "new" and len(rest) == 1:
-        changes = _options(args)
-        kind = args.take_option("kind", "public")
-        args.expect_done("listenerconfig new")
-        return _new(ctx, rest[0], str(kind), changes)
-    if sub == "edit" and len(rest) >= 1:
-        listener = _get(ctx, rest[0])
-        if len(rest) >= 2 and rest[1].lower() == "rcptaccess":
-            args.expect_done("listenerconfig edit rcptaccess")
-            return _rcptaccess(ctx, listener, rest[2:])
-        if len(rest) >= 2 and rest[1].lower() == "hostaccess":
-            return _hostaccess(ctx, args, rest[2:])  # the host access table is shared by the listeners
-        changes = _options(args)
-        args.expect_done("listenerconfig edit")
-        if not changes or len(rest) != 1:
-            raise CommandError(USAGE)
-        return _replace(ctx, listener, listener_replace(listener, changes))
-    if sub == "hostaccess":
-        return _hostaccess(ctx, args, rest)
-    if sub == "delete" and len(rest) == 1:
-        args.expect_done("listenerconfig delete")
-        listener = _get(ctx, rest[0])
-        _stage(ctx, [l for l in _listeners(ctx) if l.name != listener.name])
-        ctx.say(f"Listener {listener.name} deleted; commit to apply.")
-        return
-    raise CommandError(USAGE)
+    sub, rest = args.subcommand(), args.positional[1:]
+    if sub == "edit" and len(rest) >= 2 and rest[1].lower() in ("rcptaccess", "hostaccess"):
+        sub, rest = rest[1].lower(), [rest[0], *rest[2:]] if rest[1].lower() == "rcptaccess" else rest[2:]
+    handler = {"new": _batch_new, "edit": _batch_edit, "delete": _batch_delete, "rcptaccess": _batch_rcptaccess,
+               "hostaccess": _hostaccess}.get(sub)
+    if handler is None:
+        raise CommandError(USAGE)
+    handler(ctx, args, rest)
+
+
+def _batch_new(ctx, args, rest) -> None:
+    changes = args.take_fields(LISTENER_FIELDS)
+    kind = args.take_option("kind", "public")
+    args.expect_done("listenerconfig new")
+    if len(rest) != 1:
+        raise CommandError(USAGE)
+    _new(ctx, rest[0], str(kind), changes)
+
+
+def _batch_edit(ctx, args, rest) -> None:
+    listener = EDITOR.find(ctx, rest[0]) if rest else None
+    changes = args.take_fields(LISTENER_FIELDS)
+    args.expect_done("listenerconfig edit")
+    if listener is None or not changes or len(rest) != 1:
+        raise CommandError(USAGE)
+    _replace(ctx, listener, listener_replace(listener, changes))
+
+
+def _batch_delete(ctx, args, rest) -> None:
+    args.expect_done("listenerconfig delete")
+    if len(rest) != 1:
+        raise CommandError(USAGE)
+    _delete(ctx, EDITOR.find(ctx, rest[0]))
+
+
+def _batch_rcptaccess(ctx, args, rest) -> None:
+    args.expect_done("listenerconfig edit rcptaccess")
+    _rcptaccess(ctx, EDITOR.find(ctx, rest[0]), rest[1:])
 
 
 def _listeners(ctx):
     return ctx.config.listeners.listeners
-
-
-def _get(ctx, name: str) -> Listener:
-    """By name, or by its number in the printed list (as the appliance's menus accept)."""
-    listener = ctx.config.listeners.get(name)
-    listeners = _listeners(ctx)
-    if listener is None and name.strip().isdigit() and 1 <= int(name) <= len(listeners):
-        listener = listeners[int(name) - 1]
-    if listener is None:
-        raise CommandError(f"There is no listener named {name!r} ('listenerconfig print' lists them).")
-    return listener
-
-
-def _options(args) -> dict:
-    return _options_from(args, OPTIONS)
 
 
 def listener_replace(listener: Listener, changes: dict) -> Listener:
@@ -129,14 +106,18 @@ def _replace(ctx, old: Listener, new: Listener) -> None:
 
 
 def _new(ctx, name: str, kind: str, changes: dict) -> None:
-    if ctx.config.listeners.get(name):
-        raise CommandError(f"A listener named {name} already exists.")
+    EDITOR.refuse_duplicate(ctx, name)
     try:
         listener = Listener(name, kind, **changes)
     except ConfigError as e:
         raise CommandError(str(e)) from None
     _stage(ctx, [*_listeners(ctx), listener])
     ctx.say(f"Listener {name} created; commit to apply.")
+
+
+def _delete(ctx, listener: Listener) -> None:
+    _stage(ctx, [l for l in _listeners(ctx) if l.name != listener.name])
+    ctx.say(f"Listener {listener.name} deleted; commit to apply.")
 
 
 def _rcptaccess(ctx, listener: Listener, rest: list[str]) -> None:
@@ -147,75 +128,71 @@ def _rcptaccess(ctx, listener: Listener, rest: list[str]) -> None:
         if not listener.rcpt_access:
             ctx.say("The recipient access table is empty: this listener accepts no recipients.")
         return
-    if op in ("add", "new") and len(rest) == 2:
-        if listener.kind != "public":
-            raise CommandError("Only public listeners have a recipient access table.")
-        if rest[1] in listener.rcpt_access:
-            raise CommandError(f"{rest[1]} is already in the recipient access table.")
-        return _replace(ctx, listener, listener_replace(listener, {"rcpt_access": (*listener.rcpt_access, rest[1])}))
-    if op == "delete" and len(rest) == 2:
-        if rest[1] not in listener.rcpt_access:
-            raise CommandError(f"{rest[1]} is not in the recipient access table.")
-        return _replace(ctx, listener, listener_replace(
-            listener, {"rcpt_access": tuple(d for d in listener.rcpt_access if d != rest[1])}))
-    raise CommandError(USAGE)
+    if op not in ("add", "new", "delete") or len(rest) != 2:
+        raise CommandError(USAGE)
+    domain, table = rest[1], listener.rcpt_access
+    if op == "delete":
+        if domain not in table:
+            raise CommandError(f"{domain} is not in the recipient access table.")
+        return _replace(ctx, listener, listener_replace(listener, {"rcpt_access": tuple(d for d in table if d != domain)}))
+    if listener.kind != "public":
+        raise CommandError("Only public listeners have a recipient access table.")
+    if domain in table:
+        raise CommandError(f"{domain} is already in the recipient access table.")
+    _replace(ctx, listener, listener_replace(listener, {"rcpt_access": (*table, domain)}))
 
 
-def _options_from(args, table: dict) -> dict:
-    changes = {}
-    for opt, (field_name, tp) in table.items():
-        if opt in args.options:
-            try:
-                changes[field_name] = parse_scalar(tp, str(args.take_option(opt)), f"--{opt}")
-            except ConfigError as e:
-                raise CommandError(str(e)) from None
-    return changes
+# ---------------------------------------------------------------- host access table (shared by the listeners)
+
+GROUPS = ListEditor("sender group", "listenerconfig hostaccess", lambda ctx: ctx.config.hat.sender_groups,
+                    lambda g: g.name)
+POLICIES = ListEditor("mail flow policy", "listenerconfig hostaccess", lambda ctx: ctx.config.hat.policies,
+                      lambda p: p.name)
 
 
 def _hostaccess(ctx, args, rest: list[str]) -> None:
-    hat = ctx.config.hat
     op = rest[0].lower() if rest else "print"
     if op == "print" and len(rest) <= 1:
         args.expect_done("listenerconfig hostaccess print")
         return _print_hat(ctx)
     if op in ("add", "delete") and len(rest) == 3:
         args.expect_done(f"listenerconfig hostaccess {op}")
-        group = next((g for g in hat.sender_groups if g.name.lower() == rest[1].lower()), None)
-        if group is None:
-            raise CommandError(f"There is no sender group {rest[1]!r}; groups: "
-                               + ", ".join(g.name for g in hat.sender_groups))
-        if op == "add":
-            if rest[2] in group.senders:
-                raise CommandError(f"{rest[2]} is already in {group.name}.")
-            senders = (*group.senders, rest[2])
-        else:
-            if rest[2] not in group.senders:
-                raise CommandError(f"{rest[2]} is not in {group.name}.")
-            senders = tuple(x for x in group.senders if x != rest[2])
-        try:
-            new_group = group.replace(senders=senders)
-            ctx.stage(hat.replace(sender_groups=tuple(new_group if g is group else g for g in hat.sender_groups)))
-        except ConfigError as e:
-            raise CommandError(str(e)) from None
-        ctx.say(f"Sender group {group.name}: {', '.join(senders) or '(empty)'}; commit to apply.")
-        return
+        return _edit_group(ctx, GROUPS.find(ctx, rest[1]), rest[2], add=op == "add")
     if op == "policy" and len(rest) == 2:
-        policy = next((p for p in hat.policies if p.name.lower() == rest[1].lower()), None)
-        if policy is None:
-            raise CommandError(f"There is no mail flow policy {rest[1]!r}; policies: "
-                               + ", ".join(p.name for p in hat.policies))
-        changes = _options_from(args, POLICY_OPTIONS)
+        policy = POLICIES.find(ctx, rest[1])
+        if "sdr-check" in args.options:  # the earlier spelling of --sdr
+            args.options.setdefault("sdr", args.options.pop("sdr-check"))
+        changes = args.take_fields(POLICY_FIELDS)
         args.expect_done("listenerconfig hostaccess policy")
         if not changes:
             raise CommandError(USAGE)
-        try:
-            new = policy.replace(**changes)
-            ctx.stage(hat.replace(policies=tuple(new if p is policy else p for p in hat.policies)))
-        except ConfigError as e:
-            raise CommandError(f"Policy {policy.name}: {e}") from None
-        ctx.say(f"Mail flow policy {new.name} changed; commit to apply.")
-        return
+        return _edit_policy(ctx, policy, changes)
     raise CommandError(USAGE)
+
+
+def _edit_group(ctx, group, sender: str, add: bool) -> None:
+    hat = ctx.config.hat
+    if add and sender in group.senders:
+        raise CommandError(f"{sender} is already in {group.name}.")
+    if not add and sender not in group.senders:
+        raise CommandError(f"{sender} is not in {group.name}.")
+    senders = (*group.senders, sender) if add else tuple(x for x in group.senders if x != sender)
+    try:
+        new_group = group.replace(senders=senders)
+        ctx.stage(hat.replace(sender_groups=tuple(new_group if g is group else g for g in hat.sender_groups)))
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+    ctx.say(f"Sender group {group.name}: {', '.join(senders) or '(empty)'}; commit to apply.")
+
+
+def _edit_policy(ctx, policy, changes: dict) -> None:
+    hat = ctx.config.hat
+    try:
+        new = policy.replace(**changes)
+        ctx.stage(hat.replace(policies=tuple(new if p is policy else p for p in hat.policies)))
+    except ConfigError as e:
+        raise CommandError(f"Policy {policy.name}: {e}") from None
+    ctx.say(f"Mail flow policy {new.name} changed; commit to apply.")
 
 
 def _print_hat(ctx) -> None:
@@ -230,62 +207,65 @@ def _print_hat(ctx) -> None:
                 f"TLS {p.tls}, SDR check {'on' if p.sdr_check else 'off'}")
 
 
+# ---------------------------------------------------------------- print and the wizard
+
+
+def _describe(l: Listener) -> str:
+    state = "" if l.enabled else " (disabled)"
+    text = (f"{l.name} ({l.interface}) SMTP TCP Port {l.port} {l.kind.capitalize()}{state}\n"
+            f"   STARTTLS {l.starttls} with the certificate {l.certificate or '(demonstration)'}; at most "
+            f"{l.max_message_bytes} bytes and {l.max_recipients} recipients per message; {l.max_connections} "
+            f"connections; idle timeout {l.idle_timeout_seconds} s; at most {l.max_header_count} header fields, "
+            f"{l.max_header_bytes} header bytes")
+    if l.kind == "public":
+        text += f"\n   Recipient access: {', '.join(l.rcpt_access) or '(none)'}"
+    return text
+
+
 def show(ctx) -> None:
-    ctx.say("Currently configured listeners:")
-    for i, l in enumerate(_listeners(ctx), 1):
-        state = "" if l.enabled else " (disabled)"
-        ctx.say(f"{i}. {l.name} ({l.interface}) SMTP TCP Port {l.port} {l.kind.capitalize()}{state}")
-        ctx.say(f"   STARTTLS {l.starttls} with the certificate {l.certificate or '(demonstration)'}; at most {l.max_message_bytes} bytes and {l.max_recipients} "
-                f"recipients per message; {l.max_connections} connections; idle timeout "
-                f"{l.idle_timeout_seconds} s; at most {l.max_header_count} header fields, {l.max_header_bytes} "
-                "header bytes")
-        if l.kind == "public":
-            ctx.say(f"   Recipient access: {', '.join(l.rcpt_access) or '(none)'}")
+    EDITOR.print(ctx)
+
+
+#: The SETUP questions of EDIT, each answered and checked by the listener field it sets.
+SETUP_QUESTIONS = (
+    ("interface", "Enter the IP address of the interface to listen on."),
+    ("port", "Enter the TCP port for this listener."),
+    ("starttls", "Choose the STARTTLS setting:"),
+    ("max_message_bytes", "Enter the maximum message size in bytes."),
+    ("max_connections", "Enter the maximum number of concurrent connections."),
+    ("idle_timeout_seconds", "Enter the number of seconds a client may stay silent before it is disconnected."),
+    ("max_header_count", "Enter the maximum number of header fields in a message."),
+    ("max_header_bytes", "Enter the maximum size of a message header in bytes."),
+)
+
+
+def _wizard_new(ctx) -> None:
+    p = ctx.prompter
+    name = p.ask("Please create a name for this listener (Ex: \"InboundMail\"):")
+    kind = ("public", "private")[p.choose("Choose a type of listener:", ["Public", "Private"], 0)]
+    iface = p.ask_setting("Enter the IP address of the interface to listen on.", Listener, "interface", "127.0.0.1")
+    port = p.ask_setting("Enter the TCP port for this listener.", Listener, "port", 25)
+    _new(ctx, name, kind, {"interface": iface, "port": port})
+
+
+def _wizard_edit(ctx, listener: Listener) -> None:
+    p = ctx.prompter
+    sub = p.menu([("SETUP", "Change interface, port and limits."), ("RCPTACCESS", "Edit the recipient access table.")])
+    if sub == "SETUP":
+        changes = {name: p.ask_setting(question, Listener, name, getattr(listener, name))
+                   for name, question in SETUP_QUESTIONS}
+        _replace(ctx, listener, listener_replace(listener, changes))
+    elif sub == "RCPTACCESS":
+        _rcptaccess(ctx, listener, ["print"])
+        act = p.menu([("NEW", "Add a domain."), ("DELETE", "Remove a domain.")])
+        if act:
+            _rcptaccess(ctx, listener, ["add" if act == "NEW" else "delete", p.ask("Enter the domain.")])
+
+
+def _wizard_delete(ctx, listener: Listener) -> None:
+    if ctx.prompter.yes_no(f"Are you sure you want to delete {listener.name}?", False):
+        _delete(ctx, listener)
 
 
 def wizard(ctx) -> None:
-    p = ctx.prompter
-    while True:
-        show(ctx)
-        op = p.menu([("NEW", "Create a new listener."), ("EDIT", "Modify a listener."),
-                     ("DELETE", "Remove a listener.")])
-        if op is None:
-            return
-        if op == "NEW":
-            name = p.ask("Please create a name for this listener (Ex: \"InboundMail\"):")
-            kind = ("public", "private")[p.choose("Choose a type of listener:", ["Public", "Private"], 0)]
-            iface = p.ask("Enter the IP address of the interface to listen on.", "127.0.0.1")
-            port = p.ask_int("Enter the TCP port for this listener.", 25, 1, 65535)
-            _new(ctx, name, kind, {"interface": iface, "port": port})
-        elif op == "EDIT":
-            listener = _get(ctx, p.ask("Enter the name of the listener you wish to edit."))
-            sub = p.menu([("SETUP", "Change interface, port and limits."), ("RCPTACCESS", "Edit the recipient access table.")])
-            if sub == "SETUP":
-                changes = {
-                    "interface": p.ask("Enter the IP address of the interface to listen on.", listener.interface),
-                    "port": p.ask_int("Enter the TCP port for this listener.", listener.port, 1, 65535),
-                    "starttls": ("off", "preferred", "required")[p.choose(
-                        "Choose the STARTTLS setting:", ["Off", "Preferred", "Required"],
-                        ("off", "preferred", "required").index(listener.starttls))],
-                    "max_message_bytes": p.ask_int("Enter the maximum message size in bytes.",
-                                                   listener.max_message_bytes, 1024, 1024**3),
-                    "max_connections": p.ask_int("Enter the maximum number of concurrent connections.",
-                                                 listener.max_connections, 1, 100000),
-                    "idle_timeout_seconds": p.ask_int(
-                        "Enter the number of seconds a client may stay silent before it is disconnected.",
-                        listener.idle_timeout_seconds, 5, 3600),
-                    "max_header_count": p.ask_int("Enter the maximum number of header fields in a message.",
-                                                  listener.max_header_count, 10, 100000),
-                    "max_header_bytes": p.ask_int("Enter the maximum size of a message header in bytes.",
-                                                  listener.max_header_bytes, 1024, 1024**3),
-                }
-                _replace(ctx, listener, listener_replace(listener, changes))
-            elif sub == "RCPTACCESS":
-                _rcptaccess(ctx, listener, ["print"])
-                act = p.menu([("NEW", "Add a domain."), ("DELETE", "Remove a domain.")])
-                if act:
-                    _rcptaccess(ctx, listener, ["add" if act == "NEW" else "delete", p.ask("Enter the domain.")])
-        elif op == "DELETE":
-            listener = _get(ctx, p.ask("Enter the name of the listener you wish to delete."))
-            if p.yes_no(f"Are you sure you want to delete {listener.name}?", False):
-                _stage(ctx, [l for l in _listeners(ctx) if l.name != listener.name])
+    EDITOR.menu(ctx, EDITOR.standard(_wizard_new, _wizard_edit, _wizard_delete))

@@ -16,7 +16,8 @@ print
 new NAME --type=TYPE [FIELDS] [--cef-fields=ESAMsgSize,ESAAttachmentDetails,act,...]
 edit NAME [FIELDS] [--cef-fields=FIELD,...]
 delete NAME
-""", fields=FIELDS, notes=f"""\
+""", names=lambda c: [x.name for x in c.logs.subscriptions],
+    fields=FIELDS, notes=f"""\
 TYPE: {', '.join(LOG_TYPES)}
 LEVEL: {', '.join(LOG_LEVELS)}
 Syslog push: --retrieval=syslog --syslog-host=HOST; consolidated logs: --cef-fields names the CEF fields written.""")

@@ -20,7 +20,8 @@ filters list
 filters import incoming|outgoing FILE   (content filter scripts, the message filter language)
 filters detail incoming|outgoing NAME
 filters delete incoming|outgoing NAME
-""", notes="""\
+""", names=lambda c: [x.name for x in (*c.mail_policies.incoming, *c.mail_policies.outgoing, *c.content_filters.filters)],
+    notes="""\
 PATTERN: user@domain, @domain, @.domain (subdomains), user@ (any domain)""", same_as={"new": "edit"})
 USAGE = GRAMMAR.usage()
 

@@ -27,7 +27,8 @@ messages NAME
 show NAME MID
 release NAME MID...|all
 remove NAME MID...|all
-""")
+""",
+    names=lambda c: [x.name for x in c.quarantines.quarantines])
 USAGE = GRAMMAR.usage()
 
 OPTIONS = (("retention", "retention_days", int), ("expiry-action", "expiry_action", str))

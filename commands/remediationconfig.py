@@ -18,7 +18,8 @@ new NAME --kind=imap --host=HOST [--port=993] [--tls=implicit|starttls|none] --u
 edit NAME [the same options]
 delete NAME
 validate NAME [--mailbox=ADDRESS]   (IMAP: log in to that mailbox through the account)
-""", notes="""\
+""", names=lambda c: [x.name for x in c.remediation.profiles],
+    notes="""\
 Profiles are tried in order: the first whose domains hold a recipient's domain acts for it.""",
     same_as={"edit": "new"})
 USAGE = GRAMMAR.usage()

@@ -14,7 +14,8 @@ print
 new DOMAIN|.DOMAIN|ALL HOST[:PORT][,HOST[:PORT]...]   (/dev/null drops the mail)
 edit DOMAIN HOST[:PORT][,HOST[:PORT]...]
 delete DOMAIN|ALL
-""")
+""",
+    names=lambda c: [x.domain for x in c.routes.routes])
 USAGE = GRAMMAR.usage()
 
 @command("smtproutes", "Set up permanent domain redirections.", roles=R.CONFIGURE,

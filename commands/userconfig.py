@@ -38,7 +38,8 @@ policy passwordstrength [--min-length=N] [--require-upper-lower=yes|no] [--requi
 policy account [--lockout=yes|no] [--lockout-attempts=N] [--expiry=yes|no] [--expiry-days=N]
       [--reminder-days=N] [--grace=yes|no] [--grace-days=N] [--reset-after-admin-set=yes|no]
 role                                     (lists the roles)
-""", notes="""\
+""", names=lambda c: [x.name for x in c.users.accounts],
+    notes="""\
 ROLE: admin, operator, readonly, guest, technician, helpdesk""")
 USAGE = GRAMMAR.usage()
 

@@ -110,7 +110,7 @@ def test_listenerconfig_edit_takes_the_number_and_asks_the_limits(datadir):
 def test_ctrl_c_in_a_menu_abandons_only_the_step_in_progress(datadir):
     class InterruptedAtEdit(ScriptedPrompter):
         def read_line(self, prompt, secret=False):
-            if "Enter the name of the listener you wish to edit." in self.text.splitlines()[-1:][0]:
+            if "Enter the name or number of the listener you wish to edit." in self.text.splitlines()[-1:][0]:
                 raise KeyboardInterrupt
             return super().read_line(prompt, secret)
 

@@ -1,33 +1,67 @@
-"""Completion of command names and subcommands from the registry.
+"""Tab completion at the main prompt, read from the registry and each command's grammar.
 
-Words are split on white space only, so names holding '-' or '.' complete
-(prompt_toolkit's NestedCompleter does not: prompt-toolkit issues #1201, #1400).
+Completes command names (and the command after ``help``), subcommands, ``--options`` of the line's forms, and
+names from the configuration (listeners, users, policies, quarantines, log subscriptions...) where a form
+asks for one. Words are split on white space only, so names holding '-' or '.' complete (prompt_toolkit's
+NestedCompleter does not: prompt-toolkit issues #1201, #1400). Question prompts complete their menu words
+and choices through :func:`choices_completer`.
 """
 
 from __future__ import annotations
 
-from prompt_toolkit.completion import Completer, Completion
+from typing import Callable, Iterable
+
+from prompt_toolkit.completion import Completer, Completion, WordCompleter
 
 from asyncos_cli.shell.registry import all_commands, lookup
 
 
+def choices_completer(words: Iterable[str]) -> WordCompleter | None:
+    words = list(words)
+    return WordCompleter(words, ignore_case=True, sentence=True) if words else None
+
+
 class CommandCompleter(Completer):
+    def __init__(self, config: Callable[[], object] | None = None):
+        #: The configuration names are read from (None when it cannot be read: no names offered).
+        self.config = config or (lambda: None)
+
     def get_completions(self, document, complete_event):
         text = document.text_before_cursor
         words = text.split()
-        ends_with_space = text[-1:].isspace()
-        if not words or (len(words) == 1 and not ends_with_space):
-            prefix = words[0].lower() if words else ""
-            for cmd in all_commands():
-                for name in (cmd.name, *cmd.aliases):
-                    if name.startswith(prefix):
-                        yield Completion(name, -len(prefix), display_meta=cmd.summary)
+        current = "" if not words or text[-1:].isspace() else words[-1]
+        before = words[:-1] if current else words
+        if not before:
+            yield from self._commands(current)
             return
-        if (len(words) == 1 and ends_with_space) or (len(words) == 2 and not ends_with_space):
-            cmd = lookup(words[0])
-            if cmd is None:
-                return
-            prefix = words[1] if len(words) == 2 else ""
+        cmd = lookup(before[0])
+        if cmd is None:
+            return
+        if cmd.name == "help" and len(before) == 1:
+            yield from self._commands(current)
+            return
+        grammar = cmd.grammar
+        positional = [w for w in before[1:] if not w.startswith("--")]
+        if current.startswith("--") and grammar is not None:
+            for name, opt in sorted(grammar.options_for_line(positional).items()):
+                shown = f"--{name}" + ("" if opt.is_flag else "=")
+                if shown.startswith(current):
+                    yield Completion(shown, -len(current), display_meta=opt.help or opt.metavar)
+            return
+        if not positional:
             for sub in cmd.subcommands:
-                if sub.lower().startswith(prefix.lower()):
-                    yield Completion(sub, -len(prefix))
+                if sub.lower().startswith(current.lower()):
+                    yield Completion(sub, -len(current))
+            return
+        if grammar is not None:
+            for name in grammar.completions_after(positional, self.config()):
+                if name.lower().startswith(current.lower()):
+                    yield Completion(name, -len(current))
+
+    @staticmethod
+    def _commands(prefix: str):
+        prefix = prefix.lower()
+        for cmd in all_commands():
+            for name in (cmd.name, *cmd.aliases):
+                if name.startswith(prefix):
+                    yield Completion(name, -len(prefix), display_meta=cmd.summary)

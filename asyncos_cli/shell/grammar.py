@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from asyncos_cli.config.fields import (
     ConfigError,
@@ -119,14 +119,20 @@ _TOKENS = re.compile(r"""\[|\]|\(|\)|\||--[A-Za-z0-9][A-Za-z0-9-]*(?:=(?:'[^']*'
                      r"""|[^\s\[\]()|]+""")
 
 
-def parse_form(line: str, fields: Sequence[Option]) -> Form:
-    """A usage line (without the command name) as a Form; ``[FIELDS]`` expands to ``fields``.
+def parse_form(line: str, groups: dict[str, Sequence[Option]]) -> Form:
+    """A usage line (without the command name) as a Form; ``[FIELDS]`` (or another key of ``groups``) expands
+    to the options of that group of configuration fields.
 
     ``[...]`` holds optional options; ``(--a=X | --b)`` at the top level means exactly one of them;
     a parenthesis holding words is a comment; ``--a=X | --b=Y`` outside brackets is a choice, not a must.
     """
-    shown = line.replace("[FIELDS]", " ".join(o.text() for o in fields)).strip()
-    by_name = {o.name: o for o in fields}
+    shown = line
+    by_name: dict[str, Option] = {}
+    for key, group_options in groups.items():
+        if f"[{key}]" in shown:
+            shown = shown.replace(f"[{key}]", " ".join(o.text() for o in group_options))
+            by_name.update({o.name: o for o in group_options})
+    shown = shown.strip()
     options: list[Option] = []
     one_of: list[tuple[str, ...]] = []
     words: list[str] = []  # what comes before the first option, outside brackets ("|" kept)
@@ -163,6 +169,28 @@ def parse_form(line: str, fields: Sequence[Option]) -> Form:
     return Form(_subcommand_words(words), tuple(options), tuple(one_of), shown)
 
 
+def _fold_bars(words: list[str]) -> list[list[str]]:
+    """``["new", "|", "edit", "NAME"]`` -> ``[["new", "edit"], ["NAME"]]`` (a|b written together splits too)."""
+    out: list[list[str]] = []
+    join = False
+    for word in words:
+        if word == "|":
+            join = True
+            continue
+        choices = word.split("|")
+        if join and out:
+            out[-1].extend(choices)
+        else:
+            out.append(choices)
+        join = False
+    return out
+
+
+def _matches(words: list[list[str]], typed: list[str]) -> bool:
+    """The typed words fit the form's first words: keywords by spelling, arguments by anything."""
+    return all(any(c == t or not c.islower() for c in choices) for choices, t in zip(words, typed))
+
+
 def _subcommand_words(words: list[str]) -> tuple[str, ...]:
     """``list | print`` gives both spellings; ``NAME ...`` (an argument first) gives none."""
     out: list[str] = []
@@ -184,7 +212,8 @@ class Grammar:
 
     command: str
     spec: str = ""
-    fields: tuple[Option, ...] = ()
+    #: Options of configuration fields, written [FIELDS] in the spec; or {"KEY": options} for [KEY].
+    fields: tuple[Option, ...] | dict = ()
     #: Lines after the forms (what a metavar means, where values come from).
     notes: str = ""
     #: Options accepted beside the ones shown (older spellings kept working).
@@ -193,6 +222,8 @@ class Grammar:
     expand: dict = field(default_factory=dict)
     #: Subcommands that also take another's options: {"edit": "new"} (all of them optional).
     same_as: dict = field(default_factory=dict)
+    #: The names a NAME argument may take, read from a configuration (for completion): config -> names.
+    names: Callable | None = None
     forms: tuple[Form, ...] = field(init=False, default=())
 
     def __post_init__(self):
@@ -249,6 +280,27 @@ class Grammar:
                 return [o for v in values for o in self._expanded(dataclasses.replace(opt, name=opt.name.replace(word, v)))]
         return [opt]
 
+    def options_for_line(self, positional: Sequence[str]) -> dict[str, Option]:
+        return self._options_of(self.forms_of_line(positional) or self.forms)
+
+    def completions_after(self, positional: Sequence[str], config) -> list[str]:
+        """What may follow ``positional`` (subcommand and arguments typed so far): the next word of a form
+        (a keyword such as ``incoming``, or the names from the configuration where an argument stands)."""
+        out: list[str] = []
+        typed = [w.lower() for w in positional]
+        for form in self.forms_of_line(positional):
+            text = re.sub(r"\((?![^)]*--)[^)]*\)", " ", form.text)  # a parenthesis of words is a comment
+            words = [w for w in _TOKENS.findall(text) if not w.startswith("--") and w not in "[]()"]
+            words = _fold_bars(words)
+            if len(words) <= len(typed) or not _matches(words, typed):
+                continue
+            for choice in words[len(typed)]:
+                if choice.islower():
+                    out.append(choice)
+                elif self.names is not None and config is not None:
+                    out.extend(self.names(config))
+        return list(dict.fromkeys(out))
+
     def option(self, sub: str | None, name: str) -> Option | None:
         return self.options_for(sub).get(name)
 
@@ -292,7 +344,7 @@ class Grammar:
                 raise CommandError(f"{self.command} {form.subcommands[0]} needs exactly one of {choices}")
 
 
-def _parse_spec(spec: str, fields: Sequence[Option]) -> Iterable[Form]:
+def _parse_spec(spec: str, fields) -> Iterable[Form]:
     """Forms from a spec: one per line; an indented line continues the one above."""
     lines: list[str] = []
     for raw in spec.strip("\n").splitlines():
@@ -302,8 +354,9 @@ def _parse_spec(spec: str, fields: Sequence[Option]) -> Iterable[Form]:
             lines[-1] += " " + raw.strip()
         else:
             lines.append(raw.strip())
+    groups = fields if isinstance(fields, dict) else {"FIELDS": fields}
     for line in lines:
-        yield parse_form(line, fields)
+        yield parse_form(line, groups)
 
 
 def _wrap(line: str, width: int = 110) -> list[str]:

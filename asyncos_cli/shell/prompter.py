@@ -32,6 +32,8 @@ class Prompter(abc.ABC):
     #: Called each time a wizard shows an operation menu: the steps done before it are complete, and
     #: Ctrl-C from here on abandons only the step in progress (the shell keeps a checkpoint).
     on_menu: Callable[[], None] | None = None
+    #: The words the question being read accepts (menu keywords, choices): a terminal completes them.
+    completions: tuple[str, ...] = ()
 
     @abc.abstractmethod
     def read_line(self, prompt: str, secret: bool = False) -> str:
@@ -91,6 +93,33 @@ class Prompter(abc.ABC):
 
         return int(self.ask(question, None if default is None else str(default), check))
 
+    def ask_setting(self, question: str, record: type, name: str, default=None):
+        """A question for one configuration field, answered and checked by the field's declaration (its
+        type, choices, range): the wizard re-asks with the same message a batch option or a loaded file
+        gets. Returns the typed value."""
+        from asyncos_cli.config.fields import ConfigError, check_field, declaration, field_types, parse_scalar, \
+            unwrap_optional
+
+        tp, _ = unwrap_optional(field_types(record)[name])
+        if tp is bool:
+            return self.yes_no(question, default)
+        choices = declaration(record, name).metadata.get("choices")
+        if choices:
+            return choices[self.choose(question, list(choices), choices.index(default) if default in choices
+                                       else None)]
+        value = []
+
+        def check(text: str) -> str | None:
+            try:
+                value[:] = [parse_scalar(tp, text, name)]
+                check_field(record, name, value[0], name)
+            except ConfigError as e:
+                return e.message
+            return None
+
+        self.ask(question, None if default is None else str(default), check)
+        return value[0]
+
     def yes_no(self, question: str, default: bool | None = None) -> bool:
         hint = "" if default is None else ("Y" if default else "N")
         while True:
@@ -109,7 +138,7 @@ class Prompter(abc.ABC):
             self.say(question)
             for i, text in enumerate(options, 1):
                 self.say(f"{i}. {text}")
-            answer = self.read_line(f"[{'' if default is None else default + 1}]> ").strip()
+            answer = self._read_choice(f"[{'' if default is None else default + 1}]> ", options)
             if not answer and default is not None:
                 return default
             if answer.isdigit() and 1 <= int(answer) <= len(options):
@@ -151,12 +180,19 @@ class Prompter(abc.ABC):
             self.say("Choose the operation you want to perform:")
             for name, description in operations:
                 self.say(f"- {name} - {description}")
-            answer = self.read_line("[]> ").strip()
+            answer = self._read_choice("[]> ", keywords)
             if not answer:
                 return None
             if answer.upper() in keywords:
                 return answer.upper()
             self.error(f"Unknown option '{answer}'.")
+
+    def _read_choice(self, prompt: str, words) -> str:
+        self.completions = tuple(words)
+        try:
+            return self.read_line(prompt).strip()
+        finally:
+            self.completions = ()
 
     def multiline(self, question: str) -> str:
         """Lines until one holding only '.' or end of input (Ctrl-D), as the appliance's pastes end."""

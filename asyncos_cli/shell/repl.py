@@ -20,6 +20,14 @@ def hostname(ctx: Context) -> str:
         return "asyncos"
 
 
+def config_for_completion(ctx: Context):
+    """The configuration names are completed from (pending changes included), or None when unreadable."""
+    try:
+        return ctx.config if ctx.datadir.is_initialised() else None
+    except CommandError:
+        return None
+
+
 class IdleTimeout(Exception):
     """No input within the configured idle time: the session ends."""
 
@@ -35,7 +43,7 @@ def terminal_reader(ctx: Context):
     history_file = ctx.datadir.private_dir(ctx.datadir.history) / ctx.user
     session = PromptSession(
         history=RedactingHistory(str(history_file)),
-        completer=CommandCompleter(),
+        completer=CommandCompleter(lambda: config_for_completion(ctx)),
         complete_while_typing=False,
     )
     return session.prompt

@@ -54,7 +54,7 @@ from asyncos_cli.shell.shared.newpassphrase import ask_new_passphrase, store_pas
 from .batch import run_batch, split_commands
 from .completer import CommandCompleter
 from .history import RedactingHistory
-from .repl import IdleTimeout, SessionClosed, run_repl
+from .repl import IdleTimeout, SessionClosed, config_for_completion, run_repl
 from .runner import Shell
 from .scripted import ScriptedPrompter
 
@@ -101,10 +101,10 @@ class SshPrompter(Prompter):
         finally:
             self._pending = None
 
-    async def _prompt(self, session: PromptSession, prompt: str, secret: bool) -> str:
+    async def _prompt(self, session: PromptSession, prompt: str, secret: bool, **prompt_args) -> str:
         async def guarded() -> str:
             try:
-                return await session.prompt_async(prompt, is_password=secret)
+                return await session.prompt_async(prompt, is_password=secret, **prompt_args)
             except KeyboardInterrupt:
                 # Ctrl-C from the user: a KeyboardInterrupt escaping a task stops the
                 # whole event loop (every session), so it travels as a plain exception.
@@ -122,23 +122,31 @@ class SshPrompter(Prompter):
 
     def read_line(self, prompt: str, secret: bool = False) -> str:
         async def ask():
+            from .completer import choices_completer
+
             if self._questions is None:
                 self._questions = self._session()
-            return await self._prompt(self._questions, prompt, secret)
+            return await self._prompt(self._questions, prompt, secret, completer=choices_completer(self.completions),
+                                      complete_while_typing=False)
 
         answer = self._call(ask())
         self.on_input(prompt, "*****" if secret else answer, secret)
         return answer
 
-    def command_reader(self, history_file: str):
+    def command_reader(self, history_file: str, config_source=lambda: None):
+        """The main prompt; ``config_source`` (called in the command thread, which owns the store) gives the
+        configuration names are completed from."""
         holder = {}
+        snapshot = {}
 
         def read(prompt: str) -> str:
+            snapshot["config"] = config_source()
+
             async def ask():
                 if "session" not in holder:
                     holder["session"] = self._session(
                         history=RedactingHistory(history_file),
-                        completer=CommandCompleter(),
+                        completer=CommandCompleter(lambda: snapshot.get("config")),
                         complete_while_typing=False,
                     )
                 return await self._prompt(holder["session"], prompt, False)
@@ -318,7 +326,7 @@ class SshApp:
         try:
             if not self._passphrase_checks(ctx, prompter, self.login_notes.pop((user, address), None)):
                 return
-            run_repl(ctx, prompter.command_reader(history), local_address=local)
+            run_repl(ctx, prompter.command_reader(history, lambda: config_for_completion(ctx)), local_address=local)
             self.bus.emit(LoggedOut(user, address))
         except IdleTimeout:
             prompter.say("\nSession timed out: no input for "

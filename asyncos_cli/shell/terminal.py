@@ -27,7 +27,11 @@ class TerminalPrompter(Prompter):
 
         if self._question_session is None:
             self._question_session = PromptSession()
-        answer = self._question_session.prompt(prompt, is_password=secret)
+        from .completer import choices_completer
+
+        answer = self._question_session.prompt(prompt, is_password=secret,
+                                               completer=choices_completer(self.completions),
+                                               complete_while_typing=False)
         self.on_input(prompt, "*****" if secret else answer, secret)
         return answer
 
