@@ -5,8 +5,8 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import MessageFilter
-from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
 from asyncos_cli.shell.shared.filterscripts import compile_script, read_script
@@ -23,56 +23,28 @@ move NAME POSITION
     names=lambda c: [x.name for x in c.message_filters.filters])
 USAGE = GRAMMAR.usage()
 
-@command("filters", "Configure message processing options.", roles=R.CONFIGURE,
-         grammar=GRAMMAR)
+FILTERS = ListEditor("filter", "filters", lambda ctx: ctx.config.message_filters.filters, lambda f: f.name,
+                     ignore_case=False)
+
+
+@command("filters", "Configure message processing options.", roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
     args.expect_done("filters")
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.subcommand(), args.positional[1:]
     if sub in ("list", "print") and not rest:
-        return _list(ctx)
-    if sub == "detail" and len(rest) == 1:
-        f = _get(ctx, rest[0])
-        ctx.say(f.script)
-        return
+        return show(ctx)
     if sub == "import" and len(rest) == 1:
         return _add(ctx, read_script(ctx, rest[0]))
     if sub == "export" and len(rest) == 1:
-        text = "\n\n".join(f.script for f in _filters(ctx)) + "\n.\n"
-        ctx.files.write_text(rest[0], text)
-        ctx.say(f"{len(_filters(ctx))} filters exported to {ctx.files.shown(rest[0])}.")
-        return
-    if sub == "delete" and len(rest) == 1:
-        f = _get(ctx, rest[0])
-        _stage(ctx, [x for x in _filters(ctx) if x is not f])
-        ctx.say(f"Filter {f.name} deleted; commit to apply.")
-        return
-    if sub == "set" and len(rest) == 2 and rest[1].lower() in ("active", "inactive"):
-        f = _get(ctx, rest[0])
-        new = f.replace(active=rest[1].lower() == "active")
-        _stage(ctx, [new if x is f else x for x in _filters(ctx)])
-        ctx.say(f"Filter {f.name} is {rest[1].lower()}; commit to apply.")
-        return
-    if sub == "move" and len(rest) == 2 and rest[1].isdigit():
-        f = _get(ctx, rest[0])
-        others = [x for x in _filters(ctx) if x is not f]
-        pos = max(1, min(int(rest[1]), len(others) + 1))
-        others.insert(pos - 1, f)
-        _stage(ctx, others)
-        ctx.say(f"Filter {f.name} moved to position {pos}; commit to apply.")
-        return
-    raise CommandError(USAGE)
+        return _export(ctx, rest[0])
+    handler, arity = _BATCH.get(sub, (None, 0))
+    if handler is None or len(rest) != arity:
+        raise CommandError(USAGE)
+    handler(ctx, FILTERS.find(ctx, rest[0]), *rest[1:])
 
 
 def _filters(ctx) -> list[MessageFilter]:
     return list(ctx.config.message_filters.filters)
-
-
-def _get(ctx, name: str) -> MessageFilter:
-    f = next((x for x in _filters(ctx) if x.name == name), None)
-    if f is None:
-        raise CommandError(f"There is no filter named {name!r} ('filters list' shows them).")
-    return f
 
 
 def _stage(ctx, filters) -> None:
@@ -93,7 +65,42 @@ def _add(ctx, text: str) -> None:
     ctx.say(f"{len(new)} filters added.")
 
 
-def _list(ctx) -> None:
+def _export(ctx, path: str) -> None:
+    ctx.files.write_text(path, "\n\n".join(f.script for f in _filters(ctx)) + "\n.\n")
+    ctx.say(f"{len(_filters(ctx))} filters exported to {ctx.files.shown(path)}.")
+
+
+def _detail(ctx, f: MessageFilter) -> None:
+    ctx.say(f.script)
+
+
+def _delete(ctx, f: MessageFilter) -> None:
+    _stage(ctx, [x for x in _filters(ctx) if x is not f])
+    ctx.say(f"Filter {f.name} deleted; commit to apply.")
+
+
+def _set(ctx, f: MessageFilter, state: str) -> None:
+    if state.lower() not in ("active", "inactive"):
+        raise CommandError(USAGE)
+    _stage(ctx, [f.replace(active=state.lower() == "active") if x is f else x for x in _filters(ctx)])
+    ctx.say(f"Filter {f.name} is {state.lower()}; commit to apply.")
+
+
+def _move(ctx, f: MessageFilter, position: str) -> None:
+    if not position.isdigit():
+        raise CommandError(USAGE)
+    others = [x for x in _filters(ctx) if x is not f]
+    pos = max(1, min(int(position), len(others) + 1))
+    others.insert(pos - 1, f)
+    _stage(ctx, others)
+    ctx.say(f"Filter {f.name} moved to position {pos}; commit to apply.")
+
+
+#: Batch subcommands on one filter: (handler, the number of arguments).
+_BATCH = {"detail": (_detail, 1), "delete": (_delete, 1), "set": (_set, 2), "move": (_move, 2)}
+
+
+def show(ctx) -> None:
     filters = _filters(ctx)
     if not filters:
         ctx.say("No filters are defined.")
@@ -110,18 +117,12 @@ def _list(ctx) -> None:
 
 def wizard(ctx) -> None:
     p = ctx.prompter
-    while True:
-        _list(ctx)
-        op = p.menu([("NEW", "Create a new filter."), ("DELETE", "Remove a filter."),
-                     ("IMPORT", "Import a filter script from a file."), ("LIST", "List the filters."),
-                     ("DETAIL", "Get detailed information on the filters.")])
-        if op is None:
-            return
-        if op == "NEW":
-            _add(ctx, p.multiline("Enter filter script. Enter '.' on its own line to end."))
-        elif op == "DELETE":
-            run(ctx, Args.from_line(f"delete {p.ask('Enter the filter name.')}"))
-        elif op == "IMPORT":
-            run(ctx, Args.from_line(f"import {p.ask('Enter the name of the file to import:')}"))
-        elif op == "DETAIL":
-            run(ctx, Args.from_line(f"detail {p.ask('Enter the filter name.')}"))
+    FILTERS.menu(ctx, [
+        ("NEW", "Create a new filter.", lambda ctx: _add(ctx, p.multiline(
+            "Enter filter script. Enter '.' on its own line to end."))),
+        ("DELETE", "Remove a filter.", lambda ctx: _delete(ctx, FILTERS.pick(ctx, "delete"))),
+        ("IMPORT", "Import a filter script from a file.",
+         lambda ctx: _add(ctx, read_script(ctx, p.ask("Enter the name of the file to import:")))),
+        ("LIST", "List the filters.", show),
+        ("DETAIL", "Get detailed information on the filters.", lambda ctx: _detail(ctx, FILTERS.pick(ctx, "view")))],
+        show=show)

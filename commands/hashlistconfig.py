@@ -12,8 +12,8 @@ import re
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import HashList
-from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
 
@@ -33,68 +33,80 @@ USAGE = GRAMMAR.usage()
 _HASH_IN_LINE = re.compile(r"^\s*([0-9A-Fa-f]{64})\b")
 
 
-@command("hashlistconfig", "Configure file hash lists.", roles=R.CONFIGURE,
-         grammar=GRAMMAR)
+LISTS = ListEditor("hash list", "hashlistconfig", lambda ctx: ctx.config.hash_lists.lists, lambda h: h.name,
+                   heading=f"{'Name':<24} {'Hashes':>7}  Description",
+                   line=lambda h: f"{h.name:<24} {len(h.hashes):>7}  {h.description}")
+
+
+@command("hashlistconfig", "Configure file hash lists.", roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.subcommand(), args.positional[1:]
     description = args.take_option("description")
     args.expect_done(f"hashlistconfig {sub}")
     if sub == "list" and not rest:
-        return _list(ctx)
-    if sub == "print" and len(rest) == 1:
-        h = _get(ctx, rest[0])
-        ctx.say(f"{h.name}: {h.description}" if h.description else h.name)
-        for value in h.hashes:
-            ctx.say(value)
-        return
+        return show(ctx)
     if sub == "new" and rest:
-        if ctx.config.hash_lists.get(rest[0]) is not None:
-            raise CommandError(f"A hash list named {rest[0]} already exists.")
-        _store(ctx, None, HashList, name=rest[0], hashes=tuple(_normalised(rest[1:])),
-               description=str(description or ""))
-        ctx.say(f"The hash list {rest[0]} was created with {len(rest) - 1} hashes.")
-        return
+        return _new(ctx, rest[0], rest[1:], str(description or ""))
     if sub == "import" and len(rest) == 2:
-        values = _read(ctx, rest[1])
-        current = ctx.config.hash_lists.get(rest[0])
-        if current is None:
-            _store(ctx, None, HashList, name=rest[0], hashes=tuple(values), description=str(description or ""))
-        else:
-            _store(ctx, current, current.replace, hashes=tuple(values))
-        ctx.say(f"{len(values)} hashes imported into {rest[0]}.")
-        return
-    if sub == "export" and len(rest) == 2:
-        h = _get(ctx, rest[0])
-        ctx.files.write_text(rest[1], "".join(f"{v}\n" for v in h.hashes))
-        ctx.say(f"{len(h.hashes)} hashes exported to {ctx.files.shown(rest[1])}.")
-        return
-    if sub in ("add", "remove") and len(rest) >= 2:
-        h = _get(ctx, rest[0])
-        given = _normalised(rest[1:])
-        if sub == "add":
-            hashes = tuple(dict.fromkeys(h.hashes + tuple(given)))
-        else:
-            missing = [v for v in given if v not in h.hashes]
-            if missing:
-                raise CommandError(f"Not in {h.name}: {', '.join(missing)}")
-            hashes = tuple(v for v in h.hashes if v not in given)
-        _store(ctx, h, h.replace, hashes=hashes)
-        ctx.say(f"{h.name} now holds {len(hashes)} hashes.")
-        return
-    if sub == "delete" and len(rest) == 1:
-        h = _get(ctx, rest[0])
-        ctx.replace_section("hash_lists", lists=tuple(x for x in ctx.config.hash_lists.lists if x is not h))
-        ctx.say(f"The hash list {h.name} was deleted.")
-        return
-    raise CommandError(USAGE)
+        return _import(ctx, rest[0], rest[1], str(description or ""))
+    handler, arity = _BATCH.get(sub, (None, 0))
+    if handler is None or not (len(rest) == arity or (arity < 0 and len(rest) >= -arity)):
+        raise CommandError(USAGE)
+    handler(ctx, LISTS.find(ctx, rest[0]), *rest[1:])
 
 
-def _get(ctx, name: str) -> HashList:
-    h = ctx.config.hash_lists.get(name)
-    if h is None:
-        raise CommandError(f"There is no hash list named {name} ('hashlistconfig list' shows them).")
-    return h
+def _print(ctx, h: HashList) -> None:
+    ctx.say(f"{h.name}: {h.description}" if h.description else h.name)
+    for value in h.hashes:
+        ctx.say(value)
+
+
+def _new(ctx, name: str, values, description: str) -> None:
+    LISTS.refuse_duplicate(ctx, name)
+    _store(ctx, None, HashList, name=name, hashes=tuple(_normalised(values)), description=description)
+    ctx.say(f"The hash list {name} was created with {len(values)} hashes.")
+
+
+def _import(ctx, name: str, path: str, description: str = "") -> None:
+    values = _read(ctx, path)
+    current = ctx.config.hash_lists.get(name)
+    if current is None:
+        _store(ctx, None, HashList, name=name, hashes=tuple(values), description=description)
+    else:
+        _store(ctx, current, current.replace, hashes=tuple(values))
+    ctx.say(f"{len(values)} hashes imported into {name}.")
+
+
+def _export(ctx, h: HashList, path: str) -> None:
+    ctx.files.write_text(path, "".join(f"{v}\n" for v in h.hashes))
+    ctx.say(f"{len(h.hashes)} hashes exported to {ctx.files.shown(path)}.")
+
+
+def _add(ctx, h: HashList, *values: str) -> None:
+    _set_hashes(ctx, h, tuple(dict.fromkeys(h.hashes + tuple(_normalised(values)))))
+
+
+def _remove(ctx, h: HashList, *values: str) -> None:
+    given = _normalised(values)
+    missing = [v for v in given if v not in h.hashes]
+    if missing:
+        raise CommandError(f"Not in {h.name}: {', '.join(missing)}")
+    _set_hashes(ctx, h, tuple(v for v in h.hashes if v not in given))
+
+
+def _set_hashes(ctx, h: HashList, hashes: tuple) -> None:
+    _store(ctx, h, h.replace, hashes=hashes)
+    ctx.say(f"{h.name} now holds {len(hashes)} hashes.")
+
+
+def _delete(ctx, h: HashList) -> None:
+    ctx.replace_section("hash_lists", lists=tuple(x for x in ctx.config.hash_lists.lists if x is not h))
+    ctx.say(f"The hash list {h.name} was deleted.")
+
+
+#: Batch subcommands on one list: (handler, the number of arguments; negative: at least that many).
+_BATCH = {"print": (_print, 1), "export": (_export, 2), "add": (_add, -2), "remove": (_remove, -2),
+          "delete": (_delete, 1)}
 
 
 def _normalised(values) -> list[str]:
@@ -138,32 +150,25 @@ def _store(ctx, current, make, **fields) -> None:
     ctx.replace_section("hash_lists", lists=tuple(lists))
 
 
-def _list(ctx) -> None:
-    lists = ctx.config.hash_lists.lists
-    if not lists:
+def show(ctx) -> None:
+    if not ctx.config.hash_lists.lists:
         ctx.say("No hash lists are defined.")
         return
-    ctx.say(f"{'Name':<24} {'Hashes':>7}  Description")
-    for h in lists:
-        ctx.say(f"{h.name:<24} {len(h.hashes):>7}  {h.description}")
+    LISTS.print(ctx)
+
+
+def _ask_hashes(ctx) -> list[str]:
+    return ctx.prompter.ask("Enter the SHA-256 values, separated by spaces.").split()
 
 
 def wizard(ctx) -> None:
     p = ctx.prompter
-    while True:
-        _list(ctx)
-        op = p.menu([("NEW", "Create a hash list."), ("IMPORT", "Import hashes from a file."),
-                     ("ADD", "Add hashes to a list."), ("REMOVE", "Remove hashes from a list."),
-                     ("PRINT", "Show a list."), ("DELETE", "Remove a list.")])
-        if op is None:
-            return
-        name = p.ask("Enter the name of the hash list.")
-        line = {"NEW": f"new {name}", "PRINT": f"print {name}", "DELETE": f"delete {name}"}.get(op)
-        if op == "IMPORT":
-            line = f"import {name} {p.ask('Enter the name of the file to import:')}"
-        elif op in ("ADD", "REMOVE"):
-            line = f"{op.lower()} {name} {p.ask('Enter the SHA-256 values, separated by spaces.')}"
-        try:
-            run(ctx, Args.from_line(line))
-        except CommandError as e:
-            p.error(str(e))
+    LISTS.menu(ctx, [
+        ("NEW", "Create a hash list.", lambda ctx: _new(ctx, p.ask("Enter the name of the hash list."), [], "")),
+        ("IMPORT", "Import hashes from a file.", lambda ctx: _import(
+            ctx, p.ask("Enter the name of the hash list."), p.ask("Enter the name of the file to import:"))),
+        ("ADD", "Add hashes to a list.", lambda ctx: _add(ctx, LISTS.pick(ctx, "add to"), *_ask_hashes(ctx))),
+        ("REMOVE", "Remove hashes from a list.",
+         lambda ctx: _remove(ctx, LISTS.pick(ctx, "remove from"), *_ask_hashes(ctx))),
+        ("PRINT", "Show a list.", lambda ctx: _print(ctx, LISTS.pick(ctx, "show"))),
+        ("DELETE", "Remove a list.", lambda ctx: _delete(ctx, LISTS.pick(ctx, "delete")))], show=show)

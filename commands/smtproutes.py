@@ -6,6 +6,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import Route
 from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
 
@@ -18,16 +19,20 @@ delete DOMAIN|ALL
     names=lambda c: [x.domain for x in c.routes.routes])
 USAGE = GRAMMAR.usage()
 
-@command("smtproutes", "Set up permanent domain redirections.", roles=R.CONFIGURE,
-         grammar=GRAMMAR)
+ROUTES = ListEditor("route", "smtproutes", lambda ctx: ctx.config.routes.routes, lambda r: r.domain,
+                    line=lambda r: f"{r.domain} => {', '.join(r.hosts)}")
+
+
+@command("smtproutes", "Set up permanent domain redirections.", roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
     args.expect_done("smtproutes")
-    sub = args.subcommand()
-    rest = args.positional[1:]
-    if sub in ("new", "edit") and len(rest) == 2:
-        return _set(ctx, rest[0], rest[1], new=sub == "new")
+    sub, rest = args.subcommand(), args.positional[1:]
+    if sub == "new" and len(rest) == 2:
+        return _new(ctx, rest[0], rest[1])
+    if sub == "edit" and len(rest) == 2:
+        return _edit(ctx, ROUTES.find(ctx, rest[0]), rest[1])
     if sub == "delete" and len(rest) == 1:
-        return _delete(ctx, rest[0])
+        return _delete(ctx, ROUTES.find(ctx, rest[0]))
     raise CommandError(USAGE)
 
 
@@ -38,49 +43,50 @@ def _stage(ctx, routes) -> None:
         raise CommandError(str(e)) from None
 
 
-def _set(ctx, domain: str, hosts: str, new: bool) -> None:
-    routes = ctx.config.routes.routes
-    exists = any(r.domain.lower() == domain.lower() for r in routes)
-    if new and exists:
-        raise CommandError(f"A route for {domain} already exists: use 'smtproutes edit'.")
-    if not new and not exists:
-        raise CommandError(f"There is no route for {domain}.")
+def _route(domain: str, hosts: str) -> Route:
     try:
-        route = Route(domain, tuple(h.strip() for h in hosts.split(",") if h.strip()))
+        return Route(domain, tuple(h.strip() for h in hosts.split(",") if h.strip()))
     except ConfigError as e:
         raise CommandError(f"Invalid route: {e}") from None
-    _stage(ctx, [r for r in routes if r.domain.lower() != domain.lower()] + [route])
-    ctx.say(f"Mail for {domain} goes to {', '.join(route.hosts)}; commit to apply.")
+
+
+def _new(ctx, domain: str, hosts: str) -> None:
+    if ROUTES.exists(ctx, domain):
+        raise CommandError(f"A route for {domain} already exists: use 'smtproutes edit'.")
+    _put(ctx, _route(domain, hosts), ctx.config.routes.routes)
+
+
+def _edit(ctx, old: Route, hosts: str) -> None:
+    _put(ctx, _route(old.domain, hosts), [r for r in ctx.config.routes.routes if r is not old])
+
+
+def _put(ctx, route: Route, others) -> None:
+    _stage(ctx, [*others, route])
+    ctx.say(f"Mail for {route.domain} goes to {', '.join(route.hosts)}; commit to apply.")
+
+
+def _delete(ctx, route: Route) -> None:
+    _stage(ctx, [r for r in ctx.config.routes.routes if r is not route])
+    ctx.say(f"Route for {route.domain} deleted; commit to apply.")
 
 
 def show(ctx) -> None:
-    routes = ctx.config.routes.routes
-    if not routes:
+    if not ctx.config.routes.routes:
         ctx.say("No routes are defined: mail is delivered by MX lookup.")
-    for r in routes:
-        ctx.say(f"{r.domain} => {', '.join(r.hosts)}")
+        return
+    ROUTES.print(ctx)
+
+
+def _ask_hosts(ctx, domain: str) -> str:
+    return ctx.prompter.ask("Enter the destination hosts, separated by commas, which you want mail for "
+                            f"{domain} to be delivered. Enter /dev/null to drop it.")
+
+
+def _wizard_new(ctx) -> None:
+    domain = ctx.prompter.ask("Enter the domain for which you want to set up a permanent route.")
+    _new(ctx, domain, _ask_hosts(ctx, domain))
 
 
 def wizard(ctx) -> None:
-    p = ctx.prompter
-    while True:
-        show(ctx)
-        op = p.menu([("NEW", "Create a new route."), ("EDIT", "Edit destinations of an existing route."),
-                     ("DELETE", "Remove a route.")])
-        if op is None:
-            return
-        domain = p.ask("Enter the domain for which you want to set up a permanent route.")
-        if op == "DELETE":
-            _delete(ctx, domain)
-            continue
-        hosts = p.ask("Enter the destination hosts, separated by commas, which you want mail for "
-                      f"{domain} to be delivered. Enter /dev/null to drop it.")
-        _set(ctx, domain, hosts, new=op == "NEW")
-
-
-def _delete(ctx, domain: str) -> None:
-    routes = ctx.config.routes.routes
-    if not any(r.domain.lower() == domain.lower() for r in routes):
-        raise CommandError(f"There is no route for {domain}.")
-    _stage(ctx, [r for r in routes if r.domain.lower() != domain.lower()])
-    ctx.say(f"Route for {domain} deleted; commit to apply.")
+    ROUTES.menu(ctx, ROUTES.standard(
+        _wizard_new, lambda ctx, route: _edit(ctx, route, _ask_hosts(ctx, route.domain)), _delete), show=show)

@@ -56,7 +56,8 @@ def test_hashlist_quarantine_and_url_menus(datadir, tmp_path):
     shell, ctx, p = _shell(datadir, ["ADD", "1", "bad.example.net https://x.example.org/path", ""])
     shell.execute("urllistconfig")
     assert ctx.config.reputation.url_blocked == ("bad.example.net", "https://x.example.org/path")
-    shell, ctx, p = _shell(datadir, ["NEW", "Held", "MESSAGES", "Held", ""])
+    # NEW asks the retention and the expiry action: Enter takes the defaults
+    shell, ctx, p = _shell(datadir, ["NEW", "Held", "", "", "MESSAGES", "Held", ""])
     shell.execute("quarantineconfig")
     assert ctx.config.quarantines.get("held") is not None and "holds no messages" in p.text
 
