@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.addresses import address_problem as _address_problem
-from asyncos_cli.config.schema import ALERT_CLASSES, ALERT_SEVERITIES, AlertRecipient
-from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.config.schema import ALERT_CLASSES, ALERT_SEVERITIES, AlertRecipient, AlertsSection
+from asyncos_cli.shell.grammar import Grammar, field_options
+from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
 
@@ -35,58 +36,72 @@ CLASS_MENU = ("All", *ALERT_CLASSES)
 SEVERITY_MENU = ("All", *ALERT_SEVERITIES)
 
 
-@command("alertconfig", "Configure email alerts.", roles=R.ADMIN_ONLY,
-         grammar=GRAMMAR)
+RECIPIENTS = ListEditor("alert recipient", "alertconfig", lambda ctx: ctx.config.alerts.recipients,
+                        lambda r: r.address)
+SETUP_FIELDS = field_options(AlertsSection, "initial_interval_seconds", "max_interval_seconds", "max_saved", "tls")
+
+
+@command("alertconfig", "Configure email alerts.", roles=R.ADMIN_ONLY, grammar=GRAMMAR)
 def run(ctx, args):
-    sub = args.subcommand()
-    rest = args.positional[1:]
-    if sub in ("new", "edit") and len(rest) == 1:
-        classes = args.take_option("classes")
-        severities = args.take_option("severities")
-        args.expect_done(f"alertconfig {sub}")
-        current = _find(ctx, rest[0]) if sub == "edit" else None
-        recipient = AlertRecipient(
-            rest[0],
-            _pick(classes, CLASS_MENU, "class") if classes is not None else
-            (current.classes if current else ALERT_CLASSES),
-            _pick(severities, SEVERITY_MENU, "severity") if severities is not None else
-            (current.severities if current else ALERT_SEVERITIES))
-        return _put(ctx, recipient, replace=rest[0] if current else None)
-    if sub == "delete" and len(rest) == 1:
-        args.expect_done("alertconfig delete")
-        target = _find(ctx, rest[0])
-        ctx.replace_section("alerts", recipients=tuple(r for r in ctx.config.alerts.recipients if r is not target))
-        ctx.say(f"{target.address} will no longer receive alerts.")
-        return
-    if sub == "clear" and not rest:
-        args.expect_done("alertconfig clear")
-        ctx.replace_section("alerts", recipients=())
-        ctx.say("All alert recipients removed.")
-        return
-    if sub == "from" and len(rest) == 1:
-        args.expect_done("alertconfig from")
-        ctx.replace_section("alerts", from_address="" if rest[0].lower() == "default" else rest[0])
-        ctx.say(f"Alerts will be sent from {ctx.config.alerts.sender(ctx.config.system.hostname)}.")
-        return
-    if sub == "setup" and not rest:
-        changes = args.take_typed((("initial-interval", "initial_interval_seconds", int),
-                                   ("max-interval", "max_interval_seconds", int), ("max-saved", "max_saved", int),
-                                   ("tls", "tls", bool), ("support-address", "support_address", str)))
-        args.expect_done("alertconfig setup")
-        if not changes:
-            raise CommandError(USAGE)
-        if changes.get("support_address", "").lower() == "none":
-            changes["support_address"] = ""
-        ctx.replace_section("alerts", **changes)
-        return show(ctx)
-    raise CommandError(USAGE)
+    sub, rest = args.subcommand(), args.positional[1:]
+    handler, arity = _BATCH.get(sub, (None, 0))
+    if handler is None or len(rest) != arity:
+        raise CommandError(USAGE)
+    handler(ctx, args, *rest)
 
 
-def _find(ctx, address: str) -> AlertRecipient:
-    for r in ctx.config.alerts.recipients:
-        if r.address.lower() == address.lower():
-            return r
-    raise CommandError(f"{address} is not an alert recipient.")
+def _batch_recipient(ctx, args, address: str, current=None) -> None:
+    classes = args.take_option("classes")
+    severities = args.take_option("severities")
+    args.expect_done(f"alertconfig {'edit' if current else 'new'}")
+    recipient = AlertRecipient(
+        current.address if current else address,
+        _pick(classes, CLASS_MENU, "class") if classes is not None else
+        (current.classes if current else ALERT_CLASSES),
+        _pick(severities, SEVERITY_MENU, "severity") if severities is not None else
+        (current.severities if current else ALERT_SEVERITIES))
+    _put(ctx, recipient, replace=current.address if current else None)
+
+
+def _batch_delete(ctx, args, address: str) -> None:
+    args.expect_done("alertconfig delete")
+    _remove(ctx, RECIPIENTS.find(ctx, address))
+
+
+def _remove(ctx, target: AlertRecipient) -> None:
+    ctx.replace_section("alerts", recipients=tuple(r for r in ctx.config.alerts.recipients if r is not target))
+    ctx.say(f"{target.address} will no longer receive alerts.")
+
+
+def _batch_clear(ctx, args) -> None:
+    args.expect_done("alertconfig clear")
+    ctx.replace_section("alerts", recipients=())
+    ctx.say("All alert recipients removed.")
+
+
+def _batch_from(ctx, args, address: str) -> None:
+    args.expect_done("alertconfig from")
+    ctx.replace_section("alerts", from_address="" if address.lower() == "default" else address)
+    ctx.say(f"Alerts will be sent from {ctx.config.alerts.sender(ctx.config.system.hostname)}.")
+
+
+def _batch_setup(ctx, args) -> None:
+    changes = args.take_fields(SETUP_FIELDS)
+    support = args.take_option("support-address")
+    args.expect_done("alertconfig setup")
+    if support is not None:
+        changes["support_address"] = "" if str(support).lower() in ("none", "true") else str(support)
+    if not changes:
+        raise CommandError(USAGE)
+    ctx.replace_section("alerts", **changes)
+    show(ctx)
+
+
+#: Batch subcommands: (handler, the number of arguments after the subcommand).
+_BATCH = {"new": (_batch_recipient, 1),
+          "edit": (lambda ctx, args, address: _batch_recipient(ctx, args, address, RECIPIENTS.find(ctx, address)), 1),
+          "delete": (_batch_delete, 1), "clear": (_batch_clear, 0), "from": (_batch_from, 1),
+          "setup": (_batch_setup, 0)}
 
 
 def _pick(value, menu, what: str) -> tuple[str, ...]:
@@ -230,9 +245,7 @@ def _edit(ctx) -> None:
 
 
 def _delete(ctx) -> None:
-    target = _choose_recipient(ctx)
-    ctx.replace_section("alerts", recipients=tuple(r for r in ctx.config.alerts.recipients if r is not target))
-    ctx.say(f"{target.address} will no longer receive alerts.")
+    _remove(ctx, _choose_recipient(ctx))
 
 
 def _clear(ctx) -> None:
@@ -255,15 +268,16 @@ def _from(ctx) -> None:
 def _setup(ctx) -> None:
     p = ctx.prompter
     a = ctx.config.alerts
-    initial = p.ask_int("Initial number of seconds to wait before sending a duplicate alert. Enter a value of "
-                        "0 to disable duplicate alert summaries.", a.initial_interval_seconds, 0, 86400)
+    initial = p.ask_setting("Initial number of seconds to wait before sending a duplicate alert. Enter a value "
+                            "of 0 to disable duplicate alert summaries.", AlertsSection, "initial_interval_seconds",
+                            a.initial_interval_seconds)
     while True:
-        maximum = p.ask_int("Maximum number of seconds to wait before sending a duplicate alert.",
-                            max(a.max_interval_seconds, initial), 0, 7 * 86400)
+        maximum = p.ask_setting("Maximum number of seconds to wait before sending a duplicate alert.", AlertsSection,
+                                "max_interval_seconds", max(a.max_interval_seconds, initial))
         if maximum >= initial:
             break
         p.error("The debounce interval cannot be less than the initial interval.")
-    saved = p.ask_int("Maximum number of alerts to save.", a.max_saved, 1, 1000)
+    saved = p.ask_setting("Maximum number of alerts to save.", AlertsSection, "max_saved", a.max_saved)
     tls = p.yes_no("Do you want to enable TLS support to send alert messages?", a.tls)
     ctx.replace_section("alerts", initial_interval_seconds=initial, max_interval_seconds=maximum, max_saved=saved,
                         tls=tls)
