@@ -171,7 +171,7 @@ class Daemon:
         from .services.alerts import AlertService
         from .services.engines.service import EngineService
         from .services.gauges import Gauges
-        from .services.maturity import SenderMaturity
+        from .services.maturity import SenderMaturity, SQLiteFirstSeen
         from .services.outbound import ca_bundle
         from .services.snmp.service import SnmpService
 
@@ -183,7 +183,7 @@ class Daemon:
                                 verify=lambda: ca_bundle(self.snapshot.config, self.datadir.run))
         self.relay = Relay(self.datadir.root / "queue", self.snapshot.config, self.bus.emit, self._listener_tls,
                            keyring=self.keyring, quarantine_dir=self.datadir.quarantine,
-                           maturity=SenderMaturity(connect(self.datadir.database)), engines=engines)
+                           maturity=SenderMaturity(SQLiteFirstSeen(connect(self.datadir.database))), engines=engines)
         await self.relay.start()
         self.components.append(self.relay)
 
@@ -545,10 +545,10 @@ class Daemon:
         from .services import remediation
 
         if self._remediation_db is None:
-            self._remediation_db = connect(self.datadir.database)
-            if remediation.requeue_interrupted(self._remediation_db):
+            self._remediation_db = remediation.SQLiteRemediationJobs(connect(self.datadir.database))
+            if self._remediation_db.requeue_interrupted():
                 log.warning("remediation jobs interrupted by the last stop are queued again")
-        for job in remediation.claim_pending(self._remediation_db):
+        for job in self._remediation_db.claim_pending():
             task = asyncio.get_running_loop().create_task(self._run_remediation(job))
             self._remediation_tasks.add(task)
             task.add_done_callback(self._remediation_tasks.discard)
@@ -570,14 +570,14 @@ class Daemon:
 
         try:
             job = await remediation.run_job(job, config, self.keyring, session_for, mail, self.bus.emit,
-                                            lambda j: remediation.save_job(self._remediation_db, j))
+                                            self._remediation_db.save)
         except Exception as e:  # the job fails as a whole, visibly
             log.exception("remediation job %d failed", job["id"])
             job.update(status="failed", finished=time.time())
             for item in job["items"]:
                 if item["status"] in ("pending", "in progress"):
                     item.update(status="failed", detail=f"{type(e).__name__}: {e}")
-        remediation.save_job(self._remediation_db, job)
+        self._remediation_db.save(job)
 
     async def _clicks(self, now: float) -> None:
         """Web Interaction Tracking: clicks on rewritten URLs from the aggregator, into the tracking records."""

@@ -12,7 +12,7 @@ from asyncos_cli.config.addresses import address_problem as _address_problem
 from asyncos_cli.config.schema import ALERT_CLASSES, ALERT_SEVERITIES, AlertRecipient, AlertsSection
 from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.listedit import ListEditor
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("alertconfig", """
@@ -29,7 +29,6 @@ setup [--initial-interval=SECONDS] [--max-interval=SECONDS] [--max-saved=N] [--t
 Classes: all or 1-9 / names (System, Hardware, Updater, Outbreak Filters, Anti-Virus, Anti-Spam,
 Directory Harvest Attack Prevention, Release and Support Notifications). Severities: all or Critical,
 Warning, Information.""")
-USAGE = GRAMMAR.usage()
 
 #: The appliance's numbered lists: 1 is "All".
 CLASS_MENU = ("All", *ALERT_CLASSES)
@@ -46,7 +45,7 @@ def run(ctx, args):
     sub, rest = args.subcommand(), args.positional[1:]
     handler, arity = _BATCH.get(sub, (None, 0))
     if handler is None or len(rest) != arity:
-        raise CommandError(USAGE)
+        raise UsageError()
     handler(ctx, args, *rest)
 
 
@@ -92,7 +91,7 @@ def _batch_setup(ctx, args) -> None:
     if support is not None:
         changes["support_address"] = "" if str(support).lower() in ("none", "true") else str(support)
     if not changes:
-        raise CommandError(USAGE)
+        raise UsageError()
     ctx.replace_section("alerts", **changes)
     show(ctx)
 

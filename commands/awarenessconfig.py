@@ -11,7 +11,7 @@ import time
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("awarenessconfig", """
@@ -19,15 +19,13 @@ print
 setup [--enabled=yes|no] [--url=URL] [--token-file=FILE] [--interval=MINUTES]
 import FILE        (one address per line, or the service's JSON)
 """)
-USAGE = GRAMMAR.usage()
 
 @command("awarenessconfig", "Configure the Secure Awareness integration (repeat clickers).", roles=R.CONFIGURE,
          grammar=GRAMMAR)
 def run(ctx, args):
     from asyncos_cli.services import awareness
 
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     if sub == "setup" and not rest:
         changes = args.take_typed((("enabled", "enabled", bool), ("url", "url", str),
                                    ("interval", "interval_minutes", int)))
@@ -36,7 +34,7 @@ def run(ctx, args):
         if token:
             changes["token"] = ctx.keyring.seal(token)
         if not changes:
-            raise CommandError(USAGE)
+            raise UsageError()
         ctx.replace_section("awareness", **changes)
         return show(ctx)
     if sub == "import" and len(rest) == 1:
@@ -45,7 +43,7 @@ def run(ctx, args):
         new = awareness.store(ctx.state, addresses, f"file {rest[0]}")
         ctx.say(f"{len(new.addresses)} repeat clickers imported (the running gateway uses them within a second).")
         return
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def show(ctx) -> None:

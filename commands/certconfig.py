@@ -13,7 +13,7 @@ from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import Certificate, CustomCa
 from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 #: A certificate bundle or CA list is a few kilobytes; anything far larger is not one.
@@ -35,7 +35,6 @@ certauthority custom import NAME FILE [--check-fqdn=cn|san|both|no]
 certauthority system print | enable | disable
 """,
     names=lambda c: [x.name for x in (*c.certificates.certificates, *c.certificates.custom_cas)])
-USAGE = GRAMMAR.usage()
 
 NEW_OPTIONS = (("cn", "common_name", str), ("org", "organization", str), ("unit", "unit", str),
                ("locality", "locality", str), ("state", "state", str), ("country", "country", str),
@@ -51,13 +50,12 @@ def _certs():
 @command("certconfig", "Configure security certificates and keys.", roles=R.ADMIN_ONLY,
          grammar=GRAMMAR)
 def run(ctx, args):
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     if sub == "certificate" and rest:
         return _certificate(ctx, args, rest[0].lower(), rest[1:])
     if sub == "certauthority" and len(rest) >= 2:
         return _authority(ctx, args, rest[0].lower(), rest[1].lower(), rest[2:])
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 # ---------------------------------------------------------------- certificates
@@ -103,7 +101,7 @@ def _certificate(ctx, args, op: str, rest: list[str]) -> None:
     if op == "delete" and len(rest) == 1:
         args.expect_done("certconfig certificate delete")
         return _delete(ctx, rest[0])
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _get(ctx, name: str) -> Certificate:
@@ -216,7 +214,7 @@ def _authority(ctx, args, which: str, op: str, rest: list[str]) -> None:
         ctx.say(f"The system CA list is {op}d.")
         return
     if which != "custom":
-        raise CommandError(USAGE)
+        raise UsageError()
     if op in ("enable", "disable") and not rest:
         args.expect_done(f"certconfig certauthority custom {op}")
         ctx.replace_section("certificates", custom_ca_enabled=op == "enable")
@@ -248,7 +246,7 @@ def _authority(ctx, args, which: str, op: str, rest: list[str]) -> None:
         ctx.replace_section("certificates", custom_cas=tuple(ca for ca in section.custom_cas if ca is not found))
         ctx.say(f"The certificate authority {found.name} was deleted.")
         return
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _import_ca(ctx, name: str, path: str, which_names: str) -> None:

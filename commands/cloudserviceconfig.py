@@ -8,7 +8,7 @@ import time
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.cloud import REGIONS
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 from asyncos_cli.shell.shared.cloud import changed, client, failing, identity
 
@@ -24,7 +24,6 @@ setup [--talos-url=https://...] [--timeout=SECONDS]
       [--interaction-tracking=yes|no] [--aggregator-url=https://...] [--poll=SECONDS]
 settrs | enablesecurex | disablesecurex | enablecsn | disablecsn      (not supported yet)
 """)
-USAGE = GRAMMAR.usage()
 
 OPERATIONS = (("ENABLE", "Enable the Cisco Cloud Service."), ("DISABLE", "Disable the Cisco Cloud Service."),
               ("REGISTER", "Register the appliance with the Cisco Cloud Service."),
@@ -40,8 +39,7 @@ NOT_YET = ("SETTRS", "ENABLESECUREX", "DISABLESECUREX", "ENABLECSN", "DISABLECSN
 @command("cloudserviceconfig", "Configure the Cisco Cloud Services settings.", roles=R.ADMIN_ONLY,
          grammar=GRAMMAR)
 def run(ctx, args):
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     if sub is not None and sub.upper() in NOT_YET:
         raise CommandError(f"cloudserviceconfig {sub.upper()} is not supported yet.")
     if sub == "status" and not rest:
@@ -82,10 +80,10 @@ def run(ctx, args):
                                    ("aggregator-url", "aggregator_url", str), ("poll", "poll_seconds", int)))
         args.expect_done("cloudserviceconfig setup")
         if not changes:
-            raise CommandError(USAGE)
+            raise UsageError()
         ctx.replace_section("cloud", **changes)
         return show(ctx)
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _enable(ctx, region: str, server: str | None) -> None:

@@ -7,7 +7,7 @@ from asyncos_cli.config.fields import ConfigError, parse_scalar
 from asyncos_cli.config.schema import DEST_TLS, Destination
 from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("destconfig", """
@@ -17,13 +17,11 @@ edit DOMAIN|default [--tls=...] [--concurrency=N]
 delete DOMAIN
 """,
     names=lambda c: [x.domain for x in c.delivery.destinations])
-USAGE = GRAMMAR.usage()
 
 @command("destconfig", "Configure options for outgoing mail by destination domain.", roles=R.CONFIGURE,
          grammar=GRAMMAR)
 def run(ctx, args):
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     changes = {}
     if "tls" in args.options:
         changes["tls"] = str(args.take_option("tls"))
@@ -55,7 +53,7 @@ def run(ctx, args):
         _stage(ctx, [d for d in dests if d.domain.lower() != rest[0].lower()])
         ctx.say(f"Destination {rest[0]} deleted; commit to apply.")
         return
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _stage(ctx, dests) -> None:

@@ -5,28 +5,27 @@ from __future__ import annotations
 import time
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import UsageError
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("displayalerts", "[--count=N]")
-USAGE = GRAMMAR.usage()
 
 
 @command("displayalerts", "Display the most recent alerts.", roles=R.VIEW, grammar=GRAMMAR)
 def run(ctx, args):
     from asyncos_cli.config.store import connect
-    from asyncos_cli.services.alerts import recent
+    from asyncos_cli.services.alerts import SQLiteAlertLog
 
     count = args.take_typed((("count", "count", int),)).get("count", 50)
     args.expect_done("displayalerts")
     if args.positional or not 1 <= count <= 1000:
-        raise CommandError(USAGE)
-    conn = connect(ctx.datadir.database)
+        raise UsageError()
+    log = SQLiteAlertLog(connect(ctx.datadir.database))
     try:
-        alerts = recent(conn, count)
+        alerts = log.recent(count)
     finally:
-        conn.close()
+        log.close()
     if not alerts:
         ctx.say("There are no alerts.")
         return

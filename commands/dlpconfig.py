@@ -17,7 +17,7 @@ from asyncos_cli.config.schema import (
     DlpPolicy,
 )
 from asyncos_cli.shell.args import Args
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.registry import command
 
@@ -32,14 +32,12 @@ classifier new NAME [--entity=KEY ...] [--regex=RE] [--keyword=WORD ...]
 """, names=lambda c: [x.name for x in (*c.dlp.policies, *c.dlp.classifiers)],
     fields=field_options(DlpPolicy, "min_confidence", "min_matches"),
     notes=f"SEVERITY: {', '.join(DLP_SEVERITIES)}   ACTION: {', '.join(DLP_ACTIONS)}")
-USAGE = GRAMMAR.usage()
 
 
 @command("dlpconfig", "Configure DLP policies and classifiers.", roles=R.CONFIGURE,
          grammar=GRAMMAR)
 def run(ctx, args):
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     if sub in ("print", "classifiers") and not rest:
         args.expect_done(f"dlpconfig {sub}")
         return _print(ctx) if sub == "print" else _predefined(ctx)
@@ -47,7 +45,7 @@ def run(ctx, args):
         return _policy(ctx, args, rest[0].lower(), rest[1:])
     if sub == "classifier" and rest:
         return _classifier(ctx, args, rest[0].lower(), rest[1:])
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _listed(value) -> list[str]:
@@ -101,7 +99,7 @@ def _policy(ctx, args, op: str, rest: list[str]) -> None:
         ctx.replace_section("dlp", policies=tuple(policies))
         _print_policy(ctx, policy)
         return
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _policy_changes(ctx, args) -> dict:
@@ -191,7 +189,7 @@ def _classifier(ctx, args, op: str, rest: list[str]) -> None:
         ctx.replace_section("dlp", classifiers=tuple(x for x in section.classifiers if x is not c))
         ctx.say(f"The classifier {c.name} was deleted.")
         return
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _predefined(ctx) -> None:

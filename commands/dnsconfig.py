@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("dnsconfig", """
 print
 setup --servers=IP[:PORT],... [--timeout=SECONDS]     (--servers= : the system's resolvers)
 """)
-USAGE = GRAMMAR.usage()
 
 @command("dnsconfig", "Configure DNS setup.", roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     if len(args.positional) != 1:
-        raise CommandError(USAGE)
+        raise UsageError()
     if sub == "setup":
         changes = args.take_typed((("timeout", "timeout_seconds", float),))
         if "servers" in args.options:
@@ -26,10 +25,10 @@ def run(ctx, args):
                                        if s.strip())
         args.expect_done("dnsconfig setup")
         if not changes:
-            raise CommandError(USAGE)
+            raise UsageError()
         ctx.replace_section("dns", **changes)
         return show(ctx)
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def show(ctx) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("domainrepconfig", """
@@ -12,16 +12,14 @@ print
 domainexceptionlist print
 domainexceptionlist add|delete DOMAIN ...     (a domain, or .domain for its subdomains)
 """)
-USAGE = GRAMMAR.usage()
 
 @command("domainrepconfig", "Configure the Sender Domain Reputation exception list.", roles=R.CONFIGURE,
          grammar=GRAMMAR)
 def run(ctx, args):
     args.expect_done("domainrepconfig")
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     if sub != "domainexceptionlist":
-        raise CommandError(USAGE)
+        raise UsageError()
     op = rest[0].lower() if rest else "print"
     domains = rest[1:]
     current = list(ctx.config.reputation.domain_exceptions)
@@ -40,7 +38,7 @@ def run(ctx, args):
         ctx.replace_section("reputation", domain_exceptions=tuple(current))
         ctx.say(f"The domain exception list holds {len(current)} domains.")
         return
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def show(ctx) -> None:

@@ -7,7 +7,7 @@ from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import MessageFilter
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.listedit import ListEditor
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 from asyncos_cli.shell.shared.filterscripts import compile_script, read_script
 
@@ -21,7 +21,6 @@ set NAME active|inactive
 move NAME POSITION
 """,
     names=lambda c: [x.name for x in c.message_filters.filters])
-USAGE = GRAMMAR.usage()
 
 FILTERS = ListEditor("filter", "filters", lambda ctx: ctx.config.message_filters.filters, lambda f: f.name,
                      ignore_case=False)
@@ -39,7 +38,7 @@ def run(ctx, args):
         return _export(ctx, rest[0])
     handler, arity = _BATCH.get(sub, (None, 0))
     if handler is None or len(rest) != arity:
-        raise CommandError(USAGE)
+        raise UsageError()
     handler(ctx, FILTERS.find(ctx, rest[0]), *rest[1:])
 
 
@@ -81,14 +80,14 @@ def _delete(ctx, f: MessageFilter) -> None:
 
 def _set(ctx, f: MessageFilter, state: str) -> None:
     if state.lower() not in ("active", "inactive"):
-        raise CommandError(USAGE)
+        raise UsageError()
     _stage(ctx, [f.replace(active=state.lower() == "active") if x is f else x for x in _filters(ctx)])
     ctx.say(f"Filter {f.name} is {state.lower()}; commit to apply.")
 
 
 def _move(ctx, f: MessageFilter, position: str) -> None:
     if not position.isdigit():
-        raise CommandError(USAGE)
+        raise UsageError()
     others = [x for x in _filters(ctx) if x is not f]
     pos = max(1, min(int(position), len(others) + 1))
     others.insert(pos - 1, f)

@@ -11,9 +11,9 @@ import time
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
-from asyncos_cli.shell.shared.tracking import connection, moment
+from asyncos_cli.shell.shared.tracking import moment, tracking_store
 
 GRAMMAR = Grammar("findevent", """
 [--sender=ADDR] [--recipient=ADDR] [--subject=WORDS] [--mid=N] [--message-id=<ID>] [--ip=ADDR]
@@ -21,7 +21,6 @@ GRAMMAR = Grammar("findevent", """
       [--limit=N] [--format=table|csv|json]
 show MID [--format=text|json]
 """)
-USAGE = GRAMMAR.usage()
 
 _OPTIONS = (("sender", "sender"), ("recipient", "recipient"), ("subject", "subject"), ("mid", "mid"),
             ("message-id", "message_id"), ("ip", "ip"), ("policy", "policy"), ("direction", "direction"),
@@ -30,20 +29,19 @@ _OPTIONS = (("sender", "sender"), ("recipient", "recipient"), ("subject", "subje
 
 @command("findevent", "Find events in mail log files.", roles=R.VIEW, grammar=GRAMMAR)
 def run(ctx, args):
-    from asyncos_cli.services import tracking_search
 
     fmt = str(args.take_option("format", "table"))
     if args.subcommand() == "show":
         args.expect_done("findevent show")
         if len(args.positional) != 2 or not args.positional[1].isdigit():
-            raise CommandError(USAGE)
-        rec = tracking_search.history(connection(ctx), int(args.positional[1]))
+            raise UsageError()
+        rec = tracking_store(ctx).history(int(args.positional[1]))
         if rec is None:
             raise CommandError(f"No finished message with MID {args.positional[1]} is tracked.")
         ctx.say(json.dumps(rec, indent=None if fmt == "json" else 2, ensure_ascii=False))
         return
     if args.positional:
-        raise CommandError(USAGE)
+        raise UsageError()
     filters = {field: str(args.take_option(opt)) for opt, field in _OPTIONS if opt in args.options}
     limit = int(args.take_option("limit", 100))
     args.expect_done("findevent")
@@ -52,7 +50,7 @@ def run(ctx, args):
             filters[key] = moment(filters[key])
     if filters.get("direction") not in (None, "incoming", "outgoing"):
         raise CommandError("--direction takes incoming or outgoing")
-    rows = tracking_search.search(connection(ctx), filters, limit)
+    rows = tracking_store(ctx).search(filters, limit)
     if fmt == "json":
         ctx.say(json.dumps(rows, ensure_ascii=False))
     elif fmt == "csv":

@@ -14,7 +14,7 @@ from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import HashList
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.listedit import ListEditor
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("hashlistconfig", """
@@ -28,7 +28,6 @@ remove NAME HASH ...
 delete NAME
 """,
     names=lambda c: [x.name for x in c.hash_lists.lists])
-USAGE = GRAMMAR.usage()
 
 _HASH_IN_LINE = re.compile(r"^\s*([0-9A-Fa-f]{64})\b")
 
@@ -51,7 +50,7 @@ def run(ctx, args):
         return _import(ctx, rest[0], rest[1], str(description or ""))
     handler, arity = _BATCH.get(sub, (None, 0))
     if handler is None or not (len(rest) == arity or (arity < 0 and len(rest) >= -arity)):
-        raise CommandError(USAGE)
+        raise UsageError()
     handler(ctx, LISTS.find(ctx, rest[0]), *rest[1:])
 
 

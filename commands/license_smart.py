@@ -11,7 +11,7 @@ import time
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 from asyncos_cli.shell.shared.cloud import changed, client, failing, identity
 
@@ -23,14 +23,13 @@ renew
 deregister
 setup [--url=https://...] [--timeout=SECONDS]
 """)
-USAGE = GRAMMAR.usage()
 
 @command("license_smart", "Configure Smart Software Licensing.", roles=R.ADMIN_ONLY,
          grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand() or "status"
     if len(args.positional) > 1:
-        raise CommandError(USAGE)
+        raise UsageError()
     if sub == "status":
         args.expect_done("license_smart status")
         return show(ctx)
@@ -43,7 +42,7 @@ def run(ctx, args):
         changes = args.take_typed((("url", "url", str), ("timeout", "timeout_seconds", float)))
         args.expect_done("license_smart setup")
         if not changes:
-            raise CommandError(USAGE)
+            raise UsageError()
         ctx.replace_section("licensing", **changes)
         return show(ctx)
     if sub == "register":
@@ -64,7 +63,7 @@ def run(ctx, args):
 
         failing(deregister_license, client(ctx), ctx.state)
         return changed(ctx, "The appliance is deregistered from Smart Software Licensing")
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _register(ctx, token: str) -> None:

@@ -7,7 +7,7 @@ from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import Listener, MailFlowPolicy
 from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.listedit import ListEditor
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 LISTENER_FIELDS = field_options(Listener, "interface", "port", "starttls", "max_message_bytes", "max_recipients",
@@ -30,7 +30,6 @@ hostaccess policy NAME [POLICY]
     notes="NAME: a listener's name or its number in 'listenerconfig print'. --certificate: a certconfig name "
           "(empty: the demonstration certificate).",
     names=lambda c: [x.name for x in c.listeners.listeners])
-USAGE = GRAMMAR.usage()
 
 EDITOR = ListEditor("listener", "listenerconfig", lambda ctx: ctx.config.listeners.listeners, lambda l: l.name,
                     heading="Currently configured listeners:", line=lambda l: _describe(l))
@@ -44,7 +43,7 @@ def run(ctx, args):
     handler = {"new": _batch_new, "edit": _batch_edit, "delete": _batch_delete, "rcptaccess": _batch_rcptaccess,
                "hostaccess": _hostaccess}.get(sub)
     if handler is None:
-        raise CommandError(USAGE)
+        raise UsageError()
     handler(ctx, args, rest)
 
 
@@ -53,7 +52,7 @@ def _batch_new(ctx, args, rest) -> None:
     kind = args.take_option("kind", "public")
     args.expect_done("listenerconfig new")
     if len(rest) != 1:
-        raise CommandError(USAGE)
+        raise UsageError()
     _new(ctx, rest[0], str(kind), changes)
 
 
@@ -62,14 +61,14 @@ def _batch_edit(ctx, args, rest) -> None:
     changes = args.take_fields(LISTENER_FIELDS)
     args.expect_done("listenerconfig edit")
     if listener is None or not changes or len(rest) != 1:
-        raise CommandError(USAGE)
+        raise UsageError()
     _replace(ctx, listener, listener_replace(listener, changes))
 
 
 def _batch_delete(ctx, args, rest) -> None:
     args.expect_done("listenerconfig delete")
     if len(rest) != 1:
-        raise CommandError(USAGE)
+        raise UsageError()
     _delete(ctx, EDITOR.find(ctx, rest[0]))
 
 
@@ -129,7 +128,7 @@ def _rcptaccess(ctx, listener: Listener, rest: list[str]) -> None:
             ctx.say("The recipient access table is empty: this listener accepts no recipients.")
         return
     if op not in ("add", "new", "delete") or len(rest) != 2:
-        raise CommandError(USAGE)
+        raise UsageError()
     domain, table = rest[1], listener.rcpt_access
     if op == "delete":
         if domain not in table:
@@ -165,9 +164,9 @@ def _hostaccess(ctx, args, rest: list[str]) -> None:
         changes = args.take_fields(POLICY_FIELDS)
         args.expect_done("listenerconfig hostaccess policy")
         if not changes:
-            raise CommandError(USAGE)
+            raise UsageError()
         return _edit_policy(ctx, policy, changes)
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _edit_group(ctx, group, sender: str, add: bool) -> None:

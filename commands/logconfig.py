@@ -5,7 +5,7 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import LOG_LEVELS, LOG_TYPES, LogSubscription
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.registry import command
 
@@ -21,13 +21,11 @@ delete NAME
 TYPE: {', '.join(LOG_TYPES)}
 LEVEL: {', '.join(LOG_LEVELS)}
 Syslog push: --retrieval=syslog --syslog-host=HOST; consolidated logs: --cef-fields names the CEF fields written.""")
-USAGE = GRAMMAR.usage()
 
 
 @command("logconfig", "Configure access to log files.", roles=R.ADMIN_ONLY, grammar=GRAMMAR)
 def run(ctx, args):
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     section = ctx.config.logs
     subs = list(section.subscriptions)
     current = next((s for s in subs if s.name == (rest[0] if rest else None)), None)
@@ -61,7 +59,7 @@ def run(ctx, args):
     elif sub in ("edit", "delete") and len(rest) == 1:
         raise CommandError(f"There is no log named {rest[0]} ('logconfig print' lists them).")
     else:
-        raise CommandError(USAGE)
+        raise UsageError()
     try:
         ctx.stage(section.replace(subscriptions=tuple(subs)))
     except ConfigError as e:

@@ -11,7 +11,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import HttpProxy
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("outboundconfig", """
@@ -19,14 +19,13 @@ print
 setup [--proxy=HOST:PORT | --proxy=none] [--proxy-user=USER] [--proxy-passphrase=P]
       [--timeout=SECONDS] [--retries=N]
 """)
-USAGE = GRAMMAR.usage()
 
 @command("outboundconfig", "Configure the upstream proxy and timeouts of outbound clients.", roles=R.ADMIN_ONLY,
          grammar=GRAMMAR)
 def run(ctx, args):
     sub = args.subcommand()
     if len(args.positional) != 1:
-        raise CommandError(USAGE)
+        raise UsageError()
     if sub == "setup":
         changes = args.take_typed((("timeout", "timeout_seconds", float), ("retries", "retries", int)))
         proxy = args.take_option("proxy")
@@ -47,7 +46,7 @@ def run(ctx, args):
             raise CommandError(str(e)) from None
         ctx.replace_section("outbound", **changes)
         return show(ctx)
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def show(ctx) -> None:

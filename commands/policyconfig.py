@@ -6,7 +6,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError, parse_scalar
 from asyncos_cli.config.schema import MailPolicy
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("policyconfig", """
@@ -23,7 +23,6 @@ filters delete incoming|outgoing NAME
 """, names=lambda c: [x.name for x in (*c.mail_policies.incoming, *c.mail_policies.outgoing, *c.content_filters.filters)],
     notes="""\
 PATTERN: user@domain, @domain, @.domain (subdomains), user@ (any domain)""", same_as={"new": "edit"})
-USAGE = GRAMMAR.usage()
 
 SWITCHES = {"antispam": "antispam", "antivirus": "antivirus", "file-reputation": "file_reputation",
             "graymail": "graymail", "repeat-clickers": "repeat_clickers"}
@@ -32,8 +31,7 @@ SWITCHES = {"antispam": "antispam", "antivirus": "antivirus", "file-reputation":
 @command("policyconfig", "Configure per recipient or sender based policies.", roles=R.CONFIGURE,
          grammar=GRAMMAR)
 def run(ctx, args):
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     if sub == "filters":
         args.expect_done("policyconfig filters")
         return _content_filters(ctx, [r for r in rest])
@@ -57,7 +55,7 @@ def run(ctx, args):
                     raise CommandError(str(e)) from None
         args.expect_done(f"policyconfig {sub}")
         return _change(ctx, sub, direction, name, changes)
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _dlp_option(ctx, direction: str, value: str) -> dict:
@@ -132,7 +130,7 @@ def _content_filters(ctx, rest: list[str]) -> None:
             ctx.say(f"{f.direction:<9} {f.name:<24} used by: {', '.join(users) or 'no policy'}")
         return
     if len(rest) != 3 or rest[1].lower() not in ("incoming", "outgoing"):
-        raise CommandError(USAGE)
+        raise UsageError()
     direction, arg = rest[1].lower(), rest[2]
     filters = list(section.filters)
     try:
@@ -162,4 +160,4 @@ def _content_filters(ctx, rest: list[str]) -> None:
             return
     except ConfigError as e:
         raise CommandError(str(e)) from None
-    raise CommandError(USAGE)
+    raise UsageError()

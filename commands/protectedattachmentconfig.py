@@ -12,7 +12,7 @@ from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import ProtectedPassphrase
 from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("protectedattachmentconfig", """
@@ -23,7 +23,6 @@ edit --priority=N [--new-priority=M] [--passphrase=P | --passphrase-file=FILE|-]
 swap --priority=N --with=M
 delete --priority=N
 """)
-USAGE = GRAMMAR.usage()
 
 SETUP_OPTIONS = (("inbound", "inbound", bool), ("outbound", "outbound", bool),
                  ("harvest", "harvest_from_body", bool), ("budget", "budget_seconds", float))
@@ -34,7 +33,7 @@ SETUP_OPTIONS = (("inbound", "inbound", bool), ("outbound", "outbound", bool),
 def run(ctx, args):
     sub = args.subcommand()
     if len(args.positional) != 1:
-        raise CommandError(USAGE)
+        raise UsageError()
     if sub == "print":
         reveal = bool(args.take_option("reveal", False))
         args.expect_done("protectedattachmentconfig print")
@@ -45,7 +44,7 @@ def run(ctx, args):
         changes = args.take_typed(SETUP_OPTIONS)
         args.expect_done("protectedattachmentconfig setup")
         if not changes:
-            raise CommandError(USAGE)
+            raise UsageError()
         ctx.replace_section("protected_attachments", **changes)
         ctx.say(_status(ctx.config.protected_attachments))
         return
@@ -75,7 +74,7 @@ def run(ctx, args):
         ctx.replace_section("protected_attachments", passphrases=tuple(p for p in _list(ctx) if p.priority != priority))
         ctx.say(f"The password with priority {priority} was deleted.")
         return
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _list(ctx) -> list[ProtectedPassphrase]:

@@ -15,7 +15,7 @@ from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import Quarantine
 from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.listedit import ListEditor
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 FIELDS = field_options(Quarantine, "retention_days", "expiry_action")
@@ -30,7 +30,6 @@ release NAME MID...|all
 remove NAME MID...|all
 """, fields=FIELDS, notes="NAME: a quarantine's name or its number in 'quarantineconfig print'.",
     names=lambda c: [x.name for x in c.quarantines.quarantines])
-USAGE = GRAMMAR.usage()
 
 QUARANTINES = ListEditor("quarantine", "quarantineconfig", lambda ctx: ctx.config.quarantines.quarantines,
                          lambda q: q.name)
@@ -48,9 +47,9 @@ def run(ctx, args):
         return _new(ctx, rest[0], changes)
     handler, arity = _BATCH.get(sub, (None, 0))
     if handler is None or not (len(rest) == arity or (arity < 0 and len(rest) >= -arity)):
-        raise CommandError(USAGE)
+        raise UsageError()
     if changes and sub != "edit":
-        raise CommandError(USAGE)
+        raise UsageError()
     quarantine = QUARANTINES.find(ctx, rest[0])
     return handler(ctx, quarantine, changes) if sub == "edit" else handler(ctx, quarantine, *rest[1:])
 

@@ -7,7 +7,7 @@ import time
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("remediate", """
@@ -15,15 +15,13 @@ delete|forward|forward-delete --mids=MID,... [--to=ADDRESS] [--profile=NAME]
       (the MIDs come from message tracking: findevent; --to is where forward sends)
 status [JOB]
 """)
-USAGE = GRAMMAR.usage()
 
 @command("remediate", "Search and remediate delivered messages (delete, forward).", roles=R.ADMIN_ONLY,
          grammar=GRAMMAR)
 def run(ctx, args):
     from asyncos_cli.services import remediation as rm
 
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     if sub == "status" and len(rest) <= 1:
         args.expect_done("remediate status")
         return _status(ctx, int(rest[0]) if rest and rest[0].isdigit() else None)
@@ -33,14 +31,12 @@ def run(ctx, args):
         profile = args.take_option("profile")
         args.expect_done(f"remediate {sub}")
         return _queue(ctx, sub, mids, to, None if profile is None else str(profile))
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _queue(ctx, action: str, mids_text: str, to: str, profile: str | None) -> None:
     from asyncos_cli.config.addresses import address_problem
-    from asyncos_cli.services import remediation as rm
-    from asyncos_cli.services.tracking_search import history
-    from asyncos_cli.shell.shared.tracking import connection
+    from asyncos_cli.shell.shared.tracking import remediation_jobs, tracking_store
 
     if action != "delete":
         problem = address_problem(to) if to else "forward needs --to=ADDRESS"
@@ -54,10 +50,10 @@ def _queue(ctx, action: str, mids_text: str, to: str, profile: str | None) -> No
         raise CommandError(f"--mids takes MIDs separated by commas, got {mids_text!r}") from None
     if not mids:
         raise CommandError("Give the messages: --mids=MID,... (findevent shows them).")
-    conn = connection(ctx)
+    tracking = tracking_store(ctx)
     items = []
     for mid in mids:
-        rec = history(conn, mid)
+        rec = tracking.history(mid)
         if rec is None:
             raise CommandError(f"MID {mid} is not in message tracking (or still in flight).")
         if rec.get("final_action") != "DELIVERED":
@@ -67,16 +63,15 @@ def _queue(ctx, action: str, mids_text: str, to: str, profile: str | None) -> No
             raise CommandError(f"MID {mid} has no Message-ID to find it by in the mailboxes.")
         for rcpt in rec["recipients"]:
             items.append({"mid": mid, "message_id": rec["message_id"], "recipient": rcpt, "profile": profile or ""})
-    job = rm.queue_job(conn, ctx.user, action, to, items)
+    job = remediation_jobs(ctx).queue(ctx.user, action, to, items)
     ctx.say(f"Search and remediate job {job} queued: {action} of {len(mids)} message(s), {len(items)} mailbox(es)"
             f"{' to ' + to if to else ''}. The running gateway carries it out; 'remediate status {job}' follows it.")
 
 
 def _status(ctx, job_id: int | None) -> None:
-    from asyncos_cli.services import remediation as rm
-    from asyncos_cli.shell.shared.tracking import connection
+    from asyncos_cli.shell.shared.tracking import remediation_jobs
 
-    found = rm.jobs(connection(ctx), job_id)
+    found = remediation_jobs(ctx).jobs(job_id)
     if not found:
         ctx.say("No search and remediate jobs." if job_id is None else f"No job {job_id}.")
         return

@@ -6,7 +6,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.remediation import RemediationProfile
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("remediationconfig", """
@@ -22,7 +22,6 @@ validate NAME [--mailbox=ADDRESS]   (IMAP: log in to that mailbox through the ac
     notes="""\
 Profiles are tried in order: the first whose domains hold a recipient's domain acts for it.""",
     same_as={"edit": "new"})
-USAGE = GRAMMAR.usage()
 
 OPTIONS = (("kind", "kind", str), ("tenant", "tenant", str), ("client-id", "client_id", str),
            ("token-url", "token_url", str), ("graph-url", "graph_url", str), ("host", "host", str),
@@ -33,8 +32,7 @@ OPTIONS = (("kind", "kind", str), ("tenant", "tenant", str), ("client-id", "clie
 @command("remediationconfig", "Configure the mailbox profiles of search and remediate.", roles=R.ADMIN_ONLY,
          grammar=GRAMMAR)
 def run(ctx, args):
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     if sub in (None, "print") and not rest:
         args.expect_done("remediationconfig")
         return _print(ctx)
@@ -61,7 +59,7 @@ def run(ctx, args):
         mailbox = args.take_option("mailbox")
         args.expect_done("remediationconfig validate")
         return _validate(ctx, rest[0], None if mailbox is None else str(mailbox))
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _save(ctx, op: str, name: str, changes: dict) -> None:

@@ -6,15 +6,14 @@ import json
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
-from asyncos_cli.shell.shared.tracking import connection, moment
+from asyncos_cli.shell.shared.tracking import moment, tracking_store
 
 GRAMMAR = Grammar("report", """
 overview|incoming|mail-flow|mail-flow-details|mail-policy [--since=HOURS_AGO|EPOCH] [--until=...]
       [--format=table|json|csv]
 """)
-USAGE = GRAMMAR.usage()
 
 KINDS = ("overview", "incoming", "mail-flow", "mail-flow-details", "mail-policy")
 
@@ -22,7 +21,6 @@ KINDS = ("overview", "incoming", "mail-flow", "mail-flow-details", "mail-policy"
 @command("report", "Show the reports (overview, incoming mail, mail flow, mail policy details).", roles=R.VIEW,
          subcommands=KINDS, grammar=GRAMMAR)
 def run(ctx, args):
-    from asyncos_cli.services import tracking_search as ts
 
     kind = args.subcommand()
     fmt = str(args.take_option("format", "table"))
@@ -30,10 +28,9 @@ def run(ctx, args):
     until = args.take_option("until")
     args.expect_done("report")
     if kind not in KINDS or len(args.positional) != 1:
-        raise CommandError(USAGE)
-    make = {"overview": ts.overview, "incoming": ts.incoming_details, "mail-flow": ts.mail_flow,
-            "mail-flow-details": ts.mail_flow_details, "mail-policy": ts.mail_policy_details}[kind]
-    data = make(connection(ctx), moment(str(since)) if since else None, moment(str(until)) if until else None)
+        raise UsageError()
+    data = tracking_store(ctx).report(kind, moment(str(since)) if since else None,
+                                      moment(str(until)) if until else None)
     if fmt == "json":
         ctx.say(json.dumps(data, ensure_ascii=False))
     elif fmt == "csv":

@@ -6,7 +6,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import ReputationProvider
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("reputationconfig", """
@@ -19,18 +19,16 @@ provider move NAME POSITION
 local set DOMAIN VERDICT | IP|CIDR SCORE        (VERDICT: awful ... good; SCORE: -10 to 10)
 local delete DOMAIN|IP|CIDR
 """)
-USAGE = GRAMMAR.usage()
 
 @command("reputationconfig", "Configure reputation providers and the local reputation table.",
          roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     if sub == "provider" and rest:
         return _provider(ctx, args, rest[0].lower(), rest[1:])
     if sub == "local" and rest:
         return _local(ctx, args, rest[0].lower(), rest[1:])
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _provider(ctx, args, op: str, rest: list[str]) -> None:
@@ -78,7 +76,7 @@ def _provider(ctx, args, op: str, rest: list[str]) -> None:
         ctx.replace_section("reputation", providers=tuple(providers))
         ctx.say(f"The provider {found.name} is now number {providers.index(found) + 1}.")
         return
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _local(ctx, args, op: str, rest: list[str]) -> None:
@@ -87,7 +85,7 @@ def _local(ctx, args, op: str, rest: list[str]) -> None:
     args.expect_done(f"reputationconfig local {op}")
     rep = ctx.config.reputation
     if not rest:
-        raise CommandError(USAGE)
+        raise UsageError()
     key = rest[0]
     try:
         ipaddress.ip_network(key, strict=False)
@@ -106,7 +104,7 @@ def _local(ctx, args, op: str, rest: list[str]) -> None:
         ctx.replace_section("reputation", **{field_name: tuple(entries)})
         ctx.say(f"{key} was removed from the local table.")
         return
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def show(ctx) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.shell.args import Args
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.registry import command, lookup
 
@@ -14,15 +14,13 @@ list | print
 diff V1 [V2]
 rollback V
 """)
-USAGE = GRAMMAR.usage()
 
 
 @command("rollbackconfig", "Roll back to a previously committed configuration.",
          roles=R.CONFIGURE, grammar=GRAMMAR)
 def run(ctx, args):
     args.expect_done("rollbackconfig")
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     if sub in ("list", "print") and not rest:
         return _list(ctx)
     if sub == "diff" and 1 <= len(rest) <= 2:
@@ -31,7 +29,7 @@ def run(ctx, args):
         return _rollback(ctx, _number(rest[0]))
     if sub.isdigit() and not rest:
         return _rollback(ctx, int(sub))
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _number(text: str) -> int:

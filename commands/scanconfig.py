@@ -10,7 +10,7 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.schema import UNSCANNABLE_ACTIONS, ScanningSection
 from asyncos_cli.shell.grammar import Grammar, field_options
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import UsageError
 from asyncos_cli.shell.registry import command
 
 from . import protectedattachmentconfig
@@ -21,7 +21,6 @@ setup [FIELDS]
 """, fields=field_options(ScanningSection, "max_attachment_bytes", "max_expanded_bytes", "max_ratio", "max_members",
                           "max_depth", "max_seconds", "max_spin_count", "unscannable_action", "unscannable_header",
                           "unscannable_quarantine", "url_scanning", "url_blocked_action", "url_quarantine"))
-USAGE = GRAMMAR.usage()
 
 
 @command("scanconfig", "Configure attachment scanning policy.", roles=R.CONFIGURE, grammar=GRAMMAR)
@@ -35,11 +34,11 @@ def run(ctx, args):
         changes = args.take_fields(GRAMMAR.fields)
         args.expect_done("scanconfig setup")
         if not changes:
-            raise CommandError(USAGE)
+            raise UsageError()
         ctx.replace_section("scanning", **changes)
         ctx.say(_status(ctx.config.scanning))
         return
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _status(s) -> str:

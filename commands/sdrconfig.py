@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.schema import SDR_BLOCKABLE
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import UsageError
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.registry import command
 
@@ -13,14 +13,12 @@ print
 domainreputation enable|disable [--verdict={'|'.join(SDR_BLOCKABLE)}]
 advanced [--timeout=SECONDS] [--cache=SECONDS]
 """)
-USAGE = GRAMMAR.usage()
 
 
 @command("sdrconfig", "Configure Sender Domain Reputation filtering.", roles=R.CONFIGURE,
          grammar=GRAMMAR)
 def run(ctx, args):
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     if sub == "domainreputation" and len(rest) == 1 and rest[0].lower() in ("enable", "disable"):
         changes = {"sdr_enabled": rest[0].lower() == "enable"}
         verdict = args.take_option("verdict")
@@ -33,10 +31,10 @@ def run(ctx, args):
         changes = args.take_typed((("timeout", "sdr_timeout_seconds", float), ("cache", "cache_seconds", int)))
         args.expect_done("sdrconfig advanced")
         if not changes:
-            raise CommandError(USAGE)
+            raise UsageError()
         ctx.replace_section("reputation", **changes)
         return show(ctx)
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def show(ctx) -> None:

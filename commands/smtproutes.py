@@ -7,7 +7,7 @@ from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import Route
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.listedit import ListEditor
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("smtproutes", """
@@ -17,7 +17,6 @@ edit DOMAIN HOST[:PORT][,HOST[:PORT]...]
 delete DOMAIN|ALL
 """,
     names=lambda c: [x.domain for x in c.routes.routes])
-USAGE = GRAMMAR.usage()
 
 ROUTES = ListEditor("route", "smtproutes", lambda ctx: ctx.config.routes.routes, lambda r: r.domain,
                     line=lambda r: f"{r.domain} => {', '.join(r.hosts)}")
@@ -33,7 +32,7 @@ def run(ctx, args):
         return _edit(ctx, ROUTES.find(ctx, rest[0]), rest[1])
     if sub == "delete" and len(rest) == 1:
         return _delete(ctx, ROUTES.find(ctx, rest[0]))
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _stage(ctx, routes) -> None:

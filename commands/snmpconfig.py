@@ -21,7 +21,7 @@ from asyncos_cli.config.schema import (
     community_problem,
 )
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("snmpconfig", """
@@ -37,7 +37,6 @@ setup [--enabled=yes|no] [--listen=IP] [--port=N] [--v3-user=NAME]
       [--cpu-threshold=PERCENT] [--memory-threshold=PERCENT] [--connectivity-url=URL]
       [--location=TEXT] [--contact=TEXT]
 """)
-USAGE = GRAMMAR.usage()
 
 PASSPHRASE_TOO_SHORT = f"The SNMPv3 password must be at least {SNMP_PASSPHRASE_MIN} characters long."
 
@@ -46,7 +45,7 @@ PASSPHRASE_TOO_SHORT = f"The SNMPv3 password must be at least {SNMP_PASSPHRASE_M
 def run(ctx, args):
     sub = args.subcommand()
     if len(args.positional) != 1:
-        raise CommandError(USAGE)
+        raise UsageError()
     if sub == "print":
         reveal = bool(args.take_option("reveal", False))
         args.expect_done("snmpconfig print")
@@ -59,10 +58,10 @@ def run(ctx, args):
         changes = _batch_changes(ctx, args)
         args.expect_done("snmpconfig setup")
         if not changes:
-            raise CommandError(USAGE)
+            raise UsageError()
         _stage(ctx, changes)
         return show(ctx)
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 # ---------------------------------------------------------------- batch

@@ -6,7 +6,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError, parse_scalar
 from asyncos_cli.config.schema import UserKey
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("sshconfig", """
@@ -16,13 +16,11 @@ userkey new USER (--key='ssh-ed25519 AAAA... comment' | --key-file=FILE)
 userkey delete USER NUMBER
 userkey print [USER]
 """)
-USAGE = GRAMMAR.usage()
 
 @command("sshconfig", "Configure the SSH server and users' SSH public keys.", roles=R.ADMIN_ONLY,
          grammar=GRAMMAR)
 def run(ctx, args):
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     if sub == "setup":
         return _setup(ctx, args)
     if sub == "userkey" and rest:
@@ -42,7 +40,7 @@ def run(ctx, args):
         if op == "print" and len(rest) <= 1:
             args.expect_done("sshconfig userkey print")
             return _print_keys(ctx, rest[0] if rest else None)
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _ssh(ctx):
@@ -69,7 +67,7 @@ def _setup(ctx, args):
                 raise CommandError(str(e)) from None
     args.expect_done("sshconfig setup")
     if not changes:
-        raise CommandError(USAGE)
+        raise UsageError()
     ctx.replace_section("ssh", **changes)
     show(ctx)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.schema import TLS_VERSIONS
 from asyncos_cli.shell.args import Args
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.registry import command
 
@@ -22,7 +22,6 @@ outbound [--methods="TLSv1.2 TLSv1.3"] [--ciphers=OPENSSL-CIPHER-LIST]
 peer_cert_fqdn enable|disable
 peer_cert_x509 enable|disable
 """, notes="TLS versions: " + ", ".join(TLS_VERSIONS) + " (a contiguous range)")
-USAGE = GRAMMAR.usage()
 
 #: The TLS clients the validation switches reach (later work adds LDAP, the updater and alerts).
 CLIENTS = "outbound SMTP delivery"
@@ -32,8 +31,7 @@ NOT_YET = "LDAP, updater and alert clients do not exist yet"
 @command("sslconfig", "Configure SSL/TLS settings.", roles=R.ADMIN_ONLY,
          grammar=GRAMMAR)
 def run(ctx, args):
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     if sub == "print" and not rest:
         args.expect_done("sslconfig print")
         ctx.say(_status(ctx.config.ssl))
@@ -42,7 +40,7 @@ def run(ctx, args):
         changes = args.take_typed((("methods", f"{sub}_methods", str), ("ciphers", f"{sub}_ciphers", str)))
         args.expect_done(f"sslconfig {sub}")
         if not changes:
-            raise CommandError(USAGE)
+            raise UsageError()
         ctx.replace_section("ssl", **changes)
         ctx.say(_status(ctx.config.ssl))
         return
@@ -52,7 +50,7 @@ def run(ctx, args):
         what = "FQDN" if sub.endswith("fqdn") else "x509"
         ctx.say(f"Peer certificate {what} validation is {rest[0].lower()}d (applies to {CLIENTS}; {NOT_YET}).")
         return
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _status(s) -> str:

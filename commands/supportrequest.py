@@ -14,7 +14,7 @@ from asyncos_cli import __version__
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.addresses import address_problem as _address_problem
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("supportrequest", """
@@ -22,7 +22,6 @@ send --description=TEXT --email=ADDRESS [--name=NAME] [--phone=PHONE] [--to=ADDR
       [--cc=ADDRESS,...]
 """, notes="""\
 (--to defaults to alertconfig's support address.)""")
-USAGE = GRAMMAR.usage()
 
 #: The end of each log file that goes into the bundle.
 LOG_TAIL_BYTES = 256 * 1024
@@ -32,12 +31,12 @@ LOG_TAIL_BYTES = 256 * 1024
 def run(ctx, args):
     sub = args.subcommand()
     if sub != "send" or len(args.positional) != 1:
-        raise CommandError(USAGE)
+        raise UsageError()
     fields = {k: args.take_option(k) for k in ("description", "email", "name", "phone", "to", "cc")}
     args.expect_done("supportrequest send")
     fields = {k: ("" if v is None or v is True else str(v)) for k, v in fields.items()}
     if not fields["description"] or not fields["email"]:
-        raise CommandError(USAGE)
+        raise UsageError()
     _send(ctx, fields)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import UsageError
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.registry import command
 
@@ -13,7 +13,6 @@ GRAMMAR = Grammar("trace", """
 FILE... [--direction=incoming|outgoing] [--sender=ADDR] [--recipient=ADDR[,ADDR...]] [--format=text|json]
       [--engines=yes|no]
 """, notes="The threat engines that are on (antivirusconfig, antispamconfig, ampconfig) are asked unless --engines=no.")
-USAGE = GRAMMAR.usage()
 
 
 @command("trace", "Trace the flow of a message through the system.", roles=R.VIEW, grammar=GRAMMAR)
@@ -27,11 +26,11 @@ def run(ctx, args):
     ask_engines = str(args.take_option("engines", "yes")).lower() not in ("no", "n", "off", "false", "0")
     args.expect_done("trace")
     if direction not in ("incoming", "outgoing") or fmt not in ("text", "json"):
-        raise CommandError(USAGE)
+        raise UsageError()
     files = list(args.positional)
     if not files:
         if ctx.batch:
-            raise CommandError(USAGE)
+            raise UsageError()
         files = [ctx.prompter.ask("Enter the path of the message file to trace.")]
     config = ctx.config  # pending changes included: trace shows what a commit would do
     clients = Clients.for_config(config, ctx.keyring.reveal) if config.protected_attachments.passphrases else Clients()

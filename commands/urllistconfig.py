@@ -11,7 +11,7 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("urllistconfig", """
@@ -21,7 +21,6 @@ remove blocked|allowed ENTRY ...
 import blocked|allowed FILE      (one entry per line; '#' comments)
 """, notes="""\
 ENTRY: a domain (example.com, also its subdomains) or a URL prefix (https://example.com/path)""")
-USAGE = GRAMMAR.usage()
 
 FIELDS = {"blocked": "url_blocked", "allowed": "url_allowed"}
 
@@ -30,13 +29,12 @@ FIELDS = {"blocked": "url_blocked", "allowed": "url_allowed"}
          grammar=GRAMMAR)
 def run(ctx, args):
     args.expect_done("urllistconfig")
-    sub = args.subcommand()
-    rest = args.positional[1:]
+    sub, rest = args.split()
     if sub in ("add", "remove", "import") and len(rest) >= 2 and rest[0].lower() in FIELDS:
         which, entries = rest[0].lower(), rest[1:]
         if sub == "import":
             if len(entries) != 1:
-                raise CommandError(USAGE)
+                raise UsageError()
             entries = _read(ctx, entries[0])
         current = list(getattr(ctx.config.reputation, FIELDS[which]))
         known = {e.lower() for e in current}
@@ -54,7 +52,7 @@ def run(ctx, args):
         ctx.replace_section("reputation", **{FIELDS[which]: tuple(current)})
         ctx.say(f"The {which} list now holds {len(current)} entries.")
         return
-    raise CommandError(USAGE)
+    raise UsageError()
 
 
 def _read(ctx, path: str) -> list[str]:

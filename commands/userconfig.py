@@ -10,7 +10,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import ROLES, UserAccount
 from asyncos_cli.shell.grammar import Grammar
-from asyncos_cli.shell.prompter import CommandError
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 from asyncos_cli.shell.shared.newpassphrase import ask_new_passphrase, store_passphrase
 
@@ -136,7 +136,7 @@ def _new(ctx, args, rest):
         role = _role(group)
     else:
         if len(rest) != 1:
-            raise CommandError(USAGE)
+            raise UsageError()
         name = rest[0]
         full = args.take_option("fullname")
         role_opt = args.take_option("role")
@@ -166,7 +166,7 @@ def _create(ctx, name, full, role, passphrase):
 
 def _edit(ctx, args, rest):
     if len(rest) != 1:
-        raise CommandError(USAGE)
+        raise UsageError()
     acc = _account(ctx, rest[0])
     full = args.take_option("fullname", acc.full_name)
     role = _role(args.take_option("role")) if "role" in args.options else acc.role
@@ -184,7 +184,7 @@ def _replace(ctx, old, new):
 def _delete(ctx, args, rest):
     args.expect_done("userconfig delete")
     if len(rest) != 1:
-        raise CommandError(USAGE)
+        raise UsageError()
     _remove(ctx, _account(ctx, rest[0]))
 
 
@@ -197,7 +197,7 @@ def _remove(ctx, acc):
 
 def _passphrase(ctx, args, rest):
     if len(rest) != 1:
-        raise CommandError(USAGE)
+        raise UsageError()
     acc = _account(ctx, rest[0])
     passphrase, generated = _batch_passphrase(ctx, args, acc.name)
     args.expect_done("userconfig passphrase")
@@ -209,7 +209,7 @@ def _passphrase(ctx, args, rest):
 
 def _status(ctx, args, rest):
     if len(rest) != 1:
-        raise CommandError(USAGE)
+        raise UsageError()
     acc = _account(ctx, rest[0])
     lock, unlock = args.take_option("lock", False), args.take_option("unlock", False)
     args.expect_done("userconfig status")

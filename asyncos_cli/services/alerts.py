@@ -20,6 +20,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from asyncos_cli import __version__
+from asyncos_cli.config.statestores import AlertLog
 from asyncos_cli.events import Event
 from asyncos_cli.events.system import AlertSendFailed, AlertSent
 
@@ -66,6 +67,19 @@ def recent(conn: sqlite3.Connection, limit: int = 50) -> list[dict]:
         d["recipients"], d["pending"] = json.loads(d["recipients"]), json.loads(d["pending"])
         out.append(d)
     return out
+
+
+class SQLiteAlertLog(AlertLog):
+    """The embedded backend of the alert log."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def recent(self, limit: int = 50) -> list[dict]:
+        return recent(self._conn, limit)
+
+    def close(self) -> None:
+        self._conn.close()
 
 
 class AlertService:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from asyncos_cli.config.statestores import FirstSeenStore
+
 MATURE_DAYS = 90
 
 _SCHEMA = """
@@ -21,13 +23,27 @@ CREATE TABLE IF NOT EXISTS sender_first_seen (
 """
 
 
-class SenderMaturity:
-    def __init__(self, conn: sqlite3.Connection, clock=time.time):
+class SQLiteFirstSeen(FirstSeenStore):
+    """The embedded backend of first-seen records."""
+
+    def __init__(self, conn: sqlite3.Connection):
         self._conn = conn
         self._conn.executescript(_SCHEMA)
         self._conn.execute("PRAGMA synchronous=NORMAL")  # state a power cut may lose the last seconds of
+
+    def load(self) -> dict[str, float]:
+        return dict(self._conn.execute("SELECT domain, first_seen FROM sender_first_seen"))
+
+    def add(self, rows) -> None:
+        with self._conn:
+            self._conn.executemany("INSERT OR IGNORE INTO sender_first_seen VALUES (?, ?)", list(rows))
+
+
+class SenderMaturity:
+    def __init__(self, store: FirstSeenStore | sqlite3.Connection, clock=time.time):
+        self._store = SQLiteFirstSeen(store) if isinstance(store, sqlite3.Connection) else store
         self.clock = clock
-        self._seen = dict(self._conn.execute("SELECT domain, first_seen FROM sender_first_seen"))
+        self._seen = self._store.load()
         self._unwritten: dict[str, float] = {}
 
     def seen(self, domain: str) -> None:
@@ -49,5 +65,4 @@ class SenderMaturity:
         if not self._unwritten:
             return
         rows, self._unwritten = list(self._unwritten.items()), {}
-        with self._conn:
-            self._conn.executemany("INSERT OR IGNORE INTO sender_first_seen VALUES (?, ?)", rows)
+        self._store.add(rows)

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from asyncos_cli.config.statestores import RemediationJobs
+
 ACTIONS = ("delete", "forward", "forward-delete")
 
 _SCHEMA = """
@@ -79,6 +81,28 @@ def save_job(conn: sqlite3.Connection, job: dict) -> None:
     with conn:
         conn.execute("UPDATE remediation_jobs SET status = ?, items = ?, finished = ? WHERE id = ?",
                      (job["status"], json.dumps(job["items"]), job.get("finished"), job["id"]))
+
+
+class SQLiteRemediationJobs(RemediationJobs):
+    """The embedded backend of the remediation job queue."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def queue(self, user: str, action: str, forward_to: str, items: list[dict]) -> int:
+        return queue_job(self._conn, user, action, forward_to, items)
+
+    def jobs(self, job_id: int | None = None, limit: int = 20) -> list[dict]:
+        return jobs(self._conn, job_id, limit)
+
+    def claim_pending(self) -> list[dict]:
+        return claim_pending(self._conn)
+
+    def requeue_interrupted(self) -> int:
+        return requeue_interrupted(self._conn)
+
+    def save(self, job: dict) -> None:
+        save_job(self._conn, job)
 
 
 # ---------------------------------------------------------------- Microsoft Graph

@@ -112,12 +112,11 @@ class TrackingRecord:
 class TrackingService:
     """Keeps records of messages in flight in memory and writes finished ones to the database."""
 
-    def __init__(self, conn: sqlite3.Connection, in_flight_limit: int = 100_000):
-        self._conn = conn
-        self._conn.executescript(_SCHEMA)
-        # Tracking is state, not mail: it may lose the last fraction of a second in a
-        # power cut, so it skips the per-commit fsync and writes in batches (flush()).
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+    def __init__(self, store, in_flight_limit: int = 100_000):
+        from .tracking_search import SQLiteTrackingStore
+
+        #: The records' store (config.statestores.TrackingStore); a SQLite connection gets the embedded one.
+        self._store = SQLiteTrackingStore(store) if isinstance(store, sqlite3.Connection) else store
         self._live: OrderedDict[int, TrackingRecord] = OrderedDict()
         self._unwritten: dict[int, TrackingRecord] = {}
         self._limit = in_flight_limit
@@ -247,20 +246,16 @@ class TrackingService:
         records = list(self._unwritten.values())
         self._unwritten.clear()
         stops, self._stops = self._stops, []
-        with self._conn:
-            self._conn.execute("BEGIN")
-            write_records(self._conn, records)
-            self._conn.executemany("INSERT INTO connection_events VALUES (?, ?, ?, ?, ?)", stops)
+        self._store.write(records, stops)
 
     def get(self, mid: int) -> TrackingRecord | None:
         if mid in self._live:
             return self._live[mid]
         if mid in self._unwritten:
             return self._unwritten[mid]
-        row = self._conn.execute("SELECT record FROM tracking_records WHERE mid = ?", (mid,)).fetchone()
-        if row is None:
+        data = self._store.stored(mid)
+        if data is None:
             return None
-        data = json.loads(row[0])
         data["recipients"] = tuple(data["recipients"])
         return TrackingRecord(**data)
 
@@ -273,23 +268,19 @@ class TrackingService:
         for rec in self._live.values():
             if rec.message_id == message_id:
                 found[rec.mid] = (rec.split_from, rec, rec.recipients)
-        for mid, record in self._conn.execute("SELECT r.mid, r.record FROM tracking_records r JOIN tracking_meta m "
-                                              "ON m.mid = r.mid WHERE m.message_id = ?", (message_id,)):
+        for mid, data in self._store.stored_by_message_id(message_id):
             if mid not in found:
-                data = json.loads(record)
                 found[mid] = (data.get("split_from"), data, data["recipients"])
         matching = {mid for mid, (_, _, rcpts) in found.items()
                     if not wanted or wanted in (a.lower() for a in rcpts)}
         matching -= {found[mid][0] for mid in matching}  # a parent gives way to its child copy
-        with self._conn:
-            for mid in sorted(matching):
-                holder = found[mid][1]
-                if isinstance(holder, TrackingRecord):
-                    holder.clicks.append(click)
-                else:
-                    holder.setdefault("clicks", []).append(click)
-                    self._conn.execute("UPDATE tracking_records SET record = ? WHERE mid = ?",
-                                       (json.dumps(holder, sort_keys=True), mid))
+        for mid in sorted(matching):
+            holder = found[mid][1]
+            if isinstance(holder, TrackingRecord):
+                holder.clicks.append(click)
+            else:
+                holder.setdefault("clicks", []).append(click)
+                self._store.update(mid, holder)
         return sorted(matching)
 
     @property
@@ -298,7 +289,7 @@ class TrackingService:
 
     def finished_count(self) -> int:
         self.flush()
-        return self._conn.execute("SELECT count(*) FROM tracking_records WHERE finished IS NOT NULL").fetchone()[0]
+        return self._store.finished_count()
 
 
 

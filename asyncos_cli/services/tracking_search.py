@@ -13,6 +13,8 @@ import json
 import sqlite3
 import time
 
+from asyncos_cli.config.statestores import TrackingStore
+
 FILTERS = ("since", "until", "sender", "recipient", "subject", "mid", "message_id", "ip", "policy", "direction")
 
 
@@ -235,3 +237,55 @@ def mail_flow_details(conn, since=None, until=None, limit: int = 20) -> dict:
         r["Total"] += n
     top = dict(sorted(rows.items(), key=lambda kv: -kv[1]["Total"])[:limit])
     return {"report": "Mail Flow Details", "since": since, "until": until, "Senders": top}
+
+
+class SQLiteTrackingStore(TrackingStore):
+    """The embedded backend of message tracking: the tracking tables of the data directory's database."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        from .tracking import _SCHEMA
+
+        self._conn = conn
+        self._conn.executescript(_SCHEMA)
+        # Tracking is state, not mail: it may lose the last fraction of a second in a
+        # power cut, so it skips the per-commit fsync and is written in batches.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+
+    def write(self, records: list, connection_stops: list = ()) -> None:
+        from .tracking import write_records
+
+        with self._conn:
+            self._conn.execute("BEGIN")
+            write_records(self._conn, records)
+            self._conn.executemany("INSERT INTO connection_events VALUES (?, ?, ?, ?, ?)", connection_stops)
+
+    def stored(self, mid: int) -> dict | None:
+        row = self._conn.execute("SELECT record FROM tracking_records WHERE mid = ?", (mid,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def stored_by_message_id(self, message_id: str) -> list[tuple[int, dict]]:
+        return [(mid, json.loads(record)) for mid, record in self._conn.execute(
+            "SELECT r.mid, r.record FROM tracking_records r JOIN tracking_meta m ON m.mid = r.mid "
+            "WHERE m.message_id = ?", (message_id,))]
+
+    def update(self, mid: int, data: dict) -> None:
+        with self._conn:
+            self._conn.execute("UPDATE tracking_records SET record = ? WHERE mid = ?",
+                               (json.dumps(data, sort_keys=True), mid))
+
+    def finished_count(self) -> int:
+        return self._conn.execute("SELECT count(*) FROM tracking_records WHERE finished IS NOT NULL").fetchone()[0]
+
+    def search(self, filters: dict, limit: int = 100) -> list[dict]:
+        return search(self._conn, filters, limit)
+
+    def history(self, mid: int) -> dict | None:
+        return history(self._conn, mid)
+
+    def report(self, kind: str, since: float | None = None, until: float | None = None) -> dict:
+        make = {"overview": overview, "incoming": incoming_details, "mail-flow": mail_flow,
+                "mail-flow-details": mail_flow_details, "mail-policy": mail_policy_details}[kind]
+        return make(self._conn, since, until)
+
+    def close(self) -> None:
+        self._conn.close()

@@ -42,6 +42,10 @@ class Args:
     def subcommand(self) -> str | None:
         return self.positional[0].lower() if self.positional else None
 
+    def split(self) -> tuple[str | None, list[str]]:
+        """(the subcommand in lower case, the arguments after it)."""
+        return self.subcommand(), self.positional[1:]
+
     def option(self, name: str, default=None):
         return self.options.get(name, default)
 

@@ -17,6 +17,13 @@ class CommandError(Exception):
     """The command failed: the message is for the user; a batch run stops non-zero."""
 
 
+class UsageError(CommandError):
+    """The line does not fit any of the command's forms: the shell answers with the command's usage."""
+
+    def __init__(self, message: str = "The arguments do not fit this command (see 'help COMMAND')."):
+        super().__init__(message)
+
+
 class ScriptExhausted(CommandError):
     """A scripted prompter ran out of answers (a wizard asked more than the script holds)."""
 

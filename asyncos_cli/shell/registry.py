@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 
 from asyncos_cli.auth import roles as R
 
-from .prompter import CommandError
+from .prompter import CommandError, UsageError
 
 #: Option names that always hold secrets, whatever the command declares.
 _SECRET_WORDS = re.compile(r"passphrase|password|secret|community|privkey|authkey|token", re.I)
@@ -63,7 +63,10 @@ class Command:
             return show(ctx)
         if show and [w.lower() for w in args.positional] == ["print"] and not args.options:
             return show(ctx)
-        return self.run(ctx, args)
+        try:
+            return self.run(ctx, args)
+        except UsageError:
+            raise CommandError(self.usage()) from None
 
     def usage(self) -> str:
         return self.grammar.usage() if self.grammar is not None else f"Usage: {self.name}"

@@ -7,13 +7,19 @@ import time
 from asyncos_cli.shell.prompter import CommandError
 
 
-def connection(ctx):
+def tracking_store(ctx):
+    """Message tracking, through its store interface (config.statestores.TrackingStore)."""
     from asyncos_cli.config.store import connect
-    from asyncos_cli.services.tracking import _SCHEMA
+    from asyncos_cli.services.tracking_search import SQLiteTrackingStore
 
-    conn = connect(ctx.datadir.database)
-    conn.executescript(_SCHEMA)
-    return conn
+    return SQLiteTrackingStore(connect(ctx.datadir.database))
+
+
+def remediation_jobs(ctx):
+    from asyncos_cli.config.store import connect
+    from asyncos_cli.services.remediation import SQLiteRemediationJobs
+
+    return SQLiteRemediationJobs(connect(ctx.datadir.database))
 
 
 def moment(value: str) -> float:
