@@ -10,6 +10,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import ROLES, UserAccount
 from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 from asyncos_cli.shell.shared.newpassphrase import ask_new_passphrase, store_passphrase
@@ -74,10 +75,17 @@ def _stage_accounts(ctx, accounts) -> None:
         raise CommandError(str(e)) from None
 
 
+USERS = ListEditor("user", "userconfig", lambda ctx: ctx.config.users.accounts, lambda a: a.name, ignore_case=False)
+
+
 def _account(ctx, name: str) -> UserAccount:
+    """By name, or by its number in 'userconfig print'."""
     acc = _users(ctx).get(name)
-    if acc is None:
-        raise CommandError(f"User {name} does not exist.")
+    if acc is None and not USERS.exists(ctx, name):
+        try:
+            return USERS.find(ctx, name)
+        except CommandError:
+            raise CommandError(f"User {name} does not exist.") from None
     return acc
 
 
