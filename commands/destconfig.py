@@ -7,6 +7,7 @@ from asyncos_cli.config.fields import ConfigError, parse_scalar
 from asyncos_cli.config.schema import DEST_TLS, Destination
 from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
@@ -31,29 +32,42 @@ def run(ctx, args):
         except ConfigError as e:
             raise CommandError(str(e)) from None
     args.expect_done("destconfig")
-    dests = ctx.config.delivery.destinations
-    if sub in ("new", "edit") and len(rest) == 1:
-        current = next((d for d in dests if d.domain.lower() == rest[0].lower()), None)
-        if sub == "new" and current is not None:
+    if len(rest) != 1 or sub not in ("new", "edit", "delete"):
+        raise UsageError()
+    if sub == "new":
+        if DESTINATIONS.exists(ctx, rest[0]):
             raise CommandError(f"{rest[0]} already has settings: use 'destconfig edit'.")
-        if sub == "edit" and current is None:
-            raise CommandError(f"{rest[0]} has no settings of its own.")
-        try:
-            new = current.replace(**changes) if current else Destination(rest[0], **changes)
-        except ConfigError as e:
-            raise CommandError(f"{e} (TLS: {', '.join(DEST_TLS)})") from None
-        _stage(ctx, [d for d in dests if d is not current] + [new])
-        ctx.say(f"Destination {new.domain}: TLS {new.tls}, concurrency {new.concurrency}; commit to apply.")
-        return
-    if sub == "delete" and len(rest) == 1:
-        if rest[0] == "default":
-            raise CommandError("The default destination cannot be deleted; edit it instead.")
-        if not any(d.domain.lower() == rest[0].lower() for d in dests):
-            raise CommandError(f"{rest[0]} has no settings of its own.")
-        _stage(ctx, [d for d in dests if d.domain.lower() != rest[0].lower()])
-        ctx.say(f"Destination {rest[0]} deleted; commit to apply.")
-        return
-    raise UsageError()
+        return _put(ctx, None, _made(lambda: Destination(rest[0], **changes)))
+    current = _own(ctx, rest[0])
+    if sub == "edit":
+        return _put(ctx, current, _made(lambda: current.replace(**changes)))
+    if current.domain == "default":
+        raise CommandError("The default destination cannot be deleted; edit it instead.")
+    _stage(ctx, [d for d in ctx.config.delivery.destinations if d is not current])
+    ctx.say(f"Destination {current.domain} deleted; commit to apply.")
+
+
+DESTINATIONS = ListEditor("destination", "destconfig", lambda ctx: ctx.config.delivery.destinations,
+                          lambda d: d.domain)
+
+
+def _own(ctx, name: str) -> Destination:
+    try:
+        return DESTINATIONS.find(ctx, name)
+    except CommandError:
+        raise CommandError(f"{name} has no settings of its own.") from None
+
+
+def _made(make) -> Destination:
+    try:
+        return make()
+    except ConfigError as e:
+        raise CommandError(f"{e} (TLS: {', '.join(DEST_TLS)})") from None
+
+
+def _put(ctx, current, new: Destination) -> None:
+    _stage(ctx, [d for d in ctx.config.delivery.destinations if d is not current] + [new])
+    ctx.say(f"Destination {new.domain}: TLS {new.tls}, concurrency {new.concurrency}; commit to apply.")
 
 
 def _stage(ctx, dests) -> None:

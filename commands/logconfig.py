@@ -7,6 +7,7 @@ from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import LOG_LEVELS, LOG_TYPES, LogSubscription
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.grammar import Grammar, field_options
+from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.registry import command
 
 FIELDS = field_options(LogSubscription, "prefix", "level", "max_file_bytes", "rollover_seconds", "keep_files",
@@ -26,42 +27,50 @@ Syslog push: --retrieval=syslog --syslog-host=HOST; consolidated logs: --cef-fie
 @command("logconfig", "Configure access to log files.", roles=R.ADMIN_ONLY, grammar=GRAMMAR)
 def run(ctx, args):
     sub, rest = args.split()
-    section = ctx.config.logs
-    subs = list(section.subscriptions)
-    current = next((s for s in subs if s.name == (rest[0] if rest else None)), None)
-    if sub == "new" and len(rest) == 1:
-        log_type = args.take_option("type")
-        changes = args.take_fields(FIELDS)
-        if "cef-fields" in args.options:
-            changes["cef_fields"] = _fields(args.take_option("cef-fields"))
-        args.expect_done("logconfig new")
-        if current is not None:
-            raise CommandError(f"A log named {rest[0]} already exists.")
-        if log_type in (None, True):
-            raise CommandError("logconfig new needs --type=TYPE")
-        changes.setdefault("prefix", rest[0])
-        try:
-            subs.append(LogSubscription(rest[0], str(log_type), **changes))
-        except (ConfigError, TypeError) as e:
-            raise CommandError(str(e)) from None
-    elif sub == "edit" and len(rest) == 1 and current is not None:
-        changes = args.take_fields(FIELDS)
-        if "cef-fields" in args.options:
-            changes["cef_fields"] = _fields(args.take_option("cef-fields"))
-        args.expect_done("logconfig edit")
-        try:
-            subs[subs.index(current)] = current.replace(**changes)
-        except ConfigError as e:
-            raise CommandError(str(e)) from None
-    elif sub == "delete" and len(rest) == 1 and current is not None:
-        args.expect_done("logconfig delete")
-        subs.remove(current)
-    elif sub in ("edit", "delete") and len(rest) == 1:
-        raise CommandError(f"There is no log named {rest[0]} ('logconfig print' lists them).")
-    else:
+    changes = args.take_fields(FIELDS)
+    if "cef-fields" in args.options:
+        changes["cef_fields"] = _fields(args.take_option("cef-fields"))
+    log_type = args.take_option("type") if sub == "new" else None
+    args.expect_done(f"logconfig {sub}")
+    if len(rest) != 1 or sub not in ("new", "edit", "delete") or (changes and sub == "delete"):
         raise UsageError()
+    if sub == "new":
+        return _new(ctx, rest[0], log_type, changes)
+    current = LOGS.find(ctx, rest[0])
+    if sub == "edit":
+        return _stage(ctx, current, _made(lambda: current.replace(**changes)))
+    _stage(ctx, current, None)
+
+
+LOGS = ListEditor("log", "logconfig", lambda ctx: ctx.config.logs.subscriptions, lambda s: s.name, ignore_case=False)
+
+
+def _made(make):
     try:
-        ctx.stage(section.replace(subscriptions=tuple(subs)))
+        return make()
+    except (ConfigError, TypeError) as e:
+        raise CommandError(str(e)) from None
+
+
+def _new(ctx, name: str, log_type, changes: dict) -> None:
+    LOGS.refuse_duplicate(ctx, name)
+    if log_type in (None, True):
+        raise CommandError("logconfig new needs --type=TYPE")
+    changes.setdefault("prefix", name)
+    _stage(ctx, None, _made(lambda: LogSubscription(name, str(log_type), **changes)))
+
+
+def _stage(ctx, old, new) -> None:
+    """Put ``new`` in the place of ``old`` (None: add it; a None ``new`` deletes ``old``)."""
+    subs = list(ctx.config.logs.subscriptions)
+    if old is None:
+        subs.append(new)
+    elif new is None:
+        subs.remove(old)
+    else:
+        subs[subs.index(old)] = new
+    try:
+        ctx.stage(ctx.config.logs.replace(subscriptions=tuple(subs)))
     except ConfigError as e:
         raise CommandError(str(e)) from None
     show(ctx)

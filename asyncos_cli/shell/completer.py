@@ -40,23 +40,22 @@ class CommandCompleter(Completer):
         if cmd.name == "help" and len(before) == 1:
             yield from self._commands(current)
             return
-        grammar = cmd.grammar
         positional = [w for w in before[1:] if not w.startswith("--")]
-        if current.startswith("--") and grammar is not None:
-            for name, opt in sorted(grammar.options_for_line(positional).items()):
-                shown = f"--{name}" + ("" if opt.is_flag else "=")
-                if shown.startswith(current):
-                    yield Completion(shown, -len(current), display_meta=opt.help or opt.metavar)
+        if current.startswith("--"):
+            yield from self._options(cmd, positional, current)
+        elif not positional:
+            yield from _starting(cmd.subcommands, current)
+        elif cmd.grammar is not None:
+            yield from _starting(cmd.grammar.completions_after(positional, self.config()), current)
+
+    @staticmethod
+    def _options(cmd, positional, current: str):
+        if cmd.grammar is None:
             return
-        if not positional:
-            for sub in cmd.subcommands:
-                if sub.lower().startswith(current.lower()):
-                    yield Completion(sub, -len(current))
-            return
-        if grammar is not None:
-            for name in grammar.completions_after(positional, self.config()):
-                if name.lower().startswith(current.lower()):
-                    yield Completion(name, -len(current))
+        for name, opt in sorted(cmd.grammar.options_for_line(positional).items()):
+            shown = f"--{name}" + ("" if opt.is_flag else "=")
+            if shown.startswith(current):
+                yield Completion(shown, -len(current), display_meta=opt.help or opt.metavar)
 
     @staticmethod
     def _commands(prefix: str):
@@ -65,3 +64,10 @@ class CommandCompleter(Completer):
             for name in (cmd.name, *cmd.aliases):
                 if name.startswith(prefix):
                     yield Completion(name, -len(prefix), display_meta=cmd.summary)
+
+
+def _starting(words, prefix: str):
+    """Completions of ``prefix`` among ``words`` (without case)."""
+    for word in words:
+        if word.lower().startswith(prefix.lower()):
+            yield Completion(word, -len(prefix))

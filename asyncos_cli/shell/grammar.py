@@ -132,41 +132,51 @@ def parse_form(line: str, groups: dict[str, Sequence[Option]]) -> Form:
         if f"[{key}]" in shown:
             shown = shown.replace(f"[{key}]", " ".join(o.text() for o in group_options))
             by_name.update({o.name: o for o in group_options})
-    shown = shown.strip()
-    options: list[Option] = []
-    one_of: list[tuple[str, ...]] = []
-    words: list[str] = []  # what comes before the first option, outside brackets ("|" kept)
-    depth = 0
-    group: list[str] | None = None
-    comment = False
-    tokens = _TOKENS.findall(shown)
+    reader = _FormReader(by_name)
+    tokens = _TOKENS.findall(shown.strip())
     for i, tok in enumerate(tokens):
-        if tok == "[":
-            depth += 1
-        elif tok == "]":
-            depth -= 1
+        reader.take(tok, tokens[i - 1] if i else "", tokens[i + 1] if i + 1 < len(tokens) else "")
+    return Form(_subcommand_words(reader.words), tuple(reader.options), tuple(reader.one_of), shown.strip())
+
+
+class _FormReader:
+    """The state of reading one usage line, token by token."""
+
+    def __init__(self, by_name: dict[str, Option]):
+        self.by_name = by_name
+        self.options: list[Option] = []
+        self.one_of: list[tuple[str, ...]] = []
+        self.words: list[str] = []  # what comes before the first option, outside brackets ("|" kept)
+        self.depth = 0
+        self.group: list[str] | None = None
+        self.comment = False
+
+    def take(self, tok: str, before: str, after: str) -> None:
+        if tok in ("[", "]"):
+            self.depth += 1 if tok == "[" else -1
         elif tok == "(":
-            group, comment = [], False
+            self.group, self.comment = [], False
         elif tok == ")":
-            if group and depth == 0 and not comment:
-                one_of.append(tuple(group))
-            group = None
+            if self.group and self.depth == 0 and not self.comment:
+                self.one_of.append(tuple(self.group))
+            self.group = None
         elif tok.startswith("--"):
-            if group is not None and comment:
-                continue
-            name, _, metavar = tok[2:].partition("=")
-            beside_bar = "|" in (tokens[i - 1] if i else "", tokens[i + 1] if i + 1 < len(tokens) else "")
-            required = depth == 0 and group is None and not beside_bar
-            base = by_name.get(name)
-            options.append(Option(name, metavar, required, base.help if base else "",
-                                  base.record if base else None, base.field if base else None))
-            if group is not None:
-                group.append(name)
-        elif group is not None:
-            comment = comment or tok != "|"
-        elif not options and depth == 0:
-            words.append(tok)
-    return Form(_subcommand_words(words), tuple(options), tuple(one_of), shown)
+            self._option(tok, "|" in (before, after))
+        elif self.group is not None:
+            self.comment = self.comment or tok != "|"
+        elif not self.options and self.depth == 0:
+            self.words.append(tok)
+
+    def _option(self, tok: str, beside_bar: bool) -> None:
+        if self.group is not None and self.comment:
+            return
+        name, _, metavar = tok[2:].partition("=")
+        required = self.depth == 0 and self.group is None and not beside_bar
+        base = self.by_name.get(name)
+        self.options.append(Option(name, metavar, required, base.help if base else "",
+                                   base.record if base else None, base.field if base else None))
+        if self.group is not None:
+            self.group.append(name)
 
 
 def _fold_bars(words: list[str]) -> list[list[str]]:

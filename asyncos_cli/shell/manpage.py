@@ -49,90 +49,112 @@ def _macro_args(rest: str) -> list[str]:
 
 
 def render(source: str) -> str:
-    out: list[str] = []
-    para: list[str] = []
-    indent = 7
-    base_indent = 7
-    fill = True
-    tag_pending = False
-
-    def flush():
-        nonlocal para
-        if para:
-            text = " ".join(para)
-            out.append(textwrap.fill(text, WIDTH, initial_indent=" " * indent, subsequent_indent=" " * indent))
-            para = []
-
+    page = _Page()
     for raw in source.splitlines():
         if raw.startswith('.\\"') or raw.startswith("'\\\""):
             continue
         if raw.startswith("."):
             macro, _, rest = raw[1:].partition(" ")
-            args = _macro_args(rest)
-            if macro == "TH":
-                title = f"{args[0]}({args[1] if len(args) > 1 else '1'})" if args else ""
-                out.append(f"{title}{'asyncos-cli manual':^{WIDTH - 2 * len(title)}}{title}")
-                out.append("")
-            elif macro in ("SH", "SS"):
-                flush()
-                if out and out[-1] != "":
-                    out.append("")
-                out.append((" " * 3 if macro == "SS" else "") + _inline(" ".join(args)))
-                indent = base_indent = 7
-            elif macro in ("PP", "LP", "P"):
-                flush()
-                indent = base_indent
-                out.append("")
-            elif macro == "TP":
-                flush()
-                out.append("")
-                indent = base_indent
-                tag_pending = True
-            elif macro == "IP":
-                flush()
-                out.append("")
-                indent = base_indent + 4
-                if args and args[0]:
-                    out.append(" " * base_indent + _inline(args[0]))
-            elif macro == "RS":
-                flush()
-                base_indent += 4
-                indent = base_indent
-            elif macro == "RE":
-                flush()
-                base_indent = max(7, base_indent - 4)
-                indent = base_indent
-            elif macro == "nf":
-                flush()
-                fill = False
-            elif macro == "fi":
-                fill = True
-            elif macro == "br":
-                flush()
-            if macro in ("B", "I"):
-                line = " ".join(_inline(a) for a in args)
-            elif macro in ("BR", "IR", "RB", "RI", "BI", "IB"):
-                line = "".join(_inline(a) for a in args)
-            else:
+            line = page.macro(macro, _macro_args(rest))
+            if line is None:
                 continue
         else:
             line = _inline(raw)
-        if tag_pending:
-            out.append(" " * base_indent + line)
-            indent = base_indent + 4
-            tag_pending = False
-            continue
-        if not fill:
-            out.append(" " * indent + line)
-            continue
-        if not line.strip():
-            flush()
-            out.append("")
-            continue
-        para.append(line.strip())
+        page.text(line)
+    page.flush()
+    return "\n".join(_squeeze(page.out)).rstrip() + "\n"
 
-    flush()
-    return "\n".join(_squeeze(out)).rstrip() + "\n"
+
+class _Page:
+    """The rendering state of one page: output lines, the paragraph being filled, indents."""
+
+    def __init__(self):
+        self.out: list[str] = []
+        self.para: list[str] = []
+        self.indent = self.base_indent = 7
+        self.fill = True
+        self.tag_pending = False
+
+    def flush(self) -> None:
+        if self.para:
+            self.out.append(textwrap.fill(" ".join(self.para), WIDTH, initial_indent=" " * self.indent,
+                                          subsequent_indent=" " * self.indent))
+            self.para = []
+
+    def macro(self, macro: str, args: list[str]) -> str | None:
+        """Apply a request; a font macro (B, I, BR...) returns its text line, the others None."""
+        if macro in ("B", "I"):
+            return " ".join(_inline(a) for a in args)
+        if macro in ("BR", "IR", "RB", "RI", "BI", "IB"):
+            return "".join(_inline(a) for a in args)
+        handler = getattr(self, f"_{macro}", None)
+        if handler is not None:
+            handler(args)
+        return None
+
+    def _TH(self, args) -> None:
+        title = f"{args[0]}({args[1] if len(args) > 1 else '1'})" if args else ""
+        self.out += [f"{title}{'asyncos-cli manual':^{WIDTH - 2 * len(title)}}{title}", ""]
+
+    def _SH(self, args, sub: bool = False) -> None:
+        self.flush()
+        if self.out and self.out[-1] != "":
+            self.out.append("")
+        self.out.append((" " * 3 if sub else "") + _inline(" ".join(args)))
+        self.indent = self.base_indent = 7
+
+    def _SS(self, args) -> None:
+        self._SH(args, sub=True)
+
+    def _PP(self, args) -> None:
+        self.flush()
+        self.indent = self.base_indent
+        self.out.append("")
+
+    _LP = _P = _PP
+
+    def _TP(self, args) -> None:
+        self._PP(args)
+        self.tag_pending = True
+
+    def _IP(self, args) -> None:
+        self._PP(args)
+        self.indent = self.base_indent + 4
+        if args and args[0]:
+            self.out.append(" " * self.base_indent + _inline(args[0]))
+
+    def _RS(self, args) -> None:
+        self.flush()
+        self.base_indent += 4
+        self.indent = self.base_indent
+
+    def _RE(self, args) -> None:
+        self.flush()
+        self.base_indent = max(7, self.base_indent - 4)
+        self.indent = self.base_indent
+
+    def _nf(self, args) -> None:
+        self.flush()
+        self.fill = False
+
+    def _fi(self, args) -> None:
+        self.fill = True
+
+    def _br(self, args) -> None:
+        self.flush()
+
+    def text(self, line: str) -> None:
+        if self.tag_pending:
+            self.out.append(" " * self.base_indent + line)
+            self.indent = self.base_indent + 4
+            self.tag_pending = False
+        elif not self.fill:
+            self.out.append(" " * self.indent + line)
+        elif not line.strip():
+            self.flush()
+            self.out.append("")
+        else:
+            self.para.append(line.strip())
 
 
 def _squeeze(lines: list[str]) -> list[str]:

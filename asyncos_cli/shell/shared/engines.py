@@ -66,26 +66,9 @@ def policy_change(ctx, args, command: str, field_name: str, verdicts, extra=()) 
     current = getattr(policies[index], field_name)
     changes = args.take_typed(extra)
     for verdict in verdicts:
-        act: VerdictAction = getattr(current, verdict)
-        edits = {}
-        if verdict in args.options:
-            edits["action"] = str(args.take_option(verdict)).lower()
-        for suffix, key in (("quarantine", "quarantine"), ("tag", "subject_tag"), ("header", "header")):
-            value = args.take_option(f"{verdict}-{suffix}")
-            if value is not None:
-                edits[key] = "" if value is True or str(value).lower() == "none" else str(value)
-        notify = args.take_option(f"{verdict}-notify")
-        if notify is not None:
-            edits["notify"] = () if str(notify).lower() in ("none", "") else tuple(
-                n.strip() for n in str(notify).split(",") if n.strip())
+        edits = _verdict_edits(args, verdict)
         if edits:
-            quarantine = edits.get("quarantine")
-            if quarantine and ctx.config.quarantines.get(quarantine) is None:
-                raise CommandError(f"No quarantine named {quarantine} ('quarantineconfig' lists them).")
-            try:
-                changes[verdict] = act.replace(**edits)
-            except ConfigError as e:
-                raise CommandError(f"--{verdict}: {e}") from None
+            changes[verdict] = _edited_action(ctx, getattr(current, verdict), verdict, edits)
     args.expect_done(f"{command} policy")
     if not changes:
         raise CommandError(f"Nothing to change: give an action, e.g. --{verdicts[0]}={VERDICT_ACTIONS[1]}")
@@ -94,6 +77,32 @@ def policy_change(ctx, args, command: str, field_name: str, verdicts, extra=()) 
         ctx.stage(section.replace(**{direction: tuple(policies)}))
     except ConfigError as e:
         raise CommandError(str(e)) from None
+
+
+def _verdict_edits(args, verdict: str) -> dict:
+    """The changes ``--VERDICT``, ``--VERDICT-quarantine``, ``-tag``, ``-header`` and ``-notify`` ask for."""
+    edits = {}
+    if verdict in args.options:
+        edits["action"] = str(args.take_option(verdict)).lower()
+    for suffix, key in (("quarantine", "quarantine"), ("tag", "subject_tag"), ("header", "header")):
+        value = args.take_option(f"{verdict}-{suffix}")
+        if value is not None:
+            edits[key] = "" if value is True or str(value).lower() == "none" else str(value)
+    notify = args.take_option(f"{verdict}-notify")
+    if notify is not None:
+        edits["notify"] = () if str(notify).lower() in ("none", "") else tuple(
+            n.strip() for n in str(notify).split(",") if n.strip())
+    return edits
+
+
+def _edited_action(ctx, act: VerdictAction, verdict: str, edits: dict) -> VerdictAction:
+    quarantine = edits.get("quarantine")
+    if quarantine and ctx.config.quarantines.get(quarantine) is None:
+        raise CommandError(f"No quarantine named {quarantine} ('quarantineconfig' lists them).")
+    try:
+        return act.replace(**edits)
+    except ConfigError as e:
+        raise CommandError(f"--{verdict}: {e}") from None
 
 
 def print_policies(ctx, field_name: str, verdicts, head=None) -> None:
