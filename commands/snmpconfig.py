@@ -17,6 +17,7 @@ from asyncos_cli.config.schema import (
     SNMP_PASSPHRASE_MIN,
     SNMP_PRIV_PROTOCOLS,
     SNMP_TRAPS,
+    SnmpSection,
     check_engine_id,
     community_problem,
 )
@@ -167,7 +168,32 @@ def _wizard(ctx) -> None:
     changes["enabled"] = True
     changes["listen"] = p.ask("Enter the IP address of the interface for SNMP requests.", s.listen,
                               validate=_ip_problem)
-    changes["port"] = p.ask_int("Which port shall the SNMP daemon listen on?", s.port, 1, 65535)
+    changes["port"] = p.ask_setting("Which port shall the SNMP daemon listen on?", SnmpSection, "port", s.port)
+    _ask_v3(ctx, s, changes)
+    engine = p.ask("Enter the SNMP engine ID in hex, or AUTO to derive it from the serial number.",
+                   s.engine_id or "AUTO", validate=_engine_problem)
+    changes["engine_id"] = "" if engine.lower() == "auto" else engine
+    changes["v2c_enabled"] = p.yes_no("Service SNMP V1/V2c requests?", s.v2c_enabled)
+    if changes["v2c_enabled"]:
+        _ask_v2c(ctx, s, changes)
+    targets = p.ask("Enter the Trap target as a host name, IP address or list of them separated by commas "
+                    "(host:port for a port other than 162; IPv6 in brackets). Enter None to disable traps.",
+                    ", ".join(s.trap_targets) or "None", validate=_targets_problem)
+    changes["trap_targets"] = _list(targets)
+    if changes["trap_targets"] and changes.get("v2c_enabled") and changes.get("trap_version") == "v2c":
+        changes["trap_community"] = ctx.keyring.seal(p.ask(
+            "Enter the Trap Community string.", s.community_text(ctx.keyring.reveal, "trap_community"),
+            validate=community_problem))
+    _trap_table(ctx, changes, s)
+    changes["location"] = p.ask("Enter the System Location string.", s.location, allow_empty=True)
+    changes["contact"] = p.ask("Enter the System Contact string.", s.contact, allow_empty=True)
+    _stage(ctx, changes)
+    ctx.say("SNMP settings staged; commit to apply them.")
+
+
+def _ask_v3(ctx, s, changes: dict) -> None:
+    """The SNMPv3 security level, and the protocols and passphrases it needs."""
+    p = ctx.prompter
     level = SNMP_LEVELS[p.choose("Select SNMPv3 security level:", SNMP_LEVELS, SNMP_LEVELS.index(s.v3_level))]
     changes["v3_level"] = level
     auth_plain = None
@@ -192,40 +218,27 @@ def _wizard(ctx) -> None:
                     continue
                 break
             changes["priv_passphrase"] = ctx.keyring.seal(priv)
-    engine = p.ask("Enter the SNMP engine ID in hex, or AUTO to derive it from the serial number.",
-                   s.engine_id or "AUTO", validate=_engine_problem)
-    changes["engine_id"] = "" if engine.lower() == "auto" else engine
-    changes["v2c_enabled"] = p.yes_no("Service SNMP V1/V2c requests?", s.v2c_enabled)
-    if changes["v2c_enabled"]:
-        changes["community"] = ctx.keyring.seal(p.ask(
-            "Enter the SNMP V1/V2c community string.", s.community_text(ctx.keyring.reveal),
-            validate=community_problem))
-        changes["v2c_ipv4"] = p.yes_no("Shall SNMP V2c requests be serviced from IPv4 addresses?", s.v2c_ipv4)
-        if changes["v2c_ipv4"]:
-            changes["v2c_networks_v4"] = _list(p.ask(
-                "From which IPv4 networks shall SNMP V1/V2c requests be allowed? Separate multiple networks "
-                "with commas.", ", ".join(s.v2c_networks_v4), validate=lambda t: _networks_problem(t, 4)))
-        changes["v2c_ipv6"] = p.yes_no("Shall SNMP V2c requests be serviced from IPv6 addresses?", s.v2c_ipv6)
-        if changes["v2c_ipv6"]:
-            changes["v2c_networks_v6"] = _list(p.ask(
-                "From which IPv6 networks shall SNMP V1/V2c requests be allowed? Separate multiple networks "
-                "with commas.", ", ".join(s.v2c_networks_v6), validate=lambda t: _networks_problem(t, 6)))
-        versions = ("v2c", "v3")
-        changes["trap_version"] = versions[p.choose("Choose the version for SNMP traps:", versions,
-                                                    versions.index(s.trap_version))]
-    targets = p.ask("Enter the Trap target as a host name, IP address or list of them separated by commas "
-                    "(host:port for a port other than 162; IPv6 in brackets). Enter None to disable traps.",
-                    ", ".join(s.trap_targets) or "None", validate=_targets_problem)
-    changes["trap_targets"] = _list(targets)
-    if changes["trap_targets"] and changes.get("v2c_enabled") and changes.get("trap_version") == "v2c":
-        changes["trap_community"] = ctx.keyring.seal(p.ask(
-            "Enter the Trap Community string.", s.community_text(ctx.keyring.reveal, "trap_community"),
-            validate=community_problem))
-    _trap_table(ctx, changes, s)
-    changes["location"] = p.ask("Enter the System Location string.", s.location, allow_empty=True)
-    changes["contact"] = p.ask("Enter the System Contact string.", s.contact, allow_empty=True)
-    _stage(ctx, changes)
-    ctx.say("SNMP settings staged; commit to apply them.")
+
+
+def _ask_v2c(ctx, s, changes: dict) -> None:
+    """SNMP v1/v2c: the community, the networks served and the trap version."""
+    p = ctx.prompter
+    changes["community"] = ctx.keyring.seal(p.ask(
+        "Enter the SNMP V1/V2c community string.", s.community_text(ctx.keyring.reveal),
+        validate=community_problem))
+    changes["v2c_ipv4"] = p.yes_no("Shall SNMP V2c requests be serviced from IPv4 addresses?", s.v2c_ipv4)
+    if changes["v2c_ipv4"]:
+        changes["v2c_networks_v4"] = _list(p.ask(
+            "From which IPv4 networks shall SNMP V1/V2c requests be allowed? Separate multiple networks "
+            "with commas.", ", ".join(s.v2c_networks_v4), validate=lambda t: _networks_problem(t, 4)))
+    changes["v2c_ipv6"] = p.yes_no("Shall SNMP V2c requests be serviced from IPv6 addresses?", s.v2c_ipv6)
+    if changes["v2c_ipv6"]:
+        changes["v2c_networks_v6"] = _list(p.ask(
+            "From which IPv6 networks shall SNMP V1/V2c requests be allowed? Separate multiple networks "
+            "with commas.", ", ".join(s.v2c_networks_v6), validate=lambda t: _networks_problem(t, 6)))
+    versions = ("v2c", "v3")
+    changes["trap_version"] = versions[p.choose("Choose the version for SNMP traps:", versions,
+                                                versions.index(s.trap_version))]
 
 
 def _trap_table(ctx, changes: dict, s) -> None:
@@ -319,7 +332,6 @@ def _networks_problem(text: str, version: int) -> str | None:
 
 
 def _targets_problem(text: str) -> str | None:
-    from asyncos_cli.config.schema import SnmpSection
 
     try:
         SnmpSection(trap_targets=_list(text))
