@@ -19,6 +19,7 @@ from asyncos_cli.config.schema import (
 from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.grammar import Grammar, field_options
+from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("dlpconfig", f"""
@@ -55,51 +56,64 @@ def _listed(value) -> list[str]:
 # ---------------------------------------------------------------- policies
 
 
+POLICIES = ListEditor("DLP policy", "dlpconfig policy", lambda ctx: ctx.config.dlp.policies, lambda p: p.name,
+                      line=lambda p: p.name)
+CLASSIFIERS = ListEditor("classifier", "dlpconfig classifier", lambda ctx: ctx.config.dlp.classifiers,
+                         lambda c: c.name, ignore_case=False)
+
+
 def _policy(ctx, args, op: str, rest: list[str]) -> None:
-    section = ctx.config.dlp
     if op == "list" and not rest:
         args.expect_done("dlpconfig policy list")
-        if not section.policies:
-            ctx.say("No DLP policies are defined.")
-        for p in section.policies:
-            users = [m.name for m in ctx.config.mail_policies.outgoing if p.name in m.dlp_policies]
-            ctx.say(f"{p.name}: {', '.join(p.classifiers)} (used by: {', '.join(users) or 'no mail policy'})")
-        return
-    if op in ("print", "delete") and len(rest) == 1:
-        args.expect_done(f"dlpconfig policy {op}")
-        policy = _get(ctx, rest[0])
-        if op == "print":
-            return _print_policy(ctx, policy)
-        users = [m.name for m in ctx.config.mail_policies.outgoing if policy.name in m.dlp_policies]
-        if users:
-            raise CommandError(f"The DLP policy {policy.name} is used by the outgoing mail policies "
-                               f"{', '.join(users)}: remove it from them first.")
-        ctx.replace_section("dlp", policies=tuple(p for p in section.policies if p is not policy))
-        ctx.say(f"The DLP policy {policy.name} was deleted.")
-        return
-    if op in ("new", "edit") and len(rest) == 1:
-        current = section.get(rest[0])
-        if op == "new" and current is not None:
-            raise CommandError(f"A DLP policy named {rest[0]} already exists.")
-        if op == "edit" and current is None:
-            raise CommandError(f"There is no DLP policy named {rest[0]}.")
-        changes = _policy_changes(ctx, args)
-        args.expect_done(f"dlpconfig policy {op}")
-        if op == "new" and "classifiers" not in changes:
-            raise CommandError("a new DLP policy needs --template=privacy-protection or --classifier=KEY")
-        try:
-            policy = DlpPolicy(rest[0], **changes) if current is None else current.replace(**changes)
-        except ConfigError as e:
-            raise CommandError(str(e)) from None
-        policies = list(section.policies)
-        if current is None:
-            policies.append(policy)
-        else:
-            policies[policies.index(current)] = policy
-        ctx.replace_section("dlp", policies=tuple(policies))
-        _print_policy(ctx, policy)
-        return
-    raise UsageError()
+        return _list_policies(ctx)
+    if op not in ("print", "delete", "new", "edit") or len(rest) != 1:
+        raise UsageError()
+    if op == "new":
+        POLICIES.refuse_duplicate(ctx, rest[0])
+        return _put_policy(ctx, args, None, rest[0])
+    policy = POLICIES.find(ctx, rest[0])
+    if op == "edit":
+        return _put_policy(ctx, args, policy, policy.name)
+    args.expect_done(f"dlpconfig policy {op}")
+    return _print_policy(ctx, policy) if op == "print" else _delete_policy(ctx, policy)
+
+
+def _users_of(ctx, policy: DlpPolicy) -> list[str]:
+    return [m.name for m in ctx.config.mail_policies.outgoing if policy.name in m.dlp_policies]
+
+
+def _list_policies(ctx) -> None:
+    if not ctx.config.dlp.policies:
+        ctx.say("No DLP policies are defined.")
+    for p in ctx.config.dlp.policies:
+        ctx.say(f"{p.name}: {', '.join(p.classifiers)} (used by: {', '.join(_users_of(ctx, p)) or 'no mail policy'})")
+
+
+def _delete_policy(ctx, policy: DlpPolicy) -> None:
+    users = _users_of(ctx, policy)
+    if users:
+        raise CommandError(f"The DLP policy {policy.name} is used by the outgoing mail policies "
+                           f"{', '.join(users)}: remove it from them first.")
+    ctx.replace_section("dlp", policies=tuple(p for p in ctx.config.dlp.policies if p is not policy))
+    ctx.say(f"The DLP policy {policy.name} was deleted.")
+
+
+def _put_policy(ctx, args, current: DlpPolicy | None, name: str) -> None:
+    changes = _policy_changes(ctx, args)
+    args.expect_done(f"dlpconfig policy {'edit' if current else 'new'}")
+    if current is None and "classifiers" not in changes:
+        raise CommandError("a new DLP policy needs --template=privacy-protection or --classifier=KEY")
+    try:
+        policy = DlpPolicy(name, **changes) if current is None else current.replace(**changes)
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+    policies = list(ctx.config.dlp.policies)
+    if current is None:
+        policies.append(policy)
+    else:
+        policies[policies.index(current)] = policy
+    ctx.replace_section("dlp", policies=tuple(policies))
+    _print_policy(ctx, policy)
 
 
 def _policy_changes(ctx, args) -> dict:
@@ -133,13 +147,6 @@ def _policy_changes(ctx, args) -> dict:
     return changes
 
 
-def _get(ctx, name: str) -> DlpPolicy:
-    policy = ctx.config.dlp.get(name)
-    if policy is None:
-        raise CommandError(f"There is no DLP policy named {name} ('dlpconfig policy list' shows them).")
-    return policy
-
-
 def _print_policy(ctx, p: DlpPolicy) -> None:
     ctx.say(f"DLP policy {p.name}" + (f" (template {p.template})" if p.template else ""))
     ctx.say(f"  Classifiers: {', '.join(p.classifiers)}")
@@ -153,43 +160,47 @@ def _print_policy(ctx, p: DlpPolicy) -> None:
 
 
 def _classifier(ctx, args, op: str, rest: list[str]) -> None:
-    section = ctx.config.dlp
     if op == "list" and not rest:
         args.expect_done("dlpconfig classifier list")
-        if not section.classifiers:
-            ctx.say("No custom classifiers are defined.")
-        for c in section.classifiers:
-            rules = [*(f"entity {e}" for e in c.entities), *(f"regex {r}" for r in c.regexes)]
-            words = f"; keywords: {', '.join(c.keywords)}" if c.keywords else ""
-            ctx.say(f"{c.name}: {', '.join(rules)}{words}")
-        return
+        return _list_classifiers(ctx)
     if op == "new" and len(rest) == 1:
-        entities = tuple(_listed(args.take_option("entity")))
-        regex = args.take_option("regex")
-        regexes = (str(regex),) if regex not in (None, True, "") else ()
-        keywords = tuple(_listed(args.take_option("keyword")))
-        args.expect_done("dlpconfig classifier new")
-        if section.classifier(rest[0]) is not None:
-            raise CommandError(f"A classifier named {rest[0]} already exists.")
-        try:
-            c = DlpClassifier(rest[0], entities, regexes, keywords)
-        except ConfigError as e:
-            raise CommandError(str(e)) from None
-        ctx.replace_section("dlp", classifiers=(*section.classifiers, c))
-        ctx.say(f"The classifier {c.name} was created.")
-        return
+        return _new_classifier(ctx, args, rest[0])
     if op == "delete" and len(rest) == 1:
         args.expect_done("dlpconfig classifier delete")
-        c = section.classifier(rest[0])
-        if c is None:
-            raise CommandError(f"There is no classifier named {rest[0]}.")
-        users = [p.name for p in section.policies if c.name in p.classifiers]
-        if users:
-            raise CommandError(f"The classifier {c.name} is used by the DLP policies {', '.join(users)}.")
-        ctx.replace_section("dlp", classifiers=tuple(x for x in section.classifiers if x is not c))
-        ctx.say(f"The classifier {c.name} was deleted.")
-        return
+        return _delete_classifier(ctx, CLASSIFIERS.find(ctx, rest[0]))
     raise UsageError()
+
+
+def _list_classifiers(ctx) -> None:
+    if not ctx.config.dlp.classifiers:
+        ctx.say("No custom classifiers are defined.")
+    for c in ctx.config.dlp.classifiers:
+        rules = [*(f"entity {e}" for e in c.entities), *(f"regex {r}" for r in c.regexes)]
+        words = f"; keywords: {', '.join(c.keywords)}" if c.keywords else ""
+        ctx.say(f"{c.name}: {', '.join(rules)}{words}")
+
+
+def _new_classifier(ctx, args, name: str) -> None:
+    entities = tuple(_listed(args.take_option("entity")))
+    regex = args.take_option("regex")
+    regexes = (str(regex),) if regex not in (None, True, "") else ()
+    keywords = tuple(_listed(args.take_option("keyword")))
+    args.expect_done("dlpconfig classifier new")
+    CLASSIFIERS.refuse_duplicate(ctx, name)
+    try:
+        c = DlpClassifier(name, entities, regexes, keywords)
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+    ctx.replace_section("dlp", classifiers=(*ctx.config.dlp.classifiers, c))
+    ctx.say(f"The classifier {c.name} was created.")
+
+
+def _delete_classifier(ctx, c: DlpClassifier) -> None:
+    users = [p.name for p in ctx.config.dlp.policies if c.name in p.classifiers]
+    if users:
+        raise CommandError(f"The classifier {c.name} is used by the DLP policies {', '.join(users)}.")
+    ctx.replace_section("dlp", classifiers=tuple(x for x in ctx.config.dlp.classifiers if x is not c))
+    ctx.say(f"The classifier {c.name} was deleted.")
 
 
 def _predefined(ctx) -> None:

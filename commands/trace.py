@@ -45,35 +45,43 @@ def run(ctx, args):
             continue
         ctx.say(f"Trace of {name} ({direction}, from <{sender}>):")
         for v in verdicts:
-            ctx.say(f"  Mail policy {v.policy}: {', '.join(v.recipients)}")
-            for s in v.stages:
-                ctx.say(f"    {s.stage:<16} {s.verdict:<15} {s.detail}")
-            for a in v.findings["attachments"]:
-                flags = " protected" if a["protected"] else ""
-                flags += f" ({a['protection']})" if a["protection"] else ""
-                flags += f", opened with the passphrase of {a['unlocked_by']}" if a["unlocked_by"] else ""
-                flags += f" UNSCANNABLE ({a['unscannable']})" if a["unscannable"] else ""
-                where = "/".join(a["path"] + [a["name"] or "(unnamed)"])
-                ctx.say(f"    attachment {where}: {a['type']}, {a['size']} bytes, sha256 {a['sha256'][:16]}...{flags}")
-            for u in v.findings.get("urls", []):
-                ctx.say(f"    URL {u['url']} in {u['attachment']}: {u['verdict']}"
-                        + (f" ({u['source']})" if u["source"] else ""))
-            for d in v.findings.get("dlp", []):
-                ctx.say(f"    DLP policy {d['policy']}: severity {d['severity'].upper()} (risk factor "
-                        f"{d['risk_factor']}), action {d['action']}")
-                for m in d["matches"]:
-                    ctx.say(f"      {m['classifier']} {m['masked']} in {m['where']} at {m['start']} "
-                            f"(confidence {m['confidence']})")
-            f = v.findings["filters"]
-            for name, value in f["add_headers"]:
-                ctx.say(f"    add header {name}: {value}")
-            for d in f["dropped_attachments"]:
-                ctx.say(f"    strip attachment {d['name']} ({d['why']})")
-            for text in f["log_entries"]:
-                ctx.say(f"    log entry: {text}")
-            by = f" by {v.final_by}" if v.final_by else ""
-            where = f" to quarantine {v.quarantine}" if v.quarantine else ""
-            ctx.say(f"    final action: {v.action}{where}{by} (nothing was delivered: this is a trace)")
+            _say_verdict(ctx, v)
+
+
+def _say_verdict(ctx, v) -> None:
+    ctx.say(f"  Mail policy {v.policy}: {', '.join(v.recipients)}")
+    for s in v.stages:
+        ctx.say(f"    {s.stage:<16} {s.verdict:<15} {s.detail}")
+    for a in v.findings["attachments"]:
+        ctx.say(f"    attachment {_attachment_line(a)}")
+    for u in v.findings.get("urls", []):
+        ctx.say(f"    URL {u['url']} in {u['attachment']}: {u['verdict']}"
+                + (f" ({u['source']})" if u["source"] else ""))
+    for d in v.findings.get("dlp", []):
+        ctx.say(f"    DLP policy {d['policy']}: severity {d['severity'].upper()} (risk factor "
+                f"{d['risk_factor']}), action {d['action']}")
+        for m in d["matches"]:
+            ctx.say(f"      {m['classifier']} {m['masked']} in {m['where']} at {m['start']} "
+                    f"(confidence {m['confidence']})")
+    f = v.findings["filters"]
+    for header, value in f["add_headers"]:
+        ctx.say(f"    add header {header}: {value}")
+    for d in f["dropped_attachments"]:
+        ctx.say(f"    strip attachment {d['name']} ({d['why']})")
+    for text in f["log_entries"]:
+        ctx.say(f"    log entry: {text}")
+    by = f" by {v.final_by}" if v.final_by else ""
+    where = f" to quarantine {v.quarantine}" if v.quarantine else ""
+    ctx.say(f"    final action: {v.action}{where}{by} (nothing was delivered: this is a trace)")
+
+
+def _attachment_line(a: dict) -> str:
+    flags = " protected" if a["protected"] else ""
+    flags += f" ({a['protection']})" if a["protection"] else ""
+    flags += f", opened with the passphrase of {a['unlocked_by']}" if a["unlocked_by"] else ""
+    flags += f" UNSCANNABLE ({a['unscannable']})" if a["unscannable"] else ""
+    where = "/".join(a["path"] + [a["name"] or "(unnamed)"])
+    return f"{where}: {a['type']}, {a['size']} bytes, sha256 {a['sha256'][:16]}...{flags}"
 
 
 def _ask_engines(ctx, config, raw: bytes, message, sender: str, recipients: list[str]):
