@@ -13,6 +13,7 @@ from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import Certificate, CustomCa
 from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
@@ -201,52 +202,68 @@ def _print_certificates(ctx, name: str | None) -> None:
 
 
 def _authority(ctx, args, which: str, op: str, rest: list[str]) -> None:
-    section = ctx.config.certificates
     if which == "system" and not rest and op in ("print", "enable", "disable"):
         args.expect_done(f"certconfig certauthority system {op}")
-        if op == "print":
-            from asyncos_cli.services.tlsverify import SYSTEM_CA_BUNDLE, _system_roots
-
-            ctx.say(f"System CA list: {'enabled' if section.system_ca_enabled else 'disabled'} "
-                    f"({len(_system_roots())} certificates from {SYSTEM_CA_BUNDLE})")
-            return
-        ctx.replace_section("certificates", system_ca_enabled=op == "enable")
-        ctx.say(f"The system CA list is {op}d.")
-        return
+        return _system_cas(ctx, op)
     if which != "custom":
         raise UsageError()
-    if op in ("enable", "disable") and not rest:
-        args.expect_done(f"certconfig certauthority custom {op}")
-        ctx.replace_section("certificates", custom_ca_enabled=op == "enable")
-        ctx.say(f"The custom CA list is {op}d.")
-        return
-    if op == "print" and not rest:
-        args.expect_done("certconfig certauthority custom print")
-        ctx.say(f"Custom CA list: {'enabled' if section.custom_ca_enabled else 'disabled'}")
-        for ca in section.custom_cas:
-            subject = dict(_certs().describe(ca.certificate))["Subject"]
-            ctx.say(f"  {ca.name}: {subject}")
-        return
     if op == "import" and len(rest) == 2:
         which_names = str(args.take_option("check-fqdn", "no")).lower()
         args.expect_done("certconfig certauthority custom import")
         if which_names not in ("cn", "san", "both", "no"):
             raise CommandError("--check-fqdn takes cn, san, both or no")
         return _import_ca(ctx, rest[0], rest[1], which_names)
-    if op == "export" and len(rest) == 1:
-        args.expect_done("certconfig certauthority custom export")
-        ctx.files.write_text(rest[0], "".join(ca.certificate for ca in section.custom_cas))
-        ctx.say(f"{len(section.custom_cas)} certificate authorities exported to {ctx.files.shown(rest[0])}.")
+    args.expect_done(f"certconfig certauthority custom {op}")
+    handler, arity = _CUSTOM_CA.get(op, (None, 0))
+    if handler is None or len(rest) != arity:
+        raise UsageError()
+    handler(ctx, *rest)
+
+
+def _system_cas(ctx, op: str) -> None:
+    if op == "print":
+        from asyncos_cli.services.tlsverify import SYSTEM_CA_BUNDLE, _system_roots
+
+        ctx.say(f"System CA list: {'enabled' if ctx.config.certificates.system_ca_enabled else 'disabled'} "
+                f"({len(_system_roots())} certificates from {SYSTEM_CA_BUNDLE})")
         return
-    if op == "delete" and len(rest) == 1:
-        args.expect_done("certconfig certauthority custom delete")
-        found = next((ca for ca in section.custom_cas if ca.name.lower() == rest[0].lower()), None)
-        if found is None:
-            raise CommandError(f"There is no custom certificate authority named {rest[0]}.")
-        ctx.replace_section("certificates", custom_cas=tuple(ca for ca in section.custom_cas if ca is not found))
-        ctx.say(f"The certificate authority {found.name} was deleted.")
-        return
-    raise UsageError()
+    ctx.replace_section("certificates", system_ca_enabled=op == "enable")
+    ctx.say(f"The system CA list is {op}d.")
+
+
+def _switch_custom(ctx, on: bool) -> None:
+    ctx.replace_section("certificates", custom_ca_enabled=on)
+    ctx.say(f"The custom CA list is {'enabled' if on else 'disabled'}.")
+
+
+def _print_custom(ctx) -> None:
+    section = ctx.config.certificates
+    ctx.say(f"Custom CA list: {'enabled' if section.custom_ca_enabled else 'disabled'}")
+    for ca in section.custom_cas:
+        subject = dict(_certs().describe(ca.certificate))["Subject"]
+        ctx.say(f"  {ca.name}: {subject}")
+
+
+def _export_custom(ctx, path: str) -> None:
+    cas = ctx.config.certificates.custom_cas
+    ctx.files.write_text(path, "".join(ca.certificate for ca in cas))
+    ctx.say(f"{len(cas)} certificate authorities exported to {ctx.files.shown(path)}.")
+
+
+CUSTOM_CAS = ListEditor("custom certificate authority", "certconfig certauthority custom",
+                        lambda ctx: ctx.config.certificates.custom_cas, lambda ca: ca.name)
+
+
+def _delete_custom(ctx, name: str) -> None:
+    found = CUSTOM_CAS.find(ctx, name)
+    cas = ctx.config.certificates.custom_cas
+    ctx.replace_section("certificates", custom_cas=tuple(ca for ca in cas if ca is not found))
+    ctx.say(f"The certificate authority {found.name} was deleted.")
+
+
+#: certauthority custom operations: (handler, the number of arguments).
+_CUSTOM_CA = {"enable": (lambda ctx: _switch_custom(ctx, True), 0), "disable": (lambda ctx: _switch_custom(ctx, False), 0),
+              "print": (_print_custom, 0), "export": (_export_custom, 1), "delete": (_delete_custom, 1)}
 
 
 def _import_ca(ctx, name: str, path: str, which_names: str) -> None:
