@@ -5,7 +5,8 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import ReputationProvider
-from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.grammar import Grammar, field_options
+from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
@@ -31,52 +32,55 @@ def run(ctx, args):
     raise UsageError()
 
 
+PROVIDERS = ListEditor("provider", "reputationconfig", lambda ctx: ctx.config.reputation.providers, lambda p: p.name,
+                       ignore_case=False)
+PROVIDER_FIELDS = field_options(ReputationProvider, "kind", "type", "zone", "resolver", "url", "timeout_seconds")
+
+
 def _provider(ctx, args, op: str, rest: list[str]) -> None:
-    providers = list(ctx.config.reputation.providers)
     if op == "new" and len(rest) == 1:
-        fields = args.take_typed((("kind", "kind", str), ("type", "type", str), ("zone", "zone", str),
-                                  ("resolver", "resolver", str), ("url", "url", str),
-                                  ("timeout", "timeout_seconds", float)))
-        answers = args.take_option("answers")
-        token = args.secret("token", ctx)
-        args.expect_done("reputationconfig provider new")
-        if any(p.name == rest[0] for p in providers):
-            raise CommandError(f"A provider named {rest[0]} already exists.")
-        if answers not in (None, True):
-            fields["answers"] = tuple(a.strip() for a in str(answers).split(",") if a.strip())
-        if token:
-            fields["token"] = ctx.keyring.seal(token)
-        if fields.get("type") == "local":
-            raise CommandError("the local table is a provider already; add entries with 'reputationconfig local set'")
-        try:
-            providers.append(ReputationProvider(rest[0], **{"kind": "", "type": "", **fields}))
-        except (ConfigError, TypeError) as e:
-            raise CommandError(str(e)) from None
-        ctx.replace_section("reputation", providers=tuple(providers))
-        ctx.say(f"The provider {rest[0]} was added (asked after the ones before it: 'provider move' reorders).")
-        return
+        return _new_provider(ctx, args, rest[0])
     if op == "delete" and len(rest) == 1:
         args.expect_done("reputationconfig provider delete")
-        found = next((p for p in providers if p.name == rest[0]), None)
-        if found is None:
-            raise CommandError(f"There is no provider named {rest[0]}.")
-        if found.type == "local":
-            raise CommandError("the local table cannot be deleted (an empty table answers nothing)")
-        providers.remove(found)
-        ctx.replace_section("reputation", providers=tuple(providers))
-        ctx.say(f"The provider {found.name} was deleted.")
-        return
+        return _delete_provider(ctx, PROVIDERS.find(ctx, rest[0]))
     if op == "move" and len(rest) == 2 and rest[1].isdigit():
         args.expect_done("reputationconfig provider move")
-        found = next((p for p in providers if p.name == rest[0]), None)
-        if found is None:
-            raise CommandError(f"There is no provider named {rest[0]}.")
-        providers.remove(found)
-        providers.insert(max(0, min(len(providers), int(rest[1]) - 1)), found)
-        ctx.replace_section("reputation", providers=tuple(providers))
-        ctx.say(f"The provider {found.name} is now number {providers.index(found) + 1}.")
-        return
+        return _move_provider(ctx, PROVIDERS.find(ctx, rest[0]), int(rest[1]))
     raise UsageError()
+
+
+def _new_provider(ctx, args, name: str) -> None:
+    fields = args.take_fields(PROVIDER_FIELDS)
+    answers = args.take_option("answers")
+    token = args.secret("token", ctx)
+    args.expect_done("reputationconfig provider new")
+    PROVIDERS.refuse_duplicate(ctx, name)
+    if answers not in (None, True):
+        fields["answers"] = tuple(a.strip() for a in str(answers).split(",") if a.strip())
+    if token:
+        fields["token"] = ctx.keyring.seal(token)
+    if fields.get("type") == "local":
+        raise CommandError("the local table is a provider already; add entries with 'reputationconfig local set'")
+    try:
+        provider = ReputationProvider(name, **{"kind": "", "type": "", **fields})
+    except (ConfigError, TypeError) as e:
+        raise CommandError(str(e)) from None
+    ctx.replace_section("reputation", providers=(*ctx.config.reputation.providers, provider))
+    ctx.say(f"The provider {name} was added (asked after the ones before it: 'provider move' reorders).")
+
+
+def _delete_provider(ctx, found) -> None:
+    if found.type == "local":
+        raise CommandError("the local table cannot be deleted (an empty table answers nothing)")
+    ctx.replace_section("reputation", providers=tuple(p for p in ctx.config.reputation.providers if p is not found))
+    ctx.say(f"The provider {found.name} was deleted.")
+
+
+def _move_provider(ctx, found, position: int) -> None:
+    providers = [p for p in ctx.config.reputation.providers if p is not found]
+    providers.insert(max(0, min(len(providers), position - 1)), found)
+    ctx.replace_section("reputation", providers=tuple(providers))
+    ctx.say(f"The provider {found.name} is now number {providers.index(found) + 1}.")
 
 
 def _local(ctx, args, op: str, rest: list[str]) -> None:
