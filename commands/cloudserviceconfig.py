@@ -42,48 +42,66 @@ def run(ctx, args):
     sub, rest = args.split()
     if sub is not None and sub.upper() in NOT_YET:
         raise CommandError(f"cloudserviceconfig {sub.upper()} is not supported yet.")
-    if sub == "status" and not rest:
-        args.expect_done("cloudserviceconfig status")
-        return show(ctx)
-    if sub == "enable" and not rest:
-        region = str(args.take_option("region", ctx.config.cloud.region)).upper()
-        server = args.take_option("server")
-        args.expect_done("cloudserviceconfig enable")
-        return _enable(ctx, region, None if server is None else str(server))
-    if sub == "disable" and not rest:
-        args.expect_done("cloudserviceconfig disable")
-        return _disable(ctx)
-    if sub == "register" and len(rest) <= 1:
-        token = rest[0] if rest else args.secret("token", ctx)
-        args.expect_done("cloudserviceconfig register")
-        if not token:
-            raise CommandError("cloudserviceconfig register needs the token: register TOKEN or --token-file=FILE")
-        return _register(ctx, token)
-    if sub == "deregister" and not rest:
-        args.expect_done("cloudserviceconfig deregister")
-        from asyncos_cli.services.cloud import deregister_portal
+    handler, arity = _BATCH.get(sub, (None, 0))
+    if handler is None or len(rest) not in arity:
+        raise UsageError()
+    handler(ctx, args, *rest)
 
-        failing(deregister_portal, client(ctx), ctx.state)
-        return changed(ctx, "The appliance is deregistered from Cisco Cloud Services")
-    if sub == "setfqdn" and len(rest) == 1:
-        args.expect_done("cloudserviceconfig setfqdn")
-        ctx.replace_section("cloud", fqdn_label=rest[0])
-        ctx.say(f"The region label will be {rest[0]} when you commit.")
-        return None
-    if sub == "fetchcertificate" and not rest:
-        overwrite = args.take_option("overwrite") is not None
-        args.expect_done("cloudserviceconfig fetchcertificate")
-        return _fetch(ctx, overwrite)
-    if sub == "setup" and not rest:
-        changes = args.take_typed((("talos-url", "talos_url", str), ("timeout", "timeout_seconds", float),
-                                   ("interaction-tracking", "interaction_tracking", bool),
-                                   ("aggregator-url", "aggregator_url", str), ("poll", "poll_seconds", int)))
-        args.expect_done("cloudserviceconfig setup")
-        if not changes:
-            raise UsageError()
-        ctx.replace_section("cloud", **changes)
-        return show(ctx)
-    raise UsageError()
+
+def _batch_enable(ctx, args) -> None:
+    region = str(args.take_option("region", ctx.config.cloud.region)).upper()
+    server = args.take_option("server")
+    args.expect_done("cloudserviceconfig enable")
+    _enable(ctx, region, None if server is None else str(server))
+
+
+def _batch_register(ctx, args, token: str | None = None) -> None:
+    token = token or args.secret("token", ctx)
+    args.expect_done("cloudserviceconfig register")
+    if not token:
+        raise CommandError("cloudserviceconfig register needs the token: register TOKEN or --token-file=FILE")
+    _register(ctx, token)
+
+
+def _batch_deregister(ctx, args) -> None:
+    from asyncos_cli.services.cloud import deregister_portal
+
+    args.expect_done("cloudserviceconfig deregister")
+    failing(deregister_portal, client(ctx), ctx.state)
+    changed(ctx, "The appliance is deregistered from Cisco Cloud Services")
+
+
+def _batch_setfqdn(ctx, args, label: str) -> None:
+    args.expect_done("cloudserviceconfig setfqdn")
+    ctx.replace_section("cloud", fqdn_label=label)
+    ctx.say(f"The region label will be {label} when you commit.")
+
+
+def _batch_fetch(ctx, args) -> None:
+    overwrite = args.take_option("overwrite") is not None
+    args.expect_done("cloudserviceconfig fetchcertificate")
+    _fetch(ctx, overwrite)
+
+
+def _batch_setup(ctx, args) -> None:
+    changes = args.take_typed((("talos-url", "talos_url", str), ("timeout", "timeout_seconds", float),
+                               ("interaction-tracking", "interaction_tracking", bool),
+                               ("aggregator-url", "aggregator_url", str), ("poll", "poll_seconds", int)))
+    args.expect_done("cloudserviceconfig setup")
+    if not changes:
+        raise UsageError()
+    ctx.replace_section("cloud", **changes)
+    show(ctx)
+
+
+def _batch_only(action):
+    """An operation without arguments or options."""
+
+    def handler(ctx, args):
+        args.expect_done("cloudserviceconfig")
+        action(ctx)
+
+    return handler
 
 
 def _enable(ctx, region: str, server: str | None) -> None:
@@ -188,3 +206,10 @@ def wizard(ctx) -> None:
                 _fetch(ctx, False)
         except CommandError as e:
             ctx.prompter.error(str(e))
+
+
+#: Batch operations: (handler, the numbers of arguments it takes).
+_BATCH = {"status": (_batch_only(show), (0,)), "enable": (_batch_enable, (0,)),
+          "disable": (_batch_only(_disable), (0,)), "register": (_batch_register, (0, 1)),
+          "deregister": (_batch_deregister, (0,)), "setfqdn": (_batch_setfqdn, (1,)),
+          "fetchcertificate": (_batch_fetch, (0,)), "setup": (_batch_setup, (0,))}
