@@ -117,47 +117,49 @@ def _print(ctx) -> None:
 
 
 def _content_filters(ctx, rest: list[str]) -> None:
+    op = rest[0].lower() if rest else ""
+    if op == "list" and len(rest) == 1:
+        return _list_content_filters(ctx)
+    if len(rest) != 3 or rest[1].lower() not in ("incoming", "outgoing") or op not in ("import", "detail", "delete"):
+        raise UsageError()
+    direction, arg = rest[1].lower(), rest[2]
+    if op == "import":
+        return _import_content_filters(ctx, direction, arg)
+    current = ctx.config.content_filters.get(direction, arg)
+    if current is None:
+        raise CommandError(f"There is no {direction} content filter named {arg}.")
+    if op == "detail":
+        return ctx.say(current.script)
+    _delete_content_filter(ctx, current)
+
+
+def _list_content_filters(ctx) -> None:
+    if not ctx.config.content_filters.filters:
+        ctx.say("No content filters are defined.")
+    for f in ctx.config.content_filters.filters:
+        users = [p.name for p in getattr(ctx.config.mail_policies, f.direction) if f.name in p.content_filters]
+        ctx.say(f"{f.direction:<9} {f.name:<24} used by: {', '.join(users) or 'no policy'}")
+
+
+def _import_content_filters(ctx, direction: str, path: str) -> None:
     from asyncos_cli.config.schema import ContentFilter
     from asyncos_cli.shell.shared.filterscripts import compile_script, read_script
 
     section = ctx.config.content_filters
-    op = rest[0].lower() if rest else ""
-    if op == "list" and len(rest) == 1:
-        if not section.filters:
-            ctx.say("No content filters are defined.")
-        for f in section.filters:
-            users = [p.name for p in getattr(ctx.config.mail_policies, f.direction) if f.name in p.content_filters]
-            ctx.say(f"{f.direction:<9} {f.name:<24} used by: {', '.join(users) or 'no policy'}")
-        return
-    if len(rest) != 3 or rest[1].lower() not in ("incoming", "outgoing"):
-        raise UsageError()
-    direction, arg = rest[1].lower(), rest[2]
-    filters = list(section.filters)
-    try:
-        if op == "import":
-            compiled = compile_script(read_script(ctx, arg))
-            clash = [f.name for f in compiled if section.get(direction, f.name) is not None]
-            if clash:
-                raise CommandError(f"Duplicate filter name: {', '.join(clash)}")
-            filters += [ContentFilter(f.name, direction, f.source.strip()) for f in compiled]
-            ctx.stage(section.replace(filters=tuple(filters)))
-            ctx.say(f"{len(compiled)} {direction} content filters added.")
-            return
-        current = section.get(direction, arg)
-        if current is None:
-            raise CommandError(f"There is no {direction} content filter named {arg}.")
-        if op == "detail":
-            ctx.say(current.script)
-            return
-        if op == "delete":
-            users = [p.name for p in getattr(ctx.config.mail_policies, direction) if arg in p.content_filters]
-            if users:
-                raise CommandError(f"The content filter {arg} is used by the policies {', '.join(users)}: "
-                                   "remove it from them first.")
-            filters.remove(current)
-            ctx.stage(section.replace(filters=tuple(filters)))
-            ctx.say(f"The {direction} content filter {arg} was deleted.")
-            return
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
-    raise UsageError()
+    compiled = compile_script(read_script(ctx, path))
+    clash = [f.name for f in compiled if section.get(direction, f.name) is not None]
+    if clash:
+        raise CommandError(f"Duplicate filter name: {', '.join(clash)}")
+    filters = (*section.filters, *(ContentFilter(f.name, direction, f.source.strip()) for f in compiled))
+    ctx.stage(section.replace(filters=filters))
+    ctx.say(f"{len(compiled)} {direction} content filters added.")
+
+
+def _delete_content_filter(ctx, current) -> None:
+    section = ctx.config.content_filters
+    users = [p.name for p in getattr(ctx.config.mail_policies, current.direction) if current.name in p.content_filters]
+    if users:
+        raise CommandError(f"The content filter {current.name} is used by the policies {', '.join(users)}: "
+                           "remove it from them first.")
+    ctx.stage(section.replace(filters=tuple(f for f in section.filters if f is not current)))
+    ctx.say(f"The {current.direction} content filter {current.name} was deleted.")
