@@ -35,30 +35,58 @@ def _where(url: str) -> str:
     return f"{parts.hostname}:{port}" if port else str(parts.hostname)
 
 
+class _Failure:
+    """What an exception chain says: its exceptions, their class names and their text."""
+
+    def __init__(self, exc: BaseException):
+        self.chain = list(_chain(exc))
+        self.names = {type(e).__name__ for e in self.chain}
+        self.text = " ".join(str(e) for e in self.chain).lower()
+
+    def has(self, *types) -> bool:
+        return any(isinstance(e, types) for e in self.chain)
+
+    def mentions(self, *phrases) -> bool:
+        return any(p in self.text for p in phrases)
+
+    def ssl_reason(self) -> str | None:
+        for e in self.chain:
+            if isinstance(e, ssl.SSLError):
+                return str(getattr(e, "verify_message", None) or getattr(e, "reason", None) or "handshake failed")
+        return None
+
+
+_TIMEOUTS = {"ConnectTimeout", "ReadTimeout", "ConnectTimeoutError", "ReadTimeoutError", "Timeout"}
+
+#: (does the failure look like this, what to say), in order: the first that fits speaks.
+_REASONS = (
+    (lambda f: "ProxyError" in f.names,
+     lambda f, host, url, timeout: f"the upstream proxy failed on the way to {host} (check outboundconfig)"),
+    (lambda f: f.has(socket.gaierror) or "NameResolutionError" in f.names
+     or f.mentions("name or service not known", "nodename nor servname"),
+     lambda f, host, url, timeout: f"the name {host} does not resolve (check the URL and dnsconfig)"),
+    (lambda f: f.has(ConnectionRefusedError) or f.mentions("connection refused"),
+     lambda f, host, url, timeout: f"{_where(url)} refused the connection (is the service running? check the URL)"),
+    (lambda f: f.has(socket.timeout, TimeoutError) or bool(f.names & _TIMEOUTS),
+     lambda f, host, url, timeout: f"{host} did not answer{f' within {timeout:g} s' if timeout else ''} "
+                                   "(check the network, the URL and outboundconfig's proxy)"),
+    (lambda f: f.ssl_reason() is not None,
+     lambda f, host, url, timeout: f"the TLS connection to {host} failed: "
+                                   f"{f.ssl_reason().replace('_', ' ').lower()} (check certconfig's certificate "
+                                   "authorities)"),
+    (lambda f: "SSLError" in f.names,
+     lambda f, host, url, timeout: f"the TLS connection to {host} failed (check certconfig's certificate "
+                                   "authorities)"),
+    (lambda f: f.has(ConnectionResetError, BrokenPipeError) or f.mentions("connection aborted"),
+     lambda f, host, url, timeout: f"{host} closed the connection (check the URL and the server)"),
+)
+
+
 def describe(exc: BaseException, url: str, timeout: float | None = None) -> str:
     """One sentence: what failed talking to ``url`` and where to look."""
     host = urlsplit(url if "://" in url else f"//{url}").hostname or url
-    chain = list(_chain(exc))
-    names = {type(e).__name__ for e in chain}
-    text = " ".join(str(e) for e in chain).lower()
-    if "ProxyError" in names:
-        return f"the upstream proxy failed on the way to {host} (check outboundconfig)"
-    if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolutionError" in names \
-            or "name or service not known" in text or "nodename nor servname" in text:
-        return f"the name {host} does not resolve (check the URL and dnsconfig)"
-    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "connection refused" in text:
-        return f"{_where(url)} refused the connection (is the service running? check the URL)"
-    if any(isinstance(e, (socket.timeout, TimeoutError)) for e in chain) or names & {
-            "ConnectTimeout", "ReadTimeout", "ConnectTimeoutError", "ReadTimeoutError", "Timeout"}:
-        within = f" within {timeout:g} s" if timeout else ""
-        return f"{host} did not answer{within} (check the network, the URL and outboundconfig's proxy)"
-    for e in chain:
-        if isinstance(e, ssl.SSLError):
-            reason = getattr(e, "verify_message", None) or getattr(e, "reason", None) or "handshake failed"
-            return (f"the TLS connection to {host} failed: {str(reason).replace('_', ' ').lower()} "
-                    "(check certconfig's certificate authorities)")
-    if "SSLError" in names:
-        return f"the TLS connection to {host} failed (check certconfig's certificate authorities)"
-    if any(isinstance(e, (ConnectionResetError, BrokenPipeError)) for e in chain) or "connection aborted" in text:
-        return f"{host} closed the connection (check the URL and the server)"
+    failure = _Failure(exc)
+    for fits, say in _REASONS:
+        if fits(failure):
+            return say(failure, host, url, timeout)
     return f"the connection to {host} failed (check the URL, dnsconfig and outboundconfig)"

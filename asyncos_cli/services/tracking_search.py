@@ -20,70 +20,80 @@ FILTERS = ("since", "until", "sender", "recipient", "subject", "mid", "message_i
 
 def search(conn: sqlite3.Connection, filters: dict, limit: int = 100) -> list[dict]:
     """Finished messages matching every filter given, newest first."""
-    clauses, params = [], []
     f = {k: v for k, v in filters.items() if v not in (None, "")}
-    if "mid" in f:
-        clauses.append("r.mid = ?")
-        params.append(int(f["mid"]))
-    if "sender" in f:
-        clauses.append("r.sender = ?")
-        params.append(str(f["sender"]).lower())
+    where = _Where()
     # With a time range the received index narrows the rows first and each filter below is an index probe
     # per row (EXISTS); without one, the filter's own index drives (IN): whichever set is smaller leads.
     timed = "since" in f or "until" in f
+    for key, column, cast in (("mid", "r.mid", int), ("sender", "r.sender", lambda v: str(v).lower()),
+                              ("message_id", "m.message_id", str), ("ip", "m.remote_ip", str)):
+        if key in f:
+            where.add(f"{column} = ?", cast(f[key]))
     if "recipient" in f:
-        clauses.append("EXISTS (SELECT 1 FROM tracking_recipients t WHERE t.mid = r.mid AND t.address = ?)" if timed
-                       else "r.mid IN (SELECT mid FROM tracking_recipients WHERE address = ?)")
-        params.append(str(f["recipient"]).lower())
+        where.add("EXISTS (SELECT 1 FROM tracking_recipients t WHERE t.mid = r.mid AND t.address = ?)" if timed
+                  else "r.mid IN (SELECT mid FROM tracking_recipients WHERE address = ?)", str(f["recipient"]).lower())
     if "subject" in f:
-        # Full-text lookups are cheap as a set, dear one row at a time. MIDs grow with time, so a time range
-        # becomes a rowid range the full-text index can use directly.
-        words = " ".join(f'"{w}"' for w in str(f["subject"]).replace('"', " ").split())
-        if timed:
-            lo, hi = conn.execute("SELECT min(mid), max(mid) FROM tracking_records WHERE received BETWEEN ? AND ?",
-                                  (float(f.get("since", 0)), float(f.get("until", 1e12)))).fetchone()
-            clauses.append("r.mid IN (SELECT rowid FROM tracking_subjects WHERE tracking_subjects MATCH ? "
-                           "AND rowid BETWEEN ? AND ?)")
-            params += [words, lo or 0, hi or 0]
-        else:
-            clauses.append("r.mid IN (SELECT rowid FROM tracking_subjects WHERE tracking_subjects MATCH ?)")
-            params.append(words)
-    if "message_id" in f:
-        clauses.append("m.message_id = ?")
-        params.append(str(f["message_id"]))
-    if "ip" in f:
-        clauses.append("m.remote_ip = ?")
-        params.append(str(f["ip"]))
-    if "policy" in f:
-        cond = "policy = ?"
-        params.append(str(f["policy"]))
-        if "direction" in f:
-            cond += " AND direction = ?"
-            params.append(str(f["direction"]))
-        clauses.append(f"EXISTS (SELECT 1 FROM tracking_policies p WHERE p.mid = r.mid AND {cond})" if timed
-                       else f"r.mid IN (SELECT mid FROM tracking_policies WHERE {cond})")
-    elif "direction" in f:
-        clauses.append("m.direction = ?")
-        params.append(str(f["direction"]))
+        _subject_clause(conn, where, f, timed)
+    _policy_clause(where, f, timed)
     if "since" in f:
-        clauses.append("r.received >= ?")
-        params.append(float(f["since"]))
+        where.add("r.received >= ?", float(f["since"]))
     if "until" in f:
-        clauses.append("r.received <= ?")
-        params.append(float(f["until"]))
-    where = " AND ".join(clauses) or "1"
+        where.add("r.received <= ?", float(f["until"]))
     rows = conn.execute(
         "SELECT r.mid, r.received, r.sender, r.recipients, r.subject, r.final_action, m.direction, m.remote_ip, "
         "m.message_id FROM tracking_records r LEFT JOIN tracking_meta m ON m.mid = r.mid "
-        f"WHERE {where} ORDER BY r.mid DESC LIMIT ?", (*params, int(limit))).fetchall()
-    out = []
-    for mid, received, sender, rcpts, subject, action, direction, ip, msgid in rows:
-        policies = [f"{d} {p}" for d, p in conn.execute(
-            "SELECT direction, policy FROM tracking_policies WHERE mid = ?", (mid,))]
-        out.append({"mid": mid, "received": received, "sender": sender, "recipients": json.loads(rcpts),
-                    "subject": subject, "final_action": action, "direction": direction, "remote_ip": ip,
-                    "message_id": msgid, "policies": policies})
-    return out
+        f"WHERE {where.sql()} ORDER BY r.mid DESC LIMIT ?", (*where.params, int(limit))).fetchall()
+    return [_found(conn, row) for row in rows]
+
+
+class _Where:
+    """The clauses of a search and their parameters."""
+
+    def __init__(self):
+        self.clauses: list[str] = []
+        self.params: list = []
+
+    def add(self, clause: str, *params) -> None:
+        self.clauses.append(clause)
+        self.params += params
+
+    def sql(self) -> str:
+        return " AND ".join(self.clauses) or "1"
+
+
+def _subject_clause(conn, where: _Where, f: dict, timed: bool) -> None:
+    # Full-text lookups are cheap as a set, dear one row at a time. MIDs grow with time, so a time range
+    # becomes a rowid range the full-text index can use directly.
+    words = " ".join(f'"{w}"' for w in str(f["subject"]).replace('"', " ").split())
+    if timed:
+        lo, hi = conn.execute("SELECT min(mid), max(mid) FROM tracking_records WHERE received BETWEEN ? AND ?",
+                              (float(f.get("since", 0)), float(f.get("until", 1e12)))).fetchone()
+        where.add("r.mid IN (SELECT rowid FROM tracking_subjects WHERE tracking_subjects MATCH ? "
+                  "AND rowid BETWEEN ? AND ?)", words, lo or 0, hi or 0)
+    else:
+        where.add("r.mid IN (SELECT rowid FROM tracking_subjects WHERE tracking_subjects MATCH ?)", words)
+
+
+def _policy_clause(where: _Where, f: dict, timed: bool) -> None:
+    if "policy" not in f:
+        if "direction" in f:
+            where.add("m.direction = ?", str(f["direction"]))
+        return
+    cond, params = "policy = ?", [str(f["policy"])]
+    if "direction" in f:
+        cond += " AND direction = ?"
+        params.append(str(f["direction"]))
+    where.add(f"EXISTS (SELECT 1 FROM tracking_policies p WHERE p.mid = r.mid AND {cond})" if timed
+              else f"r.mid IN (SELECT mid FROM tracking_policies WHERE {cond})", *params)
+
+
+def _found(conn, row) -> dict:
+    mid, received, sender, rcpts, subject, action, direction, ip, msgid = row
+    policies = [f"{d} {p}" for d, p in conn.execute(
+        "SELECT direction, policy FROM tracking_policies WHERE mid = ?", (mid,))]
+    return {"mid": mid, "received": received, "sender": sender, "recipients": json.loads(rcpts),
+            "subject": subject, "final_action": action, "direction": direction, "remote_ip": ip,
+            "message_id": msgid, "policies": policies}
 
 
 def history(conn: sqlite3.Connection, mid: int) -> dict | None:
