@@ -64,17 +64,7 @@ def violations(
     ``recent_match`` is the caller's finding that the passphrase matches one of
     the user's last ``history_count`` hashes (the checker never sees hashes).
     """
-    out = []
-    if len(passphrase) < policy.min_length:
-        out.append(f"The passphrase must be at least {policy.min_length} characters long ({RULE_LENGTH}).")
-    if policy.require_upper_lower and not (
-        any(c.isupper() for c in passphrase) and any(c.islower() for c in passphrase)
-    ):
-        out.append(f"The passphrase must contain at least one upper (A-Z) and one lower (a-z) case letter ({RULE_CASE}).")
-    if policy.require_number and not any(c.isdigit() for c in passphrase):
-        out.append(f"The passphrase must contain at least one number ({RULE_NUMBER}).")
-    if policy.require_special and not any(c in SPECIALS for c in passphrase):
-        out.append(f"The passphrase must contain at least one special character ({RULE_SPECIAL}).")
+    out = _character_rules(passphrase, policy)
     if policy.reject_similar_to_username and user and len(user) >= 3:
         low = passphrase.lower()
         if any(v in low for v in _username_variants(user)):
@@ -93,6 +83,22 @@ def violations(
     hits = banned_in(passphrase, policy.banned_words)
     if hits:
         out.append(f"The passphrase must not contain the word {hits[0]!r} ({RULE_BANNED}).")
+    return out
+
+
+def _character_rules(passphrase: str, policy: PassphrasePolicySection) -> list[str]:
+    """Length and the kinds of characters the policy asks for."""
+    out = []
+    if len(passphrase) < policy.min_length:
+        out.append(f"The passphrase must be at least {policy.min_length} characters long ({RULE_LENGTH}).")
+    if policy.require_upper_lower and not (
+        any(c.isupper() for c in passphrase) and any(c.islower() for c in passphrase)
+    ):
+        out.append(f"The passphrase must contain at least one upper (A-Z) and one lower (a-z) case letter ({RULE_CASE}).")
+    if policy.require_number and not any(c.isdigit() for c in passphrase):
+        out.append(f"The passphrase must contain at least one number ({RULE_NUMBER}).")
+    if policy.require_special and not any(c in SPECIALS for c in passphrase):
+        out.append(f"The passphrase must contain at least one special character ({RULE_SPECIAL}).")
     return out
 
 

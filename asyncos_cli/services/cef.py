@@ -30,11 +30,7 @@ def cef_line(rec, serial: str, model: str, chosen: tuple[str, ...] = ()) -> str:
     fields.append(("endTime", time.ctime(rec.finished or time.time())))
     fields.append(("ESADLPVerdict", "VIOLATION" if rec.dlp else verdicts.get("dlp", {}).get("verdict", "NOT_EVALUATED")))
     if rec.attachments or rec.amp:
-        details = {name: {"BodyScanner": {"fsize": size}} for name, size, _ in rec.attachments}
-        for a in rec.amp:  # the appliance's shape: {'name': {'AMP': {'Verdict': 'FILE UNKNOWN', 'fileHash': ...}}}
-            details.setdefault(a["file"], {})["AMP"] = {"Verdict": f"FILE {a['verdict'].upper()}",
-                                                        "fileHash": a["sha256"]}
-        fields.append(("ESAAttachmentDetails", details))
+        fields.append(("ESAAttachmentDetails", _attachment_details(rec)))
     fields.append(("startTime", time.ctime(rec.received)))
     direction = 1 if any(p.startswith("outgoing") for p in rec.policies) else 0
     fields.append(("deviceDirection", direction))
@@ -53,21 +49,11 @@ def cef_line(rec, serial: str, model: str, chosen: tuple[str, ...] = ()) -> str:
     fields.append(("duser", ";".join(rec.recipients)))
     fields.append(("cfp1Label", "SBRSScore"))
     fields.append(("cfp1", rec.sbrs))
-    sdr = verdicts.get("sdr")
-    if sdr:
-        fields.append(("cs3Label", "SDRThreatCategory"))
-        fields.append(("cs3", sdr.get("detail") or "N/A"))
-        fields.append(("cs6Label", "SDRRepScore"))
-        fields.append(("cs6", sdr["verdict"].capitalize()))
+    fields += _sdr_fields(verdicts.get("sdr"))
     if rec.sender_group:
         fields.append(("ESASenderGroup", rec.sender_group))
     fields.append(("msg", f"'{rec.subject}'"))
-    if rec.urls:
-        fields.append(("ESAURLDetails", {u["url"]: {"verdict": u["verdict"], "attachment": u["attachment"]}
-                                         for u in rec.urls}))
-    if rec.dlp:
-        fields.append(("ESADLPDetails", {d["policy"]: {"severity": d["severity"], "risk_factor": d["risk_factor"]}
-                                         for d in rec.dlp}))
+    fields += _details(rec)
     header = (f"CEF:0|Cisco|{model} Email Security Gateway|{__version__}|ESA_CONSOLIDATED_LOG_EVENT|"
               "Consolidated Log Event|5|")
     if chosen:
@@ -75,6 +61,31 @@ def cef_line(rec, serial: str, model: str, chosen: tuple[str, ...] = ()) -> str:
         keep |= {f"{k}Label" for k in chosen}  # a cs1 chosen brings its label
         fields = [(k, v) for k, v in fields if k in keep]
     return header + " ".join(f"{k}={v!r}" if isinstance(v, dict) else f"{k}={v}" for k, v in fields)
+
+
+def _attachment_details(rec) -> dict:
+    details = {name: {"BodyScanner": {"fsize": size}} for name, size, _ in rec.attachments}
+    for a in rec.amp:  # the appliance's shape: {'name': {'AMP': {'Verdict': 'FILE UNKNOWN', 'fileHash': ...}}}
+        details.setdefault(a["file"], {})["AMP"] = {"Verdict": f"FILE {a['verdict'].upper()}", "fileHash": a["sha256"]}
+    return details
+
+
+def _sdr_fields(sdr: dict | None) -> list[tuple[str, object]]:
+    if not sdr:
+        return []
+    return [("cs3Label", "SDRThreatCategory"), ("cs3", sdr.get("detail") or "N/A"),
+            ("cs6Label", "SDRRepScore"), ("cs6", sdr["verdict"].capitalize())]
+
+
+def _details(rec) -> list[tuple[str, object]]:
+    out: list[tuple[str, object]] = []
+    if rec.urls:
+        out.append(("ESAURLDetails", {u["url"]: {"verdict": u["verdict"], "attachment": u["attachment"]}
+                                      for u in rec.urls}))
+    if rec.dlp:
+        out.append(("ESADLPDetails", {d["policy"]: {"severity": d["severity"], "risk_factor": d["risk_factor"]}
+                                      for d in rec.dlp}))
+    return out
 
 
 class ConsolidatedEvents:
