@@ -14,6 +14,7 @@ from asyncos_cli.shell.args import Args
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.reveal import print_maybe_revealed
 
 GRAMMAR = Grammar("protectedattachmentconfig", """
 print [--reveal]
@@ -35,11 +36,8 @@ def run(ctx, args):
     if len(args.positional) != 1:
         raise UsageError()
     if sub == "print":
-        reveal = bool(args.take_option("reveal", False))
-        args.expect_done("protectedattachmentconfig print")
-        if reveal:
-            may_reveal(ctx, "protected attachment passphrases")
-        return _print(ctx, reveal)
+        return print_maybe_revealed(ctx, args, "protectedattachmentconfig", "protected attachment passphrases",
+                                    _print)
     if sub == "setup":
         changes = args.take_typed(SETUP_OPTIONS)
         args.expect_done("protectedattachmentconfig setup")
@@ -130,15 +128,6 @@ def _status(section) -> str:
         f"Time for passphrase trials per message: {section.budget_seconds:g} seconds",
         f"User Defined Passwords: {len(section.passphrases)}",
     ])
-
-
-def may_reveal(ctx, what: str) -> None:
-    """Showing a secret in clear is for administrators, and is written to the CLI audit log."""
-    from asyncos_cli.events.shell import SecretsRevealed
-
-    if ctx.role != R.ADMINISTRATORS:
-        raise CommandError("Only administrators can reveal passphrases: print shows them masked.")
-    ctx.emit(SecretsRevealed(ctx.pid, ctx.user, what, ctx.origin))
 
 
 def _print(ctx, reveal: bool) -> None:

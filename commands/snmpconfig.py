@@ -24,6 +24,7 @@ from asyncos_cli.config.schema import (
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.reveal import print_maybe_revealed
 
 GRAMMAR = Grammar("snmpconfig", """
 print [--reveal]      (--reveal: the community strings in clear; administrators, logged)
@@ -48,13 +49,7 @@ def run(ctx, args):
     if len(args.positional) != 1:
         raise UsageError()
     if sub == "print":
-        reveal = bool(args.take_option("reveal", False))
-        args.expect_done("snmpconfig print")
-        if reveal:
-            from .protectedattachmentconfig import may_reveal
-
-            may_reveal(ctx, "SNMP community strings")
-        return show(ctx, reveal)
+        return print_maybe_revealed(ctx, args, "snmpconfig", "SNMP community strings", show)
     if sub == "setup":
         changes = _batch_changes(ctx, args)
         args.expect_done("snmpconfig setup")
