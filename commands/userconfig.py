@@ -7,7 +7,7 @@ locks are state (in effect at once), as on the appliance.
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.fields import ConfigError
+from asyncos_cli.config.fields import ConfigError, declaration, rule_problem
 from asyncos_cli.config.schema import ROLES, UserAccount
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.listedit import ListEditor
@@ -384,11 +384,8 @@ def wizard(ctx):
 
 
 def _name_problem(name: str) -> str | None:
-    try:
-        UserAccount(name, "x", R.GUESTS)
-    except ConfigError as e:
-        return e.message
-    return None
+    """The user name's own rule, from its field declaration."""
+    return rule_problem(declaration(UserAccount, "name").metadata, name)
 
 
 def _pick(ctx, question: str) -> UserAccount:
