@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.config.schema import DnsSection
+from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.prompter import UsageError
 from asyncos_cli.shell.registry import command
 
@@ -18,7 +19,7 @@ def run(ctx, args):
     if len(args.positional) != 1:
         raise UsageError()
     if sub == "setup":
-        changes = args.take_typed((("timeout", "timeout_seconds", float),))
+        changes = args.take_fields(field_options(DnsSection, "timeout_seconds"))
         if "servers" in args.options:
             value = args.take_option("servers")
             changes["servers"] = tuple(s.strip() for s in ("" if value is True else str(value)).split(",")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
-from asyncos_cli.config.schema import HttpProxy
-from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.config.schema import HttpProxy, OutboundSection
+from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
@@ -27,7 +27,7 @@ def run(ctx, args):
     if len(args.positional) != 1:
         raise UsageError()
     if sub == "setup":
-        changes = args.take_typed((("timeout", "timeout_seconds", float), ("retries", "retries", int)))
+        changes = args.take_fields(field_options(OutboundSection, "timeout_seconds", "retries"))
         proxy = args.take_option("proxy")
         user = args.take_option("proxy-user")
         passphrase = args.secret("proxy-passphrase", ctx)

@@ -9,24 +9,22 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
-from asyncos_cli.config.schema import ProtectedPassphrase
+from asyncos_cli.config.schema import ProtectedAttachmentsSection, ProtectedPassphrase
 from asyncos_cli.shell.args import Args
-from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 from asyncos_cli.shell.shared.reveal import print_maybe_revealed
 
+SETUP_FIELDS = field_options(ProtectedAttachmentsSection, "inbound", "outbound", "harvest_from_body", "budget_seconds")
 GRAMMAR = Grammar("protectedattachmentconfig", """
 print [--reveal]
-setup [--inbound=yes|no] [--outbound=yes|no] [--harvest=yes|no] [--budget=SECONDS]
+setup [FIELDS]
 new --priority=N (--passphrase=P | --passphrase-file=FILE|-)
 edit --priority=N [--new-priority=M] [--passphrase=P | --passphrase-file=FILE|-]
 swap --priority=N --with=M
 delete --priority=N
-""")
-
-SETUP_OPTIONS = (("inbound", "inbound", bool), ("outbound", "outbound", bool),
-                 ("harvest", "harvest_from_body", bool), ("budget", "budget_seconds", float))
+""", fields=SETUP_FIELDS)
 
 
 @command("protectedattachmentconfig", "Configure scanning of password-protected attachments.", roles=R.CONFIGURE,
@@ -39,7 +37,7 @@ def run(ctx, args):
         return print_maybe_revealed(ctx, args, "protectedattachmentconfig", "protected attachment passphrases",
                                     _print)
     if sub == "setup":
-        changes = args.take_typed(SETUP_OPTIONS)
+        changes = args.take_fields(SETUP_FIELDS)
         args.expect_done("protectedattachmentconfig setup")
         if not changes:
             raise UsageError()

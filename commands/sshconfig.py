@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.fields import ConfigError, parse_scalar
-from asyncos_cli.config.schema import UserKey
-from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.config.fields import ConfigError
+from asyncos_cli.config.schema import SshSection, UserKey
+from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
+SETUP_FIELDS = field_options(SshSection, "enabled", "listen", "port", "idle_timeout_minutes")
 GRAMMAR = Grammar("sshconfig", """
 print
-setup [--enabled=yes|no] [--listen=ADDR] [--port=N] [--idle-timeout=MINUTES]
+setup [FIELDS]
 userkey new USER (--key='ssh-ed25519 AAAA... comment' | --key-file=FILE)
 userkey delete USER NUMBER
 userkey print [USER]
-""")
+""", fields=SETUP_FIELDS)
 
 @command("sshconfig", "Configure the SSH server and users' SSH public keys.", roles=R.ADMIN_ONLY,
          grammar=GRAMMAR)
@@ -57,14 +58,7 @@ def show(ctx):
 
 
 def _setup(ctx, args):
-    changes = {}
-    for opt, field_name, tp in (("enabled", "enabled", bool), ("listen", "listen", str),
-                                ("port", "port", int), ("idle-timeout", "idle_timeout_minutes", int)):
-        if opt in args.options:
-            try:
-                changes[field_name] = parse_scalar(tp, str(args.take_option(opt)), f"--{opt}")
-            except ConfigError as e:
-                raise CommandError(str(e)) from None
+    changes = args.take_fields(SETUP_FIELDS)
     args.expect_done("sshconfig setup")
     if not changes:
         raise UsageError()

@@ -94,6 +94,8 @@ def _metavar(name: str, tp, meta) -> str:
         return "|".join(choices)
     if tp is bool:
         return "yes|no"
+    if getattr(meta.get("check"), "__name__", "") == "ip_problem":
+        return "IP"
     if meta.get("unit") in ("bytes", "seconds", "minutes", "days"):
         return meta["unit"].upper()
     if tp in (int, float):
