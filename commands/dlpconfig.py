@@ -7,7 +7,6 @@ Outgoing mail policies apply DLP policies with
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import (
     DLP_ACTIONS,
     DLP_NATIONAL_IDS,
@@ -57,9 +56,9 @@ def _listed(value) -> list[str]:
 
 
 POLICIES = ListEditor("DLP policy", "dlpconfig policy", lambda ctx: ctx.config.dlp.policies, lambda p: p.name,
-                      line=lambda p: p.name)
+                      stored_in=("dlp", "policies"))
 CLASSIFIERS = ListEditor("classifier", "dlpconfig classifier", lambda ctx: ctx.config.dlp.classifiers,
-                         lambda c: c.name, ignore_case=False)
+                         lambda c: c.name, ignore_case=False, stored_in=("dlp", "classifiers"))
 
 
 def _policy(ctx, args, op: str, rest: list[str]) -> None:
@@ -94,7 +93,7 @@ def _delete_policy(ctx, policy: DlpPolicy) -> None:
     if users:
         raise CommandError(f"The DLP policy {policy.name} is used by the outgoing mail policies "
                            f"{', '.join(users)}: remove it from them first.")
-    ctx.replace_section("dlp", policies=tuple(p for p in ctx.config.dlp.policies if p is not policy))
+    POLICIES.put(ctx, policy, None)
     ctx.say(f"The DLP policy {policy.name} was deleted.")
 
 
@@ -103,16 +102,8 @@ def _put_policy(ctx, args, current: DlpPolicy | None, name: str) -> None:
     args.expect_done(f"dlpconfig policy {'edit' if current else 'new'}")
     if current is None and "classifiers" not in changes:
         raise CommandError("a new DLP policy needs --template=privacy-protection or --classifier=KEY")
-    try:
-        policy = DlpPolicy(name, **changes) if current is None else current.replace(**changes)
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
-    policies = list(ctx.config.dlp.policies)
-    if current is None:
-        policies.append(policy)
-    else:
-        policies[policies.index(current)] = policy
-    ctx.replace_section("dlp", policies=tuple(policies))
+    policy = DlpPolicy(name, **changes) if current is None else current.replace(**changes)
+    POLICIES.put(ctx, current, policy)
     _print_policy(ctx, policy)
 
 
@@ -187,11 +178,8 @@ def _new_classifier(ctx, args, name: str) -> None:
     keywords = tuple(_listed(args.take_option("keyword")))
     args.expect_done("dlpconfig classifier new")
     CLASSIFIERS.refuse_duplicate(ctx, name)
-    try:
-        c = DlpClassifier(name, entities, regexes, keywords)
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
-    ctx.replace_section("dlp", classifiers=(*ctx.config.dlp.classifiers, c))
+    c = DlpClassifier(name, entities, regexes, keywords)
+    CLASSIFIERS.put(ctx, None, c)
     ctx.say(f"The classifier {c.name} was created.")
 
 
@@ -199,7 +187,7 @@ def _delete_classifier(ctx, c: DlpClassifier) -> None:
     users = [p.name for p in ctx.config.dlp.policies if c.name in p.classifiers]
     if users:
         raise CommandError(f"The classifier {c.name} is used by the DLP policies {', '.join(users)}.")
-    ctx.replace_section("dlp", classifiers=tuple(x for x in ctx.config.dlp.classifiers if x is not c))
+    CLASSIFIERS.put(ctx, c, None)
     ctx.say(f"The classifier {c.name} was deleted.")
 
 

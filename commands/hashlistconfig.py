@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import HashList
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.listedit import ListEditor
@@ -33,6 +32,7 @@ _HASH_IN_LINE = re.compile(r"^\s*([0-9A-Fa-f]{64})\b")
 
 
 LISTS = ListEditor("hash list", "hashlistconfig", lambda ctx: ctx.config.hash_lists.lists, lambda h: h.name,
+                   stored_in=("hash_lists", "lists"),
                    heading=f"{'Name':<24} {'Hashes':>7}  Description",
                    line=lambda h: f"{h.name:<24} {len(h.hashes):>7}  {h.description}")
 
@@ -99,7 +99,7 @@ def _set_hashes(ctx, h: HashList, hashes: tuple) -> None:
 
 
 def _delete(ctx, h: HashList) -> None:
-    ctx.replace_section("hash_lists", lists=tuple(x for x in ctx.config.hash_lists.lists if x is not h))
+    LISTS.put(ctx, h, None)
     ctx.say(f"The hash list {h.name} was deleted.")
 
 
@@ -137,16 +137,7 @@ def _read(ctx, path: str) -> list[str]:
 
 
 def _store(ctx, current, make, **fields) -> None:
-    try:
-        new = make(**fields)
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
-    lists = list(ctx.config.hash_lists.lists)
-    if current is None:
-        lists.append(new)
-    else:
-        lists[lists.index(current)] = new
-    ctx.replace_section("hash_lists", lists=tuple(lists))
+    LISTS.put(ctx, current, make(**fields))
 
 
 def show(ctx) -> None:

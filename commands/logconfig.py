@@ -42,7 +42,8 @@ def run(ctx, args):
     _stage(ctx, current, None)
 
 
-LOGS = ListEditor("log", "logconfig", lambda ctx: ctx.config.logs.subscriptions, lambda s: s.name, ignore_case=False)
+LOGS = ListEditor("log", "logconfig", lambda ctx: ctx.config.logs.subscriptions, lambda s: s.name, ignore_case=False,
+                  stored_in=("logs", "subscriptions"))
 
 
 def _made(make):
@@ -62,17 +63,7 @@ def _new(ctx, name: str, log_type, changes: dict) -> None:
 
 def _stage(ctx, old, new) -> None:
     """Put ``new`` in the place of ``old`` (None: add it; a None ``new`` deletes ``old``)."""
-    subs = list(ctx.config.logs.subscriptions)
-    if old is None:
-        subs.append(new)
-    elif new is None:
-        subs.remove(old)
-    else:
-        subs[subs.index(old)] = new
-    try:
-        ctx.stage(ctx.config.logs.replace(subscriptions=tuple(subs)))
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
+    LOGS.put(ctx, old, new)
     show(ctx)
 
 

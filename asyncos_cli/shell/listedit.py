@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from asyncos_cli.config.fields import ConfigError
+
 from .prompter import CommandError
 
 #: An operation of the menu: (keyword, description, handler(ctx)).
@@ -34,6 +36,8 @@ class ListEditor:
     heading: str = ""
     #: Names compare without case (most appliance names do).
     ignore_case: bool = True
+    #: Where the collection is kept, (section, field), for put().
+    stored_in: tuple[str, str] | None = None
 
     # ------------------------------------------------------------ finding
 
@@ -56,6 +60,19 @@ class ListEditor:
     def refuse_duplicate(self, ctx, name: str) -> None:
         if self.exists(ctx, name):
             raise CommandError(f"A {self.noun} named {name} already exists.")
+
+    def put(self, ctx, old, new) -> None:
+        """Stage the collection with ``new`` in the place of ``old``: ``old`` None appends ``new``, ``new``
+        None removes ``old``. A rule the section refuses is a CommandError (the staged state is unchanged)."""
+        section, field = self.stored_in
+        items = list(getattr(ctx.config[section], field))
+        if old is None:
+            items.append(new)
+        elif new is None:
+            items.remove(old)
+        else:
+            items[items.index(old)] = new
+        ctx.replace_section(section, **{field: tuple(items)})
 
     # ------------------------------------------------------------ showing
 
@@ -98,7 +115,7 @@ class ListEditor:
                 return
             try:
                 handlers[op](ctx)
-            except CommandError as e:
+            except (CommandError, ConfigError) as e:
                 # One failed step is reported; the menu (and what was done before it) stays.
                 ctx.prompter.error(str(e))
 
