@@ -280,7 +280,7 @@ def relay_rates(messages: list[bytes], plain_count: int) -> dict[str, tuple[floa
         results.update(postfix_rates(sink, variants, plain_count, messages))
     finally:
         if rspamd is not None:
-            rspamd.stop()
+            rspamd.close()
         sink.stop()
     return results
 

@@ -132,24 +132,30 @@ class Rspamd:
                                                 'upstream "local" { default = yes; self_scan = yes; }\n')
         (local / "worker-fuzzy.inc").write_text(f'bind_socket = "127.0.0.1:{free_port()}";\ncount = 0;\n')
         (self.dir / "rspamd.local.lua").write_text(rules)
-        self.proc = subprocess.Popen(
-            ["rspamd", "-f", "-u", "_rspamd", "-g", "_rspamd", "-c", "/etc/rspamd/rspamd.conf",
-             f"--var=LOCAL_CONFDIR={self.dir}", f"--var=DBDIR={self.dir / 'db'}", f"--var=RUNDIR={self.dir / 'run'}",
-             f"--var=LOGDIR={self.dir / 'log'}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_port(self.normal, 90, self.proc)
-        wait_port(self.milter, 30, self.proc)
+        self.proc = None
+        try:
+            self.proc = subprocess.Popen(
+                ["rspamd", "-f", "-u", "_rspamd", "-g", "_rspamd", "-c", "/etc/rspamd/rspamd.conf",
+                 f"--var=LOCAL_CONFDIR={self.dir}", f"--var=DBDIR={self.dir / 'db'}",
+                 f"--var=RUNDIR={self.dir / 'run'}", f"--var=LOGDIR={self.dir / 'log'}"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            wait_port(self.normal, 90, self.proc)
+            wait_port(self.milter, 30, self.proc)
+        except BaseException:
+            self.close()  # a start that fails leaves neither rspamd nor dnsmasq behind
+            raise
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.normal}"
 
     def close(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        except OSError:
-            pass
-        self.proc.wait(30)
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except OSError:
+                pass
+            self.proc.wait(30)
         self.dnsmasq.terminate()
         self.dnsmasq.wait()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Optional
 from urllib.parse import urlsplit
 
-from .fields import ConfigError, Record, Secret, Section
+from .fields import ConfigError, Record, Secret, Section, setting
 from .proxy import HttpProxy
-from .validators import check_name, check_range
+from .validators import check_range, name_rule
 
 #: What a verdict can do to a message. "strip" removes the attachments that carry the verdict.
 VERDICT_ACTIONS = ("deliver", "drop", "quarantine", "strip")
@@ -39,8 +39,9 @@ def split_header(text: str) -> tuple[str, str]:
 class VerdictAction(Record):
     """What one verdict does: the final action, and the marks left on a delivered copy."""
 
-    action: str = "deliver"
-    quarantine: str = "Policy"
+    action: str = setting("deliver", help="The final action.", choices=VERDICT_ACTIONS)
+    quarantine: str = setting("Policy", help="The quarantine for the quarantine action.",
+                              check=name_rule("quarantine name"))
     #: Put in front of the subject, e.g. "[WARNING: VIRUS DETECTED]" (empty: subject unchanged).
     subject_tag: str = ""
     #: A header added to the message, "Name: value" (empty: none).
@@ -49,9 +50,6 @@ class VerdictAction(Record):
     notify: tuple[str, ...] = field(default=(), metadata={"item": "address"})
 
     def validate(self) -> None:
-        if self.action not in VERDICT_ACTIONS:
-            raise ConfigError(f"must be one of {', '.join(VERDICT_ACTIONS)}", "action")
-        check_name(self.quarantine, "quarantine", "quarantine name")
         if self.header:
             split_header(self.header)
         if "\n" in self.subject_tag or "\r" in self.subject_tag or len(self.subject_tag) > 100:
@@ -143,11 +141,34 @@ def check_url(value: str, field_name: str, schemes=("http", "https")) -> None:
         raise ConfigError(f"{value!r} is not an {'/'.join(schemes)} URL", field_name)
 
 
-def _check_unavailable(section) -> None:
-    if section.unavailable_action not in UNAVAILABLE_ACTIONS:
-        raise ConfigError(f"must be one of {', '.join(UNAVAILABLE_ACTIONS)}", "unavailable_action")
-    check_name(section.unavailable_quarantine, "unavailable_quarantine", "quarantine name")
-    check_range(section.retry_seconds, 1, 3600, "retry_seconds")
+def endpoint_problem(value: str) -> str | None:
+    try:
+        check_endpoint(value, "")
+    except ConfigError as e:
+        return e.message
+    return None
+
+
+def url_rule(*schemes: str):
+    """A ``check`` for URLs of ``schemes`` (an empty value passes: the section says when one is needed)."""
+
+    def problem(value: str) -> str | None:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in schemes or not parts.hostname):
+            return f"{value!r} is not an {'/'.join(schemes)} URL"
+        return None
+
+    return problem
+
+
+def _unavailable_fields(default_action: str):
+    """The three fields every engine section has for an engine that does not answer."""
+    return (setting(default_action, help="What a message gets when the engine does not answer.",
+                    choices=UNAVAILABLE_ACTIONS, option="unavailable"),
+            setting("Unscannable", help="The quarantine for the quarantine action.",
+                    check=name_rule("quarantine name")),
+            setting(60, help="With defer, seconds a message waits before it is scanned again.", low=1, high=3600,
+                    unit="seconds", option="retry"))
 
 
 @dataclass(frozen=True)
@@ -157,22 +178,17 @@ class AntivirusSection(Section):
     name: ClassVar[str] = "antivirus"
     title: ClassVar[str] = "Anti-virus scanning (ClamAV)"
 
-    enabled: bool = False
-    #: clamd's socket: a Unix socket path or host:port.
-    clamd: str = "/run/clamav/clamd.ctl"
-    timeout_seconds: float = 60.0
-    #: Larger messages are not sent: their verdict is "unscannable".
-    max_scan_bytes: int = 10 * 1024 * 1024
-    unavailable_action: str = "defer"
-    unavailable_quarantine: str = "Unscannable"
-    #: With "defer", how long a message waits in the queue before it is scanned again.
-    retry_seconds: int = 60
-
-    def validate(self) -> None:
-        check_endpoint(self.clamd, "clamd")
-        check_range(self.timeout_seconds, 1, 600, "timeout_seconds")
-        check_range(self.max_scan_bytes, 1024, 1024**3, "max_scan_bytes")
-        _check_unavailable(self)
+    enabled: bool = setting(False, help="Whether messages are scanned for viruses.")
+    clamd: str = setting("/run/clamav/clamd.ctl", help="clamd's socket: a Unix socket path or host:port.",
+                         check=endpoint_problem)
+    timeout_seconds: float = setting(60.0, help="Seconds a scan may take.", low=1, high=600, unit="seconds",
+                                     option="timeout")
+    max_scan_bytes: int = setting(10 * 1024 * 1024, help="Larger messages are not sent: their verdict is "
+                                  "unscannable.", low=1024, high=1024**3, unit="bytes", option="max-size")
+    unavailable_action: str
+    unavailable_quarantine: str
+    retry_seconds: int
+    unavailable_action, unavailable_quarantine, retry_seconds = _unavailable_fields("defer")
 
 
 @dataclass(frozen=True)
@@ -182,20 +198,19 @@ class AntispamSection(Section):
     name: ClassVar[str] = "antispam"
     title: ClassVar[str] = "Anti-spam scanning (Rspamd)"
 
-    enabled: bool = False
-    url: str = "http://127.0.0.1:11333"
-    timeout_seconds: float = 60.0
-    #: Larger messages skip anti-spam scanning, as on the appliance.
-    max_scan_bytes: int = 2 * 1024 * 1024
-    unavailable_action: str = "deliver"
-    unavailable_quarantine: str = "Unscannable"
-    retry_seconds: int = 60
+    enabled: bool = setting(False, help="Whether messages are scanned for spam.")
+    url: str = setting("http://127.0.0.1:11333", help="Rspamd's normal worker.", check=url_rule("http", "https"))
+    timeout_seconds: float = setting(60.0, help="Seconds a scan may take.", low=1, high=600, unit="seconds",
+                                     option="timeout")
+    max_scan_bytes: int = setting(2 * 1024 * 1024, help="Larger messages skip anti-spam scanning, as on the "
+                                  "appliance.", low=1024, high=1024**3, unit="bytes", option="max-size")
+    unavailable_action: str
+    unavailable_quarantine: str
+    retry_seconds: int
+    unavailable_action, unavailable_quarantine, retry_seconds = _unavailable_fields("deliver")
 
     def validate(self) -> None:
         check_url(self.url, "url")
-        check_range(self.timeout_seconds, 1, 600, "timeout_seconds")
-        check_range(self.max_scan_bytes, 1024, 1024**3, "max_scan_bytes")
-        _check_unavailable(self)
 
 
 #: The kinds the scanning engine detects from a file's first bytes (scanning.extract.sniff).
