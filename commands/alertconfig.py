@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.addresses import address_problem as _address_problem
-from asyncos_cli.config.schema import ALERT_CLASSES, ALERT_SEVERITIES, AlertRecipient, AlertsSection
+from asyncos_cli.config.schema import (
+    ALERT_CLASSES,
+    ALERT_SEVERITIES,
+    AlertRecipient,
+    AlertsSection,
+)
 from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.prompter import CommandError, UsageError

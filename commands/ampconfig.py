@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.engines import FILE_KINDS, FileReputationActions
-from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError
 from asyncos_cli.shell.registry import command
 from asyncos_cli.shell.shared.engines import (
     EngineCommand,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.config.cloud import REGIONS
-from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.config.cloud import REGIONS, CloudSection
+from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 from asyncos_cli.shell.shared.cloud import changed, client, failing, identity
@@ -84,9 +84,8 @@ def _batch_fetch(ctx, args) -> None:
 
 
 def _batch_setup(ctx, args) -> None:
-    changes = args.take_typed((("talos-url", "talos_url", str), ("timeout", "timeout_seconds", float),
-                               ("interaction-tracking", "interaction_tracking", bool),
-                               ("aggregator-url", "aggregator_url", str), ("poll", "poll_seconds", int)))
+    changes = args.take_fields(field_options(CloudSection, "talos_url", "timeout_seconds", "interaction_tracking",
+                                             "aggregator_url", "poll_seconds"))
     args.expect_done("cloudserviceconfig setup")
     if not changes:
         raise UsageError()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.shell.prompter import UsageError
 from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("displayalerts", "[--count=N]")

@@ -16,9 +16,9 @@ from asyncos_cli.config.schema import (
     DlpPolicy,
 )
 from asyncos_cli.shell.args import Args
-from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.listedit import ListEditor
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("dlpconfig", f"""

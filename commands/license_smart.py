@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.config.cloud import LicensingSection
+from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 from asyncos_cli.shell.shared.cloud import changed, client, failing, identity
@@ -39,7 +40,7 @@ def run(ctx, args):
         ctx.say(f"Smart Licensing will be {sub}d when you commit.")
         return None
     if sub == "setup":
-        changes = args.take_typed((("url", "url", str), ("timeout", "timeout_seconds", float)))
+        changes = args.take_fields(field_options(LicensingSection, "url", "timeout_seconds"))
         args.expect_done("license_smart setup")
         if not changes:
             raise UsageError()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import LOG_LEVELS, LOG_TYPES, LogSubscription
-from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.listedit import ListEditor
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 FIELDS = field_options(LogSubscription, "prefix", "level", "max_file_bytes", "rollover_seconds", "keep_files",

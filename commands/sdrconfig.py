@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.schema import SDR_BLOCKABLE
-from asyncos_cli.shell.prompter import UsageError
 from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("sdrconfig", f"""

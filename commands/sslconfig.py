@@ -11,8 +11,8 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.schema import TLS_VERSIONS
 from asyncos_cli.shell.args import Args
-from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("sslconfig", """

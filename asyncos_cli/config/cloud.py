@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar, Optional
 
-from .engines import check_url
-from .fields import ConfigError, Secret, Section
+from .engines import check_url, url_rule
+from .fields import ConfigError, Secret, Section, setting
 from .validators import check_range
 
 #: cloudserviceconfig ENABLE's region list: (name, default server).
@@ -26,14 +26,15 @@ class LicensingSection(Section):
     name: ClassVar[str] = "licensing"
     title: ClassVar[str] = "Smart Licensing"
 
-    smart_licensing: bool = False
-    #: The Smart Software Manager (or an on-premises satellite) the gateway registers with.
-    url: str = "https://smartreceiver.cisco.com/licservice/license"
-    timeout_seconds: float = 30.0
+    smart_licensing: bool = setting(False, help="Whether Smart Licensing is enabled.")
+    url: str = setting("https://smartreceiver.cisco.com/licservice/license",
+                       help="The Smart Software Manager (or an on-premises satellite) the gateway registers with.",
+                       check=url_rule("https"))
+    timeout_seconds: float = setting(30.0, help="Seconds a request may take.", low=1, high=300, unit="seconds",
+                                     option="timeout")
 
     def validate(self) -> None:
         check_url(self.url, "url", ("https",))
-        check_range(self.timeout_seconds, 1, 300, "timeout_seconds")
 
 
 @dataclass(frozen=True)
@@ -43,31 +44,29 @@ class CloudSection(Section):
     name: ClassVar[str] = "cloud"
     title: ClassVar[str] = "Cisco Cloud Services"
 
-    region: str = "AMERICAS"
+    region: str = setting("AMERICAS", help="The Cisco Cloud Services region.", choices=tuple(dict(REGIONS)))
     #: The region's server; empty: the region's default (REGIONS).
     server_url: str = ""
     #: SETFQDN: a label for the region, e.g. APJC.
     fqdn_label: str = ""
     #: Where FETCHCERTIFICATE downloads the Talos certificate and key.
     talos_url: str = "https://talos-certificates.cisco.com"
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = setting(30.0, help="Seconds a request may take.", low=1, high=300, unit="seconds",
+                                     option="timeout")
     #: Web Interaction Tracking: clicks on rewritten URLs, polled from the aggregator into message tracking.
     interaction_tracking: bool = False
     aggregator_url: str = ""
-    poll_seconds: int = 300
+    poll_seconds: int = setting(300, help="Seconds between polls of the aggregator.", low=1, high=86400,
+                                unit="seconds", option="poll")
 
     def validate(self) -> None:
-        if self.region not in dict(REGIONS):
-            raise ConfigError(f"unknown region {self.region!r}; regions: {', '.join(dict(REGIONS))}", "region")
         if self.server_url:
             check_url(self.server_url, "server_url", ("https",))
         if self.fqdn_label and not re.fullmatch(r"[A-Za-z0-9.-]{1,63}", self.fqdn_label):
             raise ConfigError(f"{self.fqdn_label!r} is not a label (letters, digits, '.', '-')", "fqdn_label")
         check_url(self.talos_url, "talos_url", ("https",))
-        check_range(self.timeout_seconds, 1, 300, "timeout_seconds")
         if self.aggregator_url or self.interaction_tracking:
             check_url(self.aggregator_url, "aggregator_url", ("https",))
-        check_range(self.poll_seconds, 1, 86400, "poll_seconds")
 
     @property
     def server(self) -> str:
