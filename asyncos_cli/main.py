@@ -61,6 +61,11 @@ def _batch(commands) -> int:
         _fail(str(e))
     try:
         return run_batch(Shell(ctx), commands)
+    except BrokenPipeError:
+        # The reader went away (`asyncos-cli -c 'status' | head`): stop quietly, as a Unix filter does. Further
+        # writes to the closed pipe (at exit, when Python flushes) go to /dev/null instead.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     finally:
         ctx.close()
 

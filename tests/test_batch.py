@@ -129,3 +129,17 @@ def test_a_mistyped_option_is_named_before_a_missing_one(cli):
 @pytest.mark.parametrize("command", ["filters", "quarantineconfig", "rollbackconfig", "userconfig"])
 def test_listing_commands_have_a_print_form(cli, command):
     assert cli("-c", f"{command} print").stdout == cli("-c", f"{command} list").stdout
+
+
+def test_a_reader_that_goes_away_ends_the_run_without_a_traceback(datadir):
+    import subprocess
+    import sys
+
+    from conftest import ROOT, cli_env
+
+    line = "; ".join(["showconfig"] * 8)
+    r = subprocess.run(["bash", "-c", f"{sys.executable} -m asyncos_cli -c '{line}' | head -c 10 >/dev/null; "
+                                      "echo ${PIPESTATUS[0]} >&2"],
+                       env=cli_env(datadir), cwd=str(ROOT), capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "141"
