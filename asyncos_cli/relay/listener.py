@@ -6,13 +6,10 @@ decides at each stage and returns the reply, aiosmtpd's hook contract.
 
 from __future__ import annotations
 
-import inspect
 import re
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import aiosmtpd.smtp
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import Envelope, Session
 
 from asyncos_cli.config.addresses import (
     AddressError,
@@ -35,6 +32,8 @@ from asyncos_cli.events.mail import (
 )
 
 from .hat import HatVerdict, classify
+from .smtpd import AdjustedSMTP
+from .smtpd import install as install_adjustments
 from .spool import QueuedMessage, Recipient
 
 if TYPE_CHECKING:
@@ -46,55 +45,11 @@ BARE_CR_OR_LF = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 #: Where a header field starts: a line break not followed by folding white space (RFC 5322 2.2.3).
 _FIELD_START = re.compile(rb"\r\n(?![ \t]|\Z)")
 _HEADER_FIELD = re.compile(rb"^(message-id|subject):[ \t]*(.*?)\r\n", re.I | re.M)
-#: A path with a source route (RFC 5321 4.1.2 "A-d-l"), kept whole so that it can be refused.
-_SOURCE_ROUTE = re.compile(r"\s*<(@[^<>\s]*:[^<>\s]+)>(.*)\Z", re.S)
-#: The everyday path: <local@domain> with a dot-atom local part, then parameters.
-_PLAIN_PATH = re.compile(r"\s*<([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+)>(.*)\Z", re.S)
+
+install_adjustments()
 
 
-class _AuthScanOnly:
-    """Stands in for ``inspect`` inside aiosmtpd.smtp.
-
-    aiosmtpd's SMTP.__init__ runs ``inspect.getmembers`` on every new connection
-    object only to find its ``auth_*`` methods; getmembers evaluates every
-    attribute and property, about a fifth of the receive path's time under load.
-    This version lists only the ``auth_*`` names (cached per class), which is
-    all that code keeps, and defers everything else to the real module.
-    """
-
-    def __getattr__(self, name):
-        return getattr(inspect, name)
-
-    @staticmethod
-    def getmembers(obj, predicate=None):
-        members = [(name, getattr(obj, name)) for name in _auth_names(type(obj))]
-        return [(n, m) for n, m in members if predicate is None or predicate(m)]
-
-
-@lru_cache(maxsize=None)
-def _auth_names(cls: type) -> tuple[str, ...]:
-    return tuple(n for n in dir(cls) if n.startswith("auth_"))
-
-
-aiosmtpd.smtp.inspect = _AuthScanOnly()
-
-
-@lru_cache(maxsize=None)
-def _class_names(cls: type) -> tuple[str, ...]:
-    return tuple(dir(cls))
-
-
-def _dir_of_class(obj=None):
-    """``dir`` inside aiosmtpd.smtp, cached per class: SMTP.__init__ calls it twice per connection
-    to find the handle_* and smtp_* methods, which are class attributes (another tenth of the
-    receive path under load). Instance attributes are not among what that code looks for."""
-    return list(_class_names(type(obj)))
-
-
-aiosmtpd.smtp.dir = _dir_of_class
-
-
-class GatewaySMTP(SMTP):
+class GatewaySMTP(AdjustedSMTP):
     """One SMTP connection: the host access table decides before the greeting."""
 
     def __init__(self, handler: "GatewayHandler", **kwargs):
@@ -103,24 +58,9 @@ class GatewaySMTP(SMTP):
         self.verdict: HatVerdict | None = None
         self.icid = 0
         self.peer_ip = ""
-        self._continued: list[str] = []
         #: Counted once per TCP connection: aiosmtpd calls connection_made again after STARTTLS.
         self._counted = False
         self._rank_on_listener = self._rank_from_address = 0
-
-    async def push(self, status: str) -> None:
-        """Send a multi-line reply (EHLO) in one write, as MTAs do.
-
-        aiosmtpd writes each line separately; some clients (nmap's SMTP library,
-        for one) read the first segment as the whole reply and fall out of step.
-        """
-        if len(status) > 3 and status[3] == "-":
-            self._continued.append(status)
-            return
-        if self._continued:
-            status = "\r\n".join([*self._continued, status])
-            self._continued = []
-        await super().push(status)
 
     def connection_made(self, transport) -> None:
         if self._counted:  # the TLS layer of a connection already counted: same ICID, same count
@@ -148,15 +88,6 @@ class GatewaySMTP(SMTP):
             self.gateway.open_connections -= 1
             relay.emit(SmtpClosed(self.icid))
         super().connection_lost(exc)
-
-    def _timeout_cb(self) -> None:
-        """An idle client is told why before it is disconnected (aiosmtpd just closes)."""
-        if self.transport is not None and not self.transport.is_closing():
-            try:
-                self.transport.write(f"421 4.4.2 {self.hostname} Error: timeout exceeded\r\n".encode())
-            except Exception:  # the peer may already be gone; closing is what matters
-                pass
-        super()._timeout_cb()
 
     async def _refuse_busy(self, why: str) -> None:
         await self.push(f"421 4.7.0 Too many connections {why}, try again later")
@@ -192,30 +123,11 @@ class GatewaySMTP(SMTP):
             return await self._refuse_busy("from your address")
         await super()._handle_client()
 
-    def _getaddr(self, arg: str):
-        """aiosmtpd parses every path with the email package's header parser, about a
-        sixth of the receive path's time; plain dot-atom paths take a regex instead and
-        everything else (quoted local parts, source routes, UTF-8) the full parser."""
-        m = _PLAIN_PATH.match(arg) if arg else None
-        if m is None or ".." in m.group(1) or m.group(1).startswith("."):
-            route = _SOURCE_ROUTE.match(arg) if arg else None
-            if route is not None and self.gateway.listener.kind == "public":
-                # The parser would strip the route; a public listener refuses it (routing_problem).
-                return route.group(1), route.group(2)
-            return super()._getaddr(arg)
-        local = m.group(1).rpartition("@")[0]
-        if self.local_part_limit and len(local) > self.local_part_limit:
-            return None, None
-        return m.group(1), m.group(2)
+    def keeps_source_routes(self) -> bool:
+        return self.gateway.listener.kind == "public"  # refused there (routing_problem)
 
-    async def handle_exception(self, error: Exception) -> str:
-        """A failed handshake is one mail_logs line; aiosmtpd would print a traceback per client."""
-        if isinstance(error, aiosmtpd.smtp.TLSSetupException):
-            cause = error.__cause__
-            reason = getattr(cause, "reason", None) or str(cause or "handshake failed") or type(cause).__name__
-            self.gateway.relay.emit(SmtpTlsFailed(self.icid, reason))
-            return "454 4.7.0 TLS not available due to temporary reason"
-        return await super().handle_exception(error)
+    def tls_failed(self, reason: str) -> None:
+        self.gateway.relay.emit(SmtpTlsFailed(self.icid, reason))
 
     async def smtp_STARTTLS(self, arg: str) -> None:
         await super().smtp_STARTTLS(arg)
