@@ -74,3 +74,24 @@ def test_tracking_by_policy_and_the_reports(datadir, tmp_path):
     finally:
         d.stop()
         sink.stop()
+
+
+def test_with_nothing_to_scan_every_message_still_records_its_mail_policy(datadir, tmp_path):
+    """The embedded default scans nothing in a one-part text message; its policy is recorded all the same."""
+    sink = Sink(tmp_path / "sink")
+    _cli(datadir, f"smtproutes new ALL 127.0.0.1:{sink.port}; commit")
+    d = DaemonProcess(datadir)
+    try:
+        with smtplib.SMTP("127.0.0.1", listener_port(datadir, "IncomingMail"), timeout=20) as s:
+            s.sendmail("a@good.example", ["ops@example.com"], b"Subject: plain\r\n\r\nno attachments\r\n")
+        assert wait_for(lambda: len(sink.messages()) == 1, 30)
+        assert wait_for(lambda: json.loads(_cli(datadir, "findevent --policy=DEFAULT --format=json")), 10)
+        [found] = json.loads(_cli(datadir, "findevent --policy=DEFAULT --format=json"))
+        assert found["subject"] == "plain" and found["policies"] == ["incoming DEFAULT"]
+        assert json.loads(_cli(datadir, "report mail-policy --format=json"))["incoming"]["DEFAULT"]["Messages"] == 1
+        mail_log = (datadir / "logs" / "mail_logs" / "mail.current").read_text()
+        assert f"MID {found['mid']} matched all recipients for per-recipient policy DEFAULT in the inbound table" \
+            in mail_log
+    finally:
+        d.stop()
+        sink.stop()

@@ -20,7 +20,7 @@ from typing import Callable
 
 from asyncos_cli.config.schema import Config, MailFlowPolicy
 from asyncos_cli.events import Event
-from asyncos_cli.events.mail import MessageFinished
+from asyncos_cli.events.mail import MessageFinished, PolicyMatched
 
 from .delivery import DeliveryManager
 from .dsn import build as build_dsn
@@ -239,7 +239,11 @@ class Relay:
             verdict, _, category = msg.sdr.partition(":")
             self.emit(StageVerdict(msg.mid, "sdr", verdict.upper(), category))
         if not self._needs_scan(msg):
-            self.delivery.submit(msg)  # nothing configured could look at it: no parsing cost
+            # Nothing configured could look at it: no parsing cost. Its policy is still recorded (tracking,
+            # mail_logs, consolidated events): with one policy per direction it is that direction's DEFAULT.
+            direction = self._direction(msg, self.config)
+            self.emit(PolicyMatched(msg.mid, getattr(self.config.mail_policies, direction)[-1].name, direction, True))
+            self.delivery.submit(msg)
             return
         # The messages of one group commit arrive in one loop turn: they go to the workers together.
         self._to_scan.append(msg)
@@ -296,13 +300,18 @@ class Relay:
                                              mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
+    @staticmethod
+    def _direction(msg: QueuedMessage, config: Config) -> str:
+        """Mail from a private listener is outgoing; every other message incoming."""
+        listener = config.listeners.get(msg.listener)
+        return "outgoing" if listener is not None and listener.kind == "private" else "incoming"
+
     def _jobs(self, batch: list[QueuedMessage], config: Config) -> list[tuple]:
         from scanning.pipeline import Envelope
 
         jobs = []
         for msg in batch:
-            listener = config.listeners.get(msg.listener)
-            direction = "outgoing" if listener is not None and listener.kind == "private" else "incoming"
+            direction = self._direction(msg, config)
             verdict, _, category = msg.sdr.partition(":")
             jobs.append((msg.content, Envelope(msg.sender, tuple(r.address for r in msg.pending()), direction,
                                                msg.remote_ip, msg.mid, self._maturity_of(msg.sender), verdict,
