@@ -20,6 +20,7 @@ from asyncos_cli.config.engines import VerdictAction, split_header
 from asyncos_cli.config.schema import Config
 
 from .message import ParsedMessage
+from .verdict import StageResult
 
 
 @dataclass
@@ -141,8 +142,6 @@ class EngineStage:
     off: str
 
     def run(self, ctx):
-        from .pipeline import StageResult
-
         r = getattr(ctx.engines, self.name)
         section = getattr(ctx.config, self.name)
         if r is None:
@@ -159,8 +158,6 @@ class AntiSpam(EngineStage):
     off = "anti-spam scanning is off (antispamconfig)"
 
     def verdict(self, ctx, r):
-        from .pipeline import StageResult
-
         if r["verdict"] == "skipped":
             return StageResult(self.name, "SKIPPED", r["detail"])
         rules = ctx.policy.antispam_actions
@@ -177,8 +174,6 @@ class AntiVirus(EngineStage):
     off = "anti-virus scanning is off (antivirusconfig)"
 
     def verdict(self, ctx, r):
-        from .pipeline import StageResult
-
         rules = ctx.policy.antivirus_actions
         sealed = locked(ctx.message)
         if r["verdict"] == "infected":
@@ -202,8 +197,6 @@ class FileReputation(EngineStage):
     off = "file reputation is off (ampconfig)"
 
     def verdict(self, ctx, r):
-        from .pipeline import StageResult
-
         files = r["files"]
         ctx.findings["file_reputation"] = files
         if not files:
@@ -226,8 +219,6 @@ def _tops(ctx, shas) -> list[tuple[str, str]]:
 
 
 def _not_asked(stage: str, section, off: str):
-    from .pipeline import StageResult
-
     if not section.enabled:
         return StageResult(stage, "NOT_CONFIGURED", off)
     # On but not asked: trace --engines=no runs the pipeline without reaching the engines.
@@ -235,8 +226,6 @@ def _not_asked(stage: str, section, off: str):
 
 
 def _unavailable(ctx, stage: str, section, detail: str):
-    from .pipeline import StageResult
-
     action = section.unavailable_action
     if action == "quarantine":
         ctx.decide("quarantine", f"{stage} (engine unavailable)", section.unavailable_quarantine)

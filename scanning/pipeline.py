@@ -13,7 +13,7 @@ clients (DNS, HTTP, reputation) are injected by the caller.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
 
@@ -22,6 +22,7 @@ from asyncos_cli.config.schema import Config, MailPolicy
 from .engines import AntiSpam, AntiVirus, EngineResults, FileReputation
 from .message import ParsedMessage
 from .policies import split
+from .verdict import PolicyVerdict, StageResult
 
 #: Stage names in the appliance's order.
 STAGES = ("message_filters", "url_scanning", "antispam", "antivirus", "file_reputation", "graymail",
@@ -40,31 +41,6 @@ class Envelope:
     #: The envelope sender's domain reputation at MAIL FROM (SDR), and its threat category.
     sdr_verdict: str = ""
     sdr_category: str = ""
-
-
-@dataclass(frozen=True)
-class StageResult:
-    stage: str
-    verdict: str  # NEGATIVE, POSITIVE, SKIPPED, NOT_CONFIGURED, UNSCANNABLE, MALFORMED
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class PolicyVerdict:
-    """The outcome for one policy's copy of the message."""
-
-    policy: str
-    direction: str
-    recipients: tuple[str, ...]
-    stages: tuple[StageResult, ...]
-    action: str = "deliver"
-    findings: dict = field(default_factory=dict)
-    #: What took the final action (a filter's name, url_scanning, unscannable), and the quarantine.
-    final_by: str = ""
-    quarantine: str = ""
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,57 @@
+"""No import cycles inside the scanning engine (every import counts, also those inside functions)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import ROOT
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    """The modules of ``package`` that ``path`` imports, by their dotted names."""
+    here = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    parent = here.rsplit(".", 1)[0] if path.name != "__init__.py" else here.removesuffix(".__init__")
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = parent
+            for _ in range(max(0, node.level - 1)):
+                base = base.rsplit(".", 1)[0]
+            module = f"{base}.{node.module}" if node.level and node.module else (node.module or base)
+            found.add(module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return {m for m in found if m == package or m.startswith(package + ".")}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_the_scanning_engine_has_no_import_cycle():
+    graph = {}
+    for path in (ROOT / "scanning").rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        graph[name] = {m for m in _imports(path, "scanning") if m != name}
+    graph = {k: {m for m in v if m in graph} for k, v in graph.items()}
+    assert "scanning.engines" in graph["scanning.pipeline"]  # the graph sees relative imports
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph))
