@@ -162,13 +162,10 @@ def _ask_mids(ctx) -> list[str]:
 
 
 def wizard(ctx) -> None:
-    def on_one(handler, verb: str, *more):
-        return lambda ctx: handler(ctx, QUARANTINES.pick(ctx, verb), *[ask(ctx) for ask in more])
-
     QUARANTINES.menu(ctx, QUARANTINES.standard(
         lambda ctx: _new(ctx, ctx.prompter.ask("Enter the name of the quarantine."), _ask_settings(ctx, None)),
         lambda ctx, q: _edit(ctx, q, _ask_settings(ctx, q)), _delete,
-        extra=[("MESSAGES", "List the messages a quarantine holds.", on_one(_messages, "list")),
+        extra=[("MESSAGES", "List the messages a quarantine holds.", lambda ctx: _messages(ctx, QUARANTINES.pick(ctx, "list"))),
                ("RELEASE", "Release messages.", lambda ctx: _release(ctx, QUARANTINES.pick(ctx, "release from"),
                                                                     *_ask_mids(ctx))),
                ("REMOVE", "Delete messages.", lambda ctx: _remove(ctx, QUARANTINES.pick(ctx, "delete from"),

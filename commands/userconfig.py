@@ -80,13 +80,10 @@ USERS = ListEditor("user", "userconfig", lambda ctx: ctx.config.users.accounts, 
 
 def _account(ctx, name: str) -> UserAccount:
     """By name, or by its number in 'userconfig print'."""
-    acc = _users(ctx).get(name)
-    if acc is None and not USERS.exists(ctx, name):
-        try:
-            return USERS.find(ctx, name)
-        except CommandError:
-            raise CommandError(f"User {name} does not exist.") from None
-    return acc
+    try:
+        return USERS.find(ctx, name)
+    except CommandError:
+        raise CommandError(f"User {name} does not exist.") from None
 
 
 def _role(text) -> str:

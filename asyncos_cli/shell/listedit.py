@@ -81,8 +81,7 @@ class ListEditor:
         if self.heading:
             ctx.say(self.heading)
         if not entries:
-            ctx.say(f"There are no {self.noun}s defined." if not self.noun.endswith("s") else
-                    f"There are no {self.noun} defined.")
+            ctx.say(f"No {self.noun} is defined.")
             return
         describe = self.line or self.name_of
         for i, entry in enumerate(entries, 1):

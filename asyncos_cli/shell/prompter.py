@@ -104,8 +104,14 @@ class Prompter(abc.ABC):
         """A question for one configuration field, answered and checked by the field's declaration (its
         type, choices, range): the wizard re-asks with the same message a batch option or a loaded file
         gets. Returns the typed value."""
-        from asyncos_cli.config.fields import ConfigError, check_field, declaration, field_types, parse_scalar, \
-            unwrap_optional
+        from asyncos_cli.config.fields import (
+            ConfigError,
+            check_field,
+            declaration,
+            field_types,
+            parse_scalar,
+            unwrap_optional,
+        )
 
         tp, _ = unwrap_optional(field_types(record)[name])
         if tp is bool:

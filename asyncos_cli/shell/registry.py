@@ -17,6 +17,7 @@ import re
 import shlex
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable
 
 from asyncos_cli.auth import roles as R
@@ -131,11 +132,13 @@ def command(
     return wrap
 
 
-def command_modules() -> list[str]:
-    """The modules of the ``commands`` package: one per command."""
+@lru_cache(maxsize=None)
+def command_modules() -> tuple[str, ...]:
+    """The modules of the ``commands`` package: one per command (listed once per process: completion
+    looks names up at every key)."""
     import commands
 
-    return sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.ispkg)
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.ispkg))
 
 
 def load_all() -> None:
