@@ -181,9 +181,10 @@ class Daemon:
 
         engines = EngineService(self.snapshot.config, self.keyring, self.bus.emit,
                                 verify=lambda: ca_bundle(self.snapshot.config, self.datadir.run))
-        self.relay = Relay(self.datadir.root / "queue", self.snapshot.config, self.bus.emit, self._listener_tls,
+        self.maturity = SenderMaturity(SQLiteFirstSeen(connect(self.datadir.database)))
+        self.relay = Relay(self.datadir.root / "queue", self.snapshot.config, self.bus, self._listener_tls,
                            keyring=self.keyring, quarantine_dir=self.datadir.quarantine,
-                           maturity=SenderMaturity(SQLiteFirstSeen(connect(self.datadir.database))), engines=engines)
+                           maturity=self.maturity, engines=engines)
         await self.relay.start()
         self.components.append(self.relay)
 
@@ -200,13 +201,13 @@ class Daemon:
         self.control.register("shutdown", self._shutdown_request)
         self.control.register("tracking", self._tracking_request)
         self.control.register("queue", lambda req: self._queue(req))
-        self.control.register("delivernow", lambda req: {"due": self.relay.delivery.deliver_now()})
+        self.control.register("delivernow", lambda req: {"due": self.relay.queue.deliver_now()})
         self.control.register("workqueue", self._workqueue)
         self.control.register("suspendlistener", self._suspend)
-        self.control.register("settle", lambda req: self.relay.delivery.settle(
+        self.control.register("settle", lambda req: self.relay.queue.settle(
             str(req.get("by", "all")), str(req.get("value", "")), bool(req.get("bounce"))))
         self.control.register("redirect", self._redirect)
-        self.control.register("hosts", lambda req: self.relay.delivery.host_summary())
+        self.control.register("hosts", lambda req: self.relay.queue.host_summary())
         self.control.register("resumelistener", self._resume)
         self.control.register("quarantine_release", self._release)
         await self.control.start()
@@ -243,7 +244,7 @@ class Daemon:
                 except asyncio.TimeoutError:
                     self.reload()
                     self.tracking.flush()
-                    self.relay.maturity.flush()
+                    self.maturity.flush()
                     await self._awareness(time.monotonic())
                     await self._clicks(time.monotonic())
                     self._remediate()
@@ -257,7 +258,7 @@ class Daemon:
                     if time.monotonic() >= next_expiry:
                         next_expiry = time.monotonic() + QUARANTINE_SWEEP_SECONDS
                         try:
-                            await self.relay.expire_quarantines()
+                            await self.relay.queue.expire_quarantines()
                         except Exception:  # a damaged quarantine entry must not stop the gateway
                             log.exception("quarantine expiry failed")
         finally:
@@ -267,7 +268,7 @@ class Daemon:
             await self.alerts.stop()
             await self.relay.stop()
             self.tracking.flush()
-            self.relay.maturity.flush()
+            self.maturity.flush()
             await self.control.stop()
             self.logs.close()
             if self._pid_fd is not None:
@@ -377,7 +378,7 @@ class Daemon:
 
         sample = self.gauges.current
         relay = self.relay
-        oldest = relay.delivery.oldest()
+        oldest = relay.queue.oldest()
         try:
             usage = shutil.disk_usage(self.datadir.root / "queue")
             queue_percent = round(100 * usage.used / usage.total) if usage.total else 0
@@ -389,11 +390,11 @@ class Daemon:
             "memory_percent": sample.memory_percent,
             "disk_io_percent": sample.disk_io_percent,
             "queue_percent": queue_percent,
-            "work_queue": relay.delivery.queued,
+            "work_queue": relay.queue.queued,
             "oldest_message_age": int(time.time() - oldest) if oldest else 0,
             "open_files": sample.open_files,
-            "open_connections": relay.open_connections,
-            "transfer_threads": relay.open_connections + relay.delivery.open_connections,
+            "open_connections": relay.connections.total,
+            "transfer_threads": relay.connections.total + relay.agent.open_connections,
         }
 
     def snmp_readings(self):
@@ -437,7 +438,7 @@ class Daemon:
 
     def _queue(self, req: dict) -> list[dict]:
         limit = int(req.get("limit", 1000))
-        selected = self.relay.delivery.matching(str(req.get("by", "all")), str(req.get("value", "")))
+        selected = self.relay.queue.matching(str(req.get("by", "all")), str(req.get("value", "")))
         return [
             {"mid": m.mid, "sender": m.sender, "received": m.received, "size": m.size, "attempts": m.attempts,
              "next_attempt": m.next_attempt, "last_error": m.last_error, "subject": m.subject,
@@ -447,17 +448,16 @@ class Daemon:
 
     def _redirect(self, req: dict) -> str | None:
         target = req.get("target") or None
-        self.relay.delivery.redirect(target)
+        self.relay.queue.redirect(target)
         return target
 
     def _workqueue(self, req: dict) -> dict:
         action = req.get("action", "status")
         if action == "pause":
-            self.relay.delivery.paused = True
+            self.relay.queue.pause(True)
         elif action == "resume":
-            self.relay.delivery.paused = False
-            self.relay.delivery.deliver_now()
-        return {"paused": self.relay.delivery.paused, "queued": self.relay.delivery.queued}
+            self.relay.queue.pause(False)
+        return {"paused": self.relay.queue.paused, "queued": self.relay.queue.queued}
 
     async def _suspend(self, req: dict) -> str:
         name = self._listener_name(req)
@@ -474,7 +474,7 @@ class Daemon:
         released = {}
         for mid in mids:
             try:
-                released[str(mid)] = await self.relay.release(name, mid)
+                released[str(mid)] = await self.relay.queue.release(name, mid)
             except KeyError as e:
                 raise ValueError(str(e.args[0])) from None
         return {"released": released}
@@ -514,7 +514,7 @@ class Daemon:
         current = awareness.load(self.state)
         if current.version != self._clickers_version:
             self._clickers_version = current.version
-            self.relay.repeat_clickers = current.addresses
+            self.relay.scans.repeat_clickers = current.addresses
         a = self.snapshot.config.awareness
         if not a.enabled or now < self._next_awareness:
             return
@@ -537,7 +537,7 @@ class Daemon:
             return
         new = awareness.store(self.state, addresses, a.url)
         self._clickers_version = new.version
-        self.relay.repeat_clickers = new.addresses
+        self.relay.scans.repeat_clickers = new.addresses
         self.bus.emit(AwarenessRefreshed(len(new.addresses), a.url))
 
     def _remediate(self) -> None:

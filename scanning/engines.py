@@ -120,10 +120,10 @@ def apply_action(ctx, stage: str, verdict: str, act: VerdictAction, strip: tuple
             out.dropped_attachments.extend(strip)
             done = "strip " + ", ".join(d["name"] for d in strip)
         else:  # nothing to strip (the threat is in the body): the message cannot be made safe
-            ctx.decide("drop", f"{stage} ({verdict})")
+            ctx.decide(stage, "drop", f"{stage} ({verdict})")
             done = "drop (the threat is in the message body, nothing to strip)"
     elif act.action in ("drop", "quarantine"):
-        ctx.decide(act.action, f"{stage} ({verdict})", act.quarantine)
+        ctx.decide(stage, act.action, f"{stage} ({verdict})", act.quarantine)
     if ctx.outcome.final != "drop":  # marks on a copy nobody receives would be noise
         if act.subject_tag:
             ctx.subject_tags.append(act.subject_tag)
@@ -228,7 +228,7 @@ def _not_asked(stage: str, section, off: str):
 def _unavailable(ctx, stage: str, section, detail: str):
     action = section.unavailable_action
     if action == "quarantine":
-        ctx.decide("quarantine", f"{stage} (engine unavailable)", section.unavailable_quarantine)
+        ctx.decide(stage, "quarantine", f"{stage} (engine unavailable)", section.unavailable_quarantine)
     elif action == "defer":
-        ctx.decide("defer", f"{stage} (engine unavailable)")
+        ctx.decide(stage, "defer", f"{stage} (engine unavailable)")
     return StageResult(stage, "UNAVAILABLE", f"{detail}; action {action}")

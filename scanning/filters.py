@@ -174,6 +174,8 @@ class Outcome:
     strip_headers: list[str] = field(default_factory=list)
     final: str | None = None  # drop, bounce, deliver, quarantine
     final_by: str = ""  # the filter that took the final action
+    #: The stage that took it (antivirus, url_scanning, dlp, unscannable...); "" for a message filter.
+    final_stage: str = ""
     quarantine: str = ""
     notify: list[str] = field(default_factory=list)
     bcc: list[str] = field(default_factory=list)

@@ -94,8 +94,9 @@ class StageContext:
         return Facts(self.message, self.envelope, self.policy.name, self.config.system.hostname,
                      hash_lists=self.hash_lists, url_reputation=self.url_reputation)
 
-    def decide(self, action: str, by: str, quarantine: str = "") -> None:
-        self.outcome.final, self.outcome.final_by = action, by
+    def decide(self, stage: str, action: str, by: str, quarantine: str = "") -> None:
+        """``stage`` takes the final ``action`` for this copy; ``by`` is how the logs name it."""
+        self.outcome.final, self.outcome.final_by, self.outcome.final_stage = action, by, stage
         if action == "quarantine":
             self.outcome.quarantine = quarantine
 
@@ -151,7 +152,7 @@ class DlpStage:
             if r.action == "notify":
                 notes.append("notify is not supported yet: no notification sent")
         if worst.action in ("drop", "quarantine"):
-            ctx.decide(worst.action, f"DLP policy {worst.policy}", "Policy")
+            ctx.decide("dlp", worst.action, f"DLP policy {worst.policy}", "Policy")
         summary = "; ".join(f"{r.policy}: severity {r.severity.upper()} (risk factor {r.risk}), "
                             f"{len(r.matches)} matches, action {r.action}" for r in results)
         return StageResult(self.name, "POSITIVE", summary + ("; " + "; ".join(notes) if notes else ""))
@@ -198,7 +199,7 @@ class UrlScanning:
             return StageResult(self.name, "NEGATIVE", f"{len(found)} URLs, none blocked")
         action = settings.url_blocked_action
         if action != "deliver":
-            ctx.decide(action, "url_scanning", settings.url_quarantine)
+            ctx.decide("url_scanning", action, "url_scanning", settings.url_quarantine)
         return StageResult(self.name, "POSITIVE", f"blocked URL in attachment: {', '.join(blocked[:5])}; "
                                                   f"action {action}")
 
@@ -324,7 +325,7 @@ def scan(message: ParsedMessage, envelope: Envelope, config: Config, stages: lis
         }
         out.append(PolicyVerdict(policy.name, envelope.direction, tuple(rcpts), tuple(results), action, findings,
                                  o.final_by if action != "deliver" else "", o.quarantine if action == "quarantine"
-                                 else ""))
+                                 else "", o.final_stage if action != "deliver" else ""))
     return out
 
 
@@ -346,7 +347,7 @@ def _unscannable_action(ctx: StageContext, reason: str) -> None:
         if settings.unscannable_header:
             ctx.outcome.add_headers.append((settings.unscannable_header, reason[:900]))
         return
-    ctx.decide(settings.unscannable_action, "unscannable", settings.unscannable_quarantine)
+    ctx.decide("unscannable", settings.unscannable_action, "unscannable", settings.unscannable_quarantine)
 
 
 def _safely(stage: Stage, ctx: StageContext) -> StageResult:

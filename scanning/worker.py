@@ -1,9 +1,10 @@
-"""The engine's entry point in a worker process: bytes and an envelope in, decisions out.
+"""The engine's entry point in a worker process: bytes and an envelope in, a typed outcome out.
 
 Runs in a process pool (one worker per core) so that the SMTP event loop
-never waits on parsing or scanning. Everything returned is plain data: one
-dict per mail policy the recipients fall under, with the content rewritten
-for that policy's copy when its actions changed it.
+never waits on parsing or scanning. What comes back is scanning.verdict's
+ScanOutcome: one PolicyOutcome per mail policy the recipients fall under,
+with the content rewritten for that policy's copy when its actions changed
+it, and what the relay logs already named (no text to parse again).
 """
 
 from __future__ import annotations
@@ -13,6 +14,15 @@ from asyncos_cli.config.schema import Config
 from .engines import EngineResults, engine_work
 from .pipeline import NO_CLIENTS, Clients, Envelope, parse_for, scan
 from .rewrite import rewrite
+from .verdict import (
+    Action,
+    DlpFinding,
+    Notification,
+    PolicyOutcome,
+    PolicyVerdict,
+    ScanOutcome,
+    UrlFinding,
+)
 
 _snapshots: dict[int, tuple[Config, Clients]] = {}
 
@@ -30,7 +40,7 @@ def snapshot(key: int, blob: bytes) -> tuple[Config, Clients]:
 
 
 def scan_batch(jobs: list[tuple], key: int, blob: bytes) -> list:
-    """Several messages in one hand-off; a message whose scan fails gets its exception, the others their results.
+    """Several messages in one hand-off; a message whose scan fails gets its exception, the others their outcome.
 
     A job is (raw, envelope) or (raw, envelope, EngineResults).
     """
@@ -38,7 +48,8 @@ def scan_batch(jobs: list[tuple], key: int, blob: bytes) -> list:
     out = []
     for raw, envelope, *engines in jobs:
         try:
-            out.append(scan_message(raw, envelope, config, clients, engines[0] if engines else None))
+            copies = scan_message(raw, envelope, config, clients, engines[0] if engines else None)
+            out.append(ScanOutcome(envelope.direction, tuple(copies)))
         except Exception as e:  # one message's failure is that message's verdict
             out.append(e)
     return out
@@ -57,34 +68,47 @@ def work_batch(jobs: list[tuple[bytes, Envelope]], key: int, blob: bytes) -> lis
 
 
 def scan_message(raw: bytes, envelope: Envelope, config: Config, clients: Clients = NO_CLIENTS,
-                 engines: EngineResults | None = None) -> list[dict]:
+                 engines: EngineResults | None = None) -> list[PolicyOutcome]:
     message = parse_for(raw, envelope.direction, config, clients)
     out = []
     for v in scan(message, envelope, config, clients=clients, engines=engines):
-        actions = v.findings["filters"]
         content = None
         if v.action in ("deliver", "quarantine"):
+            actions = v.findings["filters"]
             headers, strip = [tuple(h) for h in actions["add_headers"]], list(actions["strip_headers"])
             if v.findings["subject_tags"]:
                 strip.append("Subject")
                 headers.append(("Subject", " ".join([*v.findings["subject_tags"], message.subject]).strip()))
             new = rewrite(raw, headers, strip, {d["sha256"] for d in actions["dropped_attachments"]})
             content = new if new != raw else None
-        out.append({
-            "policy": v.policy,
-            "recipients": list(v.recipients),
-            "stages": [(s.stage, s.verdict, s.detail) for s in v.stages],
-            "action": v.action,
-            "final_by": v.final_by,
-            "quarantine": v.quarantine,
-            "filters": actions,
-            "urls": v.findings.get("urls", []),
-            "dlp": v.findings.get("dlp", []),
-            "file_reputation": v.findings.get("file_reputation", []),
-            "notifications": v.findings["notifications"],
-            "unlocked": [(a["name"], a["unlocked_by"], a["protection"]) for a in v.findings["attachments"]
-                         if a["unlocked_by"]],
-            "attachments": [(a["name"], a["size"], a["sha256"]) for a in v.findings["attachments"] if not a["path"]],
-            "content": content,
-        })
+        out.append(outcome_of(v, content))
     return out
+
+
+def outcome_of(v: PolicyVerdict, content: bytes | None = None) -> PolicyOutcome:
+    """The relay's view of one policy's verdict: typed, with the deciding stage named as the logs name it."""
+    filters, findings = v.findings["filters"], v.findings
+    action = Action(v.action)
+    by = ""
+    if action is not Action.DELIVER:
+        by = v.final_by if v.final_stage else f"filter {v.final_by}" if v.final_by else "a message filter"
+    return PolicyOutcome(
+        policy=v.policy,
+        recipients=tuple(v.recipients),
+        action=action,
+        stages=v.stages,
+        decided_by=by,
+        deferred_stage=v.final_stage if action is Action.DEFER else "",
+        quarantine=v.quarantine,
+        content=content,
+        log_entries=tuple(filters["log_entries"]),
+        not_sent=tuple((kind, tuple(filters[kind])) for kind in ("notify", "bcc") if filters[kind]),
+        urls=tuple(UrlFinding(u["url"], u["attachment"], u["verdict"], u["source"]) for u in findings.get("urls", ())),
+        dlp=tuple(DlpFinding(d["policy"], d["severity"], d["risk_factor"], d["action"],
+                             tuple((m["classifier"], m["confidence"], m["masked"], m["where"]) for m in d["matches"]))
+                  for d in findings.get("dlp", ())),
+        notifications=tuple(Notification(n["to"], n["stage"], n["verdict"]) for n in findings["notifications"]),
+        unlocked=tuple((a["name"], a["unlocked_by"], a["protection"]) for a in findings["attachments"]
+                       if a["unlocked_by"]),
+        attachments=tuple((a["name"], a["size"], a["sha256"]) for a in findings["attachments"] if not a["path"]),
+    )

@@ -13,6 +13,7 @@ from asyncos_cli.services.engines.rspamd import with_urls
 from scanning.engines import EngineResults, engine_work
 from scanning.message import parse
 from scanning.pipeline import Envelope
+from scanning.verdict import StageResult
 from scanning.worker import scan_message
 
 ENV = Envelope("x@example.org", ("a@example.com",))
@@ -34,11 +35,11 @@ def test_infected_attachment_is_stripped_and_the_subject_tagged():
     evil = parse(raw).attachments[0].sha256
     actions = AntivirusActions(infected=VerdictAction("strip", subject_tag="[VIRUS REMOVED]"))
     [result] = scan_message(raw, ENV, _config(antivirus_actions=actions), engines=_av(raw, evil))
-    assert result["action"] == "deliver"
-    out = email.message_from_bytes(result["content"], policy=email.policy.default)
+    assert result.action == "deliver"
+    out = email.message_from_bytes(result.content, policy=email.policy.default)
     assert [p.get_filename() for p in out.iter_attachments()] == ["fine.txt"]
     assert out["Subject"].startswith("[VIRUS REMOVED] ")
-    assert ("antivirus", "POSITIVE", "Test.Virus; action strip evil.bin") in result["stages"]
+    assert StageResult("antivirus", "POSITIVE", "Test.Virus; action strip evil.bin") in result.stages
 
 
 def test_a_virus_in_the_body_cannot_be_stripped_so_the_message_is_dropped():
@@ -47,7 +48,7 @@ def test_a_virus_in_the_body_cannot_be_stripped_so_the_message_is_dropped():
                                        "in_body": True, "detail": ""})
     actions = AntivirusActions(infected=VerdictAction("strip"))
     [result] = scan_message(raw, ENV, _config(antivirus_actions=actions), engines=results)
-    assert result["action"] == "drop" and "nothing to strip" in dict((s, d) for s, _, d in result["stages"])["antivirus"]
+    assert result.action == "drop" and "nothing to strip" in {s.stage: s.detail for s in result.stages}["antivirus"]
 
 
 def test_spam_thresholds_are_the_policys():
@@ -58,22 +59,23 @@ def test_spam_thresholds_are_the_policys():
             positive=VerdictAction("quarantine", quarantine="Spam"))
         [result] = scan_message(raw, ENV, _config(antispam_actions=rules),
                                 engines=EngineResults(antispam={"verdict": "scored", "score": score}))
-        stage = next(s for s in result["stages"] if s[0] == "antispam")
-        assert (stage[1], result["action"]) == (verdict, action), stage
+        stage = next(s for s in result.stages if s.stage == "antispam")
+        assert (stage.verdict, result.action) == (verdict, action), stage
         if verdict == "SUSPECT":
-            assert b"Subject: [SUSPECTED SPAM] " in result["content"]
+            assert b"Subject: [SUSPECTED SPAM] " in result.content
         if verdict == "POSITIVE":
-            assert result["quarantine"] == "Spam" and result["final_by"] == "antispam (positive)"
+            assert result.quarantine == "Spam" and result.decided_by == "antispam (positive)"
 
 
 def test_unavailable_engine_follows_the_sections_action():
     raw = _mail(("a.txt", b"x", "text/plain"))
     config = _config()
     down = EngineResults(antivirus={"verdict": "unavailable", "detail": "connection refused"})
-    assert scan_message(raw, ENV, config, engines=down)[0]["action"] == "defer"  # the default keeps it queued
+    [deferred] = scan_message(raw, ENV, config, engines=down)
+    assert (deferred.action, deferred.deferred_stage) == ("defer", "antivirus")  # the default keeps it queued
     config = config.with_section(config.antivirus.replace(unavailable_action="quarantine"))
     [result] = scan_message(raw, ENV, config, engines=down)
-    assert (result["action"], result["quarantine"]) == ("quarantine", "Unscannable")
+    assert (result.action, result.quarantine) == ("quarantine", "Unscannable")
 
 
 def test_engine_work_lists_attachments_and_attachment_urls():

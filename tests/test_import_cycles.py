@@ -55,3 +55,44 @@ def test_the_scanning_engine_has_no_import_cycle():
     graph = {k: {m for m in v if m in graph} for k, v in graph.items()}
     assert "scanning.engines" in graph["scanning.pipeline"]  # the graph sees relative imports
     assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+
+
+def _graph(package_dir: Path, package: str) -> dict[str, set[str]]:
+    graph = {}
+    for path in package_dir.rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        graph[name] = {m for m in _imports(path, package) if m != name}
+    return {k: {m for m in v if m in graph} for k, v in graph.items()}
+
+
+def test_the_mail_path_runs_one_way():
+    """listener -> qmgr -> scanq -> outcome -> delivery: no part imports one that comes before it, and the
+    relay module only wires them."""
+    graph = _graph(ROOT / "asyncos_cli" / "relay", "asyncos_cli.relay")
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+    r = "asyncos_cli.relay."
+    parts = {p: graph[r + p] for p in ("listener", "qmgr", "scanq", "outcome", "delivery")}
+    assert not parts["listener"] & {r + "qmgr", r + "scanq", r + "outcome", r + "delivery", r + "relay"}
+    assert not parts["delivery"] & {r + "qmgr", r + "scanq", r + "outcome", r + "listener", r + "relay"}
+    assert not parts["qmgr"] & {r + "scanq", r + "outcome", r + "listener", r + "relay"}
+    assert not parts["scanq"] & {r + "qmgr", r + "outcome", r + "listener", r + "relay"}
+    assert r + "qmgr" in parts["outcome"] and r + "delivery" in parts["qmgr"]  # the graph sees these arrows
+
+
+def test_only_the_queue_manager_writes_the_queue():
+    writes = ("spool.store", "spool.save_state", "spool.remove", "quarantines.put", "quarantines.remove")
+    for path in (ROOT / "asyncos_cli" / "relay").glob("*.py"):
+        if path.name in ("qmgr.py", "spool.py"):
+            continue
+        text = path.read_text()
+        assert not [w for w in writes if w in text], path.name
+    assert all(w in (ROOT / "asyncos_cli" / "relay" / "qmgr.py").read_text() for w in writes)
+
+
+def test_counters_are_an_event_subscriber():
+    """No part of the relay bumps a counter: relay.counters counts the events they emit."""
+    import re
+
+    for path in (ROOT / "asyncos_cli" / "relay").glob("*.py"):
+        if path.name != "counters.py":
+            assert not re.search(r"counters\.\w+ *\+=", path.read_text()), path.name

@@ -383,3 +383,23 @@ class AttachmentsFound(Event):
     log_type: ClassVar[str | None] = None
     mid: int
     attachments: tuple = ()
+
+
+@dataclass(frozen=True)
+class RecipientsDropped(Event):
+    """Recipients dropped without delivery (a filter's drop(), a /dev/null route, deleterecipients).
+
+    Not a log line of its own: the message's "Message aborted" line says it. Counted by the relay's counters.
+    """
+
+    mid: int
+    rids: tuple[int, ...]
+    by: str
+
+
+@dataclass(frozen=True)
+class BounceGenerated(Event):
+    """A delivery status notification queued for the sender of ``original`` (the Gen. Bounce counter)."""
+
+    mid: int
+    original: int

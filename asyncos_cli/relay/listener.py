@@ -7,7 +7,8 @@ decides at each stage and returns the reply, aiosmtpd's hook contract.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 from aiosmtpd.smtp import Envelope, Session
 
@@ -18,9 +19,8 @@ from asyncos_cli.config.addresses import (
     routing_problem,
     split,
 )
-from asyncos_cli.config.schema import Listener
+from asyncos_cli.config.schema import Config, Listener
 from asyncos_cli.events.mail import (
-    MessageReceived,
     MessageStarted,
     RecipientAccepted,
     SmtpClosed,
@@ -31,13 +31,12 @@ from asyncos_cli.events.mail import (
     SmtpTlsFailed,
 )
 
+from .connections import ConnectionTable
+from .fates import Emit
 from .hat import HatVerdict, classify
 from .smtpd import AdjustedSMTP
 from .smtpd import install as install_adjustments
 from .spool import QueuedMessage, Recipient
-
-if TYPE_CHECKING:
-    from .relay import Relay
 
 #: A CR not followed by LF, or an LF not preceded by CR: RFC 5321 §2.3.8 forbids both,
 #: and forwarding them lets a downstream server split one message into two (smuggling).
@@ -47,6 +46,22 @@ _FIELD_START = re.compile(rb"\r\n(?![ \t]|\Z)")
 _HEADER_FIELD = re.compile(rb"^(message-id|subject):[ \t]*(.*?)\r\n", re.I | re.M)
 
 install_adjustments()
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What a listener needs from the relay, and nothing more: the configuration in effect, the connection
+    table, the reputation services, and the queue manager's door (``receive``: durable before the 250)."""
+
+    config: Callable[[], Config]
+    emit: Emit
+    clock: Callable[[], float]
+    connections: ConnectionTable
+    reputation: object
+    #: services.maturity.SenderMaturity (first-seen sender domains), or None.
+    maturity: object
+    next_mid: Callable[[], int]
+    receive: Callable[[QueuedMessage], Awaitable[None]]
 
 
 class GatewaySMTP(AdjustedSMTP):
@@ -68,25 +83,25 @@ class GatewaySMTP(AdjustedSMTP):
         self._counted = True
         peer = transport.get_extra_info("peername") or ("?", 0)
         self.peer_ip = peer[0]
-        relay = self.gateway.relay
-        self.icid = relay.next_icid()
+        intake = self.gateway.intake
+        self.icid = intake.connections.next_icid()
         listener = self.gateway.listener
-        relay.emit(SmtpConnected(self.icid, listener.name, listener.interface, self.peer_ip))
-        relay.connection_opened(self.peer_ip)
+        intake.emit(SmtpConnected(self.icid, listener.name, listener.interface, self.peer_ip))
+        intake.connections.opened(self.peer_ip)
         self.gateway.open_connections += 1
         # Ranks taken now, in accept order: the limits refuse the newest connections, never earlier ones
         # that have not reached their greeting yet.
         self._rank_on_listener = self.gateway.open_connections
-        self._rank_from_address = relay.connections_from(self.peer_ip)
+        self._rank_from_address = intake.connections.from_address(self.peer_ip)
         super().connection_made(transport)
 
     def connection_lost(self, exc) -> None:
         if self._counted:
             self._counted = False
-            relay = self.gateway.relay
-            relay.connection_closed(self.peer_ip)
+            intake = self.gateway.intake
+            intake.connections.closed(self.peer_ip)
             self.gateway.open_connections -= 1
-            relay.emit(SmtpClosed(self.icid))
+            intake.emit(SmtpClosed(self.icid))
         super().connection_lost(exc)
 
     async def _refuse_busy(self, why: str) -> None:
@@ -94,24 +109,22 @@ class GatewaySMTP(AdjustedSMTP):
         self.transport.close()
 
     async def _handle_client(self) -> None:
-        relay = self.gateway.relay
+        intake = self.gateway.intake
         listener = self.gateway.listener
         if self._rank_on_listener > listener.max_connections:
             return await self._refuse_busy("to this listener")
         # The client's IP reputation (SBRS) picks the sender group with the address: asked before the
         # greeting, bounded by its timeout, so a slow provider makes the score None, never a stalled session.
         self.sbrs = None
-        if listener.kind == "public" and relay.reputation.can_answer("ip"):
-            found, self.sbrs = relay.reputation.known("ip", self.peer_ip)
+        if listener.kind == "public" and intake.reputation.can_answer("ip"):
+            found, self.sbrs = intake.reputation.known("ip", self.peer_ip)
             if not found:
-                self.sbrs = await relay.reputation.ip(self.peer_ip)
-        self.verdict = classify(relay.config.hat, listener.kind, self.peer_ip, sbrs=self.sbrs)
+                self.sbrs = await intake.reputation.ip(self.peer_ip)
+        self.verdict = classify(intake.config().hat, listener.kind, self.peer_ip, sbrs=self.sbrs)
         group = self.verdict.group.name if self.verdict.group else "(none)"
         sbrs = "None" if self.sbrs is None else f"{self.sbrs:.1f}"
-        relay.emit(SmtpPolicyApplied(self.icid, self.verdict.policy.action, group, self.verdict.match, sbrs))
+        intake.emit(SmtpPolicyApplied(self.icid, self.verdict.policy.action, group, self.verdict.match, sbrs))
         policy = self.verdict.policy
-        if policy.action in ("reject", "tcprefuse") and self.verdict.match.startswith("SBRS"):
-            relay.counters.stopped_by_ip_reputation += 1
         if policy.action == "tcprefuse":
             self.transport.close()
             return
@@ -127,18 +140,18 @@ class GatewaySMTP(AdjustedSMTP):
         return self.gateway.listener.kind == "public"  # refused there (routing_problem)
 
     def tls_failed(self, reason: str) -> None:
-        self.gateway.relay.emit(SmtpTlsFailed(self.icid, reason))
+        self.gateway.intake.emit(SmtpTlsFailed(self.icid, reason))
 
     async def smtp_STARTTLS(self, arg: str) -> None:
         await super().smtp_STARTTLS(arg)
         obj = self.transport.get_extra_info("ssl_object") if self.transport is not None else None
         if obj is not None:
-            self.gateway.relay.emit(SmtpTls(self.icid, obj.version() or "?", (obj.cipher() or ("?",))[0]))
+            self.gateway.intake.emit(SmtpTls(self.icid, obj.version() or "?", (obj.cipher() or ("?",))[0]))
 
 
 class GatewayHandler:
-    def __init__(self, relay: "Relay", listener: Listener):
-        self.relay = relay
+    def __init__(self, intake: Intake, listener: Listener):
+        self.intake = intake
         self.listener = listener
         #: Connections open on this listener (its --max-connections).
         self.open_connections = 0
@@ -169,7 +182,7 @@ class GatewayHandler:
         # STARTTLS answers 454 and nothing is ever accepted in clear (never fail open).
         if (policy.tls == "required" or self.listener.starttls == "required") and not session.ssl:
             return "530 5.7.0 Must issue a STARTTLS command first"
-        if not self.relay.within_rate(server.peer_ip, policy):
+        if not self.intake.connections.within_rate(server.peer_ip, policy):
             return "452 4.3.1 Too many messages from your address this hour, try again later"
         for opt in mail_options:
             if opt.upper().startswith("SIZE="):
@@ -192,13 +205,13 @@ class GatewayHandler:
             if refusal:
                 return refusal
         envelope.sdr = server.sdr  # the verdict travels with the message: filters and tracking read it
-        if sender and self.relay.maturity is not None:
-            self.relay.maturity.seen(ascii_domain(split(sender)[1]))
+        if sender and self.intake.maturity is not None:
+            self.intake.maturity.seen(ascii_domain(split(sender)[1]))
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
-        envelope.mid = self.relay.spool.next_mid()
+        envelope.mid = self.intake.next_mid()
         envelope.rids = 0
-        self.relay.emit(MessageStarted(envelope.mid, server.icid, sender))
+        self.intake.emit(MessageStarted(envelope.mid, server.icid, sender))
         return "250 2.1.0 Ok"
 
     async def _sdr(self, server: GatewaySMTP, sender: str) -> str | None:
@@ -206,21 +219,20 @@ class GatewayHandler:
         from asyncos_cli.events.mail import SdrVerdict
         from asyncos_cli.services.reputation import at_or_below
 
-        rep = self.relay.config.reputation
-        if not rep.sdr_enabled or not self.relay.reputation.can_answer("domain"):
+        rep = self.intake.config().reputation
+        if not rep.sdr_enabled or not self.intake.reputation.can_answer("domain"):
             return None  # off, or nobody to ask: no verdict, no cost
         domain = ascii_domain(split(sender)[1]).lower()
         if any(domain_matches(domain, d) for d in rep.domain_exceptions):
             return None
-        found, verdict = self.relay.reputation.known("domain", domain)
+        found, verdict = self.intake.reputation.known("domain", domain)
         if not found or verdict is None:
-            verdict = await self.relay.reputation.domain(domain)
+            verdict = await self.intake.reputation.domain(domain)
         refused = at_or_below(verdict.verdict, rep.sdr_verdict)
-        self.relay.emit(SdrVerdict(server.icid, domain, verdict.verdict, verdict.category, refused))
+        self.intake.emit(SdrVerdict(server.icid, domain, verdict.verdict, verdict.category, refused))
         if not refused:
             server.sdr = f"{verdict.verdict}:{verdict.category}"
             return None
-        self.relay.counters.stopped_by_domain_reputation += 1
         category = f" ({verdict.category})" if verdict.category else ""
         return (f"550 5.7.1 Sender domain {domain} reputation {verdict.verdict.capitalize()}{category}: "
                 "refused by Sender Domain Reputation filtering")
@@ -234,7 +246,7 @@ class GatewayHandler:
             return "553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter"
         if address.lower() == "postmaster":
             # RFC 5321 4.5.1: "postmaster" without a domain must be accepted; it is this host's postmaster.
-            return self._accept_recipient(server, envelope, f"postmaster@{self.relay.config.system.hostname}",
+            return self._accept_recipient(server, envelope, f"postmaster@{self.intake.config().system.hostname}",
                                           rcpt_options)
         try:
             _, domain = split(address)
@@ -243,30 +255,28 @@ class GatewayHandler:
         if policy.action != "relay":
             problem = routing_problem(address)
             if problem:
-                self.relay.counters.rejected_recipients += 1
-                self.relay.emit(SmtpRefused(server.icid, f"RCPT <{address}>", problem))
+                self.intake.emit(SmtpRefused(server.icid, f"RCPT <{address}>", problem))
                 return f"550 5.7.1 {problem}"
             try:
                 accepted = any(domain_matches(domain, d) for d in self.listener.rcpt_access)
             except AddressError as e:
                 return f"553 5.1.2 {e}"
             if not accepted:
-                self.relay.counters.rejected_recipients += 1
-                self.relay.emit(SmtpRefused(server.icid, f"RCPT <{address}>", "relaying denied"))
+                self.intake.emit(SmtpRefused(server.icid, f"RCPT <{address}>", "relaying denied"))
                 return "550 5.7.1 Relaying denied"
         return self._accept_recipient(server, envelope, address, rcpt_options)
 
     def _accept_recipient(self, server: GatewaySMTP, envelope, address: str, rcpt_options) -> str:
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
-        self.relay.emit(RecipientAccepted(envelope.mid, server.icid, envelope.rids, address))
+        self.intake.emit(RecipientAccepted(envelope.mid, server.icid, envelope.rids, address))
         envelope.rids += 1
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: GatewaySMTP, session, envelope):
         data: bytes = envelope.original_content or b""
         if BARE_CR_OR_LF.search(data):
-            self.relay.emit(SmtpRefused(server.icid, f"MID {envelope.mid} DATA", "bare CR or LF"))
+            self.intake.emit(SmtpRefused(server.icid, f"MID {envelope.mid} DATA", "bare CR or LF"))
             return "550 5.6.0 Message refused: bare CR or LF in the message data (RFC 5321 2.3.8)"
         policy = server.verdict.policy
         if len(data) > min(policy.max_message_bytes, self.listener.max_message_bytes):
@@ -274,7 +284,7 @@ class GatewayHandler:
         head = data.split(b"\r\n\r\n", 1)[0] + b"\r\n"
         refusal = self._header_limits(head)
         if refusal:
-            self.relay.emit(SmtpRefused(server.icid, f"MID {envelope.mid} DATA", refusal[4:]))
+            self.intake.emit(SmtpRefused(server.icid, f"MID {envelope.mid} DATA", refusal[4:]))
             return refusal
         fields = {m.group(1).lower(): m.group(2) for m in _HEADER_FIELD.finditer(head)}
         msg = QueuedMessage(
@@ -282,7 +292,7 @@ class GatewayHandler:
             icid=server.icid,
             sender="" if envelope.mail_from in (None, "<>") else envelope.mail_from,
             recipients=[Recipient(i, a) for i, a in enumerate(envelope.rcpt_tos)],
-            received=self.relay.clock(),
+            received=self.intake.clock(),
             listener=self.listener.name,
             smtputf8=bool(envelope.smtp_utf8),
             size=len(data),
@@ -293,15 +303,9 @@ class GatewayHandler:
             content=data,
         )
         try:
-            await self.relay.spool.store(msg)
+            await self.intake.receive(msg)
         except OSError as e:
             return f"451 4.3.0 Temporary failure writing the queue ({e.strerror}), try again"
-        c = self.relay.counters
-        c.messages_received += 1
-        c.recipients_received += len(msg.recipients)
-        self.relay.emit(MessageReceived(msg.mid, msg.icid, msg.sender, tuple(envelope.rcpt_tos), msg.size,
-                                        msg.subject, msg.message_id, msg.remote_ip))
-        self.relay.accepted(msg)
         return f"250 Ok: Message MID {msg.mid} accepted"
 
 
@@ -312,8 +316,8 @@ COMMAND_LIMITS = {"*": 20, "MAIL": 10000, "RCPT": 100000, "DATA": 10000, "RSET":
                   "NOOP": 100, "EHLO": 10, "HELO": 10}
 
 
-def make_server(relay: "Relay", listener: Listener, hostname: str, tls_context):
-    handler = GatewayHandler(relay, listener)
+def make_server(intake: Intake, listener: Listener, hostname: str, tls_context):
+    handler = GatewayHandler(intake, listener)
     require_tls = listener.starttls == "required"
     return lambda: GatewaySMTP(
         handler,

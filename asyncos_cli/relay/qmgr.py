@@ -1,0 +1,339 @@
+"""The queue manager: the only writer of queue state.
+
+Messages enter through ``receive`` (the listener) and leave through
+``finish``; in between the queue manager schedules delivery attempts,
+retries, splits a message between mail policies, quarantines, releases,
+bounces and requeues. The listener, the outcome of a scan and the control
+channel ask it; the delivery agent only reports what the far end answered
+(Postfix's qmgr(8) beside smtp(8)).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+from typing import Callable
+
+from asyncos_cli.config.addresses import AddressError, ascii_domain, split
+from asyncos_cli.config.schema import Config
+from asyncos_cli.events.mail import (
+    BounceGenerated,
+    MessageFinished,
+    MessageReceived,
+    MessageSplit,
+    QuarantineExpired,
+    QuarantineReleased,
+)
+
+from . import fates
+from .delivery import IDLE_SECONDS, DeliveryAgent
+from .dsn import build as build_dsn
+from .fates import Emit
+from .spool import (
+    BOUNCED,
+    DELIVERED,
+    QUARANTINED,
+    SPLIT,
+    QueuedMessage,
+    Recipient,
+    Spool,
+)
+
+log = logging.getLogger("asyncos.relay")
+
+
+class QueueManager:
+    def __init__(self, spool: Spool, quarantines, agent: DeliveryAgent, emit: Emit, clock: Callable[[], float],
+                 config: Callable[[], Config]):
+        self.spool = spool
+        self.quarantines = quarantines
+        self.agent = agent
+        self.emit = emit
+        self.clock = clock
+        self.config = config
+        #: Where a received, recovered or requeued message goes first (the scan queue, wired by the relay);
+        #: straight to delivery until then.
+        self.incoming: Callable[[QueuedMessage], None] = self.submit
+        self.paused = False
+        self._heap: list[tuple[float, int]] = []
+        self._messages: dict[int, QueuedMessage] = {}
+        self._in_flight: set[int] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    # ------------------------------------------------------------ life cycle
+
+    def start(self) -> int:
+        """Open the queue, resume what a stop left in it; the number of messages resumed."""
+        self.spool.start()
+        recovered = self.spool.recover()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        for msg in recovered:
+            msg.next_attempt = 0.0  # resume at once after a restart
+            # Scanned again: a rewrite (headers, stripped attachments) is not on disk, only the original.
+            self.incoming(msg)
+        return len(recovered)
+
+    async def stop(self) -> None:
+        await self.agent.stop()
+        if self._task:
+            self._task.cancel()
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.spool.stop()
+
+    # ------------------------------------------------------------ entering the queue
+
+    def next_mid(self) -> int:
+        return self.spool.next_mid()
+
+    async def receive(self, msg: QueuedMessage) -> None:
+        """A message the listener accepted: durable before its 250 (OSError when the disk refuses)."""
+        await self.spool.store(msg)
+        self.emit(MessageReceived(msg.mid, msg.icid, msg.sender, tuple(r.address for r in msg.recipients), msg.size,
+                                  msg.subject, msg.message_id, msg.remote_ip))
+        self.incoming(msg)
+
+    async def generate(self, sender: str, to: list[str], content: bytes, listener: str, subject: str) -> QueuedMessage:
+        """A message the gateway writes itself (a DSN, a notification): queued and delivered, never scanned."""
+        msg = QueuedMessage(mid=self.spool.next_mid(), icid=0, sender=sender, received=self.clock(),
+                            recipients=[Recipient(i, a) for i, a in enumerate(to)], listener=listener,
+                            smtputf8=not all(a.isascii() for a in to), size=len(content), subject=subject,
+                            is_bounce=True, content=content)
+        await self.spool.store(msg)
+        self.submit(msg)
+        return msg
+
+    def submit(self, msg: QueuedMessage) -> None:
+        """Onto the active queue: delivered when its next attempt is due."""
+        self._messages[msg.mid] = msg
+        heapq.heappush(self._heap, (msg.next_attempt, msg.mid))
+        self._wake.set()
+
+    def requeue_later(self, msg: QueuedMessage, seconds: float) -> None:
+        """Back to the start (scanned again) after ``seconds``: it stays on disk meanwhile."""
+        asyncio.get_running_loop().call_later(seconds, self.incoming, msg)
+
+    # ------------------------------------------------------------ the active queue
+
+    async def _run(self) -> None:
+        while True:
+            now = self.clock()
+            while self._heap and self._heap[0][0] <= now and not self.paused:
+                _, mid = heapq.heappop(self._heap)
+                msg = self._messages.get(mid)
+                if msg is None or mid in self._in_flight:
+                    continue
+                self._in_flight.add(mid)
+                self._spawn(self._attempt(msg))
+            self._wake.clear()
+            self.agent.close_idle()
+            timeout = max(0.0, self._heap[0][0] - now) if self._heap and not self.paused else None
+            timeout = IDLE_SECONDS if timeout is None else min(timeout, IDLE_SECONDS)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _attempt(self, msg: QueuedMessage) -> None:
+        config = self.config()  # one snapshot for the whole attempt
+        try:
+            await self.agent.attempt(msg, config)
+            await self._after_attempt(msg, config)
+        finally:
+            self._in_flight.discard(msg.mid)
+
+    async def _after_attempt(self, msg: QueuedMessage, config: Config) -> None:
+        d = config.delivery
+        now = self.clock()
+        msg.attempts += 1
+        pending = msg.pending()
+        if pending and now - msg.received >= d.max_queue_lifetime_seconds:
+            fates.bounce(self.emit, msg, pending,
+                         f"421 4.4.7 Message expired in the queue: {msg.last_error or 'no delivery'}")
+            pending = []
+        if pending:
+            msg.next_attempt = now + min(d.retry_initial_seconds * (2 ** (msg.attempts - 1)), d.retry_max_seconds)
+            await asyncio.to_thread(self.spool.save_state, msg)
+            heapq.heappush(self._heap, (msg.next_attempt, msg.mid))
+            self._wake.set()
+            return
+        await self.finish(msg)
+
+    def deliver_now(self) -> int:
+        """Every queued message becomes due at once (``delivernow``)."""
+        self._heap = [(0.0, mid) for mid in self._messages if mid not in self._in_flight]
+        heapq.heapify(self._heap)
+        self._wake.set()
+        return len(self._heap)
+
+    def pause(self, paused: bool) -> None:
+        self.paused = paused
+        if not paused:
+            self.deliver_now()
+
+    def redirect(self, target: str | None) -> None:
+        """redirectrecipients: every delivery goes to ``target`` (HOST[:PORT]) until cleared or restart."""
+        self.agent.redirect(target)
+        self.deliver_now()
+
+    # ------------------------------------------------------------ leaving the queue
+
+    async def finish(self, msg: QueuedMessage) -> None:
+        """Every recipient has its fate: send the DSN (if any), record, and leave the queue."""
+        bounced = [r for r in msg.recipients if r.state == BOUNCED]
+        if bounced and msg.sender and not msg.is_bounce:
+            dsn = await self.generate("", [msg.sender], build_dsn(msg, bounced, self.config().system.hostname),
+                                      "(bounce)", "Undelivered Mail Returned to Sender")
+            self.emit(BounceGenerated(dsn.mid, msg.mid))
+        self.spool.remove(msg)  # two unlinks: cheaper inline than a hand-off to a thread
+        self._messages.pop(msg.mid, None)
+        self.emit(_finished(msg))
+
+    async def bounce_now(self, msg: QueuedMessage, reply: str) -> None:
+        """Every pending recipient bounces now (a filter's bounce() action)."""
+        fates.bounce(self.emit, msg, msg.pending(), reply)
+        await self.finish(msg)
+
+    async def drop_now(self, msg: QueuedMessage, by: str) -> None:
+        fates.drop(self.emit, msg, msg.pending(), by)
+        await self.finish(msg)
+
+    async def split(self, msg: QueuedMessage, groups: list[tuple[str, tuple[str, ...]]]) -> list[QueuedMessage]:
+        """One message per further mail policy (policy, recipients): each gets a new MID, durable before the
+        original lets go of its recipients."""
+        copies = [msg]
+        by_address = {r.address: r for r in msg.pending()}
+        for policy, recipients in groups:
+            moved = [by_address[a] for a in recipients if a in by_address]
+            child = QueuedMessage(
+                mid=self.spool.next_mid(), icid=msg.icid, sender=msg.sender,
+                recipients=[Recipient(r.rid, r.address) for r in moved], received=msg.received,
+                listener=msg.listener, smtputf8=msg.smtputf8, size=msg.size, message_id=msg.message_id,
+                subject=msg.subject, remote_ip=msg.remote_ip, content=msg.content)
+            await self.spool.store(child)
+            for r in moved:
+                r.state, r.detail = SPLIT, f"MID {child.mid}"
+            self.emit(MessageSplit(msg.mid, child.mid, policy, tuple(recipients)))
+            copies.append(child)
+        if groups:
+            await asyncio.to_thread(self.spool.save_state, msg)
+        return copies
+
+    async def quarantine(self, msg: QueuedMessage, name: str, by: str, policy: str) -> None:
+        rcpts = [r.address for r in msg.pending()]
+        await asyncio.to_thread(self.quarantines.put, name, msg.mid, msg.sender, rcpts, msg.subject, msg.content,
+                                by, policy)
+        for r in msg.pending():  # held on disk (fsynced) before the queue lets go
+            r.state, r.detail = QUARANTINED, f'quarantined to "{name}" ({by})'
+        await self.finish(msg)
+
+    async def release(self, name: str, mid: int) -> int:
+        """Put a held message back on its way (a new MID, delivered without scanning again)."""
+        held = self.quarantines.get(name, mid)
+        if held is None:
+            raise KeyError(f"no message {mid} in quarantine {name}")
+        content = self.quarantines.content(name, mid)
+        msg = QueuedMessage(mid=self.spool.next_mid(), icid=0, sender=held.sender,
+                            recipients=[Recipient(i, a) for i, a in enumerate(held.recipients)],
+                            received=self.clock(), listener="(quarantine)", size=len(content),
+                            subject=held.subject, content=content)
+        await self.spool.store(msg)
+        self.quarantines.remove(name, mid)  # after the queue holds it: never in neither place
+        self.emit(QuarantineReleased(name, mid, msg.mid))
+        self.submit(msg)
+        return msg.mid
+
+    async def expire_quarantines(self, now: float | None = None) -> int:
+        """Carry out each quarantine's expiry action on messages held past its retention."""
+        done = 0
+        for q in self.config().quarantines.quarantines:
+            for held in self.quarantines.expired(q.name, q.retention_days, now):
+                if q.expiry_action == "release":
+                    await self.release(q.name, held.mid)
+                elif self.quarantines.remove(q.name, held.mid):
+                    self.emit(QuarantineExpired(q.name, held.mid, q.retention_days))
+                done += 1
+        return done
+
+    # ------------------------------------------------------------ the queue commands
+
+    @property
+    def queued(self) -> int:
+        return len(self._messages)
+
+    def queued_messages(self) -> list[QueuedMessage]:
+        return sorted(self._messages.values(), key=lambda m: m.mid)
+
+    def oldest(self) -> float | None:
+        return min((m.received for m in self._messages.values()), default=None)
+
+    def matching(self, by: str, value: str = "") -> list[tuple[QueuedMessage, list[Recipient]]]:
+        """Queued recipients selected by 'all', 'sender' (address) or 'recipient' (address or domain)."""
+        value = value.lower()
+        out = []
+        for msg in self.queued_messages():
+            if by == "sender" and msg.sender.lower() != value:
+                continue
+            rcpts = [r for r in msg.pending()
+                     if by != "recipient" or r.address.lower() == value or r.address.lower().endswith("@" + value)]
+            if rcpts:
+                out.append((msg, rcpts))
+        return out
+
+    async def settle(self, by: str, value: str, bounce: bool) -> dict:
+        """deleterecipients / bouncerecipients: the chosen recipients get their fate now."""
+        done, busy = 0, 0
+        for msg, rcpts in self.matching(by, value):
+            if msg.mid in self._in_flight:
+                busy += len(rcpts)
+                continue
+            if bounce:
+                fates.bounce(self.emit, msg, rcpts, "550 5.0.0 Bounced by an administrator (bouncerecipients)")
+            else:
+                fates.drop(self.emit, msg, rcpts, "an administrator (deleterecipients)")
+            done += len(rcpts)
+            if not msg.pending():
+                await self.finish(msg)
+            else:
+                await asyncio.to_thread(self.spool.save_state, msg)
+        return {"recipients": done, "in_delivery": busy}
+
+    def host_summary(self) -> list[dict]:
+        """tophosts / hoststatus: pending recipients per destination domain."""
+        hosts: dict[str, dict] = {}
+        for msg in self._messages.values():
+            for r in msg.pending():
+                try:
+                    domain = ascii_domain(split(r.address)[1])
+                except AddressError:
+                    continue
+                h = hosts.setdefault(domain, {"domain": domain, "pending": 0, "in_delivery": 0, "last_error": ""})
+                h["pending"] += 1
+                if msg.mid in self._in_flight:
+                    h["in_delivery"] += 1
+                if msg.last_error:
+                    h["last_error"] = msg.last_error
+        return sorted(hosts.values(), key=lambda h: -h["pending"])
+
+
+def _finished(msg: QueuedMessage) -> MessageFinished:
+    states = {r.state for r in msg.recipients} - {SPLIT}
+    if states == {QUARANTINED}:
+        return MessageFinished(msg.mid, "QUARANTINED", next(r.detail for r in msg.recipients if r.state == QUARANTINED))
+    if states == {DELIVERED}:
+        return MessageFinished(msg.mid, "DELIVERED")
+    if DELIVERED in states:
+        return MessageFinished(msg.mid, "DELIVERED", "partly bounced")
+    if BOUNCED in states:
+        return MessageFinished(msg.mid, "BOUNCED", "Bounced")
+    by = next((r.detail for r in msg.recipients if r.detail), "policy")
+    return MessageFinished(msg.mid, "DROPPED", f"Dropped by {by}")

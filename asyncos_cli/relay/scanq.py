@@ -1,0 +1,262 @@
+"""The scan queue: the hand-off of queued messages to the scanning workers.
+
+Each message comes back as one typed ScanOutcome (scanning.verdict) for the
+outcome stage to apply. A message nothing configured could look at is not
+parsed at all: its outcome is its direction's default policy, from the
+envelope alone. The messages of one group commit go to the workers
+together; with the threat engines on, the engines answer each message on
+its own time and the answers go to the workers together again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+from typing import Callable
+
+from asyncos_cli.config.schema import Config
+from asyncos_cli.events.mail import StageVerdict
+from scanning.verdict import PolicyOutcome, ScanOutcome
+
+from .fates import Emit
+from .spool import QueuedMessage
+
+log = logging.getLogger("asyncos.relay")
+
+#: Messages handed to a worker in one task, at most (one hand-off costs about as much as a small scan).
+SCAN_BATCH = 16
+
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_HEADER_FROM = re.compile(rb"(?im)^from:[^\r\n]*?@([a-z0-9.-]+\.[a-z]{2,})")
+_CONTENT_TYPE = re.compile(rb"(?im)^content-type:[ \t]*(?:\r?\n[ \t]+)?([a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+)")
+_DISPOSITION = re.compile(rb"(?im)^content-disposition:[ \t]*(?:\r?\n[ \t]+)?attachment")
+
+
+def may_have_attachments(content: bytes) -> bool:
+    """False only for a single text part with no attachment disposition: the one shape with nothing to extract."""
+    end = _HEAD_END.search(content, 0, 256 * 1024)
+    head = content[: end.start() if end else 256 * 1024]
+    m = _CONTENT_TYPE.search(head)
+    if m is not None and not m.group(1).lower().startswith(b"text/"):
+        return True  # multipart/*, application/*, image/*, ...
+    return _DISPOSITION.search(head) is not None
+
+
+def direction_of(msg: QueuedMessage, config: Config) -> str:
+    """Mail from a private listener is outgoing; every other message incoming."""
+    listener = config.listeners.get(msg.listener)
+    return "outgoing" if listener is not None and listener.kind == "private" else "incoming"
+
+
+class ScanQueue:
+    def __init__(self, config: Callable[[], Config], emit: Emit, engines, reputation, keyring, maturity,
+                 outcome: Callable):
+        self.config = config
+        self.emit = emit
+        #: services.engines.service.EngineService: clamd, Rspamd, file reputation (reached from this loop).
+        self.engines = engines
+        self.reputation = reputation
+        #: Opens the protected-attachment passphrases for the workers.
+        self.keyring = keyring
+        #: services.maturity.SenderMaturity (first-seen sender domains), or None.
+        self.maturity = maturity
+        #: Where each message's ScanOutcome goes: ``outcome(msg, ScanOutcome)``.
+        self.outcome = outcome
+        #: The awareness service's repeat clickers (the daemon keeps it current).
+        self.repeat_clickers: frozenset = frozenset()
+        self._tasks: set[asyncio.Task] = set()
+        self._to_scan: list[QueuedMessage] = []
+        #: Messages the engines have answered for, waiting for the workers: (msg, job, config).
+        self._examined: list = []
+        self._pool = None
+        self._blob = None
+        self._blob_key = 0
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self.engines.close()
+
+    # ------------------------------------------------------------ in
+
+    def put(self, msg: QueuedMessage) -> None:
+        """A queued message: scanned when there is scanning to do, else its default policy at once."""
+        if msg.sdr:
+            verdict, _, category = msg.sdr.partition(":")
+            self.emit(StageVerdict(msg.mid, "sdr", verdict.upper(), category))
+        config = self.config()
+        if not self._needs_scan(msg, config):
+            # Nothing configured could look at it: no parsing cost. With one policy per direction the
+            # policy is that direction's DEFAULT, and it is still recorded (tracking, mail_logs, CEF).
+            direction = direction_of(msg, config)
+            policy = getattr(config.mail_policies, direction)[-1].name
+            self.outcome(msg, ScanOutcome(direction, (PolicyOutcome(policy, tuple(r.address for r in msg.pending())),)))
+            return
+        self._to_scan.append(msg)
+        if len(self._to_scan) == 1:
+            asyncio.get_running_loop().call_soon(self._dispatch)
+
+    def _needs_scan(self, msg: QueuedMessage, config: Config) -> bool:
+        if self.engines.wanted(config):
+            return True
+        if config.message_filters.filters or config.content_filters.filters:
+            return True
+        if len(config.mail_policies.incoming) > 1 or len(config.mail_policies.outgoing) > 1:
+            return True  # a message may split between policies, each with its own settings
+        if any(p.dlp and p.dlp_policies for p in config.mail_policies.outgoing):
+            return True  # DLP reads message bodies too
+        # Everything else the engine does today looks at attachments: a single text part has none.
+        return may_have_attachments(msg.content)
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _dispatch(self) -> None:
+        batch, self._to_scan = self._to_scan, []
+        workers = os.cpu_count() or 1
+        size = min(SCAN_BATCH, max(1, -(-len(batch) // workers)))  # every worker gets a share
+        for i in range(0, len(batch), size):
+            self._spawn(self._scan(batch[i:i + size]))
+
+    # ------------------------------------------------------------ the workers
+
+    def _snapshot_blob(self, config: Config) -> tuple[int, bytes]:
+        """Configuration and clients pickled once per version; workers unpickle them once per version too."""
+        if self._blob is None or self._blob[0] is not config or self._blob[3] is not self.repeat_clickers:
+            import pickle
+
+            from scanning.pipeline import Clients
+
+            clients = Clients()
+            if config.protected_attachments.passphrases:
+                clients = Clients.for_config(config, self.keyring.reveal)
+            if self.repeat_clickers and any(p.repeat_clickers for p in config.mail_policies.incoming):
+                clients = clients.with_clickers(self.repeat_clickers)
+            self._blob_key += 1
+            blob = pickle.dumps((config, clients), protocol=pickle.HIGHEST_PROTOCOL)
+            self._blob = (config, self._blob_key, blob, self.repeat_clickers)
+        return self._blob[1], self._blob[2]
+
+    def _workers(self):
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn, not fork: the daemon has threads, and a forked copy of their locks can deadlock.
+            self._pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 1,
+                                             mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    async def _in_workers(self, function, jobs: list[tuple], config: Config) -> list:
+        """``function`` (scanning.worker) over the jobs in a worker; when the hand-off fails, that exception each."""
+        try:
+            key, blob = self._snapshot_blob(config)
+            return await asyncio.get_running_loop().run_in_executor(self._workers(), function, jobs, key, blob)
+        except Exception as e:  # the scan failed: the messages are not lost, they go on unscanned and say so
+            from concurrent.futures.process import BrokenProcessPool
+
+            if isinstance(e, BrokenProcessPool):  # a worker died (killed, out of memory): a fresh pool next time
+                log.error("a scanning worker died; starting new workers")
+                self._pool = None
+            return [e] * len(jobs)
+
+    def _jobs(self, batch: list[QueuedMessage], config: Config) -> list[tuple]:
+        from scanning.pipeline import Envelope
+
+        jobs = []
+        for msg in batch:
+            verdict, _, category = msg.sdr.partition(":")
+            jobs.append((msg.content, Envelope(msg.sender, tuple(r.address for r in msg.pending()),
+                                               direction_of(msg, config), msg.remote_ip, msg.mid,
+                                               self._maturity_of(msg.sender), verdict, category)))
+        return jobs
+
+    def _maturity_of(self, sender: str) -> int | None:
+        if self.maturity is None or "@" not in sender:
+            return None
+        return self.maturity.days(sender.rpartition("@")[2])
+
+    async def _scan(self, batch: list[QueuedMessage]) -> None:
+        from scanning.worker import scan_batch
+
+        config = self.config()  # the snapshot these messages are scanned under
+        if self.reputation.can_answer("domain") and config.reputation.sdr_enabled:
+            await asyncio.gather(*(self._header_from_sdr(m) for m in batch))
+        jobs = self._jobs(batch, config)
+        if self.engines.wanted(config):
+            # The engines answer each message on its own time: a slow one must not hold up the others.
+            await asyncio.gather(*(self._examine(msg, job, work, config) for msg, job, work
+                                   in zip(batch, jobs, await self._engine_work(batch, jobs, config))))
+            return
+        self._deliver(batch, jobs, await self._in_workers(scan_batch, jobs, config))
+
+    def _deliver(self, batch: list[QueuedMessage], jobs: list[tuple], results: list) -> None:
+        for msg, job, result in zip(batch, jobs, results):
+            if isinstance(result, BaseException):
+                result = ScanOutcome(job[1].direction, failure=f"{type(result).__name__}: {result}")
+            self.outcome(msg, result)
+
+    # ------------------------------------------------------------ the threat engines
+
+    async def _engine_work(self, batch: list[QueuedMessage], jobs: list[tuple], config: Config) -> list:
+        """What each message needs from the engines; a single text part needs no parse to know: nothing."""
+        from scanning.engines import EngineWork
+        from scanning.worker import work_batch
+
+        works: list = [EngineWork() for _ in batch]
+        parse = [i for i, msg in enumerate(batch) if may_have_attachments(msg.content)]
+        if parse:
+            for i, work in zip(parse, await self._in_workers(work_batch, [jobs[i] for i in parse], config)):
+                works[i] = work
+        return works
+
+    async def _examine(self, msg: QueuedMessage, job: tuple, work, config: Config) -> None:
+        from scanning.engines import EngineResults
+
+        raw, envelope = job
+        if isinstance(work, BaseException):
+            self._deliver([msg], [job], [work])
+            return
+        try:
+            answers = await self.engines.examine(msg.mid, raw, {"From": msg.sender, "Rcpt": list(envelope.recipients),
+                                                                "IP": msg.remote_ip,
+                                                                "Hostname": config.system.hostname}, work, config)
+        except Exception as e:  # never leave an accepted message without a way out of the queue
+            log.exception("MID %d: the engines failed", msg.mid)
+            self._deliver([msg], [job], [e])
+            return
+        # The answers that arrive in one loop turn go to the workers together, as accepted messages do.
+        self._examined.append((msg, (raw, envelope, EngineResults(**answers)), config))
+        if len(self._examined) == 1:
+            asyncio.get_running_loop().call_soon(self._dispatch_examined)
+
+    def _dispatch_examined(self) -> None:
+        ready, self._examined = self._examined, []
+        by_config: dict[int, list] = {}
+        for item in ready:
+            by_config.setdefault(id(item[2]), []).append(item)
+        for items in by_config.values():
+            for i in range(0, len(items), SCAN_BATCH):
+                self._spawn(self._scan_examined(items[i:i + SCAN_BATCH]))
+
+    async def _scan_examined(self, items: list) -> None:
+        from scanning.worker import scan_batch
+
+        batch, jobs, config = [m for m, _, _ in items], [j for _, j, _ in items], items[0][2]
+        self._deliver(batch, jobs, await self._in_workers(scan_batch, jobs, config))
+
+    async def _header_from_sdr(self, msg: QueuedMessage) -> None:
+        """After DATA: the reputation of the header From domain too, when it differs from the envelope's."""
+        m = _HEADER_FROM.search(msg.content, 0, 64 * 1024)
+        if m is None:
+            return
+        domain = m.group(1).decode("ascii", "replace").lower()
+        if msg.sender.lower().endswith("@" + domain):
+            return
+        verdict = await self.reputation.domain(domain)
+        self.emit(StageVerdict(msg.mid, "sdr_header_from", verdict.verdict.upper(),
+                               f"{domain}" + (f" {verdict.category}" if verdict.category else "")))
