@@ -31,6 +31,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 
 GRAMMAR = r"""
 start: filter+
@@ -91,7 +92,8 @@ class FilterError(ValueError):
 class Filter:
     name: str
     active: bool
-    body: object  # the compiled if-statement
+    #: The compiled if statement: body(facts, outcome, filter name) -> whether its condition matched.
+    body: Callable
     source: str
 
 
@@ -123,7 +125,7 @@ def parse_filters(text: str) -> list[Filter]:
         name_tok, marker, ifstmt = node.children[0], node.children[1], node.children[2]
         _check(ifstmt, Tree, Token)
         src = text[node.meta.start_pos:node.meta.end_pos] if hasattr(node.meta, "start_pos") else ""
-        out.append(Filter(str(name_tok), str(marker) == ":", ifstmt, src))
+        out.append(Filter(str(name_tok), str(marker) == ":", _compile_if(ifstmt), src))
     names = [f.name for f in out]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
@@ -204,6 +206,8 @@ class Facts:
         self.message, self.envelope = message, envelope
         self.policy, self.hostname, self.sender_group = policy_name, hostname, sender_group
         self.top = list(message.attachments)
+        #: Every attachment at any depth, listed once for all the rules that look at them.
+        self.every = list(message.all_attachments())
         #: name (lower case) -> set of SHA-256 values (the hash_lists section's lists)
         self.hash_lists = hash_lists or {}
         #: scanning.urls.UrlReputation, or None when no provider is configured
@@ -243,24 +247,11 @@ def run_filters(filters: list[Filter], facts: Facts, out: Outcome | None = None)
     for f in filters:
         if not f.active:
             continue
-        if _run_if(f.body, facts, out, f.name):
+        if f.body(facts, out, f.name):
             out.matched.append(f.name)
         if out.stopped or out.final in ("drop", "bounce", "quarantine"):
             break
     return out
-
-
-def _run_if(node, facts, out, fname) -> bool:
-    cond, block = node.children[0], node.children[1]
-    if _eval(cond, facts):
-        _do_block(block, facts, out, fname)
-        return True
-    if len(node.children) > 2:
-        other = node.children[2]
-        if other.data == "ifstmt":
-            return _run_if(other, facts, out, fname)
-        _do_block(other, facts, out, fname)
-    return False
 
 
 def _literal(tok) -> str | int:
@@ -305,84 +296,168 @@ def _cmp(left, op: str, right) -> bool:
     return found if op == "==" else (not found if op == "!=" else False)
 
 
-def _eval(node, facts: Facts) -> bool:
+# ---------------------------------------------------------------- compiling
+#
+# A filter is compiled once (scripts are cached per configuration version): each rule becomes a predicate over
+# the Facts, each action a step on the Outcome, so a message pays for what its rules test and nothing for
+# dispatching them by name.
+
+Predicate = Callable[["Facts"], bool]
+Step = Callable[["Facts", Outcome, str], object]
+
+
+def _compile_if(node) -> Step:
+    """An if statement: True when its own condition matched (an else-if's match is not the filter's)."""
+    cond, block = _compile_cond(node.children[0]), _compile_block(node.children[1])
+    other = None
+    if len(node.children) > 2:
+        branch = node.children[2]
+        other = _compile_if(branch) if branch.data == "ifstmt" else _compile_block(branch)
+        chained = branch.data == "ifstmt"
+
+    def run(facts: Facts, out: Outcome, fname: str) -> bool:
+        if cond(facts):
+            block(facts, out, fname)
+            return True
+        if other is not None:
+            matched = other(facts, out, fname)
+            return bool(matched) if chained else False
+        return False
+
+    return run
+
+
+def _compile_cond(node) -> Predicate:
     kind = getattr(node, "data", None)
-    if kind == "orc":
-        return any(_eval(c, facts) for c in node.children)
-    if kind == "andc":
-        return all(_eval(c, facts) for c in node.children)
+    if kind in ("orc", "andc"):
+        parts = [_compile_cond(c) for c in node.children]
+        if kind == "orc":
+            return lambda facts: any(p(facts) for p in parts)
+        return lambda facts: all(p(facts) for p in parts)
     if kind == "neg":
-        return not _eval(node.children[0], facts)
+        inner = _compile_cond(node.children[0])
+        return lambda facts: not inner(facts)
     name = str(node.children[0])
-    args = _args(node)
     op = value = None
     if kind in ("compare", "call_compare"):
         op, value = str(node.children[-2]), _literal(node.children[-1])
-    return _rule(name, args, op, value, facts)
+    return _RULES.get(name, _never)(_args(node), op, value)
 
 
-def _rule(name, args, op, value, facts: Facts) -> bool:
-    m, env = facts.message, facts.envelope
-    every = list(m.all_attachments())
-    if name == "true":
-        return True
-    if name == "mail-from":
-        return _cmp(env.sender, op, value)
-    if name == "rcpt-to":
-        return any(_cmp(r, op, value) for r in env.recipients)
-    if name == "subject":
-        return _cmp(m.subject, op, value)
-    if name == "header":
-        values = m.header(str(args[0])) if args else []
+def _never(args, op, value) -> Predicate:
+    return lambda facts: False
+
+
+def _compare(get) -> Callable:
+    """A rule that compares one value of the message (mail-from, subject, remote-ip...)."""
+    return lambda args, op, value: lambda facts: _cmp(get(facts), op, value)
+
+
+def _any_attachment(get) -> Callable:
+    """A rule true when any attachment, at any depth, compares true."""
+    return lambda args, op, value: lambda facts: any(_cmp(get(a), op, value) for a in facts.every)
+
+
+def _header(args, op, value) -> Predicate:
+    name = str(args[0]) if args else None
+
+    def test(facts: Facts) -> bool:
+        values = facts.message.header(name) if name is not None else []
         return bool(values) if op is None else any(_cmp(v, op, value) for v in values)
-    if name in ("body-contains", "only-body-contains"):
+
+    return test
+
+
+def _body_contains(only: bool) -> Callable:
+    def compile_(args, op, value) -> Predicate:
         rx = _regex(args)
         if rx is None:
-            return False
-        hit = _search(rx, m.body_text)
-        if name == "only-body-contains" or hit:
-            return hit
-        return any(_search(rx, a.text) for a in every if a.text)
-    if name == "attachment-filename":
-        return any(_cmp(a.filename, op, value) for a in every)
-    if name == "attachment-filetype":
-        return any(_cmp(a.detected_type, op, value) for a in every)
-    if name == "attachment-mimetype":
-        return any(_cmp(a.declared_type, op, value) for a in every)
-    if name == "attachment-protected":
-        return any(a.protected for a in every)
-    if name == "attachment-unprotected":
-        return any(not a.protected for a in every)
-    if name == "attachment-size":
-        return any(_cmp(a.size, op, value) for a in every)
-    if name == "attachment-contains":
-        rx = _regex(args)
-        return rx is not None and any(_contains(rx, a) for a in every)
-    if name == "every-attachment-contains":
-        rx = _regex(args)
-        return rx is not None and bool(facts.top) and all(any(_contains(rx, x) for x in a.walk()) for a in facts.top)
-    if name == "attachment-binary-contains":
-        rx = _regex(args)
-        return rx is not None and any(rx.search(a.data.decode("latin-1")) for a in every if a.data)
-    if name == "attachment-filehashlist":
-        hashes = facts.hash_list(str(args[0])) if args else set()
-        return any(a.sha256 in hashes for a in every)
-    if name == "url-reputation":
-        return bool(_bad_urls(facts, args))
-    if name == "sdr-reputation":
-        if args:  # sdr-reputation(['awful', 'poor']) or sdr-reputation('awful')
-            return env.sdr_verdict.lower() in {str(a).strip("[] '\"").lower() for a in args}
-        return bool(env.sdr_verdict) and op is not None and _cmp(env.sdr_verdict.lower(), op, value)
-    if name == "sdr-threat-category":
-        return bool(env.sdr_category) and op is not None and _cmp(env.sdr_category, op, value)
-    if name == "sender-maturity":
-        days = env.sender_maturity
-        return days is not None and op is not None and _cmp(days, op, value)
-    if name == "remote-ip":
-        return _cmp(env.remote_ip, op, value)
-    if name == "sendergroup":
-        return _cmp(facts.sender_group, op, value)
-    return False
+            return lambda facts: False
+
+        def test(facts: Facts) -> bool:
+            if _search(rx, facts.message.body_text):
+                return True
+            return not only and any(_search(rx, a.text) for a in facts.every if a.text)
+
+        return test
+
+    return compile_
+
+
+def _attachment_contains(args, op, value) -> Predicate:
+    rx = _regex(args)
+    return (lambda facts: False) if rx is None else (lambda facts: any(_contains(rx, a) for a in facts.every))
+
+
+def _every_attachment_contains(args, op, value) -> Predicate:
+    rx = _regex(args)
+    if rx is None:
+        return lambda facts: False
+    return lambda facts: bool(facts.top) and all(any(_contains(rx, x) for x in a.walk()) for a in facts.top)
+
+
+def _binary_contains(args, op, value) -> Predicate:
+    rx = _regex(args)
+    if rx is None:
+        return lambda facts: False
+    return lambda facts: any(rx.search(a.data.decode("latin-1")) for a in facts.every if a.data)
+
+
+def _filehashlist(args, op, value) -> Predicate:
+    name = str(args[0]) if args else None
+    if name is None:
+        return lambda facts: False
+    return lambda facts: bool(hashes := facts.hash_list(name)) and any(a.sha256 in hashes for a in facts.every)
+
+
+def _sdr_reputation(args, op, value) -> Predicate:
+    if args:  # sdr-reputation(['awful', 'poor']) or sdr-reputation('awful')
+        wanted = {str(a).strip("[] '\"").lower() for a in args}
+        return lambda facts: facts.envelope.sdr_verdict.lower() in wanted
+    if op is None:
+        return lambda facts: False
+    return lambda facts: bool(facts.envelope.sdr_verdict) and _cmp(facts.envelope.sdr_verdict.lower(), op, value)
+
+
+def _sdr_category(args, op, value) -> Predicate:
+    if op is None:
+        return lambda facts: False
+    return lambda facts: bool(facts.envelope.sdr_category) and _cmp(facts.envelope.sdr_category, op, value)
+
+
+def _sender_maturity(args, op, value) -> Predicate:
+    if op is None:
+        return lambda facts: False
+    return lambda facts: facts.envelope.sender_maturity is not None and _cmp(facts.envelope.sender_maturity, op,
+                                                                              value)
+
+
+_RULES: dict[str, Callable] = {
+    "true": lambda args, op, value: lambda facts: True,
+    "mail-from": _compare(lambda f: f.envelope.sender),
+    "rcpt-to": lambda args, op, value: lambda facts: any(_cmp(r, op, value) for r in facts.envelope.recipients),
+    "subject": _compare(lambda f: f.message.subject),
+    "header": _header,
+    "body-contains": _body_contains(only=False),
+    "only-body-contains": _body_contains(only=True),
+    "attachment-filename": _any_attachment(lambda a: a.filename),
+    "attachment-filetype": _any_attachment(lambda a: a.detected_type),
+    "attachment-mimetype": _any_attachment(lambda a: a.declared_type),
+    "attachment-size": _any_attachment(lambda a: a.size),
+    "attachment-protected": lambda args, op, value: lambda facts: any(a.protected for a in facts.every),
+    "attachment-unprotected": lambda args, op, value: lambda facts: any(not a.protected for a in facts.every),
+    "attachment-contains": _attachment_contains,
+    "every-attachment-contains": _every_attachment_contains,
+    "attachment-binary-contains": _binary_contains,
+    "attachment-filehashlist": _filehashlist,
+    "url-reputation": lambda args, op, value: lambda facts: bool(_bad_urls(facts, args)),
+    "sdr-reputation": _sdr_reputation,
+    "sdr-threat-category": _sdr_category,
+    "sender-maturity": _sender_maturity,
+    "remote-ip": _compare(lambda f: f.envelope.remote_ip),
+    "sendergroup": _compare(lambda f: f.sender_group),
+}
+assert set(_RULES) == RULES, set(_RULES) ^ RULES
 
 
 @lru_cache(maxsize=256)
@@ -441,48 +516,109 @@ def _expand(text: str, facts: Facts, fname: str) -> str:
     return text
 
 
-def _do_block(block, facts: Facts, out: Outcome, fname: str) -> None:
-    for node in block.children:
-        if getattr(node, "data", None) == "ifstmt":
-            _run_if(node, facts, out, fname)
-            continue
-        name, args = str(node.children[0]), _args(node)
-        if name == "log-entry":
-            out.log_entries.append(_expand(str(args[0]) if args else "", facts, fname))
-        elif name == "insert-header" and len(args) >= 2:
-            out.add_headers.append((str(args[0]), _expand(str(args[1]), facts, fname)))
-        elif name == "strip-header" and args:
-            out.strip_headers.append(str(args[0]))
-        elif name in FINAL:
-            out.final, out.final_by = name, fname
-            if name == "quarantine":
-                out.quarantine = str(args[0]) if args else "Policy"
-        elif name == "skip-filters":
-            out.stopped = True
-        elif name == "notify" and args:
-            out.notify.append(str(args[0]))
-        elif name == "bcc" and args:
-            out.bcc.append(str(args[0]))
-        elif name.startswith("drop-attachments-") and args:
-            _drop_attachments(name, args[0], facts, out)
-        if out.stopped:
-            return
+def _compile_block(block) -> Step:
+    steps = [_compile_if(node) if getattr(node, "data", None) == "ifstmt" else _compile_action(node)
+             for node in block.children]
+
+    def run(facts: Facts, out: Outcome, fname: str) -> None:
+        for step in steps:
+            step(facts, out, fname)
+            if out.stopped:
+                return
+
+    return run
 
 
-def _drop_attachments(action: str, arg, facts: Facts, out: Outcome) -> None:
+def _compile_action(node) -> Step:
+    name, args = str(node.children[0]), _args(node)
+    if name in FINAL:
+        quarantine = (str(args[0]) if args else "Policy") if name == "quarantine" else None
+        return _final(name, quarantine)
+    if name.startswith("drop-attachments-"):
+        return _drop_attachments(name, args[0]) if args else _nothing
+    return _ACTIONS.get(name, _no_action)(args)
+
+
+def _nothing(facts: Facts, out: Outcome, fname: str) -> None:
+    pass
+
+
+def _no_action(args) -> Step:
+    return _nothing
+
+
+def _final(name: str, quarantine: str | None) -> Step:
+    def step(facts: Facts, out: Outcome, fname: str) -> None:
+        out.final, out.final_by = name, fname
+        if quarantine is not None:
+            out.quarantine = quarantine
+
+    return step
+
+
+def _log_entry(args) -> Step:
+    text = str(args[0]) if args else ""
+    return lambda facts, out, fname: out.log_entries.append(_expand(text, facts, fname))
+
+
+def _insert_header(args) -> Step:
+    if len(args) < 2:
+        return _nothing
+    name, text = str(args[0]), str(args[1])
+    return lambda facts, out, fname: out.add_headers.append((name, _expand(text, facts, fname)))
+
+
+def _appender(field_name: str) -> Callable:
+    """strip-header, notify, bcc: their one argument goes on a list of the outcome."""
+    def compile_(args) -> Step:
+        if not args:
+            return _nothing
+        value = str(args[0])
+        return lambda facts, out, fname: getattr(out, field_name).append(value)
+
+    return compile_
+
+
+def _skip_filters(args) -> Step:
+    def step(facts: Facts, out: Outcome, fname: str) -> None:
+        out.stopped = True
+
+    return step
+
+
+_ACTIONS: dict[str, Callable] = {"log-entry": _log_entry, "insert-header": _insert_header,
+                                 "strip-header": _appender("strip_headers"), "skip-filters": _skip_filters,
+                                 "notify": _appender("notify"), "bcc": _appender("bcc")}
+
+
+def _attachment_test(kind: str, arg) -> Callable:
+    """Whether one attachment (at any depth) is what drop-attachments-<kind>(arg) strips."""
+    if kind in ("name", "contains"):
+        rx = _compile_regex(str(arg))
+        if rx is None:
+            return lambda facts, a: False
+        if kind == "name":
+            return lambda facts, a: rx.search(a.filename) is not None
+        return lambda facts, a: _contains(rx, a)
+    if kind == "filetype":
+        return lambda facts, a: a.detected_type == str(arg)
+    if kind == "mimetype":
+        return lambda facts, a: a.declared_type == str(arg)
+    if kind == "size":
+        return (lambda facts, a: a.size >= arg) if isinstance(arg, (int, float)) else (lambda facts, a: False)
+    if kind == "filehashlist":
+        return lambda facts, a: a.sha256 in facts.hash_list(str(arg))
+    return lambda facts, a: False
+
+
+def _drop_attachments(action: str, arg) -> Step:
     """Mark top-level attachments to strip; a match anywhere inside an archive strips the archive."""
-    kind = action.rsplit("-", 1)[-1]
-    rx = _compile_regex(str(arg)) if kind in ("name", "contains") else None
-    hashes = facts.hash_list(str(arg)) if kind == "filehashlist" else set()
-    for top in facts.top:
-        for a in top.walk():
-            hit = ((kind == "name" and rx is not None and rx.search(a.filename)) or
-                   (kind == "filetype" and a.detected_type == str(arg)) or
-                   (kind == "mimetype" and a.declared_type == str(arg)) or
-                   (kind == "size" and isinstance(arg, (int, float)) and a.size >= arg) or
-                   (kind == "contains" and rx is not None and _contains(rx, a)) or
-                   (kind == "filehashlist" and a.sha256 in hashes))
-            if hit:
+    hit = _attachment_test(action.rsplit("-", 1)[-1], arg)
+
+    def step(facts: Facts, out: Outcome, fname: str) -> None:
+        for top in facts.top:
+            if any(hit(facts, a) for a in top.walk()):
                 if all(d["sha256"] != top.sha256 for d in out.dropped_attachments):
                     out.dropped_attachments.append({"name": top.filename, "sha256": top.sha256, "why": action})
-                break
+
+    return step
