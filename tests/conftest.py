@@ -36,7 +36,14 @@ def cli_env(datadir: Path) -> dict:
     return env
 
 
+#: ASYNCOS_TEST_SUBPROCESS=1: every CLI call is its own process. Otherwise a one-line batch (``-c``), the most
+#: common call by far, runs in this process through the same entry point: no interpreter start per command.
+IN_PROCESS = os.environ.get("ASYNCOS_TEST_SUBPROCESS") != "1"
+
+
 def run_cli(datadir: Path, *args: str, input: str | None = None, timeout: float = 60):
+    if IN_PROCESS and len(args) == 2 and args[0] == "-c":
+        return _run_in_process(datadir, args, input or "")
     return subprocess.run(
         [sys.executable, "-m", "asyncos_cli", *args],
         input=input if input is not None else "",
@@ -46,6 +53,35 @@ def run_cli(datadir: Path, *args: str, input: str | None = None, timeout: float 
         cwd=ROOT,
         timeout=timeout,
     )
+
+
+def _run_in_process(datadir: Path, args: tuple, input: str) -> subprocess.CompletedProcess:
+    """``asyncos-cli ARGS`` as the console script runs it, with this process's streams and environment swapped."""
+    import contextlib
+    import io
+
+    from asyncos_cli.main import cli as entry
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = os.environ.get("ASYNCOS_DATA"), sys.stdin
+    os.environ["ASYNCOS_DATA"] = str(datadir)
+    sys.stdin = io.StringIO(input)
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                entry(list(args))
+            except SystemExit as e:
+                if isinstance(e.code, str):
+                    err.write(e.code + "\n")
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        sys.stdin = saved[1]
+        if saved[0] is None:
+            os.environ.pop("ASYNCOS_DATA", None)
+        else:
+            os.environ["ASYNCOS_DATA"] = saved[0]
+    return subprocess.CompletedProcess(["asyncos-cli", *args], code, out.getvalue(), err.getvalue())
 
 
 def batch_ok(datadir: Path, line: str) -> str:
@@ -70,17 +106,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def datadir(tmp_path) -> Path:
-    """An initialised data directory (admin's passphrase is PASSPHRASE).
+@pytest.fixture(scope="session")
+def initialised_template(tmp_path_factory) -> Path:
+    """One data directory initialised by the real ``asyncos-cli init``, once per test session."""
+    base = tmp_path_factory.mktemp("template")
+    pw = base / "admin.pw"
+    pw.write_text(PASSPHRASE + "\n")
+    r = run_cli(base / "data", "init", f"--admin-passphrase-file={pw}")
+    assert r.returncode == 0, r.stderr
+    return base / "data"
 
-    Its SSH server is moved to a free port, so no test binds the default 2222.
+
+@pytest.fixture
+def datadir(tmp_path, initialised_template) -> Path:
+    """An initialised data directory (admin's passphrase is PASSPHRASE), copied from the session's template.
+
+    Its SSH server and listeners are moved to free ports, so no test binds the default ones.
     """
     d = tmp_path / "data"
-    pw = tmp_path / "admin.pw"
-    pw.write_text(PASSPHRASE + "\n")
-    r = run_cli(d, "init", f"--admin-passphrase-file={pw}")
-    assert r.returncode == 0, r.stderr
+    shutil.copytree(initialised_template, d, symlinks=True)
     r = run_cli(d, "-c", f"sshconfig setup --port={free_port()}; "
                          f"listenerconfig edit IncomingMail --port={free_port()}; "
                          f"listenerconfig edit OutgoingMail --port={free_port()}; commit test ports")
