@@ -267,6 +267,29 @@ def wait_for(predicate, timeout=20.0, step=0.05):
     return predicate()
 
 
+def wait_applied(datadir: Path, timeout: float = 20) -> None:
+    """Until the running daemon reports the newest committed version in effect, its listeners bound for it."""
+    from asyncos_cli.config.store import SQLiteStore
+    from asyncos_cli.control.client import DaemonUnavailable, request
+
+    if not (datadir / "run" / "control.sock").exists():
+        return  # no daemon: nothing to wait for
+    store = SQLiteStore(datadir / "asyncos.db")
+    try:
+        head = store.head_id()
+    finally:
+        store.close()
+
+    def applied() -> bool:
+        st = request(datadir / "run" / "control.sock", "status")
+        return st["config_version"] >= head and st.get("listeners_current", True)
+
+    try:
+        assert wait_for(applied, timeout), f"the daemon did not apply configuration version {head}"
+    except DaemonUnavailable:
+        return  # no daemon runs on this data directory: nothing to wait for
+
+
 def listener_port(datadir, name):
     out = run_cli(datadir, "-c", "listenerconfig print").stdout
     m = re.search(rf"{name} \(127\.0\.0\.1\) SMTP TCP Port (\d+)", out)

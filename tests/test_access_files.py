@@ -126,10 +126,7 @@ def _keys(datadir, tmp_path, users):
         key = tmp_path / f"id_{user}"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
         lines.append(f"sshconfig userkey new {user} --key-file={key}.pub")
-    batch_ok(datadir, "; ".join(lines) + "; commit keys")
-    import time
-
-    time.sleep(1.2)  # the SSH server follows the committed version within a second
+    batch_ok(datadir, "; ".join(lines) + "; commit keys")  # the SSH server reads it at the next login
 
 
 def _client_args(port, user, tmp_path):

@@ -19,6 +19,7 @@ from conftest import (
     require_peer,
     run_cli,
     swaks,
+    wait_applied,
     wait_for,
 )
 
@@ -118,7 +119,7 @@ def test_nmap_finds_no_open_relay(relay, datadir):
     r = run_cli(datadir, "-c", "listenerconfig edit IncomingMail rcptaccess add mail.test; "
                                "listenerconfig edit IncomingMail rcptaccess delete example.com; commit")
     assert r.returncode == 0, r.stderr
-    time.sleep(1)
+    wait_applied(datadir)
     r = subprocess.run(["nmap", "-Pn", "-n", "-p", str(relay.public), "--script", "+smtp-open-relay",
                         "--script-args", "smtp-open-relay.domain=example.com", "127.0.0.1"],
                        capture_output=True, text=True, timeout=300)
@@ -143,7 +144,7 @@ def test_temporary_failure_is_retried_then_delivered_once(datadir, tmp_path):
         good = Sink(tmp_path / "good", port=failing.port)
         assert "1 messages rescheduled" in run_cli(datadir, "-c", "delivernow").stdout
         assert wait_for(lambda: good.message_ids() == ["<retry-1@example.org>"], 20)
-        time.sleep(1)
+        assert wait_for(lambda: d.request("status")["queued"] == 0, 20)
         assert good.message_ids() == ["<retry-1@example.org>"] and d.request("status")["queued"] == 0
         good.stop()
     finally:
@@ -162,7 +163,7 @@ def test_hard_failure_bounces_once_with_an_rfc3464_report(datadir, tmp_path):
         assert swaks(port, "--from", "alice@example.org", "--to", "nobody@example.com",
                      "--header", "Message-Id: <bounce-me@example.org>").returncode == 0
         assert wait_for(lambda: len(senders.messages()) == 1, 20)
-        time.sleep(1)
+        assert wait_for(lambda: d.request("status")["queued"] == 0, 20)  # the DSN is out: nothing more comes
         dsns = senders.messages()
         assert len(dsns) == 1 and failing.messages() == []
         dsn = dsns[0].decode()
@@ -225,7 +226,7 @@ def test_sigkill_under_load_loses_no_accepted_message(datadir, tmp_path):
 def test_tls_required_on_a_listener(datadir, relay):
     r = run_cli(datadir, "-c", "listenerconfig edit IncomingMail --starttls=required; commit")
     assert r.returncode == 0
-    time.sleep(1)
+    wait_applied(datadir)
     r = swaks(relay.public, "--from", "a@example.org", "--to", "b@example.com", "--quit-after", "MAIL")
     assert re.search(r"<\*\* 530", r.stdout), r.stdout
     ctx = ssl.create_default_context()
@@ -303,7 +304,7 @@ def test_disconnects_are_retried_and_slow_peers_are_waited_for(datadir, tmp_path
 def test_host_access_table_blocks_and_throttles(relay, datadir):
     r = run_cli(datadir, "-c", "listenerconfig hostaccess add BLOCKED_LIST 127.0.0.1; commit block")
     assert r.returncode == 0, r.stderr
-    time.sleep(1)
+    wait_applied(datadir)
     r = swaks(relay.public, "--from", "a@example.org", "--to", "b@example.com", "--quit-after", "MAIL")
     assert re.search(r"<\*\* 554 .*Access denied", r.stdout), r.stdout
     assert re.search(r"ICID \d+ REJECT SG BLOCKED_LIST match 127\.0\.0\.1", mail_log(datadir))
@@ -311,7 +312,7 @@ def test_host_access_table_blocks_and_throttles(relay, datadir):
                                "listenerconfig hostaccess add SUSPECTLIST 127.0.0.0/8; "
                                "listenerconfig hostaccess policy THROTTLED --max-messages-per-hour=1; commit throttle")
     assert r.returncode == 0, r.stderr
-    time.sleep(1)
+    wait_applied(datadir)
     assert swaks(relay.public, "--from", "a@example.org", "--to", "b@example.com").returncode == 0
     r = swaks(relay.public, "--from", "a@example.org", "--to", "b@example.com")
     assert re.search(r"<\*\* 452 4\.3\.1 Too many messages", r.stdout), r.stdout
@@ -328,7 +329,7 @@ def test_client_vanishing_mid_data_leaves_nothing_queued(relay):
         time.sleep(0.3)
         s.recv(4000)
         s.sendall(b"Subject: half\r\n\r\nthe client goes away before the final dot\r\n")
-    time.sleep(1)
+    assert wait_for(lambda: relay.request("status")["gauges"]["open_connections"] == 0, 20)
     assert relay.request("status")["queued"] == 0 and relay.sink.messages() == []
     assert list((relay.datadir / "queue").glob("seg-*.q")) == []
 
@@ -385,7 +386,7 @@ def test_message_filters_act_in_the_relay(relay, datadir, tmp_path):
                       'noexe: if (attachment-filetype == "exe") { drop(); }\n.\n')
     r = run_cli(datadir, "-c", f"filters import {script}; commit filters")
     assert r.returncode == 0, r.stderr
-    time.sleep(1)
+    wait_applied(datadir)
     import smtplib
 
     three = _mail(("a.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf"), ("b.txt", b"hello", "text/plain"),

@@ -19,6 +19,7 @@ from conftest import (
     mail_log,
     require_peer,
     run_cli,
+    wait_applied,
     wait_for,
 )
 
@@ -76,11 +77,11 @@ def test_sdr_refuses_awful_domains_on_incoming_only_with_exceptions(datadir, dns
         assert _counters(d)["stopped_by_domain_reputation"] == 1
         _cli(datadir, "domainrepconfig domainexceptionlist add awful.example; "
                       "sdrconfig domainreputation enable --verdict=poor; commit exceptions")
-        time.sleep(1.2)
+        wait_applied(datadir)
         assert _mail_from(public, "a@awful.example")[0] == 250  # the exception list wins
         assert _mail_from(public, "a@spammy.example")[0] == 550  # Poor is now refused
         _cli(datadir, "listenerconfig edit IncomingMail hostaccess policy ACCEPTED --sdr=no; commit off")
-        time.sleep(1.2)
+        wait_applied(datadir)
         assert _mail_from(public, "a@spammy.example")[0] == 250  # the mail flow policy's switch
         assert _counters(d)["stopped_by_domain_reputation"] == 2
         assert _counters(d)["stopped_by_ip_reputation"] == 0
@@ -99,7 +100,7 @@ def test_ip_and_domain_reputation_counters_stay_apart(datadir, dns_lists):
                 assert s.recv(200).startswith(b"554")
         assert re.search(r"ICID \d+ REJECT SG BLOCKED_LIST match SBRS\[-10.0:-3.0\] SBRS -10.0", mail_log(datadir))
         _cli(datadir, "reputationconfig provider delete rbl; commit")
-        time.sleep(1.2)
+        wait_applied(datadir)
         for _ in range(2):
             assert _mail_from(public, "x@awful.example")[0] == 550
         c = _counters(d)
@@ -239,7 +240,7 @@ def test_repeat_clickers_get_the_stricter_policy_and_a_failed_refresh_keeps_the_
                             (datadir / "logs" / "system_logs" / "system.current").read_text(), 20)
             assert "Repeat clickers: 2" in _cli(datadir, "awarenessconfig print").stdout
             public = listener_port(datadir, "IncomingMail")
-            time.sleep(1.2)
+            wait_applied(datadir)
             with smtplib.SMTP("127.0.0.1", public, timeout=20) as s:
                 s.sendmail("a@sender.example", ["clicker@example.com", "safe@example.com"],
                            b"Subject: hi\r\nMessage-ID: <aw1@x>\r\n\r\nhello\r\n")

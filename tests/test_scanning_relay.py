@@ -8,9 +8,8 @@ import hashlib
 import json
 import re
 import smtplib
-import time
 
-from conftest import mail_log, run_cli, wait_for
+from conftest import mail_log, run_cli, wait_applied, wait_for
 from corpus import mail, nested_zip, overlapping_bomb, pdf_with_link, plain_zip
 
 
@@ -29,7 +28,7 @@ def _mid(datadir, message_id: str) -> int:
 def _run(datadir, line: str):
     r = run_cli(datadir, "-c", line)
     assert r.returncode == 0, r.stderr
-    time.sleep(1.2)  # the daemon applies a commit at its next poll
+    wait_applied(datadir)
     return r
 
 

@@ -61,8 +61,11 @@ class Mail(Component):
                 ["Delivery", "paused" if status["paused"] else "running"]]
 
     def facts(self) -> dict:
+        binding = self.relay.binding
         return {"mail_counters": self.relay.counters.as_dict(), "queued": self.queue.queued,
-                "oldest_message": self.queue.oldest()}
+                "oldest_message": self.queue.oldest(),
+                # False while the listeners are being bound again for the version just applied.
+                "listeners_current": binding is None or binding.done()}
 
     # ------------------------------------------------------------ control operations
 

@@ -65,6 +65,8 @@ class Relay:
         self._servers: dict[str, asyncio.AbstractServer] = {}
         self._suspended: set[str] = set()
         self.listen_errors: dict[str, str] = {}
+        #: The re-binding a committed change of the listeners started (done: they follow the version in effect).
+        self.binding: asyncio.Task | None = None
 
     def current(self) -> Config:
         return self.config
@@ -90,7 +92,7 @@ class Relay:
         self.engines.configure(config)
         if (old.listeners != config.listeners or old.system.hostname != config.system.hostname
                 or old.ssl != config.ssl or old.certificates != config.certificates):
-            asyncio.get_running_loop().create_task(self._bind(config))
+            self.binding = asyncio.get_running_loop().create_task(self._bind(config))
 
     # ------------------------------------------------------------ listeners
 

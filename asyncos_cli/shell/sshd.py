@@ -213,15 +213,14 @@ class SshApp:
     def config(self):
         return self.snapshot.config
 
-    def refresh(self) -> bool:
-        """Read a newer committed version; True when the ssh section changed."""
+    def refresh(self) -> None:
+        """Read a newer committed version (at every login too: an account committed a moment ago can log in)."""
         if self.store.head_id() == self.snapshot.version.id:
-            return False
+            return
         old = self.snapshot.config
         self.snapshot = self.store.snapshot()
         if old.logs != self.config.logs:
             self.logs.configure(self.config.logs)
-        return old.ssh != self.config.ssh
 
     # ------------------------------------------------------------ authentication
 
@@ -475,6 +474,10 @@ class GatewaySSHServer(PromptToolkitSSHServer):
 
     def begin_auth(self, username: str) -> bool:
         self.user = username
+        try:
+            self.app.refresh()
+        except Exception:  # the poll loop reports it; this login runs on the version in effect
+            pass
         return True  # always authenticate (prompt_toolkit's base class would not)
 
     def password_auth_supported(self) -> bool:
@@ -513,13 +516,15 @@ async def serve(datadir: DataDir) -> None:
     key = host_key(datadir)
     server = None
 
+    listening_for = None
+
     async def listen():
-        nonlocal server
+        nonlocal server, listening_for
         if server is not None:
             server.close()
             await server.wait_closed()
             server = None
-        ssh = app.config.ssh
+        ssh = listening_for = app.config.ssh
         if not ssh.enabled:
             log.warning("SSH server disabled by configuration")
             return
@@ -547,7 +552,8 @@ async def serve(datadir: DataDir) -> None:
         except asyncio.TimeoutError:
             pass
         try:
-            if app.refresh():
+            app.refresh()
+            if app.config.ssh != listening_for:
                 await listen()
         except Exception:
             log.exception("configuration reload failed; the SSH server keeps its settings")
