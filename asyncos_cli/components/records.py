@@ -34,7 +34,11 @@ class Tracking(Component):
         self.service.flush()
 
     def operations(self) -> dict[str, Callable]:
-        return {"tracking": self._record}
+        return {"tracking": self._record, "tracking_flush": self._flush}
+
+    def _flush(self, req: dict) -> int:
+        self.service.flush()
+        return self.service.in_flight
 
     def _record(self, req: dict):
         rec = self.service.get(int(req.get("mid", 0)))

@@ -63,6 +63,9 @@ class Relay:
         self.intake = Intake(current, emit, clock, self.connections, self.reputation, maturity,
                              self.queue.next_mid, self.queue.receive)
         self._servers: dict[str, asyncio.AbstractServer] = {}
+        #: Per listener: its socket's settings (_socket_settings), and what makes its connections' protocol.
+        self._addresses: dict[str, tuple[str, int, int]] = {}
+        self._factories: dict[str, Callable] = {}
         self._suspended: set[str] = set()
         self.listen_errors: dict[str, str] = {}
         #: The re-binding a committed change of the listeners started (done: they follow the version in effect).
@@ -97,20 +100,25 @@ class Relay:
     # ------------------------------------------------------------ listeners
 
     async def _bind(self, config: Config) -> None:
+        """Listen as the configuration says. A listener whose address stays keeps its socket: new connections
+        get the new settings (limits, TLS, certificate) at once and none is refused meanwhile."""
         loop = asyncio.get_running_loop()
         wanted = {l.name: l for l in config.listeners.listeners if l.enabled and l.name not in self._suspended}
         for name in list(self._servers):
-            self._servers.pop(name).close()
+            if name not in wanted or self._addresses[name] != _socket_settings(wanted[name]):
+                self._servers.pop(name).close()
         self.listen_errors.clear()
         for name, listener in wanted.items():
+            self._factories[name] = make_server(self.intake, listener, config.system.hostname,
+                                                self._tls_for(listener, config))
+            if name in self._servers:
+                continue
             try:
                 self._servers[name] = await loop.create_server(
-                    make_server(self.intake, listener, config.system.hostname, self._tls_for(listener, config)),
-                    listener.interface, listener.port, reuse_address=True,
-                    # A flood waits in the accept queue and gets its 421 at once; with asyncio's default
-                    # of 100 the kernel drops the handshake's last ACK and clients hang unanswered.
-                    backlog=max(1024, listener.max_connections),
-                )
+                    # Each connection asks for the listener's current factory (see above).
+                    lambda name=name: self._factories[name](),
+                    listener.interface, listener.port, reuse_address=True, backlog=_socket_settings(listener)[2])
+                self._addresses[name] = _socket_settings(listener)
             except OSError as e:
                 self.listen_errors[name] = e.strerror or str(e)
                 log.error("listener %s cannot listen on %s port %d: %s", name, listener.interface,
@@ -154,3 +162,10 @@ class Relay:
                 for l in self.config.listeners.listeners
             ],
         }
+
+
+def _socket_settings(listener) -> tuple[str, int, int]:
+    """What only a new socket can change: the address, and the accept queue's length (a flood waits there and
+    gets its 421 at once; with asyncio's default of 100 the kernel drops the handshake's last ACK and clients
+    hang unanswered)."""
+    return listener.interface, listener.port, max(1024, listener.max_connections)

@@ -22,6 +22,7 @@ class ShellLogs:
         self.datadir = datadir
         self._ctx_ref = ctx_ref
         self._service = None
+        self._logs = None
 
     def __call__(self, event: Event) -> None:
         if event.log_type is None or not self.datadir.is_initialised():
@@ -35,8 +36,14 @@ class ShellLogs:
                 logs = ctx.session.snapshot.config.logs
             except CommandError:
                 return
-            self._service = log_subscriber(LogService(self.datadir.logs, logs, ctx.state.get("serial", "")))
+            self._logs = LogService(self.datadir.logs, logs, ctx.state.get("serial", ""))
+            self._service = log_subscriber(self._logs)
         self._service(event)  # the same writer as the daemon's: every log type the event goes to
+
+    def close(self) -> None:
+        if self._logs is not None:
+            self._logs.close()
+            self._logs = self._service = None
 
 
 def console_context(datadir: DataDir, prompter: Prompter, batch: bool) -> Context:

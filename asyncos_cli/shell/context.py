@@ -36,6 +36,16 @@ class Context:
     _store: object = None
     _accounts: object = None
     _files: object = None
+    #: Further connections a command opened (tracking, remediation jobs), closed with the context.
+    _opened: list = field(default_factory=list)
+
+    def database(self):
+        """A connection to the data directory's database for this command, closed when the context closes."""
+        from asyncos_cli.config.store import connect
+
+        conn = connect(self.datadir.database)
+        self._opened.append(conn)
+        return conn
 
     # ------------------------------------------------------------ store access (opened on first use)
 
@@ -138,6 +148,10 @@ class Context:
             raise CommandError(str(e)) from None
 
     def close(self) -> None:
-        for res in (self._store, self._state, self._accounts):
+        for res in (self._store, self._state, self._accounts, *self._opened):
             if res is not None:
                 res.close()
+        self._opened.clear()
+        closer = getattr(self.emit, "close", None)  # the console's log writer (an SSH session's is the server's)
+        if closer is not None:
+            closer()

@@ -8,18 +8,25 @@ from asyncos_cli.shell.prompter import CommandError
 
 
 def tracking_store(ctx):
-    """Message tracking, through its store interface (config.statestores.TrackingStore)."""
-    from asyncos_cli.config.store import connect
+    """Message tracking, through its store interface (config.statestores.TrackingStore).
+
+    The running daemon writes what it has in memory first, so a message tracking called finished a moment ago
+    is in every report and search.
+    """
+    from asyncos_cli.control.client import ControlError, DaemonUnavailable, request
     from asyncos_cli.services.tracking_search import SQLiteTrackingStore
 
-    return SQLiteTrackingStore(connect(ctx.datadir.database))
+    try:
+        request(ctx.datadir.control_socket, "tracking_flush")
+    except (DaemonUnavailable, ControlError):
+        pass  # no daemon: the database is all there is
+    return SQLiteTrackingStore(ctx.database())
 
 
 def remediation_jobs(ctx):
-    from asyncos_cli.config.store import connect
     from asyncos_cli.services.remediation import SQLiteRemediationJobs
 
-    return SQLiteRemediationJobs(connect(ctx.datadir.database))
+    return SQLiteRemediationJobs(ctx.database())
 
 
 def moment(value: str) -> float:
