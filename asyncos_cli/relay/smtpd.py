@@ -6,8 +6,8 @@ fails when an aiosmtpd release changes one of them); ``setup.cfg`` pins aiosmtpd
 upgrade is a deliberate step:
 
 - ``SMTP.__init__`` scans each new connection object with ``inspect.getmembers`` (for ``auth_*``) and
-  ``dir(self)`` (for ``smtp_*``, ``handle_*``): about a third of the receive path under load; both are
-  answered per class here, once (``install``).
+  ``dir(self)`` (for ``smtp_*``, ``handle_*``), and takes the EHLO hook's ``inspect.signature``: about a
+  third of the receive path under load; all are answered per class or function here, once (``install``).
 - ``SMTP.push`` writes each line of a multi-line reply separately; some clients (nmap's SMTP library, for
   one) read the first segment as the whole reply: ``AdjustedSMTP.push`` sends EHLO's answer in one write.
 - ``SMTP._timeout_cb`` closes an idle connection silently: a 421 says why first.
@@ -56,6 +56,17 @@ class _AuthScanOnly:
     def getmembers(obj, predicate=None):
         members = [(name, getattr(obj, name)) for name in _auth_names(type(obj))]
         return [(n, m) for n, m in members if predicate is None or predicate(m)]
+
+    @staticmethod
+    def signature(obj):
+        """The handler's EHLO hook's signature, worked out once per function (a bound method drops self)."""
+        return _signature(getattr(obj, "__func__", obj), hasattr(obj, "__self__"))
+
+
+@lru_cache(maxsize=None)
+def _signature(func, bound: bool) -> inspect.Signature:
+    sig = inspect.signature(func)
+    return sig.replace(parameters=list(sig.parameters.values())[1:]) if bound else sig
 
 
 @lru_cache(maxsize=None)
