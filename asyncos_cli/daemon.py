@@ -113,7 +113,7 @@ class Daemon:
         engines = EngineService(config, self.keyring, bus.emit, verify=lambda: ca_bundle(self.current(), d.run))
         maturity = SenderMaturity(SQLiteFirstSeen(connect(d.database)))
         relay = Relay(d.root / "queue", config, bus, certificates.listener_context, keyring=self.keyring,
-                      quarantine_dir=d.quarantine, maturity=maturity, engines=engines)
+                      quarantine_dir=d.quarantine, maturity=maturity, engines=engines, run_dir=d.run)
         await relay.start()
         monitoring = Monitoring(bus, self.keyring, serial, current, relay, certificates, d.root / "queue", d.run,
                                 self.started)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from asyncos_cli.config.schema import Config
 
-from .engines import EngineResults, engine_work
+from .engines import EngineResults
 from .pipeline import NO_CLIENTS, Clients, Envelope, parse_for, scan
 from .rewrite import rewrite
 from .verdict import (
@@ -55,21 +55,14 @@ def scan_batch(jobs: list[tuple], key: int, blob: bytes) -> list:
     return out
 
 
-def work_batch(jobs: list[tuple[bytes, Envelope]], key: int, blob: bytes) -> list:
-    """What each message needs from the threat engines (scanning.engines.EngineWork), or its exception."""
-    config, clients = snapshot(key, blob)
-    out = []
-    for raw, envelope in jobs:
-        try:
-            out.append(engine_work(parse_for(raw, envelope.direction, config, clients), config))
-        except Exception as e:
-            out.append(e)
-    return out
-
-
 def scan_message(raw: bytes, envelope: Envelope, config: Config, clients: Clients = NO_CLIENTS,
                  engines: EngineResults | None = None) -> list[PolicyOutcome]:
-    message = parse_for(raw, envelope.direction, config, clients)
+    return scan_parsed(raw, parse_for(raw, envelope.direction, config, clients), envelope, config, clients, engines)
+
+
+def scan_parsed(raw: bytes, message, envelope: Envelope, config: Config, clients: Clients = NO_CLIENTS,
+                engines: EngineResults | None = None) -> list[PolicyOutcome]:
+    """One PolicyOutcome per mail policy for a message parsed already (scanning.pipeline.parse_for)."""
     out = []
     for v in scan(message, envelope, config, clients=clients, engines=engines):
         content = None

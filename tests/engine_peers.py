@@ -107,9 +107,10 @@ rspamd_config:register_symbol{name = 'GW_TEST_SPAM_URL', score = 30.0, group = '
 
 class Rspamd:
     """Debian's rspamd with a private local configuration, a resolver that answers NXDOMAIN at once (dnsmasq),
-    free ports (test-tools.md section 7)."""
+    free ports (test-tools.md section 7). ``clamd`` (HOST:PORT): its antivirus module asks that clamd too,
+    with the whole message (a milter baseline doing what the gateway's anti-virus does)."""
 
-    def __init__(self, rules: str = RSPAMD_RULES):
+    def __init__(self, rules: str = RSPAMD_RULES, clamd: str | None = None):
         self.dir = Path(tempfile.mkdtemp(prefix="rspamd-"))
         os.chmod(self.dir, 0o755)
         self.normal, self.controller, self.milter, dns = free_port(), free_port(), free_port(), free_port()
@@ -132,6 +133,10 @@ class Rspamd:
                                                 'upstream "local" { default = yes; self_scan = yes; }\n')
         (local / "worker-fuzzy.inc").write_text(f'bind_socket = "127.0.0.1:{free_port()}";\ncount = 0;\n')
         (self.dir / "rspamd.local.lua").write_text(rules)
+        if clamd:
+            (local / "antivirus.conf").write_text(
+                f'clamav {{ type = "clamav"; servers = "{clamd}"; scan_mime_parts = false; symbol = "CLAM_VIRUS"; '
+                'action = "reject"; timeout = 10; }\n')
         self.proc = None
         try:
             self.proc = subprocess.Popen(

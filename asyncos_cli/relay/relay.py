@@ -34,7 +34,7 @@ log = logging.getLogger("asyncos.relay")
 class Relay:
     def __init__(self, queue_dir: Path, config: Config, bus: EventBus, tls_context,
                  clock: Callable[[], float] = time.time, keyring=None, quarantine_dir: Path | None = None,
-                 maturity=None, engines=None):
+                 maturity=None, engines=None, run_dir: Path | None = None):
         from asyncos_cli.events.system import ReputationProviderFailed
         from asyncos_cli.services.quarantine import QuarantineStore
         from asyncos_cli.services.reputation import ReputationService
@@ -57,7 +57,9 @@ class Relay:
         self.queue = QueueManager(Spool(queue_dir), QuarantineStore(quarantine_dir or queue_dir.parent / "quarantine"),
                                   self.agent, emit, clock, current)
         self.outcomes = OutcomeStage(self.queue, emit, current)
-        self.scans = ScanQueue(current, emit, engines, self.reputation, keyring, maturity, self.outcomes.apply)
+        run_dir = run_dir or queue_dir.parent / "run"
+        self.scans = ScanQueue(current, emit, engines, self.reputation, keyring, maturity, self.outcomes.apply,
+                               run_dir / "engines.sock")
         self.queue.incoming = self.scans.put
         self.connections = ConnectionTable(clock)
         self.intake = Intake(current, emit, clock, self.connections, self.reputation, maturity,
@@ -77,6 +79,7 @@ class Relay:
     # ------------------------------------------------------------ life cycle
 
     async def start(self) -> None:
+        await self.scans.start()
         recovered = self.queue.start()
         if recovered:
             log.warning("queue resumed with %d messages", recovered)

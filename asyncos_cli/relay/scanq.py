@@ -1,11 +1,13 @@
 """The scan queue: the hand-off of queued messages to the scanning workers.
 
-Each message comes back as one typed ScanOutcome (scanning.verdict) for the
-outcome stage to apply. A message nothing configured could look at is not
-parsed at all: its outcome is its direction's default policy, from the
-envelope alone. The messages of one group commit go to the workers
-together; with the threat engines on, the engines answer each message on
-its own time and the answers go to the workers together again.
+Each message crosses to a worker once and comes back as one typed
+ScanOutcome (scanning.verdict) for the outcome stage to apply. A message
+nothing configured could look at is not parsed at all: its outcome is its
+direction's default policy, from the envelope alone. The messages of one
+group commit go to the workers together. With the threat engines on, a
+worker asks this loop's engine broker for each message's answers (the
+engines' connections, health and counts stay in the daemon) and sends each
+outcome as soon as it has it (relay/scanworker.py).
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import asyncio
 import logging
 import os
 import re
+from pathlib import Path
 from typing import Callable
 
 from asyncos_cli.config.schema import Config
 from asyncos_cli.events.mail import StageVerdict
 from scanning.verdict import PolicyOutcome, ScanOutcome
 
+from . import frames
 from .fates import Emit
 from .spool import QueuedMessage
 
@@ -52,7 +56,7 @@ def direction_of(msg: QueuedMessage, config: Config) -> str:
 
 class ScanQueue:
     def __init__(self, config: Callable[[], Config], emit: Emit, engines, reputation, keyring, maturity,
-                 outcome: Callable):
+                 outcome: Callable, broker_path: Path):
         self.config = config
         self.emit = emit
         #: services.engines.service.EngineService: clamd, Rspamd, file reputation (reached from this loop).
@@ -68,13 +72,26 @@ class ScanQueue:
         self.repeat_clickers: frozenset = frozenset()
         self._tasks: set[asyncio.Task] = set()
         self._to_scan: list[QueuedMessage] = []
-        #: Messages the engines have answered for, waiting for the workers: (msg, job, config).
-        self._examined: list = []
         self._pool = None
         self._blob = None
         self._blob_key = 0
+        #: Where the workers ask for the engines' answers (a Unix socket in the private run folder).
+        self.broker_path = broker_path
+        self._broker = None
+        #: MID -> (message, envelope for the engines, configuration): at a worker, no outcome yet.
+        self._at_workers: dict[int, tuple] = {}
+        #: Batch number -> set when that batch's worker connection has closed (every outcome read).
+        self._batches: dict[int, asyncio.Event] = {}
+        self._batch_seq = 0
+
+    async def start(self) -> None:
+        self.broker_path.unlink(missing_ok=True)
+        self._broker = await asyncio.start_unix_server(self._serve_worker, str(self.broker_path))
+        os.chmod(self.broker_path, 0o600)
 
     def close(self) -> None:
+        if self._broker is not None:
+            self._broker.close()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         self.engines.close()
@@ -151,11 +168,12 @@ class ScanQueue:
                                              mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
-    async def _in_workers(self, function, jobs: list[tuple], config: Config) -> list:
+    async def _in_workers(self, function, jobs: list[tuple], config: Config, *extra) -> list:
         """``function`` (scanning.worker) over the jobs in a worker; when the hand-off fails, that exception each."""
         try:
             key, blob = self._snapshot_blob(config)
-            return await asyncio.get_running_loop().run_in_executor(self._workers(), function, jobs, key, blob)
+            return await asyncio.get_running_loop().run_in_executor(self._workers(), function, jobs, key, blob,
+                                                                    *extra)
         except Exception as e:  # the scan failed: the messages are not lost, they go on unscanned and say so
             from concurrent.futures.process import BrokenProcessPool
 
@@ -188,9 +206,7 @@ class ScanQueue:
             await asyncio.gather(*(self._header_from_sdr(m) for m in batch))
         jobs = self._jobs(batch, config)
         if self.engines.wanted(config):
-            # The engines answer each message on its own time: a slow one must not hold up the others.
-            await asyncio.gather(*(self._examine(msg, job, work, config) for msg, job, work
-                                   in zip(batch, jobs, await self._engine_work(batch, jobs, config))))
+            await self._scan_with_engines(batch, jobs, config)
             return
         self._deliver(batch, jobs, await self._in_workers(scan_batch, jobs, config))
 
@@ -202,52 +218,74 @@ class ScanQueue:
 
     # ------------------------------------------------------------ the threat engines
 
-    async def _engine_work(self, batch: list[QueuedMessage], jobs: list[tuple], config: Config) -> list:
-        """What each message needs from the engines; a single text part needs no parse to know: nothing."""
-        from scanning.engines import EngineWork
-        from scanning.worker import work_batch
+    async def _scan_with_engines(self, batch: list[QueuedMessage], jobs: list[tuple], config: Config) -> None:
+        """One hand-off: the worker asks the broker for the engines' answers; outcomes come back through it."""
+        from .scanworker import scan_with_engines
 
-        works: list = [EngineWork() for _ in batch]
-        parse = [i for i, msg in enumerate(batch) if may_have_attachments(msg.content)]
-        if parse:
-            for i, work in zip(parse, await self._in_workers(work_batch, [jobs[i] for i in parse], config)):
-                works[i] = work
-        return works
-
-    async def _examine(self, msg: QueuedMessage, job: tuple, work, config: Config) -> None:
-        from scanning.engines import EngineResults
-
-        raw, envelope = job
-        if isinstance(work, BaseException):
-            self._deliver([msg], [job], [work])
-            return
+        for msg, (_, envelope) in zip(batch, jobs):
+            self._at_workers[msg.mid] = (msg, {"From": msg.sender, "Rcpt": list(envelope.recipients),
+                                               "IP": msg.remote_ip, "Hostname": config.system.hostname}, config)
+        self._batch_seq += 1
+        batch_id, closed = self._batch_seq, asyncio.Event()
+        self._batches[batch_id] = closed
         try:
-            answers = await self.engines.examine(msg.mid, raw, {"From": msg.sender, "Rcpt": list(envelope.recipients),
-                                                                "IP": msg.remote_ip,
-                                                                "Hostname": config.system.hostname}, work, config)
-        except Exception as e:  # never leave an accepted message without a way out of the queue
-            log.exception("MID %d: the engines failed", msg.mid)
-            self._deliver([msg], [job], [e])
+            done = await self._in_workers(scan_with_engines, jobs, config, str(self.broker_path), batch_id)
+            failure = done[0] if isinstance(done, list) and done and isinstance(done[0], BaseException) else None
+            # The outcomes travel on the broker's connection, not with the worker's return: read them all first
+            # (a dead worker's connection closes too; one that never connected gives nothing to wait for).
+            try:
+                await asyncio.wait_for(closed.wait(), 5 if failure else 60)
+            except asyncio.TimeoutError:
+                pass
+        finally:
+            self._batches.pop(batch_id, None)
+        for msg, job in zip(batch, jobs):  # what the worker never answered (it died, the daemon is stopping)
+            if msg.mid in self._at_workers:
+                why = failure or RuntimeError("the scanning worker gave no outcome")
+                self._settle(msg.mid, ScanOutcome(job[1].direction, failure=f"{type(why).__name__}: {why}"))
+
+    def _settle(self, mid: int, outcome: ScanOutcome) -> None:
+        found = self._at_workers.pop(mid, None)
+        if found is not None:  # once per message, whoever is first
+            self.outcome(found[0], outcome)
+
+    async def _serve_worker(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One worker's batch: its EngineWork in, the engines' answers out, its outcomes in."""
+        asked: set[asyncio.Task] = set()
+        batch = None
+        try:
+            while (frame := await frames.read(reader)) is not None:
+                kind, mid, payload = frame
+                if kind == "batch":
+                    batch = mid
+                elif kind == "outcome":
+                    self._settle(mid, payload)
+                elif kind == "work":
+                    task = asyncio.get_running_loop().create_task(self._examine(mid, payload, writer))
+                    asked.add(task)
+                    task.add_done_callback(asked.discard)
+        finally:
+            for task in asked:
+                task.cancel()
+            writer.close()
+            if batch in self._batches:
+                self._batches[batch].set()
+
+    async def _examine(self, mid: int, work, writer: asyncio.StreamWriter) -> None:
+        """The engines answer each message on its own time: a slow one holds up no other."""
+        found = self._at_workers.get(mid)
+        if found is None:
+            writer.write(frames.pack(("settled", mid, None)))
             return
-        # The answers that arrive in one loop turn go to the workers together, as accepted messages do.
-        self._examined.append((msg, (raw, envelope, EngineResults(**answers)), config))
-        if len(self._examined) == 1:
-            asyncio.get_running_loop().call_soon(self._dispatch_examined)
-
-    def _dispatch_examined(self) -> None:
-        ready, self._examined = self._examined, []
-        by_config: dict[int, list] = {}
-        for item in ready:
-            by_config.setdefault(id(item[2]), []).append(item)
-        for items in by_config.values():
-            for i in range(0, len(items), SCAN_BATCH):
-                self._spawn(self._scan_examined(items[i:i + SCAN_BATCH]))
-
-    async def _scan_examined(self, items: list) -> None:
-        from scanning.worker import scan_batch
-
-        batch, jobs, config = [m for m, _, _ in items], [j for _, j, _ in items], items[0][2]
-        self._deliver(batch, jobs, await self._in_workers(scan_batch, jobs, config))
+        msg, envelope, config = found
+        try:
+            answers = await self.engines.examine(mid, msg.content, envelope, work, config)
+        except Exception as e:  # never leave an accepted message without a way out of the queue
+            log.exception("MID %d: the engines failed", mid)
+            self._settle(mid, ScanOutcome(direction_of(msg, config), failure=f"{type(e).__name__}: {e}"))
+            writer.write(frames.pack(("settled", mid, None)))
+            return
+        writer.write(frames.pack(("answers", mid, answers)))
 
     async def _header_from_sdr(self, msg: QueuedMessage) -> None:
         """After DATA: the reputation of the header From domain too, when it differs from the envelope's."""

@@ -1,0 +1,74 @@
+"""With the threat engines on, a message crosses to the scanning workers once and comes back as one outcome."""
+
+from __future__ import annotations
+
+import asyncio
+
+from corpus import mail
+
+from asyncos_cli.config.schema import Config
+from asyncos_cli.relay.scanq import ScanQueue
+from asyncos_cli.relay.spool import QueuedMessage, Recipient
+from scanning.verdict import Action, ScanOutcome
+
+
+class _Engines:
+    """The daemon's EngineService as the scan queue sees it: on, answering clean, noting what it was asked."""
+
+    def __init__(self):
+        self.asked = []
+
+    def wanted(self, config) -> bool:
+        return True
+
+    async def examine(self, mid, raw, envelope, work, config) -> dict:
+        self.asked.append((mid, [label for label, *_ in work.av_parts]))
+        return {"antivirus": {"verdict": "clean", "detail": "", "threats": [], "infected": [], "in_body": False}}
+
+    def close(self) -> None:
+        pass
+
+
+class _NoReputation:
+    def can_answer(self, kind: str) -> bool:
+        return False
+
+
+def test_one_hand_off_per_message_and_the_worker_sends_what_it_extracted(tmp_path):
+    config = Config.default()
+    config = config.with_section(config.antivirus.replace(enabled=True))
+    engines, outcomes = _Engines(), {}
+
+    async def scenario():
+        queue = ScanQueue(lambda: config, lambda event: None, engines, _NoReputation(), None, None,
+                          lambda msg, outcome: outcomes.__setitem__(msg.mid, outcome), tmp_path / "engines.sock")
+        await queue.start()
+        handed = []
+        real = queue._in_workers
+
+        async def counting(function, jobs, cfg, *extra):
+            handed.append((function.__name__, [job[1].mid for job in jobs]))
+            return await real(function, jobs, cfg, *extra)
+
+        queue._in_workers = counting
+        try:
+            for mid in (1, 2, 3):
+                content = mail((f"report-{mid}.pdf", b"%PDF-1.4 not really", "application/pdf"))
+                queue.put(QueuedMessage(mid, 1, "a@example.org", [Recipient(0, "b@example.com")], 0.0,
+                                        "IncomingMail", content=content))
+            for _ in range(600):
+                if len(outcomes) == 3:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            queue.close()
+        return handed
+
+    handed = asyncio.run(scenario())
+    assert sorted(m for _, mids in handed for m in mids) == [1, 2, 3]  # each message handed over once
+    assert {name for name, _ in handed} == {"scan_with_engines"}
+    assert sorted(engines.asked) == [(1, ["report-1.pdf"]), (2, ["report-2.pdf"]), (3, ["report-3.pdf"])]
+    assert all(isinstance(o, ScanOutcome) and not o.failure for o in outcomes.values()), outcomes
+    assert all(o.copies[0].action is Action.DELIVER for o in outcomes.values())
+    assert all(any(s.stage == "antivirus" and s.verdict == "NEGATIVE" for s in o.copies[0].stages)
+               for o in outcomes.values()), outcomes
