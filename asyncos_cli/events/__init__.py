@@ -58,24 +58,30 @@ Handler = Callable[[Event], None]
 class EventBus:
     def __init__(self) -> None:
         self._handlers: dict[type, list[Handler]] = defaultdict(list)
+        #: Concrete event type -> every handler it reaches (its own and its base classes'), worked out once.
+        self._reach: dict[type, tuple[Handler, ...]] = {}
         self.emitted = 0
         self.handler_failures = 0
 
     def subscribe(self, event_type: type[Event], handler: Handler) -> None:
         """``event_type`` may be a base class: ``Event`` receives everything."""
         self._handlers[event_type].append(handler)
+        self._reach.clear()
 
     def emit(self, event: Event) -> None:
         self.emitted += 1
-        for cls in type(event).__mro__:
-            for handler in self._handlers.get(cls, ()):
-                try:
-                    handler(event)
-                except Exception:  # one broken subscriber must not stop the others
-                    import logging
+        handlers = self._reach.get(type(event))
+        if handlers is None:
+            handlers = self._reach[type(event)] = tuple(
+                h for cls in type(event).__mro__ for h in self._handlers.get(cls, ()))
+        for handler in handlers:
+            try:
+                handler(event)
+            except Exception:  # one broken subscriber must not stop the others
+                import logging
 
-                    self.handler_failures += 1
-                    logging.getLogger("asyncos.events").exception("event handler %r failed on %r", handler, event)
+                self.handler_failures += 1
+                logging.getLogger("asyncos.events").exception("event handler %r failed on %r", handler, event)
 
 
 def log_subscriber(logs) -> Handler:
