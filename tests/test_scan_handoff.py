@@ -72,3 +72,46 @@ def test_one_hand_off_per_message_and_the_worker_sends_what_it_extracted(tmp_pat
     assert all(o.copies[0].action is Action.DELIVER for o in outcomes.values())
     assert all(any(s.stage == "antivirus" and s.verdict == "NEGATIVE" for s in o.copies[0].stages)
                for o in outcomes.values()), outcomes
+
+
+def test_a_worker_that_dies_waiting_for_the_engines_costs_no_message(tmp_path):
+    """Its messages come back unscannable (and are delivered, saying so); the next ones get a fresh worker."""
+    import os
+    import signal
+
+    config = Config.default()
+    config = config.with_section(config.antivirus.replace(enabled=True))
+    outcomes, running = {}, {}
+
+    class _KillingEngines(_Engines):
+        async def examine(self, mid, raw, envelope, work, config) -> dict:
+            if mid == 1:
+                for pid in list(running["queue"]._pool._processes):  # the worker waiting for this answer dies
+                    os.kill(pid, signal.SIGKILL)
+                await asyncio.sleep(30)
+            return await super().examine(mid, raw, envelope, work, config)
+
+    async def wait_for(n: int) -> None:
+        for _ in range(600):
+            if len(outcomes) >= n:
+                return
+            await asyncio.sleep(0.05)
+
+    async def scenario():
+        queue = running["queue"] = ScanQueue(lambda: config, lambda event: None, _KillingEngines(), _NoReputation(),
+                                             None, None, lambda msg, outcome: outcomes.__setitem__(msg.mid, outcome),
+                                             tmp_path / "engines.sock")
+        await queue.start()
+        try:
+            queue.put(QueuedMessage(1, 1, "a@example.org", [Recipient(0, "b@example.com")], 0.0, "IncomingMail",
+                                    content=mail(("a.pdf", b"%PDF-1.4 x", "application/pdf"))))
+            await wait_for(1)
+            queue.put(QueuedMessage(2, 1, "a@example.org", [Recipient(0, "b@example.com")], 0.0, "IncomingMail",
+                                    content=mail(("b.pdf", b"%PDF-1.4 y", "application/pdf"))))
+            await wait_for(2)
+        finally:
+            queue.close()
+
+    asyncio.run(scenario())
+    assert "BrokenProcessPool" in outcomes[1].failure, outcomes[1]
+    assert not outcomes[2].failure and outcomes[2].copies[0].action is Action.DELIVER, outcomes[2]
