@@ -105,6 +105,17 @@ rspamd_config:register_symbol{name = 'GW_TEST_SPAM_URL', score = 30.0, group = '
 """
 
 
+def _hyperscan_cache() -> str:
+    """Rspamd compiles its hyperscan databases at every start (most of its 10 s): one cache, kept between runs."""
+    folder = Path(tempfile.gettempdir()) / "asyncos-rspamd-hs-cache"
+    try:
+        folder.mkdir(mode=0o755, exist_ok=True)
+        shutil.chown(folder, "_rspamd", "_rspamd")
+    except (OSError, LookupError):
+        return ""  # no rspamd user yet: each start compiles, as before
+    return f'hs_cache_dir = "{folder}/";\n'
+
+
 class Rspamd:
     """Debian's rspamd with a private local configuration, a resolver that answers NXDOMAIN at once (dnsmasq),
     free ports (test-tools.md section 7). ``clamd`` (HOST:PORT): its antivirus module asks that clamd too,
@@ -124,7 +135,7 @@ class Rspamd:
             (self.dir / sub).mkdir()
             shutil.chown(self.dir / sub, "_rspamd", "_rspamd")
         (local / "options.inc").write_text(f'dns {{ nameserver = ["127.0.0.1:{dns}"]; timeout = 1s; '
-                                           'retransmits = 1; }\n')
+                                           'retransmits = 1; }\n' + _hyperscan_cache())
         (local / "logging.inc").write_text(f'type = "file"; filename = "{self.dir}/log/rspamd.log"; '
                                            'level = "error";\n')
         (local / "worker-normal.inc").write_text(f'bind_socket = "127.0.0.1:{self.normal}";\n')
