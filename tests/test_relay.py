@@ -53,7 +53,7 @@ def test_smtp_source_load_arrives_exactly_once(relay):
                         "-t", "b@example.com", f"127.0.0.1:{relay.public}"], capture_output=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert wait_for(lambda: len(relay.sink.messages()) >= 300, 60)
-    time.sleep(0.5)
+    assert wait_for(lambda: relay.request("status")["queued"] == 0, 20)  # nothing more can come
     assert len(relay.sink.messages()) == 300
     assert relay.request("status")["queued"] == 0
 

@@ -199,8 +199,7 @@ def test_passphrase_set_by_an_admin_must_be_changed_first(gateway, datadir):
 
     r = run_cli(datadir, "-c", "userconfig policy account --reset-after-admin-set=yes; commit; "
                                "userconfig new temp1 --fullname=Temp --role=guest --passphrase=Temp-Pass-8q; commit")
-    assert r.returncode == 0, r.stderr
-    time.sleep(1.2)
+    assert r.returncode == 0, r.stderr  # the SSH server reads it at the login
 
     async def go():
         async with asyncssh.connect("127.0.0.1", gateway.port, username="temp1", password="Temp-Pass-8q",

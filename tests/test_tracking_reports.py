@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import smtplib
 import socket
-import time
 
-from conftest import DaemonProcess, Sink, listener_port, run_cli, wait_for
+from conftest import DaemonProcess, Sink, listener_port, run_cli, wait_applied, wait_for
 
 
 def _cli(datadir, line):
@@ -36,13 +35,13 @@ def test_tracking_by_policy_and_the_reports(datadir, tmp_path):
                 s.ehlo()
                 assert s.mail("x@bad.example")[0] == 550
         _cli(datadir, "reputationconfig local set 127.0.0.1 -9; commit")
-        time.sleep(1.2)
+        wait_applied(datadir)
         n_ip = 3
         for _ in range(n_ip):  # refused before the greeting: Stopped by IP Reputation Filtering
             with socket.create_connection(("127.0.0.1", public), timeout=10) as c:
                 assert c.recv(100).startswith(b"554")
         assert wait_for(lambda: len(sink.messages()) == 7, 30)
-        time.sleep(1.5)  # the daemon writes finished records every poll
+        # findevent asks the daemon to write the records it holds first: no wait for its next poll.
         sales = json.loads(_cli(datadir, "findevent --policy=SALES --direction=incoming --format=json"))
         assert sorted(r["subject"] for r in sales) == ["both", "order 0", "order 1", "order 2"]
         assert all(r["policies"] == ["incoming SALES"] for r in sales)
