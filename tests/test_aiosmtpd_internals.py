@@ -22,8 +22,14 @@ def test_each_internal_relied_on_exists(owner, name):
 
 
 def test_smtp_init_still_scans_with_inspect_getmembers_and_dir():
+    """smtpd.install answers these per class: dir() listing only the handle_* and smtp_* names it filters for."""
+    import re
+
     source = inspect.getsource(SMTP.__init__)
-    assert "inspect.getmembers(" in source and "dir(self)" in source
+    assert "inspect.getmembers(" in source and "inspect.signature(ehlo_hook)" in source
+    scans = re.findall(r"for m in dir\((\w+)\)\s+if m\.startswith\(\"(\w+)\"\)", source)
+    assert sorted(scans) == [("handler", "handle_"), ("self", "smtp_")], scans
+    assert source.count("dir(") == 2
 
 
 def test_the_overridden_methods_keep_their_signatures():

@@ -76,12 +76,12 @@ def _auth_names(cls: type) -> tuple[str, ...]:
 
 @lru_cache(maxsize=None)
 def _class_names(cls: type) -> tuple[str, ...]:
-    return tuple(dir(cls))
+    return tuple(n for n in dir(cls) if n.startswith(("handle_", "smtp_")))
 
 
 def _dir_of_class(obj=None):
-    """``dir`` inside aiosmtpd.smtp, cached per class: what SMTP.__init__ looks for (handle_* and smtp_*)
-    are class attributes."""
+    """``dir`` inside aiosmtpd.smtp, cached per class: SMTP.__init__ looks in it for the handle_* hooks and the
+    smtp_* commands only (class attributes both), so only those names are listed."""
     return list(_class_names(type(obj)))
 
 
