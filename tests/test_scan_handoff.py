@@ -41,7 +41,7 @@ def test_one_hand_off_per_message_and_the_worker_sends_what_it_extracted(tmp_pat
 
     async def scenario():
         queue = ScanQueue(lambda: config, lambda event: None, engines, _NoReputation(), None, None,
-                          lambda msg, outcome: outcomes.__setitem__(msg.mid, outcome), tmp_path / "engines.sock")
+                          tmp_path / "engines.sock")
         await queue.start()
         handed = []
         real = queue._in_workers
@@ -52,14 +52,15 @@ def test_one_hand_off_per_message_and_the_worker_sends_what_it_extracted(tmp_pat
 
         queue._in_workers = counting
         try:
+            futures = {}
             for mid in (1, 2, 3):
                 content = mail((f"report-{mid}.pdf", b"%PDF-1.4 not really", "application/pdf"))
-                queue.put(QueuedMessage(mid, 1, "a@example.org", [Recipient(0, "b@example.com")], 0.0,
-                                        "IncomingMail", content=content))
-            for _ in range(600):
-                if len(outcomes) == 3:
-                    break
-                await asyncio.sleep(0.05)
+                msg = QueuedMessage(mid, 1, "a@example.org", [Recipient(0, "b@example.com")], 0.0, "IncomingMail",
+                                    content=content)
+                assert queue.needs_scan(msg)
+                futures[mid] = queue.scan(msg)
+            for mid, future in futures.items():
+                outcomes[mid] = await asyncio.wait_for(future, 30)
         finally:
             queue.close()
         return handed
@@ -91,24 +92,15 @@ def test_a_worker_that_dies_waiting_for_the_engines_costs_no_message(tmp_path):
                 await asyncio.sleep(30)
             return await super().examine(mid, raw, envelope, work, config)
 
-    async def wait_for(n: int) -> None:
-        for _ in range(600):
-            if len(outcomes) >= n:
-                return
-            await asyncio.sleep(0.05)
-
     async def scenario():
         queue = running["queue"] = ScanQueue(lambda: config, lambda event: None, _KillingEngines(), _NoReputation(),
-                                             None, None, lambda msg, outcome: outcomes.__setitem__(msg.mid, outcome),
-                                             tmp_path / "engines.sock")
+                                             None, None, tmp_path / "engines.sock")
         await queue.start()
         try:
-            queue.put(QueuedMessage(1, 1, "a@example.org", [Recipient(0, "b@example.com")], 0.0, "IncomingMail",
-                                    content=mail(("a.pdf", b"%PDF-1.4 x", "application/pdf"))))
-            await wait_for(1)
-            queue.put(QueuedMessage(2, 1, "a@example.org", [Recipient(0, "b@example.com")], 0.0, "IncomingMail",
-                                    content=mail(("b.pdf", b"%PDF-1.4 y", "application/pdf"))))
-            await wait_for(2)
+            for mid, name in ((1, "a.pdf"), (2, "b.pdf")):
+                msg = QueuedMessage(mid, 1, "a@example.org", [Recipient(0, "b@example.com")], 0.0, "IncomingMail",
+                                    content=mail((name, b"%PDF-1.4 x", "application/pdf")))
+                outcomes[mid] = await asyncio.wait_for(queue.scan(msg), 30)
         finally:
             queue.close()
 

@@ -1,11 +1,13 @@
 """The queue manager: the only writer of queue state.
 
 Messages enter through ``receive`` (the listener) and leave through
-``finish``; in between the queue manager schedules delivery attempts,
-retries, splits a message between mail policies, quarantines, releases,
-bounces and requeues. The listener, the outcome of a scan and the control
-channel ask it; the delivery agent only reports what the far end answered
-(Postfix's qmgr(8) beside smtp(8)).
+``finish``; in between the queue manager hands each to the scan queue,
+carries out its ScanOutcome (splits it between mail policies, delivers,
+drops, bounces, quarantines, requeues), schedules delivery attempts and
+retries, and releases from quarantine. Calls go one way: the listener and
+the control channel call it; it calls the scan queue (a future comes back),
+the outcome helpers and the delivery agent (which only records what the far
+end answered): Postfix's qmgr(8) beside cleanup(8) and smtp(8).
 """
 
 from __future__ import annotations
@@ -13,20 +15,24 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
-from typing import Callable
+from typing import Callable, Protocol
 
 from asyncos_cli.config.addresses import AddressError, ascii_domain, split
 from asyncos_cli.config.schema import Config
+from asyncos_cli.events.engines import MessageDeferred
 from asyncos_cli.events.mail import (
     BounceGenerated,
     MessageFinished,
     MessageReceived,
     MessageSplit,
+    PolicyMatched,
     QuarantineExpired,
     QuarantineReleased,
+    StageVerdict,
 )
+from scanning.verdict import Action, PolicyOutcome, ScanOutcome
 
-from . import fates
+from . import fates, outcome
 from .delivery import IDLE_SECONDS, DeliveryAgent
 from .dsn import build as build_dsn
 from .fates import Emit
@@ -43,18 +49,26 @@ from .spool import (
 log = logging.getLogger("asyncos.relay")
 
 
+class Scanner(Protocol):
+    """The scan queue as the queue manager uses it (relay.scanq.ScanQueue)."""
+
+    def needs_scan(self, msg: QueuedMessage) -> bool: ...
+
+    def default_outcome(self, msg: QueuedMessage) -> ScanOutcome: ...
+
+    def scan(self, msg: QueuedMessage) -> asyncio.Future: ...
+
+
 class QueueManager:
-    def __init__(self, spool: Spool, quarantines, agent: DeliveryAgent, emit: Emit, clock: Callable[[], float],
-                 config: Callable[[], Config]):
+    def __init__(self, spool: Spool, quarantines, scanner: Scanner, agent: DeliveryAgent, emit: Emit,
+                 clock: Callable[[], float], config: Callable[[], Config]):
         self.spool = spool
         self.quarantines = quarantines
+        self.scanner = scanner
         self.agent = agent
         self.emit = emit
         self.clock = clock
         self.config = config
-        #: Where a received, recovered or requeued message goes first (the scan queue, wired by the relay);
-        #: straight to delivery until then.
-        self.incoming: Callable[[QueuedMessage], None] = self.submit
         self.paused = False
         self._heap: list[tuple[float, int]] = []
         self._messages: dict[int, QueuedMessage] = {}
@@ -73,7 +87,7 @@ class QueueManager:
         for msg in recovered:
             msg.next_attempt = 0.0  # resume at once after a restart
             # Scanned again: a rewrite (headers, stripped attachments) is not on disk, only the original.
-            self.incoming(msg)
+            self._scan(msg)
         return len(recovered)
 
     async def stop(self) -> None:
@@ -95,7 +109,10 @@ class QueueManager:
         await self.spool.store(msg)
         self.emit(MessageReceived(msg.mid, msg.icid, msg.sender, tuple(r.address for r in msg.recipients), msg.size,
                                   msg.subject, msg.message_id, msg.remote_ip))
-        self.incoming(msg)
+        if msg.sdr:
+            verdict, _, category = msg.sdr.partition(":")
+            self.emit(StageVerdict(msg.mid, "sdr", verdict.upper(), category))
+        self._scan(msg)
 
     async def generate(self, sender: str, to: list[str], content: bytes, listener: str, subject: str) -> QueuedMessage:
         """A message the gateway writes itself (a DSN, a notification): queued and delivered, never scanned."""
@@ -115,7 +132,51 @@ class QueueManager:
 
     def requeue_later(self, msg: QueuedMessage, seconds: float) -> None:
         """Back to the start (scanned again) after ``seconds``: it stays on disk meanwhile."""
-        asyncio.get_running_loop().call_later(seconds, self.incoming, msg)
+        asyncio.get_running_loop().call_later(seconds, self._scan, msg)
+
+    # ------------------------------------------------------------ the scan and its outcome
+
+    def _scan(self, msg: QueuedMessage) -> None:
+        if not self.scanner.needs_scan(msg):
+            self._carry_out(msg, self.scanner.default_outcome(msg))  # no parse, no task: the fast path
+            return
+        future = self.scanner.scan(msg)
+        future.add_done_callback(lambda f: None if f.cancelled() else self._carry_out(msg, f.result()))
+
+    def _carry_out(self, msg: QueuedMessage, result: ScanOutcome) -> None:
+        outcome.report(self.emit, msg, result)
+        if result.failure:  # the message goes on unscanned, and its log says so
+            self.submit(msg)
+        elif outcome.simple(result):
+            outcome.rewrite(msg, result.copies[0])
+            self.submit(msg)
+        else:
+            self._spawn(self._carry_out_copies(msg, result))
+
+    async def _carry_out_copies(self, msg: QueuedMessage, result: ScanOutcome) -> None:
+        copies = await self.split(msg, [(c.policy, c.recipients) for c in result.copies[1:]])
+        for copy, policy in zip(copies[1:], result.copies[1:]):
+            self.emit(PolicyMatched(copy.mid, policy.policy, result.direction, True))
+        for copy, policy in zip(copies, result.copies):
+            await self._carry_out_copy(copy, policy)
+
+    async def _carry_out_copy(self, msg: QueuedMessage, result: PolicyOutcome) -> None:
+        outcome.rewrite(msg, result)
+        by = result.decided_by
+        if result.action is Action.DROP:
+            await self.drop_now(msg, by)
+        elif result.action is Action.BOUNCE:
+            await self.bounce_now(msg, f"550 5.7.1 Bounced by {by}")
+        elif result.action is Action.QUARANTINE:
+            await self.quarantine(msg, result.quarantine or "Policy", by, result.policy)
+        elif result.action is Action.DEFER:  # an engine was unavailable: scanned again later
+            retry = outcome.retry_seconds(self.config(), result)
+            self.emit(MessageDeferred(msg.mid, f"{result.deferred_stage} engine unavailable", retry))
+            self.requeue_later(msg, retry)
+        else:
+            self.submit(msg)
+        for to, content in outcome.notices(msg, result, self.config().system.hostname):
+            await self.generate("", to, content, "(notify)", "Message notification")
 
     # ------------------------------------------------------------ the active queue
 

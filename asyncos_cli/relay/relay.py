@@ -1,4 +1,4 @@
-"""The relay service: listeners -> queue manager -> scan queue -> outcome -> delivery.
+"""The relay service: listeners -> queue manager -> scan queue, outcome, delivery.
 
 Runs inside the daemon's event loop. This module only wires the parts and
 follows the configuration: a committed change of the listeners re-binds
@@ -23,7 +23,6 @@ from .connections import ConnectionTable
 from .counters import COUNTED, Counters
 from .delivery import DeliveryAgent
 from .listener import Intake, make_server
-from .outcome import OutcomeStage
 from .qmgr import QueueManager
 from .scanq import ScanQueue
 from .spool import Spool
@@ -53,14 +52,11 @@ class Relay:
         self.engines = engines
         self.tls_context = tls_context
         current = self.current
+        run_dir = run_dir or queue_dir.parent / "run"
+        self.scans = ScanQueue(current, emit, engines, self.reputation, keyring, maturity, run_dir / "engines.sock")
         self.agent = DeliveryAgent(emit, clock)
         self.queue = QueueManager(Spool(queue_dir), QuarantineStore(quarantine_dir or queue_dir.parent / "quarantine"),
-                                  self.agent, emit, clock, current)
-        self.outcomes = OutcomeStage(self.queue, emit, current)
-        run_dir = run_dir or queue_dir.parent / "run"
-        self.scans = ScanQueue(current, emit, engines, self.reputation, keyring, maturity, self.outcomes.apply,
-                               run_dir / "engines.sock")
-        self.queue.incoming = self.scans.put
+                                  self.scans, self.agent, emit, clock, current)
         self.connections = ConnectionTable(clock)
         self.intake = Intake(current, emit, clock, self.connections, self.reputation, maturity,
                              self.queue.next_mid, self.queue.receive)

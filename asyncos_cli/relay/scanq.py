@@ -1,9 +1,10 @@
 """The scan queue: the hand-off of queued messages to the scanning workers.
 
-Each message crosses to a worker once and comes back as one typed
-ScanOutcome (scanning.verdict) for the outcome stage to apply. A message
-nothing configured could look at is not parsed at all: its outcome is its
-direction's default policy, from the envelope alone. The messages of one
+Each message crosses to a worker once; ``scan`` gives the queue manager a
+future of its one typed ScanOutcome (scanning.verdict). A message nothing
+configured could look at is not parsed at all: ``needs_scan`` says so, and
+``default_outcome`` is its direction's default policy, from the envelope
+alone. The messages of one
 group commit go to the workers together. With the threat engines on, a
 worker asks this loop's engine broker for each message's answers (the
 engines' connections, health and counts stay in the daemon) and sends each
@@ -56,7 +57,7 @@ def direction_of(msg: QueuedMessage, config: Config) -> str:
 
 class ScanQueue:
     def __init__(self, config: Callable[[], Config], emit: Emit, engines, reputation, keyring, maturity,
-                 outcome: Callable, broker_path: Path):
+                 broker_path: Path):
         self.config = config
         self.emit = emit
         #: services.engines.service.EngineService: clamd, Rspamd, file reputation (reached from this loop).
@@ -66,8 +67,8 @@ class ScanQueue:
         self.keyring = keyring
         #: services.maturity.SenderMaturity (first-seen sender domains), or None.
         self.maturity = maturity
-        #: Where each message's ScanOutcome goes: ``outcome(msg, ScanOutcome)``.
-        self.outcome = outcome
+        #: MID -> the future of its ScanOutcome (the queue manager awaits it).
+        self._waiting: dict[int, asyncio.Future] = {}
         #: The awareness service's repeat clickers (the daemon keeps it current).
         self.repeat_clickers: frozenset = frozenset()
         self._tasks: set[asyncio.Task] = set()
@@ -90,6 +91,9 @@ class ScanQueue:
         os.chmod(self.broker_path, 0o600)
 
     def close(self) -> None:
+        for future in self._waiting.values():  # the messages stay queued on disk: scanned at the next start
+            future.cancel()
+        self._waiting.clear()
         if self._broker is not None:
             self._broker.close()
         if self._pool is not None:
@@ -98,22 +102,28 @@ class ScanQueue:
 
     # ------------------------------------------------------------ in
 
-    def put(self, msg: QueuedMessage) -> None:
-        """A queued message: scanned when there is scanning to do, else its default policy at once."""
-        if msg.sdr:
-            verdict, _, category = msg.sdr.partition(":")
-            self.emit(StageVerdict(msg.mid, "sdr", verdict.upper(), category))
+    def default_outcome(self, msg: QueuedMessage) -> ScanOutcome:
+        """With one policy per direction, the policy is that direction's DEFAULT: no parse needed."""
         config = self.config()
-        if not self._needs_scan(msg, config):
-            # Nothing configured could look at it: no parsing cost. With one policy per direction the
-            # policy is that direction's DEFAULT, and it is still recorded (tracking, mail_logs, CEF).
-            direction = direction_of(msg, config)
-            policy = getattr(config.mail_policies, direction)[-1].name
-            self.outcome(msg, ScanOutcome(direction, (PolicyOutcome(policy, tuple(r.address for r in msg.pending())),)))
-            return
+        direction = direction_of(msg, config)
+        policy = getattr(config.mail_policies, direction)[-1].name
+        return ScanOutcome(direction, (PolicyOutcome(policy, tuple(r.address for r in msg.pending())),))
+
+    def needs_scan(self, msg: QueuedMessage) -> bool:
+        return self._needs_scan(msg, self.config())
+
+    def scan(self, msg: QueuedMessage) -> asyncio.Future:
+        """The future of ``msg``'s ScanOutcome (never an exception: a failed scan is an outcome that says so)."""
+        future = self._waiting[msg.mid] = asyncio.get_running_loop().create_future()
         self._to_scan.append(msg)
         if len(self._to_scan) == 1:
             asyncio.get_running_loop().call_soon(self._dispatch)
+        return future
+
+    def _resolve(self, msg: QueuedMessage, outcome: ScanOutcome) -> None:
+        future = self._waiting.pop(msg.mid, None)
+        if future is not None and not future.done():
+            future.set_result(outcome)
 
     def _needs_scan(self, msg: QueuedMessage, config: Config) -> bool:
         if self.engines.wanted(config):
@@ -214,7 +224,7 @@ class ScanQueue:
         for msg, job, result in zip(batch, jobs, results):
             if isinstance(result, BaseException):
                 result = ScanOutcome(job[1].direction, failure=f"{type(result).__name__}: {result}")
-            self.outcome(msg, result)
+            self._resolve(msg, result)
 
     # ------------------------------------------------------------ the threat engines
 
@@ -247,7 +257,7 @@ class ScanQueue:
     def _settle(self, mid: int, outcome: ScanOutcome) -> None:
         found = self._at_workers.pop(mid, None)
         if found is not None:  # once per message, whoever is first
-            self.outcome(found[0], outcome)
+            self._resolve(found[0], outcome)
 
     async def _serve_worker(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One worker's batch: its EngineWork in, the engines' answers out, its outcomes in."""
