@@ -204,43 +204,7 @@ class DeliveryAgent:
         client, dcid = await self._connect(hop, dest, config)
         reusable = clean = False
         try:
-            utf8 = client.supports_extension("smtputf8")
-            mail_options = ["SMTPUTF8"] if (utf8 and (msg.smtputf8 or not _all_ascii(msg, rcpts))) else []
-            try:
-                sender = msg.sender if (utf8 or not msg.sender) else downgrade(msg.sender)
-            except AddressError as e:
-                self._bounce(msg, rcpts, f"553 5.6.7 {e}", dcid)
-                reusable = True
-                return
-            sendable = []
-            for r in rcpts:
-                try:
-                    sendable.append((r, r.address if utf8 else downgrade(r.address)))
-                except AddressError as e:
-                    self._bounce(msg, [r], f"553 5.6.7 {e}", dcid)
-            if not sendable:
-                reusable = True
-                return
-            self.emit(DeliveryStarted(dcid, msg.mid, tuple(r.rid for r, _ in sendable)))
-            resp = await client.mail(sender, options=mail_options, encoding="utf-8" if utf8 else "ascii")
-            accepted = []
-            for r, addr in sendable:
-                try:
-                    await client.rcpt(addr, encoding="utf-8" if utf8 else "ascii")
-                    accepted.append(r)
-                except aiosmtplib.SMTPRecipientRefused as e:
-                    self._failed(msg, [r], e.code, e.message, dcid)
-            if accepted:
-                try:
-                    resp = await client.data(msg.content)
-                except aiosmtplib.SMTPDataError as e:
-                    self._failed(msg, accepted, e.code, e.message, dcid)
-                else:
-                    clean = True
-                    for r in accepted:
-                        r.state, r.detail = DELIVERED, f"{resp.code} {resp.message}"
-                    self.emit(DeliveryDone(dcid, msg.mid, tuple(r.rid for r in accepted),
-                                                 f"{resp.code} {resp.message}"))
+            clean = await self._transaction(client, dcid, msg, rcpts)
             reusable = True
         except aiosmtplib.SMTPSenderRefused as e:
             self._failed(msg, rcpts, e.code, e.message, dcid)
@@ -251,6 +215,52 @@ class DeliveryAgent:
                 self._keep(hop, dest, client, dcid, clean)
             else:
                 self._close(client, dcid)
+
+    async def _transaction(self, client, dcid: int, msg: QueuedMessage, rcpts: list[Recipient]) -> bool:
+        """MAIL, RCPT for each, DATA; True when a transaction completed (the connection is clean to reuse)."""
+        utf8 = client.supports_extension("smtputf8")
+        envelope = self._envelope(msg, rcpts, utf8, dcid)
+        if envelope is None:
+            return False
+        sender, sendable = envelope
+        encoding = "utf-8" if utf8 else "ascii"
+        self.emit(DeliveryStarted(dcid, msg.mid, tuple(r.rid for r, _ in sendable)))
+        await client.mail(sender, options=["SMTPUTF8"] if (utf8 and (msg.smtputf8 or not _all_ascii(msg, rcpts)))
+                          else [], encoding=encoding)
+        accepted = []
+        for r, addr in sendable:
+            try:
+                await client.rcpt(addr, encoding=encoding)
+                accepted.append(r)
+            except aiosmtplib.SMTPRecipientRefused as e:
+                self._failed(msg, [r], e.code, e.message, dcid)
+        if not accepted:
+            return False
+        try:
+            resp = await client.data(msg.content)
+        except aiosmtplib.SMTPDataError as e:
+            self._failed(msg, accepted, e.code, e.message, dcid)
+            return False
+        for r in accepted:
+            r.state, r.detail = DELIVERED, f"{resp.code} {resp.message}"
+        self.emit(DeliveryDone(dcid, msg.mid, tuple(r.rid for r in accepted), f"{resp.code} {resp.message}"))
+        return True
+
+    def _envelope(self, msg: QueuedMessage, rcpts: list[Recipient], utf8: bool, dcid: int):
+        """(sender, [(recipient, address)]) as this peer can take them: without SMTPUTF8, IDN domains in their
+        ASCII form; an address that cannot be said so bounces. None: nothing to send."""
+        try:
+            sender = msg.sender if (utf8 or not msg.sender) else downgrade(msg.sender)
+        except AddressError as e:
+            self._bounce(msg, rcpts, f"553 5.6.7 {e}", dcid)
+            return None
+        sendable = []
+        for r in rcpts:
+            try:
+                sendable.append((r, r.address if utf8 else downgrade(r.address)))
+            except AddressError as e:
+                self._bounce(msg, [r], f"553 5.6.7 {e}", dcid)
+        return (sender, sendable) if sendable else None
 
     async def _maybe_starttls(self, client, hop: Hop, dest: Destination, config: Config, dcid: int = 0) -> None:
         from asyncos_cli.services.tlsverify import PeerRejected
