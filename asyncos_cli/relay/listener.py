@@ -38,9 +38,14 @@ from .smtpd import AdjustedSMTP
 from .smtpd import install as install_adjustments
 from .spool import QueuedMessage, Recipient
 
-#: A CR not followed by LF, or an LF not preceded by CR: RFC 5321 §2.3.8 forbids both,
-#: and forwarding them lets a downstream server split one message into two (smuggling).
-BARE_CR_OR_LF = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+
+def has_bare_cr_or_lf(data: bytes) -> bool:
+    """A CR not followed by LF, or an LF not preceded by CR: RFC 5321 §2.3.8 forbids both, and forwarding them
+    lets a downstream server split one message into two (smuggling). Every CR and every LF is part of a CRLF
+    exactly when the three counts agree (three C-speed passes, where a regular expression with look-arounds
+    was a twentieth of the receive path)."""
+    pairs = data.count(b"\r\n")
+    return data.count(b"\r") != pairs or data.count(b"\n") != pairs
 #: Where a header field starts: a line break not followed by folding white space (RFC 5322 2.2.3).
 _FIELD_START = re.compile(rb"\r\n(?![ \t]|\Z)")
 _HEADER_FIELD = re.compile(rb"^(message-id|subject):[ \t]*(.*?)\r\n", re.I | re.M)
@@ -275,7 +280,7 @@ class GatewayHandler:
 
     async def handle_DATA(self, server: GatewaySMTP, session, envelope):
         data: bytes = envelope.original_content or b""
-        if BARE_CR_OR_LF.search(data):
+        if has_bare_cr_or_lf(data):
             self.intake.emit(SmtpRefused(server.icid, f"MID {envelope.mid} DATA", "bare CR or LF"))
             return "550 5.6.0 Message refused: bare CR or LF in the message data (RFC 5321 2.3.8)"
         policy = server.verdict.policy
