@@ -33,6 +33,8 @@ def _run(datadir, line: str):
 
 
 def test_hash_list_strip_removes_exactly_the_matching_attachment(relay, datadir, tmp_path):
+    rows = dict(relay.request("status")["components"])
+    assert rows["Scanning workers"].startswith("not started")  # nothing has needed scanning yet
     bad = b"MZ not really a program, but listed\n" * 20
     twin_name = b"a harmless file with the same name\n"
     hashes = tmp_path / "hashes.txt"
@@ -49,6 +51,8 @@ def test_hash_list_strip_removes_exactly_the_matching_attachment(relay, datadir,
     kept = [(p.get_filename(), p.get_payload(decode=True)) for p in delivered.iter_attachments()]
     assert kept == [("tool.exe", twin_name), ("notes.txt", b"keep me\n")]
     assert re.search(r"MID \d+ Custom Log Entry: stripped tool.exe, tool.exe, notes.txt", mail_log(datadir))
+    assert re.fullmatch(r"\d+ processes; 0 messages being scanned",
+                        dict(relay.request("status")["components"])["Scanning workers"])
 
 
 def test_blocked_url_in_a_pdf_is_quarantined_before_anti_spam_and_tracked(relay, datadir, tmp_path):

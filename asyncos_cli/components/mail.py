@@ -58,7 +58,8 @@ class Mail(Component):
         status = self.relay.status()
         return [*[[f"Listener {l['name']}", f"{l['state']}; {l['interface']} port {l['port']} ({l['kind']})"]
                   for l in status["listeners"]],
-                ["Delivery", "paused" if status["paused"] else "running"]]
+                ["Delivery", "paused" if status["paused"] else "running"],
+                ["Scanning workers", self.relay.scans.state()]]
 
     def facts(self) -> dict:
         binding = self.relay.binding

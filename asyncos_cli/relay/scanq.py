@@ -90,6 +90,12 @@ class ScanQueue:
         self._broker = await asyncio.start_unix_server(self._serve_worker, str(self.broker_path))
         os.chmod(self.broker_path, 0o600)
 
+    def state(self) -> str:
+        """The `status` row: the worker processes, and the messages they hold now."""
+        if self._pool is None:
+            return "not started (no message has needed scanning yet)"
+        return f"{os.cpu_count() or 1} processes; {len(self._waiting)} messages being scanned"
+
     def close(self) -> None:
         for future in self._waiting.values():  # the messages stay queued on disk: scanned at the next start
             future.cancel()
