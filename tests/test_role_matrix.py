@@ -23,6 +23,8 @@ EXPECTED = {
     "showrecipients": {A, O, RO, T},
     "tophosts":       {A, O, RO, T},
     "trace":          {A, O, RO, T},
+    "tail":           {A, O, RO, T},
+    "grep":           {A, O, RO, T},
     "clear":          {A, O},
     "commit":         {A, O},
     "delivernow":     {A, O},

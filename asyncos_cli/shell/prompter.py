@@ -61,6 +61,17 @@ class Prompter(abc.ABC):
         """Long output; a terminal pages it with ``-Press Any Key For More-``."""
         self.say(text)
 
+    def wait_unless_stopped(self, seconds: float) -> bool:
+        """Wait ``seconds`` while following something (tail, grep -t); False when the user pressed Ctrl-C.
+        On a local terminal Ctrl-C arrives as SIGINT; the SSH prompter watches the keys instead."""
+        import time
+
+        try:
+            time.sleep(seconds)
+        except KeyboardInterrupt:
+            return False
+        return True
+
     def error(self, text: str) -> None:
         self.say(text)
 

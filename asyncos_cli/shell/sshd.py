@@ -167,6 +167,30 @@ class SshPrompter(Prompter):
         rows = self.app_session.output.get_size().rows - 1
         paginate(self, text, rows, self._read_key)
 
+    def wait_unless_stopped(self, seconds: float) -> bool:
+        """Watch the keys for ``seconds``: Ctrl-C (or q) stops what is being followed."""
+        from prompt_toolkit.application import Application
+        from prompt_toolkit.key_binding import KeyBindings
+        from prompt_toolkit.layout import Layout, Window
+        from prompt_toolkit.layout.controls import FormattedTextControl
+
+        async def watch():
+            kb = KeyBindings()
+
+            @kb.add("c-c")
+            @kb.add("q")
+            def _(event):
+                event.app.exit(result=True)
+
+            app = Application(layout=Layout(Window(FormattedTextControl(""), height=1)), key_bindings=kb,
+                              input=self.app_session.input, output=self.app_session.output, erase_when_done=True)
+            try:
+                return await asyncio.wait_for(app.run_async(), seconds)
+            except asyncio.TimeoutError:
+                return False
+
+        return not self._call(watch())
+
     def _read_key(self) -> str:
         """One key press from the SSH terminal, without Enter."""
         from prompt_toolkit.application import Application

@@ -1,0 +1,117 @@
+"""tail and grep: the everyday way to read the gateway's logs, in batch and at a real terminal."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from conftest import OP_PASS, batch_fails, batch_ok, require_peer
+
+LOG = "system_logs"
+
+
+def _write_log(datadir, lines: list[str]) -> None:
+    """Lines as the gateway writes them, appended to the subscription's current file."""
+    path = datadir / "logs" / LOG / "system.current"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        for line in lines:
+            f.write(f"Sat Dec 05 10:00:00 2026 Info: {line}\n")
+
+
+def test_tail_prints_the_last_lines_of_a_big_log_in_batch(datadir):
+    _write_log(datadir, [f"filler {i} " + "x" * 100 for i in range(60000)])  # about 8 MB
+    _write_log(datadir, [f"last {i}" for i in range(5)])
+    out = batch_ok(datadir, f"tail {LOG} --lines=3").splitlines()
+    assert [line.split("Info: ")[1] for line in out] == ["last 2", "last 3", "last 4"]
+    default = batch_ok(datadir, f"tail {LOG}").splitlines()
+    assert len(default) == 10 and default[-1].endswith("last 4")
+    number = [s for s in batch_ok(datadir, "logconfig print").splitlines() if f'"{LOG}"' in s][0].split(".")[0]
+    assert batch_ok(datadir, f"tail {number} --lines=1").strip().endswith("last 4")  # a log by its number
+
+
+def test_tail_refuses_what_it_cannot_do(datadir):
+    assert "Name the log to show" in batch_fails(datadir, "tail")
+    assert "No log named nosuch" in batch_fails(datadir, "tail nosuch")
+    assert "--lines" in batch_fails(datadir, f"tail {LOG} --lines=many")
+    batch_ok(datadir, "logconfig new pushed --type=mail --prefix=pushed --retrieval=syslog "
+                      "--syslog-host=127.0.0.1; commit pushed")
+    assert "pushed to syslog" in batch_fails(datadir, "tail pushed")
+
+
+def test_grep_takes_the_appliance_options(datadir):
+    _write_log(datadir, ["one", "two", "MID 7 TLS failed", "four", "five", "six", "seven", "mid 9 tls FAILED",
+                         "nine", "-Err at the start"])
+    plain = batch_ok(datadir, f"grep 'TLS failed' {LOG}").splitlines()
+    assert len(plain) == 1 and plain[0].endswith("MID 7 TLS failed")
+    folded = batch_ok(datadir, f"grep -i 'tls failed' {LOG}").splitlines()
+    assert [line.split("Info: ")[1] for line in folded] == ["MID 7 TLS failed", "mid 9 tls FAILED"]
+    context = [line.split("Info: ")[1] if "Info: " in line else line
+               for line in batch_ok(datadir, f"grep -C 1 -i 'tls failed' {LOG}").splitlines()]
+    assert context == ["two", "MID 7 TLS failed", "four", "--", "seven", "mid 9 tls FAILED", "nine"]
+    assert batch_ok(datadir, f"grep -e -Err {LOG}").strip().endswith("-Err at the start")
+    assert batch_ok(datadir, f"grep nothing-like-this {LOG}") == ""
+
+
+def test_grep_refuses_bad_input_with_the_reason(datadir):
+    assert "Invalid regular expression" in batch_fails(datadir, f"grep '(' {LOG}")
+    assert "Usage: grep" in batch_fails(datadir, "grep")
+    assert "No log named nosuch" in batch_fails(datadir, "grep x nosuch")
+    assert "-C" in batch_fails(datadir, f"grep -C lots x {LOG}")
+    assert "Unknown option -z" in batch_fails(datadir, f"grep -z x {LOG}")
+    assert "interactive session only" in batch_fails(datadir, f"grep -t x {LOG}")
+
+
+def test_tail_follows_at_a_terminal_until_ctrl_c(datadir):
+    pytest.importorskip("pexpect")
+    from test_terminal import PROMPT, spawn
+
+    _write_log(datadir, ["before the tail"])
+    child = spawn(datadir)
+    try:
+        child.expect(PROMPT)
+        child.send("tail\r")
+        child.expect("Enter the number of the log you wish to tail.")
+        numbers = {name: num for num, name in re.findall(r'(\d+)\. "(\w+)"', child.before)}
+        child.send(numbers[LOG] + "\r")
+        child.expect("before the tail")
+        child.expect("Press Ctrl-C to stop.")
+        _write_log(datadir, ["written while followed"])
+        child.expect("written while followed", timeout=10)
+        child.sendintr()
+        child.expect(PROMPT)
+        time.sleep(0.3)
+        child.send("version\r")
+        child.expect("Serial #")  # the shell goes on after Ctrl-C
+    finally:
+        child.terminate(force=True)
+
+
+def test_tail_follows_over_ssh_until_ctrl_c(gateway, datadir, tmp_path):
+    require_peer("ssh")
+    pexpect = pytest.importorskip("pexpect")
+    import test_ssh
+
+    test_ssh.ASKPASS = tmp_path / "askpass.sh"  # what test_ssh's own tests get from their fixture
+    test_ssh.ASKPASS.write_text('#!/bin/sh\nprintf "%s\\n" "$ASYNCOS_TEST_PASS"\n')
+    test_ssh.ASKPASS.chmod(0o700)
+    ssh_cmd = test_ssh.ssh_cmd
+
+    _write_log(datadir, ["before the tail"])
+    args, env = ssh_cmd(gateway.port, "op1", password=OP_PASS, tty=True)
+    child = pexpect.spawn(args[0], args[1:], env=env, encoding="utf-8", timeout=20, dimensions=(40, 120))
+    prompt = r"ironport\.example\.com>"
+    try:
+        child.expect(prompt)
+        child.send(f"tail {LOG}\r")
+        child.expect("before the tail")
+        child.expect("Press Ctrl-C to stop.")
+        _write_log(datadir, ["written while followed"])
+        child.expect("written while followed", timeout=10)
+        child.sendintr()
+        child.expect(prompt)
+        child.send("version\r")
+        child.expect("Serial #")
+    finally:
+        child.terminate(force=True)
