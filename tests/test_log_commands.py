@@ -115,3 +115,34 @@ def test_tail_follows_over_ssh_until_ctrl_c(gateway, datadir, tmp_path):
         child.expect("Serial #")
     finally:
         child.terminate(force=True)
+
+
+def test_showmessage_shows_a_queued_and_a_quarantined_message_safely(relay, datadir, tmp_path):
+    import smtplib
+
+    from conftest import listener_port, mail_log, wait_applied, wait_for
+
+    script = tmp_path / "f.txt"
+    script.write_text('hold: if (subject == "^hold") { quarantine("Policy"); }\n.\n')
+    batch_ok(datadir, f"filters import {script}; commit hold")
+    wait_applied(datadir)
+    batch_ok(datadir, "workqueue pause")
+    evil = "\x1b[2J\x1b]0;owned\x07"
+    with smtplib.SMTP("127.0.0.1", listener_port(datadir, "IncomingMail"), timeout=20) as s:
+        s.sendmail("a@example.org", ["b@example.com"],
+                   f"Subject: queued {evil}\r\nX-Folded: one\r\n\ttwo\r\n\r\nbody {evil}\r\n".encode())
+        s.sendmail("a@example.org", ["c@example.com"], b"Subject: hold me\r\n\r\nheld body\r\n")
+    assert wait_for(lambda: relay.request("status")["queued"] == 1, 20)
+    queued = relay.request("queue")[0]["mid"]
+    out = batch_ok(datadir, f"showmessage {queued}")
+    assert out.startswith(f"MID {queued} (queue), ") and "from <a@example.org> to <b@example.com>" in out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "Subject: queued \\x1b[2J\\x1b]0;owned\\x07" in out and "body \\x1b[2J" in out
+    assert "X-Folded: one\n\ttwo" in out  # a folded header keeps its tab
+    assert wait_for(lambda: re.search(r"MID \d+ quarantined", mail_log(datadir)), 20)
+    mid = re.search(r"MID (\d+) quarantined", mail_log(datadir)).group(1)
+    out = batch_ok(datadir, f"showmessage {mid}")
+    assert out.startswith(f"MID {mid} (quarantine Policy), ") and "held body" in out
+    assert "is not in the queue or a quarantine" in batch_fails(datadir, "showmessage 999999")
+    assert "is not a MID" in batch_fails(datadir, "showmessage abc")
+    batch_ok(datadir, "workqueue resume")

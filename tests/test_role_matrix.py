@@ -25,6 +25,7 @@ EXPECTED = {
     "trace":          {A, O, RO, T},
     "tail":           {A, O, RO, T},
     "grep":           {A, O, RO, T},
+    "showmessage":    {A, O, RO, T},
     "clear":          {A, O},
     "commit":         {A, O},
     "delivernow":     {A, O},

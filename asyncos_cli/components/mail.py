@@ -52,6 +52,7 @@ class Mail(Component):
             "suspendlistener": self._suspend,
             "resumelistener": self._resume,
             "quarantine_release": self._release,
+            "message": self._message,
         }
 
     def rows(self) -> list[list[str]]:
@@ -79,6 +80,20 @@ class Mail(Component):
              "recipients": [[r.rid, r.address] for r in rcpts]}
             for m, rcpts in selected[:limit]
         ]
+
+    def _message(self, req: dict) -> dict | None:
+        """showmessage: a queued or quarantined message, its first ``limit`` bytes (as latin-1 text: lossless)."""
+        mid, limit = int(req.get("mid", 0)), int(req.get("limit", 65536))
+        where, msg, held = self.queue.find(mid)
+        if not where:
+            return None
+        if msg is not None:
+            content, sender, rcpts = msg.content, msg.sender, [r.address for r in msg.pending()]
+        else:
+            content = self.queue.quarantines.content(where.split(" ", 1)[1], mid)
+            sender, rcpts = held.sender, list(held.recipients)
+        return {"mid": mid, "where": where, "sender": sender, "recipients": rcpts, "size": len(content),
+                "content": content[:limit].decode("latin-1")}
 
     def _redirect(self, req: dict) -> str | None:
         target = req.get("target") or None

@@ -337,6 +337,17 @@ class QueueManager:
     def oldest(self) -> float | None:
         return min((m.received for m in self._messages.values()), default=None)
 
+    def find(self, mid: int) -> tuple[str, QueuedMessage | None, object]:
+        """Where message ``mid`` is: ("queue", message, None), ("quarantine NAME", None, held) or ("", None, None)."""
+        msg = self._messages.get(mid)
+        if msg is not None:
+            return "queue", msg, None
+        for name in self.quarantines.names():
+            held = self.quarantines.get(name, mid)
+            if held is not None:
+                return f"quarantine {name}", None, held
+        return "", None, None
+
     def matching(self, by: str, value: str = "") -> list[tuple[QueuedMessage, list[Recipient]]]:
         """Queued recipients selected by 'all', 'sender' (address) or 'recipient' (address or domain)."""
         value = value.lower()
