@@ -75,7 +75,7 @@ def run(ctx, args):
         for r in rows:
             table.add_row(str(r["mid"]), time.strftime("%d %b %H:%M:%S", time.localtime(r["received"])), r["sender"],
                           ", ".join(r["recipients"]), r["subject"][:40], ", ".join(r["policies"]),
-                          r["final_action"] or "")
+                          r["final_action"] or "in progress")
         ctx.prompter.page(render_rich(table, width=140))
     else:
         raise CommandError("--format takes table, csv or json")

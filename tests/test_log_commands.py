@@ -143,6 +143,12 @@ def test_showmessage_shows_a_queued_and_a_quarantined_message_safely(relay, data
     mid = re.search(r"MID (\d+) quarantined", mail_log(datadir)).group(1)
     out = batch_ok(datadir, f"showmessage {mid}")
     assert out.startswith(f"MID {mid} (quarantine Policy), ") and "held body" in out
+    # findevent finds the message still in the queue too, with no final action yet
+    import json
+
+    found = json.loads(batch_ok(datadir, "findevent --recipient=b@example.com --format=json"))
+    assert [(r["mid"], r["final_action"]) for r in found] == [(queued, None)]
+    assert "in progress" in batch_ok(datadir, "findevent --recipient=b@example.com --format=table")
     assert "is not in the queue or a quarantine" in batch_fails(datadir, "showmessage 999999")
     assert "is not a MID" in batch_fails(datadir, "showmessage abc")
     batch_ok(datadir, "workqueue resume")

@@ -37,7 +37,7 @@ class Tracking(Component):
         return {"tracking": self._record, "tracking_flush": self._flush}
 
     def _flush(self, req: dict) -> int:
-        self.service.flush()
+        self.service.flush(in_flight=True)
         return self.service.in_flight
 
     def _record(self, req: dict):

@@ -241,11 +241,12 @@ class TrackingService:
         if len(self._unwritten) >= 500:
             self.flush()
 
-    def flush(self) -> None:
-        """Write the finished records and their search indexes in one transaction (every daemon poll)."""
-        if not self._unwritten and not self._stops:
+    def flush(self, in_flight: bool = False) -> None:
+        """Write the finished records and their search indexes in one transaction (every daemon poll).
+        ``in_flight``: the messages still in the gateway too, as they stand (findevent finds queued mail)."""
+        if not self._unwritten and not self._stops and not (in_flight and self._live):
             return
-        records = list(self._unwritten.values())
+        records = list(self._unwritten.values()) + (list(self._live.values()) if in_flight else [])
         self._unwritten.clear()
         stops, self._stops = self._stops, []
         self._store.write(records, stops)
@@ -313,5 +314,7 @@ def write_records(conn: sqlite3.Connection, records: list[TrackingRecord]) -> No
                      [(r.mid, a.lower()) for r in records for a in r.recipients])
     conn.executemany("INSERT INTO tracking_policies VALUES (?, ?, ?)",
                      [(r.mid, *p.split(" ", 1)) for r in records for p in r.policies])
+    # The subject index takes a record once, when it is finished: a contentless FTS table cannot take a row
+    # back, and in-flight records are written again at every search (findevent) until then.
     conn.executemany("INSERT INTO tracking_subjects(rowid, subject) VALUES (?, ?)",
-                     [(r.mid, r.subject) for r in records if r.subject])
+                     [(r.mid, r.subject) for r in records if r.subject and r.finished is not None])
