@@ -49,6 +49,8 @@ class Mail(Component):
                                            bool(req.get("bounce"))),
             "redirect": self._redirect,
             "hosts": lambda req: q.host_summary(),
+            "suspend": self._suspend_all,
+            "resume": self._resume_all,
             "suspendlistener": self._suspend,
             "resumelistener": self._resume,
             "quarantine_release": self._release,
@@ -111,6 +113,24 @@ class Mail(Component):
         if listener is None:
             raise ValueError(f"no listener named {req.get('name')!r}")
         return listener.name
+
+    async def _suspend_all(self, req: dict) -> dict:
+        """suspend / suspenddel: receiving and/or delivery stop, after a grace of ``delay`` seconds each."""
+        delay = max(0.0, min(float(req.get("delay", 30)), 3600.0))
+        out = {}
+        if req.get("receiving"):
+            out["sessions_closed"] = await self.relay.suspend_receiving(delay)
+        if req.get("delivery"):
+            self.queue.pause(True)
+            out["deliveries_stopped"] = await self.queue.drain(delay)
+        return out
+
+    async def _resume_all(self, req: dict) -> dict:
+        if req.get("receiving"):
+            await self.relay.resume_receiving()
+        if req.get("delivery"):
+            self.queue.pause(False)
+        return {"queued": self.queue.queued}
 
     async def _suspend(self, req: dict) -> str:
         name = self._listener_name(req)

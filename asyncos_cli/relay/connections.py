@@ -14,18 +14,33 @@ class ConnectionTable:
         self._icid = 0
         self._open: dict[str, int] = defaultdict(int)
         self._rate: dict[str, deque] = defaultdict(deque)
+        #: The SMTP sessions open now (their protocol objects), for suspend's abrupt close.
+        self.sessions: set = set()
 
     def next_icid(self) -> int:
         self._icid += 1
         return self._icid
 
-    def opened(self, ip: str) -> None:
+    def opened(self, ip: str, session=None) -> None:
         self._open[ip] += 1
+        if session is not None:
+            self.sessions.add(session)
 
-    def closed(self, ip: str) -> None:
+    def closed(self, ip: str, session=None) -> None:
+        self.sessions.discard(session)
         self._open[ip] -= 1
         if self._open[ip] <= 0:
             self._open.pop(ip, None)
+
+    def close_sessions(self) -> int:
+        """Close every open SMTP session now (a message not yet accepted is not accepted); how many."""
+        closed = 0
+        for session in list(self.sessions):
+            transport = getattr(session, "transport", None)
+            if transport is not None and not transport.is_closing():
+                transport.close()
+                closed += 1
+        return closed
 
     @property
     def total(self) -> int:

@@ -92,7 +92,7 @@ class GatewaySMTP(AdjustedSMTP):
         self.icid = intake.connections.next_icid()
         listener = self.gateway.listener
         intake.emit(SmtpConnected(self.icid, listener.name, listener.interface, self.peer_ip))
-        intake.connections.opened(self.peer_ip)
+        intake.connections.opened(self.peer_ip, self)
         self.gateway.open_connections += 1
         # Ranks taken now, in accept order: the limits refuse the newest connections, never earlier ones
         # that have not reached their greeting yet.
@@ -104,7 +104,7 @@ class GatewaySMTP(AdjustedSMTP):
         if self._counted:
             self._counted = False
             intake = self.gateway.intake
-            intake.connections.closed(self.peer_ip)
+            intake.connections.closed(self.peer_ip, self)
             self.gateway.open_connections -= 1
             intake.emit(SmtpClosed(self.icid))
         super().connection_lost(exc)

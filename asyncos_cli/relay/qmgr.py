@@ -76,6 +76,8 @@ class QueueManager:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
+        #: MID -> its delivery attempt under way.
+        self._attempts: dict[int, asyncio.Task] = {}
 
     # ------------------------------------------------------------ life cycle
 
@@ -94,9 +96,9 @@ class QueueManager:
         await self.agent.stop()
         if self._task:
             self._task.cancel()
-        for t in list(self._tasks):
+        for t in [*self._tasks, *self._attempts.values()]:
             t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._attempts.values(), return_exceptions=True)
         await self.spool.stop()
 
     # ------------------------------------------------------------ entering the queue
@@ -189,7 +191,8 @@ class QueueManager:
                 if msg is None or mid in self._in_flight:
                     continue
                 self._in_flight.add(mid)
-                self._spawn(self._attempt(msg))
+                task = self._attempts[mid] = asyncio.get_running_loop().create_task(self._attempt(msg))
+                task.add_done_callback(lambda _, mid=mid: self._attempts.pop(mid, None))
             self._wake.clear()
             self.agent.close_idle()
             timeout = max(0.0, self._heap[0][0] - now) if self._heap and not self.paused else None
@@ -235,6 +238,19 @@ class QueueManager:
         heapq.heapify(self._heap)
         self._wake.set()
         return len(self._heap)
+
+    async def drain(self, seconds: float) -> int:
+        """Wait up to ``seconds`` for the delivery attempts under way, then stop those left (their messages stay
+        queued and are tried again after resume: delivered at least once, never lost); how many were stopped."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while self._attempts and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        left = list(self._attempts.values())
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+        self.agent.close_idle(older_than=0)
+        return len(left)
 
     def pause(self, paused: bool) -> None:
         self.paused = paused

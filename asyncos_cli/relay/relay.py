@@ -137,6 +137,19 @@ class Relay:
                 return None
         return self.tls_context
 
+    async def suspend_receiving(self, seconds: float) -> int:
+        """Every listener stops accepting; sessions still open after ``seconds`` are closed: how many."""
+        self._suspended = {l.name for l in self.config.listeners.listeners}
+        await self._bind(self.config)
+        deadline = asyncio.get_running_loop().time() + seconds
+        while self.connections.sessions and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        return self.connections.close_sessions()
+
+    async def resume_receiving(self) -> None:
+        self._suspended.clear()
+        await self._bind(self.config)
+
     async def suspend(self, name: str) -> None:
         self._suspended.add(name)
         await self._bind(self.config)

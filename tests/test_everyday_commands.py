@@ -1,4 +1,4 @@
-"""tail and grep: the everyday way to read the gateway's logs, in batch and at a real terminal."""
+"""The everyday commands (#28): tail and grep on the logs, showmessage, suspend and resume."""
 
 from __future__ import annotations
 
@@ -152,3 +152,36 @@ def test_showmessage_shows_a_queued_and_a_quarantined_message_safely(relay, data
     assert "is not in the queue or a quarantine" in batch_fails(datadir, "showmessage 999999")
     assert "is not a MID" in batch_fails(datadir, "showmessage abc")
     batch_ok(datadir, "workqueue resume")
+
+
+def test_suspend_and_resume_receiving_and_delivery(relay, datadir):
+    import smtplib
+    import socket
+
+    from conftest import wait_for
+
+    idle = smtplib.SMTP("127.0.0.1", relay.public, timeout=20)
+    idle.ehlo()
+    out = batch_ok(datadir, "suspend --delay=1")
+    assert "Receiving suspended. 1 connections still open after 1 s were closed." in out
+    assert "Mail delivery suspended." in out
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        idle.mail("a@example.org")  # the session open past the delay was closed
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", relay.public), timeout=5)
+    rows = dict(relay.request("status")["components"])
+    assert rows["Listener IncomingMail"].startswith("suspended") and rows["Delivery"] == "paused"
+    assert "Receiving resumed." in batch_ok(datadir, "resume")
+    with smtplib.SMTP("127.0.0.1", relay.public, timeout=20) as s:
+        s.sendmail("a@example.org", ["b@example.com"], b"Message-ID: <after-resume@x>\r\n\r\nhello\r\n")
+    assert wait_for(lambda: "<after-resume@x>" in relay.sink.message_ids(), 20)
+
+    # Delivery only: mail is accepted and waits in the queue until resumedel.
+    assert "Mail delivery suspended." in batch_ok(datadir, "suspenddel --delay=0")
+    with smtplib.SMTP("127.0.0.1", relay.public, timeout=20) as s:
+        s.sendmail("a@example.org", ["b@example.com"], b"Message-ID: <held-back@x>\r\n\r\nhello\r\n")
+    assert wait_for(lambda: relay.request("status")["queued"] == 1, 20)
+    assert "<held-back@x>" not in relay.sink.message_ids()
+    assert "Mail delivery resumed. Messages in the queue: 1." in batch_ok(datadir, "resumedel")
+    assert wait_for(lambda: "<held-back@x>" in relay.sink.message_ids(), 20)
+    assert "--delay" in batch_fails(datadir, "suspend --delay=forever")

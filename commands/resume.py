@@ -1,0 +1,14 @@
+"""resume: resume receiving and delivery."""
+
+from __future__ import annotations
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.shell.registry import command
+
+
+@command("resume", "Resume receiving and delivery.", roles=R.CONFIGURE)
+def run(ctx, args):
+    from asyncos_cli.shell.shared import suspension
+
+    args.expect_done("resume")
+    suspension.resume(ctx, receiving=True)
