@@ -185,3 +185,10 @@ def test_suspend_and_resume_receiving_and_delivery(relay, datadir):
     assert "Mail delivery resumed. Messages in the queue: 1." in batch_ok(datadir, "resumedel")
     assert wait_for(lambda: "<held-back@x>" in relay.sink.message_ids(), 20)
     assert "--delay" in batch_fails(datadir, "suspend --delay=forever")
+
+
+def test_whoami_names_the_account_and_its_role(datadir):
+    out = batch_ok(datadir, "whoami")
+    assert out.splitlines() == ["Username: admin", "Full Name: Administrator", "Groups: admin",
+                                "Logged in from: console"]
+    assert batch_ok(datadir, "logout") == ""  # the appliance's word for quit

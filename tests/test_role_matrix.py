@@ -26,6 +26,7 @@ EXPECTED = {
     "tail":           {A, O, RO, T},
     "grep":           {A, O, RO, T},
     "showmessage":    {A, O, RO, T},
+    "whoami":         {A, O, RO, G, T, H},
     "suspend":        {A, O},
     "resume":         {A, O},
     "suspenddel":     {A, O},
