@@ -143,6 +143,10 @@ def test_clamd_verdicts_strip_drop_encrypted_and_decrypted(relay, datadir, clamd
     assert _finished(relay, _mid(datadir, "<clean@x>"))["verdicts"]["antivirus"]["verdict"] == "NEGATIVE"
     status = run_cli(datadir, "-c", "status").stdout
     assert re.search(r"Anti-virus \(ClamAV\)\s+available; 127\.0\.0\.1:\d+; .*clean \d+.*infected \d+", status), status
+    av = run_cli(datadir, "-c", "antivirusstatus").stdout  # the engine's own word, and the gateway's view
+    assert re.search(r"Engine version: ClamAV \d+\.\d+", av), av
+    assert "Definitions: " in av and "State in the gateway: available" in av
+    assert re.search(r"Verdicts since the gateway started: .*clean \d+", av), av
 
 
 def test_clamd_stopped_defers_until_it_is_back_and_raises_an_alert(relay, datadir, tmp_path):
@@ -198,6 +202,8 @@ def test_rspamd_positive_quarantines_suspect_is_tagged_and_big_messages_skip(rel
     mid = _mid(datadir, "<ham@x>")
     assert _finished(relay, mid)["verdicts"]["antispam"]["verdict"] == "NEGATIVE"
     assert f"MID {mid} using engine: RSPAMD spam negative" in mail_log(datadir)
+    out = run_cli(datadir, "-c", "antispamstatus").stdout
+    assert re.search(r"Engine version: rspamd/\d+\.\d+", out) and "State in the gateway: available" in out, out
 
     big = mail(("big.bin", b"\x01" * 100_000, "application/octet-stream"), body="GW-SPAM-POSITIVE-MARKER\n",
                message_id="<big@x>")
@@ -273,6 +279,9 @@ def test_file_reputation_through_an_authenticating_proxy_quarantines_malware(rel
         assert "from cache" in (datadir / "logs" / "amp" / "amp.current").read_text()
         report = run_cli(datadir, "-c", "report overview --format=csv").stdout
         assert "Detected by Advanced Malware Protection,2" in report, report
+        amp = run_cli(datadir, "-c", "ampstatus").stdout
+        assert f"File reputation service: {reputation.url}; lookups on" in amp, amp
+        assert re.search(r"Verdicts since the gateway started: .*malicious 2", amp), amp
 
         # With file analysis on, a file nobody knows yet is uploaded (through the same proxy) and delivered.
         _cli(datadir, "ampconfig setup --analysis=yes; commit analysis", relay)

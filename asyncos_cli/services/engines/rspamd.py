@@ -60,6 +60,36 @@ async def check(url: str, raw: bytes, envelope: dict, timeout: float) -> dict:
         raise RspamdUnavailable("Rspamd's answer is not JSON") from None
 
 
+async def version(url: str, timeout: float = 5.0) -> str:
+    """What Rspamd says it is ("rspamd/3.4", its Server header) when asked /ping; raises RspamdUnavailable."""
+    parts = urlsplit(url)
+    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+
+    async def talk() -> bytes:
+        try:
+            reader, writer = await asyncio.open_connection(host, port, ssl=parts.scheme == "https" or None)
+        except OSError as e:
+            raise RspamdUnavailable(f"cannot connect to Rspamd at {host}:{port}: {e.strerror or e}") from None
+        try:
+            writer.write(f"GET {parts.path.rstrip('/')}/ping HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            await writer.drain()
+            return await reader.read()
+        except OSError as e:
+            raise RspamdUnavailable(f"Rspamd at {host}:{port} closed the connection: {e}") from None
+        finally:
+            writer.close()
+
+    try:
+        answer = await asyncio.wait_for(talk(), timeout)
+    except asyncio.TimeoutError:
+        raise RspamdUnavailable(f"Rspamd at {host}:{port} did not answer within {timeout:g} s") from None
+    head = answer.partition(b"\r\n\r\n")[0].decode("latin-1")
+    server = next((line.split(":", 1)[1].strip() for line in head.split("\r\n")[1:]
+                   if line.lower().startswith("server:")), "")
+    return server or "Rspamd (it did not name its version)"
+
+
 def _clean(value: str) -> str:
     return " ".join(value.splitlines())
 
