@@ -19,35 +19,14 @@ class RspamdUnavailable(Exception):
 
 async def check(url: str, raw: bytes, envelope: dict, timeout: float) -> dict:
     """The /checkv2 answer for ``raw``; ``envelope``: From, Rcpt (a list), IP, Helo, Queue-Id, Hostname."""
-    parts = urlsplit(url)
-    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-    lines = [f"POST {parts.path.rstrip('/')}/checkv2 HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
+    path, host, port = _where(url)
+    lines = [f"POST {path}/checkv2 HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
              f"Content-Length: {len(raw)}"]
     for name, value in envelope.items():
         for v in (value if isinstance(value, (list, tuple)) else [value]):
             if v not in (None, ""):
                 lines.append(f"{name}: {_clean(str(v))}")
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
-
-    async def talk() -> bytes:
-        try:
-            reader, writer = await asyncio.open_connection(host, port, ssl=parts.scheme == "https" or None)
-        except OSError as e:
-            raise RspamdUnavailable(f"cannot connect to Rspamd at {host}:{port}: {e.strerror or e}") from None
-        try:
-            writer.write(request)
-            writer.write(raw)
-            await writer.drain()
-            return await reader.read()
-        except OSError as e:
-            raise RspamdUnavailable(f"Rspamd at {host}:{port} closed the connection: {e}") from None
-        finally:
-            writer.close()
-
-    try:
-        answer = await asyncio.wait_for(talk(), timeout)
-    except asyncio.TimeoutError:
-        raise RspamdUnavailable(f"Rspamd at {host}:{port} did not answer within {timeout:g} s") from None
+    answer = await _exchange(url, ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"), raw, timeout)
     head, _, body = answer.partition(b"\r\n\r\n")
     status = head.split(b"\r\n", 1)[0].split()
     if len(status) < 2 or status[1] != b"200":
@@ -62,17 +41,33 @@ async def check(url: str, raw: bytes, envelope: dict, timeout: float) -> dict:
 
 async def version(url: str, timeout: float = 5.0) -> str:
     """What Rspamd says it is ("rspamd/3.4", its Server header) when asked /ping; raises RspamdUnavailable."""
+    path, host, port = _where(url)
+    answer = await _exchange(url, f"GET {path}/ping HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
+                             .encode(), b"", timeout)
+    head = answer.partition(b"\r\n\r\n")[0].decode("latin-1")
+    server = next((line.split(":", 1)[1].strip() for line in head.split("\r\n")[1:]
+                   if line.lower().startswith("server:")), "")
+    return server or "Rspamd (it did not name its version)"
+
+
+def _where(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
-    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.path.rstrip("/"), parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+
+
+async def _exchange(url: str, head: bytes, body: bytes, timeout: float) -> bytes:
+    """One request on its own connection, the whole answer back (Connection: close)."""
+    _, host, port = _where(url)
+    tls = urlsplit(url).scheme == "https" or None
 
     async def talk() -> bytes:
         try:
-            reader, writer = await asyncio.open_connection(host, port, ssl=parts.scheme == "https" or None)
+            reader, writer = await asyncio.open_connection(host, port, ssl=tls)
         except OSError as e:
             raise RspamdUnavailable(f"cannot connect to Rspamd at {host}:{port}: {e.strerror or e}") from None
         try:
-            writer.write(f"GET {parts.path.rstrip('/')}/ping HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                         "Connection: close\r\n\r\n".encode())
+            writer.write(head)
+            writer.write(body)
             await writer.drain()
             return await reader.read()
         except OSError as e:
@@ -81,13 +76,9 @@ async def version(url: str, timeout: float = 5.0) -> str:
             writer.close()
 
     try:
-        answer = await asyncio.wait_for(talk(), timeout)
+        return await asyncio.wait_for(talk(), timeout)
     except asyncio.TimeoutError:
         raise RspamdUnavailable(f"Rspamd at {host}:{port} did not answer within {timeout:g} s") from None
-    head = answer.partition(b"\r\n\r\n")[0].decode("latin-1")
-    server = next((line.split(":", 1)[1].strip() for line in head.split("\r\n")[1:]
-                   if line.lower().startswith("server:")), "")
-    return server or "Rspamd (it did not name its version)"
 
 
 def _clean(value: str) -> str:
