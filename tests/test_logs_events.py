@@ -80,3 +80,25 @@ def test_tracking_record_collects_every_stage_and_persists(tmp_path):
     assert rec.sender == "a@example.com" and rec.size == 2048 and rec.final_action == "DELIVERED"
     assert list(rec.verdicts) == ["antispam", "antivirus"]
     assert rec.verdicts["antivirus"] == {"verdict": "NOT_EVALUATED", "detail": "not configured"}
+
+
+def test_threads_of_one_process_lose_no_line(tmp_path):
+    """The SSH server writes failed logins from worker threads: every line arrives, whole."""
+    import threading
+
+    log = LogFile(tmp_path / "auth", LogSubscription("authentication", "authentication", "authentication"))
+
+    def writer(n: int) -> None:
+        for i in range(400):
+            log.write("Warning", f"thread {n} line {i}")
+
+    threads = [threading.Thread(target=writer, args=(n,), daemon=True) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "writers stuck"
+    log.close()
+    lines = [line for line in (tmp_path / "auth" / "authentication.current").read_text().splitlines()
+             if "Warning: thread " in line]
+    assert len(lines) == 8 * 400 and len(set(lines)) == len(lines)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -56,6 +57,9 @@ class LogFile:
         self._lock: int | None = None
         self._pending: list[tuple[bytes, float]] = []
         self._flush_scheduled = False
+        # Several threads of one process may write one log (the SSH server checks passphrases in worker
+        # threads): taking the pending lines and writing them is one step, or a line can be lost.
+        self._guard = threading.Lock()
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def accepts(self, level: str) -> bool:
@@ -71,9 +75,10 @@ class LogFile:
             line = f"{stamp(now)}: {message}\n"
         else:
             line = f"{stamp(now)} {LINE_LEVEL.get(level, level)}: {message}\n"
-        self._pending.append((line.encode("utf-8", "replace"), now))
-        if self._flush_scheduled:
-            return
+        with self._guard:
+            self._pending.append((line.encode("utf-8", "replace"), now))
+            if self._flush_scheduled:
+                return
         loop = _running_loop()
         if loop is None:
             self.flush()
@@ -82,10 +87,13 @@ class LogFile:
             loop.call_soon(self.flush)
 
     def flush(self) -> None:
-        self._flush_scheduled = False
-        pending, self._pending = self._pending, []
-        if not pending:
-            return
+        with self._guard:
+            self._flush_scheduled = False
+            pending, self._pending = self._pending, []
+            if pending:
+                self._write(pending)
+
+    def _write(self, pending: list[tuple[bytes, float]]) -> None:
         if self._lock is None:
             self._lock = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
         fcntl.flock(self._lock, fcntl.LOCK_EX)
