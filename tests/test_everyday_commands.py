@@ -192,3 +192,26 @@ def test_whoami_names_the_account_and_its_role(datadir):
     assert out.splitlines() == ["Username: admin", "Full Name: Administrator", "Groups: admin",
                                 "Logged in from: console"]
     assert batch_ok(datadir, "logout") == ""  # the appliance's word for quit
+
+
+def test_nslookup_asks_the_gateways_resolvers(datadir, tmp_path):
+    import subprocess
+
+    from conftest import free_port
+
+    require_peer("dnsmasq")
+    port = free_port()
+    dns = subprocess.Popen(["dnsmasq", "--no-resolv", "--no-hosts", "--keep-in-foreground", f"--port={port}",
+                            "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/",
+                            "--address=/mail.example.test/127.0.0.5", "--mx-host=example.test,mail.example.test,10",
+                            "--user=root", f"--pid-file={tmp_path / 'dns.pid'}"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        batch_ok(datadir, f"dnsconfig setup --servers=127.0.0.1:{port} --timeout=3; commit dns")
+        assert re.search(r"A=127\.0\.0\.5 TTL=\d+s", batch_ok(datadir, "nslookup mail.example.test"))
+        assert re.search(r"MX=mail\.example\.test PREF=10 TTL=\d+s", batch_ok(datadir, "nslookup example.test mx"))
+        assert "does not exist (NXDOMAIN)" in batch_fails(datadir, "nslookup nothing.test")
+        assert "not a query type" in batch_fails(datadir, "nslookup example.test BOGUS")
+    finally:
+        dns.terminate()
+        dns.wait()

@@ -27,6 +27,7 @@ EXPECTED = {
     "grep":           {A, O, RO, T},
     "showmessage":    {A, O, RO, T},
     "whoami":         {A, O, RO, G, T, H},
+    "nslookup":       {A, O, RO, T},
     "antivirusstatus": {A, O, RO, T},
     "antispamstatus": {A, O, RO, T},
     "ampstatus":      {A, O, RO, T},
