@@ -238,6 +238,15 @@ def test_outbound_peer_validation_failure_matrix(datadir, tmp_path, dnsmasq):
         lines.append(f"smtproutes new lenient.example.org expired.test:{lenient.port}")
         lines.append("destconfig new lenient.example.org --tls=none")
         _cli(datadir, "; ".join(lines) + "; commit matrix")
+        # tlsverify says beforehand what delivery will find, with the same validator and the same reasons.
+        ok = run_cli(datadir, "-c", "tlsverify good.example.net")
+        assert ok.returncode == 0 and "STARTTLS: TLSv1." in ok.stdout, ok.stdout + ok.stderr
+        assert "Verification: passed (host name and chain and validity)" in ok.stdout
+        assert "Result: TLS would succeed for good.example.net (preferred)." in ok.stdout
+        bad = run_cli(datadir, "-c", "tlsverify wronghost.example.net")
+        assert bad.returncode == 1 and "Verification: failed: wrong host" in bad.stdout, bad.stdout + bad.stderr
+        off = run_cli(datadir, "-c", f"tlsverify lenient.example.org 127.0.0.1:{lenient.port}")
+        assert off.returncode == 1 and "TLS is off for this destination" in off.stdout
         d = DaemonProcess(datadir)
         try:
             port = listener_port(datadir, "OutgoingMail")

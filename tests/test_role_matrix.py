@@ -28,6 +28,7 @@ EXPECTED = {
     "showmessage":    {A, O, RO, T},
     "whoami":         {A, O, RO, G, T, H},
     "nslookup":       {A, O, RO, T},
+    "tlsverify":      {A, O, RO, T},
     "antivirusstatus": {A, O, RO, T},
     "antispamstatus": {A, O, RO, T},
     "ampstatus":      {A, O, RO, T},
