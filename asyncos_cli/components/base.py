@@ -38,7 +38,7 @@ class Component:
 
 
 class Every:
-    """A schedule that is due every ``seconds`` (and at once the first time, or after ``now_due``)."""
+    """A schedule that is due every ``seconds`` (and at once the first time)."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
@@ -49,6 +49,3 @@ class Every:
             return False
         self._next = now + self.seconds
         return True
-
-    def now_due(self) -> None:
-        self._next = 0.0

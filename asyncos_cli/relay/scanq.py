@@ -4,11 +4,10 @@ Each message crosses to a worker once; ``scan`` gives the queue manager a
 future of its one typed ScanOutcome (scanning.verdict). A message nothing
 configured could look at is not parsed at all: ``needs_scan`` says so, and
 ``default_outcome`` is its direction's default policy, from the envelope
-alone. The messages of one
-group commit go to the workers together. With the threat engines on, a
-worker asks this loop's engine broker for each message's answers (the
-engines' connections, health and counts stay in the daemon) and sends each
-outcome as soon as it has it (relay/scanworker.py).
+alone. The messages of one group commit go to the workers together. With
+the threat engines on, a worker asks this loop's engine broker for each
+message's answers (the engines' connections, health and counts stay in the
+daemon) and sends each outcome as soon as it has it (relay/scanworker.py).
 """
 
 from __future__ import annotations
@@ -116,7 +115,17 @@ class ScanQueue:
         return ScanOutcome(direction, (PolicyOutcome(policy, tuple(r.address for r in msg.pending())),))
 
     def needs_scan(self, msg: QueuedMessage) -> bool:
-        return self._needs_scan(msg, self.config())
+        config = self.config()
+        if self.engines.wanted(config):
+            return True
+        if config.message_filters.filters or config.content_filters.filters:
+            return True
+        if len(config.mail_policies.incoming) > 1 or len(config.mail_policies.outgoing) > 1:
+            return True  # a message may split between policies, each with its own settings
+        if any(p.dlp and p.dlp_policies for p in config.mail_policies.outgoing):
+            return True  # DLP reads message bodies too
+        # Everything else the engine does today looks at attachments: a single text part has none.
+        return may_have_attachments(msg.content)
 
     def scan(self, msg: QueuedMessage) -> asyncio.Future:
         """The future of ``msg``'s ScanOutcome (never an exception: a failed scan is an outcome that says so)."""
@@ -130,18 +139,6 @@ class ScanQueue:
         future = self._waiting.pop(msg.mid, None)
         if future is not None and not future.done():
             future.set_result(outcome)
-
-    def _needs_scan(self, msg: QueuedMessage, config: Config) -> bool:
-        if self.engines.wanted(config):
-            return True
-        if config.message_filters.filters or config.content_filters.filters:
-            return True
-        if len(config.mail_policies.incoming) > 1 or len(config.mail_policies.outgoing) > 1:
-            return True  # a message may split between policies, each with its own settings
-        if any(p.dlp and p.dlp_policies for p in config.mail_policies.outgoing):
-            return True  # DLP reads message bodies too
-        # Everything else the engine does today looks at attachments: a single text part has none.
-        return may_have_attachments(msg.content)
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
