@@ -5,6 +5,7 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import Listener, MailFlowPolicy
+from asyncos_cli.config.validators import ip_problem
 from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.prompter import CommandError, UsageError
@@ -90,6 +91,9 @@ def listener_replace(listener: Listener, changes: dict) -> Listener:
 
 def _stage(ctx, listeners) -> None:
     for listener in listeners:
+        if ip_problem(listener.interface) and ctx.config.interfaces.get(listener.interface) is None:
+            raise CommandError(f"There is no interface named {listener.interface} ('interfaceconfig print' "
+                               "lists them).")
         if listener.certificate and ctx.config.certificates.get(listener.certificate) is None:
             raise CommandError(f"There is no certificate named {listener.certificate} ('certconfig print' "
                                "lists them).")
@@ -227,7 +231,7 @@ def show(ctx) -> None:
 
 #: The SETUP questions of EDIT, each answered and checked by the listener field it sets.
 SETUP_QUESTIONS = (
-    ("interface", "Enter the IP address of the interface to listen on."),
+    ("interface", "Enter the name or IP address of the interface to listen on."),
     ("port", "Enter the TCP port for this listener."),
     ("starttls", "Choose the STARTTLS setting:"),
     ("max_message_bytes", "Enter the maximum message size in bytes."),
@@ -242,7 +246,8 @@ def _wizard_new(ctx) -> None:
     p = ctx.prompter
     name = p.ask("Please create a name for this listener (Ex: \"InboundMail\"):")
     kind = ("public", "private")[p.choose("Choose a type of listener:", ["Public", "Private"], 0)]
-    iface = p.ask_setting("Enter the IP address of the interface to listen on.", Listener, "interface", "127.0.0.1")
+    iface = p.ask_setting("Enter the name or IP address of the interface to listen on.", Listener, "interface",
+                          ctx.config.interfaces.interfaces[0].name if ctx.config.interfaces.interfaces else "127.0.0.1")
     port = p.ask_setting("Enter the TCP port for this listener.", Listener, "port", 25)
     _new(ctx, name, kind, {"interface": iface, "port": port})
 

@@ -1,4 +1,6 @@
-"""sshconfig: the SSH server's address and idle timeout, and users' public keys."""
+"""sshconfig: the SSH server on or off, and users' public keys.
+
+Where SSH listens is per interface (interfaceconfig); the idle timeout is adminaccessconfig's."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
-SETUP_FIELDS = field_options(SshSection, "enabled", "listen", "port", "idle_timeout_minutes")
+SETUP_FIELDS = field_options(SshSection, "enabled")
 GRAMMAR = Grammar("sshconfig", """
 print
 setup [FIELDS]
@@ -51,9 +53,9 @@ def _ssh(ctx):
 def show(ctx):
     s = _ssh(ctx)
     ctx.say(f"SSH server: {'enabled' if s.enabled else 'disabled'}")
-    ctx.say(f"Listen address: {s.listen}")
-    ctx.say(f"Port: {s.port}")
-    ctx.say(f"Idle timeout: {s.idle_timeout_minutes} minutes")
+    where = [f"{i.name} ({i.address}) port {i.ssh_port}" for i in ctx.config.interfaces.with_service("ssh")]
+    ctx.say(f"Listening on: {', '.join(where) or 'no interface (interfaceconfig turns SSH on per interface)'}")
+    ctx.say(f"Idle timeout: {ctx.config.admin_access.timeout_minutes} minutes (adminaccessconfig)")
     ctx.say(f"User keys: {len(s.user_keys)}")
 
 
@@ -113,10 +115,7 @@ def wizard(ctx):
         if op == "SETUP":
             s = _ssh(ctx)
             enabled = p.yes_no("Do you want to enable the SSH server?", s.enabled)
-            listen = p.ask("Enter the IP address to listen on.", s.listen)
-            port = p.ask_int("Which port shall the SSH server listen on?", s.port, 1, 65535)
-            idle = p.ask_int("Enter the idle timeout in minutes.", s.idle_timeout_minutes, 1, 1440)
-            ctx.replace_section("ssh", enabled=enabled, listen=listen, port=port, idle_timeout_minutes=idle)
+            ctx.replace_section("ssh", enabled=enabled)
         else:
             sub = p.menu([("NEW", "Add a public key for a user."), ("DELETE", "Remove a user's key."),
                           ("PRINT", "Display the keys.")])

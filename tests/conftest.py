@@ -121,11 +121,12 @@ def initialised_template(tmp_path_factory) -> Path:
 def datadir(tmp_path, initialised_template) -> Path:
     """An initialised data directory (admin's passphrase is PASSPHRASE), copied from the session's template.
 
-    Its SSH server and listeners are moved to free ports, so no test binds the default ones.
+    Its SSH server, API, web interface and listeners are moved to free ports, so no test binds the default ones.
     """
     d = tmp_path / "data"
     shutil.copytree(initialised_template, d, symlinks=True)
-    r = run_cli(d, "-c", f"sshconfig setup --port={free_port()}; "
+    r = run_cli(d, "-c", f"interfaceconfig edit Management --ssh-port={free_port()} "
+                         f"--api-https-port={free_port()} --web-https-port={free_port()}; "
                          f"listenerconfig edit IncomingMail --port={free_port()}; "
                          f"listenerconfig edit OutgoingMail --port={free_port()}; commit test ports")
     assert r.returncode == 0, r.stderr
@@ -327,9 +328,15 @@ def mail_log(datadir) -> str:
 OP_PASS = "Operator-Pass-7q"
 
 
+def interface_port(datadir, service: str = "SSH") -> int:
+    """The port of ``service`` ("SSH", "AsyncOS API HTTPS", ...) on the Management interface."""
+    out = run_cli(datadir, "-c", "interfaceconfig print").stdout
+    line = next(line for line in out.splitlines() if "Management" in line)
+    return int(re.search(rf"\b{re.escape(service)} (\d+)", line).group(1))
+
+
 def ssh_port(datadir) -> int:
-    out = run_cli(datadir, "-c", "sshconfig print").stdout
-    return int(next(line for line in out.splitlines() if line.startswith("Port:")).split()[1])
+    return interface_port(datadir, "SSH")
 
 
 def wait_listening(port: int, timeout: float = 20) -> None:

@@ -96,7 +96,7 @@ def test_rollbackconfig_diff_between_versions(cli):
     assert "- system.hostname: one.example.com" in out and "+ system.hostname: two.example.com" in out
     out = cli("-c", "rollbackconfig diff 1").stdout
     assert "- system.hostname: ironport.example.com" in out and "+ system.hostname: two.example.com" in out
-    assert "- ssh.port: 2222" in out  # every section is compared
+    assert "- interfaces.interfaces[Management].ssh_port: 2222" in out  # every section is compared
     assert "No differences." in cli("-c", f"rollbackconfig diff {two} {two}").stdout
     r = cli("-c", "rollbackconfig diff 1 99", check=False)
     assert r.returncode == 1 and "no configuration version 99" in r.stderr

@@ -32,7 +32,7 @@ def test_swaks_with_starttls_delivers_once_and_logs_like_the_appliance(relay, da
     assert wait_for(lambda: relay.sink.message_ids() == ["<swaks-1@example.org>"])
     log = mail_log(datadir)
     for pattern in [
-        r"New SMTP ICID \d+ interface IncomingMail \(127\.0\.0\.1\) address 127\.0\.0\.1 reverse dns host",
+        r"New SMTP ICID \d+ interface Management \(127\.0\.0\.1\) address 127\.0\.0\.1 reverse dns host",
         r"ICID \d+ ACCEPT SG UNKNOWNLIST match ALL SBRS None",
         r"ICID \d+ TLS success protocol TLSv1\.[23] cipher",
         r"Start MID (\d+) ICID \d+", r"MID \d+ ICID \d+ From: <alice@example\.org>",

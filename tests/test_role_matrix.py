@@ -85,6 +85,8 @@ EXPECTED = {
     "showconfig":     {A, O, RO, T},
     "smtproutes":     {A, O},
     "sshconfig":      {A},
+    "interfaceconfig": {A},
+    "adminaccessconfig": {A},
     "status":         {A, O, RO, G, T, H},
     "suspendlistener": {A, O},
     "userconfig":     {A},

@@ -134,7 +134,7 @@ def test_host_key_is_kept_and_port_follows_the_configuration(gateway, datadir):
 
     first = asyncio.run(fingerprint(gateway.port))
     new_port = free_port()
-    run_cli(datadir, "-c", f"sshconfig setup --port={new_port}; commit move ssh")
+    run_cli(datadir, "-c", f"interfaceconfig edit Management --ssh-port={new_port}; commit move ssh")
     wait_listening(new_port, timeout=5)
     gateway.stop()
     again = DaemonProcess(datadir)

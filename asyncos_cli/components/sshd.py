@@ -9,7 +9,9 @@ import sys
 import time
 from typing import Callable
 
+from asyncos_cli.config.datadir import DataDir
 from asyncos_cli.config.schema import Config
+from asyncos_cli.services import listening
 
 from .base import Component
 
@@ -67,11 +69,23 @@ class ChildProcess:
             self._task.cancel()
 
 
+def service_rows(title: str, child: ChildProcess, bindings) -> list[list[str]]:
+    """One row per port a service child listens on (or could not open), for status."""
+    restarts = f"; restarted {child.restarts} times" if child.restarts else ""
+    if not child.running or bindings is None:
+        return [[title, f"starting{restarts}"]]
+    if not bindings:
+        return [[title, f"on; no interface has it turned on{restarts}"]]
+    return [[title if n == 0 else "", ("on; " if not b.error else "") + b.describe() + (restarts if n == 0 else "")]
+            for n, b in enumerate(bindings)]
+
+
 class SshServer(Component):
     """It reads sshconfig from the store itself; the daemon supervises it and reports its state."""
 
     def __init__(self, data_root, config: Callable[[], Config]):
         self._config = config
+        self._run_dir = DataDir(data_root).run
         self.child = ChildProcess(
             "SSH server",
             [sys.executable, "-m", "asyncos_cli.shell.sshd"],
@@ -81,12 +95,9 @@ class SshServer(Component):
         self.child.start()
 
     def rows(self) -> list[list[str]]:
-        ssh = self._config().ssh
-        if not ssh.enabled:
+        if not self._config().ssh.enabled:
             return [["SSH access to the shell", "disabled"]]
-        state = "on" if self.child.running else "starting"
-        restarts = f", restarted {self.child.restarts} times" if self.child.restarts else ""
-        return [["SSH access to the shell", f"{state}; {ssh.listen} port {ssh.port}{restarts}"]]
+        return service_rows("SSH access to the shell", self.child, listening.read(self._run_dir, "sshd"))
 
     async def stop(self) -> None:
         await self.child.stop()

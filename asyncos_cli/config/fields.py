@@ -189,6 +189,12 @@ class Section(Record):
     #: One line shown in ``rollbackconfig diff`` and the XML comments.
     title: typing.ClassVar[str] = ""
 
+    @classmethod
+    def first_appearance(cls, stored: typing.Mapping[str, dict]):
+        """This section in a stored version written before the section existed; ``stored`` holds that
+        version's raw sections, so a setting that moved here from another section keeps its value."""
+        return cls()
+
     def commit_check(self) -> None:
         """Checks for new values only (staging and commit), never for stored versions: a rule added by
         a later release must not make an older version unreadable. Raise ConfigError naming the field."""

@@ -14,7 +14,7 @@ from .validators import (
     check_range,
     check_unique,
     domain_pattern_problem,
-    ip_problem,
+    interface_ref_problem,
     name_rule,
     optional_name_rule,
 )
@@ -29,7 +29,8 @@ class Listener(Record):
 
     name: str = setting(help="The listener's name.", check=name_rule("listener name"))
     kind: str = setting(help="public takes incoming mail; private relays outgoing mail.", choices=LISTENER_KINDS)
-    interface: str = setting("127.0.0.1", help="The IP address the listener binds to.", check=ip_problem)
+    interface: str = setting("127.0.0.1", help="The interface the listener binds to: its name (interfaceconfig) "
+                             "or its IP address.", check=interface_ref_problem)
     port: int = setting(25, help="The TCP port.", low=1, high=65535)
     starttls: str = setting("preferred", help="STARTTLS offered to clients.", choices=STARTTLS_MODES)
     max_message_bytes: int = setting(10 * 1024 * 1024, help="The largest message accepted.", low=1024,

@@ -1,6 +1,6 @@
 """The configuration document: every section, in one typed object, and the embedded default.
 
-The sections live by domain (``system``, ``users``, ``mailflow``, ``policies``, ``reputation``, ``tls``,
+The sections live by domain (``system``, ``users``, ``access``, ``mailflow``, ``policies``, ``reputation``, ``tls``,
 ``dlp``, ``monitoring``, ``engines``, ``cloud``, ``remediation``); this module assembles them. The fields of
 :class:`Config` are the one list of sections that the store, the XML reader and writer and
 ``rollbackconfig diff`` walk (``SECTIONS`` is read from them). Importers may keep naming any section or
@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Iterator, Mapping
 
-from .cloud import *  # noqa: F401,F403  (re-exported: importers name sections through schema)
+from .access import *  # noqa: F401,F403  (re-exported: importers name sections through schema)
+from .access import AdminAccessSection, InterfacesSection
+from .cloud import *  # noqa: F401,F403
 from .cloud import AwarenessSection, CloudSection, LicensingSection
 from .dlp import *  # noqa: F401,F403
 from .dlp import DlpSection
@@ -56,6 +58,8 @@ class Config:
     system: SystemSection
     users: UsersSection
     passphrase_policy: PassphrasePolicySection
+    admin_access: AdminAccessSection
+    interfaces: InterfacesSection
     ssh: SshSection
     listeners: ListenersSection
     hat: HatSection

@@ -173,19 +173,20 @@ class SQLiteStore(ConfigStore):
             ).fetchall()
         finally:
             self._conn.execute("COMMIT")
-        sections, changed_in = {}, {}
+        sections, changed_in, raw = {}, {}, {}
         for name, body, changed in rows:
             cls = SECTION_BY_NAME.get(name)
-            if cls is None:
-                continue  # a section a newer release wrote; this one ignores it
             try:
-                sections[name] = from_data(cls, json.loads(body), name)
+                raw[name] = json.loads(body)
+                if cls is None:
+                    continue  # a section a newer release wrote; this one ignores it
+                sections[name] = from_data(cls, raw[name], name)
             except (ConfigError, ValueError) as e:
                 raise ConfigError(f"stored version {vid} holds an unreadable section: {e}") from None
             changed_in[name] = changed
         for cls in SECTIONS:
             if cls.name not in sections:
-                sections[cls.name] = cls()  # a section this release added
+                sections[cls.name] = cls.first_appearance(raw)  # a section this release added
                 changed_in[cls.name] = 0
         return Snapshot(info, Config(sections), changed_in)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from .fields import ConfigError, Record, Section, setting
-from .validators import check_name, check_unique, ip_problem, name_rule
+from .validators import check_name, check_unique, name_rule
 
 #: AsyncOS roles in the appliance's list order (CLI reference, userconfig).
 ROLES = (
@@ -101,9 +101,6 @@ class SshSection(Section):
     name: ClassVar[str] = "ssh"
     title: ClassVar[str] = "SSH access to the shell"
 
+    # Where SSH listens is per interface (interfaceconfig); how long an idle session lasts is adminaccessconfig's.
     enabled: bool = setting(True, help="Whether the SSH server runs.")
-    listen: str = setting("127.0.0.1", help="The IP address the SSH server binds to.", check=ip_problem)
-    port: int = setting(2222, help="The TCP port.", low=1, high=65535)
-    idle_timeout_minutes: int = setting(30, help="Minutes an idle session stays open.", low=1, high=1440,
-                                        unit="minutes", option="idle-timeout")
     user_keys: tuple[UserKey, ...] = field(default=(), metadata={"item": "user_key"})

@@ -117,6 +117,13 @@ def optional_name_rule(what: str):
     return lambda value: rule(value) if value else None
 
 
+def interface_ref_problem(value: str) -> str | None:
+    """An interface named by its name (interfaceconfig) or by its IP address."""
+    if not ip_problem(value) or not name_rule("interface name")(value):
+        return None
+    return f"{value!r} is neither an interface name nor an IP address"
+
+
 def url_problem(value: str) -> str | None:
     if value and not re.match(r"https?://[^\s]+$", value):
         return "the URL must be http(s)://..."

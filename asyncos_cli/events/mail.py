@@ -13,13 +13,14 @@ class SmtpConnected(Event):
     log_type: ClassVar[str | None] = "mail"
     icid: int
     listener: str
-    interface: str
+    interface: str  # the interface's name (interfaceconfig)
+    interface_ip: str
     address: str
     host: str = "(unverified)"
     verified: bool = False
 
     def log_line(self) -> str:
-        return (f"New SMTP ICID {self.icid} interface {self.listener} ({self.interface}) address {self.address} "
+        return (f"New SMTP ICID {self.icid} interface {self.interface} ({self.interface_ip}) address {self.address} "
                 f"reverse dns host {self.host} verified {'yes' if self.verified else 'no'}")
 
 @dataclass(frozen=True)

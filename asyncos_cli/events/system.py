@@ -272,3 +272,21 @@ class AlertSendFailed(Event):
     def log_line(self) -> str:
         return (f"Alert {self.alert_id} could not be sent to {self.address}: {self.reason}; "
                 f"kept, next attempt in {self.retry_in} s")
+
+
+@dataclass(frozen=True)
+class ServiceListening(Event):
+    """An administrative service (SSH, the AsyncOS API, the web interface) opened or failed to open a port."""
+
+    log_type: ClassVar[str | None] = "system"
+    service: str
+    interface: str
+    address: str
+    port: int
+    error: str = ""
+
+    def log_line(self) -> str:
+        where = f"interface {self.interface} ({self.address}) port {self.port}"
+        if self.error:
+            return f"Warning: {self.service} cannot listen on {where}: {self.error}"
+        return f"{self.service} listening on {where}"

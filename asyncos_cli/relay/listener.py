@@ -91,7 +91,7 @@ class GatewaySMTP(AdjustedSMTP):
         intake = self.gateway.intake
         self.icid = intake.connections.next_icid()
         listener = self.gateway.listener
-        intake.emit(SmtpConnected(self.icid, listener.name, listener.interface, self.peer_ip))
+        intake.emit(SmtpConnected(self.icid, listener.name, *self.gateway.interface, self.peer_ip))
         intake.connections.opened(self.peer_ip, self)
         self.gateway.open_connections += 1
         # Ranks taken now, in accept order: the limits refuse the newest connections, never earlier ones
@@ -155,9 +155,10 @@ class GatewaySMTP(AdjustedSMTP):
 
 
 class GatewayHandler:
-    def __init__(self, intake: Intake, listener: Listener):
+    def __init__(self, intake: Intake, listener: Listener, interface: tuple[str, str]):
         self.intake = intake
         self.listener = listener
+        self.interface = interface
         #: Connections open on this listener (its --max-connections).
         self.open_connections = 0
 
@@ -321,8 +322,9 @@ COMMAND_LIMITS = {"*": 20, "MAIL": 10000, "RCPT": 100000, "DATA": 10000, "RSET":
                   "NOOP": 100, "EHLO": 10, "HELO": 10}
 
 
-def make_server(intake: Intake, listener: Listener, hostname: str, tls_context):
-    handler = GatewayHandler(intake, listener)
+def make_server(intake: Intake, listener: Listener, interface: tuple[str, str], hostname: str, tls_context):
+    """``interface``: (name, address) of the interface the listener is on."""
+    handler = GatewayHandler(intake, listener, interface)
     require_tls = listener.starttls == "required"
     return lambda: GatewaySMTP(
         handler,

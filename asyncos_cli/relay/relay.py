@@ -103,25 +103,25 @@ class Relay:
         get the new settings (limits, TLS, certificate) at once and none is refused meanwhile."""
         loop = asyncio.get_running_loop()
         wanted = {l.name: l for l in config.listeners.listeners if l.enabled and l.name not in self._suspended}
+        where = {name: config.interfaces.resolve(l.interface) for name, l in wanted.items()}
         for name in list(self._servers):
-            if name not in wanted or self._addresses[name] != _socket_settings(wanted[name]):
+            if name not in wanted or self._addresses[name] != _socket_settings(wanted[name], where[name][1]):
                 self._servers.pop(name).close()
         self.listen_errors.clear()
         for name, listener in wanted.items():
-            self._factories[name] = make_server(self.intake, listener, config.system.hostname,
+            self._factories[name] = make_server(self.intake, listener, where[name], config.system.hostname,
                                                 self._tls_for(listener, config))
             if name in self._servers:
                 continue
+            address, port, backlog = settings = _socket_settings(listener, where[name][1])
             try:
                 self._servers[name] = await loop.create_server(
                     # Each connection asks for the listener's current factory (see above).
-                    lambda name=name: self._factories[name](),
-                    listener.interface, listener.port, reuse_address=True, backlog=_socket_settings(listener)[2])
-                self._addresses[name] = _socket_settings(listener)
+                    lambda name=name: self._factories[name](), address, port, reuse_address=True, backlog=backlog)
+                self._addresses[name] = settings
             except OSError as e:
                 self.listen_errors[name] = e.strerror or str(e)
-                log.error("listener %s cannot listen on %s port %d: %s", name, listener.interface,
-                          listener.port, e.strerror)
+                log.error("listener %s cannot listen on %s port %d: %s", name, address, port, e.strerror)
 
     def _tls_for(self, listener, config: Config):
         """The listener's server context: a callable from the daemon, or one context for all (tests)."""
@@ -176,8 +176,8 @@ class Relay:
         }
 
 
-def _socket_settings(listener) -> tuple[str, int, int]:
+def _socket_settings(listener, address: str) -> tuple[str, int, int]:
     """What only a new socket can change: the address, and the accept queue's length (a flood waits there and
     gets its 421 at once; with asyncio's default of 100 the kernel drops the handshake's last ACK and clients
     hang unanswered)."""
-    return listener.interface, listener.port, max(1024, listener.max_connections)
+    return address, listener.port, max(1024, listener.max_connections)

@@ -32,21 +32,14 @@ from prompt_toolkit.contrib.ssh.server import (
     PromptToolkitSSHSession,
 )
 
-from asyncos_cli.auth import roles as R
-from asyncos_cli.auth.accounts import Accounts
-from asyncos_cli.auth.throttle import LoginThrottle
 from asyncos_cli.config.datadir import DataDir, write_private
-from asyncos_cli.config.secrets import Keyring
-from asyncos_cli.config.state import StateStore
-from asyncos_cli.config.store import SQLiteStore
-from asyncos_cli.events import Event, EventBus, log_subscriber
 from asyncos_cli.events.auth import (
-    AccountLocked,
     LoggedOut,
     LoginFailed,
-    LoginSucceeded,
 )
-from asyncos_cli.services.logs import LogService
+from asyncos_cli.events.system import ServiceListening
+from asyncos_cli.services import listening
+from asyncos_cli.services.access import AccessPoint
 from asyncos_cli.shell.context import Context
 from asyncos_cli.shell.prompter import CommandError, Prompter
 from asyncos_cli.shell.shared.newpassphrase import ask_new_passphrase, store_passphrase
@@ -216,64 +209,19 @@ class SshPrompter(Prompter):
         return self._call(one_key())
 
 
-class SshApp:
+class SshApp(AccessPoint):
     """Everything the SSH server needs from the appliance, shared by all connections."""
 
     def __init__(self, datadir: DataDir):
-        self.datadir = datadir
-        self.store = SQLiteStore(datadir.database)
-        self.store.migrate(lambda: Keyring(datadir.key_file))
-        self.snapshot = self.store.snapshot()
-        self.accounts = Accounts(datadir.database)
-        serial = StateStore(datadir.database).get("serial", "")
-        self.logs = LogService(datadir.logs, self.snapshot.config.logs, serial)
-        self.bus = EventBus()
-        self.bus.subscribe(Event, log_subscriber(self.logs))
-        self.throttle = LoginThrottle(datadir.database)
+        super().__init__(datadir)
         #: What a passphrase login found (expiry reminder, change required), per user and address.
         self.login_notes: dict = {}
 
-    @property
-    def config(self):
-        return self.snapshot.config
-
-    def refresh(self) -> None:
-        """Read a newer committed version (at every login too: an account committed a moment ago can log in)."""
-        if self.store.head_id() == self.snapshot.version.id:
-            return
-        old = self.snapshot.config
-        self.snapshot = self.store.snapshot()
-        if old.logs != self.config.logs:
-            self.logs.configure(self.config.logs)
-
-    # ------------------------------------------------------------ authentication
-
-    async def check_passphrase(self, user: str, passphrase: str, address: str) -> bool:
-        """The shared throttle first (its wait on the event loop, not in a thread), then the check."""
-        loop = asyncio.get_running_loop()
-        slot = await loop.run_in_executor(None, self.throttle.reserve, user, address)
-        if slot.refused:
-            await loop.run_in_executor(None, self._refused, user, address)
-            return False
-        if slot.wait:
-            await asyncio.sleep(slot.wait)
-        return await loop.run_in_executor(None, self.login_by_passphrase, user, passphrase, address)
-
-    def _refused(self, user: str, address: str) -> None:
-        self.throttle.failed(user, address, reserved=False)
-        self.bus.emit(LoginFailed(user, address, "too many failed attempts, try again later"))
-
-    def login_by_passphrase(self, user: str, passphrase: str, address: str) -> bool:
-        result = self.accounts.authenticate(user, passphrase, self.config)
-        if result.ok:
-            self.throttle.succeeded(user, address)
+    def login_by_passphrase(self, user: str, passphrase: str, address: str, via: str = "SSH"):
+        result = super().login_by_passphrase(user, passphrase, address, via)
+        if result is not None:
             self.login_notes[(user, address)] = result
-            return True
-        self.throttle.failed(user, address)
-        self.bus.emit(LoginFailed(user, address, result.reason))
-        if result.locked_now:
-            self.bus.emit(AccountLocked(user, address, self.config.passphrase_policy.lockout_attempts))
-        return False
+        return result
 
     def login_by_key(self, user: str, key: asyncssh.SSHKey, address: str) -> bool:
         offered = key.export_public_key("openssh").decode().split()[:2]
@@ -285,16 +233,7 @@ class SshApp:
             return False
         return True
 
-    def logged_in(self, user: str, address: str) -> None:
-        account = self.config.users.get(user)
-        privilege = R.KEYWORD_OF.get(account.role, account.role) if account else "unknown"
-        self.bus.emit(LoginSucceeded(user, address, privilege))
-
     # ------------------------------------------------------------ sessions
-
-    def role_of(self, user: str) -> str:
-        account = self.config.users.get(user)
-        return account.role if account else R.GUESTS
 
     def context(self, user: str, address: str, prompter: Prompter, batch: bool) -> Context:
         return Context(
@@ -353,7 +292,7 @@ class SshApp:
             self.bus.emit(LoggedOut(user, address))
         except IdleTimeout:
             prompter.say("\nSession timed out: no input for "
-                         f"{self.config.ssh.idle_timeout_minutes} minutes.")
+                         f"{self.config.admin_access.timeout_minutes} minutes.")
             self.bus.emit(LoggedOut(user, address, "inactivity timeout"))
         finally:
             ctx.close()
@@ -472,7 +411,7 @@ class GatewaySession(PromptToolkitSSHSession):
     async def _interact_shell(self, ssh_session) -> None:
         loop = asyncio.get_running_loop()
         self.prompter = SshPrompter(
-            loop, ssh_session.app_session, self.app.config.ssh.idle_timeout_minutes * 60, lambda *a: None
+            loop, ssh_session.app_session, self.app.config.admin_access.timeout_minutes * 60, lambda *a: None
         )
         await in_thread(self.app.run_interactive, self.server.user, self.server.address, self.prompter,
                         self.server.local)
@@ -509,7 +448,7 @@ class GatewaySSHServer(PromptToolkitSSHServer):
 
     async def validate_password(self, username: str, password: str) -> bool:
         try:
-            return await self.app.check_passphrase(username, password, self.address)
+            return await self.app.check_passphrase(username, password, self.address) is not None
         except Exception:  # a fault of ours denies this login (and says why), never drops the connection
             log.exception("the login check of %s from %s failed", username, self.address)
             return False
@@ -540,26 +479,34 @@ async def serve(datadir: DataDir) -> None:
     key = host_key(datadir)
     server = None
 
+    servers: list = []
     listening_for = None
 
+    def wanted(config):
+        if not config.ssh.enabled:
+            return []
+        return [(listening.Binding("SSH", i.name, i.address, i.ssh_port), None)
+                for i in config.interfaces.with_service("ssh")]
+
     async def listen():
-        nonlocal server, listening_for
-        if server is not None:
+        nonlocal servers, listening_for
+        for server in servers:
             server.close()
             await server.wait_closed()
-            server = None
-        ssh = listening_for = app.config.ssh
-        if not ssh.enabled:
+        want = wanted(app.config)
+        listening_for = [b for b, _ in want]
+        if not want:
             log.warning("SSH server disabled by configuration")
-            return
-        try:
-            server = await asyncssh.create_server(
-                lambda: GatewaySSHServer(app), ssh.listen, ssh.port, server_host_keys=[key],
-                login_timeout=60, reuse_address=True,
-            )
-            log.warning("SSH server listening on %s port %d", ssh.listen, ssh.port)
-        except OSError as e:
-            log.error("SSH server cannot listen on %s port %d: %s", ssh.listen, ssh.port, e.strerror)
+
+        async def open_one(binding, _):
+            return await asyncssh.create_server(
+                lambda: GatewaySSHServer(app), binding.address, binding.port, server_host_keys=[key],
+                login_timeout=60, reuse_address=True)
+
+        servers, bindings = await listening.bind_each(want, open_one, log)
+        for b in bindings:
+            app.bus.emit(ServiceListening(b.service, b.interface, b.address, b.port, b.error))
+        listening.publish(datadir.run, "sshd", bindings)
 
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -577,12 +524,13 @@ async def serve(datadir: DataDir) -> None:
             pass
         try:
             app.refresh()
-            if app.config.ssh != listening_for:
+            if [b for b, _ in wanted(app.config)] != listening_for:
                 await listen()
         except Exception:
             log.exception("configuration reload failed; the SSH server keeps its settings")
-    if server is not None:
+    for server in servers:
         server.close()
+    listening.clear(datadir.run, "sshd")
 
 
 def _die_with_parent() -> None:

@@ -1,0 +1,89 @@
+"""What a process that lets administrators in (the SSH server, the API and web server) shares.
+
+The committed configuration it follows, the accounts, the shared login throttle and lockout, and the
+authentication log. Each service passes its own ``via`` ("SSH", "HTTPS", "HTTP"): the log lines are the
+appliance's, with the connection type in them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.auth.accounts import Accounts
+from asyncos_cli.auth.throttle import LoginThrottle
+from asyncos_cli.config.datadir import DataDir
+from asyncos_cli.config.secrets import Keyring
+from asyncos_cli.config.state import StateStore
+from asyncos_cli.config.store import SQLiteStore
+from asyncos_cli.events import Event, EventBus, log_subscriber
+from asyncos_cli.events.auth import AccountLocked, LoginFailed, LoginSucceeded
+from asyncos_cli.services.logs import LogService
+
+
+class AccessPoint:
+    """Everything a login needs, shared by all connections of one service process."""
+
+    def __init__(self, datadir: DataDir):
+        self.datadir = datadir
+        self.store = SQLiteStore(datadir.database)
+        self.store.migrate(lambda: Keyring(datadir.key_file))
+        self.snapshot = self.store.snapshot()
+        self.accounts = Accounts(datadir.database)
+        self.serial = StateStore(datadir.database).get("serial", "")
+        self.logs = LogService(datadir.logs, self.snapshot.config.logs, self.serial)
+        self.bus = EventBus()
+        self.bus.subscribe(Event, log_subscriber(self.logs))
+        self.throttle = LoginThrottle(datadir.database)
+
+    @property
+    def config(self):
+        return self.snapshot.config
+
+    def refresh(self) -> bool:
+        """Read a newer committed version (at every login too: an account committed a moment ago can log in).
+        True when there was one."""
+        if self.store.head_id() == self.snapshot.version.id:
+            return False
+        old = self.snapshot.config
+        self.snapshot = self.store.snapshot()
+        if old.logs != self.config.logs:
+            self.logs.configure(self.config.logs)
+        return True
+
+    async def check_passphrase(self, user: str, passphrase: str, address: str, via: str = "SSH"):
+        """The shared throttle first (its wait on the event loop, not in a thread), then the check.
+
+        Returns the accounts' result when the passphrase is right, None when the login is refused."""
+        loop = asyncio.get_running_loop()
+        slot = await loop.run_in_executor(None, self.throttle.reserve, user, address)
+        if slot.refused:
+            await loop.run_in_executor(None, self._refused, user, address, via)
+            return None
+        if slot.wait:
+            await asyncio.sleep(slot.wait)
+        return await loop.run_in_executor(None, self.login_by_passphrase, user, passphrase, address, via)
+
+    def _refused(self, user: str, address: str, via: str) -> None:
+        self.throttle.failed(user, address, reserved=False)
+        self.bus.emit(LoginFailed(user, address, "too many failed attempts, try again later", via))
+
+    def login_by_passphrase(self, user: str, passphrase: str, address: str, via: str = "SSH"):
+        result = self.accounts.authenticate(user, passphrase, self.config)
+        if result.ok:
+            self.throttle.succeeded(user, address)
+            return result
+        self.throttle.failed(user, address)
+        self.bus.emit(LoginFailed(user, address, result.reason, via))
+        if result.locked_now:
+            self.bus.emit(AccountLocked(user, address, self.config.passphrase_policy.lockout_attempts))
+        return None
+
+    def logged_in(self, user: str, address: str, via: str = "SSH") -> None:
+        account = self.config.users.get(user)
+        privilege = R.KEYWORD_OF.get(account.role, account.role) if account else "unknown"
+        self.bus.emit(LoginSucceeded(user, address, privilege, via))
+
+    def role_of(self, user: str) -> str:
+        account = self.config.users.get(user)
+        return account.role if account else R.GUESTS
