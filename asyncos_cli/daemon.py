@@ -90,6 +90,7 @@ class Daemon:
         from .components.monitoring import Alerts, Monitoring
         from .components.records import Logs, Tracking
         from .components.sshd import SshServer
+        from .components.web import WebServer
         from .relay.relay import Relay
         from .services.alerts import AlertService
         from .services.cef import ConsolidatedEvents
@@ -121,6 +122,7 @@ class Daemon:
         state = (self.state, self.keyring, d.run, bus.emit, current)
         self.components = [
             Logs(logs, config), Tracking(tracking), Alerts(alerts), certificates, SshServer(d.root, current),
+            WebServer(d.root, current),
             Mail(relay, maturity, current), monitoring, Engines(engines),
             Awareness(*state, use=lambda addresses: setattr(relay.scans, "repeat_clickers", addresses)),
             Clicks(*state, tracking=tracking), Remediation(lambda: connect(d.database), *state[1:]),

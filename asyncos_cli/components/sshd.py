@@ -76,8 +76,8 @@ def service_rows(title: str, child: ChildProcess, bindings) -> list[list[str]]:
         return [[title, f"starting{restarts}"]]
     if not bindings:
         return [[title, f"on; no interface has it turned on{restarts}"]]
-    return [[title if n == 0 else "", ("on; " if not b.error else "") + b.describe() + (restarts if n == 0 else "")]
-            for n, b in enumerate(bindings)]
+    return [[title if n == 0 else "", ("on; " if not b.error else "") + f"{b.service} on {b.describe()}"
+             + (restarts if n == 0 else "")] for n, b in enumerate(bindings)]
 
 
 class SshServer(Component):

@@ -299,3 +299,84 @@ class SQLiteTrackingStore(TrackingStore):
 
     def close(self) -> None:
         self._conn.close()
+
+
+# ---------------------------------------------------------------- the API's search (operators, paging, counts)
+
+#: Text matches the API offers: (SQL over a lower-cased column given as {c}, how the value is written).
+_TEXT_OPS = {
+    "is": ("{c} = ?", lambda v: v),
+    "begins_with": ("({c} >= ? AND {c} < ?)", None),  # a range, so the column's index serves it
+    "contains": ("instr({c}, ?) > 0", lambda v: v),
+    "does_not_contain": ("instr({c}, ?) = 0", lambda v: v),
+}
+
+
+def _text_clause(column: str, op: str, value: str) -> tuple[str, list]:
+    value = value.lower()
+    template, form = _TEXT_OPS[op]
+    params = [value, value + "\U0010ffff"] if form is None else [form(value)]
+    return template.format(c=column), params
+
+
+def api_search(conn: sqlite3.Connection, c: dict, offset: int = 0, limit: int = 20,
+               newest_first: bool = True) -> tuple[list[dict], int]:
+    """Tracked messages matching the criteria ``c`` (keys below), a page of them and how many match in all.
+
+    ``c``: since, until, sender / recipient / subject as (operator, value), ip, message_id, policy, direction,
+    mids, icids, quarantined (a quarantine name or "" for any), dlp_severities, sbrs_range (low, high).
+    """
+    where = _Where()
+    if "since" in c:
+        where.add("r.received >= ?", float(c["since"]))
+    if "until" in c:
+        where.add("r.received < ?", float(c["until"]))
+    if "sender" in c:
+        where.add(*_flat(_text_clause("r.sender", *c["sender"])))
+    if "recipient" in c:
+        op, value = c["recipient"]
+        negate = op == "does_not_contain"  # no recipient contains it (not: some recipient lacks it)
+        clause, params = _text_clause("t.address", "contains" if negate else op, value)
+        where.add(f"{'NOT ' if negate else ''}EXISTS (SELECT 1 FROM tracking_recipients t WHERE t.mid = r.mid "
+                  f"AND {clause})", *params)
+    if "subject" in c:
+        where.add(*_flat(_text_clause("lower(r.subject)", *c["subject"])))
+    for key, column in (("ip", "m.remote_ip"), ("message_id", "m.message_id"), ("direction", "m.direction")):
+        if key in c:
+            where.add(f"{column} = ?", c[key])
+    if "policy" in c:
+        cond, params = "p.policy = ?", [c["policy"]]
+        if "direction" in c:
+            cond, params = cond + " AND p.direction = ?", params + [c["direction"]]
+        where.add(f"EXISTS (SELECT 1 FROM tracking_policies p WHERE p.mid = r.mid AND {cond})", *params)
+    for key, column in (("mids", "r.mid"), ("icids", "r.icid")):
+        if c.get(key):
+            where.add(f"{column} IN ({','.join('?' * len(c[key]))})", *[int(v) for v in c[key]])
+    if "quarantined" in c:
+        where.add("r.final_action = 'QUARANTINED'")
+        if c["quarantined"]:
+            where.add("instr(lower(json_extract(r.record, '$.final_detail')), ?) > 0", c["quarantined"].lower())
+    if c.get("dlp_severities"):
+        marks = ",".join("?" * len(c["dlp_severities"]))
+        where.add(f"EXISTS (SELECT 1 FROM json_each(r.record, '$.dlp') d WHERE "
+                  f"upper(json_extract(d.value, '$.severity')) IN ({marks}))", *[s.upper() for s in c["dlp_severities"]])
+    if "sbrs_range" in c:
+        low, high = c["sbrs_range"]
+        where.add("CAST(json_extract(r.record, '$.sbrs') AS REAL) BETWEEN ? AND ? "
+                  "AND json_extract(r.record, '$.sbrs') NOT IN ('None', '')", low, high)
+    sql_from = f"FROM tracking_records r LEFT JOIN tracking_meta m ON m.mid = r.mid WHERE {where.sql()}"
+    total = conn.execute(f"SELECT count(*) {sql_from}", where.params).fetchone()[0]
+    order = "DESC" if newest_first else "ASC"
+    rows = conn.execute(f"SELECT r.record, m.direction {sql_from} ORDER BY r.mid {order} LIMIT ? OFFSET ?",
+                        (*where.params, int(limit), int(offset))).fetchall()
+    found = []
+    for record, direction in rows:
+        data = json.loads(record)
+        data["direction"] = direction or "incoming"
+        found.append(data)
+    return found, total
+
+
+def _flat(pair: tuple[str, list]) -> tuple:
+    clause, params = pair
+    return (clause, *params)

@@ -20,7 +20,6 @@ import asyncio
 import concurrent.futures
 import io
 import logging
-import os
 import signal
 import sys
 import threading
@@ -37,8 +36,7 @@ from asyncos_cli.events.auth import (
     LoggedOut,
     LoginFailed,
 )
-from asyncos_cli.events.system import ServiceListening
-from asyncos_cli.services import listening
+from asyncos_cli.services import listening, servicechild
 from asyncos_cli.services.access import AccessPoint
 from asyncos_cli.shell.context import Context
 from asyncos_cli.shell.prompter import CommandError, Prompter
@@ -477,10 +475,6 @@ def host_key(datadir: DataDir):
 async def serve(datadir: DataDir) -> None:
     app = SshApp(datadir)
     key = host_key(datadir)
-    server = None
-
-    servers: list = []
-    listening_for = None
 
     def wanted(config):
         if not config.ssh.enabled:
@@ -488,60 +482,16 @@ async def serve(datadir: DataDir) -> None:
         return [(listening.Binding("SSH", i.name, i.address, i.ssh_port), None)
                 for i in config.interfaces.with_service("ssh")]
 
-    async def listen():
-        nonlocal servers, listening_for
-        for server in servers:
-            server.close()
-            await server.wait_closed()
-        want = wanted(app.config)
-        listening_for = [b for b, _ in want]
-        if not want:
-            log.warning("SSH server disabled by configuration")
+    async def open_one(binding, _):
+        return await asyncssh.create_server(
+            lambda: GatewaySSHServer(app), binding.address, binding.port, server_host_keys=[key],
+            login_timeout=60, reuse_address=True)
 
-        async def open_one(binding, _):
-            return await asyncssh.create_server(
-                lambda: GatewaySSHServer(app), binding.address, binding.port, server_host_keys=[key],
-                login_timeout=60, reuse_address=True)
-
-        servers, bindings = await listening.bind_each(want, open_one, log)
-        for b in bindings:
-            app.bus.emit(ServiceListening(b.service, b.interface, b.address, b.port, b.error))
-        listening.publish(datadir.run, "sshd", bindings)
-
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    parent = int(os.environ.get("ASYNCOS_PARENT_PID") or os.getppid())
-    await listen()
-    while not stop.is_set():
-        if os.getppid() != parent:
-            log.warning("the gateway daemon is gone (killed?): the SSH server stops too")
-            break
-        try:
-            await asyncio.wait_for(stop.wait(), POLL_SECONDS)
-            break
-        except asyncio.TimeoutError:
-            pass
-        try:
-            app.refresh()
-            if [b for b, _ in wanted(app.config)] != listening_for:
-                await listen()
-        except Exception:
-            log.exception("configuration reload failed; the SSH server keeps its settings")
-    for server in servers:
+    async def close(server):
         server.close()
-    listening.clear(datadir.run, "sshd")
+        await server.wait_closed()
 
-
-def _die_with_parent() -> None:
-    """Linux: the kernel sends SIGTERM when the daemon dies, even by SIGKILL."""
-    try:
-        import ctypes
-
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # elsewhere the parent check in serve() does it, within half a second
+    await servicechild.run(app, "sshd", log, wanted, open_one, close)
 
 
 _libc = None
@@ -574,7 +524,7 @@ def release_freed_memory() -> None:
 def main() -> None:
     import faulthandler
 
-    _die_with_parent()
+    servicechild.die_with_parent()
     _few_malloc_arenas()
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # stack dump on demand, for operators

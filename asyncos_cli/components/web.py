@@ -1,0 +1,38 @@
+"""The API and web server: a child process the daemon keeps running, as it does the SSH server."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable
+
+from asyncos_cli.config.datadir import DataDir
+from asyncos_cli.config.schema import Config
+from asyncos_cli.services import listening
+
+from .base import Component
+from .sshd import ChildProcess, service_rows
+
+
+class WebServer(Component):
+    def __init__(self, data_root, config: Callable[[], Config]):
+        self._config = config
+        self._run_dir = DataDir(data_root).run
+        self.child = ChildProcess(
+            "API and web server",
+            [sys.executable, "-m", "asyncos_cli.web"],
+            {**os.environ, "ASYNCOS_DATA": str(data_root), "ASYNCOS_PARENT_PID": str(os.getpid())},
+        )
+        self.child.start()
+
+    def rows(self) -> list[list[str]]:
+        rows = service_rows("AsyncOS API", self.child, listening.read(self._run_dir, "web"))
+        web = [f"{i.name} {label} {port}" for i in self._config().interfaces.interfaces
+               for stem, label, port in i.services() if stem.startswith("web_")]
+        if web:
+            rows.append(["Web interface", f"not supported yet (configured: {', '.join(web)}; those ports stay "
+                                          "closed)"])
+        return rows
+
+    async def stop(self) -> None:
+        await self.child.stop()

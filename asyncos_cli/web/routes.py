@@ -1,0 +1,97 @@
+"""The API's routes, declared once: the server dispatches from these and the OpenAPI document is made from them.
+
+A route names its method, its path under ``/esa/api/v2.0``, the roles that may call it, the query parameters
+it accepts (anything else is the appliance's 404 "Unsupported attribute."), the shape of its answer's
+``data`` (a JSON schema), and its handler, ``async handler(call) -> (data, meta)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from asyncos_cli.auth import roles as R
+
+PREFIXES = ("/esa/api/v2.0", "/sma/api/v2.0")
+
+
+class ApiError(Exception):
+    """An answer in the appliance's error shape: {"error": {"message", "code", "explanation"}}."""
+
+    def __init__(self, status: int, message: str, explanation: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.explanation = explanation or message
+
+    def body(self) -> dict:
+        return {"error": {"message": self.message, "code": str(self.status), "explanation": self.explanation}}
+
+
+def unsupported(name: str) -> ApiError:
+    return ApiError(404, "Unsupported attribute.", f"The attribute {name} is not supported by this API.")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query parameter: ``kind`` says how its text is read (see params.read)."""
+
+    name: str
+    kind: str = "string"  # string | integer | date | operator | choice
+    description: str = ""
+    choices: tuple[str, ...] = ()
+    repeatable: bool = False
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    summary: str
+    roles: frozenset[str]
+    handler: Callable[[Any], Awaitable[tuple[Any, dict | None]]]
+    params: tuple[Param, ...] = ()
+    data_schema: dict = field(default_factory=lambda: {"type": "object"})
+    #: The login route takes no credentials: it is how one gets them.
+    public: bool = False
+    body_schema: dict | None = None
+    tag: str = ""
+    #: The answer is the handler's data itself, not wrapped in {"data": ...} (the OpenAPI document).
+    raw: bool = False
+
+
+ROUTES: list[Route] = []
+
+
+def route(method: str, path: str, summary: str, roles=R.ALL, params=(), data=None, public=False, body=None,
+          tag="", raw=False):
+    def register(handler):
+        ROUTES.append(Route(method, path, summary, frozenset(roles), handler, tuple(params),
+                            data or {"type": "object"}, public, body, tag, raw))
+        return handler
+
+    return register
+
+
+def find(method: str, path: str) -> tuple[Route | None, bool]:
+    """(the route, whether the path exists for another method). A trailing slash is accepted."""
+    path = path.rstrip("/") or "/"
+    other = False
+    for r in ROUTES:
+        if r.path == path:
+            if r.method == method or (method == "HEAD" and r.method == "GET"):
+                return r, True
+            other = True
+    return None, other
+
+
+def allowed(role: str) -> list[Route]:
+    return [r for r in ROUTES if role in r.roles and not r.public]
+
+
+# Roles, as the appliance grants them to its API: administrators and operators everything, read-only operators
+# every GET, help desk users message tracking (and quarantines), technicians and guests health.
+EVERYONE = R.ALL
+TRACKING = frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY, R.HELP_DESK})
+HEALTH = frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY, R.TECHNICIANS, R.GUESTS})
