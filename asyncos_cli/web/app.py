@@ -24,7 +24,7 @@ from asyncos_cli.config.store import connect
 from asyncos_cli.services.access import AccessPoint
 
 from . import params
-from .routes import PREFIXES, ApiError, Route, find
+from .routes import PREFIXES, ApiError, Route, allowed_methods, find
 from .tokens import Tokens
 
 log = logging.getLogger("asyncos.web")
@@ -84,7 +84,10 @@ class Api:
             route = _route_of(request)
             data, meta = await self._answer(request, route)
         except ApiError as e:
-            return _json(e.status, e.body())
+            response = _json(e.status, e.body())
+            if e.status == 405:
+                response.headers["Allow"] = ", ".join(allowed_methods(request.path))
+            return response
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
             return _json(500, ApiError(500, "Internal server error.",
@@ -184,14 +187,18 @@ def _basic_credentials(encoded: str) -> tuple[str, str]:
     return user, passphrase
 
 
+B64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
+
 def b64_field(data: dict, name: str) -> str:
-    """A login field, base64 as the appliance's login takes it."""
+    """A login field, base64 as the appliance's login takes it. Bytes that are not UTF-8 name no account:
+    they are kept (replaced) so that the login fails as a login, not as a malformed request."""
     value = data.get(name)
     if not isinstance(value, str):
         raise ApiError(400, "Missing attribute.", f"The login needs data.{name} (base64).")
     try:
-        return base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return base64.b64decode(value, validate=True).decode("utf-8", errors="replace")
+    except (binascii.Error, ValueError):
         raise ApiError(400, "Invalid value.", f"data.{name} must be base64 text.") from None
 
 
@@ -200,6 +207,9 @@ def _json(status: int, body: dict) -> web.Response:
 
 
 def application(api: Api) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, handler_args={
+        # Long query strings (every filter given, %-encoded twice) get the API's own answer, not aiohttp's
+        # plain-text 400 for a request line over 8 KB.
+        "max_line_size": 256 * 1024, "max_field_size": 64 * 1024})
     app.router.add_route("*", "/{tail:.*}", api.handle)
     return app

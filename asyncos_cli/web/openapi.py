@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from asyncos_cli import __version__
 
+from .params import DATE_PATTERN
 from .routes import ROUTES, Param, Route, route
 
 _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
@@ -18,15 +19,14 @@ _ERRORS = {"400": "The request cannot be read.", "401": "No valid credentials or
 def _param_schema(p: Param) -> dict:
     if p.kind == "integer":
         # Numbers arrive as strings too; the document says what clients send most.
-        return {"type": "integer", "minimum": 0, "maximum": 999999999999}
+        return {"type": "integer", "minimum": p.low, "maximum": p.high}
     if p.kind == "date":
-        return {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:00(\.0{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$",
-                "example": "2026-12-05T10:00:00.000Z"}
+        return {"type": "string", "pattern": DATE_PATTERN, "example": "2026-12-05T10:00:00.000Z"}
     if p.kind == "operator":
         return {"type": "string", "enum": ["is", "begins_with", "contains", "does_not_contain"]}
     if p.kind == "choice":
         return {"type": "string", "enum": list(p.choices)}
-    return {"type": "string", "maxLength": 1024}
+    return {"type": "string", "maxLength": 1024, **({"pattern": p.pattern} if p.pattern else {})}
 
 
 def _operation(r: Route) -> dict:

@@ -42,6 +42,11 @@ class Param:
     choices: tuple[str, ...] = ()
     repeatable: bool = False
     required: bool = False
+    #: For integers: the range accepted.
+    low: int = 0
+    high: int = 2**63 - 1
+    #: For strings: the whole value must match (the same pattern the OpenAPI document publishes).
+    pattern: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,12 @@ def find(method: str, path: str) -> tuple[Route | None, bool]:
                 return r, True
             other = True
     return None, other
+
+
+def allowed_methods(path: str) -> list[str]:
+    tail = next((path[len(p):] for p in PREFIXES if path.startswith(p)), path).rstrip("/") or "/"
+    return sorted({r.method for r in ROUTES if r.path == tail} | ({"HEAD"} if any(
+        r.path == tail and r.method == "GET" for r in ROUTES) else set()))
 
 
 def allowed(role: str) -> list[Route]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.control.client import ControlError, DaemonUnavailable, request
 
-from .app import b64_field
+from .app import B64_PATTERN, b64_field
 from .routes import EVERYONE, HEALTH, ApiError, allowed, route
 
 _TEXT = {"type": "string"}
 LOGIN_BODY = {"type": "object", "required": ["data"], "properties": {"data": {
     "type": "object", "required": ["userName", "passphrase"],
-    "properties": {"userName": {"type": "string", "description": "base64"},
-                   "passphrase": {"type": "string", "description": "base64"}}}}}
+    "properties": {"userName": {"type": "string", "description": "base64", "pattern": B64_PATTERN},
+                   "passphrase": {"type": "string", "description": "base64", "pattern": B64_PATTERN}}}}}
 LOGIN_DATA = {"type": "object", "properties": {"userName": _TEXT, "is2FactorRedirectRequired": _TEXT,
                                                "role": _TEXT, "email": {"type": "array", "items": _TEXT},
                                                "jwtToken": _TEXT}}

@@ -15,6 +15,11 @@ from .routes import TRACKING, ApiError, Param, route
 STATUS_WORDS = {"DELIVERED": "Delivered", "QUARANTINED": "Quarantined", "BOUNCED": "Hard Bounced",
                 "DROPPED": "Dropped", None: "Processing"}
 
+_SEVERITY = "(?:critical|high|medium|low|CRITICAL|HIGH|MEDIUM|LOW)"
+SEVERITIES = f"^{_SEVERITY}(?:,{_SEVERITY})*$"
+_SCORE = r"-?(?:10(?:\.0+)?|\d(?:\.\d+)?)"
+SBRS_RANGE = f"^{_SCORE}:{_SCORE}$"
+
 COMMON = (Param("startDate", "date", "From this minute (2026-12-05T10:00:00.000Z)."),
           Param("endDate", "date", "Until this minute, not included."),
           Param("device_type", "choice", "The appliance type.", choices=("esa",)),
@@ -23,8 +28,8 @@ COMMON = (Param("startDate", "date", "From this minute (2026-12-05T10:00:00.000Z
 SEARCH = (*COMMON,
           Param("searchOption", "choice", "What to search.", choices=("messages",)),
           Param("ciscoHost", description="The appliance to search (All_Hosts: every one)."),
-          Param("offset", "integer", "Messages to skip."),
-          Param("limit", "integer", "Messages to return (1 to 1000; 20 by default)."),
+          Param("offset", "integer", "Messages to skip.", high=10**9),
+          Param("limit", "integer", "Messages to return (1 to 1000; 20 by default).", low=1, high=1000),
           Param("orderBy", "choice", "The sort key.", choices=("timestamp", "mid")),
           Param("orderDir", "choice", "The sort direction.", choices=("asc", "desc")),
           Param("envelopeSenderfilterOperator", "operator"), Param("envelopeSenderfilterValue"),
@@ -37,8 +42,9 @@ SEARCH = (*COMMON,
           Param("mid", "integer", "A MID (repeatable).", repeatable=True),
           Param("icid", "integer", "An ICID (repeatable).", repeatable=True),
           Param("quarantineStatus", description="Quarantined messages: a quarantine's name, or ANY."),
-          Param("dlpViolationsSeverities", description="DLP severities, comma-separated (critical,high,medium,low)."),
-          Param("ipReputation", description="An SBRS range, LOW:HIGH (e.g. -10:-3)."))
+          Param("dlpViolationsSeverities", description="DLP severities, comma-separated (critical,high,medium,low).",
+                pattern=SEVERITIES),
+          Param("ipReputation", description="An SBRS range, LOW:HIGH (e.g. -10:-3).", pattern=SBRS_RANGE))
 
 DETAIL = (*COMMON, Param("mid", "integer", "The message's MID.", required=True),
           Param("icid", "integer", "The connection's ICID."))
@@ -75,8 +81,6 @@ async def messages(call):
     _check_serial(call, p)
     criteria = _criteria(p)
     limit = p.get("limit", 20)
-    if not 1 <= limit <= 1000:
-        raise ApiError(400, "Invalid value.", "limit must be from 1 to 1000.")
     newest_first = p.get("orderDir", "desc") == "desc"
     await call.query(_flush_daemon, call.api.access.datadir.control_socket)
     rows, total = await call.query(tracking_search.api_search, criteria, p.get("offset", 0), limit, newest_first)
@@ -91,14 +95,12 @@ def _criteria(p: dict) -> dict:
         c["since"] = p["startDate"]
     if "endDate" in p:
         c["until"] = p["endDate"]
-    if "startDate" in p and "endDate" in p and p["endDate"] <= p["startDate"]:
-        raise ApiError(400, "Invalid date.", "endDate must come after startDate.")
+    if "startDate" in p and "endDate" in p and p["endDate"] < p["startDate"]:
+        raise ApiError(400, "Invalid date.", "endDate must not come before startDate.")
     for key, stem in (("sender", "envelopeSender"), ("recipient", "envelopeRecipient"), ("subject", "subject")):
         op, value = p.get(f"{stem}filterOperator"), p.get(f"{stem}filterValue")
-        if value is not None and value != "":
+        if value:  # an operator alone filters nothing (forms send one with an empty value)
             c[key] = (op or "is", value)
-        elif op is not None:
-            raise ApiError(400, "Missing attribute.", f"{stem}filterOperator needs {stem}filterValue.")
     for key, name in (("ip", "senderIp"), ("message_id", "messageIdHeader"), ("policy", "mailPolicyName"),
                       ("direction", "mailPolicyDirection")):
         if p.get(name):
@@ -109,25 +111,11 @@ def _criteria(p: dict) -> dict:
     if "quarantineStatus" in p:
         c["quarantined"] = "" if p["quarantineStatus"].upper() in ("ANY", "ALL", "") else p["quarantineStatus"]
     if p.get("dlpViolationsSeverities"):
-        severities = [s.strip() for s in p["dlpViolationsSeverities"].split(",") if s.strip()]
-        bad = [s for s in severities if s.lower() not in ("critical", "high", "medium", "low")]
-        if bad:
-            raise ApiError(400, "Invalid value.", f"dlpViolationsSeverities takes critical, high, medium, low; got "
-                           f"{', '.join(bad)}.")
-        c["dlp_severities"] = severities
+        c["dlp_severities"] = p["dlpViolationsSeverities"].split(",")
     if "ipReputation" in p:
-        c["sbrs_range"] = _sbrs_range(p["ipReputation"])
+        low, high = (float(x) for x in p["ipReputation"].split(":"))
+        c["sbrs_range"] = (low, high)  # LOW above HIGH matches nothing
     return c
-
-
-def _sbrs_range(text: str) -> tuple[float, float]:
-    try:
-        low, high = (float(x) for x in text.split(":"))
-    except ValueError:
-        raise ApiError(400, "Invalid value.", "ipReputation takes an SBRS range LOW:HIGH, e.g. -10:-3.") from None
-    if not (-10 <= low <= high <= 10):
-        raise ApiError(400, "Invalid value.", "ipReputation: scores run from -10 to 10, LOW first.")
-    return low, high
 
 
 def _check_serial(call, p: dict) -> None:
