@@ -61,8 +61,10 @@ async def bind_each(wanted, open_one, log) -> tuple[list, list[Binding]]:
             log.warning("%s listening on %s", binding.service, binding.describe())
             bindings.append(binding)
         except OSError as e:
-            failed = Binding(binding.service, binding.interface, binding.address, binding.port,
-                             e.strerror or str(e))
+            # asyncio words a failed bind its own way ("error while attempting to bind on ..."): the errno's
+            # own text is what administrators know.
+            reason = os.strerror(e.errno) if e.errno else (e.strerror or str(e))
+            failed = Binding(binding.service, binding.interface, binding.address, binding.port, reason)
             log.error("%s on %s", failed.service, failed.describe())
             bindings.append(failed)
     return servers, bindings

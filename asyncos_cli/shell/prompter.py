@@ -141,7 +141,8 @@ class Prompter(abc.ABC):
                 return e.message
             return None
 
-        self.ask(question, None if default is None else str(default), check)
+        # An empty default is a value of its own ("none", "the system's"): Enter keeps it.
+        self.ask(question, None if default is None else str(default), check, allow_empty=default == "")
         return value[0]
 
     def yes_no(self, question: str, default: bool | None = None) -> bool:
