@@ -82,7 +82,6 @@ async def messages(call):
     criteria = _criteria(p)
     limit = p.get("limit", 20)
     newest_first = p.get("orderDir", "desc") == "desc"
-    await call.query(_flush_daemon, call.api.access.datadir.control_socket)
     rows, total = await call.query(tracking_search.api_search, criteria, p.get("offset", 0), limit, newest_first)
     config = call.api.access.config
     return [{"attributes": _attributes(r, config.system.hostname, call.api.access.serial)} for r in rows], \
@@ -121,14 +120,6 @@ def _criteria(p: dict) -> dict:
 def _check_serial(call, p: dict) -> None:
     if p.get("serialNumber") and p["serialNumber"] != call.api.access.serial:
         raise ApiError(404, "Resource not found.", f"This appliance's serial number is not {p['serialNumber']}.")
-
-
-def _flush_daemon(_conn, socket_path) -> None:
-    """Ask the daemon to write what it holds in memory, so a message finished a moment ago is found."""
-    try:
-        request(socket_path, "tracking_flush", timeout=2)
-    except (DaemonUnavailable, ControlError):
-        pass
 
 
 def _status(r: dict) -> str:
