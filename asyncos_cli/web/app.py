@@ -105,7 +105,6 @@ class Api:
         values = params.gathered(request.query, body if route.method != "POST" else None)
         via = "HTTPS" if request.secure else "HTTP"
         origin = request.remote or "unknown"
-        self.access.refresh()
         principal = None if route.public else await self._authenticate(request, origin, via)
         if principal is not None and principal.role not in route.roles:
             raise ApiError(403, "Forbidden.", f"The role of {principal.user} may not call {route.method} "
@@ -138,6 +137,9 @@ class Api:
         return Principal(claims.user, account.role)
 
     async def login(self, user: str, passphrase: str, origin: str, via: str, log_success: bool = True) -> Principal:
+        # An account committed a moment ago can log in at once; tokens follow commits within the process's
+        # half-second poll.
+        self.access.refresh()
         result = await self.access.check_passphrase(user, passphrase, origin, via)
         if result is None:
             raise ApiError(401, "Invalid username or passphrase.", "The user name or the passphrase is wrong, "
