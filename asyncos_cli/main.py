@@ -74,7 +74,7 @@ def _interactive() -> int:
     from asyncos_cli.shell.prompter import CommandError
 
     from .shell.console import console_context
-    from .shell.repl import run_repl
+    from .shell.repl import IdleTimeout, run_repl
     from .shell.terminal import TerminalPrompter
 
     datadir = DataDir.from_env()
@@ -93,6 +93,9 @@ def _interactive() -> int:
     holder.append(ctx)
     try:
         return run_repl(ctx)
+    except IdleTimeout:
+        _echo(f"\nSession timed out: no input for {ctx.config.admin_access.timeout_minutes} minutes.")
+        return 0
     finally:
         ctx.close()
 

@@ -143,3 +143,24 @@ def test_long_output_is_paged(datadir):
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
+
+
+def test_the_local_console_ends_after_the_inactivity_timeout(datadir):
+    """adminaccessconfig's timeout (5 minutes at least) with the clock sped up: the timer is the real one,
+    its interval scaled down 300 times, so 5 minutes pass in one second."""
+    from conftest import batch_ok
+
+    batch_ok(datadir, "adminaccessconfig timeout --timeout=5; commit")
+    env = cli_env(datadir)
+    env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+    script = ("import threading; real = threading.Timer; "
+              "threading.Timer = lambda seconds, fn: real(seconds / 300, fn); "
+              "from asyncos_cli.main import cli; cli([])")
+    child = pexpect.spawn(sys.executable, ["-c", script], env=env, cwd=str(ROOT), encoding="utf-8", timeout=15,
+                          dimensions=(50, 140))
+    try:
+        child.expect(PROMPT)
+        child.expect("Session timed out: no input for 5 minutes.")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)

@@ -46,7 +46,27 @@ def terminal_reader(ctx: Context):
         completer=CommandCompleter(lambda: config_for_completion(ctx)),
         complete_while_typing=False,
     )
-    return session.prompt
+
+    def read(prompt: str) -> str:
+        """The prompt, ended by adminaccessconfig's inactivity timeout as SSH sessions are."""
+        import threading
+
+        app = session.app
+
+        def expire():
+            loop = getattr(app, "loop", None)
+            if app.is_running and loop is not None:
+                loop.call_soon_threadsafe(lambda: app.exit(exception=IdleTimeout()))
+
+        timer = threading.Timer(ctx.session.snapshot.config.admin_access.timeout_minutes * 60, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            return session.prompt(prompt)
+        finally:
+            timer.cancel()
+
+    return read
 
 
 def run_repl(ctx: Context, read_command=None, local_address: str = "console") -> int:
