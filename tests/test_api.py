@@ -85,7 +85,7 @@ def api(tmp_path_factory, initialised_template):
             s.sendmail("alice@sender.example", ["bob@example.com"],
                        "Subject: quarterly report 7%\r\nMessage-ID: <api-test-1@sender.example>\r\n\r\nhello\r\n")
         ns = SimpleNamespace(datadir=d, https=f"https://127.0.0.1:{https}", http=f"http://127.0.0.1:{http}",
-                             port=https, daemon=daemon, tokens={})
+                             port=https, smtp=smtp, daemon=daemon, tokens={})
         wait_for(lambda: _search(ns, "admin", subjectfilterOperator="contains",
                                  subjectfilterValue="quarterly")["meta"]["totalCount"] == 1)
         ns.mid = _search(ns, "admin", subjectfilterOperator="contains",
@@ -379,3 +379,25 @@ def test_a_busy_port_is_reported_and_the_other_services_still_start(api):
         system_log = (api.datadir / "logs" / "system_logs" / "system.current").read_text()
         assert (f"Warning: AsyncOS API HTTP cannot listen on interface Management (127.0.0.1) port {port}: "
                 "Address already in use") in system_log
+
+
+def test_attachment_name_and_sha256_filters_that_soar_clients_send(api):
+    import hashlib
+    from email.message import EmailMessage
+
+    payload = b"%PDF-1.4 quarterly figures\n"
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "carol@files.example", "bob@example.com", "figures attached"
+    msg.set_content("see attached")
+    msg.add_attachment(payload, maintype="application", subtype="pdf", filename="Q4-figures.pdf")
+    with smtplib.SMTP("127.0.0.1", api.smtp, timeout=20) as s:
+        s.send_message(msg)
+    digest = hashlib.sha256(payload).hexdigest()
+    found = until(lambda: _search(api, fileSha256=digest)["meta"]["totalCount"] or None, timeout=20)
+    assert found == 1
+    assert _search(api, attachmentNameOperator="contains", attachmentNameValue="figures")["meta"]["totalCount"] == 1
+    assert _search(api, attachmentNameOperator="is", attachmentNameValue="q4-figures.pdf")["meta"]["totalCount"] == 1
+    assert _search(api, attachmentNameOperator="begins_with", attachmentNameValue="Q5")["meta"]["totalCount"] == 0
+    assert _search(api, fileSha256="0" * 64)["meta"]["totalCount"] == 0
+    r = get(api, f"{API}/message-tracking/messages", params={"fileSha256": "not-a-digest"})
+    assert r.status_code == 400

@@ -323,7 +323,8 @@ def api_search(conn: sqlite3.Connection, c: dict, offset: int = 0, limit: int = 
                newest_first: bool = True) -> tuple[list[dict], int]:
     """Tracked messages matching the criteria ``c`` (keys below), a page of them and how many match in all.
 
-    ``c``: since, until, sender / recipient / subject as (operator, value), ip, message_id, policy, direction,
+    ``c``: since, until, sender / recipient / subject / attachment as (operator, value), sha256, ip, message_id,
+    policy, direction,
     mids, icids, quarantined (a quarantine name or "" for any), dlp_severities, sbrs_range (low, high).
     """
     where = _Where()
@@ -345,6 +346,15 @@ def api_search(conn: sqlite3.Connection, c: dict, offset: int = 0, limit: int = 
                       f"t.mid = r.mid AND {clause})", *params)
     if "subject" in c:
         where.add(*_flat(_text_clause("lower(r.subject)", *c["subject"])))
+    if "attachment" in c:  # top-level attachments: [name, decoded size, SHA-256]
+        op, value = c["attachment"]
+        negate = op == "does_not_contain"
+        clause, params = _text_clause("lower(json_extract(a.value, '$[0]'))", "contains" if negate else op, value)
+        where.add(f"{'NOT ' if negate else ''}EXISTS (SELECT 1 FROM json_each(r.record, '$.attachments') a "
+                  f"WHERE {clause})", *params)
+    if "sha256" in c:
+        where.add("EXISTS (SELECT 1 FROM json_each(r.record, '$.attachments') a "
+                  "WHERE lower(json_extract(a.value, '$[2]')) = ?)", c["sha256"])
     for key, column in (("ip", "m.remote_ip"), ("message_id", "m.message_id"), ("direction", "m.direction")):
         if key in c:
             where.add(f"{column} = ?", c[key])

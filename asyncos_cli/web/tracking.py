@@ -44,7 +44,9 @@ SEARCH = (*COMMON,
           Param("quarantineStatus", description="Quarantined messages: a quarantine's name, or ANY."),
           Param("dlpViolationsSeverities", description="DLP severities, comma-separated (critical,high,medium,low).",
                 pattern=SEVERITIES),
-          Param("ipReputation", description="An SBRS range, LOW:HIGH (e.g. -10:-3).", pattern=SBRS_RANGE))
+          Param("ipReputation", description="An SBRS range, LOW:HIGH (e.g. -10:-3).", pattern=SBRS_RANGE),
+          Param("attachmentNameOperator", "operator"), Param("attachmentNameValue"),
+          Param("fileSha256", description="An attachment's SHA-256 (64 hex digits).", pattern="^[0-9a-fA-F]{64}$"))
 
 DETAIL = (*COMMON, Param("mid", "integer", "The message's MID.", required=True),
           Param("icid", "integer", "The connection's ICID."))
@@ -83,9 +85,15 @@ async def messages(call):
     limit = p.get("limit", 20)
     newest_first = p.get("orderDir", "desc") == "desc"
     rows, total = await call.query(tracking_search.api_search, criteria, p.get("offset", 0), limit, newest_first)
-    config = call.api.access.config
-    return [{"attributes": _attributes(r, config.system.hostname, call.api.access.serial)} for r in rows], \
+    return [{"attributes": _attributes(r, _host(call), call.api.access.serial)} for r in rows], \
         {"totalCount": total}
+
+
+def _host(call) -> str:
+    """``esa.example.com (192.0.2.10)``: the appliance names itself with its first interface's address."""
+    config = call.api.access.config
+    interfaces = config.interfaces.interfaces
+    return f"{config.system.hostname} ({interfaces[0].address})" if interfaces else config.system.hostname
 
 
 def _criteria(p: dict) -> dict:
@@ -100,6 +108,10 @@ def _criteria(p: dict) -> dict:
         op, value = p.get(f"{stem}filterOperator"), p.get(f"{stem}filterValue")
         if value:  # an operator alone filters nothing (forms send one with an empty value)
             c[key] = (op or "is", value)
+    if p.get("attachmentNameValue"):
+        c["attachment"] = (p.get("attachmentNameOperator") or "is", p["attachmentNameValue"])
+    if p.get("fileSha256"):
+        c["sha256"] = p["fileSha256"].lower()
     for key, name in (("ip", "senderIp"), ("message_id", "messageIdHeader"), ("policy", "mailPolicyName"),
                       ("direction", "mailPolicyDirection")):
         if p.get(name):
@@ -222,7 +234,7 @@ def _summary(r: dict) -> list[dict]:
        TRACKING, DETAIL, DETAIL_DATA, tag="Message Tracking")
 async def details(call):
     r = await _one(call)
-    return {"messages": {**_base(r, call.api.access.config.system.hostname), "summary": _summary(r),
+    return {"messages": {**_base(r, _host(call)), "summary": _summary(r),
                          "showAMP": bool(r.get("amp")), "showDLP": bool(r.get("dlp")),
                          "showURL": bool(r.get("urls")), "showSummaryTimeBox": True}}, None
 
@@ -237,7 +249,7 @@ async def connection_details(call):
                       (at, f"ICID {r.get('icid')} sender group {r.get('sender_group') or 'none'}, SBRS "
                            f"{r.get('sbrs', 'None')}."),
                       (at, f"Message {r['mid']} on incoming connection (ICID {r.get('icid')}).")])
-    return {"messages": {**_base(r, call.api.access.config.system.hostname), "icid": r.get("icid"),
+    return {"messages": {**_base(r, _host(call)), "icid": r.get("icid"),
                          "summary": events}}, None
 
 
@@ -252,7 +264,7 @@ async def amp_details(call):
                           f"{a.get('sha256')}"))
         pairs.append((at, f"Response received for file reputation query from Cloud. File Name = '{a.get('file')}', "
                           f"Disposition = {a.get('verdict')}, Malware = {a.get('threat') or 'None'}"))
-    return {"messages": {**_base(r, call.api.access.config.system.hostname), "ampDetails": _events(pairs),
+    return {"messages": {**_base(r, _host(call)), "ampDetails": _events(pairs),
                          "showAMPDetails": bool(pairs)}}, None
 
 
@@ -270,7 +282,7 @@ async def dlp_details(call):
     dlp = {"dlpPolicy": first.get("policy", ""), "violationSeverity": first.get("severity", ""),
            "riskFactor": first.get("risk_factor", 0), "mid": r["mid"],
            "dlpMatchedContent": [{"messagePart": part, "messagePartMatch": matches} for part, matches in parts.items()]}
-    return {"messages": {**_base(r, call.api.access.config.system.hostname), "dlpDetails": dlp,
+    return {"messages": {**_base(r, _host(call)), "dlpDetails": dlp,
                          "showDLPDetails": bool(incidents)}}, None
 
 
@@ -283,5 +295,5 @@ async def url_details(call):
                   f"{u.get('verdict')} ({u.get('source')})") for u in r.get("urls", [])]
     pairs += [(c.get("at"), f"Message {r['mid']} URL {c.get('url')} clicked by {c.get('recipient')}: "
                             f"{c.get('action')}") for c in r.get("clicks", [])]
-    return {"messages": {**_base(r, call.api.access.config.system.hostname), "urlDetails": _events(pairs),
+    return {"messages": {**_base(r, _host(call)), "urlDetails": _events(pairs),
                          "showURLDetails": bool(pairs)}}, None
