@@ -44,8 +44,9 @@ def run(ctx, args):
     if words.follow:
         if ctx.batch or not ctx.prompter.interactive:
             raise CommandError("grep -t follows the log until Ctrl-C: it runs in an interactive session only.")
+        following = follow(path, ctx.prompter.wait_unless_stopped)
         ctx.say("Press Ctrl-C to stop.")
-        for line in follow(path, ctx.prompter.wait_unless_stopped):
+        for line in following:
             if pattern.search(line):
                 ctx.say(line)
         return

@@ -36,8 +36,10 @@ def run(ctx, args):
         ctx.say(line)
     if ctx.batch or not ctx.prompter.interactive:
         return
+    # Opened before the message: a line written as soon as the reader sees it is not missed.
+    following = follow(path, ctx.prompter.wait_unless_stopped)
     ctx.say("Press Ctrl-C to stop.")
-    for line in follow(path, ctx.prompter.wait_unless_stopped):
+    for line in following:
         ctx.say(line)
 
 

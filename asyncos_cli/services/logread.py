@@ -71,8 +71,14 @@ def matching(path: Path, pattern: re.Pattern, context: int = 0) -> Iterator[str]
 
 def follow(path: Path, wait: Callable[[float], bool], poll: float = 0.5) -> Iterator[str]:
     """New lines as they are written, from the end of the file now; then from the start of each new current
-    file after a rollover. Between looks it calls ``wait(poll)``, and stops when that says False."""
+    file after a rollover. Between looks it calls ``wait(poll)``, and stops when that says False.
+
+    "Now" is this call, not the first line asked for: a line written between the two is not lost."""
     f, inode = _open_at_end(path)
+    return _follow(path, f, inode, wait, poll)
+
+
+def _follow(path: Path, f, inode, wait, poll: float) -> Iterator[str]:
     partial = b""
     try:
         while True:
