@@ -9,6 +9,7 @@ spaces every later attempt from 127.0.0.1.
 from __future__ import annotations
 
 import base64
+import calendar
 import json
 import shutil
 import smtplib
@@ -27,8 +28,10 @@ import requests
 from conftest import (
     PASSPHRASE,
     DaemonProcess,
+    Sink,
     batch_ok,
     free_port,
+    mail_log,
     run_cli,
     wait_applied,
     wait_for,
@@ -73,11 +76,15 @@ def api(tmp_path_factory, initialised_template):
     d = tmp_path_factory.mktemp("api") / "data"
     shutil.copytree(initialised_template, d, symlinks=True)
     https, http, smtp = free_port(), free_port(), free_port()
+    sink = Sink("api")
+    hold = d.parent / "hold.filter"
+    hold.write_text('hold: if (subject == "^hold") { quarantine("Policy"); }\n.\n')
     users = "; ".join(f"userconfig new {u} --fullname='{kw} user' --role={kw} --passphrase={USER_PASS}"
                       for kw, u in ROLE_USERS.items() if kw != "admin")
     batch_ok(d, f"interfaceconfig edit Management --ssh-port={free_port()} --api-https-port={https} --api-http=yes "
                 f"--api-http-port={http} --web-https-port={free_port()}; listenerconfig edit IncomingMail "
-                f"--port={smtp}; listenerconfig edit OutgoingMail --port={free_port()}; {users}; commit api test")
+                f"--port={smtp}; listenerconfig edit OutgoingMail --port={free_port()}; {users}; "
+                f"smtproutes new ALL 127.0.0.1:{sink.port}; filters import {hold}; commit api test")
     daemon = DaemonProcess(d)
     try:
         wait_https(https)
@@ -85,7 +92,7 @@ def api(tmp_path_factory, initialised_template):
             s.sendmail("alice@sender.example", ["bob@example.com"],
                        "Subject: quarterly report 7%\r\nMessage-ID: <api-test-1@sender.example>\r\n\r\nhello\r\n")
         ns = SimpleNamespace(datadir=d, https=f"https://127.0.0.1:{https}", http=f"http://127.0.0.1:{http}",
-                             port=https, smtp=smtp, daemon=daemon, tokens={})
+                             port=https, smtp=smtp, daemon=daemon, sink=sink, tokens={})
         wait_for(lambda: _search(ns, "admin", subjectfilterOperator="contains",
                                  subjectfilterValue="quarterly")["meta"]["totalCount"] == 1)
         ns.mid = _search(ns, "admin", subjectfilterOperator="contains",
@@ -93,6 +100,7 @@ def api(tmp_path_factory, initialised_template):
         yield ns
     finally:
         daemon.stop()
+        sink.stop()
 
 
 def login(api, user: str, password: str | None = None, path: str = "/login") -> requests.Response:
@@ -235,9 +243,35 @@ def test_bad_requests_get_4xx_in_the_error_shape_and_change_nothing(api):
 # ---------------------------------------------------------------- roles
 
 
+def _hours(back: int, ahead: int) -> tuple[str, str]:
+    now = int(time.time()) // 3600 * 3600
+    fmt = lambda t: time.strftime("%Y-%m-%dT%H:00:00.000Z", time.gmtime(t))  # noqa: E731
+    return fmt(now - back * 3600), fmt(now + ahead * 3600)
+
+
+def example_request(api, route) -> tuple[str, dict, dict | None]:
+    """(path, query, JSON body) that a role allowed on the route may send: answered 2xx, or 4xx for a message
+    that is not there; never changing anything."""
+    start, end = _hours(2, 1)
+    path = route.path.replace("{report}", "mail_incoming_traffic_summary").replace("{counter}", "total_recipients")
+    query: dict = {}
+    if "message-tracking/" in path and path != "/message-tracking/messages":
+        query = {"mid": api.mid}
+    elif path.startswith("/reporting/"):
+        query = {"startDate": start, "endDate": end}
+    elif path.startswith("/quarantine/"):
+        query = {"quarantineType": "pvo", **({"mid": 999999} if path.endswith("details") else {})}
+    body = None
+    if route.method == "POST" and path == "/quarantine/messages":
+        query, body = {}, {"action": "release", "mids": [999999], "quarantineType": "pvo"}
+    if route.method == "DELETE":
+        query, body = {}, {"mids": [999999], "quarantineName": "Policy", "quarantineType": "pvo"}
+    return f"{API}{path}", query, body
+
+
 def test_every_role_on_every_path(api):
     from asyncos_cli.auth import roles as R
-    from asyncos_cli.web import openapi, system, tracking  # noqa: F401  (register the routes)
+    from asyncos_cli.web import openapi, quarantine, reporting, system, tracking  # noqa: F401  (register them)
     from asyncos_cli.web.routes import ROUTES
 
     seen = set()
@@ -245,19 +279,31 @@ def test_every_role_on_every_path(api):
         role = R.KEYWORDS[keyword]
         privileges = {(p["method"], p["path"]) for p in get(api, f"{API}/login/privileges", user).json()["data"]}
         for route in ROUTES:
-            if route.public or route.method != "GET":
+            if route.public:
                 continue
-            r = get(api, f"{API}{route.path}", user, params={"mid": api.mid} if "details" in route.path else {})
+            path, query, body = example_request(api, route)
+            r = requests.request(route.method, f"{api.https}{path}", params=query, json=body, verify=False,
+                                 headers={"jwtToken": token(api, user)}, timeout=20)
             allowed = role in route.roles
-            assert r.status_code == (200 if allowed else 403), (keyword, route.path, r.status_code, r.text[:200])
+            if allowed:
+                assert r.status_code not in (401, 403) and r.status_code < 500, (keyword, route.method, path,
+                                                                                  r.status_code, r.text[:200])
+                if route.method == "GET" and "999999" not in str(query):
+                    assert r.status_code == 200, (keyword, path, r.text[:200])
+            else:
+                assert r.status_code == 403, (keyword, route.method, path, r.status_code, r.text[:200])
             assert ((route.method, f"{API}{route.path}") in privileges) == allowed, (keyword, route.path)
-            seen.add(route.path)
-    assert {"/health", "/message-tracking/messages", "/message-tracking/dlp-details"} <= seen
-    # The appliance's grants: guests and technicians see health only; help desk users tracking, not health.
+            seen.add((route.method, route.path))
+    assert {("GET", "/health"), ("GET", "/message-tracking/messages"), ("GET", "/reporting/{report}"),
+            ("POST", "/quarantine/messages"), ("DELETE", "/quarantine/messages")} <= seen
+    # The appliance's grants: guests and technicians see health only; help desk users tracking and quarantines.
     assert get(api, f"{API}/health", "guest1").status_code == 200
     assert get(api, f"{API}/message-tracking/messages", "tech1").status_code == 403
     assert get(api, f"{API}/message-tracking/messages", "help1").status_code == 200
     assert get(api, f"{API}/health", "help1").status_code == 403
+    assert get(api, f"{API}/quarantine/messages", "help1", params={"quarantineType": "pvo"}).status_code == 200
+    assert get(api, f"{API}/reporting/mail_system_capacity", "help1",
+               params=dict(zip(("startDate", "endDate"), _hours(1, 1)))).status_code == 403
 
 
 # ---------------------------------------------------------------- the OpenAPI document and schemathesis
@@ -401,3 +447,121 @@ def test_attachment_name_and_sha256_filters_that_soar_clients_send(api):
     assert _search(api, fileSha256="0" * 64)["meta"]["totalCount"] == 0
     r = get(api, f"{API}/message-tracking/messages", params={"fileSha256": "not-a-digest"})
     assert r.status_code == 400
+
+
+# ---------------------------------------------------------------- reporting (#22)
+
+
+def _report(api, name: str, user: str = "admin", **params) -> requests.Response:
+    start, end = _hours(3, 1)
+    return get(api, f"{API}/reporting/{name}", user, params={"startDate": start, "endDate": end,
+                                                            "device_type": "esa", **params})
+
+
+def test_reports_count_what_the_report_command_prints(api):
+    start, end = _hours(3, 1)
+    r = _report(api, "mail_incoming_traffic_summary")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["data"]["type"] == "mail_incoming_traffic_summary" and body["meta"] == {"totalCount": -1}
+    counters = {k: v for item in body["data"]["resultSet"] for k, v in item.items()}
+    epoch = lambda text: calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%S.000Z"))  # noqa: E731
+    shell = json.loads(batch_ok(api.datadir, f"report overview --since={epoch(start)} "
+                                             f"--until={epoch(end) - 0.001} --format=json"))
+    summary = shell["Incoming Mail Summary"]
+    assert counters["total_recipients"] == shell["Total Attempted Messages"] >= 1
+    assert counters["total_clean_recipients"] == summary["Clean Messages (delivered)"]
+    assert counters["blocked_reputation"] == summary["Stopped by IP Reputation Filtering"]
+    assert counters["blocked_sdr"] == summary["Stopped by Domain Reputation Filtering"]
+
+    policy = _report(api, "mail_policy_incoming").json()["data"]["resultSet"]
+    shell_policy = json.loads(batch_ok(api.datadir, f"report mail-policy --since={epoch(start)} "
+                                                    f"--until={epoch(end) - 0.001} --format=json"))
+    assert policy["total_recipients"] == [{"DEFAULT": shell_policy["incoming"]["DEFAULT"]["Messages"]}]
+
+    one = get(api, f"{API}/reporting/mail_incoming_traffic_summary/total_recipients",
+              params={"startDate": start, "endDate": end}).json()["data"]["resultSet"]
+    assert one == [{"total_recipients": counters["total_recipients"]}]
+    graph = _report(api, "mail_incoming_traffic_summary", query_type="graph").json()["data"]["resultSet"]
+    assert len(graph["total_recipients"]) == 4 and sum(list(h.values())[0] for h in graph["total_recipients"]) \
+        == counters["total_recipients"]
+    domains = _report(api, "mail_incoming_domain_detail", top="1", orderBy="total_recipients").json()
+    assert len(domains["data"]["resultSet"]["total_recipients"]) == 1
+    filtered = _report(api, "mail_incoming_domain_detail", filterValue="sender.ex", filterOperator="begins_with",
+                       filterBy="key").json()["data"]["resultSet"]["total_recipients"]
+    assert [list(d) for d in filtered] == [["sender.example"]]
+
+
+def test_report_requests_the_appliance_would_refuse(api):
+    assert _report(api, "no_such_report").status_code == 404
+    r = get(api, f"{API}/reporting/mail_incoming_traffic_summary",
+            params={"startDate": "2026-12-05T10:30:00.000Z", "endDate": "2026-12-05T12:00:00.000Z"})
+    assert r.status_code == 400 and "whole hour" in r.json()["error"]["explanation"]
+    assert get(api, f"{API}/reporting/mail_incoming_traffic_summary/no_counter",
+               params=dict(zip(("startDate", "endDate"), _hours(1, 1)))).status_code == 404
+    assert _report(api, "mail_policy_incoming", query_type="graph").status_code == 400
+    assert get(api, f"{API}/reporting/mail_incoming_traffic_summary").status_code == 400  # dates are required
+
+
+# ---------------------------------------------------------------- policy quarantines (#22)
+
+
+def test_quarantine_search_details_release_and_delete(api):
+    for n in (1, 2):
+        with smtplib.SMTP("127.0.0.1", api.smtp, timeout=20) as s:
+            s.sendmail("mallory@bad.example", ["bob@example.com"],
+                       f"Subject: hold me {n}\r\nMessage-ID: <held-{n}@bad.example>\r\n\r\nbody {n}\r\n")
+
+    def held():
+        r = get(api, f"{API}/quarantine/messages", params={"quarantineType": "pvo", "quarantines": "Policy",
+                                                          "envelopeSenderFilterOperator": "is",
+                                                          "envelopeSenderFilterValue": "mallory@bad.example"})
+        return r.json() if r.status_code == 200 and r.json()["meta"]["totalCount"] == 2 else None
+
+    found = until(held, timeout=20)
+    assert found is not None
+    mids = sorted(item["mid"] for item in found["data"])
+    a = found["data"][0]["attributes"]
+    assert a["inQuarantines"] == "Policy" and a["recipient"] == ["bob@example.com"] and a["received"].endswith(
+        "(GMT +00:00)")
+    subject_hit = get(api, f"{API}/quarantine/messages", params={
+        "quarantineType": "pvo", "subjectFilterOperator": "contains", "subjectFilterValue": "me 2"}).json()
+    assert subject_hit["meta"]["totalCount"] == 1
+    details = get(api, f"{API}/quarantine/messages/details", params={"quarantineType": "pvo", "mid": mids[0]})
+    assert details.status_code == 200 and "Message-ID: <held-1@bad.example>" in details.json()["data"][
+        "attributes"]["headers"]
+
+    # Help desk users may release: the message is delivered (to the sink), logged and tracked.
+    r = requests.post(f"{api.https}{API}/quarantine/messages", verify=False, timeout=30,
+                      headers={"jwtToken": token(api, "help1")},
+                      json={"action": "release", "mids": [mids[0]], "quarantineName": "Policy", "quarantineType": "pvo"})
+    assert r.status_code == 200 and r.json()["data"]["totalCount"] == 1, r.text
+    assert until(lambda: "<held-1@bad.example>" in api.sink.message_ids() or None, timeout=20)
+    assert until(lambda: f"MID {mids[0]} released from quarantine Policy as MID" in mail_log(api.datadir) or None)
+    # Read-only operators may look, not act.
+    r = requests.delete(f"{api.https}{API}/quarantine/messages", verify=False, timeout=30,
+                        headers={"jwtToken": token(api, "ro1")},
+                        json={"mids": [mids[1]], "quarantineName": "Policy", "quarantineType": "pvo"})
+    assert r.status_code == 403
+    r = requests.delete(f"{api.https}{API}/quarantine/messages", verify=False, timeout=30,
+                        headers={"jwtToken": token(api, "op1")},
+                        json={"mids": [mids[1]], "quarantineName": "Policy", "quarantineType": "pvo"})
+    assert r.status_code == 200 and r.json()["data"]["deleted"] == [mids[1]], r.text
+    assert until(lambda: f"MID {mids[1]} deleted from quarantine Policy by op1" in mail_log(api.datadir) or None)
+    assert get(api, f"{API}/quarantine/messages", params={"quarantineType": "pvo"}).json()["meta"]["totalCount"] == 0
+    assert "<held-2@bad.example>" not in api.sink.message_ids()
+
+    def tracked_actions():
+        r = get(api, f"{API}/message-tracking/details", params={"mid": mids[1]})
+        return r.json()["data"]["messages"] if r.status_code == 200 else None
+
+    # The deletion is in the message's tracking record (its summary's last event).
+    record = until(lambda: (lambda m: m if m and "deleted from quarantine" in m["summary"][-1]["description"]
+                            else None)(tracked_actions()), timeout=10)
+    assert record is not None
+    again = requests.delete(f"{api.https}{API}/quarantine/messages", verify=False, timeout=30,
+                            headers={"jwtToken": token(api, "op1")},
+                            json={"mids": [mids[1]], "quarantineName": "Policy", "quarantineType": "pvo"})
+    assert again.status_code == 404
+    spam = get(api, f"{API}/quarantine/messages", params={"quarantineType": "spam"})
+    assert spam.status_code == 400

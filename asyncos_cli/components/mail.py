@@ -54,6 +54,7 @@ class Mail(Component):
             "suspendlistener": self._suspend,
             "resumelistener": self._resume,
             "quarantine_release": self._release,
+            "quarantine_delete": self._delete_held,
             "message": self._message,
         }
 
@@ -147,10 +148,14 @@ class Mail(Component):
         released = {}
         for mid in mids:
             try:
-                released[str(mid)] = await self.queue.release(name, mid)
+                released[str(mid)] = await self.queue.release(name, mid, str(req.get("user", "")))
             except KeyError as e:
                 raise ValueError(str(e.args[0])) from None
         return {"released": released}
+
+    def _delete_held(self, req: dict) -> dict:
+        name, user = str(req.get("name", "")), str(req.get("user", "")) or "unknown"
+        return {"deleted": [m for m in (int(x) for x in req.get("mids", [])) if self.queue.delete_held(name, m, user)]}
 
 
 #: The threat engines' rows in `status`, in the pipeline's order.

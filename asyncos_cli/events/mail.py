@@ -324,7 +324,19 @@ class QuarantineReleased(Event):
     user: str = ""
 
     def log_line(self) -> str:
-        return f"MID {self.mid} released from quarantine {self.quarantine} as MID {self.new_mid}"
+        by = f" by {self.user}" if self.user else ""
+        return f"MID {self.mid} released from quarantine {self.quarantine} as MID {self.new_mid}{by}"
+
+
+@dataclass(frozen=True)
+class QuarantineDeleted(Event):
+    log_type: ClassVar[str | None] = "mail"
+    quarantine: str
+    mid: int
+    user: str
+
+    def log_line(self) -> str:
+        return f"MID {self.mid} deleted from quarantine {self.quarantine} by {self.user}"
 
 
 @dataclass(frozen=True)

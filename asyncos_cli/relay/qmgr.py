@@ -26,6 +26,7 @@ from asyncos_cli.events.mail import (
     MessageReceived,
     MessageSplit,
     PolicyMatched,
+    QuarantineDeleted,
     QuarantineExpired,
     QuarantineReleased,
     StageVerdict,
@@ -313,7 +314,14 @@ class QueueManager:
             r.state, r.detail = QUARANTINED, f'quarantined to "{name}" ({by})'
         await self.finish(msg)
 
-    async def release(self, name: str, mid: int) -> int:
+    def delete_held(self, name: str, mid: int, user: str) -> bool:
+        """Delete a held message for good (an administrator's decision); False when it was not held."""
+        if not self.quarantines.remove(name, mid):
+            return False
+        self.emit(QuarantineDeleted(name, mid, user))
+        return True
+
+    async def release(self, name: str, mid: int, user: str = "") -> int:
         """Put a held message back on its way (a new MID, delivered without scanning again)."""
         held = self.quarantines.get(name, mid)
         if held is None:
@@ -325,7 +333,7 @@ class QueueManager:
                             subject=held.subject, content=content)
         await self.spool.store(msg)
         self.quarantines.remove(name, mid)  # after the queue holds it: never in neither place
-        self.emit(QuarantineReleased(name, mid, msg.mid))
+        self.emit(QuarantineReleased(name, mid, msg.mid, user))
         self.submit(msg)
         return msg.mid
 

@@ -23,6 +23,8 @@ from asyncos_cli.events.mail import (
     MessageReceived,
     MessageSplit,
     PolicyMatched,
+    QuarantineDeleted,
+    QuarantineReleased,
     SdrVerdict,
     SmtpConnected,
     SmtpPolicyApplied,
@@ -104,6 +106,8 @@ class TrackingRecord:
     amp: list = field(default_factory=list)
     #: Web Interaction Tracking: {"recipient", "url", "at", "action"} for clicks on the message's rewritten URLs.
     clicks: list = field(default_factory=list)
+    #: Releases and deletions from a quarantine: {"action", "quarantine", "at", "by"[, "new_mid"]}.
+    quarantine_actions: list = field(default_factory=list)
 
     def to_json(self) -> str:
         # The fields hold JSON's own types already: no dataclasses.asdict deep copy (a sixth of a message's
@@ -138,6 +142,8 @@ class TrackingService:
         bus.subscribe(DlpViolation, self._dlp)
         bus.subscribe(PolicyMatched, self._policy)
         bus.subscribe(AttachmentsFound, self._attachments)
+        bus.subscribe(QuarantineReleased, self._quarantine_action)
+        bus.subscribe(QuarantineDeleted, self._quarantine_action)
         bus.subscribe(SmtpPolicyApplied, self._connection)
         bus.subscribe(SmtpConnected, self._connected)
         bus.subscribe(SdrVerdict, self._sdr)
@@ -235,6 +241,22 @@ class TrackingService:
             return
         rec.final_action, rec.final_detail, rec.finished = e.action, e.detail, e.at
         self._persist(rec)
+
+    def _quarantine_action(self, e: Event) -> None:
+        """A held message released or deleted: its record says so (the release's new MID has its own)."""
+        assert isinstance(e, (QuarantineReleased, QuarantineDeleted))
+        action = {"quarantine": e.quarantine, "at": e.at, "by": e.user,
+                  "action": "released" if isinstance(e, QuarantineReleased) else "deleted"}
+        if isinstance(e, QuarantineReleased):
+            action["new_mid"] = e.new_mid
+        rec = self._live.get(e.mid) or self._unwritten.get(e.mid)
+        if rec is not None:
+            rec.quarantine_actions.append(action)
+            return
+        data = self._store.stored(e.mid)
+        if data is not None:
+            data.setdefault("quarantine_actions", []).append(action)
+            self._store.update(e.mid, data)
 
     def _persist(self, rec: TrackingRecord) -> None:
         self._unwritten[rec.mid] = rec

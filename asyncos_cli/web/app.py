@@ -49,6 +49,8 @@ class Call:
     body: Any
     origin: str
     via: str
+    #: The values of the route's {name} path segments.
+    path: dict
 
     async def query(self, fn, *args):
         """Run a read of the databases in the reading threads (a slow search delays no other request)."""
@@ -109,7 +111,8 @@ class Api:
         if principal is not None and principal.role not in route.roles:
             raise ApiError(403, "Forbidden.", f"The role of {principal.user} may not call {route.method} "
                            f"{route.path}.")
-        call = Call(self, principal, params.read(route, values), body, origin, via)
+        path_values = request["path_values"]
+        call = Call(self, principal, params.read(route, values, path_values), body, origin, via, path_values)
         return await route.handler(call)
 
     async def _authenticate(self, request: web.Request, origin: str, via: str) -> Principal:
@@ -157,7 +160,8 @@ def _route_of(request: web.Request) -> Route:
     prefix = next((p for p in PREFIXES if path == p or path.startswith(p + "/")), None)
     if prefix is None:
         raise ApiError(404, "Resource not found.", f"There is no resource at {path}.")
-    route, exists = find(request.method, path[len(prefix):] or "/")
+    route, exists, values = find(request.method, path[len(prefix):] or "/")
+    request["path_values"] = values
     if route is None:
         if exists:
             raise ApiError(405, "Method not allowed.", f"{request.method} is not allowed on {path}.")

@@ -38,8 +38,9 @@ def _operation(r: Route) -> dict:
         schema = _param_schema(p)
         if p.repeatable:
             schema = {"type": "array", "items": schema}
-        params.append({"name": p.name, "in": "query", "required": p.required, "description": p.description,
-                       "schema": schema, **({"style": "form", "explode": True} if p.repeatable else {})})
+        params.append({"name": p.name, "in": "path" if p.in_path else "query", "required": p.required or p.in_path,
+                       "description": p.description, "schema": schema,
+                       **({"style": "form", "explode": True} if p.repeatable else {})})
     if params:
         op["parameters"] = params
     if r.body_schema is not None:

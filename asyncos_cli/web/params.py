@@ -49,14 +49,17 @@ def _text(value, name: str) -> str:
     return decoded(str(value))
 
 
-def read(route: Route, values: dict[str, list[str]]) -> dict:
-    """The route's parameters, typed; an unknown one is the appliance's 404."""
-    by_name = {p.name: p for p in route.params}
+def read(route: Route, values: dict[str, list[str]], path_values: dict[str, str] | None = None) -> dict:
+    """The route's parameters (query and path), typed; an unknown query parameter is the appliance's 404."""
+    by_name = {p.name: p for p in route.params if not p.in_path}
     for name in values:
         if name not in by_name:
             raise unsupported(name)
     out = {}
     for p in route.params:
+        if p.in_path:
+            out[p.name] = _typed(p, decoded((path_values or {})[p.name]))
+            continue
         given = values.get(p.name)
         if not given:
             if p.required:
@@ -78,6 +81,9 @@ def _typed(p: Param, text: str):
     if p.kind in ("operator", "choice"):
         choices = OPERATORS if p.kind == "operator" else p.choices
         if text not in choices:
+            if p.in_path:
+                raise ApiError(404, "Resource not found.", f"There is no {p.name} {text[:60]!r}: one of "
+                               f"{', '.join(choices)}.")
             raise ApiError(400, "Invalid value.", f"The value of {p.name} must be one of {', '.join(choices)}.")
         return text
     if len(text) > 1024:

@@ -47,6 +47,8 @@ class Param:
     high: int = 2**63 - 1
     #: For strings: the whole value must match (the same pattern the OpenAPI document publishes).
     pattern: str = ""
+    #: A {name} segment of the path rather than a query parameter.
+    in_path: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,22 +81,41 @@ def route(method: str, path: str, summary: str, roles=R.ALL, params=(), data=Non
     return register
 
 
-def find(method: str, path: str) -> tuple[Route | None, bool]:
-    """(the route, whether the path exists for another method). A trailing slash is accepted."""
+def match(template: str, path: str) -> dict[str, str] | None:
+    """The values of a template's ``{name}`` segments when ``path`` fits it, else None."""
+    want, got = template.strip("/").split("/"), path.strip("/").split("/")
+    if len(want) != len(got):
+        return None
+    values = {}
+    for w, g in zip(want, got):
+        if w.startswith("{") and w.endswith("}"):
+            if not g:
+                return None
+            values[w[1:-1]] = g
+        elif w != g:
+            return None
+    return values
+
+
+def find(method: str, path: str) -> tuple[Route | None, bool, dict[str, str]]:
+    """(the route, whether the path exists for another method, the path's {name} values). A trailing slash is
+    accepted; a literal path wins over a template."""
     path = path.rstrip("/") or "/"
     other = False
-    for r in ROUTES:
-        if r.path == path:
-            if r.method == method or (method == "HEAD" and r.method == "GET"):
-                return r, True
-            other = True
-    return None, other
+    for r in sorted(ROUTES, key=lambda r: "{" in r.path):
+        values = match(r.path, path)
+        if values is None:
+            continue
+        if r.method == method or (method == "HEAD" and r.method == "GET"):
+            return r, True, values
+        other = True
+    return None, other, {}
 
 
 def allowed_methods(path: str) -> list[str]:
     tail = next((path[len(p):] for p in PREFIXES if path.startswith(p)), path).rstrip("/") or "/"
-    return sorted({r.method for r in ROUTES if r.path == tail} | ({"HEAD"} if any(
-        r.path == tail and r.method == "GET" for r in ROUTES) else set()))
+    methods = {r.method for r in ROUTES if match(r.path, tail) is not None}
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
 
 
 def allowed(role: str) -> list[Route]:

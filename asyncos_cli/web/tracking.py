@@ -227,6 +227,10 @@ def _summary(r: dict) -> list[dict]:
     if r.get("final_action"):
         detail = f": {r['final_detail']}" if r.get("final_detail") else ""
         pairs.append((r.get("finished"), f"Message {mid} {_status(r).lower()}{detail}"))
+    for a in r.get("quarantine_actions", []):
+        new = f" as MID {a['new_mid']}" if a.get("new_mid") else ""
+        by = f" by {a['by']}" if a.get("by") else ""
+        pairs.append((a.get("at"), f"Message {mid} {a.get('action')} from quarantine {a.get('quarantine')}{new}{by}"))
     return _events(pairs)
 
 
