@@ -35,34 +35,17 @@ def run(ctx, args):
 
 
 def _queue(ctx, action: str, mids_text: str, to: str, profile: str | None) -> None:
-    from asyncos_cli.config.addresses import address_problem
+    from asyncos_cli.services.remediation import RemediationError, job_items
     from asyncos_cli.shell.shared.tracking import remediation_jobs, tracking_store
 
-    if action != "delete":
-        problem = address_problem(to) if to else "forward needs --to=ADDRESS"
-        if problem:
-            raise CommandError(f"--to: {problem}")
-    if profile is not None and ctx.config.remediation.get(profile) is None:
-        raise CommandError(f"No remediation profile named {profile} ('remediationconfig print').")
     try:
         mids = [int(m) for m in mids_text.split(",") if m.strip()]
     except ValueError:
         raise CommandError(f"--mids takes MIDs separated by commas, got {mids_text!r}") from None
-    if not mids:
-        raise CommandError("Give the messages: --mids=MID,... (findevent shows them).")
-    tracking = tracking_store(ctx)
-    items = []
-    for mid in mids:
-        rec = tracking.history(mid)
-        if rec is None:
-            raise CommandError(f"MID {mid} is not in message tracking (or still in flight).")
-        if rec.get("final_action") != "DELIVERED":
-            raise CommandError(f"MID {mid} was not delivered ({rec.get('final_action') or 'in flight'}): "
-                               "nothing to remediate in the mailboxes.")
-        if not rec.get("message_id"):
-            raise CommandError(f"MID {mid} has no Message-ID to find it by in the mailboxes.")
-        for rcpt in rec["recipients"]:
-            items.append({"mid": mid, "message_id": rec["message_id"], "recipient": rcpt, "profile": profile or ""})
+    try:
+        items = job_items(tracking_store(ctx).history, mids, action, to, profile, ctx.config)
+    except RemediationError as e:
+        raise CommandError(str(e)) from None
     job = remediation_jobs(ctx).queue(ctx.user, action, to, items)
     ctx.say(f"Search and remediate job {job} queued: {action} of {len(mids)} message(s), {len(items)} mailbox(es)"
             f"{' to ' + to if to else ''}. The running gateway carries it out; 'remediate status {job}' follows it.")
@@ -75,11 +58,10 @@ def _status(ctx, job_id: int | None) -> None:
     if not found:
         ctx.say("No search and remediate jobs." if job_id is None else f"No job {job_id}.")
         return
+    from asyncos_cli.services.remediation import counts
+
     for job in found:
-        counts: dict[str, int] = {}
-        for i in job["items"]:
-            counts[i["status"]] = counts.get(i["status"], 0) + 1
-        summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+        summary = ", ".join(f"{n} {s}" for s, n in counts(job).items())
         ctx.say(f"Job {job['id']}: {job['action']}{' to ' + job['forward_to'] if job['forward_to'] else ''}, "
                 f"requested by {job['user']} at {time.ctime(job['created'])}: {job['status']} ({summary})")
         if job_id is not None:

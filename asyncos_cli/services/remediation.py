@@ -38,6 +38,48 @@ class RemediationError(Exception):
     """What failed, precisely enough for the administrator to fix it."""
 
 
+# ---------------------------------------------------------------- what a job may act on (the shell's and the API's rules)
+
+
+def job_items(history, mids: list[int], action: str, forward_to: str, profile: str | None, config) -> list[dict]:
+    """The mailboxes a job acts on, one item per (message, recipient); RemediationError says what is wrong.
+
+    ``history(mid)`` is message tracking's record of a finished message (None when it is not tracked)."""
+    from asyncos_cli.config.addresses import address_problem
+
+    if action not in ACTIONS:
+        raise RemediationError(f"the action is one of {', '.join(ACTIONS)}, not {action!r}")
+    if action != "delete":
+        problem = address_problem(forward_to) if forward_to else "forward needs --to=ADDRESS"
+        if problem:
+            raise RemediationError(f"--to: {problem}")
+    if profile is not None and config.remediation.get(profile) is None:
+        raise RemediationError(f"No remediation profile named {profile} ('remediationconfig print').")
+    if not mids:
+        raise RemediationError("Give the messages: --mids=MID,... (findevent shows them).")
+    items = []
+    for mid in mids:
+        rec = history(mid)
+        if rec is None:
+            raise RemediationError(f"MID {mid} is not in message tracking (or still in flight).")
+        if rec.get("final_action") != "DELIVERED":
+            raise RemediationError(f"MID {mid} was not delivered ({rec.get('final_action') or 'in flight'}): "
+                                   "nothing to remediate in the mailboxes.")
+        if not rec.get("message_id"):
+            raise RemediationError(f"MID {mid} has no Message-ID to find it by in the mailboxes.")
+        for rcpt in rec["recipients"]:
+            items.append({"mid": mid, "message_id": rec["message_id"], "recipient": rcpt, "profile": profile or ""})
+    return items
+
+
+def counts(job: dict) -> dict[str, int]:
+    """How many of a job's mailboxes are in each state (pending, in progress, done, not found, failed)."""
+    out: dict[str, int] = {}
+    for i in job["items"]:
+        out[i["status"]] = out.get(i["status"], 0) + 1
+    return out
+
+
 # ---------------------------------------------------------------- jobs (state)
 
 

@@ -107,6 +107,9 @@ class Api:
         values = params.gathered(request.query, body if route.method != "POST" else None)
         via = "HTTPS" if request.secure else "HTTP"
         origin = request.remote or "unknown"
+        # Every request sees the newest commit: a script that commits in the shell and calls the API at once
+        # must not get the version before (one indexed query; the half-second poll only rebinds ports).
+        self.access.refresh()
         principal = None if route.public else await self._authenticate(request, origin, via)
         if principal is not None and principal.role not in route.roles:
             raise ApiError(403, "Forbidden.", f"The role of {principal.user} may not call {route.method} "
@@ -140,9 +143,6 @@ class Api:
         return Principal(claims.user, account.role)
 
     async def login(self, user: str, passphrase: str, origin: str, via: str, log_success: bool = True) -> Principal:
-        # An account committed a moment ago can log in at once; tokens follow commits within the process's
-        # half-second poll.
-        self.access.refresh()
         result = await self.access.check_passphrase(user, passphrase, origin, via)
         if result is None:
             raise ApiError(401, "Invalid username or passphrase.", "The user name or the passphrase is wrong, "
@@ -217,5 +217,6 @@ def application(api: Api) -> web.Application:
         # Long query strings (every filter given, %-encoded twice) get the API's own answer, not aiohttp's
         # plain-text 400 for a request line over 8 KB (past 4 MB it still comes).
         "max_line_size": 4 * 1024 * 1024, "max_field_size": 64 * 1024})
-    app.router.add_route("*", "/{tail:.*}", api.handle)
+    # [\s\S]: a path may hold a %-encoded newline, which '.' would leave to aiohttp's plain-text 404.
+    app.router.add_route("*", "/{tail:[\\s\\S]*}", api.handle)
     return app

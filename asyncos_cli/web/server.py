@@ -15,7 +15,7 @@ from asyncos_cli.services import listening, servicechild
 from asyncos_cli.services.access import AccessPoint
 from asyncos_cli.services.certificates import DemoCertificate, listener_context
 
-from . import openapi, quarantine, reporting, system, tracking  # noqa: F401  (their routes register on import)
+from . import openapi, quarantine, remediation, reporting, system, tracking  # noqa: F401  (routes register on import)
 from .app import Api, application
 from .tokens import Tokens
 
@@ -83,10 +83,4 @@ async def serve(datadir: DataDir) -> None:
 def main() -> None:
     servicechild.die_with_parent()
     logging.basicConfig(level=logging.WARNING, format="asyncos-cli web: %(message)s", stream=sys.stderr)
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
     asyncio.run(serve(DataDir.from_env()))
