@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import calendar
+import hashlib
 import json
+import re
 import shutil
 import smtplib
 import socket
@@ -254,7 +256,8 @@ def example_request(api, route) -> tuple[str, dict, dict | None]:
     that is not there; never changing anything."""
     start, end = _hours(2, 1)
     path = (route.path.replace("{report}", "mail_incoming_traffic_summary").replace("{counter}", "total_recipients")
-            .replace("{job}", "999999"))
+            .replace("{job}", "999999").replace("{section}", "system").replace("{list}", "blocked")
+            .replace("{name}", "no-such-list"))
     query: dict = {}
     if "message-tracking/" in path and path != "/message-tracking/messages":
         query = {"mid": api.mid}
@@ -265,6 +268,9 @@ def example_request(api, route) -> tuple[str, dict, dict | None]:
     body = None
     if route.method == "POST" and path == "/quarantine/messages":
         query, body = {}, {"action": "release", "mids": [999999], "quarantineType": "pvo"}
+    if path.startswith("/config/") and route.method != "GET":
+        # A version that is not current: refused with 409 before anything is staged.
+        return f"{API}{path}", {}, {"data": {"urls": ["x.example"], "hashes": []}, "version": -1}
     if route.method == "POST" and path == "/remediation":
         body = {"data": {"mids": [999999], "action": "delete"}}
     if route.method == "DELETE":
@@ -274,15 +280,9 @@ def example_request(api, route) -> tuple[str, dict, dict | None]:
 
 def test_every_role_on_every_path(api):
     from asyncos_cli.auth import roles as R
-    from asyncos_cli.web import (  # noqa: F401
-        openapi,
-        quarantine,
-        remediation,
-        reporting,
-        system,
-        tracking,
-    )
-    from asyncos_cli.web.routes import ROUTES
+    from asyncos_cli.web.catalog import routes
+
+    ROUTES = routes()
 
     seen = set()
     for keyword, user in ROLE_USERS.items():
@@ -320,7 +320,9 @@ def test_every_role_on_every_path(api):
 
 
 def test_openapi_document_lists_every_route(api):
-    from asyncos_cli.web.routes import ROUTES
+    from asyncos_cli.web.catalog import routes
+
+    ROUTES = routes()
 
     doc = requests.get(f"{api.https}{API}/openapi.json", verify=False).json()
     assert doc["openapi"].startswith("3.")
@@ -632,3 +634,83 @@ def test_remediation_through_the_api_acts_on_a_dovecot_mailbox(api):
         assert bad.status_code == 400 and "forward needs" in bad.json()["error"]["explanation"]
     finally:
         dovecot.stop()
+
+
+# ---------------------------------------------------------------- configuration (#22)
+
+
+def test_sections_read_as_json_with_secrets_as_the_role_may_see_them(api):
+    batch_ok(api.datadir, "snmpconfig setup --v2c=yes --community=s3cret-community; commit snmp")
+    listed = get(api, f"{API}/config/sections", "ro1").json()
+    assert {"system", "interfaces", "snmp", "reputation"} <= {s["name"] for s in listed["data"]}
+    admin = get(api, f"{API}/config/sections/snmp").json()["data"]
+    operator = get(api, f"{API}/config/sections/snmp", "op1").json()["data"]
+    assert set(admin["settings"]["community"]) == {"$secret"}  # sealed, as saveconfig --passphrases=encrypt
+    assert operator["settings"]["community"] == "*****"
+    assert "s3cret-community" not in json.dumps(admin) + json.dumps(operator)
+    iface = get(api, f"{API}/config/sections/interfaces", "ro1").json()["data"]["settings"]["interfaces"][0]
+    assert iface["name"] == "Management" and iface["api_https"] is True
+    assert get(api, f"{API}/config/sections/no_such_section").status_code == 404
+    assert get(api, f"{API}/config/sections/system", "help1").status_code == 403
+
+
+def test_a_url_list_written_through_the_api_is_what_trace_uses(api, tmp_path):
+    from corpus import mail, pdf_with_link
+
+    pdf = pdf_with_link("Your invoice is ready", "http://login.evil-api.example.com/pay")
+    eml = tmp_path / "m.eml"
+    eml.write_bytes(mail(("invoice.pdf", pdf, "application/pdf"), message_id="<api-url@x>"))
+
+    def traced():
+        return json.loads(batch_ok(api.datadir, f"trace {eml} --format=json"))["policies"][0]
+
+    assert traced()["action"] != "quarantine"
+    section = get(api, f"{API}/config/sections/reputation", "op1").json()["data"]
+    r = requests.post(f"{api.https}{API}/config/url_lists/blocked", verify=False, timeout=30,
+                      headers={"jwtToken": token(api, "op1")},
+                      json={"data": {"urls": ["evil-api.example.com"]}, "comment": "SOC: block phishing host",
+                            "version": section["changedIn"]})
+    assert r.status_code == 200 and r.json()["data"]["changed"] is True, r.text
+    version = r.json()["data"]["configVersion"]
+    pol = traced()
+    assert pol["action"] == "quarantine" and pol["final_by"] == "url_scanning"
+    history = batch_ok(api.datadir, "rollbackconfig print")
+    assert re.search(rf"\b{version}\b.*op1.*SOC: block phishing host", history), history
+    assert "evil-api.example.com" in get(api, f"{API}/config/url_lists", "ro1").json()["data"]["blocked"]
+    system_log = (api.datadir / "logs" / "system_logs" / "system.current").read_text()
+    assert "SOC: block phishing host" in system_log
+
+    # The version read before is stale now: 409, nothing changed.
+    stale = requests.put(f"{api.https}{API}/config/url_lists/blocked", verify=False, timeout=30,
+                         headers={"jwtToken": token(api, "op1")},
+                         json={"data": {"urls": []}, "version": section["changedIn"]})
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "409"
+    assert "evil-api.example.com" in get(api, f"{API}/config/url_lists").json()["data"]["blocked"]
+    # The shell's rules: a bad entry gets the same message and changes nothing.
+    bad = requests.post(f"{api.https}{API}/config/url_lists/blocked", verify=False, timeout=30,
+                        headers={"jwtToken": token(api, "op1")}, json={"data": {"urls": ["not a host!"]}})
+    assert bad.status_code == 400 and "url_blocked" in bad.json()["error"]["explanation"]
+    removed = requests.delete(f"{api.https}{API}/config/url_lists/blocked", verify=False, timeout=30,
+                              headers={"jwtToken": token(api, "admin")},
+                              json={"data": {"urls": ["EVIL-API.example.com"]}, "comment": "unblock"})
+    assert removed.status_code == 200 and traced()["action"] != "quarantine"
+    denied = requests.post(f"{api.https}{API}/config/url_lists/blocked", verify=False, timeout=30,
+                           headers={"jwtToken": token(api, "ro1")}, json={"data": {"urls": ["x.example"]}})
+    assert denied.status_code == 403
+
+
+def test_file_hash_lists_through_the_api(api):
+    digest = hashlib.sha256(b"malware sample").hexdigest()
+    r = requests.post(f"{api.https}{API}/config/file_hash_lists/KnownBadApi", verify=False, timeout=30,
+                      headers={"jwtToken": token(api, "admin")},
+                      json={"data": {"hashes": [digest.upper()], "description": "from the SOAR"}, "comment": "add"})
+    assert r.status_code == 200, r.text
+    assert digest in batch_ok(api.datadir, "hashlistconfig print KnownBadApi")
+    lists = get(api, f"{API}/config/file_hash_lists", "ro1").json()["data"]
+    assert {"name": "KnownBadApi", "description": "from the SOAR", "hashes": [digest]} in lists
+    bad = requests.post(f"{api.https}{API}/config/file_hash_lists/KnownBadApi", verify=False, timeout=30,
+                        headers={"jwtToken": token(api, "admin")}, json={"data": {"hashes": ["abc"]}})
+    assert bad.status_code == 400 and "is not a SHA-256 value" in bad.json()["error"]["explanation"]
+    gone = requests.delete(f"{api.https}{API}/config/file_hash_lists/KnownBadApi", verify=False, timeout=30,
+                           headers={"jwtToken": token(api, "admin")})
+    assert gone.status_code == 200 and "KnownBadApi" not in batch_ok(api.datadir, "hashlistconfig list")

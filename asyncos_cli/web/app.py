@@ -51,6 +51,8 @@ class Call:
     via: str
     #: The values of the route's {name} path segments.
     path: dict
+    #: Whether the request carried a body at all (a JSON ``null`` is a body, and not an object).
+    body_given: bool = False
 
     async def query(self, fn, *args):
         """Run a read of the databases in the reading threads (a slow search delays no other request)."""
@@ -104,7 +106,7 @@ class Api:
 
     async def _answer(self, request: web.Request, route: Route):
         body = await _body(request)
-        values = params.gathered(request.query, body if route.method != "POST" else None)
+        values = params.gathered(request.query, body if route.method == "GET" or route.body_is_params else None)
         via = "HTTPS" if request.secure else "HTTP"
         origin = request.remote or "unknown"
         # Every request sees the newest commit: a script that commits in the shell and calls the API at once
@@ -115,7 +117,8 @@ class Api:
             raise ApiError(403, "Forbidden.", f"The role of {principal.user} may not call {route.method} "
                            f"{route.path}.")
         path_values = request["path_values"]
-        call = Call(self, principal, params.read(route, values, path_values), body, origin, via, path_values)
+        call = Call(self, principal, params.read(route, values, path_values), body, origin, via, path_values,
+                    body_given=request.get("body_given", False))
         return await route.handler(call)
 
     async def _authenticate(self, request: web.Request, origin: str, via: str) -> Principal:
@@ -179,6 +182,7 @@ async def _body(request: web.Request):
         raise ApiError(413, "Request too large.", f"A request body may hold {MAX_BODY} bytes at most.")
     if not raw.strip():
         return None
+    request["body_given"] = True
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):

@@ -12,7 +12,8 @@ _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "properties": {"message": {"type": "string"}, "code": {"type": "string"}, "explanation": {"type": "string"}}}}}
 _ERRORS = {"400": "The request cannot be read.", "401": "No valid credentials or token.",
            "403": "The role may not call this.", "404": "No such resource, or an unsupported attribute.",
-           "405": "Another method is expected.", "413": "The body is too large.",
+           "405": "Another method is expected.", "409": "The configuration changed since it was read.",
+           "413": "The body is too large.",
            "500": "A fault of the server.", "503": "The gateway daemon is not running."}
 
 
@@ -44,7 +45,8 @@ def _operation(r: Route) -> dict:
     if params:
         op["parameters"] = params
     if r.body_schema is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": r.body_schema}}}
+        op["requestBody"] = {"required": bool(r.body_schema.get("required")),  # optional when nothing in it is
+                             "content": {"application/json": {"schema": r.body_schema}}}
     answer = {"type": "object", "required": ["data"], "properties": {"data": r.data_schema,
                                                                      "meta": {"type": "object"}}}
     op["responses"] = {"200": {"description": "OK", "content": {"application/json": {"schema": answer}}},

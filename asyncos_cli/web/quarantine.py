@@ -172,7 +172,7 @@ async def release(call):
 
 
 @route("DELETE", "/quarantine/messages", "Delete held messages for good.", ACT, DELETE, {"type": "object"},
-       tag="Quarantines")
+       tag="Quarantines", body_is_params=True)
 async def delete(call):
     p = call.params
     _pvo_only(p)

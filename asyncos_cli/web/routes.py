@@ -66,16 +66,18 @@ class Route:
     tag: str = ""
     #: The answer is the handler's data itself, not wrapped in {"data": ...} (the OpenAPI document).
     raw: bool = False
+    #: A JSON body is read as parameters (GET always; DELETE routes whose clients send {"mids": ...} so).
+    body_is_params: bool = False
 
 
 ROUTES: list[Route] = []
 
 
 def route(method: str, path: str, summary: str, roles=R.ALL, params=(), data=None, public=False, body=None,
-          tag="", raw=False):
+          tag="", raw=False, body_is_params=False):
     def register(handler):
         ROUTES.append(Route(method, path, summary, frozenset(roles), handler, tuple(params),
-                            data or {"type": "object"}, public, body, tag, raw))
+                            data or {"type": "object"}, public, body, tag, raw, body_is_params))
         return handler
 
     return register

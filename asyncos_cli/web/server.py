@@ -15,7 +15,7 @@ from asyncos_cli.services import listening, servicechild
 from asyncos_cli.services.access import AccessPoint
 from asyncos_cli.services.certificates import DemoCertificate, listener_context
 
-from . import openapi, quarantine, remediation, reporting, system, tracking  # noqa: F401  (routes register on import)
+from . import catalog  # noqa: F401  (every route registers)
 from .app import Api, application
 from .tokens import Tokens
 
