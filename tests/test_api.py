@@ -257,7 +257,7 @@ def example_request(api, route) -> tuple[str, dict, dict | None]:
     start, end = _hours(2, 1)
     path = (route.path.replace("{report}", "mail_incoming_traffic_summary").replace("{counter}", "total_recipients")
             .replace("{job}", "999999").replace("{section}", "system").replace("{list}", "blocked")
-            .replace("{name}", "no-such-list"))
+            .replace("{name}", "no-such-list999999"))
     query: dict = {}
     if "message-tracking/" in path and path != "/message-tracking/messages":
         query = {"mid": api.mid}
@@ -714,3 +714,30 @@ def test_file_hash_lists_through_the_api(api):
     gone = requests.delete(f"{api.https}{API}/config/file_hash_lists/KnownBadApi", verify=False, timeout=30,
                            headers={"jwtToken": token(api, "admin")})
     assert gone.status_code == 200 and "KnownBadApi" not in batch_ok(api.datadir, "hashlistconfig list")
+
+
+def test_message_filters_through_the_api_are_checked_by_the_engine_and_traced(api, tmp_path):
+    eml = tmp_path / "f.eml"
+    eml.write_bytes(b"From: a@b.example\r\nTo: bob@example.com\r\nSubject: apifilter test\r\n\r\nhi\r\n")
+
+    def action():
+        return json.loads(batch_ok(api.datadir, f"trace {eml} --format=json"))["policies"][0]["action"]
+
+    def call(method, body, name="api_hold", user="op1"):
+        return requests.request(method, f"{api.https}{API}/config/message_filters/{name}", verify=False,
+                                timeout=30, headers={"jwtToken": token(api, user)}, json=body)
+
+    broken = call("POST", {"data": {"rules_and_actions": 'if (subject == "^apifilter" { quarantine("Policy"); }'}})
+    assert broken.status_code == 400 and "Invalid filter" in broken.json()["error"]["explanation"]
+    made = call("POST", {"data": {"rules_and_actions": 'if (subject == "^apifilter") { quarantine("Policy"); }',
+                                  "active": "true", "order": 1}, "comment": "SOC hold"})
+    assert made.status_code == 200, made.text
+    assert "api_hold" in batch_ok(api.datadir, "filters list") and action() == "quarantine"
+    listed = get(api, f"{API}/config/message_filters", "ro1").json()["data"]
+    assert listed[0]["name"] == "api_hold" and listed[0]["order"] == 1 and listed[0]["active"] is True
+    assert call("POST", {"data": {"rules_and_actions": "if (true) { drop(); }"}}).status_code == 409  # exists
+    assert call("PUT", {"data": {"active": "false"}}).status_code == 200 and action() != "quarantine"
+    assert get(api, f"{API}/config/message_filters/api_hold").json()["data"]["active"] is False
+    assert call("DELETE", {"comment": "done"}).status_code == 200
+    assert "api_hold" not in batch_ok(api.datadir, "filters list")
+    assert call("DELETE", None).status_code == 404

@@ -55,6 +55,7 @@ class Mail(Component):
             "resumelistener": self._resume,
             "quarantine_release": self._release,
             "quarantine_delete": self._delete_held,
+            "compile_filters": _compile_filters,
             "message": self._message,
         }
 
@@ -156,6 +157,18 @@ class Mail(Component):
     def _delete_held(self, req: dict) -> dict:
         name, user = str(req.get("name", "")), str(req.get("user", "")) or "unknown"
         return {"deleted": [m for m in (int(x) for x in req.get("mids", [])) if self.queue.delete_held(name, m, user)]}
+
+
+def _compile_filters(req: dict) -> dict:
+    """A filter script checked by the scanning engine, for callers that may not import it (the API process):
+    its filters, or the engine's reason for refusing it (line and column)."""
+    from scanning.filters import FilterError, parse_filters
+
+    try:
+        parsed = parse_filters(str(req.get("script", "")))
+    except FilterError as e:
+        return {"error": f"Invalid filter: {e}"}
+    return {"filters": [{"name": f.name, "source": f.source.strip(), "active": f.active} for f in parsed]}
 
 
 #: The threat engines' rows in `status`, in the pipeline's order.

@@ -1,11 +1,12 @@
 """Configuration over the API: every section readable as JSON, and writes to the lists the appliance's API writes.
 
 Reads come from the same declarations the shell uses (``to_data``); secrets stay sealed for administrators and
-are masked for every other role, as ``showconfig`` does. Writes (the URL lists, file hash lists) build the new
-section through its declared rules, so a bad value gets the shell's message, and commit at once as the calling
-user with the request's ``comment``; a ``version`` given in the body (the section's ``changedIn`` the client
-read) that is no longer current, or a commit that races another, is a 409. Message filters and dictionaries are
-not writable here yet.
+are masked for every other role, as ``showconfig`` does. Writes (URL lists, file hash lists, message filters)
+build the new section through its declared rules, so a bad value gets the shell's message (a filter script is
+checked by the scanning engine in the daemon, as ``filters import`` checks it), and commit at once as the
+calling user with the request's ``comment``; a ``version`` given in the body (the section's ``changedIn`` the
+client read) that is no longer current, or a commit that races another, is a 409. Content dictionaries do not
+exist in this gateway yet, so neither do their routes.
 """
 
 from __future__ import annotations
@@ -207,3 +208,117 @@ async def hash_list_delete(call):
         call.body = {}  # no body at all: a deletion needs no comment
     return await _commit(call, "hash_lists", lambda section: section.replace(
         lists=tuple(h for h in section.lists if h.name.lower() != name.lower()))), None
+
+
+# ---------------------------------------------------------------- message filters
+
+
+FILTER = Param("name", description="The filter's name.", in_path=True, pattern="^[A-Za-z_$][A-Za-z0-9_-]{0,63}$")
+_FILTER_BODY = {"type": "object", "required": ["data"], "properties": {
+    **_WRITE_BODY["properties"], "data": {"type": "object", "properties": {
+        "rules_and_actions": {"type": "string", "description": "The filter's body in the filter language."},
+        "active": {"type": "string", "enum": ["true", "false"]},
+        "order": {"type": "integer", "minimum": 1, "description": "Its place in the list, from 1."}}}}}
+
+
+def _filter_view(f, position: int) -> dict:
+    return {"name": f.name, "active": f.active, "order": position, "rules_and_actions": f.script}
+
+
+@route("GET", "/config/message_filters", "The message filters, in the order they run.", READ,
+       data={"type": "array"}, tag="Configuration")
+async def message_filters(call):
+    filters = call.api.access.config.message_filters.filters
+    return [_filter_view(f, n) for n, f in enumerate(filters, 1)], {"totalCount": len(filters)}
+
+
+@route("GET", "/config/message_filters/{name}", "One message filter.", READ, (FILTER,), {"type": "object"},
+       tag="Configuration")
+async def message_filter(call):
+    filters = call.api.access.config.message_filters.filters
+    for n, f in enumerate(filters, 1):
+        if f.name == call.params["name"]:
+            return _filter_view(f, n), None
+    raise ApiError(404, "Resource not found.", f"There is no message filter named {call.params['name']}.")
+
+
+def _filter_data(call) -> dict:
+    data = _body(call).get("data")
+    if not isinstance(data, dict):
+        raise ApiError(400, "Missing attribute.", 'The body takes {"data": {"rules_and_actions": ..., "active": '
+                       '"true", "order": N}}.')
+    if "active" in data and data["active"] not in ("true", "false", True, False):
+        raise ApiError(400, "Invalid value.", 'data.active is "true" or "false".')
+    if "order" in data and (not isinstance(data["order"], int) or isinstance(data["order"], bool)
+                            or data["order"] < 1):
+        raise ApiError(400, "Invalid value.", "data.order is a position from 1.")
+    return data
+
+
+def _placed(filters: list, new, order: int | None) -> tuple:
+    kept = [f for f in filters if f.name != new.name]
+    at = len(kept) if order is None else min(order - 1, len(kept))
+    return tuple(kept[:at] + [new] + kept[at:])
+
+
+@route("POST", "/config/message_filters/{name}", "Create a message filter (checked by the scanning engine).", WRITE,
+       (FILTER,), _COMMITTED, body=_FILTER_BODY, tag="Configuration")
+async def message_filter_create(call):
+    from asyncos_cli.config.schema import MessageFilter
+
+    name, data = call.params["name"], _filter_data(call)
+    if any(f.name == name for f in call.api.access.config.message_filters.filters):
+        raise ApiError(409, "Conflict.", f"A message filter named {name} exists: PUT changes it.")
+    body = data.get("rules_and_actions")
+    if not isinstance(body, str) or not body.strip():
+        raise ApiError(400, "Missing attribute.", "data.rules_and_actions holds the filter's rules and actions.")
+    script = body.strip() if body.strip().startswith(f"{name}:") else f"{name}: {body.strip()}"
+    checked = await call.query(lambda _c: _control_compile(call, script))
+    if "error" in checked:
+        raise ApiError(400, "Invalid value.", checked["error"])
+    if [f["name"] for f in checked["filters"]] != [name]:
+        raise ApiError(400, "Invalid value.", f"data.rules_and_actions must hold exactly the filter {name}.")
+    active = data.get("active", "true") in ("true", True)
+    new = MessageFilter(name, checked["filters"][0]["source"] or script, active)
+    return await _commit(call, "message_filters", lambda section: section.replace(
+        filters=_placed(list(section.filters), new, data.get("order")))), None
+
+
+@route("PUT", "/config/message_filters/{name}", "Turn a message filter on or off, or move it.", WRITE, (FILTER,),
+       _COMMITTED, body=_FILTER_BODY, tag="Configuration")
+async def message_filter_update(call):
+    name, data = call.params["name"], _filter_data(call)
+    if "active" not in data and "order" not in data:
+        raise ApiError(400, "Missing attribute.", "Give data.active or data.order.")
+
+    def update(section):
+        current = next((f for f in section.filters if f.name == name), None)
+        if current is None:
+            raise ApiError(404, "Resource not found.", f"There is no message filter named {name}.")
+        new = current.replace(active=data["active"] in ("true", True)) if "active" in data else current
+        order = data.get("order", list(section.filters).index(current) + 1)
+        return section.replace(filters=_placed(list(section.filters), new, order))
+
+    return await _commit(call, "message_filters", update), None
+
+
+@route("DELETE", "/config/message_filters/{name}", "Delete a message filter.", WRITE, (FILTER,), _COMMITTED,
+       body=_WRITE_BODY, tag="Configuration")
+async def message_filter_delete(call):
+    name = call.params["name"]
+    if not any(f.name == name for f in call.api.access.config.message_filters.filters):
+        raise ApiError(404, "Resource not found.", f"There is no message filter named {name}.")
+    if call.body is None and not call.body_given:
+        call.body = {}
+    return await _commit(call, "message_filters", lambda section: section.replace(
+        filters=tuple(f for f in section.filters if f.name != name))), None
+
+
+def _control_compile(call, script: str) -> dict:
+    """The scanning engine lives in the daemon: the API asks it to check a script."""
+    from asyncos_cli.control.client import ControlError, DaemonUnavailable, request
+
+    try:
+        return request(call.api.access.datadir.control_socket, "compile_filters", timeout=10, script=script)
+    except (DaemonUnavailable, ControlError) as e:
+        raise ApiError(503, "Service unavailable.", f"The gateway daemon could not check the filter: {e}") from None
