@@ -46,10 +46,7 @@ def _incoming_summary(conn, since, until) -> dict:
 
 def _outgoing_summary(conn, since, until) -> dict:
     actions = ts._actions(conn, since, until, "outgoing")
-    verdict = lambda stage, value: conn.execute(  # noqa: E731
-        "SELECT count(*) FROM tracking_records r JOIN tracking_meta m ON m.mid = r.mid WHERE m.direction = "
-        "'outgoing' AND r.received BETWEEN ? AND ? AND json_extract(r.record, ?) = ?",
-        (since, until, f"$.verdicts.{stage}.verdict", value)).fetchone()[0]
+    verdict = lambda stage, value: ts._verdict_count(conn, since, until, stage, value, "outgoing")  # noqa: E731
     dlp = conn.execute(
         "SELECT count(*) FROM tracking_records r JOIN tracking_meta m ON m.mid = r.mid WHERE m.direction = "
         "'outgoing' AND r.received BETWEEN ? AND ? AND json_array_length(json_extract(r.record, '$.dlp')) > 0",

@@ -121,10 +121,12 @@ def _actions(conn, since, until, direction: str) -> dict[str, int]:
         "GROUP BY 1", (since, until, direction)))
 
 
-def _verdict_count(conn, since, until, stage: str, verdict: str) -> int:
+def _verdict_count(conn, since, until, stage: str, verdict: str, direction: str = "incoming") -> int:
+    """Messages of one direction a stage gave this verdict (the Incoming Mail Summary counts incoming mail only)."""
     return conn.execute(
-        "SELECT count(*) FROM tracking_records WHERE received BETWEEN ? AND ? "
-        "AND json_extract(record, ?) = ?", (since, until, f"$.verdicts.{stage}.verdict", verdict)).fetchone()[0]
+        "SELECT count(*) FROM tracking_records r JOIN tracking_meta m ON m.mid = r.mid WHERE r.received BETWEEN ? "
+        "AND ? AND m.direction = ? AND json_extract(r.record, ?) = ?",
+        (since, until, direction, f"$.verdicts.{stage}.verdict", verdict)).fetchone()[0]
 
 
 def overview(conn, since=None, until=None) -> dict:
