@@ -26,13 +26,7 @@ class WebServer(Component):
         self.child.start()
 
     def rows(self) -> list[list[str]]:
-        rows = service_rows("AsyncOS API", self.child, listening.read(self._run_dir, "web"))
-        web = [f"{i.name} {label} {port}" for i in self._config().interfaces.interfaces
-               for stem, label, port in i.services() if stem.startswith("web_")]
-        if web:
-            rows.append(["Web interface", f"not supported yet (configured: {', '.join(web)}; those ports stay "
-                                          "closed)"])
-        return rows
+        return service_rows("AsyncOS API and web interface", self.child, listening.read(self._run_dir, "web"))
 
     async def stop(self) -> None:
         await self.child.stop()

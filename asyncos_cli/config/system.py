@@ -63,6 +63,7 @@ LOG_TYPES = {
     "cloud_connector": "Cloud Connector Logs",
     "amp": "AMP Engine Logs",
     "snmp": "SNMP Logs",
+    "gui": "HTTP Logs",
 }
 LOG_LEVELS = ("Critical", "Warning", "Information", "Debug", "Trace")
 #: Syslog facilities by their RFC 5424 numbers (the index).
@@ -104,6 +105,7 @@ DEFAULT_LOGS = (
     LogSubscription("authentication", "authentication", "authentication"),
     LogSubscription("amp", "amp", "amp"),
     LogSubscription("cloud_connector", "cloud_connector", "cloud_connector"),
+    LogSubscription("gui_logs", "gui", "gui"),
 )
 
 

@@ -73,3 +73,32 @@ class LoggedOut(Event):
     def log_line(self) -> str:
         why = f" because of {self.reason}" if self.reason else ""
         return f"CLI: User {self.user} logged out from {self.origin}{why}"
+
+
+@dataclass(frozen=True)
+class GuiLoggedOut(Event):
+    log_type: ClassVar[str | None] = "authentication"
+    user: str
+    session: str
+    reason: str = ""
+
+    def log_line(self) -> str:
+        why = f" because of {self.reason}" if self.reason else ""
+        return f"GUI: User {self.user} logged out from session {self.session}{why}"
+
+
+@dataclass(frozen=True)
+class GuiRequest(Event):
+    """One page or API request made through the web interface (the gui_logs line)."""
+
+    log_type: ClassVar[str | None] = "gui"
+    address: str
+    user: str
+    session: str
+    method: str
+    path: str
+    status: int
+
+    def log_line(self) -> str:
+        return (f"req:{self.address} user:{self.user or '-'} id:{self.session or '-'} {self.status} "
+                f"{self.method} {self.path}")

@@ -129,6 +129,12 @@ class Api:
         if basic[:6].lower() == "basic ":
             user, passphrase = _basic_credentials(basic[6:])
             return await self.login(user, passphrase, origin, via, log_success=False)
+        ui = request.get("ui_session")  # the web interface's pages call the API with their session cookie
+        if ui is not None:
+            if request.method not in ("GET", "HEAD") and request.headers.get("X-CSRF-Token") != ui.csrf:
+                raise ApiError(403, "Forbidden.", "A change made with the session cookie needs the session's "
+                               "X-CSRF-Token header.")
+            return Principal(ui.user, ui.role)
         raise ApiError(401, "Authentication required.",
                        "Send HTTP Basic credentials, or log in (POST /esa/api/v2.0/login) and send the jwtToken "
                        "header.")

@@ -18,30 +18,30 @@ from asyncos_cli.services.certificates import DemoCertificate, listener_context
 from . import catalog  # noqa: F401  (every route registers)
 from .app import Api, application
 from .tokens import Tokens
+from .ui.app import application as ui_application
+from .ui.sessions import UiSessions
 
 log = logging.getLogger("asyncos.web")
 
-#: The web interface's ports are kept in interfaceconfig; the interface itself is a later release's.
-WEB_NOT_YET = "the web interface is not supported yet"
-
-
 def wanted(config) -> list:
-    """(Binding, TLS settings or None) for every API port turned on: the settings decide the context."""
+    """(Binding, (application, TLS settings or None)) for every API and web interface port turned on."""
     out = []
     tls = (config.ssl.inbound_methods, config.ssl.inbound_ciphers)
     for i in config.interfaces.interfaces:
-        if i.api_http:
-            out.append((listening.Binding("AsyncOS API HTTP", i.name, i.address, i.api_http_port), None))
-        if i.api_https:
-            cert = config.certificates.get(i.certificate) if i.certificate else None
-            out.append((listening.Binding("AsyncOS API HTTPS", i.name, i.address, i.api_https_port),
-                        (cert, *tls)))
+        cert = config.certificates.get(i.certificate) if i.certificate else None
+        for stem, label, port in i.services():
+            if stem == "ssh":
+                continue
+            app = "api" if stem.startswith("api") else "ui"
+            secure = stem.endswith("https")
+            out.append((listening.Binding(label if app == "api" else f"Web interface {label}", i.name, i.address,
+                                          port), (app, (cert, *tls) if secure else None)))
     return out
 
 
 class Sites:
-    def __init__(self, runner: web.AppRunner, keyring: Keyring, datadir: DataDir):
-        self.runner, self.keyring, self.datadir = runner, keyring, datadir
+    def __init__(self, runners: dict[str, web.AppRunner], keyring: Keyring, datadir: DataDir):
+        self.runners, self.keyring, self.datadir = runners, keyring, datadir
         self.demo = DemoCertificate.at(datadir.state)
 
     def context(self, settings) -> ssl.SSLContext:
@@ -52,11 +52,12 @@ class Sites:
                                 self.datadir.run, self.keyring.derived_passphrase("tls"))
 
     async def open(self, binding: listening.Binding, settings) -> web.TCPSite:
+        app, tls = settings
         try:
-            ctx = None if settings is None else self.context(settings)
+            ctx = None if tls is None else self.context(tls)
         except (ssl.SSLError, ValueError) as e:
             raise OSError(0, f"no usable certificate: {e}") from None
-        site = web.TCPSite(self.runner, binding.address, binding.port, ssl_context=ctx, reuse_address=True,
+        site = web.TCPSite(self.runners[app], binding.address, binding.port, ssl_context=ctx, reuse_address=True,
                            backlog=512)
         await site.start()
         return site
@@ -70,13 +71,16 @@ async def serve(datadir: DataDir) -> None:
     access = AccessPoint(datadir)
     keyring = Keyring(datadir.key_file)
     api = Api(access, Tokens(datadir.private_dir(datadir.state) / "api-token.key"))
-    runner = web.AppRunner(application(api), access_log=None, handle_signals=False)
-    await runner.setup()
-    sites = Sites(runner, keyring, datadir)
+    runners = {"api": web.AppRunner(application(api), access_log=None, handle_signals=False),
+               "ui": web.AppRunner(ui_application(api, UiSessions()), access_log=None, handle_signals=False)}
+    for runner in runners.values():
+        await runner.setup()
+    sites = Sites(runners, keyring, datadir)
     try:
         await servicechild.run(access, "web", log, wanted, sites.open, sites.close)
     finally:
-        await runner.cleanup()
+        for runner in runners.values():
+            await runner.cleanup()
         api.close()
 
 
