@@ -113,9 +113,14 @@ def login(web, role: str):
 
 
 def text_of(d) -> str:
+    """The page's main text; "" while a navigation replaces the page (the callers wait with until)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
 
-    return d.find_element(By.TAG_NAME, "main").text
+    try:
+        return d.find_element(By.TAG_NAME, "main").text
+    except WebDriverException:  # stale, not there yet, or the frame detached mid-navigation
+        return ""
 
 
 def test_each_role_sees_its_pages_and_gets_403_for_the_others(web):
@@ -168,8 +173,13 @@ def test_tracking_search_with_the_mail_policy_filter_and_the_timeline(web):
     d.find_element(By.ID, "subjectfilterValue").send_keys("quarterly")
 
     def found():
-        d.find_element(By.CSS_SELECTOR, "form.search button[type=submit]").click()
-        return "quarterly report" in text_of(d)
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        try:
+            d.find_element(By.CSS_SELECTOR, "form.search button[type=submit]").click()
+        except StaleElementReferenceException:
+            return False
+        return until(lambda: "quarterly report" in text_of(d), 2)
 
     assert until(found, 20), text_of(d)
     web.driver.save_screenshot(str(web.shots / "tracking-results.png"))
@@ -220,6 +230,7 @@ def test_a_change_on_a_page_is_pending_until_commit_then_in_showconfig(web):
     # A conflicting commit from the shell is reported, never overwritten.
     d.find_element(By.ID, "entry").send_keys("second-web.example.com")
     d.find_element(By.CSS_SELECTOR, "form.search button").click()
+    assert until(lambda: "second-web.example.com: add is pending" in text_of(d), 10)  # staged before the shell's
     batch_ok(web.datadir, "urllistconfig add allowed shell.example.com; commit from the shell")
     d.find_element(By.XPATH, "//button[text()='Commit Changes']").click()
     assert until(lambda: "Commit refused" in text_of(d) and "changed by" in text_of(d), 10), text_of(d)
@@ -281,9 +292,9 @@ def test_logout_and_the_authentication_log(web):
 
     d = login(web, "operator")
     d.find_element(By.XPATH, "//button[text()='Log Out']").click()
-    assert "/login" in d.current_url
+    assert until(lambda: "/login" in d.current_url, 10)
     visit(web, "/status", "after-logout")
-    assert "/login" in d.current_url
+    assert until(lambda: "/login" in d.current_url, 10)
     auth = (web.datadir / "logs" / "authentication" / "authentication.current").read_text()
     assert "The user op1 successfully logged on from 127.0.0.1 with privilege operator using an HTTPS connection." \
         in auth
