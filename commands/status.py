@@ -70,7 +70,7 @@ def run(ctx, args):
         ("Events", st["events"]),
         ("Control requests", st["control_requests"]),
         ("Messages in flight (tracked)", st["tracking_in_flight"]),
-        ("Messages finished (tracked)", st["tracking_finished"]),
+        ("Messages finished (tracked)", "counting" if st["tracking_finished"] is None else st["tracking_finished"]),
     ]
     ctx.say(f"\nCounters:{'Uptime':>41}")
     for name, value in counters:

@@ -75,7 +75,13 @@ def test_tracking_record_collects_every_stage_and_persists(tmp_path):
     bus.emit(StageVerdict(7, "antivirus", "NOT_EVALUATED", "not configured"))
     assert tracking.in_flight == 1
     bus.emit(MessageFinished(7, "DELIVERED"))
-    assert tracking.in_flight == 0 and tracking.finished_count() == 1
+    assert tracking.in_flight == 0 and tracking.finished_count() is None  # not counted yet: a thread does it once
+    tracking.flush()
+    assert tracking.count_finished() == 1 and tracking.finished_count() == 1
+    bus.emit(MessageReceived(8, 3, "a@example.com", ("b@example.org",), 100))
+    bus.emit(MessageFinished(8, "DELIVERED"))
+    tracking.flush()
+    assert tracking.finished_count() == 2  # each flush adds its own, no scan
     rec = TrackingService(conn).get(7)
     assert rec.sender == "a@example.com" and rec.size == 2048 and rec.final_action == "DELIVERED"
     assert list(rec.verdicts) == ["antispam", "antivirus"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Callable
 
 from asyncos_cli.config.schema import Config
@@ -29,9 +30,12 @@ class Logs(Component):
 class Tracking(Component):
     def __init__(self, service):
         self.service = service
+        self._counting = None
 
     async def tick(self, now: float) -> None:
         self.service.flush()
+        if self._counting is None:  # once, in a thread: a million rows take a second to count
+            self._counting = asyncio.get_running_loop().run_in_executor(None, self.service.count_finished)
 
     def operations(self) -> dict[str, Callable]:
         return {"tracking": self._record, "tracking_flush": self._flush}

@@ -124,6 +124,8 @@ class TrackingService:
         #: The records' store (config.statestores.TrackingStore); a SQLite connection gets the embedded one.
         self._store = SQLiteTrackingStore(store) if isinstance(store, sqlite3.Connection) else store
         self._live: OrderedDict[int, TrackingRecord] = OrderedDict()
+        self._finished_total: int | None = None
+        self._finished_since_count = 0
         self._unwritten: dict[int, TrackingRecord] = {}
         self._limit = in_flight_limit
         #: ICID -> (sender group, SBRS), for the records of the messages those connections bring.
@@ -268,10 +270,15 @@ class TrackingService:
         ``in_flight``: the messages still in the gateway too, as they stand (findevent finds queued mail)."""
         if not self._unwritten and not self._stops and not (in_flight and self._live):
             return
+        finished = len(self._unwritten)
         records = list(self._unwritten.values()) + (list(self._live.values()) if in_flight else [])
         self._unwritten.clear()
         stops, self._stops = self._stops, []
         self._store.write(records, stops)
+        if self._finished_total is None:
+            self._finished_since_count += finished
+        else:
+            self._finished_total += finished
 
     def get(self, mid: int) -> TrackingRecord | None:
         if mid in self._live:
@@ -312,9 +319,19 @@ class TrackingService:
     def in_flight(self) -> int:
         return len(self._live)
 
-    def finished_count(self) -> int:
-        self.flush()
-        return self._store.finished_count()
+    def finished_count(self) -> int | None:
+        """Finished messages tracked, or None until the first count is made (count_finished: a scan of the whole
+        table, so a thread's job at start, never the status request's): after it, each flush adds its own."""
+        return self._finished_total
+
+    def count_finished(self) -> int:
+        """Count the finished records once (blocking: call from a thread). What flushes write while the scan runs
+        is added after it (a record written in the very moment the scan starts may count twice: a status figure)."""
+        self._finished_since_count = 0
+        total = self._store.finished_count()
+        if self._finished_total is None:
+            self._finished_total = total + self._finished_since_count
+        return self._finished_total
 
 
 

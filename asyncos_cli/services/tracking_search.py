@@ -286,7 +286,15 @@ class SQLiteTrackingStore(TrackingStore):
                                (json.dumps(data, sort_keys=True), mid))
 
     def finished_count(self) -> int:
-        return self._conn.execute("SELECT count(*) FROM tracking_records WHERE finished IS NOT NULL").fetchone()[0]
+        """A scan of the table: on a connection of its own, so a thread may run it beside the writer."""
+        path = self._conn.execute("PRAGMA database_list").fetchone()[2]
+        if not path:  # an in-memory database (tests): there is only this connection
+            return self._conn.execute("SELECT count(*) FROM tracking_records WHERE finished IS NOT NULL").fetchone()[0]
+        conn = sqlite3.connect(path, timeout=15)
+        try:
+            return conn.execute("SELECT count(*) FROM tracking_records WHERE finished IS NOT NULL").fetchone()[0]
+        finally:
+            conn.close()
 
     def search(self, filters: dict, limit: int = 100) -> list[dict]:
         return search(self._conn, filters, limit)
