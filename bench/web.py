@@ -6,7 +6,8 @@ tracking database, with concurrent logged-in sessions.
 Fills the tracking database as bench/api.py does, starts the gateway, logs SESSIONS browsers' worth of sessions
 in (plain HTTPS clients holding the session cookie: the server's time is what is measured, not a browser's
 rendering), then for SECONDS each session loads System Status, Message Tracking (a search: sender, recipient,
-subject words within a day, a day's page, a MID), a message's timeline and Quarantines in turn.
+subject words within a day, a day's page, a MID), a message's timeline, Quarantines and the reports (Overview,
+Incoming Mail, Mail Flow Details, Mail Policy Details over the past hour, day or week) in turn.
 Prints p50/p95 per page; issue #23's target: p95 under 300 ms with 10 sessions. Stops what it started.
 """
 
@@ -38,6 +39,8 @@ def page_for(kind: str, now: float, count: int, rng: random.Random) -> str:
         return "/quarantines"
     if kind == "message":
         return f"/tracking/{rng.randrange(1, count + 1)}"
+    if kind.startswith("report-"):
+        return f"/reports/{kind[7:]}?range={rng.choice(('hour', 'day', 'week'))}"
     q = api_bench.searches(now, count, rng)
     q.pop("limit", None)
     q.pop("offset", None)
@@ -96,7 +99,8 @@ def main() -> None:
         def browse(n: int, s: requests.Session) -> None:
             rng = random.Random(n)
             mine: dict[str, list[float]] = {}
-            kinds = ("status", "tracking", "message", "quarantines")
+            kinds = ("status", "tracking", "message", "quarantines", "report-overview", "report-incoming",
+                     "report-mail-flow-details", "report-mail-policy")
             i = n
             while time.time() < stop_at:
                 kind = kinds[i % len(kinds)]

@@ -126,12 +126,11 @@ def text_of(d) -> str:
 def test_each_role_sees_its_pages_and_gets_403_for_the_others(web):
     from selenium.webdriver.common.by import By
 
-    expected = {"admin": {"System Status", "Message Tracking", "Quarantines", "URL Lists"},
-                "operator": {"System Status", "Message Tracking", "Quarantines", "URL Lists"},
-                "readonly": {"System Status", "Message Tracking", "Quarantines", "URL Lists"},
+    everything = {"System Status", "Message Tracking", "Quarantines", "Reports", "URL Lists"}
+    expected = {"admin": everything, "operator": everything, "readonly": everything,
                 "guest": {"System Status"}, "helpdesk": {"Message Tracking", "Quarantines"}}
     pages = {"System Status": "/status", "Message Tracking": "/tracking", "Quarantines": "/quarantines",
-             "URL Lists": "/urllists"}
+             "Reports": "/reports/overview", "URL Lists": "/urllists"}
     for role, visible in expected.items():
         d = login(web, role)
         links = {a.text for a in d.find_elements(By.CSS_SELECTOR, "nav ul a")}
@@ -140,7 +139,7 @@ def test_each_role_sees_its_pages_and_gets_403_for_the_others(web):
             visit(web, path, f"{role}-{path.strip('/')}")
             heading = d.find_element(By.TAG_NAME, "h2").text
             if label in visible:
-                assert heading == label, (role, path, heading)
+                assert heading == ("Overview" if label == "Reports" else label), (role, path, heading)
             else:
                 assert heading == "Not Allowed", (role, path, heading)
     # A refused page is a 403 for the server too, not only a hidden link.
@@ -279,7 +278,7 @@ def test_readable_at_390_pixels_wide(web):
     d = login(web, "admin")
     d.set_window_size(390, 844)
     try:
-        for path in ("/status", "/tracking", "/quarantines", "/urllists"):
+        for path in ("/status", "/tracking", "/quarantines", "/reports/mail-flow-details", "/urllists"):
             visit(web, path, f"narrow-{path.strip('/')}")
             overflow = d.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, (path, overflow)
@@ -301,3 +300,42 @@ def test_logout_and_the_authentication_log(web):
     assert "GUI: User op1 logged out from session" in auth
     gui = (web.datadir / "logs" / "gui_logs" / "gui.current").read_text()
     assert "user:op1" in gui and "GET /status" in gui
+
+
+def test_reports_show_the_numbers_the_api_and_report_give_for_the_same_range(web):
+    import calendar
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    now = int(time.time()) // 3600 * 3600
+    start, end = now - 3 * 3600, now + 3600
+    hhmm = lambda t: time.strftime("%Y-%m-%dT%H:%M", time.gmtime(t))  # noqa: E731
+    d = login(web, "readonly")
+    visit(web, f"/reports/overview?range=custom&from={hhmm(start)}&to={hhmm(end)}", "report-overview")
+    cells = {row.find_elements(By.TAG_NAME, "td")[0].text: row.find_elements(By.TAG_NAME, "td")[1].text
+             for row in d.find_elements(By.CSS_SELECTOR, "table tbody tr")}
+    assert "Stopped by IP Reputation Filtering" in cells and "Stopped by Domain Reputation Filtering" in cells
+    shell = json.loads(batch_ok(web.datadir, f"report overview --since={start} --until={end} --format=json"))
+    for key, value in shell["Incoming Mail Summary"].items():
+        assert cells[key] == str(value), key
+    total = d.find_element(By.XPATH, "//dt[text()='Total Attempted Messages']/following-sibling::dd[1]").text
+    assert total == str(shell["Total Attempted Messages"]) and int(total) >= 1
+    # The API's incoming summary, same range (its end is exclusive: the last hour ends just before it).
+    s = requests.Session()
+    s.post(f"{web.base}/login", data={"username": "ro1", "password": USERS["readonly"][1]}, verify=False)
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:00:00.000Z", time.gmtime(t))  # noqa: E731
+    api = s.get(f"{web.base}/esa/api/v2.0/reporting/mail_incoming_traffic_summary",
+                params={"startDate": iso(start), "endDate": iso(end)}, verify=False).json()["data"]["resultSet"]
+    counters = {k: v for item in api for k, v in item.items()}
+    assert counters["total_recipients"] == int(total)
+    assert counters["blocked_reputation"] == int(cells["Stopped by IP Reputation Filtering"])
+    assert counters["blocked_sdr"] == int(cells["Stopped by Domain Reputation Filtering"])
+    assert calendar.timegm(time.gmtime(start)) == start
+    for kind in ("incoming", "mail-flow", "mail-flow-details", "mail-policy"):
+        visit(web, f"/reports/{kind}?range=day", f"report-{kind}")
+        assert "Time range: Past day" in text_of(d) and "Data updated" in text_of(d)
+    csv_text = s.get(f"{web.base}/reports/mail-policy.csv?range=day", verify=False)
+    assert csv_text.headers["Content-Type"].startswith("text/csv") and "incoming,DEFAULT,Messages," in csv_text.text
+    visit(web, "/reports/overview?range=custom&from=2026-12-05T10:00&to=2026-12-05T09:00", "report-bad-range")
+    assert "needs a start and an end after it" in text_of(d)

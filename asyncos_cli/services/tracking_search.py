@@ -251,6 +251,11 @@ def mail_flow_details(conn, since=None, until=None, limit: int = 20) -> dict:
     return {"report": "Mail Flow Details", "since": since, "until": until, "Senders": top}
 
 
+#: The reports `report` prints and the web interface shows, by their shell names.
+REPORT_VIEWS = {"overview": overview, "incoming": incoming_details, "mail-flow": mail_flow,
+                "mail-flow-details": mail_flow_details, "mail-policy": mail_policy_details}
+
+
 class SQLiteTrackingStore(TrackingStore):
     """The embedded backend of message tracking: the tracking tables of the data directory's database."""
 
@@ -303,9 +308,7 @@ class SQLiteTrackingStore(TrackingStore):
         return history(self._conn, mid)
 
     def report(self, kind: str, since: float | None = None, until: float | None = None) -> dict:
-        make = {"overview": overview, "incoming": incoming_details, "mail-flow": mail_flow,
-                "mail-flow-details": mail_flow_details, "mail-policy": mail_policy_details}[kind]
-        return make(self._conn, since, until)
+        return REPORT_VIEWS[kind](self._conn, since, until)
 
     def close(self) -> None:
         self._conn.close()

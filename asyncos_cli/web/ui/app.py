@@ -14,6 +14,7 @@ from aiohttp import web
 from asyncos_cli.events.auth import GuiLoggedOut, GuiRequest
 
 from ..routes import PREFIXES
+from . import reports
 from .html import CSP, esc, layout
 from .pages import CHANGE_ROLES, PAGE_ROLES, Pages
 from .sessions import COOKIE, UiSessions
@@ -36,6 +37,8 @@ def application(api, sessions: UiSessions) -> web.Application:
     r.add_get("/quarantines", pages.quarantines)
     r.add_get("/quarantines/{name}/{mid}", pages.quarantine_message)
     r.add_post("/quarantines/{action:release|delete}", pages.quarantine_action)
+    r.add_get("/reports", lambda request: _redirect("/reports/overview"))
+    r.add_get("/reports/{kind}", lambda request: reports.page(pages, request))
     r.add_get("/urllists", pages.urllists)
     r.add_post("/urllists", pages.urllists_change)
     r.add_post("/changes/commit", pages.commit)

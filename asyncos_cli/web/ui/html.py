@@ -15,6 +15,7 @@ NAV = (
     ("/status", "System Status", R.ALL - {R.HELP_DESK}),
     ("/tracking", "Message Tracking", frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY, R.HELP_DESK})),
     ("/quarantines", "Quarantines", frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY, R.HELP_DESK})),
+    ("/reports/overview", "Reports", frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY})),
     ("/urllists", "URL Lists", frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY})),
 )
 

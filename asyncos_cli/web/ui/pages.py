@@ -36,6 +36,7 @@ PAGE_ROLES = {
     "/tracking": tracking.TRACKING,
     "/quarantines": quarantine.READ,
     "/urllists": frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY}),
+    "/reports": frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY}),
 }
 CHANGE_ROLES = frozenset({R.ADMINISTRATORS, R.OPERATORS})
 
