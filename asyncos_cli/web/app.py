@@ -58,12 +58,18 @@ class Call:
         """Run a read of the databases in the reading threads (a slow search delays no other request)."""
         return await self.api.read(fn, *args)
 
+    async def report(self, fn, *args):
+        """Run a report's aggregation in the report thread: scans of weeks of tracking wait for each other,
+        never hold the threads that serve searches and pages."""
+        return await self.api.read(fn, *args, pool="reports")
+
 
 class Api:
     def __init__(self, access: AccessPoint, tokens: Tokens, readers: int = 4):
         self.access = access
         self.tokens = tokens
-        self._pool = ThreadPoolExecutor(readers, thread_name_prefix="api-read")
+        self._pools = {"reads": ThreadPoolExecutor(readers, thread_name_prefix="api-read"),
+                       "reports": ThreadPoolExecutor(1, thread_name_prefix="api-report")}
         self._local = threading.local()
 
     # ------------------------------------------------------------ reading the databases
@@ -75,11 +81,13 @@ class Api:
             conn.execute("PRAGMA query_only = ON")
         return conn
 
-    async def read(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._pool, lambda: fn(self.connection(), *args))
+    async def read(self, fn, *args, pool: str = "reads"):
+        return await asyncio.get_running_loop().run_in_executor(self._pools[pool],
+                                                                lambda: fn(self.connection(), *args))
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------ one request
 

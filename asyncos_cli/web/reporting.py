@@ -59,14 +59,14 @@ async def _answer(call, counter: str | None):
             raise ApiError(400, "Invalid value.", f"{name} is a detail report: query_type=graph is for summaries.")
         if until - since > 31 * 24 * HOUR:
             raise ApiError(400, "Invalid date.", "A graph covers 31 days at most.")
-        hours = await call.query(reporting.hourly, name, since, until - 1e-6)
+        hours = await call.report(reporting.hourly, name, since, until - 1e-6)
         series: dict[str, list] = {}
         for start, values in hours:
             stamp = _hour(start)
             for c, n in values.items():
                 series.setdefault(c, []).append({stamp: n})
         return {"type": name, "resultSet": _only(series, counter, name)}, {"totalCount": -1}
-    values = await call.query(reporting.run, name, since, until - 1e-6)
+    values = await call.report(reporting.run, name, since, until - 1e-6)
     if spec.keyed_by is None:
         chosen = _only(values, counter, name)
         return {"type": name, "resultSet": [{c: n} for c, n in chosen.items()]}, {"totalCount": -1}

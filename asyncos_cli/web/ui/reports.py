@@ -121,7 +121,7 @@ async def page(pages, request) -> web.Response:
     except ValueError as e:
         return pages._page(request, TITLES[kind], nav + picker(kind, q)
                            + f'<p class="error" role="alert">{esc(e)}</p>', 400)
-    data = await pages.api.read(lambda conn: REPORT_VIEWS[kind](conn, since, until))
+    data = await pages.api.read(lambda conn: REPORT_VIEWS[kind](conn, since, until), pool="reports")
     if wants_csv:
         return web.Response(text=as_csv(data), content_type="text/csv", headers={
             "Content-Disposition": f'attachment; filename="{kind}-{int(since)}-{int(until)}.csv"'})
