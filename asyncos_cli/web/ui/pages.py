@@ -288,6 +288,11 @@ class Pages:
             session = self.sessions.pending[user] = Session(SQLiteStore(self.api.access.datadir.database), user)
         return session
 
+    def _drop_pending(self, user: str) -> None:
+        session = self.sessions.pending.pop(user, None)
+        if session is not None:
+            session.store.close()  # each user's pending changes had a store connection of their own
+
     async def urllists(self, request) -> web.Response:
         s = request["ui_session"]
         session = self.sessions.pending.get(s.user)
@@ -337,14 +342,14 @@ class Pages:
                               "pending: abandon them and make them again on the new version.</p>", 409)
         except (NothingToCommit, ConfigError) as e:
             return self._page(request, "Commit Refused", f"<p>{esc(str(e))}</p>", 400)
-        self.sessions.pending.pop(s.user, None)
+        self._drop_pending(s.user)
         self.api.access.bus.emit(ConfigCommitted(os.getpid(), s.user, comment, info.id))
         await self.api.read(lambda _c: _daemon(self.api, "reload"))
         raise web.HTTPSeeOther("/urllists?" + urlencode({"done": f"Changes committed (version {info.id})."}))
 
     async def abandon(self, request) -> web.Response:
         s = request["ui_session"]
-        self.sessions.pending.pop(s.user, None)
+        self._drop_pending(s.user)
         raise web.HTTPSeeOther("/urllists?" + urlencode({"done": "Changes abandoned."}))
 
 
