@@ -15,6 +15,7 @@ Prints figures; asserts nothing. Stops the gateway it started, also when it fail
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import random
 import shutil
@@ -113,38 +114,53 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] * 1000
 
 
-def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-    seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 30
-    work = Path(tempfile.mkdtemp(prefix="bench-api-"))
+@contextlib.contextmanager
+def gateway(count: int, prefix: str):
+    """A fresh data directory with ``count`` tracked messages and the gateway serving it: yields (API HTTPS port,
+    web HTTPS port, the fill's "now"). Stops the gateway and removes the directory, also when the bench fails."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     datadir = work / "data"
     proc = None
     try:
         (work / "pw").write_text(PASSPHRASE + "\n")
         cli(datadir, "init", f"--admin-passphrase-file={work / 'pw'}")
-        port = free_port()
-        cli(datadir, "-c", f"interfaceconfig edit Management --ssh-port={free_port()} --api-https-port={port} "
-                           f"--web-https-port={free_port()}; listenerconfig edit IncomingMail --port={free_port()}; "
+        api_port, web_port = free_port(), free_port()
+        cli(datadir, "-c", f"interfaceconfig edit Management --ssh-port={free_port()} --api-https-port={api_port} "
+                           f"--web-https-port={web_port}; listenerconfig edit IncomingMail --port={free_port()}; "
                            f"listenerconfig edit OutgoingMail --port={free_port()}; commit bench")
         now = time.time()
-        t0 = time.time()
         fill(datadir, count, now)
-        print(f"{count} tracked messages written in {time.time() - t0:.0f} s")
+        print(f"{count} tracked messages written in {time.time() - now:.0f} s")
         proc = subprocess.Popen([sys.executable, "-m", "asyncos_cli", "serve"],
                                 env={**os.environ, "ASYNCOS_DATA": str(datadir)}, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
-        base = f"https://127.0.0.1:{port}{API}"
-        deadline = time.time() + 30
-        while True:
+        for port, path in ((api_port, f"{API}/openapi.json"), (web_port, "/login")):
+            deadline = time.time() + 30
+            while True:
+                try:
+                    requests.get(f"https://127.0.0.1:{port}{path}", verify=False, timeout=2)
+                    break
+                except requests.RequestException:
+                    if time.time() > deadline:
+                        raise RuntimeError(f"nothing answers on port {port}") from None
+                    time.sleep(0.2)
+        yield api_port, web_port, now
+    finally:
+        if proc is not None:
             try:
-                requests.get(f"{base}/openapi.json", verify=False, timeout=2)
-                break
-            except requests.RequestException:
-                if time.time() > deadline:
-                    raise RuntimeError("the API did not come up") from None
-                time.sleep(0.2)
+                os.killpg(proc.pid, 15)
+                proc.wait(15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(proc.pid, 9)
+        shutil.rmtree(work, ignore_errors=True)
 
+
+def main() -> None:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 30
+    with gateway(count, "bench-api-") as (port, _, now):
+        base = f"https://127.0.0.1:{port}{API}"
         body = {"data": {"userName": base64.b64encode(b"admin").decode(),
                          "passphrase": base64.b64encode(PASSPHRASE.encode()).decode()}}
         first = []
@@ -191,14 +207,7 @@ def main() -> None:
               f"{len(latencies) / took:.0f}/s, p50 {pct(latencies, 0.5):.1f} ms  p99 {pct(latencies, 0.99):.1f} ms"
               f"  max {max(latencies) * 1000:.0f} ms  errors {len(errors)}")
         print("targets (#21): search p99 <= 250 ms; login to first answer < 100 ms")
-    finally:
-        if proc is not None:
-            try:
-                os.killpg(proc.pid, 15)
-                proc.wait(15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(proc.pid, 9)
-        shutil.rmtree(work, ignore_errors=True)
+
 
 
 if __name__ == "__main__":

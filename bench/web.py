@@ -13,12 +13,8 @@ Prints p50/p95 per page; issue #23's target: p95 under 300 ms with 10 sessions. 
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -56,34 +52,8 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     sessions = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 30
-    work = Path(tempfile.mkdtemp(prefix="bench-web-"))
-    datadir = work / "data"
-    proc = None
-    try:
-        (work / "pw").write_text(api_bench.PASSPHRASE + "\n")
-        api_bench.cli(datadir, "init", f"--admin-passphrase-file={work / 'pw'}")
-        port = api_bench.free_port()
-        api_bench.cli(datadir, "-c", f"interfaceconfig edit Management --ssh-port={api_bench.free_port()} "
-                                     f"--api-https-port={api_bench.free_port()} --web-https-port={port}; "
-                                     f"listenerconfig edit IncomingMail --port={api_bench.free_port()}; "
-                                     f"listenerconfig edit OutgoingMail --port={api_bench.free_port()}; commit bench")
-        now = time.time()
-        t0 = time.time()
-        api_bench.fill(datadir, count, now)
-        print(f"{count} tracked messages written in {time.time() - t0:.0f} s")
-        proc = subprocess.Popen([sys.executable, "-m", "asyncos_cli", "serve"],
-                                env={**os.environ, "ASYNCOS_DATA": str(datadir)}, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+    with api_bench.gateway(count, "bench-web-") as (_, port, now):
         base = f"https://127.0.0.1:{port}"
-        deadline = time.time() + 30
-        while True:
-            try:
-                requests.get(f"{base}/login", verify=False, timeout=2)
-                break
-            except requests.RequestException:
-                if time.time() > deadline:
-                    raise RuntimeError("the web interface did not come up") from None
-                time.sleep(0.2)
         clients = []
         for _ in range(sessions):
             s = requests.Session()
@@ -126,14 +96,7 @@ def main() -> None:
         everything = [v for values in times.values() for v in values]
         print(f"  all          {len(everything):>6} pages  p95 {api_bench.pct(everything, 0.95):.1f} ms; "
               f"errors {len(errors)}  (target #23: p95 < 300 ms)")
-    finally:
-        if proc is not None:
-            try:
-                os.killpg(proc.pid, 15)
-                proc.wait(15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(proc.pid, 9)
-        shutil.rmtree(work, ignore_errors=True)
+
 
 
 if __name__ == "__main__":
