@@ -15,7 +15,15 @@ from types import SimpleNamespace
 
 import pytest
 import requests
-from conftest import PASSPHRASE, DaemonProcess, Sink, batch_ok, free_port, require_peer
+from conftest import (
+    PASSPHRASE,
+    DaemonProcess,
+    Sink,
+    batch_fails,
+    batch_ok,
+    free_port,
+    require_peer,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
@@ -43,7 +51,7 @@ def web(tmp_path_factory, initialised_template):
 
     d = tmp_path_factory.mktemp("web") / "data"
     shutil.copytree(initialised_template, d, symlinks=True)
-    port, smtp = free_port(), free_port()
+    port, smtp, out = free_port(), free_port(), free_port()
     sink = Sink("web")
     hold = d.parent / "hold.filter"
     hold.write_text('hold: if (subject == "^hold") { quarantine("Policy"); }\n.\n')
@@ -51,7 +59,7 @@ def web(tmp_path_factory, initialised_template):
                       for kw, (u, pw) in USERS.items() if kw != "admin")
     batch_ok(d, f"interfaceconfig edit Management --ssh-port={free_port()} --api-https-port={free_port()} "
                 f"--web-https-port={port}; listenerconfig edit IncomingMail --port={smtp}; listenerconfig edit "
-                f"OutgoingMail --port={free_port()}; {users}; smtproutes new ALL 127.0.0.1:{sink.port}; "
+                f"OutgoingMail --port={out}; {users}; smtproutes new ALL 127.0.0.1:{sink.port}; "
                 f"filters import {hold}; commit web test")
     daemon = DaemonProcess(d)
     shots = Path(os.environ.get("ASYNCOS_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
@@ -67,7 +75,8 @@ def web(tmp_path_factory, initialised_template):
         assert until(lambda: _up(base), 20), "the web interface did not come up"
         driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
         driver.set_page_load_timeout(30)
-        ns = SimpleNamespace(base=base, datadir=d, smtp=smtp, sink=sink, driver=driver, shots=shots, shot=0)
+        ns = SimpleNamespace(base=base, datadir=d, smtp=smtp, out=out, sink=sink, driver=driver, shots=shots,
+                             shot=0)
         send(ns, "alice@sender.example", "quarterly report", "<web-1@sender.example>")
         yield ns
     finally:
@@ -126,11 +135,13 @@ def text_of(d) -> str:
 def test_each_role_sees_its_pages_and_gets_403_for_the_others(web):
     from selenium.webdriver.common.by import By
 
-    everything = {"System Status", "Message Tracking", "Quarantines", "Reports", "URL Lists"}
+    everything = {"System Status", "Message Tracking", "Quarantines", "Reports", "Search & Remediate", "URL Lists",
+                  "Scan Behavior", "DLP Policy Manager"}
     expected = {"admin": everything, "operator": everything, "readonly": everything,
-                "guest": {"System Status"}, "helpdesk": {"Message Tracking", "Quarantines"}}
+                "guest": {"System Status"}, "helpdesk": {"Message Tracking", "Quarantines", "Search & Remediate"}}
     pages = {"System Status": "/status", "Message Tracking": "/tracking", "Quarantines": "/quarantines",
-             "Reports": "/reports/overview", "URL Lists": "/urllists"}
+             "Reports": "/reports/overview", "Search & Remediate": "/remediation", "URL Lists": "/urllists",
+             "Scan Behavior": "/settings/scan-behavior", "DLP Policy Manager": "/settings/dlp"}
     for role, visible in expected.items():
         d = login(web, role)
         links = {a.text for a in d.find_elements(By.CSS_SELECTOR, "nav ul a")}
@@ -139,7 +150,8 @@ def test_each_role_sees_its_pages_and_gets_403_for_the_others(web):
             visit(web, path, f"{role}-{path.strip('/')}")
             heading = d.find_element(By.TAG_NAME, "h2").text
             if label in visible:
-                assert heading == ("Overview" if label == "Reports" else label), (role, path, heading)
+                titles = {"Reports": "Overview", "Search & Remediate": "Remediation Report Status"}
+                assert heading == titles.get(label, label), (role, path, heading)
             else:
                 assert heading == "Not Allowed", (role, path, heading)
     # A refused page is a 403 for the server too, not only a hidden link.
@@ -339,3 +351,188 @@ def test_reports_show_the_numbers_the_api_and_report_give_for_the_same_range(web
     assert csv_text.headers["Content-Type"].startswith("text/csv") and "incoming,DEFAULT,Messages," in csv_text.text
     visit(web, "/reports/overview?range=custom&from=2026-12-05T10:00&to=2026-12-05T09:00", "report-bad-range")
     assert "needs a start and an end after it" in text_of(d)
+
+
+# ---------------------------------------------------------------- part two: settings pages and search & remediate
+
+
+def submit(web, form_action: str, name: str):
+    """Click the submit button of the form posting to ``form_action``, and keep a screenshot of the answer."""
+    from selenium.webdriver.common.by import By
+
+    web.driver.find_element(By.CSS_SELECTOR, f"form[action='{form_action}'] button[type='submit']").click()
+    until(lambda: text_of(web.driver), 10)
+    web.shot += 1
+    web.driver.save_screenshot(str(web.shots / f"{web.shot:02d}-{name}.png"))
+    return web.driver
+
+
+def commit(web, comment: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    d = web.driver
+    d.find_element(By.ID, "comment").send_keys(comment)
+    d.find_element(By.XPATH, "//button[text()='Commit Changes']").click()
+    assert until(lambda: "Changes committed" in text_of(d), 10), text_of(d)
+    web.shot += 1
+    d.save_screenshot(str(web.shots / f"{web.shot:02d}-committed.png"))
+
+
+def test_scan_behavior_passphrase_added_in_the_browser_opens_a_protected_zip(web, tmp_path):
+    import json
+
+    from corpus import info_zip, mail
+    from selenium.webdriver.common.by import By
+
+    eml = tmp_path / "protected.eml"
+    eml.write_bytes(mail(("figures.zip", info_zip({"figures.txt": b"quarterly numbers"}, "Web-Zip-Pass-3", tmp_path),
+                          "application/zip")))
+
+    def opened_by():
+        pol = json.loads(batch_ok(web.datadir, f"trace {eml} --format=json --engines=no"))["policies"][0]
+        return [a["unlocked_by"] for a in pol["findings"]["attachments"] if a["unlocked_by"]]
+
+    d = login(web, "admin")
+    visit(web, "/settings/scan-behavior", "scan-behavior")
+    inbound = d.find_element(By.ID, "inbound")
+    if not inbound.is_selected():
+        inbound.click()
+    submit(web, "/settings/scan-behavior/setup", "scan-behavior-setup")
+    # A bad priority is refused next to its field, with the declaration's sentence (as the shell gives it).
+    d.find_element(By.ID, "priority").clear()
+    d.find_element(By.ID, "priority").send_keys("1200")
+    d.find_element(By.ID, "passphrase").send_keys("Web-Zip-Pass-3")
+    submit(web, "/settings/scan-behavior/add", "scan-behavior-bad-priority")
+    field = d.find_element(By.ID, "priority")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert d.find_element(By.ID, "priority-error").text == "must be from 0 to 999, got 1200"
+    assert "priority-error" in field.get_attribute("aria-describedby")
+    assert "must be from 0 to 999, got 1200" in batch_fails(web.datadir, "protectedattachmentconfig new "
+                                                                       "--priority=1200 --passphrase=x")
+    field.clear()
+    field.send_keys("2")
+    d.find_element(By.ID, "passphrase").send_keys("Web-Zip-Pass-3")
+    submit(web, "/settings/scan-behavior/add", "scan-behavior-added")
+    d.find_element(By.ID, "priority").clear()
+    d.find_element(By.ID, "priority").send_keys("1")
+    d.find_element(By.ID, "passphrase").send_keys("a-wrong-one")
+    submit(web, "/settings/scan-behavior/add", "scan-behavior-second")
+    cells = [r.find_elements(By.TAG_NAME, "td")[1].text for r in d.find_elements(By.CSS_SELECTOR, "table tbody tr")]
+    assert cells == ["********", "********"]  # masked
+    assert not opened_by()  # pending: the running configuration has no passphrase yet
+    commit(web, "passphrases from the web")
+    assert opened_by() == ["priority 2"]
+    # Reorder: moving the right passphrase up makes it priority 1; trace now names that priority.
+    d.find_element(By.CSS_SELECTOR, "button[aria-label='Move down priority 1']").click()
+    assert until(lambda: "moved down" in text_of(d), 10)
+    commit(web, "reorder")
+    assert opened_by() == ["priority 1"]
+    # Administrators may reveal them (an audit line); operators may not.
+    visit(web, "/settings/scan-behavior?reveal=1", "scan-behavior-revealed")
+    assert [c.text for c in d.find_elements(By.CSS_SELECTOR, ".secret")] == ["Web-Zip-Pass-3", "a-wrong-one"]
+    assert "revealed the protected attachment passphrases in clear" in (
+        web.datadir / "logs" / "cli_logs" / "cli.current").read_text()
+    login(web, "operator")
+    visit(web, "/settings/scan-behavior?reveal=1", "scan-behavior-operator-reveal")
+    assert d.find_element(By.TAG_NAME, "h2").text == "Not Available" and "Web-Zip-Pass-3" not in d.page_source
+    d = login(web, "readonly")
+    visit(web, "/settings/scan-behavior", "scan-behavior-readonly")
+    assert not d.find_elements(By.ID, "passphrase") and "Web-Zip-Pass-3" not in d.page_source
+
+
+def test_dlp_policy_made_in_the_browser_quarantines_an_outgoing_nric(web):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d = login(web, "operator")
+    visit(web, "/settings/dlp", "dlp-policies")
+    d.find_element(By.LINK_TEXT, "Privacy Protection").click()
+    checked = {b.get_attribute("value") for b in d.find_elements(By.CSS_SELECTOR, "input[name='classifiers']")
+               if b.is_selected()}
+    assert checked == {"id-ktp", "my-mykad", "th-id", "ph-umid", "sg-nric"}
+    labels = d.find_element(By.CSS_SELECTOR, "main form").text
+    for name in ("Indonesia KTP", "Malaysia MyKad", "Thailand ID", "Philippines UMID", "Singapore NRIC"):
+        assert name in labels
+    # Bad values: each problem next to its field.
+    d.find_element(By.ID, "min_confidence").clear()
+    d.find_element(By.ID, "min_confidence").send_keys("200")
+    submit(web, "/settings/dlp/save", "dlp-bad-form")
+    assert d.find_element(By.ID, "min_confidence-error").text == "must be from 0 to 100 %, got 200"
+    assert d.find_element(By.ID, "name-error").text == "the DLP policy name is empty"
+    d.find_element(By.ID, "min_confidence").clear()
+    d.find_element(By.ID, "min_confidence").send_keys("60")
+    d.find_element(By.ID, "name").send_keys("WebPrivacy")
+    Select(d.find_element(By.ID, "action_high")).select_by_value("quarantine")
+    Select(d.find_element(By.ID, "action_critical")).select_by_value("quarantine")
+    d.find_element(By.CSS_SELECTOR, "input[name='mail_policies'][value='DEFAULT']").click()
+    submit(web, "/settings/dlp/save", "dlp-saved")
+    assert "DLP policy WebPrivacy saved" in text_of(d)
+    assert "WebPrivacy" not in batch_ok(web.datadir, "dlpconfig policy list")
+    commit(web, "DLP from the web")
+    assert "WebPrivacy: id-ktp" in batch_ok(web.datadir, "dlpconfig policy list")
+    assert "WebPrivacy" in batch_ok(web.datadir, "policyconfig print")
+    with smtplib.SMTP("127.0.0.1", web.out, timeout=20) as s:
+        s.sendmail("hr@example.com", ["partner@example.net"],
+                   b"From: hr@example.com\r\nTo: partner@example.net\r\nSubject: staff list\r\n"
+                   b"Message-ID: <web-dlp@example.com>\r\n\r\nEmployee NRIC S1234567D, please update.\r\n")
+    held = lambda: "staff list" in batch_ok(web.datadir, "quarantineconfig messages Policy")  # noqa: E731
+    assert until(held, 30), batch_ok(web.datadir, "quarantineconfig messages Policy")
+    assert "<web-dlp@example.com>" not in web.sink.message_ids()
+    d = login(web, "readonly")
+    visit(web, "/settings/dlp", "dlp-readonly")
+    assert "WebPrivacy" in text_of(d) and not d.find_elements(By.LINK_TEXT, "Privacy Protection")
+    # Deleting takes the policy off its mail policies too (dlpconfig would refuse while it is used).
+    d = login(web, "admin")
+    visit(web, "/settings/dlp", "dlp-before-delete")
+    d.find_element(By.CSS_SELECTOR, "button[aria-label='Delete WebPrivacy']").click()
+    assert until(lambda: "deleted" in text_of(d), 10)
+    commit(web, "DLP off")
+    assert "WebPrivacy" not in batch_ok(web.datadir, "policyconfig print")
+
+
+def test_search_and_remediate_from_tracking_and_the_status_widget(web):
+    from mailbox_peers import ACCOUNT, ACCOUNT_PASSPHRASE, Dovecot
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    require_peer("dovecot")
+    dovecot = Dovecot({"bob@example.com": "bob-pass-1"})
+    try:
+        batch_ok(web.datadir, f"remediationconfig new onprem --kind=imap --host=127.0.0.1 --port={dovecot.port} "
+                              f"--tls=none --username={ACCOUNT} --passphrase={ACCOUNT_PASSPHRASE} "
+                              "--domains=example.com; commit remediation profile")
+        send(web, "eve@phish.example", "reset your password", "<phish-web@phish.example>")
+        raw = until(lambda: next((m for m in web.sink.messages() if b"<phish-web@phish.example>" in m), None), 30)
+        dovecot.deliver("bob@example.com", raw)
+        assert dovecot.message_ids("bob@example.com") == ["<phish-web@phish.example>"]
+        d = login(web, "admin")
+        path = "/tracking?search=1&messageIdHeader=phish-web%40phish.example"
+        assert until(lambda: "Delivered" in text_of(visit(web, path, "remediate-search")), 30), text_of(d)
+        d.find_element(By.CSS_SELECTOR, "input[name='mids']").click()
+        Select(d.find_element(By.ID, "action")).select_by_value("delete")
+        Select(d.find_element(By.ID, "profile")).select_by_value("onprem")
+        submit(web, "/tracking/remediate", "remediation-queued")
+        assert "Remediation Report Status" in d.find_element(By.TAG_NAME, "h2").text
+        count = lambda k: d.find_element(By.CSS_SELECTOR, f"[data-count='{k}']").text  # noqa: E731
+        # The widget follows the job from the API without a reload.
+        assert until(lambda: count("status") == "Completed", 30), text_of(d)
+        assert until(lambda: "Refreshed" in d.find_element(By.ID, "remediation-refreshed").text, 10)
+        web.driver.save_screenshot(str(web.shots / "remediation-completed.png"))
+        assert (count("total"), count("succeeded"), count("failed"), count("in_progress")) == ("1", "1", "0", "0")
+        d.find_element(By.TAG_NAME, "summary").click()
+        assert d.find_element(By.CSS_SELECTOR, "[data-item='0']").text == "Success"
+        assert "bob@example.com" in text_of(d)
+        assert dovecot.message_ids("bob@example.com") == []
+        # A forward without an address is refused with the API's sentence; help desk users see no checkboxes.
+        visit(web, path, "remediate-search-again")
+        d.find_element(By.CSS_SELECTOR, "input[name='mids']").click()
+        Select(d.find_element(By.ID, "action")).select_by_value("forward")
+        submit(web, "/tracking/remediate", "remediation-refused")
+        assert "forward needs" in text_of(d)
+        d = login(web, "helpdesk")
+        visit(web, path, "remediate-search-helpdesk")
+        assert until(lambda: "Delivered" in text_of(d), 5) and not d.find_elements(By.CSS_SELECTOR, "input[name='mids']")
+        visit(web, "/remediation", "remediation-helpdesk")
+        assert "Completed" in text_of(d)
+    finally:
+        dovecot.stop()

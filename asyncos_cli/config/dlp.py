@@ -12,6 +12,11 @@ from .validators import check_name, check_unique
 #: The national ID classifiers of 14.0 (scanning.dlp.classifiers keys).
 DLP_NATIONAL_IDS = ("id-ktp", "my-mykad", "th-id", "ph-umid", "sg-nric")
 DLP_TEMPLATES = {"privacy-protection": DLP_NATIONAL_IDS}
+#: How the appliance names the predefined classifiers.
+DLP_CLASSIFIER_NAMES = {"sg-nric": "Singapore NRIC/FIN", "th-id": "Thailand ID", "my-mykad": "Malaysia MyKad",
+                        "id-ktp": "Indonesia KTP (NIK)", "ph-umid": "Philippines UMID"}
+#: The templates' names as the DLP Policy Manager shows them.
+DLP_TEMPLATE_NAMES = {"privacy-protection": "Privacy Protection"}
 DLP_SEVERITIES = ("low", "medium", "high", "critical")
 DLP_ACTIONS = ("deliver", "add-header", "encrypt", "notify", "quarantine", "drop")
 

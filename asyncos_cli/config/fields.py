@@ -105,7 +105,7 @@ def setting(
     metadata = {k: v for k, v in (("help", help), ("choices", tuple(choices) if choices else None),
                                   ("low", low), ("high", high), ("unit", unit), ("check", check),
                                   ("secret", secret), ("file", file), ("option", option), ("item", item),
-                                  ("since", since)) if v not in (None, "", False)}
+                                  ("since", since)) if v is not None and v is not False and v != ""}
     return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
 
 

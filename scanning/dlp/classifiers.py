@@ -34,9 +34,10 @@ import time
 from dataclasses import dataclass
 from operator import mul
 
+from asyncos_cli.config.dlp import DLP_CLASSIFIER_NAMES
+
 KEYS = ("sg-nric", "th-id", "my-mykad", "id-ktp", "ph-umid")
-NAMES = {"sg-nric": "Singapore NRIC/FIN", "th-id": "Thailand ID", "my-mykad": "Malaysia MyKad",
-         "id-ktp": "Indonesia KTP (NIK)", "ph-umid": "Philippines UMID"}
+NAMES = DLP_CLASSIFIER_NAMES
 WINDOW = 300
 #: Confidence of a match that is probably but not surely an ID (the Purview "low" level).
 LOW = 40

@@ -15,8 +15,11 @@ from asyncos_cli.events.auth import GuiLoggedOut, GuiRequest
 
 from ..routes import PREFIXES
 from . import reports
+from .dlppolicies import DlpPolicyManager
 from .html import CSP, esc, layout
 from .pages import CHANGE_ROLES, PAGE_ROLES, Pages
+from .remediate import Remediation
+from .scanbehavior import ScanBehavior
 from .sessions import COOKIE, UiSessions
 
 STATIC = Path(__file__).parent / "static"
@@ -39,6 +42,16 @@ def application(api, sessions: UiSessions) -> web.Application:
     r.add_post("/quarantines/{action:release|delete}", pages.quarantine_action)
     r.add_get("/reports", lambda request: _redirect("/reports/overview"))
     r.add_get("/reports/{kind}", lambda request: reports.page(pages, request))
+    scan, dlp, rem = ScanBehavior(pages), DlpPolicyManager(pages), Remediation(pages)
+    r.add_post("/tracking/remediate", rem.start)
+    r.add_get("/remediation", lambda request: rem.status(request))
+    r.add_get("/settings/scan-behavior", lambda request: scan.page(request))
+    r.add_post("/settings/scan-behavior/{op:setup|add|edit|move|delete}", scan.change)
+    r.add_get("/settings/dlp", dlp.listing)
+    r.add_get("/settings/dlp/new", lambda request: dlp.form(request))
+    r.add_get("/settings/dlp/edit/{name}", lambda request: dlp.form(request))
+    r.add_post("/settings/dlp/save", dlp.save)
+    r.add_post("/settings/dlp/delete", dlp.delete)
     r.add_get("/urllists", pages.urllists)
     r.add_post("/urllists", pages.urllists_change)
     r.add_post("/changes/commit", pages.commit)
@@ -59,6 +72,7 @@ def _frame(api, sessions: UiSessions):
         response = None
         s = None
         try:
+            api.access.refresh()  # a page shows the configuration committed a moment ago, by anyone
             s = _session(api, sessions, request)
             request["ui_session"] = s
             is_api = any(request.path.startswith(p + "/") for p in PREFIXES)
@@ -75,7 +89,7 @@ def _frame(api, sessions: UiSessions):
                 if s is None or form.get("csrf") != s.csrf:
                     response = _forbidden(api, s, "The form is missing its security token: reload the page.")
                     return response
-                if request.path.startswith(("/urllists", "/changes")) and s.role not in CHANGE_ROLES:
+                if request.path.startswith(("/urllists", "/changes", "/settings")) and s.role not in CHANGE_ROLES:
                     response = _forbidden(api, s, "Your role may not change the configuration.")
                     return response
             response = await handler(request)

@@ -16,7 +16,10 @@ NAV = (
     ("/tracking", "Message Tracking", frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY, R.HELP_DESK})),
     ("/quarantines", "Quarantines", frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY, R.HELP_DESK})),
     ("/reports/overview", "Reports", frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY})),
+    ("/remediation", "Search & Remediate", frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY, R.HELP_DESK})),
     ("/urllists", "URL Lists", frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY})),
+    ("/settings/scan-behavior", "Scan Behavior", frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY})),
+    ("/settings/dlp", "DLP Policy Manager", frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY})),
 )
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -32,7 +35,7 @@ def csrf_field(session) -> str:
 
 
 def layout(title: str, body: str, session=None, hostname: str = "", pending: list[str] | None = None,
-           notice: str = "") -> str:
+           notice: str = "", back: str = "") -> str:
     nav = ""
     if session is not None:
         links = "".join(f'<li><a href="{p}">{esc(label)}</a></li>' for p, label, roles in NAV if session.role in roles)
@@ -42,11 +45,12 @@ def layout(title: str, body: str, session=None, hostname: str = "", pending: lis
                f'<button type="submit">Log Out</button></form></nav>')
     banner = ""
     if session is not None and pending:
+        here = f'<input type="hidden" name="back" value="{esc(back)}">' if back else ""
         banner = (f'<section class="pending" role="status"><p>Uncommitted changes: {esc(", ".join(pending))}</p>'
-                  f'<form method="post" action="/changes/commit">{csrf_field(session)}'
+                  f'<form method="post" action="/changes/commit">{csrf_field(session)}{here}'
                   '<label for="comment">Comment</label> <input id="comment" name="comment" maxlength="1024"> '
                   '<button type="submit">Commit Changes</button></form>'
-                  f'<form method="post" action="/changes/abandon">{csrf_field(session)}'
+                  f'<form method="post" action="/changes/abandon">{csrf_field(session)}{here}'
                   '<button type="submit">Abandon Changes</button></form></section>')
     note = f'<p class="notice" role="status">{esc(notice)}</p>' if notice else ""
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -18,16 +18,17 @@ from aiohttp import web
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.session import Session
-from asyncos_cli.config.store import CommitConflict, NothingToCommit, SQLiteStore
+from asyncos_cli.config.store import CommitConflict, NothingToCommit
 from asyncos_cli.control.client import ControlError, DaemonUnavailable
 from asyncos_cli.control.client import request as control
 from asyncos_cli.events.auth import GuiLoggedOut
 from asyncos_cli.events.system import ConfigCommitted
 
 from .. import params as api_params
-from .. import quarantine, tracking
+from .. import quarantine, remediation, tracking
 from ..app import Call, Principal
 from ..routes import ApiError, find
+from . import remediate
 from .html import csrf_field, esc, layout, table
 from .sessions import COOKIE
 
@@ -37,6 +38,8 @@ PAGE_ROLES = {
     "/quarantines": quarantine.READ,
     "/urllists": frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY}),
     "/reports": frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY}),
+    "/remediation": remediation.STATUS,
+    "/settings": frozenset({R.ADMINISTRATORS, R.OPERATORS, R.READ_ONLY}),
 }
 CHANGE_ROLES = frozenset({R.ADMINISTRATORS, R.OPERATORS})
 
@@ -51,7 +54,9 @@ class Pages:
     def _page(self, request, title: str, body: str, status: int = 200, notice: str = "") -> web.Response:
         s = request.get("ui_session")
         pending = self._pending_names(s.user) if s else []
-        html = layout(title, body, s, self.api.access.config.system.hostname, pending, notice)
+        # Commit and Abandon come back here; a page drawn for a POST goes back to the page the form was on.
+        back = request.path if request.method == "GET" else request.path.rsplit("/", 1)[0]
+        html = layout(title, body, s, self.api.access.config.system.hostname, pending, notice, back)
         return web.Response(text=html, status=status, content_type="text/html")
 
     def _pending_names(self, user: str) -> list[str]:
@@ -155,23 +160,30 @@ class Pages:
             return self._page(request, "Message Tracking", f'<p class="error" role="alert">{esc(e.explanation)}</p>'
                               + form, e.status)
         total = meta["totalCount"]
+        s = request["ui_session"]
+        may_remediate = s.role in remediation.START
         cells = []
         for item in rows:
             a = item["attributes"]
             mid = a["mid"][0]
-            cells.append([f'<a href="/tracking/{mid}">{mid}</a>', esc(a["timestamp"]), esc(a["sender"]),
-                          esc(", ".join(a["recipient"])), esc(a["subject"]), esc(", ".join(a["mailPolicy"])),
-                          esc(a["messageStatus"][str(mid)])])
+            cells.append(([remediate.selector(mid)] if may_remediate else [])
+                         + [f'<a href="/tracking/{mid}">{mid}</a>', esc(a["timestamp"]), esc(a["sender"]),
+                            esc(", ".join(a["recipient"])), esc(a["subject"]), esc(", ".join(a["mailPolicy"])),
+                            esc(a["messageStatus"][str(mid)])])
         paging = ""
         base = {k: v for k, v in q.items() if k != "offset"}
         if offset > 0:
             paging += f'<a href="/tracking?{esc(urlencode({**base, "offset": max(0, offset - 20)}))}">Previous</a> '
         if offset + 20 < total:
             paging += f'<a href="/tracking?{esc(urlencode({**base, "offset": offset + 20}))}">Next</a>'
+        found = table((["Select"] if may_remediate else []) + ["MID", "Received", "Sender", "Recipients",
+                                                                 "Subject", "Policy", "Status"], cells,
+                      "Search results")
+        if may_remediate and cells:
+            found = (f'<form method="post" action="/tracking/remediate" class="remediate">{found}'
+                     f'{remediate.controls(s, self.api.access.config)}</form>')
         results = (f"<p>{total} messages found; showing {offset + 1 if total else 0} to "
-                   f"{min(offset + 20, total)}.</p>"
-                   + table(["MID", "Received", "Sender", "Recipients", "Subject", "Policy", "Status"], cells,
-                           "Search results") + f'<nav aria-label="Pages" class="paging">{paging}</nav>')
+                   f"{min(offset + 20, total)}.</p>" + found + f'<nav aria-label="Pages" class="paging">{paging}</nav>')
         return self._page(request, "Message Tracking", form + results)
 
     async def tracking_message(self, request) -> web.Response:
@@ -283,15 +295,15 @@ class Pages:
     # ------------------------------------------------------------ URL lists: a change that waits for Commit
 
     def _user_session(self, user: str) -> Session:
-        session = self.sessions.pending.get(user)
-        if session is None:
-            session = self.sessions.pending[user] = Session(SQLiteStore(self.api.access.datadir.database), user)
-        return session
+        return self.sessions.changes_of(user, self.api.access.datadir.database)
 
     def _drop_pending(self, user: str) -> None:
-        session = self.sessions.pending.pop(user, None)
-        if session is not None:
-            session.store.close()  # each user's pending changes had a store connection of their own
+        self.sessions.drop_changes(user)
+
+    def config_for(self, request):
+        """What a page shows: the user's pending changes over the committed configuration."""
+        session = self.sessions.pending.get(request["ui_session"].user)
+        return session.config if session is not None else self.api.access.config
 
     async def urllists(self, request) -> web.Response:
         s = request["ui_session"]
@@ -345,12 +357,20 @@ class Pages:
         self._drop_pending(s.user)
         self.api.access.bus.emit(ConfigCommitted(os.getpid(), s.user, comment, info.id))
         await self.api.read(lambda _c: _daemon(self.api, "reload"))
-        raise web.HTTPSeeOther("/urllists?" + urlencode({"done": f"Changes committed (version {info.id})."}))
+        raise web.HTTPSeeOther(_back(request) + "?" + urlencode({"done": f"Changes committed (version {info.id})."}))
 
     async def abandon(self, request) -> web.Response:
         s = request["ui_session"]
         self._drop_pending(s.user)
-        raise web.HTTPSeeOther("/urllists?" + urlencode({"done": "Changes abandoned."}))
+        raise web.HTTPSeeOther(_back(request) + "?" + urlencode({"done": "Changes abandoned."}))
+
+
+def _back(request) -> str:
+    """The page a Commit or Abandon came from (only this site's own paths)."""
+    back = str(request["form"].get("back", ""))
+    if not re.fullmatch(r"/[a-z0-9][a-z0-9/_-]*", back) or back.startswith(("/changes", "/login")):
+        return "/status"
+    return back
 
 
 def _daemon(api, op: str):

@@ -7,6 +7,9 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+from asyncos_cli.config.session import Session
+from asyncos_cli.config.store import SQLiteStore
+
 COOKIE = "asyncos_session"
 
 
@@ -24,7 +27,7 @@ class UiSessions:
     def __init__(self):
         self._by_id: dict[str, UiSession] = {}
         #: Pending configuration changes per user: a config Session (store, staged sections).
-        self.pending: dict[str, object] = {}
+        self.pending: dict[str, Session] = {}
 
     def open(self, user: str, role: str, address: str) -> UiSession:
         s = UiSession(secrets.token_urlsafe(32), user, role, secrets.token_urlsafe(32), address)
@@ -50,3 +53,15 @@ class UiSessions:
     def short(self, s: UiSession) -> str:
         """The session as logs name it (never the cookie itself)."""
         return s.id[:8]
+
+    def changes_of(self, user: str, database) -> Session:
+        """The user's pending changes, opened on their first change (a store connection of their own)."""
+        session = self.pending.get(user)
+        if session is None:
+            session = self.pending[user] = Session(SQLiteStore(database), user)
+        return session
+
+    def drop_changes(self, user: str) -> None:
+        session = self.pending.pop(user, None)
+        if session is not None:
+            session.store.close()
