@@ -57,11 +57,13 @@ def cli(datadir: Path, *args: str) -> None:
 
 def fill(datadir: Path, count: int, now: float) -> None:
     from asyncos_cli.config.datadir import DataDir
+    from asyncos_cli.services import rollups
     from asyncos_cli.services.tracking import _SCHEMA, TrackingRecord, write_records
 
     rng = random.Random(7)
     conn = sqlite3.connect(DataDir(datadir).database, isolation_level=None)
     conn.executescript(_SCHEMA)
+    rollups.ensure(conn)
     conn.execute("PRAGMA synchronous=OFF")
     start = now - 30 * DAY
     batch = []

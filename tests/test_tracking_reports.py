@@ -56,7 +56,7 @@ def test_tracking_by_policy_and_the_reports(datadir, tmp_path):
         overview = json.loads(_cli(datadir, "report overview --format=json"))["Incoming Mail Summary"]
         assert overview["Stopped by IP Reputation Filtering"] == n_ip
         assert overview["Stopped by Domain Reputation Filtering"] == m_domain
-        flow = json.loads(_cli(datadir, "report mail-flow --format=json"))["Threat Categories"]
+        flow = json.loads(_cli(datadir, "report mail-flow --format=json"))["Threat Detection Summary"]
         assert (flow["Stopped by IP Reputation Filtering"], flow["Stopped by Domain Reputation Filtering"]) == \
             (n_ip, m_domain)
         details = json.loads(_cli(datadir, "report mail-flow-details --format=json"))["Senders"]

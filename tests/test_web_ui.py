@@ -347,6 +347,13 @@ def test_reports_show_the_numbers_the_api_and_report_give_for_the_same_range(web
     for kind in ("incoming", "mail-flow", "mail-flow-details", "mail-policy"):
         visit(web, f"/reports/{kind}?range=day", f"report-{kind}")
         assert "Time range: Past day" in text_of(d) and "Data updated" in text_of(d)
+        if kind == "mail-flow":
+            # The Threat Messages graph: a stacked bar per hour, the reputation stops apart in its legend and columns.
+            graph = d.find_element(By.XPATH, "//caption[text()='Threat Messages']/..")
+            headers = [th.text for th in graph.find_elements(By.TAG_NAME, "th")]
+            assert "Stopped by IP Reputation Filtering" in headers and "Stopped by Domain Reputation Filtering" in headers
+            assert len(graph.find_elements(By.CSS_SELECTOR, "tbody tr")) >= 24
+            assert "Threat Detection Summary" in text_of(d)
     csv_text = s.get(f"{web.base}/reports/mail-policy.csv?range=day", verify=False)
     assert csv_text.headers["Content-Type"].startswith("text/csv") and "incoming,DEFAULT,Messages," in csv_text.text
     visit(web, "/reports/overview?range=custom&from=2026-12-05T10:00&to=2026-12-05T09:00", "report-bad-range")

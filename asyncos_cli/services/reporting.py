@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import tracking_search as ts
+from .rollups import SEP, counts, split
 
 HOUR = 3600
 
@@ -29,8 +30,8 @@ class Report:
 def _incoming_summary(conn, since, until) -> dict:
     o = ts.overview(conn, since, until)
     s = o["Incoming Mail Summary"]
-    spam_certain = ts._verdict_count(conn, since, until, "antispam", "POSITIVE")
-    spam_suspect = ts._verdict_count(conn, since, until, "antispam", "SUSPECT")
+    verdict = ts.Verdicts(conn, since, until)
+    spam_certain, spam_suspect = verdict("antispam", "POSITIVE"), verdict("antispam", "SUSPECT")
     clean = s["Clean Messages (delivered)"]
     return {
         "blocked_reputation": s["Stopped by IP Reputation Filtering"],
@@ -46,14 +47,11 @@ def _incoming_summary(conn, since, until) -> dict:
 
 def _outgoing_summary(conn, since, until) -> dict:
     actions = ts._actions(conn, since, until, "outgoing")
-    verdict = lambda stage, value: ts._verdict_count(conn, since, until, stage, value, "outgoing")  # noqa: E731
-    dlp = conn.execute(
-        "SELECT count(*) FROM tracking_records r JOIN tracking_meta m ON m.mid = r.mid WHERE m.direction = "
-        "'outgoing' AND r.received BETWEEN ? AND ? AND json_array_length(json_extract(r.record, '$.dlp')) > 0",
-        (since, until)).fetchone()[0]
+    verdict = ts.Verdicts(conn, since, until, "outgoing")
+    dlp = ts._dlp_messages(conn, since, until, "outgoing")
     return {
         "total_recipients_processed": sum(actions.values()), "total_clean_recipients": actions.get("DELIVERED", 0),
-        "detected_spam": verdict("antispam", "POSITIVE") + verdict("antispam", "SUSPECT"),
+        "detected_spam": verdict("antispam", "POSITIVE", "SUSPECT"),
         "detected_virus": verdict("antivirus", "POSITIVE"), "threat_content_filter": verdict("content_filters", "MATCH"),
         "total_dlp_incidents": dlp, "total_hard_bounces": actions.get("BOUNCED", 0),
         "total_recipients_delivered": actions.get("DELIVERED", 0),
@@ -83,9 +81,8 @@ def _incoming_detail(table: str):
 
 def _sender_groups(conn, since, until) -> dict:
     out: dict[str, dict] = {}
-    for group, action, n in conn.execute(
-            "SELECT coalesce(nullif(json_extract(record, '$.sender_group'), ''), 'none'), final_action, count(*) "
-            "FROM tracking_records WHERE received BETWEEN ? AND ? GROUP BY 1, 2", (since, until)):
+    for key, n in counts(conn, "sender_groups", since, until).items():
+        group, _, action = key.rpartition(SEP)
         row = out.setdefault(group, {"total_recipients": 0, "total_clean_recipients": 0})
         row["total_recipients"] += n
         if action == "DELIVERED":
@@ -95,36 +92,28 @@ def _sender_groups(conn, since, until) -> dict:
 
 def _dlp_policies(conn, since, until) -> dict:
     out: dict[str, dict] = {}
-    for policy, severity, n in conn.execute(
-            "SELECT json_extract(d.value, '$.policy'), lower(json_extract(d.value, '$.severity')), count(*) "
-            "FROM tracking_records r, json_each(r.record, '$.dlp') d WHERE r.received BETWEEN ? AND ? GROUP BY 1, 2",
-            (since, until)):
+    for key, n in counts(conn, "dlp_incidents", since, until).items():
+        policy, _, severity = key.rpartition(SEP)
         row = out.setdefault(policy, {"DLP_INCIDENT_TOTAL": 0, "DLP_INCIDENT_CRITICAL": 0, "DLP_INCIDENT_HIGH": 0,
                                       "DLP_INCIDENT_MEDIUM": 0, "DLP_INCIDENT_LOW": 0})
         row["DLP_INCIDENT_TOTAL"] += n
-        if f"DLP_INCIDENT_{str(severity).upper()}" in row:
-            row[f"DLP_INCIDENT_{str(severity).upper()}"] += n
+        if f"DLP_INCIDENT_{severity.upper()}" in row:
+            row[f"DLP_INCIDENT_{severity.upper()}"] += n
     return out
 
 
 def _amp_summary(conn, since, until) -> dict:
-    counts = dict(conn.execute(
-        "SELECT lower(json_extract(a.value, '$.verdict')), count(*) FROM tracking_records r, "
-        "json_each(r.record, '$.amp') a WHERE r.received BETWEEN ? AND ? GROUP BY 1", (since, until)))
-    return {"malicious": counts.get("malicious", 0), "clean": counts.get("clean", 0),
-            "unknown": counts.get("unknown", 0) + counts.get("unscannable", 0),
-            "total": sum(counts.values())}
+    counted = counts(conn, "amp", since, until)
+    return {"malicious": counted.get("malicious", 0), "clean": counted.get("clean", 0),
+            "unknown": counted.get("unknown", 0) + counted.get("unscannable", 0),
+            "total": sum(counted.values())}
 
 
 def _content_filters(direction: str):
     def compute(conn, since, until) -> dict:
         out: dict[str, dict] = {}
-        for detail, n in conn.execute(
-                "SELECT json_extract(r.record, '$.verdicts.content_filters.detail'), count(*) FROM tracking_records r "
-                "JOIN tracking_meta m ON m.mid = r.mid WHERE m.direction = ? AND r.received BETWEEN ? AND ? "
-                "AND json_extract(r.record, '$.verdicts.content_filters.verdict') = 'MATCH' GROUP BY 1",
-                (direction, since, until)):
-            name = str(detail or "unnamed").split(":")[0].strip() or "unnamed"
+        for detail, n in split(counts(conn, "content_filters", since, until), direction).items():
+            name = detail.split(":")[0].strip() or "unnamed"
             row = out.setdefault(name, {"recipients_matched": 0})
             row["recipients_matched"] += n
         return out

@@ -31,6 +31,8 @@ from asyncos_cli.events.mail import (
     StageVerdict,
 )
 
+from . import rollups
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tracking_records (
     mid INTEGER PRIMARY KEY,
@@ -68,7 +70,7 @@ CREATE TABLE IF NOT EXISTS connection_events (
     kind TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS connection_events_at ON connection_events(at);
-"""
+""" + rollups.SCHEMA
 
 
 @dataclass
@@ -347,8 +349,7 @@ def write_records(conn: sqlite3.Connection, records: list[TrackingRecord]) -> No
         (r.mid, r.icid, r.received, r.finished, r.sender.lower(), json.dumps(list(r.recipients)), r.subject,
          r.final_action, r.to_json()) for r in records])
     conn.executemany("INSERT OR REPLACE INTO tracking_meta VALUES (?, ?, ?, ?)", [
-        (r.mid, "outgoing" if any(p.startswith("outgoing") for p in r.policies) else "incoming", r.remote_ip,
-         r.message_id) for r in records])
+        (r.mid, rollups.direction_of(r.policies), r.remote_ip, r.message_id) for r in records])
     conn.executemany("INSERT INTO tracking_recipients VALUES (?, ?)",
                      [(r.mid, a.lower()) for r in records for a in r.recipients])
     conn.executemany("INSERT INTO tracking_policies VALUES (?, ?, ?)",
@@ -357,3 +358,4 @@ def write_records(conn: sqlite3.Connection, records: list[TrackingRecord]) -> No
     # back, and in-flight records are written again at every search (findevent) until then.
     conn.executemany("INSERT INTO tracking_subjects(rowid, subject) VALUES (?, ?)",
                      [(r.mid, r.subject) for r in records if r.subject and r.finished is not None])
+    rollups.add_records(conn, records)

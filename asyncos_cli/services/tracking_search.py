@@ -15,6 +15,9 @@ import time
 
 from asyncos_cli.config.statestores import TrackingStore
 
+from . import rollups
+from .rollups import counts, split
+
 FILTERS = ("since", "until", "sender", "recipient", "subject", "mid", "message_id", "ip", "policy", "direction")
 
 
@@ -109,24 +112,27 @@ def _range(since: float | None, until: float | None) -> tuple[float, float]:
 
 
 def _stops(conn, since, until) -> dict[str, int]:
-    counts = dict(conn.execute("SELECT kind, count(*) FROM connection_events WHERE at BETWEEN ? AND ? GROUP BY kind",
-                               (since, until)))
-    return {"ip_reputation": counts.get("ip_reputation", 0), "domain_reputation": counts.get("domain_reputation", 0)}
+    counted = counts(conn, "stops", since, until)
+    return {kind: sum(split(counted, kind).values()) for kind in ("ip_reputation", "domain_reputation")}
 
 
 def _actions(conn, since, until, direction: str) -> dict[str, int]:
-    return dict(conn.execute(
-        "SELECT coalesce(r.final_action, 'IN FLIGHT'), count(*) FROM tracking_records r "
-        "JOIN tracking_meta m ON m.mid = r.mid WHERE r.received BETWEEN ? AND ? AND m.direction = ? "
-        "GROUP BY 1", (since, until, direction)))
+    return split(counts(conn, "actions", since, until), direction)
 
 
-def _verdict_count(conn, since, until, stage: str, verdict: str, direction: str = "incoming") -> int:
-    """Messages of one direction a stage gave this verdict (the Incoming Mail Summary counts incoming mail only)."""
-    return conn.execute(
-        "SELECT count(*) FROM tracking_records r JOIN tracking_meta m ON m.mid = r.mid WHERE r.received BETWEEN ? "
-        "AND ? AND m.direction = ? AND json_extract(r.record, ?) = ?",
-        (since, until, direction, f"$.verdicts.{stage}.verdict", verdict)).fetchone()[0]
+class Verdicts:
+    """Messages each stage gave each verdict, one direction (the Incoming Mail Summary counts incoming mail)."""
+
+    def __init__(self, conn, since, until, direction: str = "incoming"):
+        self._counted = split(counts(conn, "verdicts", since, until), direction)
+
+    def __call__(self, stage: str, *verdicts: str) -> int:
+        return sum(self._counted.get(rollups.SEP.join((stage, v)), 0) for v in verdicts)
+
+
+def _dlp_messages(conn, since, until, *directions: str) -> int:
+    counted = counts(conn, "dlp_messages", since, until)
+    return sum(counted.get(d, 0) for d in directions)
 
 
 def overview(conn, since=None, until=None) -> dict:
@@ -135,22 +141,21 @@ def overview(conn, since=None, until=None) -> dict:
     stops = _stops(conn, since, until)
     incoming = _actions(conn, since, until, "incoming")
     outgoing = _actions(conn, since, until, "outgoing")
-    dlp = conn.execute("SELECT count(*) FROM tracking_records WHERE received BETWEEN ? AND ? "
-                       "AND json_array_length(json_extract(record, '$.dlp')) > 0", (since, until)).fetchone()[0]
+    verdict = Verdicts(conn, since, until)
     summary = {
         "Stopped by IP Reputation Filtering": stops["ip_reputation"],
         "Stopped by Domain Reputation Filtering": stops["domain_reputation"],
-        "Spam Detected": _verdict_count(conn, since, until, "antispam", "POSITIVE")
-        + _verdict_count(conn, since, until, "antispam", "SUSPECT"),
-        "Virus Detected": _verdict_count(conn, since, until, "antivirus", "POSITIVE"),
-        "Detected by Advanced Malware Protection": _verdict_count(conn, since, until, "file_reputation", "MALICIOUS"),
-        "Messages with Malicious URLs": _verdict_count(conn, since, until, "url_scanning", "POSITIVE"),
-        "Stopped by Content Filter": _verdict_count(conn, since, until, "content_filters", "MATCH"),
+        "Spam Detected": verdict("antispam", "POSITIVE", "SUSPECT"),
+        "Virus Detected": verdict("antivirus", "POSITIVE"),
+        "Detected by Advanced Malware Protection": verdict("file_reputation", "MALICIOUS"),
+        "Messages with Malicious URLs": verdict("url_scanning", "POSITIVE"),
+        "Stopped by Content Filter": verdict("content_filters", "MATCH"),
         "Quarantined": incoming.get("QUARANTINED", 0),
         "Dropped": incoming.get("DROPPED", 0),
         "Bounced": incoming.get("BOUNCED", 0),
         "Clean Messages (delivered)": incoming.get("DELIVERED", 0),
     }
+    dlp = _dlp_messages(conn, since, until, "incoming", "outgoing")
     total = sum(incoming.values()) + stops["ip_reputation"] + stops["domain_reputation"]
     return {"report": "Overview", "since": since, "until": until, "Incoming Mail Summary": summary,
             "Total Attempted Messages": total, "Outgoing Messages": sum(outgoing.values()),
@@ -161,27 +166,22 @@ def incoming_details(conn, since=None, until=None, limit: int = 20) -> dict:
     """Incoming Mail Details: per sending domain and per sender IP, with the reputation stops apart."""
     since, until = _range(since, until)
     domains: dict[str, dict] = {}
-    for domain, action, n in conn.execute(
-            "SELECT substr(r.sender, instr(r.sender, '@') + 1), coalesce(r.final_action, 'IN FLIGHT'), count(*) "
-            "FROM tracking_records r JOIN tracking_meta m ON m.mid = r.mid "
-            "WHERE r.received BETWEEN ? AND ? AND m.direction = 'incoming' GROUP BY 1, 2", (since, until)):
+    for key, n in counts(conn, "domains", since, until).items():
+        domain, _, action = key.rpartition(rollups.SEP)
         row = domains.setdefault(domain or "(null sender)", _empty_row())
         row["Total Attempted"] += n
         row["Clean" if action == "DELIVERED" else "Other Verdicts"] += n
     ips: dict[str, dict] = {}
-    for address, domain, kind, n in conn.execute(
-            "SELECT address, domain, kind, count(*) FROM connection_events WHERE at BETWEEN ? AND ? "
-            "GROUP BY 1, 2, 3", (since, until)):
+    for key, n in counts(conn, "stops", since, until).items():
+        kind, address, domain = key.split(rollups.SEP)
         column = ("Stopped by IP Reputation Filtering" if kind == "ip_reputation"
                   else "Stopped by Domain Reputation Filtering")
-        for key, table in ((address or "(unknown)", ips), (domain, domains)):
-            if key:
-                row = table.setdefault(key, _empty_row())
+        for name, table in ((address or "(unknown)", ips), (domain, domains)):
+            if name:
+                row = table.setdefault(name, _empty_row())
                 row[column] += n
                 row["Total Attempted"] += n
-    for ip, n in conn.execute(
-            "SELECT m.remote_ip, count(*) FROM tracking_records r JOIN tracking_meta m ON m.mid = r.mid "
-            "WHERE r.received BETWEEN ? AND ? AND m.direction = 'incoming' GROUP BY 1", (since, until)):
+    for ip, n in counts(conn, "ips", since, until).items():
         row = ips.setdefault(ip or "(unknown)", _empty_row())
         row["Total Attempted"] += n
         row["Clean"] += n
@@ -196,27 +196,49 @@ def _empty_row() -> dict:
 
 
 def mail_flow(conn, since=None, until=None) -> dict:
-    """Mail Flow Summary: threat categories, with the reputation split."""
+    """Mail Flow Summary: the Threat Detection Summary and the Threat Messages graph (hour by hour for two days
+    or less, day by day beyond), with the reputation split."""
     report = overview(conn, since, until)
-    summary = dict(report["Incoming Mail Summary"])
-    return {"report": "Mail Flow Summary", "since": report["since"], "until": report["until"],
-            "Threat Categories": {k: v for k, v in summary.items() if not k.startswith("Clean")},
-            "Clean Messages": summary["Clean Messages (delivered)"],
-            "Total Threat Messages": sum(v for k, v in summary.items() if not k.startswith("Clean"))}
+    since, until = report["since"], report["until"]
+    threats = _threats(report)
+    end = min(until, time.time())
+    begin = since
+    if not since:  # no start given: from the first message tracked
+        first = conn.execute("SELECT min(received) FROM tracking_records").fetchone()[0]
+        begin = first if first is not None else end
+    span = 3600 if end - begin <= 2 * 86400 else 86400
+    begin = max(begin, end - 400 * span)  # an unbounded range draws its last 400 days
+    graph = {}
+    start = begin // span * span
+    while start <= end:
+        label = time.strftime("%Y-%m-%d %H:00" if span == 3600 else "%Y-%m-%d", time.gmtime(start))
+        graph[label] = _threats(overview(conn, max(since, start), min(until, start + span - 1e-6)))
+        start += span
+    return {"report": "Mail Flow Summary", "since": since, "until": until,
+            "Threat Detection Summary": threats,
+            "Clean Messages": report["Incoming Mail Summary"]["Clean Messages (delivered)"],
+            "Total Threat Messages": sum(threats.values()), "Threat Messages": graph}
+
+
+def _threats(report: dict) -> dict:
+    return {k: v for k, v in report["Incoming Mail Summary"].items() if not k.startswith("Clean")}
 
 
 def mail_policy_details(conn, since=None, until=None) -> dict:
     """The Mail Policy Details report (new in 14.0): messages matching each mail policy, in and out."""
     since, until = _range(since, until)
-    rows = conn.execute(
-        "SELECT p.direction, p.policy, count(*), sum(r.final_action = 'DELIVERED'), "
-        "sum(r.final_action = 'QUARANTINED'), sum(r.final_action IN ('DROPPED', 'BOUNCED')) "
-        "FROM tracking_policies p JOIN tracking_records r ON r.mid = p.mid "
-        "WHERE r.received BETWEEN ? AND ? GROUP BY 1, 2 ORDER BY 1, 3 DESC", (since, until)).fetchall()
     out: dict = {"incoming": {}, "outgoing": {}}
-    for direction, policy, n, delivered, quarantined, stopped in rows:
-        out.setdefault(direction, {})[policy] = {"Messages": n, "Delivered": delivered or 0,
-                                                 "Quarantined": quarantined or 0, "Dropped or Bounced": stopped or 0}
+    for key, n in counts(conn, "policies", since, until).items():
+        direction, policy, action = key.split(rollups.SEP)
+        row = out.setdefault(direction, {}).setdefault(policy, {"Messages": 0, "Delivered": 0, "Quarantined": 0,
+                                                                "Dropped or Bounced": 0})
+        row["Messages"] += n
+        column = {"DELIVERED": "Delivered", "QUARANTINED": "Quarantined", "DROPPED": "Dropped or Bounced",
+                  "BOUNCED": "Dropped or Bounced"}.get(action)
+        if column:
+            row[column] += n
+    for direction in out:
+        out[direction] = dict(sorted(out[direction].items(), key=lambda kv: -kv[1]["Messages"]))
     return {"report": "Mail Policy Details", "since": since, "until": until, **out}
 
 
@@ -230,19 +252,16 @@ def mail_flow_details(conn, since=None, until=None, limit: int = 20) -> dict:
                                      "Stopped by Domain Reputation Filtering": 0, "Quarantined": 0, "Dropped": 0,
                                      "Bounced": 0, "Clean": 0, "Total": 0})
 
-    for domain, action, n in conn.execute(
-            "SELECT substr(r.sender, instr(r.sender, '@') + 1), coalesce(r.final_action, 'IN FLIGHT'), count(*) "
-            "FROM tracking_records r JOIN tracking_meta m ON m.mid = r.mid "
-            "WHERE r.received BETWEEN ? AND ? AND m.direction = 'incoming' GROUP BY 1, 2", (since, until)):
+    for key, n in counts(conn, "domains", since, until).items():
+        domain, _, action = key.rpartition(rollups.SEP)
         r = row(domain or "(null sender)")
         column = {"DELIVERED": "Clean", "QUARANTINED": "Quarantined", "DROPPED": "Dropped",
                   "BOUNCED": "Bounced"}.get(action)
         if column:
             r[column] += n
         r["Total"] += n
-    for address, domain, kind, n in conn.execute(
-            "SELECT address, domain, kind, count(*) FROM connection_events WHERE at BETWEEN ? AND ? GROUP BY 1, 2, 3",
-            (since, until)):
+    for key, n in counts(conn, "stops", since, until).items():
+        kind, address, domain = key.split(rollups.SEP)
         r = row(domain or f"(address {address or 'unknown'})")
         r["Stopped by IP Reputation Filtering" if kind == "ip_reputation"
           else "Stopped by Domain Reputation Filtering"] += n
@@ -264,6 +283,7 @@ class SQLiteTrackingStore(TrackingStore):
 
         self._conn = conn
         self._conn.executescript(_SCHEMA)
+        rollups.ensure(self._conn)
         # Tracking is state, not mail: it may lose the last fraction of a second in a
         # power cut, so it skips the per-commit fsync and is written in batches.
         self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -275,6 +295,7 @@ class SQLiteTrackingStore(TrackingStore):
             self._conn.execute("BEGIN")
             write_records(self._conn, records)
             self._conn.executemany("INSERT INTO connection_events VALUES (?, ?, ?, ?, ?)", connection_stops)
+            rollups.add_stops(self._conn, connection_stops)
 
     def stored(self, mid: int) -> dict | None:
         row = self._conn.execute("SELECT record FROM tracking_records WHERE mid = ?", (mid,)).fetchone()

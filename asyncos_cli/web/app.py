@@ -59,8 +59,8 @@ class Call:
         return await self.api.read(fn, *args)
 
     async def report(self, fn, *args):
-        """Run a report's aggregation in the report thread: scans of weeks of tracking wait for each other,
-        never hold the threads that serve searches and pages."""
+        """Run a report's aggregation in the report threads (two: one per core): reports over weeks of tracking
+        wait for each other, never hold the threads that serve searches and pages."""
         return await self.api.read(fn, *args, pool="reports")
 
 
@@ -69,7 +69,7 @@ class Api:
         self.access = access
         self.tokens = tokens
         self._pools = {"reads": ThreadPoolExecutor(readers, thread_name_prefix="api-read"),
-                       "reports": ThreadPoolExecutor(1, thread_name_prefix="api-report")}
+                       "reports": ThreadPoolExecutor(2, thread_name_prefix="api-report")}
         self._local = threading.local()
 
     # ------------------------------------------------------------ reading the databases

@@ -36,7 +36,9 @@ def time_range(q) -> tuple[float, float, str]:
             raise ValueError("A custom range needs a start and an end after it (YYYY-MM-DDThh:mm, UTC).")
         return since, until, f"{_stamp(since)} to {_stamp(until)} (GMT +00:00)"
     label, span = RANGES.get(chosen, RANGES["day"])
-    return now - span, now, f"{label}: {_stamp(now - span)} to {_stamp(now)} (GMT +00:00)"
+    # Longer ranges start on the hour, as the appliance's do (and the counters are rolled up by the hour).
+    since = now - span if span <= 3600 else (now - span) // 3600 * 3600
+    return since, now, f"{label}: {_stamp(since)} to {_stamp(now)} (GMT +00:00)"
 
 
 def _local(text: str) -> float | None:
@@ -68,6 +70,8 @@ def render(data: dict) -> str:
             continue
         if not isinstance(value, dict):
             facts.append(f"<dt>{esc(key)}</dt><dd>{esc(value)}</dd>")
+        elif key in SERIES and value:
+            sections.append(_stacked(key, value))
         elif value and all(isinstance(v, dict) for v in value.values()):
             columns = list(next(iter(value.values())))
             rows = [[esc(name)] + [esc(row.get(c, 0)) for c in columns] for name, row in value.items()]
@@ -78,6 +82,29 @@ def render(data: dict) -> str:
             sections.append(f"<h3>{esc(key)}</h3>" + table(["", "Messages", "Share"], rows, key))
     dl = f'<dl class="facts">{"".join(facts)}</dl>' if facts else ""
     return dl + "".join(sections)
+
+
+#: Groups drawn as a graph over time: one stacked bar per hour or day, a colour per category.
+SERIES = ("Threat Messages",)
+
+
+def _stacked(key: str, value: dict) -> str:
+    categories = list(next(iter(value.values())))
+    top = max(sum(row.values()) for row in value.values()) or 1
+    legend = "".join(f'<li><span class="bar w5 c{i}"></span> {esc(c)}</li>' for i, c in enumerate(categories))
+    rows = []
+    for when, row in value.items():
+        segments = "".join(f'<span class="bar w{_width(n, top)} c{i}" title="{esc(c)}: {n}"></span>'
+                           for i, (c, n) in enumerate(row.items()) if n)
+        rows.append([esc(when), esc(sum(row.values())),
+                     f'<span class="stack" role="img" aria-label="{esc(sum(row.values()))} threat messages">'
+                     f'{segments}</span>'] + [esc(row[c]) for c in categories])
+    return (f'<h3>{esc(key)}</h3><ul class="legend" aria-label="Legend">{legend}</ul>'
+            + table(["", "Total", "Graph", *categories], rows, key))
+
+
+def _width(value, top) -> int:
+    return max(0, min(100, round(100 * value / top))) // 5 * 5
 
 
 def _bar(value, top) -> str:
