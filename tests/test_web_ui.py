@@ -434,6 +434,20 @@ def test_scan_behavior_passphrase_added_in_the_browser_opens_a_protected_zip(web
     assert until(lambda: "moved down" in text_of(d), 10)
     commit(web, "reorder")
     assert opened_by() == ["priority 1"]
+    # Edit: a priority another passphrase holds is refused next to the field; a free one is pending until Abandon.
+    d.find_element(By.XPATH, "//tr[td[1]='1']//button[text()='Edit']").click()
+    d.find_element(By.ID, "priority").clear()
+    d.find_element(By.ID, "priority").send_keys("2")
+    submit(web, "/settings/scan-behavior/edit", "scan-behavior-edit-clash")
+    assert d.find_element(By.ID, "priority-error").text == "A passphrase with priority 2 already exists."
+    d.find_element(By.ID, "priority").clear()
+    d.find_element(By.ID, "priority").send_keys("7")
+    submit(web, "/settings/scan-behavior/edit", "scan-behavior-edited")
+    assert [r.find_elements(By.TAG_NAME, "td")[0].text
+            for r in d.find_elements(By.CSS_SELECTOR, "table tbody tr")] == ["2", "7"]
+    d.find_element(By.XPATH, "//button[text()='Abandon Changes']").click()
+    assert until(lambda: "Changes abandoned" in text_of(d), 10)
+    assert opened_by() == ["priority 1"]
     # Administrators may reveal them (an audit line); operators may not.
     visit(web, "/settings/scan-behavior?reveal=1", "scan-behavior-revealed")
     assert [c.text for c in d.find_elements(By.CSS_SELECTOR, ".secret")] == ["Web-Zip-Pass-3", "a-wrong-one"]

@@ -70,10 +70,10 @@ class ScanBehavior:
             "<p>No passphrases are defined.</p>"
         if s.role == R.ADMINISTRATORS and rows and not reveal:
             body += f'<p><a href="{PATH}?reveal=1">Reveal passphrases</a> (written to the audit log)</p>'
-        if can_change:
+        if can_change and typed.get("form") == "edit":
+            body += _edit_form(s, typed, problems)
+        elif can_change:
             body += _add_form(s, section, problems if typed.get("form") == "add" else Problems(), typed)
-            if typed.get("form") == "edit":
-                body += _edit_form(s, typed, problems)
         return self.pages._page(request, TITLE, body, status, notice=request.query.get("done", ""))
 
     async def change(self, request) -> web.Response:
