@@ -54,6 +54,7 @@ class UrlFinding:
     attachment: str
     verdict: str
     source: str
+    score: float | None = None  # the web reputation score (WBRS), when a provider gave one
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def outcome_of(v: PolicyVerdict, content: bytes | None = None) -> PolicyOutcome:
         content=content,
         log_entries=tuple(filters["log_entries"]),
         not_sent=tuple((kind, tuple(filters[kind])) for kind in ("notify", "bcc") if filters[kind]),
-        urls=tuple(UrlFinding(u["url"], u["attachment"], u["verdict"], u["source"]) for u in findings.get("urls", ())),
+        urls=tuple(UrlFinding(u["url"], u["attachment"], u["verdict"], u["source"], u.get("score")) for u in findings.get("urls", ())),
         dlp=tuple(DlpFinding(d["policy"], d["severity"], d["risk_factor"], d["action"],
                              tuple((m["classifier"], m["confidence"], m["masked"], m["where"]) for m in d["matches"]))
                   for d in findings.get("dlp", ())),

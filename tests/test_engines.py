@@ -131,8 +131,8 @@ def test_clamd_verdicts_strip_drop_encrypted_and_decrypted(relay, datadir, clamd
     mid = _mid(datadir, "<drop@x>")
     rec = _finished(relay, mid)
     assert rec["final_action"] == "DROPPED" and "Gateway.Test.BodyString" in rec["verdicts"]["antivirus"]["detail"]
-    assert re.search(rf"MID {mid} antivirus positive Gateway.Test.BodyString\S* ; action drop|"
-                     rf"MID {mid} antivirus positive Gateway.Test.BodyString\S*; action drop", mail_log(datadir))
+    assert re.search(rf"MID {mid} interim AV verdict using ClamAV VIRAL\n.*MID {mid} antivirus positive "
+                     rf"'Gateway\.Test\.BodyString[^' ]*' \(action drop\)", mail_log(datadir))
     assert "<drop@x>" not in relay.sink.message_ids()
     notice = _delivered(relay, "admin@example.net")  # dropped, and the administrator is told
     assert "<drop@x>" in notice.get_content() and notice["Subject"].startswith("[anti-virus infected]")

@@ -37,7 +37,7 @@ def test_swaks_with_starttls_delivers_once_and_logs_like_the_appliance(relay, da
         r"ICID \d+ TLS success protocol TLSv1\.[23] cipher",
         r"Start MID (\d+) ICID \d+", r"MID \d+ ICID \d+ From: <alice@example\.org>",
         r"MID \d+ ICID \d+ RID 0 To: <bob@example\.com>", r"MID \d+ Message-ID '<swaks-1@example\.org>'",
-        r"MID \d+ Subject 'relay test'", r"MID \d+ ready \d+ bytes from <alice@example\.org>",
+        r'MID \d+ Subject "relay test"', r"MID \d+ ready \d+ bytes from <alice@example\.org>",
         r"Delivery start DCID \d+ MID \d+ to RID \[0\]", r"Message done DCID \d+ MID \d+ to RID \[0\]",
         r"Message finished MID \d+ done",
     ]:

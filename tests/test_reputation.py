@@ -302,7 +302,7 @@ def test_the_header_from_domain_gets_its_verdict_after_data(datadir, dns_lists, 
         with smtplib.SMTP("127.0.0.1", listener_port(datadir, "IncomingMail"), timeout=20) as s:
             s.sendmail("bounce@clean.example", ["b@example.com"],
                        b"From: Bank <service@awful.example>\r\nSubject: x\r\nMessage-ID: <hf@x>\r\n\r\nhi\r\n")
-        assert wait_for(lambda: "sdr_header_from verdict AWFUL" in mail_log(datadir), 30)
+        assert wait_for(lambda: "SDR: header-from awful.example Verdict: Awful Threat Category: phishing" in mail_log(datadir), 30)
         mid = int(re.search(r"MID (\d+) Message-ID '<hf@x>'", mail_log(datadir)).group(1))
         verdicts = d.request("tracking", mid=mid)["verdicts"]
         assert verdicts["sdr_header_from"] == {"verdict": "AWFUL", "detail": "awful.example phishing"}

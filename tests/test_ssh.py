@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import time
@@ -99,9 +100,10 @@ def test_wrong_passphrases_lock_the_account_and_status_unlocks_it(gateway, datad
     results = asyncio.run(scenario())
     assert results == ["denied"] * 6
     log = auth_log(datadir)
-    assert log.count("An authentication attempt by the user op1 from 127.0.0.1 failed") >= 6
+    # The appliance's sentence, whole, with the reason on a line of its own.
+    assert log.count("An authentication attempt by the user op1 from 127.0.0.1 failed using an SSH connection.\n") >= 6
     assert "The account of the user op1 has been locked after 5 failed login attempts" in log
-    assert "(account locked)" in log or "(locked)" in log
+    assert re.search(r"Authentication failure reason for the user op1 from 127\.0\.0\.1: .*locked", log)
     out = run_cli(datadir, "-c", "userconfig status op1").stdout
     assert "Locked" in out
     r = run_cli(datadir, "-c", "userconfig status op1 --unlock")
@@ -180,7 +182,7 @@ def test_interactive_shell_over_ssh(gateway, datadir):
     # A Ctrl-C in one session did not take the SSH server down.
     r = run_ssh(gateway.port, "op1", "version", password=OP_PASS)
     assert r.returncode == 0
-    assert "CLI: User op1 logged out from 127.0.0.1" in auth_log(datadir)
+    assert "User op1 logged out of SSH session 127.0.0.1" in auth_log(datadir)
     history = (datadir / "history" / "op1").read_text()
     assert "sethostname" in history
 

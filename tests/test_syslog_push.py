@@ -57,6 +57,15 @@ global(workDirectory="{tmp_path}")
             assert re.search(r"mail_udp: Info: Message finished MID \d+ done", text)
             cef = [line for line in text.splitlines() if "cef_tcp:" in line]
             assert cef and "ESA_CONSOLIDATED_LOG_EVENT" in cef[0] and "ESAAttachmentDetails={'a.txt'" in cef[0]
+            assert re.search(r" cef_tcp: CEF:0\|Cisco\|", cef[0])  # over syslog a CEF line goes bare, as on the appliance
+            # The line kinds of test_log_wording's table, read back from syslog.
+            from test_log_wording import TABLE
+
+            pushed = [line.split("mail_udp: Info: ", 1)[1] for line in text.splitlines() if "mail_udp: Info: " in line]
+            for appliance, form, _ in TABLE:
+                if appliance.split(" ")[0] in ("New", "Start", "Delivery", "Message") or " Subject " in appliance:
+                    if "aborted" not in appliance:
+                        assert any(re.search(form, line) for line in pushed), (appliance, pushed)
         finally:
             d.stop()
     finally:

@@ -199,12 +199,22 @@ def test_outbound_tls_success_is_logged_with_the_dcid(datadir, tmp_path):
 
     server = TlsServer(pki.leaf(pki.ca(), cn="peer.test", sans=("peer.test",)), tmp_path, "ok")
     try:
-        batch_ok(datadir, f"smtproutes new ALL 127.0.0.1:{server.port}; commit tls peer")
+        batch_ok(datadir, f"smtproutes new ALL 127.0.0.1:{server.port}; logconfig new cef --type=consolidated; "
+                          "commit tls peer")
         d = DaemonProcess(datadir)
         try:
             swaks(listener_port(datadir, "OutgoingMail"), "--from", "a@example.org", "--to", "b@example.com")
             assert wait_for(lambda: server.handler.messages, 30)
-            assert re.search(r"DCID \d+ TLS success protocol TLSv1\.[23] cipher \S+", mail_log(datadir))
+            m = re.search(r"DCID (\d+) TLS success protocol (TLSv1\.[23]) cipher (\S+)", mail_log(datadir))
+            assert m
+            # The Consolidated Event Log carries the same delivery connection and its TLS.
+            cef = datadir / "logs" / "cef" / "cef.current"
+            assert wait_for(lambda: cef.exists() and "CEF:0" in cef.read_text(), 20)
+            line = next(x for x in cef.read_text().splitlines() if "CEF:0" in x)
+            for field in (f"ESADCID={m.group(1)} ", f"ESATLSOutCipher={m.group(3)} ", "ESATLSOutConnStatus=Success ",
+                          f"ESATLSOutProtocol={m.group(2)}", "deviceOutboundInterface=OutgoingMail ",
+                          "deviceDirection=1 ", "ESAMailFlowPolicy=RELAY "):
+                assert field in line, (field, line)
         finally:
             d.stop()
     finally:

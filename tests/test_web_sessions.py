@@ -18,7 +18,10 @@ def test_an_idle_session_ends_at_the_timeout_and_is_logged():
     assert sessions.find(s.id, 60, ended.append) is None and ended == [s]
     assert sessions.find(s.id, 60, ended.append) is None  # gone for good
     line = GuiLoggedOut(s.user, sessions.short(s), "inactivity timeout").log_line()
-    assert line == f"GUI: User help1 logged out from session {s.id[:8]} because of inactivity timeout"
+    assert line == f"GUI: User help1 logged out from session {sessions.short(s)} because of inactivity timeout"
+    assert sessions.short(s).isalnum() and sessions.short(s) not in s.id  # a word for parsers, not the cookie
+    assert GuiLoggedOut(s.user, sessions.short(s), address="10.0.0.5").log_line() == \
+        f"logout:10.0.0.5 user:help1 session:{sessions.short(s)}"
     assert sessions.find("not-a-session", 60, ended.append) is None and sessions.find(None, 60, ended.append) is None
 
 

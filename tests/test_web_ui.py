@@ -7,6 +7,7 @@ One gateway serves the module. Every page visited is saved as a screenshot in th
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import smtplib
 import time
@@ -309,7 +310,7 @@ def test_logout_and_the_authentication_log(web):
     auth = (web.datadir / "logs" / "authentication" / "authentication.current").read_text()
     assert "The user op1 successfully logged on from 127.0.0.1 with privilege operator using an HTTPS connection." \
         in auth
-    assert "GUI: User op1 logged out from session" in auth
+    assert re.search(r"^\S+ \S+ \S+ \S+ \S+ Info: logout:127\.0\.0\.1 user:op1 session:\w+$", auth, re.M), auth
     gui = (web.datadir / "logs" / "gui_logs" / "gui.current").read_text()
     assert "user:op1" in gui and "GET /status" in gui
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 import shutil
 import time
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Callable
 
 from asyncos_cli import __version__
 from asyncos_cli.config.schema import Config
+from asyncos_cli.events.system import STATUS_KEYS, StatusReport
 from asyncos_cli.services.gauges import Gauges
 from asyncos_cli.services.snmp.service import SnmpService
 
@@ -17,6 +20,17 @@ from .certificates import Certificates
 
 #: Resource gauges (CPU, memory, disk I/O) are sampled this often.
 GAUGE_SECONDS = 1.0
+#: The status log gets its line this often, as the appliance's does.
+STATUS_SECONDS = 60.0
+
+
+def _human(n: int) -> str:
+    """Free space as the appliance's LogAvail says it: 148G, 1T."""
+    for unit in ("", "K", "M", "G", "T"):
+        if n < 1024 or unit == "T":
+            return f"{n}{unit}"
+        n //= 1024
+    return str(n)
 
 
 class Monitoring(Component):
@@ -31,6 +45,8 @@ class Monitoring(Component):
         self._run_dir = run_dir
         self._started = started
         self._sample = Every(GAUGE_SECONDS)
+        self._status_line = Every(STATUS_SECONDS)
+        self._bus = bus
         self.gauges = Gauges()
         self.snmp = SnmpService(bus, keyring, serial, self.readings)
 
@@ -40,6 +56,8 @@ class Monitoring(Component):
     async def tick(self, now: float) -> None:
         if not self._sample.due(now):
             return
+        if self._status_line.due(now):
+            self._bus.emit(StatusReport(self.status_readings()))
         from asyncos_cli.services.outbound import ca_bundle, fetch_ok, proxy_failure
 
         config = self._config()
@@ -81,6 +99,35 @@ class Monitoring(Component):
             "open_connections": connections,
             "transfer_threads": connections + self._relay.agent.open_connections,
         }
+
+    def status_readings(self) -> tuple:
+        """The status log's line, from the same readings `status` shows."""
+        g, c = self.current(), self._relay.counters
+        try:
+            disk = shutil.disk_usage(self._queue_dir)
+        except OSError:
+            disk = None
+        queue_kb = sum(e.stat().st_size for e in os.scandir(self._queue_dir) if e.is_file()) // 1024 \
+            if self._queue_dir.is_dir() else 0
+        cpu = os.times()
+        values = {
+            "CPULd": g["cpu_percent"], "DskIO": g["disk_io_percent"], "RAMUtil": g["memory_percent"],
+            "QKUsd": queue_kb, "QKFre": disk.free // 1024 if disk else 0,
+            "CrtMID": self._relay.queue.spool.last_mid, "CrtICID": self._relay.connections.last_icid,
+            "CrtDCID": self._relay.agent.last_dcid, "InjMsg": c.messages_received, "InjRcp": c.recipients_received,
+            "GenBncRcp": c.generated_bounces, "RejRcp": c.rejected_recipients, "DrpMsg": c.dropped_recipients,
+            "SftBncEvnt": c.soft_bounced, "CmpRcp": c.completed_recipients, "HrdBncRcp": c.hard_bounced,
+            "OtrHrdBnc": c.hard_bounced,
+            "DlvRcp": max(0, c.completed_recipients - c.hard_bounced - c.dropped_recipients),
+            "DelRcp": c.dropped_recipients, "ActvRcp": g["work_queue"], "CrtCncIn": g["open_connections"],
+            "CrtCncOut": self._relay.agent.open_connections, "CPUTTm": int(cpu.user + cpu.system),
+            "CPUETm": int(time.time() - self._started),
+            "RAMUsd": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "WorkQ": g["work_queue"],
+            "LogUsd": round(100 * disk.used / disk.total) if disk and disk.total else 0,
+            "TotalLd": g["cpu_percent"], "LogAvail": _human(disk.free) if disk else "0", "SwapUsage": "0%",
+            "InjBytes": c.injected_bytes,
+        }
+        return tuple((k, values.get(k, 0)) for k in STATUS_KEYS)
 
     def readings(self):
         from asyncos_cli.services import dnsstats

@@ -64,6 +64,11 @@ LOG_TYPES = {
     "amp": "AMP Engine Logs",
     "snmp": "SNMP Logs",
     "gui": "HTTP Logs",
+    "bounces": "Bounce Logs",
+    "antivirus": "Anti-Virus Logs",
+    "antispam": "Anti-Spam Logs",
+    "status": "Status Logs",
+    "error": "Error Logs",
 }
 LOG_LEVELS = ("Critical", "Warning", "Information", "Debug", "Trace")
 #: Syslog facilities by their RFC 5424 numbers (the index).
@@ -106,6 +111,11 @@ DEFAULT_LOGS = (
     LogSubscription("amp", "amp", "amp"),
     LogSubscription("cloud_connector", "cloud_connector", "cloud_connector"),
     LogSubscription("gui_logs", "gui", "gui"),
+    LogSubscription("bounces", "bounces", "bounces"),
+    LogSubscription("antivirus", "antivirus", "antivirus"),
+    LogSubscription("antispam", "antispam", "antispam"),
+    LogSubscription("status", "status", "status"),
+    LogSubscription("error_logs", "error", "errors"),
 )
 
 

@@ -91,7 +91,9 @@ def log_subscriber(logs) -> Handler:
         if event.log_type is not None:
             # Values are escaped here, once for every log and every way out (file, syslog).
             lines = [escape_controls(line) for line in event.log_lines()]
-            for log_type in (event.log_type, *event.also_logged_to):
+            # Warnings and worse also go to the error log, as the appliance's error_logs gather them.
+            errors = ("error",) if event.level in ("Warning", "Critical") else ()
+            for log_type in (event.log_type, *event.also_logged_to, *errors):
                 for line in lines:
                     logs.write(log_type, event.level, line)
 

@@ -31,11 +31,14 @@ class LoginFailed(Event):
     reason: str
     via: str = "SSH"
 
-    def log_line(self) -> str:
-        return (
-            f"An authentication attempt by the user {self.user} from {self.origin} failed using an "
-            f"{self.via} connection ({self.reason})."
-        )
+    def log_lines(self) -> list[str]:
+        # The appliance's sentence has no reason in it (parsers match it whole); the reason gets its own line.
+        lines = [f"An authentication attempt by the user {self.user} from {self.origin} failed using an "
+                 f"{self.via} connection."]
+        if self.reason:
+            lines.append(f"Authentication failure reason for the user {self.user} from {self.origin}: "
+                         f"{self.reason}")
+        return lines
 
 @dataclass(frozen=True)
 class AccountLocked(Event):
@@ -71,8 +74,9 @@ class LoggedOut(Event):
     reason: str = ""
 
     def log_line(self) -> str:
-        why = f" because of {self.reason}" if self.reason else ""
-        return f"CLI: User {self.user} logged out from {self.origin}{why}"
+        if self.reason:
+            return f"CLI: User {self.user} logged out from {self.origin} because of {self.reason}"
+        return f"User {self.user} logged out of SSH session {self.origin}"
 
 
 @dataclass(frozen=True)
@@ -81,10 +85,12 @@ class GuiLoggedOut(Event):
     user: str
     session: str
     reason: str = ""
+    address: str = ""
 
     def log_line(self) -> str:
-        why = f" because of {self.reason}" if self.reason else ""
-        return f"GUI: User {self.user} logged out from session {self.session}{why}"
+        if self.reason:
+            return f"GUI: User {self.user} logged out from session {self.session} because of {self.reason}"
+        return f"logout:{self.address} user:{self.user} session:{self.session}"
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
 from . import Event
+
+_ENGINE_LOGS = {"antivirus": ("antivirus",), "antispam": ("antispam",)}
+#: The anti-virus engine's interim verdict words (the appliance's CLEAN, VIRAL, UNSCANNABLE, ENCRYPTED).
+_AV_INTERIM = {"NEGATIVE": "CLEAN", "POSITIVE": "VIRAL", "UNSCANNABLE": "UNSCANNABLE", "ENCRYPTED": "ENCRYPTED"}
+
+
+def quoted(text: str) -> str:
+    """A value in double quotes whatever it holds, as the appliance writes subjects: a quote inside is \\",
+    a backslash \\\\ (control characters are escaped when the line is written)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @dataclass(frozen=True)
@@ -107,13 +118,16 @@ class MessageReceived(Event):
     subject: str = ""
     message_id: str = ""
     remote_ip: str = ""
+    helo: str = ""
+    from_header: str = ""
+    reply_to: str = ""
 
     def log_lines(self) -> list[str]:
         lines = []
         if self.message_id:
             lines.append(f"MID {self.mid} Message-ID '{self.message_id}'")
         if self.subject:
-            lines.append(f"MID {self.mid} Subject {self.subject!r}")
+            lines.append(f"MID {self.mid} Subject {quoted(self.subject)}")
         lines.append(f"MID {self.mid} ready {self.size} bytes from <{self.sender}>")
         lines.append(f"MID {self.mid} queued for delivery")
         return lines
@@ -196,7 +210,39 @@ class RecipientBounced(Event):
     reason: str
 
     def log_line(self) -> str:
-        return f"Bounced: DCID {self.dcid} MID {self.mid} to RID {self.rid} - {self.status} - {self.reason}"
+        return f"Bounced: DCID {self.dcid} MID {self.mid} to RID {self.rid} - {self.status} - {bounce_reason(self)}"
+
+
+def bounce_reason(b) -> str:
+    """The appliance's reason: a description from the status class, then ('code', ['the reply'])."""
+    m = re.match(r"\s*(\d{3})[ -]?(.*)", b.reason, re.S)
+    code, text = (m.group(1), m.group(2).strip()) if m else ("", b.reason.strip())
+    described = _STATUS_SUBJECTS.get(b.status.split(".")[1] if b.status.count(".") == 2 else "", "Delivery error")
+    return f"{described} ({code!r}, [{text!r}])"
+
+
+#: RFC 3463's subjects (the middle number of an enhanced status code), as the appliance words them.
+_STATUS_SUBJECTS = {"1": "Unknown address error", "2": "Mailbox error", "3": "Mail system error",
+                    "4": "Network error", "5": "Protocol error", "6": "Message content error", "7": "Security error",
+                    "0": "Delivery error"}
+
+
+@dataclass(frozen=True)
+class BounceRecorded(Event):
+    """A hard bounce as the bounce log writes it (the bounces log type), beside the mail_logs "Bounced:" line."""
+
+    log_type: ClassVar[str | None] = "bounces"
+    dcid: int
+    mid: int
+    rid: int
+    sender: str
+    recipient: str
+    status: str
+    reason: str
+
+    def log_line(self) -> str:
+        return (f"Bounced: DCID {self.dcid} MID {self.mid} From:<{self.sender}> To:<{self.recipient}> RID {self.rid} "
+                f"- {self.status} - {bounce_reason(self)}")
 
 @dataclass(frozen=True)
 class DeliveryClosed(Event):
@@ -216,16 +262,47 @@ class StageVerdict(Event):
     verdict: str
     detail: str = ""
 
-    def log_line(self) -> str:
+    @property
+    def also_logged_to(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The engines' verdicts also go to their own logs (antivirus, antispam), as the appliance's do."""
+        return _ENGINE_LOGS.get(self.stage, ())
+
+    def log_lines(self) -> list[str]:
         extra = f" {self.detail}" if self.detail else ""
-        # The engines' lines as the appliance writes them (with the engine that answered).
+        mid, verdict = self.mid, self.verdict
+        # The engines' lines as the appliance writes them, naming the engine that answered (the appliance's
+        # CASE or IMS is Rspamd here, its Sophos or McAfee is ClamAV): an interim verdict, then the verdict.
         if self.stage == "antispam":
-            return f"MID {self.mid} using engine: RSPAMD spam {self.verdict.lower()}{extra}"
+            if verdict in ("SKIPPED", "UNSCANNABLE"):
+                return [f"MID {mid} using engine: RSPAMD spam {verdict.lower()}{extra}"]
+            return [f"MID {mid} interim verdict using engine: RSPAMD spam {verdict.lower()}",
+                    f"MID {mid} using engine: RSPAMD spam {verdict.lower()}{extra}"]
         if self.stage == "antivirus":
-            return f"MID {self.mid} antivirus {self.verdict.lower()}{extra}"
+            interim = _AV_INTERIM.get(verdict)
+            if verdict == "POSITIVE" and self.detail:  # the threat's name quoted, what was done after it
+                name, _, done = self.detail.partition(";")
+                final = f"MID {mid} antivirus positive '{name.strip()}'" + (f" ({done.strip()})" if done.strip()
+                                                                            else "")
+            else:
+                final = f"MID {mid} antivirus {verdict.lower()}{extra}"
+            return ([f"MID {mid} interim AV verdict using ClamAV {interim}"] if interim else []) + [final]
+        if self.stage == "sdr":
+            return []  # SdrConsolidated writes the appliance's SDR lines; this verdict is for tracking
+        if self.stage == "sdr_header_from":
+            domain, _, category = self.detail.partition(" ")
+            return [f"MID {mid} SDR: header-from {domain} Verdict: {verdict.capitalize()}"
+                    + (f" Threat Category: {category}" if category else "")]
         if self.stage == "file_reputation":
-            return f"MID {self.mid} AMP file reputation verdict : {self.verdict}{extra}"
-        return f"MID {self.mid} {self.stage} verdict {self.verdict}{extra}"
+            return [f"MID {mid} AMP file reputation verdict : {verdict}{extra}"]
+        if self.stage == "url_scanning":
+            return [f"MID {mid} URL scanning: verdict {verdict.lower()}{extra}"]
+        if self.stage == "dlp":
+            return [f"MID {mid} DLP no violation"] if verdict in ("NEGATIVE", "NO_TRIGGER") else \
+                [f"MID {mid} DLP {verdict.lower()}{extra}"]
+        if self.stage in ("content_filters", "message_filters"):
+            which = "Content Filter" if self.stage == "content_filters" else "Message Filter"
+            return [f"MID {mid} {which}: verdict {verdict.lower()}{extra}"]
+        return [f"MID {mid} {self.stage.replace('_', ' ')}: verdict {verdict.lower()}{extra}"]
 
 @dataclass(frozen=True)
 class MessageFinished(Event):
@@ -234,12 +311,15 @@ class MessageFinished(Event):
     action: str  # DELIVERED, BOUNCED, DROPPED, QUARANTINED
     detail: str = ""
 
-    def log_line(self) -> str:
-        if self.action == "DELIVERED":
-            return f"Message finished MID {self.mid} done"
+    def log_lines(self) -> list[str]:
+        # As the appliance pairs them: a message whose recipients were all delivered or bounced is "done"; one
+        # stopped on the way is "aborted" (its reason first); a quarantined one finishes when it leaves.
+        if self.action in ("DELIVERED", "BOUNCED"):
+            return [f"Message finished MID {self.mid} done"]
         if self.action == "QUARANTINED":
-            return f"MID {self.mid} {self.detail}"
-        return f"Message aborted MID {self.mid} {self.detail or self.action}"
+            return [f"MID {self.mid} {self.detail}"]
+        return [f"Message aborted MID {self.mid} {self.detail or self.action.capitalize()}",
+                f"Message finished MID {self.mid} aborted"]
 
 
 @dataclass(frozen=True)
@@ -293,6 +373,7 @@ class AttachmentUrl(Event):
     attachment: str
     verdict: str
     source: str = ""
+    score: float | None = None
 
     def log_line(self) -> str:
         by = f" ({self.source})" if self.source else ""
@@ -364,10 +445,12 @@ class DlpViolation(Event):
     #: (classifier, confidence, masked value, where)
     matches: tuple = ()
 
-    def log_line(self) -> str:
+    def log_lines(self) -> list[str]:
+        # The appliance's sentence ends at the policy; the action and the (masked) matches get a line of their own.
         found = ", ".join(f"{c} {masked} in {where} ({conf})" for c, conf, masked, where in self.matches[:10])
-        return (f"MID {self.mid} DLP violation. Severity: {self.severity.upper()} (Risk Factor: {self.risk_factor}). "
-                f"DLP policy match: '{self.policy}'. Action: {self.action}. Matches: {found}")
+        return [f"MID {self.mid} DLP violation. Severity: {self.severity.upper()} (Risk Factor: {self.risk_factor}). "
+                f"DLP policy match: '{self.policy}'.",
+                f"MID {self.mid} DLP violation details: Action: {self.action}. Matches: {found}"]
 
 
 @dataclass(frozen=True)
@@ -387,6 +470,35 @@ class SdrVerdict(Event):
         end = " REJECT (Stopped by Domain Reputation Filtering)" if self.refused else ""
         return f"ICID {self.icid} SDR: env-from {self.domain} Verdict: {self.verdict.capitalize()}{cat}{end}"
 
+
+
+@dataclass(frozen=True)
+class SdrConsolidated(Event):
+    """The message's Sender Domain Reputation, as the appliance logs it per MID: the domains asked about, then
+    the consolidated verdict with the sender's maturity."""
+
+    log_type: ClassVar[str | None] = "mail"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("reputation",)
+    mid: int
+    rdns_host: str
+    helo: str
+    env_from: str
+    header_from: str
+    reply_to: str
+    verdict: str
+    category: str = ""
+    maturity_days: int | None = None
+
+    def log_lines(self) -> list[str]:
+        na = lambda v: v or "N/A"  # noqa: E731
+        maturity = ("unknown" if self.maturity_days is None else "30 days (or greater)" if self.maturity_days >= 30
+                    else f"{self.maturity_days} days")
+        return [f"MID {self.mid} SDR: Domains for which SDR is requested: reverse DNS host: {na(self.rdns_host)}, "
+                f"helo: {na(self.helo)}, env-from: {na(self.env_from)}, header-from: {na(self.header_from)}, "
+                f"reply-to: {na(self.reply_to)}",
+                f"MID {self.mid} SDR: Consolidated Sender Threat Level: {self.verdict.capitalize()}, Threat Category: "
+                f"{na(self.category)}, Suspected Domain(s) : N/A (other reasons for verdict). Sender Maturity: "
+                f"{maturity} for domain: {na(self.env_from)}"]
 
 
 @dataclass(frozen=True)

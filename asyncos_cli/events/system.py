@@ -290,3 +290,27 @@ class ServiceListening(Event):
         if self.error:
             return f"Warning: {self.service} cannot listen on {where}: {self.error}"
         return f"{self.service} listening on {where}"
+
+
+@dataclass(frozen=True)
+class StatusReport(Event):
+    """The status log's periodic line: the appliance's keys in its order (parsers read them by position).
+
+    Counters this gateway has no source for (DNS cache, other vendors' engine loads, swap paging) are 0.
+    """
+
+    log_type: ClassVar[str | None] = "status"
+    readings: tuple  # (key, value) pairs, in STATUS_KEYS order
+
+    def log_line(self) -> str:
+        return "Status: " + " ".join(f"{k} {v}" for k, v in self.readings)
+
+
+#: The status line's keys, in the appliance's order.
+STATUS_KEYS = ("CPULd", "DskIO", "RAMUtil", "QKUsd", "QKFre", "CrtMID", "CrtICID", "CrtDCID", "InjMsg", "InjRcp",
+               "GenBncRcp", "RejRcp", "DrpMsg", "SftBncEvnt", "CmpRcp", "HrdBncRcp", "DnsHrdBnc", "5XXHrdBnc",
+               "FltrHrdBnc", "ExpHrdBnc", "OtrHrdBnc", "DlvRcp", "DelRcp", "GlbUnsbHt", "ActvRcp", "UnatmptRcp",
+               "AtmptRcp", "CrtCncIn", "CrtCncOut", "DnsReq", "NetReq", "CchHit", "CchMis", "CchEct", "CchExp",
+               "CPUTTm", "CPUETm", "MaxIO", "RAMUsd", "MMLen", "DstInMem", "ResCon", "WorkQ", "QuarMsgs",
+               "QuarQKUsd", "LogUsd", "SophLd", "BMLd", "CASELd", "TotalLd", "LogAvail", "EuQ", "EuqRls", "CmrkLd",
+               "McafLd", "SwIn", "SwOut", "SwPgIn", "SwPgOut", "SwapUsage", "RptLd", "QtnLd", "EncrQ", "InjBytes")

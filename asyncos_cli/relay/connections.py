@@ -21,6 +21,10 @@ class ConnectionTable:
         self._icid += 1
         return self._icid
 
+    @property
+    def last_icid(self) -> int:
+        return self._icid
+
     def opened(self, ip: str, session=None) -> None:
         self._open[ip] += 1
         if session is not None:

@@ -39,6 +39,8 @@ class Counters:
     stopped_by_ip_reputation: int = 0
     #: Senders refused at MAIL FROM on their domain's reputation (SDR).
     stopped_by_domain_reputation: int = 0
+    #: Bytes of the messages received (the status log's InjBytes).
+    injected_bytes: int = 0
 
     def count(self, event: Event) -> None:
         """The event subscriber: one look-up per event, nothing for the events no counter reads."""
@@ -53,6 +55,7 @@ class Counters:
 def _received(c: Counters, e: MessageReceived) -> None:
     c.messages_received += 1
     c.recipients_received += len(e.recipients)
+    c.injected_bytes += e.size
 
 
 def _refused(c: Counters, e: SmtpRefused) -> None:

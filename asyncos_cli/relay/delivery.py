@@ -66,6 +66,10 @@ class DeliveryAgent:
         #: redirectrecipients: every delivery goes here (HOST[:PORT]) until cleared or restart.
         self.redirect_to: Hop | None = None
 
+    @property
+    def last_dcid(self) -> int:
+        return self._dcid
+
     def redirect(self, target: str | None) -> None:
         self.redirect_to = parse_host(target) if target else None
 

@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import Callable
 
 from asyncos_cli.events import Event
-from asyncos_cli.events.mail import DeliveryDelayed, RecipientBounced, RecipientsDropped
+from asyncos_cli.events.mail import (
+    BounceRecorded,
+    DeliveryDelayed,
+    RecipientBounced,
+    RecipientsDropped,
+)
 
 from .dsn import status_code
 from .spool import BOUNCED, DROPPED, QueuedMessage, Recipient
@@ -22,6 +27,7 @@ def bounce(emit: Emit, msg: QueuedMessage, rcpts: list[Recipient], reply: str, d
     for r in rcpts:
         r.state, r.detail = BOUNCED, reply
         emit(RecipientBounced(dcid, msg.mid, r.rid, status_code(reply), reply))
+        emit(BounceRecorded(dcid, msg.mid, r.rid, msg.sender, r.address, status_code(reply), reply))
 
 
 def drop(emit: Emit, msg: QueuedMessage, rcpts: list[Recipient], by: str) -> None:

@@ -48,7 +48,7 @@ def has_bare_cr_or_lf(data: bytes) -> bool:
     return data.count(b"\r") != pairs or data.count(b"\n") != pairs
 #: Where a header field starts: a line break not followed by folding white space (RFC 5322 2.2.3).
 _FIELD_START = re.compile(rb"\r\n(?![ \t]|\Z)")
-_HEADER_FIELD = re.compile(rb"^(message-id|subject):[ \t]*(.*?)\r\n", re.I | re.M)
+_HEADER_FIELD = re.compile(rb"^(message-id|subject|from|reply-to):[ \t]*(.*?)\r\n", re.I | re.M)
 
 install_adjustments()
 
@@ -292,20 +292,31 @@ class GatewayHandler:
         if refusal:
             self.intake.emit(SmtpRefused(server.icid, f"MID {envelope.mid} DATA", refusal[4:]))
             return refusal
-        fields = {m.group(1).lower(): m.group(2) for m in _HEADER_FIELD.finditer(head)}
+        fields: dict[bytes, bytes] = {}
+        for m in _HEADER_FIELD.finditer(head):
+            fields.setdefault(m.group(1).lower(), m.group(2))  # the first of each, as readers take it
+        text = lambda name, n=200: fields.get(name, b"").decode("utf-8", "replace")[:n]  # noqa: E731
+        sender = "" if envelope.mail_from in (None, "<>") else envelope.mail_from
+        maturity = None
+        if sender and self.intake.maturity is not None:
+            maturity = self.intake.maturity.days(ascii_domain(split(sender)[1]))
         msg = QueuedMessage(
             mid=envelope.mid,
             icid=server.icid,
-            sender="" if envelope.mail_from in (None, "<>") else envelope.mail_from,
+            sender=sender,
             recipients=[Recipient(i, a) for i, a in enumerate(envelope.rcpt_tos)],
             received=self.intake.clock(),
             listener=self.listener.name,
             smtputf8=bool(envelope.smtp_utf8),
             size=len(data),
-            message_id=fields.get(b"message-id", b"").decode("utf-8", "replace"),
-            subject=fields.get(b"subject", b"").decode("utf-8", "replace")[:200],
+            message_id=text(b"message-id", 998),
+            subject=text(b"subject"),
             remote_ip=server.peer_ip,
             sdr=getattr(envelope, "sdr", ""),
+            helo=(session.host_name or "")[:255],
+            header_from=text(b"from"),
+            reply_to=text(b"reply-to"),
+            sender_maturity=maturity,
             content=data,
         )
         try:

@@ -58,7 +58,7 @@ def report(emit: Emit, msg: QueuedMessage, outcome: ScanOutcome) -> None:
         for name, label, protection in c.unlocked:
             once(AttachmentUnlocked(msg.mid, name, label, protection))
         for u in c.urls:
-            once(AttachmentUrl(msg.mid, u.url, u.attachment, u.verdict, u.source))
+            once(AttachmentUrl(msg.mid, u.url, u.attachment, u.verdict, u.source, u.score))
         for d in c.dlp:
             once(DlpViolation(msg.mid, d.policy, d.severity, d.risk_factor, d.action, d.matches))
         for s in c.stages:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+import re
 from typing import Callable, Protocol
 
 from asyncos_cli.config.addresses import AddressError, ascii_domain, split
@@ -29,6 +30,7 @@ from asyncos_cli.events.mail import (
     QuarantineDeleted,
     QuarantineExpired,
     QuarantineReleased,
+    SdrConsolidated,
     StageVerdict,
 )
 from scanning.verdict import Action, PolicyOutcome, ScanOutcome
@@ -111,10 +113,13 @@ class QueueManager:
         """A message the listener accepted: durable before its 250 (OSError when the disk refuses)."""
         await self.spool.store(msg)
         self.emit(MessageReceived(msg.mid, msg.icid, msg.sender, tuple(r.address for r in msg.recipients), msg.size,
-                                  msg.subject, msg.message_id, msg.remote_ip))
+                                  msg.subject, msg.message_id, msg.remote_ip, msg.helo, msg.header_from,
+                                  msg.reply_to))
         if msg.sdr:
             verdict, _, category = msg.sdr.partition(":")
             self.emit(StageVerdict(msg.mid, "sdr", verdict.upper(), category))
+            self.emit(SdrConsolidated(msg.mid, "", msg.helo, _domain(msg.sender), _domain(msg.header_from),
+                                      _domain(msg.reply_to), verdict, category, msg.sender_maturity))
         self._scan(msg)
 
     async def generate(self, sender: str, to: list[str], content: bytes, listener: str, subject: str) -> QueuedMessage:
@@ -433,3 +438,9 @@ def _finished(msg: QueuedMessage) -> MessageFinished:
         return MessageFinished(msg.mid, "BOUNCED", "Bounced")
     by = next((r.detail for r in msg.recipients if r.detail), "policy")
     return MessageFinished(msg.mid, "DROPPED", f"Dropped by {by}")
+
+
+def _domain(address_text: str) -> str:
+    """The domain of an address, or of the first address of a header ("Bank <svc@bank.example>")."""
+    m = re.search(r"@([A-Za-z0-9.-]+)", address_text)
+    return m.group(1).lower().rstrip(".") if m else ""

@@ -61,6 +61,12 @@ class QueuedMessage:
     remote_ip: str = ""
     #: The envelope sender's domain reputation at MAIL FROM, "verdict:category" (empty: not checked).
     sdr: str = ""
+    #: What the logs and the Consolidated Event Log say of where it came from: the HELO name, the From and
+    #: Reply-To headers, and the sender domain's maturity in days (None: not known).
+    helo: str = ""
+    header_from: str = ""
+    reply_to: str = ""
+    sender_maturity: int | None = None
     #: The segment file holding the message (set by the spool).
     segment: str = ""
     content: bytes = field(default=b"", repr=False)

@@ -24,21 +24,32 @@ _ACT = {"DELIVERED": "DELIVERED", "QUARANTINED": "QUARANTINED", "BOUNCED": "BOUN
 def cef_line(rec, serial: str, model: str, chosen: tuple[str, ...] = ()) -> str:
     """The line for one tracking record; ``chosen`` limits the fields (ESAMID is always there)."""
     verdicts = rec.verdicts
+    get = lambda name, default="": getattr(rec, name, default)  # noqa: E731  (records stored before a field came)
     fields: list[tuple[str, object]] = [("deviceExternalId", serial), ("ESAMID", rec.mid), ("ESAICID", rec.icid)]
+    if get("dcid", None) is not None:
+        fields.append(("ESADCID", rec.dcid))
     for name, stage in _VERDICT_FIELDS:
-        fields.append((name, verdicts.get(stage, {}).get("verdict", "NOT_EVALUATED")))
+        fields.append((name, _verdict(verdicts, stage)))
     fields.append(("endTime", time.ctime(rec.finished or time.time())))
-    fields.append(("ESADLPVerdict", "VIOLATION" if rec.dlp else verdicts.get("dlp", {}).get("verdict", "NOT_EVALUATED")))
+    fields.append(("ESADLPVerdict", "VIOLATION" if rec.dlp else _verdict(verdicts, "dlp")))
+    if get("interface_ip"):
+        fields.append(("dvc", rec.interface_ip))
     if rec.attachments or rec.amp:
         fields.append(("ESAAttachmentDetails", _attachment_details(rec)))
+    if get("friendly_from"):
+        fields.append(("ESAFriendlyFrom", rec.friendly_from))
     fields.append(("startTime", time.ctime(rec.received)))
-    direction = 1 if any(p.startswith("outgoing") for p in rec.policies) else 0
-    fields.append(("deviceDirection", direction))
+    outgoing = any(p.startswith("outgoing") for p in rec.policies)
+    if get("listener"):
+        fields.append(("deviceOutboundInterface" if outgoing else "deviceInboundInterface", rec.listener))
+    fields.append(("deviceDirection", 1 if outgoing else 0))
+    if get("mail_flow_policy"):
+        fields.append(("ESAMailFlowPolicy", rec.mail_flow_policy))
     fields.append(("suser", rec.sender))
     if rec.policies:
         fields.append(("cs1Label", "MailPolicy"))
         fields.append(("cs1", rec.policies[0].split(" ", 1)[1]))
-    fields.append(("ESAMFVerdict", verdicts.get("message_filters", {}).get("verdict", "NOT_EVALUATED")))
+    fields.append(("ESAMFVerdict", _verdict(verdicts, "message_filters")))
     fields.append(("act", _ACT.get(rec.final_action or "", rec.final_action or "")))
     if rec.final_detail:
         fields.append(("ESAFinalActionDetails", rec.final_detail))
@@ -47,13 +58,30 @@ def cef_line(rec, serial: str, model: str, chosen: tuple[str, ...] = ()) -> str:
         fields.append(("cs4", f"'{rec.message_id}'"))
     fields.append(("ESAMsgSize", rec.size))
     fields.append(("duser", ";".join(rec.recipients)))
+    if get("helo"):
+        fields.append(("ESAHeloDomain", rec.helo))
+    if rec.remote_ip:
+        fields.append(("ESAHeloIP", rec.remote_ip))
+    if get("reply_to"):
+        fields.append(("ESAReplyTo", rec.reply_to))
     fields.append(("cfp1Label", "SBRSScore"))
     fields.append(("cfp1", rec.sbrs))
+    if get("sender_maturity", None) is not None:
+        fields.append(("ESASDRDomainAge", _maturity(rec.sender_maturity)))
     fields += _sdr_fields(verdicts.get("sdr"))
+    if get("rdns_host") or rec.remote_ip:
+        fields.append(("shost", get("rdns_host") or "unknown"))
     if rec.sender_group:
         fields.append(("ESASenderGroup", rec.sender_group))
+    if rec.remote_ip:
+        fields.append(("src", rec.remote_ip))
     fields.append(("msg", f"'{rec.subject}'"))
     fields += _details(rec)
+    fields += _tls_fields("In", get("tls_in", {}), bool(rec.remote_ip))
+    fields += _tls_fields("Out", get("tls_out", {}), get("dcid", None) is not None)
+    if rec.dlp:  # beyond the appliance's fields: last, so parsers that stop at the known ones lose nothing
+        fields.append(("ESADLPDetails", {d["policy"]: {"severity": d["severity"], "risk_factor": d["risk_factor"]}
+                                         for d in rec.dlp}))
     header = (f"CEF:0|Cisco|{model} Email Security Gateway|{__version__}|ESA_CONSOLIDATED_LOG_EVENT|"
               "Consolidated Log Event|5|")
     if chosen:
@@ -61,6 +89,27 @@ def cef_line(rec, serial: str, model: str, chosen: tuple[str, ...] = ()) -> str:
         keep |= {f"{k}Label" for k in chosen}  # a cs1 chosen brings its label
         fields = [(k, v) for k, v in fields if k in keep]
     return header + " ".join(f"{k}={v!r}" if isinstance(v, dict) else f"{k}={v}" for k, v in fields)
+
+
+#: A stage that looked and found nothing, in the appliance's words per field.
+_NOTHING_FOUND = {"dlp": "NO_TRIGGER", "content_filters": "NO_MATCH", "message_filters": "NO_MATCH"}
+
+
+def _verdict(verdicts: dict, stage: str) -> str:
+    verdict = verdicts.get(stage, {}).get("verdict", "NOT_EVALUATED")
+    return _NOTHING_FOUND.get(stage, verdict) if verdict == "NEGATIVE" else verdict
+
+
+def _maturity(days: int) -> str:
+    return "30 days (or greater)" if days >= 30 else f"{days} day{'s' if days != 1 else ''}"
+
+
+def _tls_fields(way: str, tls: dict, happened: bool) -> list[tuple[str, object]]:
+    """ESATLSIn*/ESATLSOut*: the cipher, Success or Failure, the protocol (a connection in clear has none)."""
+    if not happened or not tls:
+        return []
+    return [(f"ESATLS{way}Cipher", tls.get("cipher", "")), (f"ESATLS{way}ConnStatus", "Success"),
+            (f"ESATLS{way}Protocol", tls.get("protocol", ""))]
 
 
 def _attachment_details(rec) -> dict:
@@ -78,14 +127,12 @@ def _sdr_fields(sdr: dict | None) -> list[tuple[str, object]]:
 
 
 def _details(rec) -> list[tuple[str, object]]:
-    out: list[tuple[str, object]] = []
-    if rec.urls:
-        out.append(("ESAURLDetails", {u["url"]: {"verdict": u["verdict"], "attachment": u["attachment"]}
-                                      for u in rec.urls}))
-    if rec.dlp:
-        out.append(("ESADLPDetails", {d["policy"]: {"severity": d["severity"], "risk_factor": d["risk_factor"]}
-                                      for d in rec.dlp}))
-    return out
+    """ESAURLDetails with the appliance's inner keys: the attachment a URL was found in and its WBRS score."""
+    if not rec.urls:
+        return []
+    return [("ESAURLDetails", {u["url"]: {"AttachmentWithUrl": u["attachment"],
+                                          "WbrsScore": "noscore" if u.get("score") is None else f"{u['score']:.1f}"}
+                               for u in rec.urls})]
 
 
 class ConsolidatedEvents:

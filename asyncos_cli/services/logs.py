@@ -71,10 +71,9 @@ class LogFile:
         if not self.accepts(level):
             return
         now = time.time() if now is None else now
-        if self.sub.log_type == "consolidated":  # the appliance's CEF lines carry no level
-            line = f"{stamp(now)}: {message}\n"
-        else:
-            line = f"{stamp(now)} {LINE_LEVEL.get(level, level)}: {message}\n"
+        # CEF lines too carry the level in the file (a parser reading "2026:" would take the year for the
+        # level); over syslog they go bare, as the appliance sends them.
+        line = f"{stamp(now)} {LINE_LEVEL.get(level, level)}: {message}\n"
         with self._guard:
             self._pending.append((line.encode("utf-8", "replace"), now))
             if self._flush_scheduled:

@@ -133,7 +133,8 @@ def ensure(conn: sqlite3.Connection) -> None:
     if conn.execute("SELECT 1 FROM report_rollup_state").fetchone() is None:
         had = conn.execute("SELECT 1 FROM tracking_records WHERE finished IS NOT NULL LIMIT 1").fetchone()
         covered = math.ceil(time.time() / HOUR) * HOUR if had else 0.0
-        conn.execute("INSERT INTO report_rollup_state VALUES (?)", (covered,))
+        with conn:
+            conn.execute("INSERT INTO report_rollup_state VALUES (?)", (covered,))
 
 
 def add_records(conn: sqlite3.Connection, records) -> None:

@@ -18,6 +18,8 @@ from asyncos_cli.events.mail import (
     AttachmentsFound,
     AttachmentUnlocked,
     AttachmentUrl,
+    DeliveryStarted,
+    DeliveryTls,
     DlpViolation,
     MessageFinished,
     MessageReceived,
@@ -25,9 +27,11 @@ from asyncos_cli.events.mail import (
     PolicyMatched,
     QuarantineDeleted,
     QuarantineReleased,
+    SdrConsolidated,
     SdrVerdict,
     SmtpConnected,
     SmtpPolicyApplied,
+    SmtpTls,
     StageVerdict,
 )
 
@@ -110,11 +114,31 @@ class TrackingRecord:
     clicks: list = field(default_factory=list)
     #: Releases and deletions from a quarantine: {"action", "quarantine", "at", "by"[, "new_mid"]}.
     quarantine_actions: list = field(default_factory=list)
+    #: Where it came from, for the Consolidated Event Log: the listener, the interface's address, the reverse
+    #: DNS host, the mail flow policy's action, the HELO name, the From and Reply-To headers, TLS in
+    #: ({"protocol", "cipher"}), the sender domain's maturity in days.
+    listener: str = ""
+    interface_ip: str = ""
+    rdns_host: str = ""
+    mail_flow_policy: str = ""
+    helo: str = ""
+    friendly_from: str = ""
+    reply_to: str = ""
+    tls_in: dict = field(default_factory=dict)
+    sender_maturity: int | None = None
+    #: The last delivery connection that carried it, and its TLS ({"protocol", "cipher"}).
+    dcid: int | None = None
+    tls_out: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
         # The fields hold JSON's own types already: no dataclasses.asdict deep copy (a sixth of a message's
         # cost in the relay's loop under load).
         return json.dumps(vars(self), sort_keys=True)
+
+
+#: What a record knows of the connection that brought it (a split copy has the same).
+_CONNECTION_FACTS = ("sender_group", "sbrs", "remote_ip", "listener", "interface_ip", "rdns_host", "mail_flow_policy",
+                     "helo", "friendly_from", "reply_to", "tls_in", "sender_maturity", "attachments")
 
 
 class TrackingService:
@@ -133,6 +157,10 @@ class TrackingService:
         #: ICID -> (sender group, SBRS), for the records of the messages those connections bring.
         self._connections: dict[int, tuple[str, str]] = {}
         self._addresses: dict[int, str] = {}
+        #: ICID -> what the connection says of itself (listener, interface address, host, policy action, TLS).
+        self._sessions: dict[int, dict] = {}
+        #: DCID -> its TLS, and the MIDs it carries (a delivery's TLS may be logged before or after its start).
+        self._deliveries: dict[int, tuple[dict, list[int]]] = {}
         #: Connections and senders stopped by IP or domain reputation, for the reports (written on flush).
         self._stops: list[tuple] = []
 
@@ -152,6 +180,47 @@ class TrackingService:
         bus.subscribe(SmtpConnected, self._connected)
         bus.subscribe(SdrVerdict, self._sdr)
         bus.subscribe(AmpFileVerdict, self._amp)
+        bus.subscribe(SmtpTls, self._tls_in)
+        bus.subscribe(DeliveryStarted, self._delivery)
+        bus.subscribe(DeliveryTls, self._tls_out)
+        bus.subscribe(SdrConsolidated, self._maturity)
+
+    def _session(self, icid: int) -> dict:
+        info = self._sessions.get(icid)
+        if info is None:
+            info = self._sessions[icid] = {}
+            while len(self._sessions) > 10_000:
+                self._sessions.pop(next(iter(self._sessions)))
+        return info
+
+    def _tls_in(self, e: Event) -> None:
+        assert isinstance(e, SmtpTls)
+        self._session(e.icid)["tls"] = {"protocol": e.protocol, "cipher": e.cipher}
+
+    def _delivery(self, e: Event) -> None:
+        assert isinstance(e, DeliveryStarted)
+        tls, mids = self._deliveries.setdefault(e.dcid, ({}, []))
+        mids.append(e.mid)
+        while len(self._deliveries) > 10_000:
+            self._deliveries.pop(next(iter(self._deliveries)))
+        rec = self._live.get(e.mid)
+        if rec is not None:
+            rec.dcid, rec.tls_out = e.dcid, dict(tls)
+
+    def _tls_out(self, e: Event) -> None:
+        assert isinstance(e, DeliveryTls)
+        tls, mids = self._deliveries.setdefault(e.dcid, ({}, []))
+        tls.update({"protocol": e.protocol, "cipher": e.cipher})
+        for mid in mids:
+            rec = self._live.get(mid)
+            if rec is not None and rec.dcid == e.dcid:
+                rec.tls_out = dict(tls)
+
+    def _maturity(self, e: Event) -> None:
+        assert isinstance(e, SdrConsolidated)
+        rec = self._live.get(e.mid)
+        if rec is not None:
+            rec.sender_maturity = e.maturity_days
 
     def _amp(self, e: Event) -> None:
         assert isinstance(e, AmpFileVerdict)
@@ -162,6 +231,8 @@ class TrackingService:
     def _connected(self, e: Event) -> None:
         assert isinstance(e, SmtpConnected)
         self._addresses[e.icid] = e.address
+        self._session(e.icid).update(listener=e.listener, interface_ip=e.interface_ip,
+                                     host=e.host if e.verified else "unknown")
         while len(self._addresses) > 10_000:
             self._addresses.pop(next(iter(self._addresses)))
 
@@ -173,6 +244,7 @@ class TrackingService:
     def _connection(self, e: Event) -> None:
         assert isinstance(e, SmtpPolicyApplied)
         self._connections[e.icid] = (e.group, e.sbrs)
+        self._session(e.icid)["policy"] = e.action.upper()
         if e.action in ("reject", "tcprefuse") and e.match.startswith("SBRS"):
             self._stops.append((e.at, e.icid, self._addresses.get(e.icid, ""), "", "ip_reputation"))
         while len(self._connections) > 10_000:
@@ -203,7 +275,8 @@ class TrackingService:
         assert isinstance(e, AttachmentUrl)
         rec = self._live.get(e.mid)
         if rec is not None:
-            rec.urls.append({"url": e.url, "attachment": e.attachment, "verdict": e.verdict, "source": e.source})
+            rec.urls.append({"url": e.url, "attachment": e.attachment, "verdict": e.verdict, "source": e.source,
+                             "score": e.score})
 
     def _unlocked(self, e: Event) -> None:
         assert isinstance(e, AttachmentUnlocked)
@@ -219,6 +292,10 @@ class TrackingService:
                 e.new_mid, parent.icid, parent.received, parent.sender, e.recipients, parent.size, parent.subject,
                 parent.message_id, dict(parent.verdicts), urls=list(parent.urls), unlocked=list(parent.unlocked),
                 split_from=e.mid)  # its own policy comes with its PolicyMatched event
+            child = self._live[e.new_mid]
+            for name in _CONNECTION_FACTS:  # the same connection brought both copies
+                value = getattr(parent, name)
+                setattr(child, name, dict(value) if isinstance(value, dict) else value)
 
     def _received(self, e: Event) -> None:
         assert isinstance(e, MessageReceived)
@@ -227,6 +304,11 @@ class TrackingService:
         )
         rec.sender_group, rec.sbrs = self._connections.get(e.icid, ("", "None"))
         rec.remote_ip = e.remote_ip
+        info = self._sessions.get(e.icid, {})
+        rec.listener, rec.interface_ip = info.get("listener", ""), info.get("interface_ip", "")
+        rec.rdns_host, rec.mail_flow_policy = info.get("host", ""), info.get("policy", "")
+        rec.tls_in = dict(info.get("tls", {}))
+        rec.helo, rec.friendly_from, rec.reply_to = e.helo, e.from_header, e.reply_to
         while len(self._live) > self._limit:
             # Never silently forget: persist the oldest as still in flight.
             _, oldest = self._live.popitem(last=False)

@@ -283,10 +283,10 @@ class SQLiteTrackingStore(TrackingStore):
 
         self._conn = conn
         self._conn.executescript(_SCHEMA)
-        rollups.ensure(self._conn)
         # Tracking is state, not mail: it may lose the last fraction of a second in a
         # power cut, so it skips the per-commit fsync and is written in batches.
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        rollups.ensure(self._conn)
 
     def write(self, records: list, connection_stops: list = ()) -> None:
         from .tracking import write_records

@@ -114,7 +114,7 @@ def _frame(api, sessions: UiSessions):
 def _session(api, sessions: UiSessions, request):
     timeout = api.access.config.admin_access.timeout_minutes * 60
     return sessions.find(request.cookies.get(COOKIE), timeout, lambda s: api.access.bus.emit(
-        GuiLoggedOut(s.user, sessions.short(s), "inactivity timeout")))
+        GuiLoggedOut(s.user, sessions.short(s), "inactivity timeout", s.address)))
 
 
 def _forbidden(api, s, why: str) -> web.Response:

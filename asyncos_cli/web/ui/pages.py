@@ -104,7 +104,7 @@ class Pages:
     async def logout(self, request) -> web.Response:
         s = request["ui_session"]
         self.sessions.close(s)
-        self.api.access.bus.emit(GuiLoggedOut(s.user, self.sessions.short(s)))
+        self.api.access.bus.emit(GuiLoggedOut(s.user, self.sessions.short(s), address=s.address))
         response = web.HTTPSeeOther("/login")
         response.del_cookie(COOKIE, path="/")
         return response

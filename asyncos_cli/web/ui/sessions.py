@@ -3,6 +3,7 @@ changes a user has made on pages but not committed (pending per user, as in the 
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -51,8 +52,8 @@ class UiSessions:
         self._by_id.pop(s.id, None)
 
     def short(self, s: UiSession) -> str:
-        """The session as logs name it (never the cookie itself)."""
-        return s.id[:8]
+        """The session as logs name it: never the cookie itself, and one word (hex) as log parsers expect."""
+        return hashlib.sha256(s.id.encode()).hexdigest()[:12]
 
     def changes_of(self, user: str, database) -> Session:
         """The user's pending changes, opened on their first change (a store connection of their own)."""
