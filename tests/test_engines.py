@@ -133,6 +133,8 @@ def test_clamd_verdicts_strip_drop_encrypted_and_decrypted(relay, datadir, clamd
     assert rec["final_action"] == "DROPPED" and "Gateway.Test.BodyString" in rec["verdicts"]["antivirus"]["detail"]
     assert re.search(rf"MID {mid} interim AV verdict using ClamAV VIRAL\n.*MID {mid} antivirus positive "
                      rf"'Gateway\.Test\.BodyString[^' ]*' \(action drop\)", mail_log(datadir))
+    antivirus = (datadir / "logs" / "antivirus" / "antivirus.current").read_text()  # the engine's own log too
+    assert f"MID {mid} interim AV verdict using ClamAV VIRAL" in antivirus and "using engine" not in antivirus
     assert "<drop@x>" not in relay.sink.message_ids()
     notice = _delivered(relay, "admin@example.net")  # dropped, and the administrator is told
     assert "<drop@x>" in notice.get_content() and notice["Subject"].startswith("[anti-virus infected]")
@@ -201,7 +203,9 @@ def test_rspamd_positive_quarantines_suspect_is_tagged_and_big_messages_skip(rel
     assert _delivered(relay, "<ham@x>")["Subject"] == "files"
     mid = _mid(datadir, "<ham@x>")
     assert _finished(relay, mid)["verdicts"]["antispam"]["verdict"] == "NEGATIVE"
+    assert f"MID {mid} interim verdict using engine: RSPAMD spam negative\n" in mail_log(datadir)
     assert f"MID {mid} using engine: RSPAMD spam negative" in mail_log(datadir)
+    assert f"MID {mid} using engine: RSPAMD spam negative" in (datadir / "logs" / "antispam" / "antispam.current").read_text()
     out = run_cli(datadir, "-c", "antispamstatus").stdout
     assert re.search(r"Engine version: rspamd/\d+\.\d+", out) and "State in the gateway: available" in out, out
 

@@ -178,7 +178,17 @@ def test_hard_failure_bounces_once_with_an_rfc3464_report(datadir, tmp_path):
         assert "Final-Recipient: rfc822; nobody@example.com" in dsn and "Action: failed" in dsn
         assert re.search(r"Status: 5\.\d\.\d", dsn) and re.search(r"(?i)Message-ID: <bounce-me@example\.org>", dsn)
         assert "X-Mail-Args: <>\n" in dsn  # the DSN goes out with a null sender
-        assert re.search(r"Bounced: DCID \d+ MID \d+ to RID 0 - 5\.\d\.\d", mail_log(datadir))
+        log = mail_log(datadir)
+        m = re.search(r"Bounced: DCID (\d+) MID (\d+) to RID 0 - (5\.\d\.\d) - [A-Z][a-z ]+ error \('5\d\d', \[", log)
+        assert m, log[-1500:]
+        assert f"Message finished MID {m.group(2)} done" in log  # a bounced message is done, not aborted
+        # The bounces log: the appliance's layout, with both addresses.
+        bounces = (datadir / "logs" / "bounces" / "bounces.current").read_text()
+        assert re.search(rf"Info: Bounced: DCID {m.group(1)} MID {m.group(2)} From:<alice@example\.org> "
+                         rf"To:<nobody@example\.com> RID 0 - {re.escape(m.group(3))} - .+ \(.+\)$", bounces, re.M)
+        status = (datadir / "logs" / "status" / "status.current").read_text()
+        assert re.search(r"Info: Status: CPULd \d+ DskIO \d+ RAMUtil \d+ QKUsd \d+ QKFre \d+ CrtMID \d+ .* "
+                         r"InjBytes \d+$", status, re.M)
     finally:
         d.stop()
         failing.stop()

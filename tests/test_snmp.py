@@ -301,3 +301,46 @@ def test_conditions_fire_once_and_rearm_only_when_clearly_over(tmp_path):
     name, varbinds = trap_for(links[0])
     assert name == "linkDown" and str(varbinds[1][1]) == "eth0"
     assert trap_for(events[0])[0] == "CPUUtilizationExceeded"
+
+
+def test_the_agent_answers_after_every_one_of_twenty_snmp_commits(datadir, tmp_path):
+    """Each SNMP commit rebuilds the agent on the same port: none may leave it unbound (issue #26)."""
+    require_peer("snmpget")
+    port = free_port()
+    _cli(datadir, f"snmpconfig setup --enabled=yes --port={port} --v3-level=noAuthNoPriv --v2c=yes "
+                  "--community=public --location=L0; commit snmp on")
+    d = DaemonProcess(datadir)
+    try:
+        assert wait_for(lambda: _net_snmp(tmp_path, "snmpget", "-v2c", "-c", "public", "-Oqv", "-t", "1", "-r", "0",
+                                          f"127.0.0.1:{port}", "1.3.6.1.2.1.1.6.0").returncode == 0, 15)
+        for i in range(1, 21):
+            _cli(datadir, f"snmpconfig setup --location=L{i}; commit snmp change {i}")
+            # The daemon applies the commit within its poll; the agent must answer with the new location.
+            assert wait_for(lambda: _net_snmp(tmp_path, "snmpget", "-v2c", "-c", "public", "-Oqv", "-t", "1", "-r",
+                                              "0", f"127.0.0.1:{port}", "1.3.6.1.2.1.1.6.0").stdout.strip()
+                            == f'"L{i}"', 15), (i, _cli(datadir, "status").stdout[-800:])
+        assert "error" not in _cli(datadir, "status").stdout.split("SNMP agent and traps", 1)[1].split("\n")[0]
+        # pysnmp's engine boot counter lives in the data directory, not in /tmp.
+        assert list((datadir / "state" / "snmp").glob("__pysnmp/*/boots")), list((datadir / "state").iterdir())
+    finally:
+        d.stop()
+
+
+def test_a_traps_sysuptime_is_the_agents_uptime_not_the_sending_engines():
+    """The trap engine is rebuilt by every SNMP commit; sysUpTime must still count from the daemon's start."""
+    import asyncio
+
+    from asyncos_cli.services.snmp import mib
+    from asyncos_cli.services.snmp.traps import TrapService
+
+    class Sender:
+        version, sent_with = "v2c", None
+
+        async def send(self, trap, varbinds):
+            Sender.sent_with = varbinds
+            return ["127.0.0.1:162"], []
+
+    service = TrapService(lambda e: None, uptime=lambda: 3 * 86400 + 12.34)
+    asyncio.run(service._send(Sender(), "CPUUtilizationExceeded", [(mib.SYS_UPTIME[:-2] + (5, 0), 1)]))
+    oid, ticks = Sender.sent_with[0]
+    assert oid == mib.SYS_UPTIME and int(ticks) == (3 * 86400 + 12.34) * 100 // 1

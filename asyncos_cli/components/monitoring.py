@@ -48,7 +48,7 @@ class Monitoring(Component):
         self._status_line = Every(STATUS_SECONDS)
         self._bus = bus
         self.gauges = Gauges()
-        self.snmp = SnmpService(bus, keyring, serial, self.readings)
+        self.snmp = SnmpService(bus, keyring, serial, self.readings, run_dir.parent / "state" / "snmp")
 
     def configure(self, config: Config) -> None:
         self.snmp.configure(config)

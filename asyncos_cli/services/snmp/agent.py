@@ -24,7 +24,7 @@ from pysnmp.proto import rfc1905
 from pysnmp.proto.api import v2c
 
 from . import mib
-from .security import engine_id_octets, usm_protocols
+from .security import engine_files_in, engine_id_octets, usm_protocols
 
 log = logging.getLogger("asyncos.snmp")
 
@@ -105,10 +105,15 @@ class GatewayInstrumentation:
 class SnmpAgent:
     """One agent for one snmpconfig: rebuilt when the SNMP settings change."""
 
-    def __init__(self, settings, keyring, serial: str, readings: Callable[[], mib.Readings]):
+    def __init__(self, settings, keyring, serial: str, readings: Callable[[], mib.Readings],
+                 sock: socket.socket | None = None, state_dir=None):
         self.settings = settings
-        self.engine = engine.SnmpEngine(snmpEngineID=v2c.OctetString(engine_id_octets(settings, serial)))
-        self._sock = _bind(settings.listen, settings.port)
+        with engine_files_in(state_dir):
+            self.engine = engine.SnmpEngine(snmpEngineID=v2c.OctetString(engine_id_octets(settings, serial)))
+        # The transport gets its own descriptor of the service's socket: asyncio closes a transport's socket
+        # a loop turn after close(), too late for an agent rebuilt at once on the same port.
+        self._sock = sock.dup() if sock is not None else bind(settings.listen, settings.port)
+        self._sock.setblocking(False)
         from pysnmp.carrier.asyncio.dgram import udp, udp6
 
         transport_cls, domain = (udp6.Udp6Transport, udp6.DOMAIN_NAME) if ":" in settings.listen else \
@@ -159,7 +164,7 @@ class SnmpAgent:
             pass
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int) -> socket.socket:
     """Bind here, at once, so a port in use is a clear error rather than a task's exception later."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from pathlib import Path
+
 from pysnmp.entity import config as snmp_config
 
 AUTH = {
@@ -40,3 +43,20 @@ def usm_protocols(settings, keyring):
     if level == "authNoPriv":
         return auth, (snmp_config.USM_PRIV_NONE, None)
     return auth, (PRIV[settings.priv_protocol], keyring.reveal(settings.priv_passphrase))
+
+
+@contextmanager
+def engine_files_in(directory):
+    """pysnmp keeps an engine's boot counter under tempfile.gettempdir(); build engines with it pointing into
+    the data directory (the daemon builds them on its one loop thread, between awaits)."""
+    import tempfile
+
+    if directory is None:
+        yield
+        return
+    Path(directory).mkdir(parents=True, exist_ok=True, mode=0o700)
+    saved, tempfile.tempdir = tempfile.tempdir, str(directory)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved

@@ -19,15 +19,20 @@ log = logging.getLogger("asyncos.snmp")
 
 
 class SnmpService:
-    def __init__(self, bus, keyring, serial: str, readings):
+    def __init__(self, bus, keyring, serial: str, readings, state_dir=None):
         self.bus = bus
+        #: Where pysnmp keeps its engines' boot counters (inside the data directory, never /tmp).
+        self.state_dir = state_dir
         self.keyring = keyring
         self.serial = serial
         self.readings = readings
         self.agent = None
         self.error: str | None = None
         self.settings = None
-        self.traps = TrapService(bus.emit)
+        #: The agent's bound socket, kept across rebuilds on the same address (each agent uses a duplicate).
+        self._sock = None
+        self._sock_address: tuple[str, int] | None = None
+        self.traps = TrapService(bus.emit, lambda: self.readings().uptime_seconds)
         self.conditions = ConditionMonitor(bus.emit)
         #: updateTable rows: service name -> Counter(updates=, failures=).
         self.updates: dict[str, Counter] = {"Repeat clicker list": Counter(updates=0, failures=0)}
@@ -38,19 +43,24 @@ class SnmpService:
         if settings == self.settings:
             return
         self.settings = settings
-        self.close()
+        self._close_agent()
         self.error = None
         if not settings.enabled:
+            self._release_socket()
             return
-        from .agent import SnmpAgent
+        from .agent import SnmpAgent, bind
 
         try:
-            self.agent = SnmpAgent(settings, self.keyring, self.serial, self.readings)
+            if self._sock_address != (settings.listen, settings.port):
+                self._release_socket()
+                self._sock = bind(settings.listen, settings.port)
+                self._sock_address = (settings.listen, settings.port)
+            self.agent = SnmpAgent(settings, self.keyring, self.serial, self.readings, self._sock, self.state_dir)
         except Exception as e:  # a port in use or bad keys: the rest of the gateway runs on
             self.error = str(e)
             self.bus.emit(SnmpAgentFailed(self.error))
         try:
-            self.traps.configure(settings, self.keyring, self.serial)
+            self.traps.configure(settings, self.keyring, self.serial, self.state_dir)
         except Exception as e:
             self.error = f"traps: {e}"
             self.bus.emit(SnmpAgentFailed(self.error))
@@ -76,6 +86,15 @@ class SnmpService:
         return f"on; {host} port {port} (v3 {s.v3_level}{', v2c' if s.v2c_enabled else ''}); {traps}"
 
     def close(self) -> None:
+        self._close_agent()
+        self._release_socket()
+
+    def _close_agent(self) -> None:
         if self.agent is not None:
             self.agent.close()
             self.agent = None
+
+    def _release_socket(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock, self._sock_address = None, None

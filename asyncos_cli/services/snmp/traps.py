@@ -25,7 +25,7 @@ from asyncos_cli.events.system import (
 )
 
 from . import mib
-from .security import engine_id_octets, usm_protocols
+from .security import engine_files_in, engine_id_octets, usm_protocols
 
 log = logging.getLogger("asyncos.snmp")
 
@@ -52,12 +52,13 @@ def trap_for(event) -> tuple[str, list] | None:
 
 
 class TrapSender:
-    def __init__(self, settings, keyring, serial: str):
+    def __init__(self, settings, keyring, serial: str, state_dir=None):
         from pysnmp.hlapi.v3arch.asyncio import CommunityData, SnmpEngine, UsmUserData
 
         self.settings = settings
         self.version = settings.effective_trap_version
-        self.engine = SnmpEngine(snmpEngineID=v2c.OctetString(engine_id_octets(settings, serial)))
+        with engine_files_in(state_dir):
+            self.engine = SnmpEngine(snmpEngineID=v2c.OctetString(engine_id_octets(settings, serial)))
         if self.version == "v3":
             (auth_proto, auth_key), (priv_proto, priv_key) = usm_protocols(settings, keyring)
             self.auth = UsmUserData(settings.v3_user, authKey=auth_key, privKey=priv_key,
@@ -113,18 +114,20 @@ class TrapSender:
 class TrapService:
     """Subscribed to the event bus; sends the traps snmpconfig enables."""
 
-    def __init__(self, emit):
+    def __init__(self, emit, uptime=None):
         self.emit = emit
+        #: The agent's uptime in seconds (the daemon's): a trap's sysUpTime, whatever engine sends it.
+        self.uptime = uptime
         self.sender: TrapSender | None = None
         self._tasks: set[asyncio.Task] = set()
         self.sent = 0
 
-    def configure(self, settings, keyring, serial: str) -> None:
+    def configure(self, settings, keyring, serial: str, state_dir=None) -> None:
         if self.sender is not None:
             self.sender.close()
             self.sender = None
         if settings.enabled and settings.trap_targets:
-            self.sender = TrapSender(settings, keyring, serial)
+            self.sender = TrapSender(settings, keyring, serial, state_dir)
 
     def on_event(self, event) -> None:
         if self.sender is None:
@@ -141,6 +144,8 @@ class TrapService:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, sender: TrapSender, trap: str, varbinds: list) -> None:
+        if self.uptime is not None:  # else pysnmp counts from the sending engine's start: each snmpconfig commit
+            varbinds = [(mib.SYS_UPTIME, v2c.TimeTicks(int(self.uptime() * 100) % 2**32)), *varbinds]
         sent, failed = await sender.send(trap, varbinds)
         if sent:
             self.sent += 1
