@@ -23,7 +23,7 @@ from asyncos_cli.config.store import SQLiteStore
 from asyncos_cli.config.session import Session
 from asyncos_cli.config.schema import SystemSection, OutboundSection
 store = SQLiteStore(__import__("pathlib").Path(sys.argv[1]))
-i = 0
+i = store.head_id() * 100000  # never the previous writer's values: an identical commit would be refused
 while True:
     i += 1
     s = Session(store, "writer")

@@ -69,7 +69,7 @@ def test_blocked_url_in_a_pdf_is_quarantined_before_anti_spam_and_tracked(relay,
     rec = relay.request("tracking", mid=mid)
     assert rec["final_action"] == "QUARANTINED"
     assert {"url": "http://login.evil.example.com/pay", "attachment": "invoice.pdf", "verdict": "blocked",
-            "source": "local blocked list"} in rec["urls"]
+            "source": "local blocked list", "score": -10.0} in rec["urls"]  # a blocked list scores as WBRS -10
     assert rec["verdicts"]["url_scanning"]["verdict"] == "POSITIVE" and "antispam" not in rec["verdicts"]
     assert f"MID {mid} URL http://login.evil.example.com/pay in attachment 'invoice.pdf' reputation blocked" \
         in mail_log(datadir)
