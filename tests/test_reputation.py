@@ -300,10 +300,20 @@ def test_the_header_from_domain_gets_its_verdict_after_data(datadir, dns_lists, 
     d = DaemonProcess(datadir)
     try:
         with smtplib.SMTP("127.0.0.1", listener_port(datadir, "IncomingMail"), timeout=20) as s:
+            s.ehlo("mx.clean.example")
             s.sendmail("bounce@clean.example", ["b@example.com"],
-                       b"From: Bank <service@awful.example>\r\nSubject: x\r\nMessage-ID: <hf@x>\r\n\r\nhi\r\n")
-        assert wait_for(lambda: "SDR: header-from awful.example Verdict: Awful Threat Category: phishing" in mail_log(datadir), 30)
+                       b"From: Bank <service@awful.example>\r\nReply-To: <desk@reply.example>\r\nSubject: x\r\n"
+                       b"Message-ID: <hf@x>\r\n\r\nhi\r\n")
+        assert wait_for(lambda: "SDR: header-from awful.example Verdict: Awful Threat Category: phishing"
+                        in mail_log(datadir), 30)
         mid = int(re.search(r"MID (\d+) Message-ID '<hf@x>'", mail_log(datadir)).group(1))
+        # The appliance's per-MID SDR lines: every domain asked about, then the consolidated verdict.
+        log = mail_log(datadir)
+        assert (f"MID {mid} SDR: Domains for which SDR is requested: reverse DNS host: N/A, helo: mx.clean.example, "
+                "env-from: clean.example, header-from: awful.example, reply-to: reply.example") in log, log[-2000:]
+        assert re.search(rf"MID {mid} SDR: Consolidated Sender Threat Level: Neutral, Threat Category: N/A, "
+                         r"Suspected Domain\(s\) : N/A \(other reasons for verdict\)\. Sender Maturity: \d+ days? "
+                         r"for domain: clean\.example$", log, re.M), log[-2000:]
         verdicts = d.request("tracking", mid=mid)["verdicts"]
         assert verdicts["sdr_header_from"] == {"verdict": "AWFUL", "detail": "awful.example phishing"}
         assert verdicts["sdr"]["verdict"] == "NEUTRAL"  # the envelope sender's own verdict
