@@ -215,3 +215,35 @@ def test_nslookup_asks_the_gateways_resolvers(datadir, tmp_path):
     finally:
         dns.terminate()
         dns.wait()
+
+
+# ---------------------------------------------------------------- network tools: the machine's programs, real sockets
+
+
+def test_ping_and_traceroute_run_the_machines_programs(datadir):
+    require_peer("ping", "traceroute")
+    out = batch_ok(datadir, "ping 127.0.0.1 --count=2")
+    assert "2 packets transmitted, 2 received" in out
+    assert "traceroute to 127.0.0.1" in batch_ok(datadir, "traceroute 127.0.0.1")
+    # What a program would read as an option is refused before anything runs.
+    assert "is not a host name or an IP address" in batch_fails(datadir, "ping -f")
+    assert "--count: give a number of requests from 1 to 100" in batch_fails(datadir, "ping 127.0.0.1 --count=1000")
+
+
+def test_telnet_holds_an_smtp_conversation_over_a_real_socket(datadir, tmp_path):
+    from conftest import Sink, free_port
+
+    sink = Sink(tmp_path / "sink")
+    try:
+        out = batch_ok(datadir, f"telnet 127.0.0.1 {sink.port} --send='EHLO gateway.example.com' --send=QUIT")
+        lines = out.splitlines()
+        assert lines[:3] == ["Trying 127.0.0.1...", "Connected to 127.0.0.1.", "Escape character is '^]'."]
+        assert lines[3].startswith("220 ") and "EHLO gateway.example.com" in lines
+        ehlo = lines.index("EHLO gateway.example.com")
+        assert lines[ehlo + 1].startswith("250") and any(x.startswith("250 ") for x in lines[ehlo + 1:])
+        assert any(x.startswith("221") for x in lines)  # the answer to QUIT
+    finally:
+        sink.stop()
+    closed = free_port()
+    assert "Unable to connect to remote host" in batch_fails(datadir, f"telnet 127.0.0.1 {closed}")
+    assert "the port is a number from 1 to 65535" in batch_fails(datadir, "telnet 127.0.0.1 99999")
