@@ -35,6 +35,7 @@ from .events.system import (
     DaemonStarted,
     DaemonStopping,
 )
+from .services import timezone
 
 log = logging.getLogger("asyncos.daemon")
 
@@ -101,6 +102,7 @@ class Daemon:
         from .services.tracking import TrackingService
 
         d, config, bus, current = self.datadir, self.snapshot.config, self.bus, self.current
+        timezone.apply(config.system.timezone)  # before the first log line
         serial = self.state.get("serial", "")
         logs = LogService(d.logs, config.logs, serial)
         bus.subscribe(Event, log_subscriber(logs))
@@ -200,6 +202,7 @@ class Daemon:
             snap = self.store.snapshot(head)
             old = self.snapshot.config
             changed = tuple(n for n in snap.config if snap.config[n] != old[n])
+            timezone.apply(snap.config.system.timezone)
             for component in self.components:
                 component.configure(snap.config)
         except Exception as e:  # keep serving with the version in effect

@@ -247,3 +247,32 @@ def test_telnet_holds_an_smtp_conversation_over_a_real_socket(datadir, tmp_path)
     closed = free_port()
     assert "Unable to connect to remote host" in batch_fails(datadir, f"telnet 127.0.0.1 {closed}")
     assert "the port is a number from 1 to 65535" in batch_fails(datadir, "telnet 127.0.0.1 99999")
+
+
+@pytest.fixture
+def local_zone_restored():
+    """In-process batch commands set this process's zone: give the others theirs back."""
+    import os
+
+    saved = os.environ.get("TZ")
+    yield
+    if saved is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = saved
+    time.tzset()
+
+
+def test_settz_moves_the_times_of_the_logs(datadir, local_zone_restored):
+    import calendar
+
+    assert "unknown time zone 'Mars/Olympus'" in batch_fails(datadir, "settz Mars/Olympus")
+    assert "Current time zone: UTC" in batch_ok(datadir, "settz print")
+    assert "Asia/Tokyo" in batch_ok(datadir, "settz list Asia")
+    batch_ok(datadir, "settz Asia/Tokyo; commit tokyo")  # UTC+9 all year: no daylight saving to race
+    assert "Current time zone: Asia/Tokyo" in batch_ok(datadir, "settz print")
+    batch_ok(datadir, "version")
+    before = time.time()
+    line = (datadir / "logs" / "cli_logs" / "cli.current").read_text().splitlines()[-1]
+    stamp = calendar.timegm(time.strptime(line[:24], "%a %b %d %H:%M:%S %Y"))  # the wall clock the line shows
+    assert abs(stamp - (before + 9 * 3600)) < 120, line

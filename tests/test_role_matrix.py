@@ -30,6 +30,7 @@ EXPECTED = {
     "nslookup":       {A, O, RO, T},
     "tlsverify":      {A, O, RO, T},
     "ping":           {A, O, RO, T},
+    "settz":          {A, O},
     "traceroute":     {A, O, RO, T},
     "telnet":         {A, O, RO, T},
     "antivirusstatus": {A, O, RO, T},

@@ -23,6 +23,19 @@ MODELS = ("OEG-50", "OEG-100", "OEG-300", "OEG-600")
 DEFAULT_HOSTNAME = "ironport.example.com"
 
 
+def timezone_problem(name: str) -> str | None:
+    """What is wrong with a time zone name (None: the machine's zone database knows it)."""
+    import zoneinfo
+
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        return f"{name!r} is not a time zone name"
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return f"unknown time zone {name!r} (settz lists them)"
+    return None
+
+
 @dataclass(frozen=True)
 class SystemSection(Section):
     name: ClassVar[str] = "system"
@@ -31,6 +44,8 @@ class SystemSection(Section):
     hostname: str = setting(DEFAULT_HOSTNAME, help="The fully qualified host name.", check=hostname_problem)
     model: str = setting("OEG-100", help="The appliance model this installation stands for (sizing, lifecycle "
                          "dates).", choices=MODELS)
+    #: settz: the zone of the times in logs, reports and the shell (an IANA name).
+    timezone: str = setting("UTC", help="The time zone of logs, reports and the shell.", check=timezone_problem)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from asyncos_cli.events import Event, EventBus, log_subscriber
 from asyncos_cli.events.auth import AccountLocked, LoginFailed, LoginSucceeded
 from asyncos_cli.services.logs import LogService
 
+from . import timezone
+
 
 class AccessPoint:
     """Everything a login needs, shared by all connections of one service process."""
@@ -29,6 +31,7 @@ class AccessPoint:
         self.store = SQLiteStore(datadir.database)
         self.store.migrate(lambda: Keyring(datadir.key_file))
         self.snapshot = self.store.snapshot()
+        timezone.apply(self.snapshot.config.system.timezone)
         self.accounts = Accounts(datadir.database)
         self.serial = StateStore(datadir.database).get("serial", "")
         self.logs = LogService(datadir.logs, self.snapshot.config.logs, self.serial)
@@ -49,6 +52,7 @@ class AccessPoint:
         self.snapshot = self.store.snapshot()
         if old.logs != self.config.logs:
             self.logs.configure(self.config.logs)
+        timezone.apply(self.config.system.timezone)
         return True
 
     async def check_passphrase(self, user: str, passphrase: str, address: str, via: str = "SSH"):

@@ -33,15 +33,15 @@ _RANK.update({"Info": _RANK["Information"]})
 _TRAILER_BYTES = 128
 
 
-_last_stamp: tuple[int, str] = (-1, "")
+_last_stamp: tuple[int, str, str] = (-1, "", "")
 
 
 def stamp(now: float) -> str:
-    """The appliance's time stamp; formatted once per second (a log line costs less)."""
+    """The appliance's time stamp; formatted once per second and zone (settz may change it within a second)."""
     global _last_stamp
-    second = int(now)
-    if _last_stamp[0] != second:
-        _last_stamp = (second, time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(second)))
+    second, zone = int(now), time.tzname[0]
+    if _last_stamp[0] != second or _last_stamp[2] != zone:
+        _last_stamp = (second, time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(second)), zone)
     return _last_stamp[1]
 
 

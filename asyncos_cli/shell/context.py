@@ -68,6 +68,9 @@ class Context:
                 self._session = Session(self.store, self.user)
             except StoreNotInitialised as e:
                 raise CommandError(str(e)) from None
+            from asyncos_cli.services import timezone
+
+            timezone.apply(self._session.config.system.timezone)  # this shell's log lines and dates
         return self._session
 
     @property
