@@ -276,3 +276,31 @@ def test_settz_moves_the_times_of_the_logs(datadir, local_zone_restored):
     line = (datadir / "logs" / "cli_logs" / "cli.current").read_text().splitlines()[-1]
     stamp = calendar.timegm(time.strptime(line[:24], "%a %b %d %H:%M:%S %Y"))  # the wall clock the line shows
     assert abs(stamp - (before + 9 * 3600)) < 120, line
+
+
+def test_last_and_who_read_the_authentication_log(datadir):
+    def at(seconds_ago: float) -> str:
+        return time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(time.time() - seconds_ago))
+
+    log = datadir / "logs" / "authentication" / "authentication.current"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("\n".join([
+        f"{at(7200)} Info: The user op1 successfully logged on from 10.0.0.5 with privilege operator using an SSH "
+        "connection.",
+        f"{at(5400)} Info: User op1 logged out of SSH session 10.0.0.5",
+        f"{at(4000)} Info: The user admin successfully logged on from 10.0.0.9 with privilege admin using an HTTPS "
+        "connection.",  # no logout line: its cookie expired after the 30-minute inactivity timeout
+        f"{at(600)} Info: The user ro1 successfully logged on from 10.0.0.7 with privilege readonly using an SSH "
+        "connection.",
+        f"{at(300)} Warning: An authentication attempt by the user eve from 10.6.6.6 failed using an SSH connection.",
+    ]) + "\n")
+    out = batch_ok(datadir, "last")
+    rows = [line.split() for line in out.splitlines()[2:]]
+    assert [r[0] for r in rows] == ["ro1", "admin", "op1"]  # newest first; failures are not logins
+    assert "still logged in" in out.splitlines()[2] and "(timed out)" in out.splitlines()[3]
+    assert rows[2][-1] == "30m" and rows[1][-1] == "30m"  # op1: 2 h ago to 1.5 h ago
+    assert [r[0] for r in (line.split() for line in batch_ok(datadir, "last --user=op1").splitlines()[2:])] == ["op1"]
+    who = [line.split() for line in batch_ok(datadir, "who").splitlines()[2:]]
+    assert [(r[0], r[-2]) for r in who] == [("ro1", "10.0.0.7"), ("admin", "console")]  # op1 left; admin's web
+    # session timed out; this console session is listed as the console
+    assert "--count: give a number" in batch_fails(datadir, "last --count=0")

@@ -31,6 +31,8 @@ EXPECTED = {
     "tlsverify":      {A, O, RO, T},
     "ping":           {A, O, RO, T},
     "settz":          {A, O},
+    "last":           {A, O, RO, T},
+    "who":            {A, O, RO, T},
     "traceroute":     {A, O, RO, T},
     "telnet":         {A, O, RO, T},
     "antivirusstatus": {A, O, RO, T},
