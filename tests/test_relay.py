@@ -186,9 +186,10 @@ def test_hard_failure_bounces_once_with_an_rfc3464_report(datadir, tmp_path):
         bounces = (datadir / "logs" / "bounces" / "bounces.current").read_text()
         assert re.search(rf"Info: Bounced: DCID {m.group(1)} MID {m.group(2)} From:<alice@example\.org> "
                          rf"To:<nobody@example\.com> RID 0 - {re.escape(m.group(3))} - .+ \(.+\)$", bounces, re.M)
-        status = (datadir / "logs" / "status" / "status.current").read_text()
-        assert re.search(r"Info: Status: CPULd \d+ DskIO \d+ RAMUtil \d+ QKUsd \d+ QKFre \d+ CrtMID \d+ .* "
-                         r"InjBytes \d+$", status, re.M)
+        status = datadir / "logs" / "status" / "status.current"  # its first line comes with the first second
+        assert wait_for(lambda: status.exists() and re.search(
+            r"Info: Status: CPULd \d+ DskIO \d+ RAMUtil \d+ QKUsd \d+ QKFre \d+ CrtMID \d+ .* InjBytes \d+$",
+            status.read_text(), re.M), 10)
     finally:
         d.stop()
         failing.stop()

@@ -24,6 +24,22 @@ GAUGE_SECONDS = 1.0
 STATUS_SECONDS = 60.0
 
 
+def _kilobytes_in(folder: Path) -> int:
+    """The queue's size; a segment the queue manager removes while we count is simply not counted."""
+    total = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for e in entries:
+        try:
+            if e.is_file():
+                total += e.stat().st_size
+        except OSError:
+            continue
+    return total // 1024
+
+
 def _human(n: int) -> str:
     """Free space as the appliance's LogAvail says it: 148G, 1T."""
     for unit in ("", "K", "M", "G", "T"):
@@ -56,13 +72,13 @@ class Monitoring(Component):
     async def tick(self, now: float) -> None:
         if not self._sample.due(now):
             return
-        if self._status_line.due(now):
-            self._bus.emit(StatusReport(self.status_readings()))
         from asyncos_cli.services.outbound import ca_bundle, fetch_ok, proxy_failure
 
         config = self._config()
         sample = self.gauges.sample()
         self.snmp.conditions.on_sample(sample, config.snmp)
+        if self._status_line.due(now):  # after the sample: the line carries this second's readings
+            self._bus.emit(StatusReport(self.status_readings()))
         self.snmp.conditions.check_connectivity(
             config, lambda url: fetch_ok(config, self._keyring, ca_bundle(config, self._run_dir), url),
             lambda e: proxy_failure(config.outbound, e))
@@ -107,8 +123,7 @@ class Monitoring(Component):
             disk = shutil.disk_usage(self._queue_dir)
         except OSError:
             disk = None
-        queue_kb = sum(e.stat().st_size for e in os.scandir(self._queue_dir) if e.is_file()) // 1024 \
-            if self._queue_dir.is_dir() else 0
+        queue_kb = _kilobytes_in(self._queue_dir)
         cpu = os.times()
         values = {
             "CPULd": g["cpu_percent"], "DskIO": g["disk_io_percent"], "RAMUtil": g["memory_percent"],
