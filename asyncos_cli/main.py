@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 from .config.datadir import DataDir
 
@@ -107,39 +106,17 @@ def _quote(value: str) -> str:
 
 
 def _detach(datadir: DataDir) -> int:
-    import subprocess
+    from .control.daemonproc import DaemonProcessError, running, start_detached
 
-    from .control.client import DaemonUnavailable, request
-
-    try:
-        request(datadir.control_socket, "ping", timeout=1)
+    if running(datadir):
         _echo(f"asyncos-cli: the gateway is already running ({datadir.control_socket})")
         return 0
-    except Exception:
-        pass
-    out_path = datadir.private_dir(datadir.logs) / "daemon.out"
-    fd = os.open(out_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "asyncos_cli", "serve"],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-            env={**os.environ, "ASYNCOS_DATA": str(datadir.root)},
-        )
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            _fail(f"the daemon exited at start (status {proc.returncode}); see {out_path}")
-        try:
-            request(datadir.control_socket, "ping", timeout=1)
-            _echo(f"asyncos-cli: gateway started in the background (pid {proc.pid})")
-            return 0
-        except DaemonUnavailable:
-            time.sleep(0.1)
-    _fail(f"the daemon did not answer within 20 s; see {out_path}")
-    return 1
+    try:
+        pid = start_detached(datadir)
+    except DaemonProcessError as e:
+        _fail(str(e))
+    _echo(f"asyncos-cli: gateway started in the background (pid {pid})")
+    return 0
 
 
 def _init(admin_passphrase_file, hostname) -> None:
@@ -190,24 +167,13 @@ def _serve(detach: bool) -> None:
 
 
 def _stop() -> None:
-    from .control.client import ControlError, DaemonUnavailable, request
+    from .control.daemonproc import DaemonProcessError, stop
 
-    datadir = DataDir.from_env()
     try:
-        pid = request(datadir.control_socket, "status")["pid"]
-        request(datadir.control_socket, "shutdown")
-    except (DaemonUnavailable, ControlError):
-        _echo("asyncos-cli: the gateway is not running")
-        return
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            _echo(f"asyncos-cli: gateway stopped (pid {pid})")
-            return
-        time.sleep(0.1)
-    _fail(f"the gateway (pid {pid}) did not stop within 15 s")
+        pid = stop(DataDir.from_env())
+    except DaemonProcessError as e:
+        _fail(str(e))
+    _echo("asyncos-cli: the gateway is not running" if pid is None else f"asyncos-cli: gateway stopped (pid {pid})")
 
 
 def _app():

@@ -304,3 +304,36 @@ def test_last_and_who_read_the_authentication_log(datadir):
     assert [(r[0], r[-2]) for r in who] == [("ro1", "10.0.0.7"), ("admin", "console")]  # op1 left; admin's web
     # session timed out; this console session is listed as the console
     assert "--count: give a number" in batch_fails(datadir, "last --count=0")
+
+
+def test_reboot_restarts_the_gateway_and_shutdown_stops_it_keeping_the_queue(datadir):
+    import smtplib
+
+    from conftest import DaemonProcess, listener_port, run_cli, wait_for
+
+    assert "The gateway is not running" in batch_fails(datadir, "reboot --delay=0")
+    d = DaemonProcess(datadir)
+    try:
+        first = d.request("status")["pid"]
+        batch_ok(datadir, "workqueue pause")  # held in the queue across the restart
+        with smtplib.SMTP("127.0.0.1", listener_port(datadir, "OutgoingMail"), timeout=20) as s:
+            s.sendmail("a@example.org", ["b@example.net"], b"Subject: kept\r\n\r\nqueued across a reboot\r\n")
+        out = batch_ok(datadir, "reboot --delay=1")
+        assert "Receiving suspended." in out and "the queue is kept (1 messages)" in out
+        assert wait_for(lambda: d.proc.poll() is not None, 30)  # the daemon that was asked went away...
+
+        def restarted():
+            try:
+                return d.request("status")["pid"] != first
+            except Exception:
+                return False
+
+        assert wait_for(restarted, 30)  # ...and a new one answers, with the message still queued
+        assert wait_for(lambda: d.request("status")["queued"] == 1, 10)
+        out = batch_ok(datadir, "shutdown --delay=0")
+        assert "System shutting down. The queue is kept on disk (1 messages)." in out
+        assert "The gateway is stopped" in out
+        assert "the gateway is not running" in run_cli(datadir, "stop").stdout
+    finally:
+        run_cli(datadir, "stop")
+        d.stop()

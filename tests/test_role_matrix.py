@@ -32,6 +32,8 @@ EXPECTED = {
     "ping":           {A, O, RO, T},
     "settz":          {A, O},
     "last":           {A, O, RO, T},
+    "reboot":         {A},
+    "shutdown":       {A},
     "who":            {A, O, RO, T},
     "traceroute":     {A, O, RO, T},
     "telnet":         {A, O, RO, T},

@@ -1,0 +1,12 @@
+"""shutdown: stop the gateway's processes cleanly (the queue is kept on disk)."""
+
+from __future__ import annotations
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.shell.registry import command
+from asyncos_cli.shell.shared.stopping import grammar, stop_gateway
+
+
+@command("shutdown", "Shut down the system to power off.", roles=R.ADMIN_ONLY, grammar=grammar("shutdown"))
+def run(ctx, args):
+    stop_gateway(ctx, args, "shutdown")
