@@ -337,3 +337,18 @@ def test_reboot_restarts_the_gateway_and_shutdown_stops_it_keeping_the_queue(dat
     finally:
         run_cli(datadir, "stop")
         d.stop()
+
+
+def test_resetconfig_restores_the_factory_configuration_but_keeps_the_way_in(datadir):
+    from conftest import interface_port
+
+    ssh_port = interface_port(datadir, "SSH")
+    batch_ok(datadir, f"sethostname mail.corp.example; userconfig new op1 --fullname='Op One' --role=operator "
+                      f"--passphrase={OP_PASS}; commit before the reset")
+    assert "confirm it with --confirm" in batch_fails(datadir, "resetconfig")
+    out = batch_ok(datadir, "resetconfig --confirm")
+    assert "All settings have been restored to the factory default." in out and "Accounts removed: op1." in out
+    config = batch_ok(datadir, "showconfig")
+    assert "mail.corp.example" not in config and "op1" not in batch_ok(datadir, "userconfig list")
+    assert interface_port(datadir, "SSH") == ssh_port  # the interfaces stay: the administrator keeps the way in
+    assert "resetconfig: factory defaults" in batch_ok(datadir, "rollbackconfig print")
