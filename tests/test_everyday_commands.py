@@ -352,3 +352,21 @@ def test_resetconfig_restores_the_factory_configuration_but_keeps_the_way_in(dat
     assert "mail.corp.example" not in config and "op1" not in batch_ok(datadir, "userconfig list")
     assert interface_port(datadir, "SSH") == ssh_port  # the interfaces stay: the administrator keeps the way in
     assert "resetconfig: factory defaults" in batch_ok(datadir, "rollbackconfig print")
+
+
+def test_diagnostic_smtpping_disk_usage_and_tracking(datadir, tmp_path):
+    from conftest import Sink, free_port
+
+    sink = Sink(tmp_path / "sink")
+    try:
+        out = batch_ok(datadir, f"diagnostic network smtpping 127.0.0.1:{sink.port} --to=b@example.com")
+        steps = [line.split()[0] for line in out.splitlines()[:5]]
+        assert steps == ["connect", "EHLO", "MAIL", "RCPT", "QUIT"] and "succeeded" in out
+        assert sink.messages() == []  # nothing was sent
+    finally:
+        sink.stop()
+    assert "cannot connect" in batch_fails(datadir, f"diagnostic network smtpping 127.0.0.1:{free_port()}")
+    usage = batch_ok(datadir, "diagnostic disk_usage")
+    assert "Filesystem:" in usage and re.search(r"^asyncos\.db\s+\d", usage, re.M)
+    assert "Messages tracked: 0" in batch_ok(datadir, "diagnostic tracking")
+    batch_fails(datadir, "diagnostic services")  # no daemon: refused with the reason, exit 1

@@ -33,6 +33,7 @@ EXPECTED = {
     "settz":          {A, O},
     "last":           {A, O, RO, T},
     "reboot":         {A},
+    "diagnostic":     {A, O, RO, T},
     "resetconfig":    {A},
     "shutdown":       {A},
     "who":            {A, O, RO, T},
