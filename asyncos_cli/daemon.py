@@ -86,6 +86,7 @@ class Daemon:
     async def _build(self) -> None:
         """Every component, in dependency order (what the relay's listeners need exists before they bind)."""
         from .components.certificates import Certificates
+        from .components.clock import Clock
         from .components.cloud import Awareness, Clicks, Remediation
         from .components.mail import Engines, Mail
         from .components.monitoring import Alerts, Monitoring
@@ -128,6 +129,7 @@ class Daemon:
             Mail(relay, maturity, current), monitoring, Engines(engines),
             Awareness(*state, use=lambda addresses: setattr(relay.scans, "repeat_clickers", addresses)),
             Clicks(*state, tracking=tracking), Remediation(lambda: connect(d.database), *state[1:]),
+            Clock(bus.emit, config),
         ]
 
     async def run(self) -> None:

@@ -370,3 +370,44 @@ def test_diagnostic_smtpping_disk_usage_and_tracking(datadir, tmp_path):
     assert "Filesystem:" in usage and re.search(r"^asyncos\.db\s+\d", usage, re.M)
     assert "Messages tracked: 0" in batch_ok(datadir, "diagnostic tracking")
     batch_fails(datadir, "diagnostic services")  # no daemon: refused with the reason, exit 1
+
+
+def test_ntpconfig_compares_the_clock_with_a_real_time_server(datadir, tmp_path):
+    """chronyd serves NTP on 127.0.0.1 (its own clock, which it never sets: -x); the gateway reads the offset."""
+    import subprocess
+
+    from conftest import DaemonProcess, free_port, wait_for
+
+    require_peer("chronyd")
+    port = free_port()
+    conf = tmp_path / "chrony.conf"
+    conf.write_text(f"port {port}\nbindaddress 127.0.0.1\ncmdport 0\nlocal stratum 8\nallow 127.0.0.1\n"
+                    f"pidfile {tmp_path / 'chronyd.pid'}\ndriftfile {tmp_path / 'drift'}\n")
+    chronyd = subprocess.Popen(["chronyd", "-x", "-d", "-f", str(conf)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT)
+    try:
+        assert "No NTP server is configured" in batch_ok(datadir, "ntpconfig print")
+        assert "the port is a number" in batch_fails(datadir, "ntpconfig new 127.0.0.1:99999")
+        batch_ok(datadir, f"ntpconfig new 127.0.0.1:{port}; commit time server")
+        assert "already configured" in batch_fails(datadir, f"ntpconfig new 127.0.0.1:{port}")
+        assert "does not set it" in batch_ok(datadir, "ntpconfig print")
+        d = DaemonProcess(datadir)
+        try:
+            seen: list[str] = []
+
+            def checked():
+                seen.append(batch_ok(datadir, "ntpconfig check"))
+                return "offset" in seen[-1]
+
+            assert wait_for(checked, 15), seen[-1:]
+            out = seen[-1]
+            assert re.search(rf"127\.0\.0\.1:{port}: offset [+-]0\.\d+ s \(stratum 8\)", out), out
+            offset = float(re.search(r"offset ([+-][\d.]+)", out).group(1))
+            assert abs(offset) < 0.5  # the same machine's clock
+            assert wait_for(lambda: re.search(r"Clock \(NTP\)\s+offset [+-]0\.\d+ s from 127\.0\.0\.1",
+                                              batch_ok(datadir, "status")), 15)
+        finally:
+            d.stop()
+    finally:
+        chronyd.terminate()
+        chronyd.wait()

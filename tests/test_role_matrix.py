@@ -33,6 +33,7 @@ EXPECTED = {
     "settz":          {A, O},
     "last":           {A, O, RO, T},
     "reboot":         {A},
+    "ntpconfig":      {A, O},
     "diagnostic":     {A, O, RO, T},
     "resetconfig":    {A},
     "shutdown":       {A},

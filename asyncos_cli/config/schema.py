@@ -41,7 +41,7 @@ from .remediation import RemediationSection
 from .reputation import *  # noqa: F401,F403
 from .reputation import ReputationSection
 from .system import *  # noqa: F401,F403
-from .system import DnsSection, LogsSection, OutboundSection, SystemSection
+from .system import DnsSection, LogsSection, NtpSection, OutboundSection, SystemSection
 from .tls import *  # noqa: F401,F403
 from .tls import CertificatesSection, SslSection
 from .users import *  # noqa: F401,F403
@@ -76,6 +76,7 @@ class Config:
     certificates: CertificatesSection
     ssl: SslSection
     dns: DnsSection
+    ntp: NtpSection
     dlp: DlpSection
     awareness: AwarenessSection
     snmp: SnmpSection

@@ -186,3 +186,32 @@ def parse_dns_server(text: str) -> tuple[str, int]:
         raise ConfigError(f"{text!r} is not an IP address (IP or IP:PORT)", "servers") from None
     check_port(port, "servers")
     return host, port
+
+
+def ntp_server_problem(text: str) -> str | None:
+    """What is wrong with an NTP server entry: HOST or HOST:PORT (a host name or an IPv4 address)."""
+    host, _, port = text.partition(":") if text.count(":") == 1 else (text, "", "")
+    if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+        return f"{text!r}: the port is a number from 1 to 65535"
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        problem = hostname_problem(host)
+        return f"{text!r}: {problem}" if problem else None
+
+
+@dataclass(frozen=True)
+class NtpSection(Section):
+    """ntpconfig: the time servers the gateway compares its clock with (the drift shows in status).
+
+    Setting the machine's clock is the operating system's job (chrony, systemd-timesyncd); no server by
+    default, so a gateway asks nobody until an administrator names one."""
+
+    name: ClassVar[str] = "ntp"
+    title: ClassVar[str] = "Time servers (NTP) the clock is compared with"
+
+    servers: tuple[str, ...] = setting((), help="Time servers: HOST or HOST:PORT.", item="server",
+                                       check=ntp_server_problem)

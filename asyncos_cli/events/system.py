@@ -314,3 +314,17 @@ STATUS_KEYS = ("CPULd", "DskIO", "RAMUtil", "QKUsd", "QKFre", "CrtMID", "CrtICID
                "CPUTTm", "CPUETm", "MaxIO", "RAMUsd", "MMLen", "DstInMem", "ResCon", "WorkQ", "QuarMsgs",
                "QuarQKUsd", "LogUsd", "SophLd", "BMLd", "CASELd", "TotalLd", "LogAvail", "EuQ", "EuqRls", "CmrkLd",
                "McafLd", "SwIn", "SwOut", "SwPgIn", "SwPgOut", "SwapUsage", "RptLd", "QtnLd", "EncrQ", "InjBytes")
+
+
+@dataclass(frozen=True)
+class ClockDrift(Event):
+    """The clock differs from a time server's by more than a second (ntpconfig)."""
+
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Warning"
+    server: str
+    offset: float
+
+    def log_line(self) -> str:
+        return (f"The system clock differs from the time server {self.server} by {self.offset:+.3f} seconds: "
+                "correct it in the operating system (chrony, systemd-timesyncd)")
