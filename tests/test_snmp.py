@@ -299,7 +299,9 @@ def test_conditions_fire_once_and_rearm_only_when_clearly_over(tmp_path):
     links = [e for e in events if isinstance(e, LinkStateChanged)]
     assert [(e.interface, e.index, e.up) for e in links] == [("eth0", 2, False)]
     name, varbinds = trap_for(links[0])
-    assert name == "linkDown" and str(varbinds[1][1]) == "eth0"
+    assert name == "linkDown" and [tuple(oid) for oid, _ in varbinds[:3]] == [
+        (1, 3, 6, 1, 2, 1, 2, 2, 1, 1, 2), (1, 3, 6, 1, 2, 1, 2, 2, 1, 7, 2), (1, 3, 6, 1, 2, 1, 2, 2, 1, 8, 2)]
+    assert [int(v) for _, v in varbinds[:3]] == [2, 1, 2] and str(varbinds[3][1]) == "eth0"  # RFC 2863, then name
     assert trap_for(events[0])[0] == "CPUUtilizationExceeded"
 
 
@@ -344,3 +346,40 @@ def test_a_traps_sysuptime_is_the_agents_uptime_not_the_sending_engines():
     asyncio.run(service._send(Sender(), "CPUUtilizationExceeded", [(mib.SYS_UPTIME[:-2] + (5, 0), 1)]))
     oid, ticks = Sender.sent_with[0]
     assert oid == mib.SYS_UPTIME and int(ticks) == (3 * 86400 + 12.34) * 100 // 1
+
+
+def test_generic_interface_and_host_checks_find_the_machine(datadir, tmp_path):
+    """IF-MIB, HOST-RESOURCES-MIB, the snmpEngine group and sysORTable, walked by net-snmp as generic monitors do."""
+    require_peer("snmpwalk", "snmpbulkwalk")
+    port = free_port()
+    _cli(datadir, f"snmpconfig setup --enabled=yes --port={port} --v3-level=noAuthNoPriv --v2c=yes "
+                  "--community=public; commit snmp")
+    d = DaemonProcess(datadir)
+    try:
+        def walk(oid, tool="snmpwalk"):
+            r = _net_snmp(tmp_path, tool, "-v2c", "-c", "public", "-On", "-t", "2", "-r", "1", f"127.0.0.1:{port}",
+                          oid)
+            assert r.returncode == 0, r.stderr
+            return r.stdout
+
+        assert wait_for(lambda: "INTEGER" in walk("1.3.6.1.2.1.2.1"), 15)
+        interfaces = walk("1.3.6.1.2.1.2.2.1")
+        names = dict(re.findall(r"\.1\.3\.6\.1\.2\.1\.2\.2\.1\.2\.(\d+) = STRING: \"?([^\"\n]+)", interfaces))
+        assert "lo" in names.values(), interfaces[:500]
+        lo = next(i for i, n in names.items() if n == "lo")
+        assert f".1.3.6.1.2.1.2.2.1.8.{lo} = INTEGER: 1" in interfaces  # loopback up (ifOperStatus)
+        assert re.search(rf"\.1\.3\.6\.1\.2\.1\.2\.2\.1\.10\.{lo} = Counter32: \d+", interfaces)
+        xtable = walk("1.3.6.1.2.1.31.1.1.1", "snmpbulkwalk")
+        assert re.search(rf"\.1\.3\.6\.1\.2\.1\.31\.1\.1\.1\.6\.{lo} = Counter64: \d+", xtable)
+        host = walk("1.3.6.1.2.1.25")
+        assert re.search(r"\.1\.3\.6\.1\.2\.1\.25\.1\.1\.0 = Timeticks:", host)  # hrSystemUptime
+        assert re.search(r"\.1\.3\.6\.1\.2\.1\.25\.2\.2\.0 = INTEGER: [1-9]\d*", host)  # hrMemorySize
+        assert '"Physical memory"' in host and str(datadir) in host  # hrStorage: RAM and the data directory
+        assert re.search(r"\.1\.3\.6\.1\.2\.1\.25\.3\.2\.1\.2\.196608 = OID: \.1\.3\.6\.1\.2\.1\.25\.3\.1\.3", host)
+        assert re.search(r"\.1\.3\.6\.1\.2\.1\.25\.3\.3\.1\.2\.196608 = INTEGER: \d+", host)  # hrProcessorLoad
+        engine = walk("1.3.6.1.6.3.10.2.1")
+        assert re.search(r"\.1\.3\.6\.1\.6\.3\.10\.2\.1\.2\.0 = INTEGER: [1-9]", engine)  # snmpEngineBoots
+        sys_or = walk("1.3.6.1.2.1.1.9")
+        assert "IF-MIB" in sys_or and "HOST-RESOURCES-MIB" in sys_or
+    finally:
+        d.stop()

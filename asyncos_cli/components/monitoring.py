@@ -13,6 +13,7 @@ from asyncos_cli import __version__
 from asyncos_cli.config.schema import Config
 from asyncos_cli.events.system import STATUS_KEYS, StatusReport
 from asyncos_cli.services.gauges import Gauges
+from asyncos_cli.services.snmp.hostinfo import HostReader
 from asyncos_cli.services.snmp.service import SnmpService
 
 from .base import Component, Every
@@ -64,6 +65,7 @@ class Monitoring(Component):
         self._status_line = Every(STATUS_SECONDS)
         self._bus = bus
         self.gauges = Gauges()
+        self._host = HostReader()
         self.snmp = SnmpService(bus, keyring, serial, self.readings, run_dir.parent / "state" / "snmp")
 
     def configure(self, config: Config) -> None:
@@ -160,7 +162,8 @@ class Monitoring(Component):
             oldest_message_age=g["oldest_message_age"], open_files=g["open_files"],
             transfer_threads=g["transfer_threads"], open_connections=g["open_connections"],
             dns_outstanding=dnsstats.in_flight, counters=self._relay.counters.as_dict(),
-            keys=self._certificates.seconds_left(), updates=self.snmp.update_rows())
+            keys=self._certificates.seconds_left(), updates=self.snmp.update_rows(),
+            host=self._host.read(self._run_dir.parent))
 
 
 class Alerts(Component):

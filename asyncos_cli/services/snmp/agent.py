@@ -39,9 +39,11 @@ class _Refused(PySnmpError):
 class GatewayInstrumentation:
     """pysnmp's MIB instrumentation interface, answered from :func:`mib.objects`."""
 
-    def __init__(self, readings: Callable[[], mib.Readings], allowed: Callable[[int, str], bool]):
+    def __init__(self, readings: Callable[[], mib.Readings], allowed: Callable[[int, str], bool],
+                 engine_objects: Callable[[], list] = list):
         self._readings = readings
         self._allowed = allowed
+        self._engine_objects = engine_objects
         self._objects: list = []
         self._oids: list = []
         self._at = 0.0
@@ -49,7 +51,7 @@ class GatewayInstrumentation:
     def _view(self):
         now = time.monotonic()
         if now - self._at > READINGS_TTL:
-            self._objects = mib.objects(self._readings())
+            self._objects = sorted(mib.objects(self._readings()) + self._engine_objects(), key=lambda p: p[0])
             self._oids = [oid for oid, _ in self._objects]
             self._at = now
         return self._objects, self._oids
@@ -133,12 +135,22 @@ class SnmpAgent:
             if settings.v2c_ipv6 else []
         ctx = context.SnmpContext(self.engine)
         ctx.unregister_context_name(b"")
-        ctx.register_context_name(b"", GatewayInstrumentation(readings, self._source_allowed))
+        self._started = time.monotonic()
+        ctx.register_context_name(b"", GatewayInstrumentation(readings, self._source_allowed, self._engine_group))
         for responder in (cmdrsp.GetCommandResponder, cmdrsp.NextCommandResponder,
                           cmdrsp.BulkCommandResponder, cmdrsp.SetCommandResponder):
             responder(self.engine, ctx)
         self.engine.open_dispatcher()
         self.requests = 0
+
+    def _engine_group(self) -> list:
+        """SNMP-FRAMEWORK-MIB's snmpEngine group: this engine's ID, boots, seconds since it started, max size."""
+        (boots,) = self.engine.get_mib_builder().import_symbols("__SNMP-FRAMEWORK-MIB", "snmpEngineBoots")
+        group = (1, 3, 6, 1, 6, 3, 10, 2, 1)
+        return [(group + (1, 0), v2c.OctetString(bytes(self.engine.snmpEngineID))),
+                (group + (2, 0), v2c.Integer(int(boots.syntax))),
+                (group + (3, 0), v2c.Integer(int(time.monotonic() - self._started))),
+                (group + (4, 0), v2c.Integer(65507))]
 
     @property
     def address(self) -> tuple[str, int]:

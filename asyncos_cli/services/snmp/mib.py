@@ -110,6 +110,8 @@ class Readings:
     keys: list = field(default_factory=list)
     #: (service name, updates, failures).
     updates: list = field(default_factory=list)
+    #: The machine's interfaces, storage and processors (IF-MIB, HOST-RESOURCES-MIB); None: not read.
+    host: object = None
 
 
 def _availability(percent: int) -> int:
@@ -160,5 +162,95 @@ def objects(r: Readings) -> list[tuple[tuple[int, ...], object]]:
     for _, (sub, key) in EXTENSION_COUNTERS.items():
         out.append((EXTENSIONS + (sub, 0), v2c.Counter32(int(r.counters.get(key, 0)) % 2**32)))
     out.append((GW_OPEN_CONNECTIONS, v2c.Gauge32(r.open_connections)))
+    out += _sys_or_table()
+    if r.host is not None:
+        out += _if_mib(r.host) + _host_resources(r.host)
     out.sort(key=lambda pair: pair[0])
+    return out
+
+
+# ---------------------------------------------------------------- the machine: IF-MIB and HOST-RESOURCES-MIB
+
+MIB2 = (1, 3, 6, 1, 2, 1)
+IF_NUMBER = MIB2 + (2, 1, 0)
+IF_ENTRY = MIB2 + (2, 2, 1)
+IF_X_ENTRY = MIB2 + (31, 1, 1, 1)
+IF_ADMIN_STATUS = IF_ENTRY + (7,)
+IF_OPER_STATUS = IF_ENTRY + (8,)
+HR = MIB2 + (25,)
+HR_STORAGE_TYPES = {"ram": HR + (2, 1, 2), "virtual": HR + (2, 1, 3), "disk": HR + (2, 1, 4)}
+HR_DEVICE_PROCESSOR = HR + (3, 1, 3)
+#: sysORTable: the MIB modules this agent implements (sysORID, sysORDescr).
+SYS_OR = (
+    ((1, 3, 6, 1, 6, 3, 1), "The MIB module for SNMP entities (SNMPv2-MIB)"),
+    (MIB2 + (31,), "The MIB module to describe generic objects for network interface sub-layers (IF-MIB)"),
+    (HR + (7, 1), "The MIB module for managing host systems (HOST-RESOURCES-MIB)"),
+    ((1, 3, 6, 1, 6, 3, 10, 3, 1, 1), "The SNMP Management Architecture MIB (SNMP-FRAMEWORK-MIB)"),
+    (ENTERPRISE + (1, 1), "The mail gateway's monitoring objects (ASYNCOS-MAIL-MIB)"),
+)
+
+
+def _c32(n: int):
+    return v2c.Counter32(int(n) % 2**32)
+
+
+def _i32(n: int):
+    return v2c.Integer(max(-2**31, min(int(n), 2**31 - 1)))
+
+
+def _sys_or_table() -> list:
+    out = [(SYSTEM + (8, 0), v2c.TimeTicks(0))]  # sysORLastChange: the table is fixed from the start
+    for i, (oid, descr) in enumerate(SYS_OR, 1):
+        out += [(SYSTEM + (9, 1, 2, i), v2c.ObjectIdentifier(oid)), (SYSTEM + (9, 1, 3, i), v2c.OctetString(descr)),
+                (SYSTEM + (9, 1, 4, i), v2c.TimeTicks(0))]
+    return out
+
+
+def _if_mib(host) -> list:
+    out = [(IF_NUMBER, _i32(len(host.interfaces)))]
+    for i in host.interfaces:
+        n = i.index
+        speed_bps = i.speed_mbps * 1_000_000
+        out += [
+            (IF_ENTRY + (1, n), _i32(n)), (IF_ENTRY + (2, n), v2c.OctetString(i.name)),
+            (IF_ENTRY + (3, n), _i32(i.kind)), (IF_ENTRY + (4, n), _i32(i.mtu)),
+            (IF_ENTRY + (5, n), v2c.Gauge32(min(speed_bps, 2**32 - 1))),
+            (IF_ENTRY + (6, n), v2c.OctetString(i.mac)), (IF_ADMIN_STATUS + (n,), _i32(1 if i.admin_up else 2)),
+            (IF_OPER_STATUS + (n,), _i32(i.oper)), (IF_ENTRY + (9, n), v2c.TimeTicks(0)),
+            (IF_ENTRY + (10, n), _c32(i.in_octets)), (IF_ENTRY + (11, n), _c32(i.in_packets - i.in_multicast)),
+            (IF_ENTRY + (13, n), _c32(i.in_drops)), (IF_ENTRY + (14, n), _c32(i.in_errors)),
+            (IF_ENTRY + (16, n), _c32(i.out_octets)), (IF_ENTRY + (17, n), _c32(i.out_packets)),
+            (IF_ENTRY + (19, n), _c32(i.out_drops)), (IF_ENTRY + (20, n), _c32(i.out_errors)),
+            (IF_X_ENTRY + (1, n), v2c.OctetString(i.name)), (IF_X_ENTRY + (2, n), _c32(i.in_multicast)),
+            (IF_X_ENTRY + (6, n), v2c.Counter64(i.in_octets % 2**64)),
+            (IF_X_ENTRY + (7, n), v2c.Counter64((i.in_packets - i.in_multicast) % 2**64)),
+            (IF_X_ENTRY + (10, n), v2c.Counter64(i.out_octets % 2**64)),
+            (IF_X_ENTRY + (11, n), v2c.Counter64(i.out_packets % 2**64)),
+            (IF_X_ENTRY + (15, n), v2c.Gauge32(i.speed_mbps)), (IF_X_ENTRY + (18, n), v2c.OctetString("")),
+        ]
+    return out
+
+
+def _host_resources(host) -> list:
+    from .hostinfo import date_and_time
+
+    out = [
+        (HR + (1, 1, 0), v2c.TimeTicks(int(host.uptime_seconds * 100) % 2**32)),
+        (HR + (1, 2, 0), v2c.OctetString(date_and_time())),
+        (HR + (1, 6, 0), v2c.Gauge32(host.processes)),
+        (HR + (1, 7, 0), _i32(0)),  # hrSystemMaxProcesses: no fixed maximum
+        (HR + (2, 2, 0), _i32(host.memory_kb)),
+    ]
+    for s in host.storage:
+        n = s.index
+        out += [(HR + (2, 3, 1, 1, n), _i32(n)), (HR + (2, 3, 1, 2, n), v2c.ObjectIdentifier(HR_STORAGE_TYPES[s.kind])),
+                (HR + (2, 3, 1, 3, n), v2c.OctetString(s.description)), (HR + (2, 3, 1, 4, n), _i32(s.unit)),
+                (HR + (2, 3, 1, 5, n), _i32(s.size)), (HR + (2, 3, 1, 6, n), _i32(s.used)),
+                (HR + (2, 3, 1, 7, n), _c32(0))]
+    for k, (descr, load) in enumerate(host.processors):
+        n = 196608 + k  # the device index net-snmp gives processors, which host checks expect
+        out += [(HR + (3, 2, 1, 1, n), _i32(n)), (HR + (3, 2, 1, 2, n), v2c.ObjectIdentifier(HR_DEVICE_PROCESSOR)),
+                (HR + (3, 2, 1, 3, n), v2c.OctetString(descr)), (HR + (3, 2, 1, 4, n), v2c.ObjectIdentifier((0, 0))),
+                (HR + (3, 2, 1, 5, n), _i32(2)), (HR + (3, 2, 1, 6, n), _c32(0)),  # running, no errors
+                (HR + (3, 3, 1, 1, n), v2c.ObjectIdentifier((0, 0))), (HR + (3, 3, 1, 2, n), _i32(load))]
     return out

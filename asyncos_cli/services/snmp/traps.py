@@ -46,8 +46,13 @@ def trap_for(event) -> tuple[str, list] | None:
     if isinstance(event, ConnectivityFailed):
         return "connectivityFailure", [(mib.GW_CONNECTION_URL, v2c.OctetString(event.url))]
     if isinstance(event, LinkStateChanged):
-        return ("linkUp" if event.up else "linkDown"), [(mib.IF_INDEX + (event.index,), v2c.Integer(event.index)),
-                                                        (mib.IF_DESCR + (event.index,), v2c.OctetString(event.interface))]
+        # RFC 2863's objects, for the row an ifTable walk shows: ifIndex, ifAdminStatus, ifOperStatus (then the
+        # interface's name, which the appliance's traps also carry).
+        n = event.index
+        return ("linkUp" if event.up else "linkDown"), [
+            (mib.IF_INDEX + (n,), v2c.Integer(n)), (mib.IF_ADMIN_STATUS + (n,), v2c.Integer(1)),
+            (mib.IF_OPER_STATUS + (n,), v2c.Integer(1 if event.up else 2)),
+            (mib.IF_DESCR + (n,), v2c.OctetString(event.interface))]
     return None
 
 
