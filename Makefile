@@ -46,11 +46,23 @@ peers:
 bench-peers: peers
 	@$(MAKE) --no-print-directory peers PEERS=bench/peers.txt
 
-test: $(VENV)/.installed-test peers
+# The IETF's SMI modules (SNMPv2-SMI, -TC, -CONF...), which Debian does not ship, for the MIB checks (smilint,
+# net-snmp reading the gateway's MIB): taken from npm's net-snmp package, which carries them.
+IETF_MIBS := .cache/ietf-mibs
+NET_SNMP_NPM := net-snmp@3.29.2
+
+$(IETF_MIBS)/SNMPv2-SMI.mib:
+	@mkdir -p $(IETF_MIBS) .cache/npm
+	@if command -v npm >/dev/null 2>&1; then \
+	    tgz=$$(cd .cache/npm && npm pack --silent $(NET_SNMP_NPM)) && \
+	    tar -xzf .cache/npm/$$tgz -C $(IETF_MIBS) --strip-components=3 package/lib/mibs; \
+	else echo "npm missing: the MIB checks that need the IETF modules are skipped"; fi
+
+test: $(VENV)/.installed-test peers $(IETF_MIBS)/SNMPv2-SMI.mib
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/cli_startup.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .cache

@@ -367,3 +367,13 @@ def gateway(datadir):
     wait_listening(d.port)
     yield d
     d.stop()
+
+
+def ietf_mib_dir() -> Path:
+    """The IETF's SMI modules (SNMPv2-SMI...) that `make test` fetches from npm (Debian does not ship them)."""
+    d = ROOT / ".cache" / "ietf-mibs"
+    if not (d / "SNMPv2-SMI.mib").exists():
+        if os.environ.get("ASYNCOS_REQUIRE_PEERS") == "1":
+            pytest.fail("the IETF MIB modules are missing: run 'make .cache/ietf-mibs/SNMPv2-SMI.mib'")
+        pytest.skip("the IETF MIB modules are missing (make .cache/ietf-mibs/SNMPv2-SMI.mib)")
+    return d

@@ -13,6 +13,7 @@ import pytest
 from conftest import (
     DaemonProcess,
     free_port,
+    ietf_mib_dir,
     listener_port,
     require_peer,
     run_cli,
@@ -232,7 +233,8 @@ def test_agent_serves_live_readings_that_agree_with_status(datadir, tmp_path, tr
                            f"127.0.0.1:{port}", "1.3.6.1.4.1.15497.1.1.1")
         assert v3walk.returncode == 0 and f".{MAIL}.20.0 = Gauge32" in v3walk.stdout, v3walk.stderr
 
-        walk = _net_snmp(tmp_path, "snmpwalk", "-v2c", "-c", "public", "-M", f"+{MIB_DIR}", "-m", "ASYNCOS-MAIL-MIB",
+        walk = _net_snmp(tmp_path, "snmpwalk", "-v2c", "-c", "public", "-M", f"+{MIB_DIR}:{ietf_mib_dir()}", "-m",
+                         "ASYNCOS-MAIL-MIB",
                          f"127.0.0.1:{port}", "1.3.6.1.4.1.15497")
         assert walk.returncode == 0, walk.stderr
         for name in ("perCentCPUUtilization.0", "workQueueMessages.0", "oldestMessageAge.0", "mailTransferThreads.0",
@@ -383,3 +385,49 @@ def test_generic_interface_and_host_checks_find_the_machine(datadir, tmp_path):
         assert "IF-MIB" in sys_or and "HOST-RESOURCES-MIB" in sys_or
     finally:
         d.stop()
+
+
+def test_the_shipped_mib_is_a_valid_smiv2_module_with_the_published_types():
+    """smilint at level 3 says nothing, pysmi compiles it, and the types and numbers are the published ones."""
+    import json
+
+    from pysmi.codegen import JsonCodeGen
+    from pysmi.compiler import MibCompiler
+    from pysmi.parser import SmiStarParser
+    from pysmi.reader import FileReader
+    from pysmi.searcher import StubSearcher
+    from pysmi.writer import CallbackWriter
+
+    require_peer("smilint")
+    ietf = ietf_mib_dir()
+    mib_file = os.path.join(MIB_DIR, "ASYNCOS-MAIL-MIB.txt")
+    lint = subprocess.run(["smilint", "-l", "3", mib_file], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "SMIPATH": str(ietf)})
+    assert lint.stdout + lint.stderr == "", lint.stdout + lint.stderr
+    out = {}
+    compiler = MibCompiler(SmiStarParser(), JsonCodeGen(),
+                           CallbackWriter(lambda name, data, _ctx: out.__setitem__(name, json.loads(data))))
+    compiler.add_sources(FileReader(MIB_DIR), FileReader(str(ietf)))
+    compiler.add_searchers(StubSearcher(*JsonCodeGen.baseMibs))
+    assert compiler.compile("ASYNCOS-MAIL-MIB")["ASYNCOS-MAIL-MIB"] == "compiled"
+    m = out["ASYNCOS-MAIL-MIB"]
+    for name in ("perCentMemoryUtilization", "perCentCPUUtilization", "perCentDiskIOUtilization",
+                 "perCentQueueUtilization"):
+        assert m[name]["syntax"]["type"] == "Integer32", name
+    assert m["keySecondsUntilExpire"]["syntax"]["type"] == "Gauge32"
+    assert m["connectionURL"]["oid"] == "1.3.6.1.4.1.15497.1.1.1.21"
+    assert m["raidEvents"]["oid"] == "1.3.6.1.4.1.15497.1.1.1.17"
+    assert {"asyncOSMailObjectsGroup", "asyncOSMailNotificationsGroup", "asyncOSMailCompliance"} <= set(m)
+
+
+def test_key_expiration_traps_name_the_row_and_the_exact_seconds():
+    from asyncos_cli.events.system import CertificateAdded, CertificateExpiring
+    from asyncos_cli.services.snmp import mib
+    from asyncos_cli.services.snmp.traps import trap_for
+
+    name, varbinds = trap_for(CertificateExpiring("mail", 3, 3 * 86400 + 125, row=2))
+    assert name == "keyExpiration"
+    assert [tuple(oid) for oid, _ in varbinds] == [mib.KEY_EXPIRATION_ENTRY + (2, 2), mib.KEY_EXPIRATION_ENTRY + (4, 2)]
+    assert str(varbinds[0][1]) == "Certificate: mail" and int(varbinds[1][1]) == 3 * 86400 + 125
+    assert int(trap_for(CertificateExpiring("old", -2, -2 * 86400, row=1))[1][1][1]) == 0  # expired: 0, not negative
+    assert trap_for(CertificateAdded("new", 86400 * 365, 3))[1][0][0] == mib.KEY_EXPIRATION_ENTRY + (2, 3)

@@ -7,7 +7,11 @@ from typing import Callable
 
 from asyncos_cli.config.schema import Config
 from asyncos_cli.events import Event
-from asyncos_cli.events.system import CertificateExpiring, DemoCertificateInUse
+from asyncos_cli.events.system import (
+    CertificateAdded,
+    CertificateExpiring,
+    DemoCertificateInUse,
+)
 from asyncos_cli.services.certificates import (
     EXPIRY_WARNING_DAYS,
     DemoCertificate,
@@ -25,6 +29,9 @@ class Certificates(Component):
         self._emit = emit
         self._tls_cache: dict = {}
         self._check = Every(86400)
+        #: What was in use at the last look (None: not looked yet), to tell SNMP monitors of added keys.
+        self._keys_in_use: tuple | None = None
+        self._labels: set[str] = set()
         self.demo = DemoCertificate.at(state_dir)
         self.demo.ensure(keyring, config().system.hostname)
         if self.demo_in_use:
@@ -63,9 +70,22 @@ class Certificates(Component):
 
     async def tick(self, now: float) -> None:
         """Warn of certificates that expire within 30 days, once a day (and at start)."""
-        if self._check.due(now):
-            for name, days in self.expiring():
-                self._emit(CertificateExpiring(name, days))
+        in_use = (self.demo_in_use, tuple(c.name for c in self._config().certificates.certificates))
+        changed = in_use != self._keys_in_use
+        if not changed and not self._check.due(now):
+            return
+        rows = {label: (i, seconds) for i, (label, seconds) in enumerate(self.seconds_left(), 1)}
+        if changed:
+            if self._keys_in_use is not None:
+                for label in sorted(set(rows) - self._labels):  # added: monitors hear of it and of its row
+                    row, seconds = rows[label]
+                    self._emit(CertificateAdded(label.removeprefix("Certificate: "), seconds, row))
+            self._keys_in_use, self._labels = in_use, set(rows)
+            if not self._check.due(now):
+                return
+        for name, days in self.expiring():
+            row, seconds = rows.get(f"Certificate: {name}", (0, days * 86400))
+            self._emit(CertificateExpiring(name, days, seconds, row))
 
     def expiring(self) -> list[tuple[str, int]]:
         """(name, days left) of the certificates within 30 days of their end, or past it."""

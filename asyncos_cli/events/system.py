@@ -86,6 +86,9 @@ class CertificateExpiring(Event):
     alert_class: ClassVar[str] = "System"
     name: str
     days_left: int
+    #: The exact seconds left (negative: expired) and its row in the SNMP key expiration table (0: no row).
+    seconds_left: int = 0
+    row: int = 0
 
     def log_line(self) -> str:
         if self.days_left < 0:
@@ -328,3 +331,16 @@ class ClockDrift(Event):
     def log_line(self) -> str:
         return (f"The system clock differs from the time server {self.server} by {self.offset:+.3f} seconds: "
                 "correct it in the operating system (chrony, systemd-timesyncd)")
+
+
+@dataclass(frozen=True)
+class CertificateAdded(Event):
+    """A certificate (a key, for SNMP) came into use; the keyExpiration trap tells monitors its row."""
+
+    log_type: ClassVar[str | None] = "system"
+    name: str
+    seconds_left: int
+    row: int
+
+    def log_line(self) -> str:
+        return f"The certificate {self.name} is in use; it expires in {max(self.seconds_left, 0) // 86400} days"

@@ -77,7 +77,8 @@ EXTENSION_COUNTERS = {
     "gwDroppedRecipients": (8, "dropped_recipients"),
 }
 GW_OPEN_CONNECTIONS = EXTENSIONS + (9, 0)
-GW_CONNECTION_URL = EXTENSIONS + (20, 0)
+CONNECTION_URL = MAIL_OBJECTS + (21, 0)  # connectionURL: only in connectivityFailure notifications
+RAID_EVENTS = MAIL_OBJECTS + (17, 0)
 GW_PROXY = EXTENSIONS + (21, 0)
 
 
@@ -132,11 +133,12 @@ def objects(r: Readings) -> list[tuple[tuple[int, ...], object]]:
         (SYSTEM + (6, 0), v2c.OctetString(r.location)),
         (SYSTEM + (7, 0), v2c.Integer(72)),  # application + end-to-end layers
     ]
+    for name, value in (("perCentMemoryUtilization", r.memory_percent), ("perCentCPUUtilization", r.cpu_percent),
+                        ("perCentDiskIOUtilization", r.disk_io_percent),
+                        ("perCentQueueUtilization", r.queue_percent)):
+        out.append((scalar(name), v2c.Integer32(max(0, min(int(value), 100)))))  # the published type
+    out.append((RAID_EVENTS, v2c.Counter32(0)))  # a software gateway has no RAID: no event ever
     gauges = {
-        "perCentMemoryUtilization": r.memory_percent,
-        "perCentCPUUtilization": r.cpu_percent,
-        "perCentDiskIOUtilization": r.disk_io_percent,
-        "perCentQueueUtilization": r.queue_percent,
         "workQueueMessages": r.work_queue,
         "oldestMessageAge": r.oldest_message_age,
         "outstandingDNSRequests": r.dns_outstanding,
@@ -153,7 +155,7 @@ def objects(r: Readings) -> list[tuple[tuple[int, ...], object]]:
         out += [(KEY_EXPIRATION_ENTRY + (1, i), v2c.Integer(i)),
                 (KEY_EXPIRATION_ENTRY + (2, i), v2c.OctetString(description)),
                 (KEY_EXPIRATION_ENTRY + (3, i), v2c.Integer(2)),  # keyIsPerpetual: false
-                (KEY_EXPIRATION_ENTRY + (4, i), v2c.Integer(max(-2**31, min(int(seconds), 2**31 - 1))))]
+                (KEY_EXPIRATION_ENTRY + (4, i), v2c.Gauge32(max(0, min(int(seconds), 2**32 - 1))))]  # 0: expired
     for i, (service, updates, failures) in enumerate(r.updates, 1):
         out += [(UPDATE_ENTRY + (1, i), v2c.Integer(i)),
                 (UPDATE_ENTRY + (2, i), v2c.OctetString(service)),

@@ -15,6 +15,7 @@ from pysnmp.proto.api import v2c
 
 from asyncos_cli.events.system import (
     AwarenessRefreshFailed,
+    CertificateAdded,
     CertificateExpiring,
     ConnectivityFailed,
     LinkStateChanged,
@@ -34,17 +35,20 @@ def trap_for(event) -> tuple[str, list] | None:
     """The trap an event stands for, with its varbinds, or None."""
     if isinstance(event, ResourceThresholdExceeded):
         if event.resource == "CPU":
-            return "CPUUtilizationExceeded", [(mib.scalar("perCentCPUUtilization"), v2c.Gauge32(event.percent))]
-        return "memoryUtilizationExceeded", [(mib.scalar("perCentMemoryUtilization"), v2c.Gauge32(event.percent))]
-    if isinstance(event, CertificateExpiring):
-        return "keyExpiration", [(mib.KEY_EXPIRATION_ENTRY + (2, 1), v2c.OctetString(f"Certificate: {event.name}")),
-                                 (mib.KEY_EXPIRATION_ENTRY + (4, 1), v2c.Integer(event.days_left * 86400))]
+            return "CPUUtilizationExceeded", [(mib.scalar("perCentCPUUtilization"), v2c.Integer32(event.percent))]
+        return "memoryUtilizationExceeded", [(mib.scalar("perCentMemoryUtilization"), v2c.Integer32(event.percent))]
+    if isinstance(event, (CertificateExpiring, CertificateAdded)):
+        # The row a walk of keyExpirationTable shows for this key, and its exact seconds (0 once expired).
+        row = event.row or 1
+        return "keyExpiration", [
+            (mib.KEY_EXPIRATION_ENTRY + (2, row), v2c.OctetString(f"Certificate: {event.name}")),
+            (mib.KEY_EXPIRATION_ENTRY + (4, row), v2c.Gauge32(max(0, min(event.seconds_left, 2**32 - 1))))]
     if isinstance(event, AwarenessRefreshFailed):
         return "updateFailure", [(mib.UPDATE_ENTRY + (2, 1), v2c.OctetString("Repeat clicker list"))]
     if isinstance(event, UpstreamProxyFailed):
         return "upstreamProxyFailure", [(mib.GW_PROXY, v2c.OctetString(f"{event.proxy}: {event.reason}"[:255]))]
     if isinstance(event, ConnectivityFailed):
-        return "connectivityFailure", [(mib.GW_CONNECTION_URL, v2c.OctetString(event.url))]
+        return "connectivityFailure", [(mib.CONNECTION_URL, v2c.OctetString(event.url))]
     if isinstance(event, LinkStateChanged):
         # RFC 2863's objects, for the row an ifTable walk shows: ifIndex, ifAdminStatus, ifOperStatus (then the
         # interface's name, which the appliance's traps also carry).
