@@ -13,6 +13,7 @@ from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import (
     HARDWARE_TRAPS,
     SNMP_AUTH_PROTOCOLS,
+    SNMP_KEY_EXTENSIONS,
     SNMP_LEVELS,
     SNMP_PASSPHRASE_MIN,
     SNMP_PRIV_PROTOCOLS,
@@ -31,6 +32,7 @@ print [--reveal]      (--reveal: the community strings in clear; administrators,
 setup [--enabled=yes|no] [--listen=IP] [--port=N] [--v3-user=NAME]
       [--v3-level=noAuthNoPriv|authNoPriv|authPriv] [--auth-protocol=MD5|SHA|SHA-224|SHA-256|SHA-384|SHA-512]
       [--auth-passphrase=P | --auth-passphrase-file=F] [--priv-protocol=DES|AES|AES-192|AES-256]
+      [--key-extension=reeder|blumenthal]
       [--priv-passphrase=P | --priv-passphrase-file=F] [--engine-id=HEX|auto]
       [--v2c=yes|no] [--community=S | --community-file=F] [--v2c-ipv4=yes|no] [--v2c-networks-v4=NET,...]
       [--v2c-ipv6=yes|no] [--v2c-networks-v6=NET,...] [--trap-version=v2c|v3]
@@ -67,15 +69,18 @@ def _batch_changes(ctx, args) -> dict:
     changes = args.take_typed((
         ("enabled", "enabled", bool), ("listen", "listen", str), ("port", "port", int),
         ("v3-user", "v3_user", str), ("v3-level", "v3_level", str), ("auth-protocol", "auth_protocol", str),
-        ("priv-protocol", "priv_protocol", str), ("v2c", "v2c_enabled", bool),
+        ("priv-protocol", "priv_protocol", str), ("key-extension", "priv_key_extension", str),
+        ("v2c", "v2c_enabled", bool),
         ("v2c-ipv4", "v2c_ipv4", bool), ("v2c-ipv6", "v2c_ipv6", bool), ("trap-version", "trap_version", str),
         ("cpu-threshold", "cpu_threshold", int),
         ("memory-threshold", "memory_threshold", int), ("connectivity-url", "connectivity_url", str),
         ("location", "location", str), ("contact", "contact", str)))
-    for opt, name in (("v3-level", "v3_level"), ("auth-protocol", "auth_protocol"), ("priv-protocol", "priv_protocol")):
+    for opt, name in (("v3-level", "v3_level"), ("auth-protocol", "auth_protocol"), ("priv-protocol", "priv_protocol"),
+                      ("key-extension", "priv_key_extension")):
         if name in changes:
             changes[name] = _canonical(changes[name], {"v3_level": SNMP_LEVELS, "auth_protocol": SNMP_AUTH_PROTOCOLS,
-                                                       "priv_protocol": SNMP_PRIV_PROTOCOLS}[name], opt)
+                                                       "priv_protocol": SNMP_PRIV_PROTOCOLS,
+                                                       "priv_key_extension": SNMP_KEY_EXTENSIONS}[name], opt)
     for opt, name in (("auth-passphrase", "auth_passphrase"), ("priv-passphrase", "priv_passphrase")):
         value = args.secret(opt, ctx)
         if value is not None:
@@ -203,6 +208,11 @@ def _ask_v3(ctx, s, changes: dict) -> None:
     if level == "authPriv":
         changes["priv_protocol"] = SNMP_PRIV_PROTOCOLS[p.choose(
             "Select SNMPv3 privacy protocol:", SNMP_PRIV_PROTOCOLS, SNMP_PRIV_PROTOCOLS.index(s.priv_protocol))]
+        if changes["priv_protocol"] in ("AES-192", "AES-256"):
+            labels = ["Reeder (as Cisco devices; net-snmp -x AES-256-C)", "Blumenthal (net-snmp -x AES-256)"]
+            changes["priv_key_extension"] = SNMP_KEY_EXTENSIONS[p.choose(
+                "Select the key extension for AES-192/256 keys:", labels,
+                SNMP_KEY_EXTENSIONS.index(s.priv_key_extension))]
         if s.priv_passphrase is None or p.yes_no("Do you want to change the SNMPv3 privacy passphrase?", False):
             while True:
                 priv = p.secret("Enter the SNMPv3 privacy passphrase.",
@@ -358,6 +368,10 @@ def show(ctx, reveal: bool = False) -> None:
     ctx.say(f"Listening on: {s.listen} port {s.port}")
     auth = "" if s.v3_level == "noAuthNoPriv" else f", authentication {s.auth_protocol}"
     priv = f", privacy {s.priv_protocol}" if s.v3_level == "authPriv" else ""
+    if s.v3_level == "authPriv" and s.priv_protocol in ("AES-192", "AES-256"):
+        priv += (" with Reeder's key extension (as Cisco devices; net-snmp -x " + s.priv_protocol + "-C)"
+                 if s.priv_key_extension == "reeder" else
+                 " with Blumenthal's key extension (net-snmp -x " + s.priv_protocol + ")")
     ctx.say(f"SNMPv3: user {s.v3_user}, {s.v3_level}{auth}{priv}; passphrases "
             f"{'set' if s.auth_passphrase else 'not set'}")
     ctx.say(f"SNMP engine ID: {s.engine_id or 'derived from the serial number'}")

@@ -431,3 +431,30 @@ def test_key_expiration_traps_name_the_row_and_the_exact_seconds():
     assert str(varbinds[0][1]) == "Certificate: mail" and int(varbinds[1][1]) == 3 * 86400 + 125
     assert int(trap_for(CertificateExpiring("old", -2, -2 * 86400, row=1))[1][1][1]) == 0  # expired: 0, not negative
     assert trap_for(CertificateAdded("new", 86400 * 365, 3))[1][0][0] == mib.KEY_EXPIRATION_ENTRY + (2, 3)
+
+
+@pytest.mark.parametrize("extension, net_snmp", [("reeder", "AES-256-C"), ("blumenthal", "AES-256"),
+                                                 ("reeder", "AES-192-C"), ("blumenthal", "AES-192")])
+def test_aes_192_and_256_with_sha1_interoperate_with_net_snmp(datadir, tmp_path, extension, net_snmp):
+    """SHA-1 gives 20 bytes, AES-256 needs 32: the key extension decides, and must be net-snmp's choice too."""
+    require_peer("snmpget")
+    port = free_port()
+    protocol = net_snmp.removesuffix("-C")
+    for name, text in (("a", "sha1authpass"), ("p", "aesprivpass1")):
+        (tmp_path / name).write_text(text + "\n")
+    _cli(datadir, f"snmpconfig setup --enabled=yes --port={port} --v3-level=authPriv --auth-protocol=SHA "
+                  f"--auth-passphrase-file={tmp_path / 'a'} --priv-protocol={protocol} --key-extension={extension} "
+                  f"--priv-passphrase-file={tmp_path / 'p'} --location=Rack9; commit snmp")
+    assert ("Reeder's" if extension == "reeder" else "Blumenthal's") in _cli(datadir, "snmpconfig print").stdout
+    d = DaemonProcess(datadir)
+    try:
+        def get(x: str):
+            return _net_snmp(tmp_path, "snmpget", "-v3", "-l", "authPriv", "-u", "v3get", "-a", "SHA", "-A",
+                             "sha1authpass", "-x", x, "-X", "aesprivpass1", "-Oqv", "-t", "2", "-r", "0",
+                             f"127.0.0.1:{port}", "1.3.6.1.2.1.1.6.0")
+
+        assert wait_for(lambda: get(net_snmp).stdout.strip() == '"Rack9"', 15), get(net_snmp).stderr
+        other = f"{protocol}-C" if extension == "blumenthal" else protocol
+        assert get(other).stdout.strip() != '"Rack9"'  # the other extension gives another key: no answer
+    finally:
+        d.stop()

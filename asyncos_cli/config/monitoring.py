@@ -20,6 +20,7 @@ from .validators import (
 SNMP_LEVELS = ("noAuthNoPriv", "authNoPriv", "authPriv")
 SNMP_AUTH_PROTOCOLS = ("MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512")
 SNMP_PRIV_PROTOCOLS = ("DES", "AES", "AES-192", "AES-256")
+SNMP_KEY_EXTENSIONS = ("reeder", "blumenthal")
 #: snmpconfig's numbered trap table, in the appliance's order. Hardware traps stay in the table (an
 #: administrator's configuration keeps its meaning) but no condition of a software gateway raises them.
 SNMP_TRAPS = ("CPUUtilizationExceeded", "RAIDStatusChange", "connectivityFailure", "fanFailure", "highTemperature",
@@ -71,6 +72,11 @@ class SnmpSection(Section):
     auth_passphrase: Optional[Secret] = setting(None, help="The SNMPv3 authentication passphrase.", secret=True)
     priv_protocol: str = setting("AES", help="The SNMPv3 privacy protocol.", choices=SNMP_PRIV_PROTOCOLS)
     priv_passphrase: Optional[Secret] = setting(None, help="The SNMPv3 privacy passphrase.", secret=True)
+    #: How AES-192/256 keys are lengthened when the authentication hash is shorter (MD5, SHA-1): "reeder", as
+    #: Cisco devices do (net-snmp -x AES-256-C), or "blumenthal" (net-snmp -x AES-256).
+    priv_key_extension: str = setting("reeder", help="AES-192/256 key extension: reeder (Cisco; net-snmp -x "
+                                      "AES-256-C) or blumenthal (net-snmp -x AES-256).",
+                                      choices=SNMP_KEY_EXTENSIONS, option="key-extension")
     #: Hex, RFC 3411 format; empty: derived from the enterprise number and the serial number.
     engine_id: str = ""
     v2c_enabled: bool = setting(False, help="Also service SNMP v1/v2c requests.", option="v2c")

@@ -15,12 +15,18 @@ AUTH = {
     "SHA-384": snmp_config.USM_AUTH_HMAC256_SHA384,
     "SHA-512": snmp_config.USM_AUTH_HMAC384_SHA512,
 }
-# net-snmp's AES-192/AES-256 use the Blumenthal key extension, which pysnmp calls plain CFB192/CFB256.
+# AES-192/256 need longer keys than MD5 and SHA-1 give; two ways of lengthening them exist. pysnmp's plain
+# CFB192/CFB256 are Reeder's (what Cisco devices do, net-snmp's "-x AES-256-C"); its *_BLUMENTHAL ones are
+# Blumenthal's draft (net-snmp's "-x AES-256"). snmpconfig's key extension picks one per user.
 PRIV = {
     "DES": snmp_config.USM_PRIV_CBC56_DES,
     "AES": snmp_config.USM_PRIV_CFB128_AES,
     "AES-192": snmp_config.USM_PRIV_CFB192_AES,
     "AES-256": snmp_config.USM_PRIV_CFB256_AES,
+}
+BLUMENTHAL = {
+    "AES-192": snmp_config.USM_PRIV_CFB192_AES_BLUMENTHAL,
+    "AES-256": snmp_config.USM_PRIV_CFB256_AES_BLUMENTHAL,
 }
 #: RFC 3411 engine ID prefix for enterprise 15497 (high bit set), then format 4 (text).
 ENGINE_ID_PREFIX = bytes.fromhex("80003c89") + b"\x04"
@@ -42,7 +48,9 @@ def usm_protocols(settings, keyring):
     auth = (AUTH[settings.auth_protocol], keyring.reveal(settings.auth_passphrase))
     if level == "authNoPriv":
         return auth, (snmp_config.USM_PRIV_NONE, None)
-    return auth, (PRIV[settings.priv_protocol], keyring.reveal(settings.priv_passphrase))
+    table = BLUMENTHAL if settings.priv_key_extension == "blumenthal" and settings.priv_protocol in BLUMENTHAL \
+        else PRIV
+    return auth, (table[settings.priv_protocol], keyring.reveal(settings.priv_passphrase))
 
 
 @contextmanager
