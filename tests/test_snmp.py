@@ -323,6 +323,9 @@ def test_the_agent_answers_after_every_one_of_twenty_snmp_commits(datadir, tmp_p
             assert wait_for(lambda: _net_snmp(tmp_path, "snmpget", "-v2c", "-c", "public", "-Oqv", "-t", "1", "-r",
                                               "0", f"127.0.0.1:{port}", "1.3.6.1.2.1.1.6.0").stdout.strip()
                             == f'"L{i}"', 15), (i, _cli(datadir, "status").stdout[-800:])
+            walk = _net_snmp(tmp_path, "snmpwalk", "-v2c", "-c", "public", "-On", "-t", "1", "-r", "1",
+                             f"127.0.0.1:{port}", "1.3.6.1.2.1.2.2.1.2")  # and an interface walk, as monitors do
+            assert walk.returncode == 0 and '"lo"' in walk.stdout, (i, walk.stdout, walk.stderr)
         assert "error" not in _cli(datadir, "status").stdout.split("SNMP agent and traps", 1)[1].split("\n")[0]
         # pysnmp's engine boot counter lives in the data directory, not in /tmp.
         assert list((datadir / "state" / "snmp").glob("__pysnmp/*/boots")), list((datadir / "state").iterdir())
