@@ -461,3 +461,40 @@ def test_aes_192_and_256_with_sha1_interoperate_with_net_snmp(datadir, tmp_path,
         assert get(other).stdout.strip() != '"Rack9"'  # the other extension gives another key: no answer
     finally:
         d.stop()
+
+
+def test_walks_at_every_security_level_and_protocol_pair(datadir, tmp_path):
+    """net-snmp's snmpwalk and snmpbulkwalk against one agent, re-committed for each level and protocol pair."""
+    require_peer("snmpwalk", "snmpbulkwalk")
+    port = free_port()
+    for name, text in (("a", "walkauthpass1"), ("p", "walkprivpass1")):
+        (tmp_path / name).write_text(text + "\n")
+    pairs = [("noAuthNoPriv", None, None)]
+    pairs += [("authNoPriv", a, None) for a in ("MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512")]
+    pairs += [("authPriv", a, p) for a in ("MD5", "SHA", "SHA-256", "SHA-512") for p in ("DES", "AES", "AES-192",
+                                                                                          "AES-256")]
+    _cli(datadir, f"snmpconfig setup --enabled=yes --port={port} --v3-level=noAuthNoPriv; commit snmp")
+    d = DaemonProcess(datadir)
+    failures = []
+    try:
+        for level, auth, priv in pairs:
+            options = f"--v3-level={level}"
+            argv = ["-v3", "-l", level, "-u", "v3get"]
+            if auth:
+                options += f" --auth-protocol={auth} --auth-passphrase-file={tmp_path / 'a'}"
+                argv += ["-a", auth, "-A", "walkauthpass1"]
+            if priv:
+                options += f" --priv-protocol={priv} --priv-passphrase-file={tmp_path / 'p'}"
+                argv += ["-x", priv + ("-C" if priv in ("AES-192", "AES-256") else ""), "-X", "walkprivpass1"]
+            _cli(datadir, f"snmpconfig setup {options}; commit {level} {auth} {priv}")
+            for tool in ("snmpwalk", "snmpbulkwalk"):
+                def walked():
+                    r = _net_snmp(tmp_path, tool, *argv, "-On", "-t", "1", "-r", "1", f"127.0.0.1:{port}",
+                                  "1.3.6.1.2.1.1")
+                    return r.returncode == 0 and ".1.3.6.1.2.1.1.5.0 = STRING" in r.stdout
+
+                if not wait_for(walked, 10):
+                    failures.append((tool, level, auth, priv))
+        assert failures == [], failures
+    finally:
+        d.stop()
