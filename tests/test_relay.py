@@ -275,8 +275,12 @@ def test_queue_commands_on_a_stuck_destination(datadir, tmp_path):
         assert "a@example.com" in out and "Subject: queued 1" in out and "Last error: 4" in out
         assert "There are no messages" in run_cli(datadir, "-c", "showrecipients sender bob@example.org").stdout
         out = run_cli(datadir, "-c", "tophosts").stdout
-        assert re.search(r"1\s+example\.com\s+3\s+\d+", out), out
-        assert "Active Recipients: 3" in run_cli(datadir, "-c", "hoststatus example.com").stdout
+        # Active 3, connections out, delivered 0, soft bounced (each deferral), hard 0; '*': down is for a host that
+        # did not answer, and this one answers 4xx.
+        assert re.search(r"^\s+1  example\.com\s+3\s+\d+\s+0\s+[1-9]\d*\s+0$", out, re.M), out
+        status = run_cli(datadir, "-c", "hoststatus example.com").stdout
+        assert re.search(r"Active Recipients\s+3$", status, re.M) and "Host up/down:                    up" in status
+        assert re.search(r"Soft Bounced Events\s+[1-9]", status), status
         out = run_cli(datadir, "-c", "deleterecipients recipient a@example.com").stdout
         assert "1 recipients deleted" in out
         out = run_cli(datadir, "-c", "bouncerecipients recipient b@example.com").stdout
@@ -287,6 +291,8 @@ def test_queue_commands_on_a_stuck_destination(datadir, tmp_path):
         assert "delivered to" in out
         assert wait_for(lambda: good.message_ids() == ["<q-2@example.org>"], 20)
         assert wait_for(lambda: d.request("status")["queued"] == 0, 10)
+        out = run_cli(datadir, "-c", "tophosts --sort=delivered").stdout
+        assert re.search(r"^\s+1  example\.com\s+0\s+0\s+1\s+", out, re.M), out  # c, through the redirect
         run_cli(datadir, "-c", "redirectrecipients clear")
         log = mail_log(datadir)
         assert re.search(r"Message aborted MID \d+ Dropped", log) and re.search(r"Bounced: DCID 0 MID \d+ to RID 0", log)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Callable
 
 import aiosmtplib
@@ -32,7 +33,7 @@ from asyncos_cli.services.smtpout import sni as _sni
 
 from . import fates
 from .fates import Emit
-from .spool import DELIVERED, PENDING, QueuedMessage, Recipient
+from .spool import BOUNCED, DELIVERED, PENDING, QueuedMessage, Recipient
 
 #: An idle delivery connection is reused for the next message to the same host within this time.
 IDLE_SECONDS = 10.0
@@ -65,6 +66,8 @@ class DeliveryAgent:
         self.open_connections = 0
         #: redirectrecipients: every delivery goes here (HOST[:PORT]) until cleared or restart.
         self.redirect_to: Hop | None = None
+        #: Per destination domain since the daemon started (tophosts, hoststatus).
+        self.hosts: dict[str, HostStats] = {}
 
     @property
     def last_dcid(self) -> int:
@@ -94,17 +97,32 @@ class DeliveryAgent:
     async def _deliver_domain(self, msg: QueuedMessage, domain: str, rcpts: list[Recipient], config: Config):
         dest = config.delivery.for_domain(domain)
         slots = self._domain_slots.setdefault(f"{domain}/{dest.concurrency}", asyncio.Semaphore(dest.concurrency))
+        host = self.hosts.setdefault(domain, HostStats())
         async with slots:
+            host.connections_out += 1
             try:
                 hops = await self._hops(domain, config)
                 if hops == DEV_NULL:
                     fates.drop(self.emit, msg, rcpts, "route /dev/null")
                     return
                 await self._deliver_via(msg, hops, rcpts, dest, config)
+                host.down = False
             except _HardFailure as e:
                 self._bounce(msg, rcpts, str(e), 0)
             except Deferred as e:
+                host.down = "connection to" in str(e) or "no destination host" in str(e)
                 fates.delay(self.emit, msg, rcpts, str(e), e.dcid)
+            finally:
+                host.connections_out -= 1
+                host.last_activity = self.clock()
+                for r in rcpts:
+                    if r.state == DELIVERED:
+                        host.delivered += 1
+                    elif r.state == BOUNCED:
+                        host.hard_bounced += 1
+                        host.last_5xx = r.detail
+                    elif r.state == PENDING and r.detail:
+                        host.soft_bounced += 1
 
     async def _hops(self, domain: str, config: Config):
         if self.redirect_to is not None:
@@ -315,6 +333,19 @@ class DeliveryAgent:
 
     def _bounce(self, msg, rcpts, reply: str, dcid: int) -> None:
         fates.bounce(self.emit, msg, rcpts, reply, dcid)
+
+
+@dataclass
+class HostStats:
+    """A destination's delivery figures since the daemon started (what tophosts and hoststatus show)."""
+
+    delivered: int = 0
+    hard_bounced: int = 0
+    soft_bounced: int = 0
+    connections_out: int = 0
+    down: bool = False
+    last_activity: float = 0.0
+    last_5xx: str = ""
 
 
 class _HardFailure(Exception):

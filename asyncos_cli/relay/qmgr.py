@@ -409,20 +409,35 @@ class QueueManager:
         return {"recipients": done, "in_delivery": busy}
 
     def host_summary(self) -> list[dict]:
-        """tophosts / hoststatus: pending recipients per destination domain."""
+        """tophosts / hoststatus: per destination domain, what is queued for it and how delivery to it went."""
         hosts: dict[str, dict] = {}
+
+        def host(domain: str) -> dict:
+            return hosts.setdefault(domain, {"domain": domain, "pending": 0, "in_delivery": 0, "unattempted": 0,
+                                             "last_error": "", "oldest": None, "youngest": None, "delivered": 0,
+                                             "hard_bounced": 0, "soft_bounced": 0, "connections_out": 0,
+                                             "down": False, "last_activity": 0.0, "last_5xx": ""})
+
         for msg in self._messages.values():
             for r in msg.pending():
                 try:
                     domain = ascii_domain(split(r.address)[1])
                 except AddressError:
                     continue
-                h = hosts.setdefault(domain, {"domain": domain, "pending": 0, "in_delivery": 0, "last_error": ""})
+                h = host(domain)
                 h["pending"] += 1
+                if msg.attempts == 0:
+                    h["unattempted"] += 1
                 if msg.mid in self._in_flight:
                     h["in_delivery"] += 1
                 if msg.last_error:
                     h["last_error"] = msg.last_error
+                h["oldest"] = min(h["oldest"] or msg.received, msg.received)
+                h["youngest"] = max(h["youngest"] or msg.received, msg.received)
+        for domain, stats in self.agent.hosts.items():
+            host(domain).update(delivered=stats.delivered, hard_bounced=stats.hard_bounced,
+                                soft_bounced=stats.soft_bounced, connections_out=stats.connections_out,
+                                down=stats.down, last_activity=stats.last_activity, last_5xx=stats.last_5xx)
         return sorted(hosts.values(), key=lambda h: -h["pending"])
 
 
