@@ -1,7 +1,8 @@
-"""findevent: message tracking: search finished messages, or show one message's whole history.
+"""findevent: message tracking: search messages (finished ones, and those still in the queue: the daemon writes
+what it has in memory first), or show one message's whole history.
 
-The daemon writes the tracking records of finished messages every half
-second; messages still in the queue are shown by showrecipients.
+Interactively, without options, the appliance's questions: what to search by (envelope FROM, Message ID,
+Subject, envelope TO), the value, and which messages (all, or a time range).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def run(ctx, args):
     filters = {field: str(args.take_option(opt)) for opt, field in _OPTIONS if opt in args.options}
     limit = int(args.take_option("limit", 100))
     args.expect_done("findevent")
+    if not filters and not ctx.batch:
+        filters = _ask(ctx)
     for key in ("since", "until"):
         if key in filters:
             filters[key] = moment(filters[key])
@@ -79,3 +82,24 @@ def run(ctx, args):
         ctx.prompter.page(render_rich(table, width=140))
     else:
         raise CommandError("--format takes table, csv or json")
+
+
+#: The appliance's search types, and the filter each fills.
+SEARCHES = (("Search by envelope FROM", "sender", "Enter the envelope sender, or part of it, to search for."),
+            ("Search by Message ID", "mid", "Enter the MID to search for."),
+            ("Search by Subject", "subject", "Enter the words of the subject to search for."),
+            ("Search by envelope TO", "recipient", "Enter the envelope recipient, or part of it, to search for."))
+
+
+def _ask(ctx) -> dict:
+    p = ctx.prompter
+    label, field, question = SEARCHES[p.choose("Please choose which type of search you want to perform:",
+                                               [s[0] for s in SEARCHES], 0)]
+    value = p.ask(question, validate=(lambda v: None if v.isdigit() else "A MID is a number.")
+                  if field == "mid" else None)
+    filters = {field: value.strip()}
+    if p.choose("Please choose which messages to search:", ["Search all tracked messages",
+                                                            "Search within a time range"], 0) == 1:
+        hours = p.ask_int("Enter the number of hours back to start searching.", 24, 1, 24 * 366)
+        filters["since"] = str(time.time() - hours * 3600)
+    return filters

@@ -411,3 +411,31 @@ def test_ntpconfig_compares_the_clock_with_a_real_time_server(datadir, tmp_path)
     finally:
         chronyd.terminate()
         chronyd.wait()
+
+
+def test_findevent_wizard_asks_the_appliances_questions(datadir):
+    import sqlite3
+
+    from asyncos_cli.config.datadir import DataDir
+    from asyncos_cli.services.tracking import _SCHEMA, TrackingRecord, write_records
+    from asyncos_cli.shell.context import Context
+    from asyncos_cli.shell.runner import Shell
+    from asyncos_cli.shell.scripted import ScriptedPrompter
+
+    conn = sqlite3.connect(DataDir(datadir).database)
+    conn.executescript(_SCHEMA)
+    rec = TrackingRecord(77, 5, time.time() - 3600, "alice@example.org", ("bob@example.com",), 100, "wizard test",
+                         "<w@x>")
+    rec.final_action, rec.finished, rec.policies = "DELIVERED", time.time() - 3500, ["incoming DEFAULT"]
+    with conn:
+        write_records(conn, [rec])
+    conn.close()
+    p = ScriptedPrompter(["4", "bob@example.com", "2", "2"])  # envelope TO, the address, a time range: 2 hours
+    Shell(Context(DataDir(datadir), p, confined=False)).execute("findevent")
+    text = p.text
+    assert "Please choose which type of search you want to perform:" in text and "Search by envelope TO" in text
+    assert "Enter the number of hours back to start searching." in text
+    assert re.search(r"│ 77 +│.*wizard test", text), text
+    p = ScriptedPrompter(["2", "x", "77", "1"])  # by MID: a non-number is re-asked
+    Shell(Context(DataDir(datadir), p, confined=False)).execute("findevent")
+    assert "A MID is a number." in p.text and re.search(r"│ 77 +│", p.text)
