@@ -309,9 +309,11 @@ def test_last_and_who_read_the_authentication_log(datadir):
 def test_reboot_restarts_the_gateway_and_shutdown_stops_it_keeping_the_queue(datadir):
     import smtplib
 
-    from conftest import DaemonProcess, listener_port, run_cli, wait_for
+    from conftest import DaemonProcess, free_port, listener_port, run_cli, wait_for
 
     assert "The gateway is not running" in batch_fails(datadir, "reboot --delay=0")
+    # A destination that refuses connections: the message stays queued (deferred) across the restart.
+    batch_ok(datadir, f"smtproutes new example.net 127.0.0.1:{free_port()}; commit a closed destination")
     d = DaemonProcess(datadir)
     try:
         first = d.request("status")["pid"]
