@@ -364,12 +364,21 @@ def test_reports_show_the_numbers_the_api_and_report_give_for_the_same_range(web
 # ---------------------------------------------------------------- part two: settings pages and search & remediate
 
 
+def follow(web, element) -> None:
+    """Click what loads a new page, and wait until the old one is gone (its elements stale), then for the new."""
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    element.click()
+    WebDriverWait(web.driver, 15).until(EC.staleness_of(element))
+    until(lambda: text_of(web.driver), 10)
+
+
 def submit(web, form_action: str, name: str):
     """Click the submit button of the form posting to ``form_action``, and keep a screenshot of the answer."""
     from selenium.webdriver.common.by import By
 
-    web.driver.find_element(By.CSS_SELECTOR, f"form[action='{form_action}'] button[type='submit']").click()
-    until(lambda: text_of(web.driver), 10)
+    follow(web, web.driver.find_element(By.CSS_SELECTOR, f"form[action='{form_action}'] button[type='submit']"))
     web.shot += 1
     web.driver.save_screenshot(str(web.shots / f"{web.shot:02d}-{name}.png"))
     return web.driver
@@ -431,12 +440,12 @@ def test_scan_behavior_passphrase_added_in_the_browser_opens_a_protected_zip(web
     commit(web, "passphrases from the web")
     assert opened_by() == ["priority 2"]
     # Reorder: moving the right passphrase up makes it priority 1; trace now names that priority.
-    d.find_element(By.CSS_SELECTOR, "button[aria-label='Move down priority 1']").click()
+    follow(web, d.find_element(By.CSS_SELECTOR, "button[aria-label='Move down priority 1']"))
     assert until(lambda: "moved down" in text_of(d), 10)
     commit(web, "reorder")
     assert opened_by() == ["priority 1"]
     # Edit: a priority another passphrase holds is refused next to the field; a free one is pending until Abandon.
-    d.find_element(By.XPATH, "//tr[td[1]='1']//button[text()='Edit']").click()
+    follow(web, d.find_element(By.XPATH, "//tr[td[1]='1']//button[text()='Edit']"))
     d.find_element(By.ID, "priority").clear()
     d.find_element(By.ID, "priority").send_keys("2")
     submit(web, "/settings/scan-behavior/edit", "scan-behavior-edit-clash")
@@ -468,7 +477,7 @@ def test_dlp_policy_made_in_the_browser_quarantines_an_outgoing_nric(web):
 
     d = login(web, "operator")
     visit(web, "/settings/dlp", "dlp-policies")
-    d.find_element(By.LINK_TEXT, "Privacy Protection").click()
+    follow(web, d.find_element(By.LINK_TEXT, "Privacy Protection"))
     checked = {b.get_attribute("value") for b in d.find_elements(By.CSS_SELECTOR, "input[name='classifiers']")
                if b.is_selected()}
     assert checked == {"id-ktp", "my-mykad", "th-id", "ph-umid", "sg-nric"}
