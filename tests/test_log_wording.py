@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from asyncos_cli.events import auth, escape_controls, mail, system
+from asyncos_cli.events import auth, engines, escape_controls, mail, system
 
 N, IP, WORD = r"\d+", r"\d{1,3}(?:\.\d{1,3}){3}", r"[\w.-]+"
 
@@ -85,6 +85,15 @@ TABLE = [
      [mail.PolicyMatched(6, "DEFAULT", "incoming", True)]),
     ("ICID 5 close", rf"^ICID {N} close$", [mail.SmtpClosed(5)]),
     ("DCID 8 close", rf"^DCID {N} close$", [mail.DeliveryClosed(8)]),
+    # Anti-virus log (the engine's own layout)
+    ("sophos  antivirus - MID 69391938 - Result 'CLEAN' ()", rf"^\w+  antivirus - MID {N} - Result 'CLEAN' \(\)$",
+     [engines.AntivirusScanned(6, "NEGATIVE")]),
+    ("sophos  antivirus - MID 66842418 0 - Virus 'CXmail/Phish-O' 'body.scan/Payment.html' 1 0",
+     rf"^\w+  antivirus - MID {N} 0 - Virus '[^']+' '[^']+' 1 0$",
+     [engines.AntivirusScanned(6, "POSITIVE", "Eicar-Signature ; action drop")]),
+    ("sophos  antivirus - MID 68431780 0 - Error - 'Encrypted' '0x8004021'",
+     rf"^\w+  antivirus - MID {N} 0 - Error - '\w+' '[^']*'$",
+     [engines.AntivirusScanned(6, "ENCRYPTED", "protected zip"), engines.AntivirusScanned(6, "UNSCANNABLE", "x")]),
     # Authentication log
     ("An authentication attempt by the user admin from 192.0.2.7 failed using an SSH connection.",
      rf"^An authentication attempt by the user \S+ from {IP} failed using an \w+ connection\.$",
@@ -135,6 +144,6 @@ def test_the_status_line_has_every_key_in_the_appliances_order():
 
 
 def test_engine_verdicts_also_go_to_their_own_logs():
-    assert mail.StageVerdict(6, "antivirus", "NEGATIVE").also_logged_to == ("antivirus",)
     assert mail.StageVerdict(6, "antispam", "NEGATIVE").also_logged_to == ("antispam",)
     assert mail.StageVerdict(6, "dlp", "NEGATIVE").also_logged_to == ()
+    assert mail.StageVerdict(6, "antivirus", "NEGATIVE").also_logged_to == ()  # its log has a layout of its own

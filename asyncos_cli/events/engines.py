@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -30,11 +31,13 @@ class EngineUnavailable(Event):
 @dataclass(frozen=True)
 class AntivirusUnavailable(EngineUnavailable):
     alert_class: ClassVar[str] = "Anti-Virus"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("antivirus",)
 
 
 @dataclass(frozen=True)
 class AntispamUnavailable(EngineUnavailable):
     alert_class: ClassVar[str] = "Anti-Spam"
+    also_logged_to: ClassVar[tuple[str, ...]] = ("antispam",)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,10 @@ class EngineAvailable(Event):
     log_type: ClassVar[str | None] = "system"
     engine: str
     after_seconds: float
+
+    @property
+    def also_logged_to(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.engine,) if self.engine in ("antivirus", "antispam") else ()
 
     def log_line(self) -> str:
         return (f"{ENGINE_TITLES.get(self.engine, self.engine)} is available again "
@@ -126,3 +133,27 @@ class MessageDeferred(Event):
 
     def log_line(self) -> str:
         return f"MID {self.mid} deferred: {self.why}; scanning again in {self.retry_seconds} s"
+
+
+@dataclass(frozen=True)
+class AntivirusScanned(Event):
+    """One message's anti-virus result as the appliance's antivirus log writes it (the engine's own log)."""
+
+    log_type: ClassVar[str | None] = "antivirus"
+    mid: int
+    verdict: str  # the scanning stage's: NEGATIVE, POSITIVE, UNSCANNABLE, ENCRYPTED, SKIPPED
+    detail: str = ""
+    engine: str = "clamav"
+
+    def log_line(self) -> str:
+        head = f"{self.engine}  antivirus - MID {self.mid}"
+        if self.verdict == "POSITIVE":
+            name = self.detail.partition(";")[0].strip() or "unknown"
+            found = re.fullmatch(r"(.+?) \(in (.+)\)", name)  # "Name (in report.zip/report.bin)"
+            where = f"body.scan/{found.group(2)}" if found else "body.scan"
+            return f"{head} 0 - Virus '{found.group(1) if found else name}' '{where}' 1 0"
+        if self.verdict in ("UNSCANNABLE", "ENCRYPTED"):
+            return f"{head} 0 - Error - '{self.verdict.capitalize()}' '{self.detail}'"
+        if self.verdict == "NEGATIVE":
+            return f"{head} - Result 'CLEAN' ()"
+        return f"{head} - Result '{self.verdict}' ({self.detail})"

@@ -8,7 +8,9 @@ from typing import ClassVar
 
 from . import Event
 
-_ENGINE_LOGS = {"antivirus": ("antivirus",), "antispam": ("antispam",)}
+#: The engines' verdict lines also go to their logs (antispam: the appliance's CASE log has only engine lines;
+#: ours keeps the per-message verdicts there too). The antivirus log has its own layout (AntivirusScanned).
+_ENGINE_LOGS = {"antispam": ("antispam",)}
 #: The anti-virus engine's interim verdict words (the appliance's CLEAN, VIRAL, UNSCANNABLE, ENCRYPTED).
 _AV_INTERIM = {"NEGATIVE": "CLEAN", "POSITIVE": "VIRAL", "UNSCANNABLE": "UNSCANNABLE", "ENCRYPTED": "ENCRYPTED"}
 

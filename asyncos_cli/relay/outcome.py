@@ -10,6 +10,7 @@ queue manager splits, delivers, drops, bounces, quarantines and requeues.
 from __future__ import annotations
 
 from asyncos_cli.config.schema import Config
+from asyncos_cli.events.engines import AntivirusScanned
 from asyncos_cli.events.mail import (
     AttachmentsFound,
     AttachmentUnlocked,
@@ -65,6 +66,8 @@ def report(emit: Emit, msg: QueuedMessage, outcome: ScanOutcome) -> None:
             # An engine that is on but passed this message by (its size, the policy) says so in the log.
             if s.verdict != "NOT_CONFIGURED" and (s.verdict != "SKIPPED" or s.stage in ENGINE_STAGES):
                 once(StageVerdict(msg.mid, s.stage, s.verdict, s.detail))
+                if s.stage == "antivirus" and s.verdict != "SKIPPED":
+                    once(AntivirusScanned(msg.mid, s.verdict, s.detail))
         for text in c.log_entries:
             once(CustomLogEntry(msg.mid, text))
         for kind, addresses in c.not_sent:
