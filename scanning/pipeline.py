@@ -95,7 +95,11 @@ class StageContext:
                      hash_lists=self.hash_lists, url_reputation=self.url_reputation)
 
     def decide(self, stage: str, action: str, by: str, quarantine: str = "") -> None:
-        """``stage`` takes the final ``action`` for this copy; ``by`` is how the logs name it."""
+        """``stage`` takes the final ``action`` for this copy; ``by`` is how the logs name it. A quarantine does
+        not stop the DLP stage (its incident is still recorded after a blocked URL), so a later decision replaces
+        an earlier one only when it is stronger (drop or bounce over quarantine; the first quarantine stays)."""
+        if _STRENGTH.get(action, 0) <= _STRENGTH.get(self.outcome.final or "", 0):
+            return
         self.outcome.final, self.outcome.final_by, self.outcome.final_stage = action, by, stage
         if action == "quarantine":
             self.outcome.quarantine = quarantine
@@ -303,8 +307,10 @@ def scan(message: ParsedMessage, envelope: Envelope, config: Config, stages: lis
                            engines=engines)
         results = list(pre)
         for stage in stages:
-            if ctx.outcome.final in FINAL_ACTIONS:
-                break  # a final action: later stages never see the message
+            if ctx.outcome.final in STOPPING_ACTIONS:
+                break  # dropped, bounced or deferred: later stages never see the message
+            if ctx.outcome.final == "quarantine" and not (stage.name == "dlp" and envelope.direction == "outgoing"):
+                continue  # quarantined: the engines are not asked, but outgoing DLP still records its incident
             results.append(_safely(stage, ctx))
         if unscannable and ctx.outcome.final not in FINAL_ACTIONS:
             _unscannable_action(ctx, unscannable)
@@ -331,6 +337,9 @@ def scan(message: ParsedMessage, envelope: Envelope, config: Config, stages: lis
 
 #: "defer": an engine was unavailable and its settings say to keep the message queued and scan it again.
 FINAL_ACTIONS = ("drop", "bounce", "quarantine", "defer")
+#: What ends the pipeline for a copy; after a quarantine only the DLP stage still runs.
+STOPPING_ACTIONS = ("drop", "bounce", "defer")
+_STRENGTH = {"quarantine": 1, "bounce": 2, "drop": 2, "defer": 3}
 
 
 def _unscannable(message: ParsedMessage) -> str:

@@ -110,3 +110,24 @@ def test_custom_classifier_with_entity_regex_and_keyword(datadir, tmp_path):
     assert found == [("staff", "*****567D"), ("staff", "***-**3456")] and pol["action"] == "drop"
     pol = json.loads(_cli(datadir, f"trace {without} --format=json --direction=outgoing").stdout)["policies"][0]
     assert pol["findings"]["dlp"] == [] and pol["action"] == "deliver"  # no keyword: the custom rule is silent
+
+
+def test_a_blocked_url_in_outgoing_mail_does_not_hide_the_dlp_incident(datadir, tmp_path):
+    """URL scanning quarantines the message; DLP still runs after it and records its incident (both reported)."""
+    from corpus import pdf_with_link
+
+    _cli(datadir, "urllistconfig add blocked evil.example.com; "
+                  "dlpconfig policy new PP --template=privacy-protection; "
+                  "policyconfig edit outgoing DEFAULT --dlp=PP; commit url and dlp")
+    eml = tmp_path / "both.eml"
+    eml.write_bytes(mail(("invoice.pdf", pdf_with_link("Pay here", "http://login.evil.example.com/pay"),
+                          "application/pdf"), body="Employee NRIC S1234567D, please update.\n"))
+    pol = json.loads(_cli(datadir, f"trace {eml} --format=json --direction=outgoing").stdout)["policies"][0]
+    assert pol["action"] == "quarantine" and pol["final_by"] == "url_scanning"  # the first quarantine stays
+    stages = {s["stage"]: s["verdict"] for s in pol["stages"]}
+    assert stages["url_scanning"] == "POSITIVE" and stages["dlp"] == "POSITIVE", pol["stages"]
+    assert "antispam" not in stages  # the engines are still not asked once the message is quarantined
+    assert pol["findings"]["dlp"][0]["policy"] == "PP" and pol["findings"]["dlp"][0]["severity"]
+    # Incoming mail: nothing changes (DLP is for outgoing mail).
+    incoming = json.loads(_cli(datadir, f"trace {eml} --format=json").stdout)["policies"][0]
+    assert [s["stage"] for s in incoming["stages"]][-1] == "url_scanning"
