@@ -119,3 +119,33 @@ def test_the_regular_expression_fallback_finds_the_words_too(monkeypatch):
     monkeypatch.setattr(keywords, "Automaton", None)
     finder = keywords.WordFinder(["ic no", "ic", "บัตรประชาชน"])
     assert finder.find("my ic no: 1, บัตรประชาชน") == [(3, "ic no"), (13, "บัตรประชาชน")]
+
+
+def test_ids_written_in_other_digits_and_spaces_are_found_and_masked_as_written():
+    """Full-width, Arabic-Indic and Thai digits, no-break and thin spaces are folded before matching (#27)."""
+    from scanning.dlp.classifiers import scan
+
+    thai_id = "1-1015-56789-01-4"
+    thai = "".join(chr(0x0E50 + int(c)) if c.isdigit() else c for c in thai_id)
+    arabic = "".join(chr(0x0660 + int(c)) if c.isdigit() else c for c in thai_id)
+    cases = [
+        ("Employee NRIC Ｓ１２３４５６７Ｄ, please update.", "sg-nric", "*****５６７Ｄ"),
+        (f"เลขประจำตัวประชาชน {thai}", "th-id", "*-****-****๙-๐๑-๔"),
+        (f"Thai ID {arabic}", "th-id", "*-****-****٩-٠١-٤"),
+        ("IC No 850315\u00a010\u00a05123", "my-mykad", "******\u00a0**\u00a05123"),
+        ("IC No 850315\u202f10\u202f5123", "my-mykad", "******\u202f**\u202f5123"),
+        ("IC No 850315\u201110\u20115123", "my-mykad", "******\u2011**\u20115123"),
+    ]
+    for text, key, masked in cases:
+        found = scan(text)
+        assert [(m.classifier, m.masked) for m in found] == [(key, masked)], text
+        m = found[0]
+        assert text[m.start:m.end].endswith(masked[-4:])  # the position is the original text's
+
+
+def test_an_id_inside_a_url_is_part_of_the_link_not_a_match():
+    from scanning.dlp.classifiers import scan
+
+    assert scan("see https://hr.example.com/staff/S1234567D/profile") == []
+    assert scan("open www.example.com/?nric=S1234567D now") == []
+    assert [m.classifier for m in scan("NRIC S1234567D, profile at https://hr.example.com/staff")] == ["sg-nric"]
