@@ -247,7 +247,8 @@ class _Extraction:
             return Attachment(**{**base, "protected": True, "unlocked_by": unlocked.label,
                                  "protection": unlocked.method}, detected_type=detected, children=(child,))
         if detected in ("doc", "xls", "ppt", "ole"):
-            return Attachment(**base, detected_type=detected, text=binary_strings(data))
+            text = binary_strings(data)
+            return Attachment(**base, detected_type=detected, text=text, urls=tuple(_binary_urls(text)))
         if detected in ("html", "text"):
             raw_text = data[:MAX_TEXT_BYTES].decode("utf-8", "replace")
             text = html_text(raw_text) if detected == "html" else normalise(raw_text)
@@ -262,6 +263,18 @@ class _Extraction:
                               f"protected: {member.problem}")
         return self.attachment(member.name, declared_type_of(member.name), member.data, path, depth,
                                protected=member.protected, unlocked_by=member.label, protection=member.method)
+
+
+def _binary_urls(text: str) -> list[str]:
+    """URLs in a legacy Office file's strings: a string run may carry the record's next bytes after the URL, so
+    each URL ends at its first character outside printable ASCII."""
+    out = []
+    for url in urls_in(text):
+        m = re.match(r"[\x21-\x7e]+", url)
+        clean = m.group(0).rstrip(".,;:)]}'\"") if m else ""
+        if "://" in clean and clean not in out:
+            out.append(clean)
+    return out
 
 
 def declared_type_of(name: str) -> str:

@@ -178,3 +178,20 @@ def test_wrong_passphrases_that_pass_zipcryptos_check_byte_do_not_stop_the_searc
     msg = parse(mail(("stored.zip", data, "application/zip")), unlocker=Unlocker(candidates, 30))
     member = msg.attachments[0].children[0]
     assert member.unlocked_by == "priority 1500" and member.unscannable is None
+
+
+def test_urls_in_legacy_office_files_are_scanned(cli, tmp_path):
+    """A .doc and a .xls made by LibreOffice: their URLs are extracted and checked like OOXML's and PDF's (#27)."""
+    from pathlib import Path
+
+    legacy = Path(__file__).parent / "fixtures" / "legacy"
+    r = cli("-c", "urllistconfig add blocked evil.example.com; commit block")
+    assert r.returncode == 0, r.stderr
+    for name, url in (("invoice_with_url.doc", "http://login.evil.example.com/pay"),
+                      ("sheet_with_url.xls", "http://login.evil.example.com/xls")):
+        path = tmp_path / f"{name}.eml"
+        path.write_bytes(mail((name, (legacy / name).read_bytes(), "application/octet-stream")))
+        pol = _trace(cli, path)
+        assert pol["findings"]["attachments"][0]["urls"] == [url], name
+        assert {"url": url, "verdict": "blocked"}.items() <= pol["findings"]["urls"][0].items(), name
+        assert pol["action"] == "quarantine" and pol["final_by"] == "url_scanning", name
