@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from .extract import office, ooxml, pdf
 from .extract.office import OfficeProblem, is_encrypted_ole
 from .extract.pdf import PdfProblem
+from .extract.sevenzip import open_7z
 from .extract.sniff import sniff
 from .extract.text import (
     binary_strings,
@@ -231,6 +232,14 @@ class _Extraction:
             if detected != "zip":
                 text, urls = ooxml.extract(members)
                 return Attachment(**base, detected_type=detected, text=text, urls=tuple(urls))
+            children = tuple(self._member(m, here, depth + 1) for m in members)
+            return Attachment(**{**base, "protected": base["protected"] or protected}, detected_type=detected,
+                              children=children)
+        if detected == "7z":
+            if depth >= self.limits.max_depth:
+                return Attachment(**base, detected_type=detected,
+                                  unscannable=f"archive nesting deeper than {self.limits.max_depth}")
+            members, protected = open_7z(data, self.limits, self.unlocker)
             children = tuple(self._member(m, here, depth + 1) for m in members)
             return Attachment(**{**base, "protected": base["protected"] or protected}, detected_type=detected,
                               children=children)

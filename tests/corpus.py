@@ -88,6 +88,22 @@ def seven_zip_aes(members: dict[str, bytes], passphrase: str, tmp: Path) -> byte
     return out.read_bytes()
 
 
+def seven_zip(members: dict[str, bytes], tmp: Path, passphrase: str = "", encrypt_headers: bool = False) -> bytes:
+    """A .7z archive made by 7-Zip: plain, AES-256 (-p), and with encrypted headers (-mhe=on)."""
+    if shutil.which("7z") is None:
+        require_peer("7z")
+    work = tmp / "7zwork7"
+    work.mkdir(exist_ok=True)
+    for name, data in members.items():
+        (work / name).write_bytes(data)
+    out = tmp / "archive.7z"
+    out.unlink(missing_ok=True)
+    options = [f"-p{passphrase}"] if passphrase else []
+    options += ["-mhe=on"] if encrypt_headers else []
+    subprocess.run(["7z", "a", "-t7z", *options, str(out), *members], cwd=work, check=True, capture_output=True)
+    return out.read_bytes()
+
+
 def plain_zip(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:

@@ -195,3 +195,51 @@ def test_urls_in_legacy_office_files_are_scanned(cli, tmp_path):
         assert pol["findings"]["attachments"][0]["urls"] == [url], name
         assert {"url": url, "verdict": "blocked"}.items() <= pol["findings"]["urls"][0].items(), name
         assert pol["action"] == "quarantine" and pol["final_by"] == "url_scanning", name
+
+
+def test_7zip_archives_are_opened_like_zip(cli, tmp_path):
+    """Plain, AES-256 and header-encrypted .7z made by 7-Zip: members scanned, passphrases tried; unopened is
+    protected, never clean; an archive past the expansion bound is unscannable (#27)."""
+    from corpus import seven_zip
+
+    inner = {"figures.txt": b"quarterly figures, see http://login.evil.example.com/7z\n"}
+    r = cli("-c", "urllistconfig add blocked evil.example.com; commit block")
+    assert r.returncode == 0, r.stderr
+    archives = {"plain.7z": seven_zip(inner, tmp_path),
+                "aes.7z": seven_zip(inner, tmp_path, "Seven-Pass-1"),
+                "hidden.7z": seven_zip(inner, tmp_path, "Seven-Pass-1", encrypt_headers=True)}
+    paths = {}
+    for name, data in archives.items():
+        paths[name] = tmp_path / f"{name}.eml"
+        paths[name].write_bytes(mail((name, data, "application/octet-stream")))
+    pol = _trace(cli, paths["plain.7z"])
+    assert pol["findings"]["attachments"][1]["urls"] == ["http://login.evil.example.com/7z"]
+    assert pol["action"] == "quarantine" and pol["final_by"] == "url_scanning"
+    # Encrypted, no passphrase configured: protected, not clean (and its URL unseen).
+    for name in ("aes.7z", "hidden.7z"):
+        pol = _trace(cli, paths[name])
+        assert pol["findings"]["attachments"][0]["protected"], name
+        assert not any(a["urls"] for a in pol["findings"]["attachments"]), name
+    r = cli("-c", "protectedattachmentconfig setup --inbound=yes; protectedattachmentconfig new --priority=0 "
+                  "--passphrase=not-this; protectedattachmentconfig new --priority=1 --passphrase=Seven-Pass-1; "
+                  "commit 7z passphrases")
+    assert r.returncode == 0, r.stderr
+    for name in ("aes.7z", "hidden.7z"):
+        pol = _trace(cli, paths[name])
+        opened = [a for a in pol["findings"]["attachments"] if a["unlocked_by"]]
+        assert opened and opened[0]["unlocked_by"] == "priority 1" and opened[0]["urls"], (name, pol["findings"])
+        assert pol["action"] == "quarantine", name
+    # Wrong passphrases only: unscannable ("no passphrase opened it") under the unscannable action.
+    cli("-c", "protectedattachmentconfig delete --priority=1; scanconfig setup --unscannable-action=quarantine; "
+              "commit wrong only")
+    pol = _trace(cli, paths["hidden.7z"])
+    reasons = [a["unscannable"] for a in pol["findings"]["attachments"] if a["unscannable"]]
+    assert reasons and "no passphrase opened it" in reasons[0] and pol["final_by"] == "unscannable"
+    # A small archive that expands past the bound is unscannable.
+    cli("-c", "scanconfig setup --max-expanded-size=1048576; commit small bound")
+    bomb = tmp_path / "bomb.eml"
+    bomb.write_bytes(mail(("zeros.7z", seven_zip({"zeros.bin": bytes(4 * 1024 * 1024)}, tmp_path),
+                           "application/octet-stream")))
+    pol = _trace(cli, bomb)
+    reasons = [a["unscannable"] for a in pol["findings"]["attachments"] if a["unscannable"]]
+    assert reasons and "expands" in reasons[0], pol["findings"]["attachments"]
