@@ -243,3 +243,29 @@ def test_7zip_archives_are_opened_like_zip(cli, tmp_path):
     pol = _trace(cli, bomb)
     reasons = [a["unscannable"] for a in pol["findings"]["attachments"] if a["unscannable"]]
     assert reasons and "expands" in reasons[0], pol["findings"]["attachments"]
+
+
+def test_gzip_is_opened_and_rar_is_never_passed_as_clean(cli, tmp_path):
+    import gzip
+
+    r = cli("-c", "urllistconfig add blocked evil.example.com; scanconfig setup --unscannable-action=quarantine; "
+                  "commit gzip and rar")
+    assert r.returncode == 0, r.stderr
+    gz = tmp_path / "gz.eml"
+    gz.write_bytes(mail(("report.txt.gz", gzip.compress(b"see http://login.evil.example.com/gz\n"),
+                         "application/gzip")))
+    pol = _trace(cli, gz)
+    assert pol["findings"]["attachments"][1]["urls"] == ["http://login.evil.example.com/gz"]
+    assert pol["final_by"] == "url_scanning"
+    # A RAR archive (RAR 5 signature, built byte by byte: Debian's main archive has no rar to make one) is
+    # unscannable under the administrator's action, never delivered as clean.
+    rar = tmp_path / "rar.eml"
+    rar.write_bytes(mail(("invoice.rar", b"Rar!\x1a\x07\x01\x00" + bytes(64), "application/octet-stream")))
+    pol = _trace(cli, rar)
+    assert "RAR archive: not supported yet" in pol["findings"]["attachments"][0]["unscannable"]
+    assert pol["action"] == "quarantine" and pol["final_by"] == "unscannable"
+    # A gzip bomb stops at the expansion bound.
+    cli("-c", "scanconfig setup --max-expanded-size=1048576; commit small bound")
+    bomb = tmp_path / "bomb.eml"
+    bomb.write_bytes(mail(("zeros.gz", gzip.compress(bytes(8 * 1024 * 1024)), "application/gzip")))
+    assert "expands past" in _trace(cli, bomb)["findings"]["attachments"][0]["unscannable"]
