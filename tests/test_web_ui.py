@@ -365,12 +365,20 @@ def test_reports_show_the_numbers_the_api_and_report_give_for_the_same_range(web
 
 
 def follow(web, element) -> None:
-    """Click what loads a new page, and wait until the old one is gone (its elements stale), then for the new."""
-    from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
+    """Click what loads a new page, and wait until the old one is gone (its elements no longer answer: Chromium
+    says so with a stale-element or an inspector error), then for the new one."""
+    from selenium.common.exceptions import WebDriverException
 
     element.click()
-    WebDriverWait(web.driver, 15).until(EC.staleness_of(element))
+
+    def gone() -> bool:
+        try:
+            element.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    assert until(gone, 15), "the page did not change"
     until(lambda: text_of(web.driver), 10)
 
 
