@@ -10,6 +10,7 @@ attachment is marked unscannable with the reason.
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.header
 import email.policy
@@ -194,6 +195,18 @@ class _Extraction:
 
     def __init__(self, limits: Limits, unlocker: Unlocker, deadline: float):
         self.limits, self.unlocker, self.deadline = limits, unlocker, deadline
+        #: Bytes expanded so far for this message, all attachments and nesting levels together: the expansion
+        #: bound is the message's, so sixteen archives at the bound each cannot add up to sixteen times it.
+        self.expanded = 0
+
+    def _room(self) -> Limits:
+        """The bounds for the next archive: what is left of the message's expansion budget."""
+        return dataclasses.replace(self.limits, max_total_bytes=max(0, self.limits.max_total_bytes - self.expanded))
+
+    def _spent(self, produced: int) -> None:
+        self.expanded += produced
+        if self.expanded > self.limits.max_total_bytes:
+            raise ZipProblem(f"the message's attachments expand past {self.limits.max_total_bytes} bytes")
 
     def attachment(self, name: str, declared: str, data: bytes, path: tuple[str, ...], depth: int,
                    protected: bool = False, unlocked_by: str = "", protection: str = "") -> Attachment:
@@ -209,7 +222,10 @@ class _Extraction:
         try:
             return self._open(base, detected, name, data, path, depth)
         except ZipProblem as e:
-            return Attachment(**base, detected_type=detected, unscannable=str(e))
+            reason = str(e)
+            if self.expanded and "expands" in reason:  # the message's budget ran out, not this archive's own bound
+                reason = f"the message's attachments expand past {self.limits.max_total_bytes} bytes"
+            return Attachment(**base, detected_type=detected, unscannable=reason)
         except BudgetExceeded as e:
             return Attachment(**{**base, "protected": True}, detected_type=detected, unscannable=f"protected: {e}")
         except (PdfProblem, OfficeProblem) as e:
@@ -228,7 +244,8 @@ class _Extraction:
             if depth >= self.limits.max_depth:
                 return Attachment(**base, detected_type=detected,
                                   unscannable=f"archive nesting deeper than {self.limits.max_depth}")
-            members, protected = open_zip(data, self.limits, self.unlocker)
+            members, protected = open_zip(data, self._room(), self.unlocker)
+            self._spent(sum(len(m.data) for m in members))
             if detected != "zip":
                 text, urls = ooxml.extract(members)
                 return Attachment(**base, detected_type=detected, text=text, urls=tuple(urls))
@@ -239,7 +256,8 @@ class _Extraction:
             if depth >= self.limits.max_depth:
                 return Attachment(**base, detected_type=detected,
                                   unscannable=f"archive nesting deeper than {self.limits.max_depth}")
-            members, protected = open_7z(data, self.limits, self.unlocker)
+            members, protected = open_7z(data, self._room(), self.unlocker)
+            self._spent(sum(len(m.data) for m in members))
             children = tuple(self._member(m, here, depth + 1) for m in members)
             return Attachment(**{**base, "protected": base["protected"] or protected}, detected_type=detected,
                               children=children)
@@ -257,6 +275,7 @@ class _Extraction:
                               unscannable=f"damaged PDF ({content.damaged[:200]})" if content.damaged else None)
         if detected == "office-encrypted" or (detected in ("doc", "xls", "ppt", "ole") and is_encrypted_ole(data)):
             unlocked = office.unlock(data, self.unlocker, self.limits.max_spin_count)
+            self._spent(len(unlocked.plain))
             child = self.attachment(name, declared_type_of(name), unlocked.plain, here, depth + 1)
             return Attachment(**{**base, "protected": True, "unlocked_by": unlocked.label,
                                  "protection": unlocked.method}, detected_type=detected, children=(child,))
@@ -276,14 +295,15 @@ class _Extraction:
         if depth >= self.limits.max_depth:
             return Attachment(**base, detected_type=detected,
                               unscannable=f"archive nesting deeper than {self.limits.max_depth}")
+        room = self._room().max_total_bytes
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
-            plain = inflater.decompress(data, self.limits.max_total_bytes + 1)
+            plain = inflater.decompress(data, room + 1)
         except zlib.error as e:
             return Attachment(**base, detected_type=detected, unscannable=f"damaged gzip ({e})")
-        if len(plain) > self.limits.max_total_bytes or inflater.unconsumed_tail:
-            return Attachment(**base, detected_type=detected,
-                              unscannable=f"archive expands past {self.limits.max_total_bytes} bytes")
+        if len(plain) > room or inflater.unconsumed_tail:
+            raise ZipProblem(f"archive expands past {room} bytes")
+        self._spent(len(plain))
         inner = name[:-3] if name and name.lower().endswith(".gz") else (name or "(unnamed)") + ".out"
         child = self.attachment(inner, declared_type_of(inner), plain, here, depth + 1)
         return Attachment(**base, detected_type=detected, children=(child,))

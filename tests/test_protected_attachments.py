@@ -269,3 +269,30 @@ def test_gzip_is_opened_and_rar_is_never_passed_as_clean(cli, tmp_path):
     bomb = tmp_path / "bomb.eml"
     bomb.write_bytes(mail(("zeros.gz", gzip.compress(bytes(8 * 1024 * 1024)), "application/gzip")))
     assert "expands past" in _trace(cli, bomb)["findings"]["attachments"][0]["unscannable"]
+
+
+def test_the_expansion_bound_is_the_messages_not_each_archives(cli, tmp_path):
+    """42.zip's trick: many nested archives each just inside the bound. The bound counts the whole message (#27)."""
+    import io
+    import zipfile
+
+    def zipped(members: dict[str, bytes]) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in members.items():
+                z.writestr(name, data)
+        return buf.getvalue()
+
+    level1 = zipped({f"part{i}.bin": bytes(1024 * 1024) for i in range(8)})  # 8 MB: exactly the bound set below
+    level2 = zipped({f"inner{i}.zip": level1 for i in range(8)})  # 64 MB in all, each inner archive at the bound
+    r = cli("-c", "scanconfig setup --max-expanded-size=8388608 --max-ratio=2000 --unscannable-action=quarantine; "
+                  "commit per message")
+    assert r.returncode == 0, r.stderr
+    path = tmp_path / "bomb.eml"
+    path.write_bytes(mail(("layers.zip", level2, "application/zip")))
+    pol = _trace(cli, path)
+    reasons = [a["unscannable"] for a in pol["findings"]["attachments"] if a["unscannable"]]
+    assert reasons and "the message's attachments expand past 8388608 bytes" in reasons[0], pol["findings"]
+    opened = [a for a in pol["findings"]["attachments"] if a["name"].startswith("part")]
+    assert len(opened) <= 8  # at most one inner archive's worth was expanded
+    assert pol["action"] == "quarantine" and pol["final_by"] == "unscannable"

@@ -105,7 +105,8 @@ class ScanningSection(Section):
 
     max_attachment_bytes: int = setting(25 * 1024 * 1024, help="The largest attachment scanned.", low=1024,
                                         high=1024**3, unit="bytes", option="max-attachment-size")
-    max_expanded_bytes: int = setting(64 * 1024 * 1024, help="Bytes an archive may expand to.", low=1024,
+    max_expanded_bytes: int = setting(64 * 1024 * 1024, help="Bytes one message's attachments may expand to "
+                                      "(every archive and level together).", low=1024,
                                       high=1024**3, unit="bytes", option="max-expanded-size")
     max_ratio: int = setting(100, help="The largest compression ratio.", low=2, high=100_000)
     max_members: int = setting(1000, help="Members of one archive.", low=1, high=100_000)
