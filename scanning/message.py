@@ -223,7 +223,8 @@ class _Extraction:
             return self._open(base, detected, name, data, path, depth)
         except ZipProblem as e:
             reason = str(e)
-            if self.expanded and "expands" in reason:  # the message's budget ran out, not this archive's own bound
+            if self.expanded and ("expands past" in reason or "expands to" in reason):  # the message's budget ran
+                # out, not this archive's own bound (a ratio refusal keeps its own reason)
                 reason = f"the message's attachments expand past {self.limits.max_total_bytes} bytes"
             return Attachment(**base, detected_type=detected, unscannable=reason)
         except BudgetExceeded as e:

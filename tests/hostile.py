@@ -25,11 +25,36 @@ def samples(tmp: Path) -> dict[str, bytes]:
         "truncated xls": ("cut.xls", (corpus.OFFICE / "rc4cryptoapi_password.xls").read_bytes()[:3000]),
         "Office, ten million spins": ("spins.docx", corpus.many_spins_docx()),
         "8 MB of text": ("big.txt", ("é" * 4_000_000).encode("utf-8")),
+        "42.zip-style layers (128 MB)": ("layers.zip", layered_bomb()),
+        "gzip bomb": ("zeros.gz", __import__("gzip").compress(bytes(200_000_000), 9)),
+        "RAR archive": ("invoice.rar", b"Rar!\x1a\x07\x01\x00" + bytes(64)),
     }
     out = {label: corpus.mail((name, data, "application/octet-stream")) for label, (name, data) in att.items()}
     out["malformed MIME"] = (b"From: a@b\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"q\"\r\n\r\n"
                              + b"--q\r\nContent-Type: multipart/mixed; boundary=\"q\"\r\n\r\n" * 2000)
     return out
+
+
+def layered_bomb() -> bytes:
+    """42.zip's trick within the per-archive bounds: a 5 MB archive of two archives, each of sixteen 4 MB members
+    that compress 27:1 (under the ratio bound), each archive expanding to exactly 64 MB (the default bound):
+    128 MB in all if the bound were per archive."""
+    import io
+    import random
+    import zipfile
+
+    rng = random.Random(1)
+    member = b"".join(rng.randbytes(3) + bytes(125) for _ in range(8192)) * 4
+
+    def zipped(members: dict[str, bytes]) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in members.items():
+                z.writestr(name, data)
+        return buf.getvalue()
+
+    level1 = zipped({f"part{i}.bin": member for i in range(16)})
+    return zipped({f"l1-{i}.zip": level1 for i in range(2)})
 
 
 def measure(raw: bytes) -> dict:

@@ -19,6 +19,7 @@ def hostile(tmp_path_factory):
 @pytest.mark.parametrize("label", [
     "overlapping zip bomb", "ratio zip bomb", "recursive nesting (12 levels)", "zip-slip names", "many members",
     "truncated PDF", "truncated docx", "truncated xls", "Office, ten million spins", "malformed MIME",
+    "42.zip-style layers (128 MB)", "gzip bomb", "RAR archive",
 ])
 def test_hostile_sample_is_a_verdict_within_the_memory_bound(hostile, label):
     result = measure(hostile[label])
