@@ -80,6 +80,7 @@ def _attachment_line(a: dict) -> str:
     flags += f" ({a['protection']})" if a["protection"] else ""
     flags += f", opened with the passphrase of {a['unlocked_by']}" if a["unlocked_by"] else ""
     flags += f" UNSCANNABLE ({a['unscannable']})" if a["unscannable"] else ""
+    flags += "".join(f" FLAGGED ({f})" for f in a.get("flags", ()))
     where = "/".join(a["path"] + [a["name"] or "(unnamed)"])
     return f"{where}: {a['type']}, {a['size']} bytes, sha256 {a['sha256'][:16]}...{flags}"
 

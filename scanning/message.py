@@ -32,7 +32,7 @@ from .extract.text import (
     urls_in,
 )
 from .extract.unlock import NOT_OPENED, BudgetExceeded, Unlocker
-from .extract.zipfiles import Limits, ZipProblem, open_zip
+from .extract.zipfiles import Limits, ZipProblem, open_zip, unsafe_name
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,8 @@ class Attachment:
     unlocked_by: str = ""
     #: The protection found (ZipCrypto, AES-256, agile, R6 256-bit AES, ...).
     protection: str = ""
+    #: What an archive does that archives should not (a member name escaping it): reported, its content scanned.
+    flags: tuple[str, ...] = ()
 
     def walk(self):
         yield self
@@ -251,8 +253,9 @@ class _Extraction:
                 text, urls = ooxml.extract(members)
                 return Attachment(**base, detected_type=detected, text=text, urls=tuple(urls))
             children = tuple(self._member(m, here, depth + 1) for m in members)
+            flags = tuple(f"member name escapes the archive: {m.name!r}" for m in members if unsafe_name(m.name))
             return Attachment(**{**base, "protected": base["protected"] or protected}, detected_type=detected,
-                              children=children)
+                              children=children, flags=flags)
         if detected == "7z":
             if depth >= self.limits.max_depth:
                 return Attachment(**base, detected_type=detected,
@@ -260,8 +263,9 @@ class _Extraction:
             members, protected = open_7z(data, self._room(), self.unlocker)
             self._spent(sum(len(m.data) for m in members))
             children = tuple(self._member(m, here, depth + 1) for m in members)
+            flags = tuple(f"member name escapes the archive: {m.name!r}" for m in members if unsafe_name(m.name))
             return Attachment(**{**base, "protected": base["protected"] or protected}, detected_type=detected,
-                              children=children)
+                              children=children, flags=flags)
         if detected == "rar":  # no maintained RAR reader here yet: never passed as clean
             return Attachment(**base, detected_type=detected,
                               unscannable="RAR archive: not supported yet (not opened, so not scanned)")

@@ -320,7 +320,8 @@ def scan(message: ParsedMessage, envelope: Envelope, config: Config, stages: lis
             "attachments": [
                 {"name": a.filename, "type": a.detected_type, "declared": a.declared_type, "size": a.size,
                  "sha256": a.sha256, "path": list(a.path), "protected": a.protected, "protection": a.protection,
-                 "unlocked_by": a.unlocked_by, "unscannable": a.unscannable, "urls": list(a.urls)}
+                 "unlocked_by": a.unlocked_by, "unscannable": a.unscannable, "urls": list(a.urls),
+                 "flags": list(a.flags)}
                 for a in message.all_attachments()
             ],
             "size": message.size,

@@ -17,7 +17,7 @@ def hostile(tmp_path_factory):
 
 
 @pytest.mark.parametrize("label", [
-    "overlapping zip bomb", "ratio zip bomb", "recursive nesting (12 levels)", "zip-slip names", "many members",
+    "overlapping zip bomb", "ratio zip bomb", "recursive nesting (12 levels)", "many members",
     "truncated PDF", "truncated docx", "truncated xls", "Office, ten million spins", "malformed MIME",
     "42.zip-style layers (128 MB)", "gzip bomb", "RAR archive",
 ])
@@ -30,3 +30,21 @@ def test_hostile_sample_is_a_verdict_within_the_memory_bound(hostile, label):
 def test_large_text_is_scanned_within_the_memory_bound(hostile):
     result = measure(hostile["8 MB of text"])
     assert result["mb"] <= MEMORY_BOUND_MB
+
+
+def test_names_that_escape_are_reported_and_their_content_still_scanned(tmp_path):
+    """A zip-slip archive is not skipped whole (a way to hide a payload): every member is scanned, the archive
+    flagged with the names (#27)."""
+    import corpus
+
+    from scanning.message import parse
+
+    raw = corpus.mail(("slip.zip", corpus.plain_zip({"../../etc/cron.d/evil": b"see http://evil.example.net/x\n",
+                                                     "/abs/path": b"y", "ok.txt": b"fine"}),
+                       "application/zip"))
+    archive, *members = parse(raw).all_attachments()
+    assert archive.unscannable is None
+    assert archive.flags == ("member name escapes the archive: '../../etc/cron.d/evil'",
+                             "member name escapes the archive: '/abs/path'")
+    assert [m.filename for m in members] == ["../../etc/cron.d/evil", "/abs/path", "ok.txt"]
+    assert members[0].urls == ("http://evil.example.net/x",)

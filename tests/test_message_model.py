@@ -60,7 +60,6 @@ def test_hostile_archives_become_unscannable_with_the_reason():
     cases = {
         "overlap.zip": (overlapping_bomb(), "overlapping"),
         "ratio.zip": (plain_zip({"zeros.bin": b"\x00" * 5_000_000}), "expands"),
-        "slip.zip": (plain_zip({"../../etc/cron.d/evil": b"x"}), "path traversal"),
         "deep.zip": (nested_zip(9, b"%PDF-1.4\n%%EOF\n"), "nesting deeper than 5"),
         "many.zip": (plain_zip({f"f{i}.txt": b"x" for i in range(1200)}), "1200 members"),
         "truncated.zip": (plain_zip({"a.txt": b"hello" * 1000})[:-40], "damaged archive"),

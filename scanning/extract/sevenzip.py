@@ -11,7 +11,7 @@ import io
 import time
 
 from .unlock import NO_PASSPHRASES, NOT_OPENED, BudgetExceeded, Unlocker
-from .zipfiles import Limits, Member, ZipProblem, _unsafe_name
+from .zipfiles import Limits, Member, ZipProblem
 
 #: One passphrase trial on an AES-256 7z: the key derivation (2^19 SHA-256 rounds), about 80 ms here.
 TRIAL_SECONDS = 0.08
@@ -62,9 +62,6 @@ def _extract(archive, limits: Limits, started: float, protected: bool, label: st
     declared = sum(e.uncompressed or 0 for e in entries)
     if declared > limits.max_total_bytes:
         raise ZipProblem(f"archive expands to {declared} bytes (limit {limits.max_total_bytes})")
-    for e in entries:
-        if _unsafe_name(e.filename):
-            raise ZipProblem(f"unsafe member name {e.filename!r} (path traversal)")
 
     class Counted(Py7zIO):
         def __init__(self, factory):

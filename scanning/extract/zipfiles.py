@@ -72,8 +72,6 @@ def open_zip(data: bytes, limits: Limits, unlocker: Unlocker = NO_PASSPHRASES) -
     for info in infos:
         if info.is_dir():
             continue
-        if _unsafe_name(info.filename):
-            raise ZipProblem(f"unsafe member name {info.filename!r} (path traversal)")
         if info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
             raise ZipProblem(f"member {info.filename!r} expands {info.file_size // info.compress_size}:1 "
                              f"(limit {limits.max_ratio}:1)")
@@ -130,7 +128,8 @@ def _unlock_member(data: bytes, info, unlocker: Unlocker) -> Member:
     return Member(info.filename, info.file_size, b"", True, problem=NOT_OPENED, method=method)
 
 
-def _unsafe_name(name: str) -> bool:
+def unsafe_name(name: str) -> bool:
+    """A member name that would escape the folder it is extracted to (../, absolute, a drive letter)."""
     parts = name.replace("\\", "/").split("/")
     return name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":")
 
