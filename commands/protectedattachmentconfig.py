@@ -16,7 +16,8 @@ from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 from asyncos_cli.shell.shared.reveal import print_maybe_revealed
 
-SETUP_FIELDS = field_options(ProtectedAttachmentsSection, "inbound", "outbound", "harvest_from_body", "budget_seconds")
+SETUP_FIELDS = field_options(ProtectedAttachmentsSection, "inbound", "outbound", "harvest_from_body", "budget_seconds",
+                             "share_seconds")
 GRAMMAR = Grammar("protectedattachmentconfig", """
 print [--reveal]
 setup [FIELDS]
@@ -124,6 +125,7 @@ def _status(section) -> str:
         f"Scanning of password-protected attachments for outbound mails: {onoff(section.outbound)}",
         f"Passphrases taken from the message text: {onoff(section.harvest_from_body)}",
         f"Time for passphrase trials per message: {section.budget_seconds:g} seconds",
+        f"Time for passphrase trials per attachment at most: {section.share_seconds:g} seconds",
         f"User Defined Passwords: {len(section.passphrases)}",
     ])
 

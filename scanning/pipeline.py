@@ -269,7 +269,7 @@ def parse_for(raw: bytes, direction: str, config: Config, clients: Clients = NO_
 
     pa = config.protected_attachments
     enabled = pa.inbound if direction == "incoming" else pa.outbound
-    unlocker = Unlocker(list(clients.passphrases), pa.budget_seconds) if enabled else None
+    unlocker = Unlocker(list(clients.passphrases), pa.budget_seconds, pa.share_seconds) if enabled else None
     return parse(raw, Limits.from_config(config.scanning), unlocker, harvest=enabled and pa.harvest_from_body)
 
 

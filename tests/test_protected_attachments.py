@@ -296,3 +296,25 @@ def test_the_expansion_bound_is_the_messages_not_each_archives(cli, tmp_path):
     opened = [a for a in pol["findings"]["attachments"] if a["name"].startswith("part")]
     assert len(opened) <= 8  # at most one inner archive's worth was expanded
     assert pol["action"] == "quarantine" and pol["final_by"] == "unscannable"
+
+
+def test_decoys_cannot_starve_the_attachment_that_holds_the_payload(cli, tmp_path):
+    """36 agile-encrypted Office decoys with unknown passphrases before one AES zip holding a blocked URL: trials
+    go cheapest format first, each attachment with its share of the budget, so the zip is opened (#27)."""
+    zip_bytes = seven_zip_aes({"note.txt": b"pay at http://login.evil.example.com/fair\n"}, "Zip-Fair-9", tmp_path)
+    decoy = msoffcrypto_docx("nothing to see", "Decoy-Pass-Unknown")
+    path = tmp_path / "fair.eml"
+    path.write_bytes(mail(*[(f"decoy{i}.docx", decoy, "application/octet-stream") for i in range(36)],
+                          ("payload.zip", zip_bytes, "application/zip")))
+    r = cli("-c", "urllistconfig add blocked evil.example.com; protectedattachmentconfig setup --inbound=yes "
+                  "--budget=1; protectedattachmentconfig new --priority=0 --passphrase=wrong-one; "
+                  "protectedattachmentconfig new --priority=1 --passphrase=Zip-Fair-9; commit fair shares")
+    assert r.returncode == 0, r.stderr
+    assert "per attachment at most: 1 seconds" in cli("-c", "protectedattachmentconfig print").stdout
+    pol = _trace(cli, path)
+    attachments = pol["findings"]["attachments"]
+    opened = [a for a in attachments if a["unlocked_by"]]
+    assert opened and opened[0]["unlocked_by"] == "priority 1" and opened[0]["urls"], attachments[-3:]
+    assert pol["final_by"] == "url_scanning"  # the URL was found, not hidden behind the decoys
+    spent = [a["unscannable"] for a in attachments if a["name"].startswith("decoy") and a["unscannable"]]
+    assert spent and all("passphrase budget" in r or "no passphrase opened it" in r for r in spent), set(spent)

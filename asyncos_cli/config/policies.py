@@ -150,6 +150,10 @@ class ProtectedAttachmentsSection(Section):
                                       option="harvest")
     budget_seconds: float = setting(1.0, help="Seconds for all trials on one message.", low=0.05, high=30,
                                     unit="seconds", option="budget")
+    #: The most one protected attachment may take; when several need trials each gets its share of the budget
+    #: at most, cheapest formats first, so decoys cannot starve the attachment that matters.
+    share_seconds: float = setting(1.0, help="Seconds of trials one protected attachment may take at most.",
+                                   low=0.01, high=30, unit="seconds", option="share")
 
     def validate(self) -> None:
         check_unique((p.priority for p in self.passphrases), "passphrases", "priority")

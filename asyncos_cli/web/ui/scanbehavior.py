@@ -87,13 +87,13 @@ class ScanBehavior:
         try:
             new, done = getattr(self, f"_{op}")(section, form, problems)
         except ConfigError as e:
-            problems.add(e, ("priority", "passphrase", "budget_seconds"))
+            problems.add(e, ("priority", "passphrase", "budget_seconds", "share_seconds"))
             new = None
         if new is not None and not problems:
             try:
                 session.stage(new)
             except ConfigError as e:
-                problems.add(e, ("priority", "passphrase", "budget_seconds"))
+                problems.add(e, ("priority", "passphrase", "budget_seconds", "share_seconds"))
         if problems:
             return await self.page(request, problems, typed, 400)
         raise web.HTTPSeeOther(PATH + "?" + urlencode({"done": done + " Commit to apply."}))
@@ -102,11 +102,12 @@ class ScanBehavior:
 
     def _setup(self, section, form, problems):
         budget = forms.read(ProtectedAttachmentsSection, "budget_seconds", form.get("budget_seconds"), problems)
+        share = forms.read(ProtectedAttachmentsSection, "share_seconds", form.get("share_seconds"), problems)
         if problems:
             return None, ""
         return section.replace(inbound=form.get("inbound") == "on", outbound=form.get("outbound") == "on",
                                harvest_from_body=form.get("harvest_from_body") == "on",
-                               budget_seconds=budget), "Scan behavior changed."
+                               budget_seconds=budget, share_seconds=share), "Scan behavior changed."
 
     def _passphrase(self, form, problems, required: bool):
         text = str(form.get("passphrase", ""))
@@ -169,12 +170,15 @@ def _find(section, priority) -> ProtectedPassphrase:
 
 def _settings(section, s, problems: Problems, typed: dict, can_change: bool) -> str:
     budget = typed.get("budget_seconds", f"{section.budget_seconds:g}")
+    share = typed.get("share_seconds", f"{section.share_seconds:g}")
     fields = (forms.checkbox("inbound", "Scan password-protected attachments of incoming mail", section.inbound)
               + forms.checkbox("outbound", "Scan password-protected attachments of outgoing mail", section.outbound)
               + forms.checkbox("harvest_from_body", "Also try passphrases the message text gives",
                                section.harvest_from_body)
               + forms.text_field("budget_seconds", "Passphrase budget (seconds per message)", budget, problems,
-                                 help_text=forms.help_of(ProtectedAttachmentsSection, "budget_seconds")))
+                                 help_text=forms.help_of(ProtectedAttachmentsSection, "budget_seconds"))
+              + forms.text_field("share_seconds", "Most one attachment may take (seconds)", share, problems,
+                                 help_text=forms.help_of(ProtectedAttachmentsSection, "share_seconds")))
     if not can_change:
         return (f'<h3>Password-Protected Attachments</h3><fieldset disabled class="settings">{fields}</fieldset>')
     return (f'<h3>Password-Protected Attachments</h3><form method="post" action="{PATH}/setup" class="settings" '
