@@ -18,7 +18,8 @@ from . import protectedattachmentconfig
 GRAMMAR = Grammar("scanconfig", """
 print
 setup [FIELDS]
-""", fields=field_options(ScanningSection, "max_attachment_bytes", "max_expanded_bytes", "max_ratio", "max_members",
+""", fields=field_options(ScanningSection, "max_attachment_bytes", "max_expanded_bytes", "max_memory_bytes", "max_ratio",
+                          "max_members",
                           "max_depth", "max_seconds", "max_spin_count", "unscannable_action", "unscannable_header",
                           "unscannable_quarantine", "url_scanning", "url_blocked_action", "url_quarantine"))
 
@@ -48,6 +49,7 @@ def _status(s) -> str:
     return "\n".join([
         f"Maximum size of an attachment to scan: {s.max_attachment_bytes} bytes",
         f"Maximum size of an archive's expanded content: {s.max_expanded_bytes} bytes",
+        f"Maximum memory for scanning one message: {s.max_memory_bytes} bytes",
         f"Maximum expansion ratio: {s.max_ratio}:1",
         f"Maximum number of members in an archive: {s.max_members}",
         f"Maximum depth of attachment recursion to scan: {s.max_depth}",

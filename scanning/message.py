@@ -264,6 +264,9 @@ class _Extraction:
                 return Attachment(**{**base, "protected": True}, detected_type=detected)  # nothing to try: marked only
             reason = f"protected: {e}" if str(e) == NOT_OPENED else str(e)
             return Attachment(**{**base, "protected": protected_now}, detected_type=detected, unscannable=reason)
+        except MemoryError:  # the worker's memory cap for the message (scanning.memorycap)
+            return Attachment(**base, detected_type=detected, unscannable=f"needs more than the "
+                              f"{self.limits.max_memory_bytes} bytes of memory a message may use")
         except Exception as e:  # an extractor's bug on hostile bytes is this attachment's verdict
             return Attachment(**base, detected_type=detected, unscannable=f"extraction failed ({type(e).__name__})")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from asyncos_cli.config.schema import Config
 
 from .engines import EngineResults
+from .memorycap import memory_cap
 from .pipeline import NO_CLIENTS, Clients, Envelope, parse_for, scan
 from .rewrite import rewrite
 from .verdict import (
@@ -57,7 +58,13 @@ def scan_batch(jobs: list[tuple], key: int, blob: bytes) -> list:
 
 def scan_message(raw: bytes, envelope: Envelope, config: Config, clients: Clients = NO_CLIENTS,
                  engines: EngineResults | None = None) -> list[PolicyOutcome]:
-    return scan_parsed(raw, parse_for(raw, envelope.direction, config, clients), envelope, config, clients, engines)
+    return scan_parsed(raw, parse_capped(raw, envelope, config, clients), envelope, config, clients, engines)
+
+
+def parse_capped(raw: bytes, envelope: Envelope, config: Config, clients: Clients = NO_CLIENTS):
+    """The message parsed and its attachments opened within scanconfig's memory bound (worker processes only)."""
+    with memory_cap(config.scanning.max_memory_bytes):
+        return parse_for(raw, envelope.direction, config, clients)
 
 
 def scan_parsed(raw: bytes, message, envelope: Envelope, config: Config, clients: Clients = NO_CLIENTS,

@@ -57,14 +57,17 @@ def layered_bomb() -> bytes:
     return zipped({f"l1-{i}.zip": level1 for i in range(2)})
 
 
-def measure(raw: bytes) -> dict:
-    """Parse and scan one message in a fresh Python process: seconds, peak memory above the baseline, verdicts."""
+def measure(raw: bytes, **scanning) -> dict:
+    """Parse and scan one message in a fresh Python process: seconds, peak memory above the baseline, verdicts.
+
+    ``scanning``: scanconfig settings other than the defaults (ScanningSection's fields)."""
     code = r"""
 import json, resource, sys, time
-from asyncos_cli.config.schema import Config, ProtectedAttachmentsSection
+from asyncos_cli.config.schema import Config, ProtectedAttachmentsSection, ScanningSection
 from scanning.pipeline import Clients, Envelope
 from scanning.worker import scan_message
 config = Config.default().with_section(ProtectedAttachmentsSection(inbound=True))
+config = config.with_section(ScanningSection(**json.loads(sys.argv[1])))
 clients = Clients((("priority 0", "Password1234_"),))
 env = Envelope("a@example.org", ("b@example.com",))
 warm = b"From: a@b\r\nSubject: w\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\r\n"
@@ -78,7 +81,7 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 stages = [(s.stage, s.verdict, s.detail) for s in out[0].stages if s.verdict in ("UNSCANNABLE", "MALFORMED")]
 print(json.dumps({"seconds": elapsed, "mb": (peak - base) / 1024, "stages": stages}))
 """
-    r = subprocess.run([sys.executable, "-c", code], input=raw, capture_output=True, timeout=120,
+    r = subprocess.run([sys.executable, "-c", code, json.dumps(scanning)], input=raw, capture_output=True, timeout=120,
                        cwd=HERE.parent)
     if r.returncode != 0:
         raise RuntimeError(r.stderr.decode()[-2000:])

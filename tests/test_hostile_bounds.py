@@ -32,6 +32,23 @@ def test_large_text_is_scanned_within_the_memory_bound(hostile):
     assert result["mb"] <= MEMORY_BOUND_MB
 
 
+def test_memory_a_message_may_use_is_capped_beyond_the_byte_budget():
+    """With the expansion budget opened wide, the worker's memory cap for the message still stops a gzip bomb: the
+    decoder's allocation fails and the attachment is unscannable, the worker lives on (#27)."""
+    import gzip
+
+    import corpus
+
+    raw = corpus.mail(("zeros.gz", gzip.compress(bytes(200_000_000), 9), "application/gzip"))
+    result = measure(raw, max_expanded_bytes=1024**3, max_ratio=100_000, max_memory_bytes=32 * 1024 * 1024,
+                     max_seconds=60)
+    reasons = [s[2] for s in result["stages"]]
+    assert any("more than the 33554432 bytes of memory a message may use" in r for r in reasons), result
+    assert result["mb"] <= 64, result
+    wide = measure(raw, max_expanded_bytes=1024**3, max_ratio=100_000, max_memory_bytes=1024**3, max_seconds=60)
+    assert not any("memory" in s[2] for s in wide["stages"])  # the cap, not something else, stopped it
+
+
 def test_names_that_escape_are_reported_and_their_content_still_scanned(tmp_path):
     """A zip-slip archive is not skipped whole (a way to hide a payload): every member is scanned, the archive
     flagged with the names (#27)."""

@@ -122,6 +122,39 @@ def test_header_count_and_size_limits(limited, datadir):
     assert "too many header fields" in mail_log(datadir)
 
 
+def _peak_rss_kb(pid: int) -> int:
+    status = open(f"/proc/{pid}/status").read()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+
+
+def test_a_message_past_the_size_limit_is_refused_without_being_held(limited, datadir):
+    """120 MB sent without SIZE to a listener taking 10 MB: 552 in the appliance's words, logged, and the daemon
+    never holds it (its peak memory grows by far less than the message) (#27)."""
+    assert wait_for(lambda: _send(limited.public, ["Subject: ok"])[0] == 250, 10)
+    before = _peak_rss_kb(limited.proc.pid)
+    line = b"X" * 998 + b"\r\n"
+    with socket.create_connection(("127.0.0.1", limited.public), timeout=60) as s:
+        f = s.makefile("rb")
+        for command in (None, b"EHLO big.example.org", b"MAIL FROM:<a@example.org>", b"RCPT TO:<b@example.com>",
+                        b"DATA"):
+            if command:
+                s.sendall(command + b"\r\n")
+            while (reply := f.readline())[3:4] == b"-":
+                pass
+        assert reply.startswith(b"354"), reply
+        s.sendall(b"Subject: big\r\n\r\n")
+        chunk = line * 1024
+        for _ in range(120):
+            s.sendall(chunk)
+        s.sendall(b".\r\n")
+        reply = f.readline()
+        s.sendall(b"QUIT\r\n")
+    assert reply.decode().strip() == "552 5.3.4 Message size exceeds fixed maximum message size"
+    grown_mb = (_peak_rss_kb(limited.proc.pid) - before) / 1024
+    assert grown_mb < 60, f"the daemon's peak memory grew by {grown_mb:.0f} MB"
+    assert wait_for(lambda: "DATA rejected: message larger than 10485760 bytes" in mail_log(datadir), 10)
+
+
 def test_source_routes_refused_and_postmaster_accepted(limited, datadir):
     with smtplib.SMTP("127.0.0.1", limited.public, timeout=30) as c:
         c.ehlo("test.example")

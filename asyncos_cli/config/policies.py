@@ -108,6 +108,9 @@ class ScanningSection(Section):
     max_expanded_bytes: int = setting(64 * 1024 * 1024, help="Bytes one message's attachments may expand to "
                                       "(every archive and level together).", low=1024,
                                       high=1024**3, unit="bytes", option="max-expanded-size")
+    max_memory_bytes: int = setting(256 * 1024 * 1024, help="Memory a scanning worker may use for one message "
+                                    "(decoders' buffers included).", low=16 * 1024 * 1024, high=16 * 1024**3,
+                                    unit="bytes", option="max-memory")
     max_ratio: int = setting(100, help="The largest compression ratio.", low=2, high=100_000)
     max_members: int = setting(1000, help="Members of one archive.", low=1, high=100_000)
     max_depth: int = setting(5, help="Archives inside archives.", low=1, high=20)

@@ -34,7 +34,7 @@ from asyncos_cli.events.mail import (
 from .connections import ConnectionTable
 from .fates import Emit
 from .hat import HatVerdict, classify
-from .smtpd import AdjustedSMTP
+from .smtpd import MESSAGE_TOO_LARGE, AdjustedSMTP
 from .smtpd import install as install_adjustments
 from .spool import QueuedMessage, Recipient
 
@@ -147,6 +147,10 @@ class GatewaySMTP(AdjustedSMTP):
     def tls_failed(self, reason: str) -> None:
         self.gateway.intake.emit(SmtpTlsFailed(self.icid, reason))
 
+    def data_too_large(self) -> None:
+        limit = self.gateway.listener.max_message_bytes
+        self.gateway.intake.emit(SmtpRefused(self.icid, "DATA", f"message larger than {limit} bytes"))
+
     async def smtp_STARTTLS(self, arg: str) -> None:
         await super().smtp_STARTTLS(arg)
         obj = self.transport.get_extra_info("ssl_object") if self.transport is not None else None
@@ -194,7 +198,7 @@ class GatewayHandler:
             if opt.upper().startswith("SIZE="):
                 size = opt[5:]
                 if size.isdigit() and int(size) > min(policy.max_message_bytes, self.listener.max_message_bytes):
-                    return "552 5.3.4 Message size exceeds fixed maximum message size"
+                    return MESSAGE_TOO_LARGE
         # aiosmtpd gives the null reverse-path of bounces (RFC 5321 4.5.5) as "<>" and
         # needs it non-empty in the envelope; the queue stores it as "".
         sender = "" if address == "<>" else address
@@ -286,7 +290,7 @@ class GatewayHandler:
             return "550 5.6.0 Message refused: bare CR or LF in the message data (RFC 5321 2.3.8)"
         policy = server.verdict.policy
         if len(data) > min(policy.max_message_bytes, self.listener.max_message_bytes):
-            return "552 5.3.4 Message size exceeds fixed maximum message size"
+            return MESSAGE_TOO_LARGE
         head = data.split(b"\r\n\r\n", 1)[0] + b"\r\n"
         refusal = self._header_limits(head)
         if refusal:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import socket
 
 from scanning.engines import EngineResults, engine_work
-from scanning.pipeline import parse_for
 from scanning.verdict import ScanOutcome
-from scanning.worker import scan_parsed, snapshot
+from scanning.worker import parse_capped, scan_parsed, snapshot
 
 from . import frames
 
@@ -32,7 +31,7 @@ def scan_with_engines(jobs: list[tuple], key: int, blob: bytes, broker: str, bat
         waiting = {}
         for raw, envelope in jobs:
             try:
-                message = parse_for(raw, envelope.direction, config, clients)
+                message = parse_capped(raw, envelope, config, clients)
                 frames.send(sock, ("work", envelope.mid, engine_work(message, config)))
                 waiting[envelope.mid] = (raw, envelope, message)
             except Exception as e:  # one message's failure is that message's verdict

@@ -95,6 +95,11 @@ def version() -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", aiosmtpd.__version__)[:3])
 
 
+#: aiosmtpd's reply when DATA passes data_size_limit (it discarded the rest as it came) and the appliance's.
+_AIOSMTPD_TOO_MUCH = "552 Error: Too much mail data"
+MESSAGE_TOO_LARGE = "552 5.3.4 Message size exceeds fixed maximum message size"
+
+
 class AdjustedSMTP(SMTP):
     """aiosmtpd's SMTP with the adjustments above; subclasses say what to keep and what failed."""
 
@@ -109,8 +114,14 @@ class AdjustedSMTP(SMTP):
     def tls_failed(self, reason: str) -> None:
         """A TLS handshake failed (once per failure)."""
 
+    def data_too_large(self) -> None:
+        """DATA went past the listener's size limit: aiosmtpd stopped keeping it (never held whole)."""
+
     async def push(self, status: str) -> None:
         """Send a multi-line reply (EHLO) in one write, as MTAs do."""
+        if status == _AIOSMTPD_TOO_MUCH:
+            self.data_too_large()
+            status = MESSAGE_TOO_LARGE
         if len(status) > 3 and status[3] == "-":
             self._continued.append(status)
             return

@@ -26,12 +26,15 @@ class Limits:
     max_depth: int = 5
     max_seconds: float = 1.0
     max_spin_count: int = 500_000
+    #: Memory one message's parse may take in a worker (scanning.memorycap); here for the verdict's wording.
+    max_memory_bytes: int = 256 * 1024 * 1024
 
     @classmethod
     def from_config(cls, scanning) -> "Limits":
         """The bounds an administrator set with scanconfig (a ScanningSection)."""
         return cls(scanning.max_attachment_bytes, scanning.max_expanded_bytes, scanning.max_ratio,
-                   scanning.max_members, scanning.max_depth, scanning.max_seconds, scanning.max_spin_count)
+                   scanning.max_members, scanning.max_depth, scanning.max_seconds, scanning.max_spin_count,
+                   scanning.max_memory_bytes)
 
 
 class ZipProblem(Exception):
