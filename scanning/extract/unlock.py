@@ -29,17 +29,19 @@ class Unlocker:
     trials: int = 0
     _deadline: float | None = None
     _share_deadline: float | None = None
-    _share: float = 0.0
+    _share: float | None = None
     _share_trials: int = 0
 
     def share(self, seconds: float | None) -> None:
-        """The next trials are one attachment's: at most ``seconds`` from now (None: no share of its own).
+        """The next trials are one attachment's: at most ``seconds`` of them (None: no share of its own).
 
-        The first trial is always owed while the message's budget lasts, so a share smaller than one trial of a
-        slow format still tries the first passphrase."""
-        self._share = seconds or 0.0
+        The share's clock starts at the attachment's first trial (opening it and importing its reader are not
+        trials), and that first trial is always owed while the message's budget lasts. It counts the worker's
+        CPU time, not the wall clock's: what it divides is the work of trials, and a busy machine must not decide
+        which attachment gets tried."""
+        self._share = seconds
         self._share_trials = 0
-        self._share_deadline = None if seconds is None else time.monotonic() + seconds
+        self._share_deadline = None
 
     def add_harvested(self, words: list[str]) -> None:
         known = {p for _, p in self.candidates}
@@ -60,10 +62,11 @@ class Unlocker:
         for label, passphrase in self.candidates:
             left = self.remaining()
             if left < estimated_cost or left <= 0:
-                raise BudgetExceeded(f"passphrase budget of {self.budget_seconds:g} s spent "
+                raise BudgetExceeded(f"passphrase budget spent: the message's {self.budget_seconds:g} s are used up "
                                      f"after {self.trials} trials")
-            if (self._share_deadline is not None and self._share_trials
-                    and time.monotonic() + estimated_cost > self._share_deadline):
+            if self._share is not None and not self._share_trials:
+                self._share_deadline = time.process_time() + self._share
+            elif self._share_deadline is not None and time.process_time() + estimated_cost > self._share_deadline:
                 raise BudgetExceeded(f"passphrase budget spent: this attachment's share of {self._share:.3g} s "
                                      f"is used up after {self._share_trials} trials")
             self.trials += 1
