@@ -296,6 +296,10 @@ def scan(message: ParsedMessage, envelope: Envelope, config: Config, stages: lis
         pre.append(StageResult("mime", "MALFORMED", message.malformed))
     if unscannable and not message.malformed:
         pre.append(StageResult("extraction", "UNSCANNABLE", unscannable))
+    flagged = "; ".join(f"{'/'.join(a.path + (a.filename or '(unnamed)',))}: {flag}"
+                        for a in message.all_attachments() for flag in a.flags)
+    if flagged:  # scanned in full, but the names are an attack on whoever unpacks it: the log and tracking say so
+        pre.append(StageResult("archive_member_names", "FLAGGED", flagged))
     first = Outcome()
     if stages and stages[0].name == "message_filters":
         ctx = StageContext(message, envelope, groups[0][0], config, first, url_reputation, hash_lists)

