@@ -65,3 +65,36 @@ def test_names_that_escape_are_reported_and_their_content_still_scanned(tmp_path
                              "member name escapes the archive: '/abs/path'")
     assert [m.filename for m in members] == ["../../etc/cron.d/evil", "/abs/path", "ok.txt"]
     assert members[0].urls == ("http://evil.example.net/x",)
+
+
+def _patched_zip(local: dict[int, bytes], central: dict[int, bytes]) -> bytes:
+    """One deflated member "a.txt", with bytes overwritten at offsets of its local header and its directory entry."""
+    import corpus
+
+    raw = bytearray(corpus.plain_zip({"a.txt": b"see http://hidden.example.net/x\n"}))
+    cd = raw.rindex(b"PK\x01\x02")
+    for offset, value in local.items():
+        raw[offset:offset + len(value)] = value
+    for offset, value in central.items():
+        raw[cd + offset:cd + offset + len(value)] = value
+    return bytes(raw)
+
+
+@pytest.mark.parametrize("label, local, central, reason", [
+    ("a CRC that lies in both headers", {14: b"\x00\x00\x00\x00"}, {16: b"\x00\x00\x00\x00"}, "cannot be read"),
+    ("local sizes that differ from the directory's", {22: b"\x05\x00\x00\x00"}, {},
+     "local header and directory disagree (sizes)"),
+    ("a local compression method that differs", {8: b"\x00\x00"}, {}, "disagree (compression method)"),
+    ("a local name that differs", {30: b"b"}, {}, "disagree (name)"),
+])
+def test_archives_that_lie_are_unscannable(label, local, central, reason):
+    """Built byte by byte: a reader that trusts the local headers, or ignores the CRC, would unpack something
+    other than what was scanned (#27)."""
+    import corpus
+
+    from scanning.message import parse
+
+    (archive, *members) = parse(corpus.mail(("lie.zip", _patched_zip(local, central), "application/zip"))) \
+        .all_attachments()
+    assert archive.unscannable and reason in archive.unscannable, (label, archive.unscannable)
+    assert members == []

@@ -10,6 +10,7 @@ bytes actually produced while reading.
 from __future__ import annotations
 
 import io
+import struct
 import time
 import zipfile
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ def open_zip(data: bytes, limits: Limits, unlocker: Unlocker = NO_PASSPHRASES) -
     if len(infos) > limits.max_members:
         raise ZipProblem(f"archive with {len(infos)} members (limit {limits.max_members})")
     _check_layout(infos, len(data))
+    _check_local_headers(infos, data)
     total = sum(i.file_size for i in infos)
     if total > limits.max_total_bytes:
         raise ZipProblem(f"archive expands to {total} bytes (limit {limits.max_total_bytes})")
@@ -135,6 +137,33 @@ def unsafe_name(name: str) -> bool:
     """A member name that would escape the folder it is extracted to (../, absolute, a drive letter)."""
     parts = name.replace("\\", "/").split("/")
     return name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":")
+
+
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+
+
+def _check_local_headers(infos, data: bytes) -> None:
+    """Each member's local header must say what the central directory says: a reader that streams the local
+    headers (Info-ZIP's unzip -, many mail clients) would otherwise unpack something other than what was scanned."""
+    for info in infos:
+        start = info.header_offset
+        fields = _LOCAL_HEADER.unpack_from(data, start) if start + 30 <= len(data) else None
+        if fields is None or fields[0] != b"PK\x03\x04":
+            raise ZipProblem(f"member {info.filename!r} has no local header where the directory says")
+        _, _, flags, method, _, _, crc, csize, usize, name_len, _ = fields
+        local_name = data[start + 30:start + 30 + name_len]
+        differs = []
+        if method != info.compress_type:
+            differs.append("compression method")
+        if local_name != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace"):
+            differs.append("name")
+        if not flags & 0x8 and usize != 0xFFFFFFFF:  # without a data descriptor (or ZIP64) the sizes are here
+            if crc != info.CRC:
+                differs.append("CRC")
+            if csize != info.compress_size or usize != info.file_size:
+                differs.append("sizes")
+        if differs:
+            raise ZipProblem(f"member {info.filename!r}: local header and directory disagree ({', '.join(differs)})")
 
 
 def _check_layout(infos, archive_size: int) -> None:
