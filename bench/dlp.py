@@ -4,7 +4,7 @@ and python-stdnum's validators over the same corpus as the reference for correct
     python bench/dlp.py [MEGABYTES]
 
 The corpus is tests/dlp_corpus.py (built from the reference note's rules,
-not from the classifiers). Throughput is CPU time on one core for all five
+not from the classifiers). Throughput is CPU time on one core for all six
 classifiers together, on mail-like text with no IDs (and digit-heavy text),
 and on records dense with candidates (an ID-shaped value in every line). Prints figures; asserts nothing.
 """
@@ -119,19 +119,19 @@ def main() -> None:
     stats = dlp_corpus.score(cases, scan)
     reference = stdnum_scores(cases)
     print(f"Corpus: {len(cases)} labelled cases (tests/dlp_corpus.py, seed 1427)")
-    print(f"{'classifier':10} {'precision':>9} {'recall':>7} {'tp':>5} {'fp':>4} {'fn':>4}   "
+    print(f"{'classifier':11} {'precision':>9} {'recall':>7} {'tp':>5} {'fp':>4} {'fn':>4}   "
           "python-stdnum validator on the same items: precision recall")
     for key in KEYS:
         s = stats[key]
         ref = reference.get(key)
         ref_text = f"{ref[0]:.4f} {ref[1]:.4f} ({ref[2]} IDs)" if ref else "(no stdnum validator)"
-        print(f"{key:10} {s['precision']:9.4f} {s['recall']:7.4f} {s['tp']:5} {s['fp']:4} {s['fn']:4}   {ref_text}")
+        print(f"{key:11} {s['precision']:9.4f} {s['recall']:7.4f} {s['tp']:5} {s['fp']:4} {s['fn']:4}   {ref_text}")
     mail_text = prose(megabytes, 0.25)
     digit_heavy = prose(megabytes, 1.0)
     busy = records(cases, megabytes / 4)
     one_per_line = candidates(megabytes / 2, 1)
     five_per_line = candidates(megabytes / 4, 5)
-    print(f"\nThroughput, all five classifiers, one core (CPU time), MB of UTF-8 text per second "
+    print(f"\nThroughput, all six classifiers (five national IDs, payment cards), one core (CPU time), MB of UTF-8 text per second "
           f"(keyword search: {IMPLEMENTATION}):")
     print(f"  mail-like text, no IDs (a date, amount and phone number in 1 line of 4): {rate(mail_text):7.1f}"
           "   (target >= 50)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.schema import (
     DLP_ACTIONS,
-    DLP_NATIONAL_IDS,
+    DLP_PREDEFINED,
     DLP_SEVERITIES,
     DLP_TEMPLATES,
     DlpClassifier,
@@ -23,9 +23,9 @@ from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("dlpconfig", f"""
 print
-classifiers                      (the predefined classifiers: {', '.join(DLP_NATIONAL_IDS)})
+classifiers                      (the predefined classifiers: {', '.join(DLP_PREDEFINED)})
 policy list | print NAME | delete NAME
-policy new|edit NAME [--template=privacy-protection] [--classifier=KEY ...]
+policy new|edit NAME [--template=privacy-protection|pci-dss] [--classifier=KEY ...]
       [--severity-action=SEVERITY:ACTION ...] [FIELDS] [--thresholds=medium:N,high:N,critical:N]
 classifier list | delete NAME
 classifier new NAME [--entity=KEY ...] [--regex=RE] [--keyword=WORD ...]
@@ -101,7 +101,7 @@ def _put_policy(ctx, args, current: DlpPolicy | None, name: str) -> None:
     changes = _policy_changes(ctx, args)
     args.expect_done(f"dlpconfig policy {'edit' if current else 'new'}")
     if current is None and "classifiers" not in changes:
-        raise CommandError("a new DLP policy needs --template=privacy-protection or --classifier=KEY")
+        raise CommandError("a new DLP policy needs --template=privacy-protection|pci-dss or --classifier=KEY")
     policy = DlpPolicy(name, **changes) if current is None else current.replace(**changes)
     POLICIES.put(ctx, current, policy)
     _print_policy(ctx, policy)
@@ -119,10 +119,10 @@ def _policy_changes(ctx, args) -> dict:
                                                              if c not in DLP_TEMPLATES[str(template)]]
     if classifiers:
         custom = {c.name for c in ctx.config.dlp.classifiers}
-        unknown = [c for c in classifiers if c not in DLP_NATIONAL_IDS and c not in custom]
+        unknown = [c for c in classifiers if c not in DLP_PREDEFINED and c not in custom]
         if unknown:
             raise CommandError(f"Unknown classifier {', '.join(unknown)}: predefined ones are "
-                               f"{', '.join(DLP_NATIONAL_IDS)}; custom ones come from 'dlpconfig classifier new'.")
+                               f"{', '.join(DLP_PREDEFINED)}; custom ones come from 'dlpconfig classifier new'.")
         changes["classifiers"] = tuple(dict.fromkeys(classifiers))
     for item in _listed(args.take_option("severity-action")):
         severity, _, action = item.partition(":")
@@ -194,8 +194,8 @@ def _delete_classifier(ctx, c: DlpClassifier) -> None:
 def _predefined(ctx) -> None:
     from scanning.dlp.classifiers import NAMES
 
-    for key in DLP_NATIONAL_IDS:
-        ctx.say(f"{key:<10} {NAMES[key]}")
+    for key in DLP_PREDEFINED:
+        ctx.say(f"{key:<11} {NAMES[key]}")
 
 
 def _print(ctx) -> None:
@@ -221,10 +221,10 @@ def wizard(ctx) -> None:
             else:
                 name = p.ask("Enter the name of the DLP policy.")
                 choice = p.choose("Start from:", ["Privacy Protection template (the national ID classifiers)",
-                                                  "Chosen classifiers"], 0)
-                options = {"template": "privacy-protection"} if choice == 0 else {
+                                                  "PCI-DSS template (credit card numbers)", "Chosen classifiers"], 0)
+                options = {"template": ("privacy-protection", "pci-dss")[choice]} if choice < 2 else {
                     "classifier": p.ask(f"Enter the classifiers, separated by commas "
-                                        f"({', '.join(DLP_NATIONAL_IDS)} or custom ones).")}
+                                        f"({', '.join(DLP_PREDEFINED)} or custom ones).")}
                 actions = []
                 for sev in DLP_SEVERITIES:
                     default = DlpPolicy.__dataclass_fields__[f"action_{sev}"].default

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import random
+import re
 from dataclasses import dataclass
 
 # ---------------------------------------------------------------- the rules, from the reference note
@@ -145,8 +146,22 @@ def _doc(rng, lang: str, phrase: str, item: str) -> str:
     return f"{before}\n{phrase.format(item)}\n{after}"
 
 
+_CARD_PREFIXES = ("4", "51", "52", "53", "54", "55", "22", "23", "24", "25", "26", "27", "34", "37", "6011", "65", "35")
+
+
+def is_card(digits: str) -> bool:
+    """A payment card number: 15 or 16 digits, an issuer prefix, and the Luhn check (ISO/IEC 7812)."""
+    if len(digits) not in (15, 16) or not digits.startswith(_CARD_PREFIXES):
+        return False
+    total = sum(int(c) if i % 2 == 0 else (2 * int(c) - 9 if int(c) > 4 else 2 * int(c))
+                for i, c in enumerate(reversed(digits)))
+    return total % 10 == 0
+
+
 def _case(rng, kind, label, item, keyword_for=None, phrases=None):
     lang, phrase = rng.choice(phrases or (KEYWORD_PHRASES[keyword_for] if keyword_for else PLAIN_PHRASES))
+    if re.fullmatch(r"\d{15,16}|\d{4}([ -])\d{4}\1\d{4}\1\d{4}", item) and is_card(re.sub(r"\D", "", item)):
+        label = "credit-card"  # about one bare NIK in ten is also a valid card: a card it is, by rule
     return Case(kind, label, _doc(rng, lang if lang in FILLER else "en", phrase, item), item)
 
 
@@ -217,10 +232,10 @@ def build(seed: int = 1427, per_class: int = 220) -> list[Case]:
                            phrases=[("en", "time={} status=200"), ("en", "log ts {} job done"),
                                     ("ms", "Masa: timestamp {}")]))
         card = luhn_complete(rng, rng.choice(["4", "51", "52", "53", "54", "55", "2221", "6011"]))
-        cases.append(_case(rng, "trap credit card", None, card if rng.random() < 0.7 else
+        cases.append(_case(rng, "trap credit card", "credit-card", card if rng.random() < 0.7 else
                            " ".join(card[i:i + 4] for i in range(0, 16, 4)),
                            phrases=[("en", "Card number {} exp 12/29"), ("id", "Kartu kredit {} (KTP terlampir)"),
-                                    ("en", "Paid with {}")]))
+                                    ("en", "Paid with {}"), ("id", "NIK: {}")]))
         kk = id_digits(rng)[:6] + f"{rng.randint(1, 28):02d}{rng.randint(1, 12):02d}{rng.randint(0, 25):02d}" \
             f"{rng.randint(1, 9999):04d}"
         cases.append(_case(rng, "trap family card (KK)", None, kk,
@@ -238,7 +253,7 @@ def build(seed: int = 1427, per_class: int = 220) -> list[Case]:
 def score(cases: list[Case], scan) -> dict[str, dict]:
     """Per classifier: true and false positives and negatives, precision and recall, counted per occurrence."""
     stats: dict[str, dict] = {}
-    for key in ("sg-nric", "th-id", "my-mykad", "id-ktp", "ph-umid"):
+    for key in ("sg-nric", "th-id", "my-mykad", "id-ktp", "ph-umid", "credit-card"):
         stats[key] = {"tp": 0, "fp": 0, "fn": 0, "errors": []}
     for case in cases:
         start = case.text.index(case.item)

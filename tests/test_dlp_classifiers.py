@@ -149,3 +149,26 @@ def test_an_id_inside_a_url_is_part_of_the_link_not_a_match():
     assert scan("see https://hr.example.com/staff/S1234567D/profile") == []
     assert scan("open www.example.com/?nric=S1234567D now") == []
     assert [m.classifier for m in scan("NRIC S1234567D, profile at https://hr.example.com/staff")] == ["sg-nric"]
+
+
+def test_a_card_number_beside_a_nik_keyword_is_a_card():
+    """A Luhn-valid number with a card prefix, written bare or in fours, is a card even after "NIK" (#27); a NIK
+    that is no card stays a NIK."""
+    for text in ("NIK: 5210061112890014", "NIK 5210 0611 1289 0014", "Kartu kredit 4111111111111111"):
+        assert [m.classifier for m in scan(text)] == ["credit-card"], text
+    assert [m.classifier for m in scan("NIK: 5210061112890003")] == ["id-ktp"]
+    assert scan("NIK: 5210061112890014", wanted=("id-ktp",)) == []  # not reported as a NIK either way
+    assert [m.masked for m in scan("Card 3782 822463 10005")] == ["**** ****** *0005"]
+
+
+def test_a_bare_mykad_that_reads_as_a_time_scores_lower():
+    """YYMMDDhhmmss passes every MyKad check: without time words it is still a match, but a weaker one (#27)."""
+    def confidence(text):
+        found = scan(text, wanted=("my-mykad",))
+        return found[0].confidence if found else None
+
+    grouped, bare = confidence("IC No 850315-10-5123"), confidence("IC No 850315875123")
+    clock_labelled = confidence("IC No 241204153045")
+    clock_far = confidence("IC No is on the form. Reference number of the request 241204153045.")
+    assert grouped > bare > clock_labelled > clock_far
+    assert confidence("log timestamp 241204153045 job done, IC No") is None

@@ -11,12 +11,16 @@ from .validators import check_name, check_unique
 
 #: The national ID classifiers of 14.0 (scanning.dlp.classifiers keys).
 DLP_NATIONAL_IDS = ("id-ktp", "my-mykad", "th-id", "ph-umid", "sg-nric")
-DLP_TEMPLATES = {"privacy-protection": DLP_NATIONAL_IDS}
+#: Every predefined classifier: the national IDs and payment card numbers (a 16-digit card can look like a NIK).
+DLP_PREDEFINED = DLP_NATIONAL_IDS + ("credit-card",)
+DLP_TEMPLATES = {"privacy-protection": DLP_NATIONAL_IDS, "pci-dss": ("credit-card",)}
 #: How the appliance names the predefined classifiers.
 DLP_CLASSIFIER_NAMES = {"sg-nric": "Singapore NRIC/FIN", "th-id": "Thailand ID", "my-mykad": "Malaysia MyKad",
-                        "id-ktp": "Indonesia KTP (NIK)", "ph-umid": "Philippines UMID"}
+                        "id-ktp": "Indonesia KTP (NIK)", "ph-umid": "Philippines UMID",
+                        "credit-card": "Credit Card Number"}
 #: The templates' names as the DLP Policy Manager shows them.
-DLP_TEMPLATE_NAMES = {"privacy-protection": "Privacy Protection"}
+DLP_TEMPLATE_NAMES = {"privacy-protection": "Privacy Protection",
+                      "pci-dss": "PCI-DSS (Payment Card Industry Data Security Standard)"}
 DLP_SEVERITIES = ("low", "medium", "high", "critical")
 DLP_ACTIONS = ("deliver", "add-header", "encrypt", "notify", "quarantine", "drop")
 
@@ -33,14 +37,14 @@ class DlpClassifier(Record):
 
     def validate(self) -> None:
         check_name(self.name, "name", "classifier name")
-        if self.name in DLP_NATIONAL_IDS:
+        if self.name in DLP_PREDEFINED:
             raise ConfigError(f"{self.name!r} is a predefined classifier's key", "name")
         if not self.entities and not self.regexes:
             raise ConfigError("a classifier needs at least one entity rule (an ID type or a regular expression)",
                               "entities")
         for e in self.entities:
-            if e not in DLP_NATIONAL_IDS:
-                raise ConfigError(f"{e!r} is not one of {', '.join(DLP_NATIONAL_IDS)}", "entities")
+            if e not in DLP_PREDEFINED:
+                raise ConfigError(f"{e!r} is not one of {', '.join(DLP_PREDEFINED)}", "entities")
         for r in self.regexes:
             try:
                 re.compile(r)
@@ -101,7 +105,7 @@ class DlpSection(Section):
         custom = {c.name for c in self.classifiers}
         for p in self.policies:
             for c in p.classifiers:
-                if c not in DLP_NATIONAL_IDS and c not in custom:
+                if c not in DLP_PREDEFINED and c not in custom:
                     raise ConfigError(f"the DLP policy {p.name} uses {c!r}, which is neither a predefined "
                                       "classifier nor a custom one", "policies")
 

@@ -36,7 +36,7 @@ from operator import mul
 
 from asyncos_cli.config.dlp import DLP_CLASSIFIER_NAMES
 
-KEYS = ("sg-nric", "th-id", "my-mykad", "id-ktp", "ph-umid")
+KEYS = ("sg-nric", "th-id", "my-mykad", "id-ktp", "ph-umid", "credit-card")
 NAMES = DLP_CLASSIFIER_NAMES
 WINDOW = 300
 #: Confidence of a match that is probably but not surely an ID (the Purview "low" level).
@@ -288,13 +288,16 @@ _CANDIDATE = re.compile(r"""
     |(?P<my_g>[0-9]{5}(?P<s2>[ \-])[0-9]{2}(?P=s2)[0-9]{4})
     |(?P<ph_g>[0-9]{3}(?P<s3>[ \-])[0-9]{7}(?P=s3)[0-9])
     |(?P<id_g>[0-9](?P<s4>[ .\-])[0-9]{2}(?P=s4)[0-9]{2}(?P=s4)[0-9]{6}(?P=s4)[0-9]{4})
-    |(?P<bare>[0-9]{15}|[0-9]{12}|[0-9]{11})
+    |(?P<cc_g>[0-9]{3}(?P<s5>[ \-])[0-9]{4}(?P=s5)[0-9]{4}(?P=s5)[0-9]{4}|[0-9]{3}(?P<s6>[ \-])[0-9]{6}(?P=s6)[0-9]{5})
+    |(?P<bare>[0-9]{15}|[0-9]{14}|[0-9]{12}|[0-9]{11})
   )
   (?![0-9A-Za-z_])(?![.\-][0-9])
  |(?<=[STFGMstfgm][0-9])(?<![0-9A-Za-z_][STFGMstfgm][0-9])(?P<nric>[0-9]{6}[A-Za-z])(?![0-9A-Za-z_])
 )""", re.X)
-_GROUPED = {"th_g": ("th-id",), "my_g": ("my-mykad",), "ph_g": ("ph-umid",), "id_g": ("id-ktp",)}
-_BARE_KEYS = {13: ("th-id",), 12: ("my-mykad", "ph-umid"), 16: ("id-ktp",)}
+_GROUPED = {"th_g": ("th-id",), "my_g": ("my-mykad",), "ph_g": ("ph-umid",), "id_g": ("id-ktp",),
+            "cc_g": ("credit-card",)}
+#: A 16-digit run is tried as a card first: a Luhn-valid number with a card prefix is a card, whatever is near it.
+_BARE_KEYS = {13: ("th-id",), 12: ("my-mykad", "ph-umid"), 16: ("credit-card", "id-ktp"), 15: ("credit-card",)}
 
 
 def _fold_table() -> dict[int, str]:
@@ -404,19 +407,21 @@ def _th(ctx: _Context, d, start, end, bare) -> Match | None:
 def _my(ctx: _Context, d, start, end, bare) -> Match | None:
     if not my_valid(d) or boring(d) or not ctx.near("my-mykad", start, end):
         return None
-    if bare and _clock(d) and ctx.near("time", start, end, 40):
-        return None  # YYMMDDhhmmss in time context
+    if bare and _clock(d):
+        if ctx.near("time", start, end, 40):
+            return None  # YYMMDDhhmmss in time context
+        # It also reads as a time: a MyKad label right before it makes it likely, a keyword further off only
+        # possible (counted by policies that accept low confidence).
+        conf = 65 if ctx.before("my-mykad", start, 40) is not None else LOW
+        return Match("my-mykad", conf, start, end, mask(ctx.text[start:end]))
     return Match("my-mykad", 85 if not bare else 80, start, end, mask(ctx.text[start:end]))
 
 
 def _id(ctx: _Context, d, start, end, bare) -> Match | None:
     if not id_valid(d) or boring(d) or not ctx.near("id-ktp", start, end):
         return None
-    if looks_like_card(d):
-        # About one NIK in ten passes Luhn with a card prefix: it stays a NIK only when a NIK label
-        # is right before it and nothing around it speaks of cards.
-        if ctx.before("id-ktp", start, 40) is None or ctx.near("card", start, end, 60):
-            return None
+    if bare and looks_like_card(d):
+        return None  # written as a card would be, a Luhn-valid number with a card prefix is a card, even beside "NIK"
     kk = ctx.before("kk", start, 80)
     if kk is not None and (ctx.before("id-ktp", start, start - kk) is None):
         return None  # a family-card (KK) number: the KK label is the closest before it
@@ -429,4 +434,11 @@ def _ph(ctx: _Context, d, start, end, bare) -> Match | None:
     return Match("ph-umid", 80 if bare else 85, start, end, mask(ctx.text[start:end]))
 
 
-_CHECKS = {"th-id": _th, "my-mykad": _my, "id-ktp": _id, "ph-umid": _ph}
+def _card(ctx: _Context, d, start, end, bare) -> Match | None:
+    if not looks_like_card(d) or boring(d):
+        return None
+    return Match("credit-card", 85 if ctx.near("card", start, end, 60) else 75, start, end,
+                 mask(ctx.text[start:end]))
+
+
+_CHECKS = {"th-id": _th, "my-mykad": _my, "id-ktp": _id, "ph-umid": _ph, "credit-card": _card}

@@ -17,7 +17,7 @@ from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import (
     DLP_ACTIONS,
     DLP_CLASSIFIER_NAMES,
-    DLP_NATIONAL_IDS,
+    DLP_PREDEFINED,
     DLP_SEVERITIES,
     DLP_TEMPLATE_NAMES,
     DLP_TEMPLATES,
@@ -110,7 +110,7 @@ class DlpPolicyManager:
         clash = config.dlp.get(typed["name"])
         if typed["name"] and clash is not None and clash is not current:
             problems.setdefault("name", f"A DLP policy named {clash.name} already exists.")
-        known = set(DLP_NATIONAL_IDS) | {c.name for c in config.dlp.classifiers}
+        known = set(DLP_PREDEFINED) | {c.name for c in config.dlp.classifiers}
         chosen = tuple(c for c in typed["classifiers"] if c in known)
         outgoing = {p.name for p in config.mail_policies.outgoing}
         if not problems:
@@ -174,7 +174,7 @@ def _policy_form(s, config, typed: dict, problems: Problems) -> str:
                                                                                            "min_matches") else "")
     chosen = set(typed.get("classifiers", []))
     boxes = "".join(forms.checkbox("classifiers", DLP_CLASSIFIER_NAMES[c], c in chosen, c, f"c-{c}")
-                    for c in DLP_NATIONAL_IDS)
+                    for c in DLP_PREDEFINED)
     boxes += "".join(forms.checkbox("classifiers", f"{c.name} (custom)", c.name in chosen, c.name, f"c-custom-{i}")
                      for i, c in enumerate(config.dlp.classifiers))
     classifier_problem = (f'<span class="field-error" id="classifiers-error" role="alert">'
