@@ -13,10 +13,11 @@ from asyncos_cli.shell.registry import command
 
 GRAMMAR = Grammar("destconfig", """
 print
-new DOMAIN [--tls=none|preferred|required|required-verify] [--concurrency=N]
-edit DOMAIN|default [--tls=...] [--concurrency=N]
+new DOMAIN [--tls=none|preferred|required|required-verify] [--concurrency=N] [--bounce-profile=NAME]
+edit DOMAIN|default [--tls=...] [--concurrency=N] [--bounce-profile=NAME]
 delete DOMAIN
 """,
+    notes="--bounce-profile: a bounceconfig profile for mail to the domain (empty: the receiving listener's).",
     names=lambda c: [x.domain for x in c.delivery.destinations])
 
 @command("destconfig", "Configure options for outgoing mail by destination domain.", roles=R.CONFIGURE,
@@ -31,6 +32,11 @@ def run(ctx, args):
             changes["concurrency"] = parse_scalar(int, str(args.take_option("concurrency")), "--concurrency")
         except ConfigError as e:
             raise CommandError(str(e)) from None
+    if "bounce-profile" in args.options:
+        profile = str(args.take_option("bounce-profile") or "")
+        if profile and ctx.config.bounces.get(profile) is None:
+            raise CommandError(f"There is no bounce profile named {profile} ('bounceconfig print' lists them).")
+        changes["bounce_profile"] = ctx.config.bounces.get(profile).name if profile else ""
     args.expect_done("destconfig")
     if len(rest) != 1 or sub not in ("new", "edit", "delete"):
         raise UsageError()
@@ -67,7 +73,12 @@ def _made(make) -> Destination:
 
 def _put(ctx, current, new: Destination) -> None:
     _stage(ctx, [d for d in ctx.config.delivery.destinations if d is not current] + [new])
-    ctx.say(f"Destination {new.domain}: TLS {new.tls}, concurrency {new.concurrency}; commit to apply.")
+    ctx.say(f"Destination {new.domain}: {_describe(new)}; commit to apply.")
+
+
+def _describe(d: Destination) -> str:
+    bounce = f", bounce profile {d.bounce_profile}" if d.bounce_profile else ""
+    return f"TLS {d.tls}, concurrency {d.concurrency}{bounce}"
 
 
 def _stage(ctx, dests) -> None:
@@ -81,7 +92,7 @@ def wizard(ctx) -> None:
     p = ctx.prompter
     while True:
         for d in ctx.config.delivery.destinations:
-            ctx.say(f"{d.domain}: TLS {d.tls}, concurrency {d.concurrency}")
+            ctx.say(f"{d.domain}: {_describe(d)}")
         op = p.menu([("NEW", "Create a new entry."), ("EDIT", "Modify an entry."), ("DELETE", "Remove an entry.")])
         if op is None:
             return
@@ -92,9 +103,13 @@ def wizard(ctx) -> None:
         tls = DEST_TLS[p.choose("Do you want to use TLS support?", ["No", "Preferred", "Required",
                                                                    "Required - Verify"], 1)]
         conc = p.ask_int("Enter the maximum number of concurrent connections.", 20, 1, 1000)
-        run(ctx, Args.from_line(f"{op.lower()} {domain} --tls={tls} --concurrency={conc}"))
+        line = f"{op.lower()} {domain} --tls={tls} --concurrency={conc}"
+        if p.yes_no("Do you wish to apply a specific bounce profile to this domain?", False):
+            names = [b.name for b in ctx.config.bounces.profiles]
+            line += f" --bounce-profile={names[p.choose('Choose the bounce profile:', names, 0)]}"
+        run(ctx, Args.from_line(line))
 
 
 def show(ctx) -> None:
     for d in ctx.config.delivery.destinations:
-        ctx.say(f"{d.domain}: TLS {d.tls}, at most {d.concurrency} concurrent connections")
+        ctx.say(f"{d.domain}: {_describe(d)}")

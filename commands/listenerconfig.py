@@ -13,7 +13,7 @@ from asyncos_cli.shell.registry import command
 
 LISTENER_FIELDS = field_options(Listener, "interface", "port", "starttls", "max_message_bytes", "max_recipients",
                                 "max_connections", "idle_timeout_seconds", "max_header_count", "max_header_bytes",
-                                "enabled", "certificate")
+                                "enabled", "certificate", "bounce_profile")
 POLICY_FIELDS = field_options(MailFlowPolicy, "action", "max_message_bytes", "max_recipients",
                               "max_messages_per_hour", "max_connections_per_ip", "tls", "sdr_check")
 
@@ -90,12 +90,16 @@ def listener_replace(listener: Listener, changes: dict) -> Listener:
 
 
 def _stage(ctx, listeners) -> None:
+    listeners = [_canonical_profile(ctx, listener) for listener in listeners]
     for listener in listeners:
         if ip_problem(listener.interface) and ctx.config.interfaces.get(listener.interface) is None:
             raise CommandError(f"There is no interface named {listener.interface} ('interfaceconfig print' "
                                "lists them).")
         if listener.certificate and ctx.config.certificates.get(listener.certificate) is None:
             raise CommandError(f"There is no certificate named {listener.certificate} ('certconfig print' "
+                               "lists them).")
+        if ctx.config.bounces.get(listener.bounce_profile) is None:
+            raise CommandError(f"There is no bounce profile named {listener.bounce_profile} ('bounceconfig print' "
                                "lists them).")
     try:
         ctx.stage(ctx.config.listeners.replace(listeners=tuple(listeners)))
@@ -210,6 +214,13 @@ def _print_hat(ctx) -> None:
                 f"TLS {p.tls}, SDR check {'on' if p.sdr_check else 'off'}")
 
 
+def _canonical_profile(ctx, listener: Listener) -> Listener:
+    """The bounce profile as bounceconfig spells it (names compare without case)."""
+    found = ctx.config.bounces.get(listener.bounce_profile)
+    return listener.replace(bounce_profile=found.name) if found and found.name != listener.bounce_profile \
+        else listener
+
+
 # ---------------------------------------------------------------- print and the wizard
 
 
@@ -219,7 +230,7 @@ def _describe(l: Listener) -> str:
             f"   STARTTLS {l.starttls} with the certificate {l.certificate or '(demonstration)'}; at most "
             f"{l.max_message_bytes} bytes and {l.max_recipients} recipients per message; {l.max_connections} "
             f"connections; idle timeout {l.idle_timeout_seconds} s; at most {l.max_header_count} header fields, "
-            f"{l.max_header_bytes} header bytes")
+            f"{l.max_header_bytes} header bytes; bounce profile {l.bounce_profile}")
     if l.kind == "public":
         text += f"\n   Recipient access: {', '.join(l.rcpt_access) or '(none)'}"
     return text

@@ -51,6 +51,7 @@ EXPECTED = {
     "commit":         {A, O},
     "delivernow":     {A, O},
     "destconfig":     {A, O},
+    "bounceconfig":   {A, O},
     "filters":        {A, O},
     "help":           {A, O, RO, G, T, H},
     "init":           {A},

@@ -1,10 +1,11 @@
-"""The mail relay's sections: listeners, host access table, SMTP routes, delivery."""
+"""The mail relay's sections: listeners, host access table, SMTP routes, delivery, bounce profiles."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from .addresses import address_problem
 from .fields import ConfigError, Record, Section, setting
 from .validators import (
     check_domain_pattern,
@@ -49,6 +50,8 @@ class Listener(Record):
     enabled: bool = setting(True, help="Whether the listener accepts connections.")
     certificate: str = setting("", help="The certificate STARTTLS presents (certconfig); empty: the "
                                "demonstration certificate.", check=optional_name_rule("certificate name"))
+    bounce_profile: str = setting("Default", help="The bounce profile (bounceconfig) of mail received here.",
+                                  check=name_rule("bounce profile name"), option="bounce-profile")
 
 
 DEFAULT_LISTENERS = (
@@ -216,6 +219,9 @@ class Destination(Record):
                           check=lambda d: None if d == "default" else domain_pattern_problem(d))
     tls: str = setting("preferred", help="TLS toward the destination.", choices=DEST_TLS)
     concurrency: int = setting(20, help="Concurrent connections to the destination.", low=1, high=1000)
+    bounce_profile: str = setting("", help="The bounce profile for this destination (bounceconfig); empty: the "
+                                  "receiving listener's.", check=optional_name_rule("bounce profile name"),
+                                  option="bounce-profile")
 
 
 @dataclass(frozen=True)
@@ -224,11 +230,6 @@ class DeliverySection(Section):
     title: ClassVar[str] = "Delivery: destinations, retries, bounces"
 
     destinations: tuple[Destination, ...] = field(default=(Destination("default"),), metadata={"item": "destination"})
-    retry_initial_seconds: int = setting(60, help="The first retry interval.", low=1, high=86400, unit="seconds")
-    retry_max_seconds: int = setting(3600, help="The longest retry interval.", low=1, high=7 * 86400,
-                                     unit="seconds")
-    max_queue_lifetime_seconds: int = setting(259200, help="How long a message may wait before it bounces.",
-                                              low=60, high=30 * 86400, unit="seconds")
     connect_timeout_seconds: int = setting(30, help="Seconds to connect.", low=1, high=600, unit="seconds")
     command_timeout_seconds: int = setting(300, help="Seconds per SMTP command.", low=1, high=3600,
                                            unit="seconds")
@@ -237,7 +238,6 @@ class DeliverySection(Section):
         check_unique((d.domain.lower() for d in self.destinations), "destinations", "destination")
         if not any(d.domain == "default" for d in self.destinations):
             raise ConfigError("the 'default' destination is required", "destinations")
-        check_range(self.retry_max_seconds, self.retry_initial_seconds, 7 * 86400, "retry_max_seconds")
 
     def for_domain(self, domain: str) -> Destination:
         d = domain.lower()
@@ -245,3 +245,70 @@ class DeliverySection(Section):
             if dest.domain.lower() == d:
                 return dest
         return next(x for x in self.destinations if x.domain == "default")
+
+
+@dataclass(frozen=True)
+class BounceProfile(Record):
+    """bounceconfig: how long and how often soft-bounced mail is retried, and what bounce messages are sent."""
+
+    name: str = setting(help="The bounce profile's name.", check=name_rule("bounce profile name"))
+    max_retries: int = setting(100, help="Retries of a soft-bounced recipient before it hard bounces.", low=0,
+                               high=10000, option="max-retries")
+    max_queue_seconds: int = setting(259200, help="Seconds a message may stay in the queue before its recipients "
+                                     "hard bounce.", low=1, high=30 * 86400, unit="seconds",
+                                     option="max-queue-time")
+    initial_retry_seconds: int = setting(60, help="Seconds before the first retry.", low=1, high=86400,
+                                         unit="seconds", option="initial-retry")
+    max_retry_seconds: int = setting(3600, help="The longest wait between retries (the wait doubles up to it).",
+                                     low=1, high=7 * 86400, unit="seconds", option="max-retry")
+    hard_bounce_messages: bool = setting(True, help="Send a bounce message when a recipient hard bounces.",
+                                         option="hard-bounce")
+    dsn_format: bool = setting(True, help="Bounce and warning messages as delivery status notifications "
+                               "(RFC 3464); no: a plain text message.", option="dsn")
+    delay_warnings: bool = setting(False, help="Send delay warning messages while a recipient soft bounces.",
+                                   option="delay-warnings")
+    warning_interval_seconds: int = setting(14400, help="Seconds between delay warning messages.", low=1,
+                                            high=30 * 86400, unit="seconds", option="warning-interval")
+    max_warnings: int = setting(1, help="Delay warning messages per message.", low=1, high=100,
+                                option="max-warnings")
+    bounce_address: str = setting("", help="Send bounce and warning messages to this address instead of the sender "
+                             "(empty: the sender).", check=lambda a: address_problem(a) if a else None,
+                             option="bounce-to")
+
+    def validate(self) -> None:
+        check_range(self.max_retry_seconds, self.initial_retry_seconds, 7 * 86400, "max_retry_seconds")
+
+
+@dataclass(frozen=True)
+class BouncesSection(Section):
+    """bounceconfig: the bounce profiles; listeners and destinations name theirs, 'Default' is everyone else's."""
+
+    name: ClassVar[str] = "bounces"
+    title: ClassVar[str] = "Bounce profiles"
+
+    profiles: tuple[BounceProfile, ...] = field(default=(BounceProfile("Default"),), metadata={"item": "profile"})
+
+    def validate(self) -> None:
+        check_unique((p.name.lower() for p in self.profiles), "profiles", "bounce profile name")
+        if not any(p.name == "Default" for p in self.profiles):
+            raise ConfigError("the Default bounce profile is required", "profiles")
+
+    def get(self, name: str) -> BounceProfile | None:
+        return next((p for p in self.profiles if p.name.lower() == name.lower()), None)
+
+    def profile(self, name: str) -> BounceProfile:
+        """The profile named ``name``, or Default (a name no profile has any more falls back to it)."""
+        return self.get(name) or self.get("Default") or BounceProfile("Default")
+
+    @classmethod
+    def first_appearance(cls, stored):
+        """Before bounce profiles, the delivery section held the one retry schedule: it becomes Default's."""
+        old = stored.get("delivery", {})
+        moved = {new: old[was] for was, new in (("retry_initial_seconds", "initial_retry_seconds"),
+                                                 ("retry_max_seconds", "max_retry_seconds"),
+                                                 ("max_queue_lifetime_seconds", "max_queue_seconds"))
+                 if isinstance(old.get(was), int)}
+        try:
+            return cls((BounceProfile("Default", **moved),))
+        except ConfigError:
+            return cls()

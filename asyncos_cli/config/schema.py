@@ -24,7 +24,13 @@ from .engines import *  # noqa: F401,F403
 from .engines import AntispamSection, AntivirusSection, FileReputationSection
 from .fields import ConfigError, Record, Secret, Section, field_types
 from .mailflow import *  # noqa: F401,F403
-from .mailflow import DeliverySection, HatSection, ListenersSection, RoutesSection
+from .mailflow import (
+    BouncesSection,
+    DeliverySection,
+    HatSection,
+    ListenersSection,
+    RoutesSection,
+)
 from .monitoring import *  # noqa: F401,F403
 from .monitoring import AlertsSection, SnmpSection
 from .policies import *  # noqa: F401,F403
@@ -65,6 +71,7 @@ class Config:
     hat: HatSection
     routes: RoutesSection
     delivery: DeliverySection
+    bounces: BouncesSection
     mail_policies: MailPoliciesSection
     message_filters: MessageFiltersSection
     content_filters: ContentFiltersSection

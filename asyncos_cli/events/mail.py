@@ -528,5 +528,35 @@ class RecipientsDropped(Event):
 class BounceGenerated(Event):
     """A delivery status notification queued for the sender of ``original`` (the Gen. Bounce counter)."""
 
+    log_type: ClassVar[str | None] = "mail"
     mid: int
     original: int
+
+    def log_line(self) -> str:
+        return f"MID {self.mid} was generated for bounce of MID {self.original}"
+
+
+@dataclass(frozen=True)
+class DelayWarningGenerated(Event):
+    """A delay warning (a DSN saying "delayed") queued for the sender of ``original`` (its bounce profile)."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    original: int
+
+    def log_line(self) -> str:
+        return f"MID {self.mid} was generated for delay warning of MID {self.original}"
+
+
+@dataclass(frozen=True)
+class BounceNotSent(Event):
+    """Recipients hard bounced under a bounce profile that sends no bounce messages."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    rids: tuple[int, ...]
+    profile: str
+
+    def log_line(self) -> str:
+        rids = ", ".join(str(r) for r in self.rids)
+        return f"MID {self.mid} RID [{rids}] no bounce message generated (bounce profile {self.profile})"

@@ -19,10 +19,12 @@ import re
 from typing import Callable, Protocol
 
 from asyncos_cli.config.addresses import AddressError, ascii_domain, split
-from asyncos_cli.config.schema import Config
+from asyncos_cli.config.schema import BounceProfile, Config
 from asyncos_cli.events.engines import MessageDeferred
 from asyncos_cli.events.mail import (
     BounceGenerated,
+    BounceNotSent,
+    DelayWarningGenerated,
     MessageFinished,
     MessageReceived,
     MessageSplit,
@@ -216,27 +218,54 @@ class QueueManager:
     async def _attempt(self, msg: QueuedMessage) -> None:
         config = self.config()  # one snapshot for the whole attempt
         try:
-            await self.agent.attempt(msg, config)
+            # The bounce profile's time in queue is checked before the attempt, as the appliance does: a
+            # recipient past it hard bounces instead of being tried once more.
+            self._expire(msg, config, self.clock())
+            if msg.pending():
+                await self.agent.attempt(msg, config)
             await self._after_attempt(msg, config)
         finally:
             self._in_flight.discard(msg.mid)
 
+    def _expire(self, msg: QueuedMessage, config: Config, now: float) -> None:
+        for r in msg.pending():
+            if now - msg.received >= bounce_profile(config, msg, r).max_queue_seconds:
+                fates.bounce(self.emit, msg, [r], f"421 4.4.7 Message expired in the queue: "
+                                                  f"{msg.last_error or 'no delivery'}")
+
     async def _after_attempt(self, msg: QueuedMessage, config: Config) -> None:
-        d = config.delivery
         now = self.clock()
         msg.attempts += 1
-        pending = msg.pending()
-        if pending and now - msg.received >= d.max_queue_lifetime_seconds:
-            fates.bounce(self.emit, msg, pending,
-                         f"421 4.4.7 Message expired in the queue: {msg.last_error or 'no delivery'}")
-            pending = []
-        if pending:
-            msg.next_attempt = now + min(d.retry_initial_seconds * (2 ** (msg.attempts - 1)), d.retry_max_seconds)
-            await asyncio.to_thread(self.spool.save_state, msg)
-            heapq.heappush(self._heap, (msg.next_attempt, msg.mid))
-            self._wake.set()
+        waits = []
+        for r in msg.pending():
+            profile = bounce_profile(config, msg, r)
+            if msg.attempts > profile.max_retries:  # the first attempt is not a retry
+                fates.bounce(self.emit, msg, [r], f"421 4.4.7 Maximum retries reached ({profile.max_retries}): "
+                                                  f"{msg.last_error or 'no delivery'}")
+            else:
+                waits.append(min(profile.initial_retry_seconds * (2 ** (msg.attempts - 1)),
+                                 profile.max_retry_seconds))
+        if not waits:
+            await self.finish(msg)
             return
-        await self.finish(msg)
+        await self._warn_of_delay(msg, config, now)
+        msg.next_attempt = now + min(waits)
+        await asyncio.to_thread(self.spool.save_state, msg)
+        heapq.heappush(self._heap, (msg.next_attempt, msg.mid))
+        self._wake.set()
+
+    async def _warn_of_delay(self, msg: QueuedMessage, config: Config, now: float) -> None:
+        """A delay warning (a DSN with Action: delayed) when the profile asks for one and its interval passed."""
+        if not msg.sender or msg.is_bounce:
+            return
+        for to, rcpts, profile in _by_bounce_address(config, msg, msg.pending()):
+            if (profile.delay_warnings and msg.warnings_sent < profile.max_warnings
+                    and now - msg.received >= profile.warning_interval_seconds * (msg.warnings_sent + 1)):
+                content = build_dsn(msg, rcpts, config.system.hostname, delayed=True, rfc3464=profile.dsn_format)
+                warning = await self.generate("", [to], content, "(bounce)", "Delayed Mail (still being retried)")
+                msg.warnings_sent += 1
+                self.emit(DelayWarningGenerated(warning.mid, msg.mid))
+                return
 
     def deliver_now(self) -> int:
         """Every queued message becomes due at once (``delivernow``)."""
@@ -274,9 +303,15 @@ class QueueManager:
         """Every recipient has its fate: send the DSN (if any), record, and leave the queue."""
         bounced = [r for r in msg.recipients if r.state == BOUNCED]
         if bounced and msg.sender and not msg.is_bounce:
-            dsn = await self.generate("", [msg.sender], build_dsn(msg, bounced, self.config().system.hostname),
-                                      "(bounce)", "Undelivered Mail Returned to Sender")
-            self.emit(BounceGenerated(dsn.mid, msg.mid))
+            config = self.config()
+            for to, rcpts, profile in _by_bounce_address(config, msg, bounced):
+                if not profile.hard_bounce_messages:
+                    self.emit(BounceNotSent(msg.mid, tuple(r.rid for r in rcpts), profile.name))
+                    continue
+                dsn = await self.generate("", [to], build_dsn(msg, rcpts, config.system.hostname,
+                                                              rfc3464=profile.dsn_format),
+                                          "(bounce)", "Undelivered Mail Returned to Sender")
+                self.emit(BounceGenerated(dsn.mid, msg.mid))
         self.spool.remove(msg)  # two unlinks: cheaper inline than a hand-off to a thread
         self._messages.pop(msg.mid, None)
         self.emit(_finished(msg))
@@ -459,3 +494,21 @@ def _domain(address_text: str) -> str:
     """The domain of an address, or of the first address of a header ("Bank <svc@bank.example>")."""
     m = re.search(r"@([A-Za-z0-9.-]+)", address_text)
     return m.group(1).lower().rstrip(".") if m else ""
+
+
+def bounce_profile(config: Config, msg: QueuedMessage, rcpt: Recipient) -> BounceProfile:
+    """The recipient's bounce profile: its destination's (destconfig), else the receiving listener's."""
+    name = config.delivery.for_domain(rcpt.address.rpartition("@")[2]).bounce_profile
+    if not name:
+        listener = config.listeners.get(msg.listener)
+        name = listener.bounce_profile if listener is not None else "Default"
+    return config.bounces.profile(name)
+
+
+def _by_bounce_address(config: Config, msg: QueuedMessage, rcpts: list[Recipient]):
+    """(address the bounce goes to, its recipients, their profile) per profile: a profile may send them elsewhere."""
+    groups: dict[str, tuple[list[Recipient], BounceProfile]] = {}
+    for r in rcpts:
+        profile = bounce_profile(config, msg, r)
+        groups.setdefault(profile.name, ([], profile))[0].append(r)
+    return [(profile.bounce_address or msg.sender, group, profile) for group, profile in groups.values()]

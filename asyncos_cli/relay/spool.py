@@ -54,6 +54,8 @@ class QueuedMessage:
     attempts: int = 0
     next_attempt: float = 0.0
     last_error: str = ""
+    #: Delay warnings sent to the sender so far (bounce profile).
+    warnings_sent: int = 0
     #: Message-ID and Subject, for logs and tracking.
     message_id: str = ""
     subject: str = ""
