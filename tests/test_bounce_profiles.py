@@ -114,3 +114,33 @@ def test_soft_bounces_retry_per_the_destinations_profile_then_bounce_with_a_warn
     finally:
         for s in (soft, hard, home):
             s.stop()
+
+
+def test_a_peer_that_hangs_up_is_retried_as_the_listeners_profile_says(datadir, tmp_path):
+    """smtp-sink -q RCPT drops the connection after RCPT: a soft failure, retried once under the listener's
+    profile (no destination profile), then bounced with an RFC 3464 report to the sender."""
+    gone = Sink(tmp_path / "gone", "-q", "RCPT")
+    home = Sink(tmp_path / "home")
+    try:
+        _ok(datadir, f"smtproutes new gone.example 127.0.0.1:{gone.port}; "
+                     f"smtproutes new example.org 127.0.0.1:{home.port}; "
+                     "bounceconfig new Once --max-retries=1 --initial-retry=1; "
+                     "listenerconfig edit IncomingMail --bounce-profile=Once; "
+                     "listenerconfig edit IncomingMail rcptaccess add gone.example; commit once")
+        d = DaemonProcess(datadir)
+        try:
+            port = listener_port(datadir, "IncomingMail")
+            assert swaks(port, "--from", "alice@example.org", "--to", "dan@gone.example",
+                         "--header", "Message-Id: <gone@example.org>").returncode == 0
+            assert wait_for(lambda: d.request("status")["queued"] == 0 and len(home.messages()) == 1, 30)
+            log = mail_log(datadir)
+            mid = re.search(r"MID (\d+) Message-ID '<gone@example\.org>'", log).group(1)
+            assert len(re.findall(rf"Delayed: DCID \d+ MID {mid} to RID \[0\]", log)) == 2, log[-2000:]
+            dsn = home.messages()[0].decode()
+            assert "X-Rcpt-Args: <alice@example.org>" in dsn and "multipart/report" in dsn
+            assert "Action: failed" in dsn and "Maximum retries reached (1)" in dsn
+        finally:
+            d.stop()
+    finally:
+        gone.stop()
+        home.stop()
