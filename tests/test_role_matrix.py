@@ -52,6 +52,7 @@ EXPECTED = {
     "delivernow":     {A, O},
     "destconfig":     {A, O},
     "bounceconfig":   {A, O},
+    "stripheaders":   {A, O},
     "filters":        {A, O},
     "help":           {A, O, RO, G, T, H},
     "init":           {A},

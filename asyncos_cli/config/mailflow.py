@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -245,6 +246,25 @@ class DeliverySection(Section):
             if dest.domain.lower() == d:
                 return dest
         return next(x for x in self.destinations if x.domain == "default")
+
+
+def header_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a header field's name (RFC 5322 2.2: printable ASCII but the colon)."""
+    return None if re.fullmatch(r"[!-9;-~]{1,76}", name) else f"{name!r} is not a header name"
+
+
+@dataclass(frozen=True)
+class StripHeadersSection(Section):
+    """stripheaders: header fields removed from every message before it is delivered."""
+
+    name: ClassVar[str] = "strip_headers"
+    title: ClassVar[str] = "Headers stripped before delivery"
+
+    headers: tuple[str, ...] = setting((), help="Header fields removed from every message before delivery.",
+                                       check=header_name_problem, item="header")
+
+    def validate(self) -> None:
+        check_unique((h.lower() for h in self.headers), "headers", "header")
 
 
 @dataclass(frozen=True)

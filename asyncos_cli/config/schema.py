@@ -30,6 +30,7 @@ from .mailflow import (
     HatSection,
     ListenersSection,
     RoutesSection,
+    StripHeadersSection,
 )
 from .monitoring import *  # noqa: F401,F403
 from .monitoring import AlertsSection, SnmpSection
@@ -72,6 +73,7 @@ class Config:
     routes: RoutesSection
     delivery: DeliverySection
     bounces: BouncesSection
+    strip_headers: StripHeadersSection
     mail_policies: MailPoliciesSection
     message_filters: MessageFiltersSection
     content_filters: ContentFiltersSection

@@ -41,6 +41,7 @@ from . import fates, outcome
 from .delivery import IDLE_SECONDS, DeliveryAgent
 from .dsn import build as build_dsn
 from .fates import Emit
+from .headers import strip_fields
 from .spool import (
     BOUNCED,
     DELIVERED,
@@ -135,7 +136,10 @@ class QueueManager:
         return msg
 
     def submit(self, msg: QueuedMessage) -> None:
-        """Onto the active queue: delivered when its next attempt is due."""
+        """Onto the active queue: delivered when its next attempt is due (stripheaders applied first)."""
+        names = self.config().strip_headers.headers
+        if names and not msg.is_bounce:
+            msg.content = strip_fields(msg.content, frozenset(n.lower().encode() for n in names))
         self._messages[msg.mid] = msg
         heapq.heappush(self._heap, (msg.next_attempt, msg.mid))
         self._wake.set()

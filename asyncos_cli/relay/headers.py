@@ -1,0 +1,24 @@
+"""Header fields removed from a message's bytes (stripheaders), without parsing the body.
+
+Works on the header block as it is on the wire: a field is its first line and the continuation lines that
+follow it (RFC 5322 2.2.3), names compare without case, and everything else is left byte for byte.
+"""
+
+from __future__ import annotations
+
+
+def strip_fields(content: bytes, names: frozenset[bytes]) -> bytes:
+    """``content`` without the header fields named in ``names`` (lower-case); the same object if none is there."""
+    end = content.find(b"\r\n\r\n")
+    head, body = (content[:end + 2], content[end + 2:]) if end >= 0 else (content, b"")
+    kept, dropping, dropped = [], False, False
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            if not dropping:
+                kept.append(line)
+            continue
+        dropping = line.split(b":", 1)[0].strip().lower() in names
+        dropped = dropped or dropping
+        if not dropping:
+            kept.append(line)
+    return b"\r\n".join(kept) + body if dropped else content
