@@ -13,7 +13,7 @@ from asyncos_cli.shell.registry import command
 
 LISTENER_FIELDS = field_options(Listener, "interface", "port", "starttls", "max_message_bytes", "max_recipients",
                                 "max_connections", "idle_timeout_seconds", "max_header_count", "max_header_bytes",
-                                "enabled", "certificate", "bounce_profile")
+                                "enabled", "certificate", "bounce_profile", "use_aliases")
 POLICY_FIELDS = field_options(MailFlowPolicy, "action", "max_message_bytes", "max_recipients",
                               "max_messages_per_hour", "max_connections_per_ip", "tls", "sdr_check")
 
@@ -230,7 +230,8 @@ def _describe(l: Listener) -> str:
             f"   STARTTLS {l.starttls} with the certificate {l.certificate or '(demonstration)'}; at most "
             f"{l.max_message_bytes} bytes and {l.max_recipients} recipients per message; {l.max_connections} "
             f"connections; idle timeout {l.idle_timeout_seconds} s; at most {l.max_header_count} header fields, "
-            f"{l.max_header_bytes} header bytes; bounce profile {l.bounce_profile}")
+            f"{l.max_header_bytes} header bytes; bounce profile {l.bounce_profile}"
+            f"{'; alias table used' if l.use_aliases else ''}")
     if l.kind == "public":
         text += f"\n   Recipient access: {', '.join(l.rcpt_access) or '(none)'}"
     return text

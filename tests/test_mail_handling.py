@@ -40,3 +40,54 @@ def test_stripheaders_wizard_and_refusals(datadir):
     assert "Not currently stripping any headers." in p.text and "'X Bad' is not a header name" in p.text
     r = run_cli(datadir, "-c", "stripheaders setup X-A,x-a")
     assert r.returncode != 0 and "appears twice" in r.stderr
+
+
+def test_aliases_expand_on_the_listeners_that_use_them(relay, datadir, tmp_path):
+    """swaks to sales@example.com (a nested alias in the example.com context) on a listener that uses the
+    table: delivered to each address once; the same alias on a listener that does not use it stays as is."""
+    import re
+
+    from conftest import mail_log, swaks
+
+    table = datadir / "config" / "aliases.txt"
+    table.parent.mkdir(exist_ok=True)
+    table.write_text("# sales and support\n[example.com, example.net]\nsales: bob@example.org, support, bob@example.org\n"
+                     "support: carol@example.org, dave@example.org\n[]\nadmin@example.com: erin@example.org\n")
+    r = run_cli(datadir, "-c", f"aliasconfig import {table}; listenerconfig edit IncomingMail --aliases=yes; "
+                               "commit aliases")
+    assert r.returncode == 0, r.stderr
+    assert "3 aliases imported" in r.stdout
+    wait_applied(datadir)
+    assert swaks(relay.public, "--from", "x@example.org", "--to", "sales@example.com,admin@example.com",
+                 "--header", "Message-Id: <alias@x>").returncode == 0
+    assert wait_for(lambda: "<alias@x>" in relay.sink.message_ids(), 30)
+    dumps = [m.decode() for m in relay.sink.messages()]
+    rcpts = sorted(a for m in dumps if "<alias@x>" in m for a in re.findall(r"X-Rcpt-Args: <([^>]+)>", m))
+    assert rcpts == ["bob@example.org", "carol@example.org", "dave@example.org", "erin@example.org"]
+    log = mail_log(datadir)
+    assert re.search(r"MID \d+ alias <sales@example\.com> expanded to <bob@example\.org>, <carol@example\.org>, "
+                     r"<dave@example\.org>$", log, re.M), log[-1500:]
+    # The private listener does not use the table: the alias reaches the next hop as addressed.
+    assert swaks(relay.private, "--from", "x@example.org", "--to", "sales@example.com",
+                 "--header", "Message-Id: <noalias@x>").returncode == 0
+    assert wait_for(lambda: "<noalias@x>" in relay.sink.message_ids(), 30)
+    plain = [m.decode() for m in relay.sink.messages() if b"<noalias@x>" in m]
+    assert re.findall(r"X-Rcpt-Args: <([^>]+)>", plain[0]) == ["sales@example.com"]
+
+
+def test_alias_loops_and_depth_are_refused_when_written(datadir, tmp_path):
+    table = datadir / "config" / "loop.txt"
+    table.parent.mkdir(exist_ok=True)
+    table.write_text("[example.com]\na: b\nb: c, a\n")
+    r = run_cli(datadir, "-c", f"aliasconfig import {table}")
+    assert r.returncode != 0 and "alias loop: a@example.com -> b@example.com -> a@example.com" in r.stderr, r.stderr
+    table.write_text("\n".join(f"hop{i}: hop{i + 1}" for i in range(11)) + "\n")
+    r = run_cli(datadir, "-c", f"aliasconfig import {table}")
+    assert r.returncode != 0 and "nested deeper than 10 levels" in r.stderr
+    table.write_text("[example.com]\nsales bob@example.org\n")
+    r = run_cli(datadir, "-c", f"aliasconfig import {table}")
+    assert r.returncode != 0 and "line 2: expected 'alias: target, target'" in r.stderr
+    r = run_cli(datadir, "-c", "aliasconfig new a --to=b --domains=example.com; aliasconfig new b --to=a "
+                               "--domains=example.com")
+    assert r.returncode != 0 and "alias loop" in r.stderr
+    assert "There are currently no aliases defined." in run_cli(datadir, "-c", "aliasconfig print").stdout

@@ -53,6 +53,7 @@ EXPECTED = {
     "destconfig":     {A, O},
     "bounceconfig":   {A, O},
     "stripheaders":   {A, O},
+    "aliasconfig":    {A, O},
     "filters":        {A, O},
     "help":           {A, O, RO, G, T, H},
     "init":           {A},

@@ -53,6 +53,8 @@ class Listener(Record):
                                "demonstration certificate.", check=optional_name_rule("certificate name"))
     bounce_profile: str = setting("Default", help="The bounce profile (bounceconfig) of mail received here.",
                                   check=name_rule("bounce profile name"), option="bounce-profile")
+    use_aliases: bool = setting(False, help="Expand recipients through the alias table (aliasconfig).",
+                                option="aliases")
 
 
 DEFAULT_LISTENERS = (

@@ -16,6 +16,8 @@ from typing import Iterator, Mapping
 
 from .access import *  # noqa: F401,F403  (re-exported: importers name sections through schema)
 from .access import AdminAccessSection, InterfacesSection
+from .aliases import *  # noqa: F401,F403
+from .aliases import AliasesSection
 from .cloud import *  # noqa: F401,F403
 from .cloud import AwarenessSection, CloudSection, LicensingSection
 from .dlp import *  # noqa: F401,F403
@@ -74,6 +76,7 @@ class Config:
     delivery: DeliverySection
     bounces: BouncesSection
     strip_headers: StripHeadersSection
+    aliases: AliasesSection
     mail_policies: MailPoliciesSection
     message_filters: MessageFiltersSection
     content_filters: ContentFiltersSection

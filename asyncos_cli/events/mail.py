@@ -110,6 +110,33 @@ class RecipientAccepted(Event):
         return f"MID {self.mid} ICID {self.icid} RID {self.rid} To: <{self.recipient}>"
 
 @dataclass(frozen=True)
+class AliasExpanded(Event):
+    """A recipient that is an alias (aliasconfig) became the addresses it stands for."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    alias: str
+    targets: tuple[str, ...]
+
+    def log_line(self) -> str:
+        return f"MID {self.mid} alias <{self.alias}> expanded to {', '.join(f'<{t}>' for t in self.targets)}"
+
+
+@dataclass(frozen=True)
+class AliasNotExpanded(Event):
+    """An alias kept as addressed: a loop met at run time (refused whenever the table is written)."""
+
+    log_type: ClassVar[str | None] = "mail"
+    level: ClassVar[str] = "Warning"
+    mid: int
+    alias: str
+    problem: str
+
+    def log_line(self) -> str:
+        return f"MID {self.mid} alias <{self.alias}> not expanded: {self.problem}"
+
+
+@dataclass(frozen=True)
 class MessageReceived(Event):
     log_type: ClassVar[str | None] = "mail"
     mid: int

@@ -19,8 +19,11 @@ from asyncos_cli.config.addresses import (
     routing_problem,
     split,
 )
+from asyncos_cli.config.aliases import AliasLoop
 from asyncos_cli.config.schema import Config, Listener
 from asyncos_cli.events.mail import (
+    AliasExpanded,
+    AliasNotExpanded,
     MessageStarted,
     RecipientAccepted,
     SmtpClosed,
@@ -304,11 +307,14 @@ class GatewayHandler:
         maturity = None
         if sender and self.intake.maturity is not None:
             maturity = self.intake.maturity.days(ascii_domain(split(sender)[1]))
+        recipients = list(envelope.rcpt_tos)
+        if self.listener.use_aliases:
+            recipients = self._expand_aliases(envelope.mid, recipients)
         msg = QueuedMessage(
             mid=envelope.mid,
             icid=server.icid,
             sender=sender,
-            recipients=[Recipient(i, a) for i, a in enumerate(envelope.rcpt_tos)],
+            recipients=[Recipient(i, a) for i, a in enumerate(recipients)],
             received=self.intake.clock(),
             listener=self.listener.name,
             smtputf8=bool(envelope.smtp_utf8),
@@ -328,6 +334,26 @@ class GatewayHandler:
         except OSError as e:
             return f"451 4.3.0 Temporary failure writing the queue ({e.strerror}), try again"
         return f"250 Ok: Message MID {msg.mid} accepted"
+
+
+    def _expand_aliases(self, mid: int, recipients: list[str]) -> list[str]:
+        """The recipients through the alias table; each address once, in first-seen order."""
+        table = self.intake.config().aliases
+        out: list[str] = []
+        seen: set[str] = set()
+        for rcpt in recipients:
+            try:
+                expanded = table.expand(rcpt)
+            except AliasLoop as e:  # refused when the table is written: here only if a rule changed since
+                self.intake.emit(AliasNotExpanded(mid, rcpt, str(e)))
+                expanded = [rcpt]
+            if expanded != [rcpt]:
+                self.intake.emit(AliasExpanded(mid, rcpt, tuple(expanded)))
+            for address in expanded:
+                if address.lower() not in seen:
+                    seen.add(address.lower())
+                    out.append(address)
+        return out
 
 
 #: Commands per session before aiosmtpd answers 421 and closes: generous for the
