@@ -91,3 +91,38 @@ def test_alias_loops_and_depth_are_refused_when_written(datadir, tmp_path):
                                "--domains=example.com")
     assert r.returncode != 0 and "alias loop" in r.stderr
     assert "There are currently no aliases defined." in run_cli(datadir, "-c", "aliasconfig print").stdout
+
+
+def test_masquerading_gives_internal_senders_the_public_domain(relay, datadir):
+    """On the private listener: the envelope sender and From/Reply-To rewritten by domain, subdomain and
+    address rules (a table imported from a file), To left alone as configured, the body untouched."""
+    import re
+
+    from conftest import mail_log
+
+    table = datadir / "config" / "masq.txt"
+    table.parent.mkdir(exist_ok=True)
+    table.write_text("# internal hosts\njoe@mail.corp.example joseph@example.com\n@corp.example @example.com\n"
+                     "@.corp.example @example.com\n")
+    r = run_cli(datadir, "-c", f"masquerade OutgoingMail import {table}; "
+                               "masquerade OutgoingMail config --headers=From,Reply-To; commit masquerade")
+    assert r.returncode == 0, r.stderr
+    assert "Masquerading applies to: envelope sender, From, Reply-To" in r.stdout
+    wait_applied(datadir)
+    content = (b"From: Joe <joe@mail.corp.example>\r\nReply-To: team@build.corp.example\r\n"
+               b"To: partner@corp.example\r\nMessage-ID: <masq@x>\r\nSubject: from joe@mail.corp.example\r\n\r\n"
+               b"Mail me at joe@mail.corp.example\r\n")
+    with smtplib.SMTP("127.0.0.1", relay.private, timeout=20) as s:
+        s.sendmail("alice@corp.example", ["b@example.com"], content)
+    assert wait_for(lambda: "<masq@x>" in relay.sink.message_ids(), 30)
+    got = relay.sink.messages()[0].decode().replace("\r\n", "\n")
+    assert "X-Mail-Args: <alice@example.com>" in got
+    assert "From: Joe <joseph@example.com>\n" in got and "Reply-To: team@example.com\n" in got
+    assert "To: partner@corp.example\n" in got  # To is not in the configured list
+    assert "Subject: from joe@mail.corp.example\n" in got and "Mail me at joe@mail.corp.example" in got
+    assert re.search(r"MID \d+ masquerade: envelope sender <alice@corp\.example> rewritten to "
+                     r"<alice@example\.com>; header addresses rewritten$", mail_log(datadir), re.M)
+    bad = datadir / "config" / "bad.txt"
+    bad.write_text("@corp.example joe@example.com\n")
+    r = run_cli(datadir, "-c", f"masquerade OutgoingMail import {bad}")
+    assert r.returncode != 0 and "line 1: 'joe@example.com': a domain rule rewrites to @domain" in r.stderr, r.stderr

@@ -54,6 +54,7 @@ EXPECTED = {
     "bounceconfig":   {A, O},
     "stripheaders":   {A, O},
     "aliasconfig":    {A, O},
+    "masquerade":     {A, O},
     "filters":        {A, O},
     "help":           {A, O, RO, G, T, H},
     "init":           {A},

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from .addresses import address_problem
 from .fields import ConfigError, Record, Section, setting
+from .masquerade import MASQUERADE_HEADERS, MasqueradeRule
 from .validators import (
     check_domain_pattern,
     check_hostname_or_ip,
@@ -55,6 +56,12 @@ class Listener(Record):
                                   check=name_rule("bounce profile name"), option="bounce-profile")
     use_aliases: bool = setting(False, help="Expand recipients through the alias table (aliasconfig).",
                                 option="aliases")
+    #: Masquerading (the masquerade command): rules, and where they apply.
+    masquerade: tuple[MasqueradeRule, ...] = field(default=(), metadata={"item": "rule"})
+    masquerade_envelope: bool = setting(True, help="Masquerading rewrites the envelope sender.",
+                                        option="envelope")
+    masquerade_headers: tuple[str, ...] = setting(MASQUERADE_HEADERS, help="The header fields masquerading "
+                                                  "rewrites.", choices=MASQUERADE_HEADERS, item="header")
 
 
 DEFAULT_LISTENERS = (

@@ -34,6 +34,7 @@ from .mailflow import (
     RoutesSection,
     StripHeadersSection,
 )
+from .masquerade import *  # noqa: F401,F403
 from .monitoring import *  # noqa: F401,F403
 from .monitoring import AlertsSection, SnmpSection
 from .policies import *  # noqa: F401,F403

@@ -123,6 +123,25 @@ class AliasExpanded(Event):
 
 
 @dataclass(frozen=True)
+class SenderMasqueraded(Event):
+    """The listener's masquerading table rewrote the envelope sender and/or header addresses."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    sender: str
+    new_sender: str
+    headers: bool
+
+    def log_line(self) -> str:
+        parts = []
+        if self.new_sender != self.sender:
+            parts.append(f"envelope sender <{self.sender}> rewritten to <{self.new_sender}>")
+        if self.headers:
+            parts.append("header addresses rewritten")
+        return f"MID {self.mid} masquerade: {'; '.join(parts)}"
+
+
+@dataclass(frozen=True)
 class AliasNotExpanded(Event):
     """An alias kept as addressed: a loop met at run time (refused whenever the table is written)."""
 

@@ -20,12 +20,14 @@ from asyncos_cli.config.addresses import (
     split,
 )
 from asyncos_cli.config.aliases import AliasLoop
+from asyncos_cli.config.masquerade import rewrite_address, rewrite_headers
 from asyncos_cli.config.schema import Config, Listener
 from asyncos_cli.events.mail import (
     AliasExpanded,
     AliasNotExpanded,
     MessageStarted,
     RecipientAccepted,
+    SenderMasqueraded,
     SmtpClosed,
     SmtpConnected,
     SmtpPolicyApplied,
@@ -310,6 +312,8 @@ class GatewayHandler:
         recipients = list(envelope.rcpt_tos)
         if self.listener.use_aliases:
             recipients = self._expand_aliases(envelope.mid, recipients)
+        if self.listener.masquerade:
+            sender, data = self._masquerade(envelope.mid, sender, data)
         msg = QueuedMessage(
             mid=envelope.mid,
             icid=server.icid,
@@ -335,6 +339,16 @@ class GatewayHandler:
             return f"451 4.3.0 Temporary failure writing the queue ({e.strerror}), try again"
         return f"250 Ok: Message MID {msg.mid} accepted"
 
+
+    def _masquerade(self, mid: int, sender: str, data: bytes) -> tuple[str, bytes]:
+        """The envelope sender and the chosen header fields rewritten by the listener's masquerading table."""
+        listener = self.listener
+        new_sender = rewrite_address(listener.masquerade, sender) if listener.masquerade_envelope else sender
+        names = frozenset(h.lower().encode() for h in listener.masquerade_headers)
+        new_data = rewrite_headers(data, listener.masquerade, names) if names else data
+        if new_sender != sender or new_data is not data:
+            self.intake.emit(SenderMasqueraded(mid, sender, new_sender, new_data is not data))
+        return new_sender, new_data
 
     def _expand_aliases(self, mid: int, recipients: list[str]) -> list[str]:
         """The recipients through the alias table; each address once, in first-seen order."""
