@@ -85,6 +85,8 @@ class Daemon:
 
     async def _build(self) -> None:
         """Every component, in dependency order (what the relay's listeners need exists before they bind)."""
+        from .auth.accounts import Accounts
+        from .auth.throttle import LoginThrottle
         from .components.certificates import Certificates
         from .components.clock import Clock
         from .components.cloud import Awareness, Clicks, Remediation
@@ -97,6 +99,7 @@ class Daemon:
         from .services.alerts import AlertService
         from .services.cef import ConsolidatedEvents
         from .services.engines.service import EngineService
+        from .services.logingate import LoginGate
         from .services.logs import LogService
         from .services.maturity import SenderMaturity, SQLiteFirstSeen
         from .services.outbound import ca_bundle
@@ -116,8 +119,9 @@ class Daemon:
         alerts.configure(config)
         engines = EngineService(config, self.keyring, bus.emit, verify=lambda: ca_bundle(self.current(), d.run))
         maturity = SenderMaturity(SQLiteFirstSeen(connect(d.database)))
+        login = LoginGate(Accounts(d.database), LoginThrottle(d.database), bus.emit, current)  # SMTP AUTH
         relay = Relay(d.root / "queue", config, bus, certificates.listener_context, keyring=self.keyring,
-                      quarantine_dir=d.quarantine, maturity=maturity, engines=engines, run_dir=d.run)
+                      quarantine_dir=d.quarantine, maturity=maturity, engines=engines, run_dir=d.run, login=login)
         await relay.start()
         monitoring = Monitoring(bus, self.keyring, serial, current, relay, certificates, d.root / "queue", d.run,
                                 self.started)

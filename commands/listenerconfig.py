@@ -13,9 +13,9 @@ from asyncos_cli.shell.registry import command
 
 LISTENER_FIELDS = field_options(Listener, "interface", "port", "starttls", "max_message_bytes", "max_recipients",
                                 "max_connections", "idle_timeout_seconds", "max_header_count", "max_header_bytes",
-                                "enabled", "certificate", "bounce_profile", "use_aliases")
+                                "enabled", "certificate", "bounce_profile", "use_aliases", "smtp_auth_profile")
 POLICY_FIELDS = field_options(MailFlowPolicy, "action", "max_message_bytes", "max_recipients",
-                              "max_messages_per_hour", "max_connections_per_ip", "tls", "sdr_check")
+                              "max_messages_per_hour", "max_connections_per_ip", "tls", "sdr_check", "smtp_auth")
 
 GRAMMAR = Grammar("listenerconfig", """
 print
@@ -98,6 +98,10 @@ def _stage(ctx, listeners) -> None:
         if listener.certificate and ctx.config.certificates.get(listener.certificate) is None:
             raise CommandError(f"There is no certificate named {listener.certificate} ('certconfig print' "
                                "lists them).")
+        auth = ctx.config.smtp_auth.get(listener.smtp_auth_profile) if listener.smtp_auth_profile else None
+        if listener.smtp_auth_profile and (auth is None or auth.kind != "accounts"):
+            raise CommandError(f"There is no SMTP AUTH profile named {listener.smtp_auth_profile} that checks the "
+                               "gateway's accounts ('smtpauthconfig print' lists them).")
         if ctx.config.bounces.get(listener.bounce_profile) is None:
             raise CommandError(f"There is no bounce profile named {listener.bounce_profile} ('bounceconfig print' "
                                "lists them).")
@@ -211,14 +215,15 @@ def _print_hat(ctx) -> None:
     for p in hat.policies:
         ctx.say(f"  {p.name:<10} {p.action:<9} size {p.max_message_bytes}, rcpts {p.max_recipients}, "
                 f"msgs/hour {p.max_messages_per_hour or 'unlimited'}, conns/IP {p.max_connections_per_ip}, "
-                f"TLS {p.tls}, SDR check {'on' if p.sdr_check else 'off'}")
+                f"TLS {p.tls}, SDR check {'on' if p.sdr_check else 'off'}, SMTP AUTH {p.smtp_auth}")
 
 
 def _canonical_profile(ctx, listener: Listener) -> Listener:
-    """The bounce profile as bounceconfig spells it (names compare without case)."""
-    found = ctx.config.bounces.get(listener.bounce_profile)
-    return listener.replace(bounce_profile=found.name) if found and found.name != listener.bounce_profile \
-        else listener
+    """The bounce and SMTP AUTH profiles as their commands spell them (names compare without case)."""
+    bounce = ctx.config.bounces.get(listener.bounce_profile)
+    auth = ctx.config.smtp_auth.get(listener.smtp_auth_profile) if listener.smtp_auth_profile else None
+    return listener.replace(bounce_profile=bounce.name if bounce else listener.bounce_profile,
+                            smtp_auth_profile=auth.name if auth else listener.smtp_auth_profile)
 
 
 # ---------------------------------------------------------------- print and the wizard
@@ -231,7 +236,8 @@ def _describe(l: Listener) -> str:
             f"{l.max_message_bytes} bytes and {l.max_recipients} recipients per message; {l.max_connections} "
             f"connections; idle timeout {l.idle_timeout_seconds} s; at most {l.max_header_count} header fields, "
             f"{l.max_header_bytes} header bytes; bounce profile {l.bounce_profile}"
-            f"{'; alias table used' if l.use_aliases else ''}")
+            f"{'; alias table used' if l.use_aliases else ''}"
+            f"{f'; SMTP AUTH profile {l.smtp_auth_profile}' if l.smtp_auth_profile else ''}")
     if l.kind == "public":
         text += f"\n   Recipient access: {', '.join(l.rcpt_access) or '(none)'}"
     return text

@@ -55,6 +55,7 @@ EXPECTED = {
     "stripheaders":   {A, O},
     "aliasconfig":    {A, O},
     "masquerade":     {A, O},
+    "smtpauthconfig": {A, O},
     "filters":        {A, O},
     "help":           {A, O, RO, G, T, H},
     "init":           {A},

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Optional
 
 from .addresses import address_problem
-from .fields import ConfigError, Record, Section, setting
+from .fields import ConfigError, Record, Secret, Section, setting
 from .masquerade import MASQUERADE_HEADERS, MasqueradeRule
 from .validators import (
     check_domain_pattern,
@@ -56,6 +56,9 @@ class Listener(Record):
                                   check=name_rule("bounce profile name"), option="bounce-profile")
     use_aliases: bool = setting(False, help="Expand recipients through the alias table (aliasconfig).",
                                 option="aliases")
+    smtp_auth_profile: str = setting("", help="The SMTP AUTH profile (smtpauthconfig) clients authenticate "
+                                     "against; empty: no AUTH offered.", check=optional_name_rule("profile name"),
+                                     option="smtp-auth")
     #: Masquerading (the masquerade command): rules, and where they apply.
     masquerade: tuple[MasqueradeRule, ...] = field(default=(), metadata={"item": "rule"})
     masquerade_envelope: bool = setting(True, help="Masquerading rewrites the envelope sender.",
@@ -86,6 +89,7 @@ class ListenersSection(Section):
 
 
 POLICY_ACTIONS = ("accept", "reject", "tcprefuse", "relay")
+SMTP_AUTH_MODES = ("off", "preferred", "required")
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,9 @@ class MailFlowPolicy(Record):
                                           high=100000)
     tls: str = setting("preferred", help="TLS for the conversation.", choices=STARTTLS_MODES)
     sdr_check: bool = setting(True, help="Sender domain reputation check at MAIL FROM.", option="sdr")
+    smtp_auth: str = setting("preferred", help="SMTP AUTH: off (not offered), preferred (offered after "
+                             "STARTTLS where the listener has a profile) or required (no mail without it).",
+                             choices=SMTP_AUTH_MODES, option="smtp-auth")
 
 
 @dataclass(frozen=True)
@@ -187,6 +194,8 @@ class Route(Record):
 
     domain: str
     hosts: tuple[str, ...] = field(default=(), metadata={"item": "host"})
+    #: An outgoing SMTP AUTH profile (smtpauthconfig) the delivery agent logs in with at these hosts.
+    auth_profile: str = ""
 
     def validate(self) -> None:
         check_domain_pattern(self.domain, "domain")
@@ -341,3 +350,37 @@ class BouncesSection(Section):
             return cls((BounceProfile("Default", **moved),))
         except ConfigError:
             return cls()
+
+
+SMTP_AUTH_KINDS = ("accounts", "outgoing")
+
+
+@dataclass(frozen=True)
+class SmtpAuthProfile(Record):
+    """smtpauthconfig: who a listener's clients authenticate against, or what the gateway logs in with at a
+    smart host (an outgoing profile, named by an SMTP route)."""
+
+    name: str = setting(help="The profile's name.", check=name_rule("profile name"))
+    kind: str = setting("accounts", help="accounts: the gateway's user accounts check a listener's clients; "
+                        "outgoing: the user name and passphrase the gateway logs in with at a smart host.",
+                        choices=SMTP_AUTH_KINDS)
+    username: str = setting("", help="The user name an outgoing profile logs in with.")
+    password: Optional[Secret] = setting(None, help="The passphrase an outgoing profile logs in with.", secret=True)
+
+    def validate(self) -> None:
+        if self.kind == "outgoing" and (not self.username or self.password is None):
+            raise ConfigError(f"the outgoing profile {self.name} needs a user name and a passphrase", "username")
+
+
+@dataclass(frozen=True)
+class SmtpAuthSection(Section):
+    name: ClassVar[str] = "smtp_auth"
+    title: ClassVar[str] = "SMTP AUTH profiles"
+
+    profiles: tuple[SmtpAuthProfile, ...] = field(default=(), metadata={"item": "profile"})
+
+    def validate(self) -> None:
+        check_unique((p.name.lower() for p in self.profiles), "profiles", "SMTP AUTH profile name")
+
+    def get(self, name: str) -> SmtpAuthProfile | None:
+        return next((p for p in self.profiles if p.name.lower() == name.lower()), None)

@@ -32,6 +32,7 @@ from .mailflow import (
     HatSection,
     ListenersSection,
     RoutesSection,
+    SmtpAuthSection,
     StripHeadersSection,
 )
 from .masquerade import *  # noqa: F401,F403
@@ -78,6 +79,7 @@ class Config:
     bounces: BouncesSection
     strip_headers: StripHeadersSection
     aliases: AliasesSection
+    smtp_auth: SmtpAuthSection
     mail_policies: MailPoliciesSection
     message_filters: MessageFiltersSection
     content_filters: ContentFiltersSection

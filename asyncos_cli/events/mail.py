@@ -142,6 +142,22 @@ class SenderMasqueraded(Event):
 
 
 @dataclass(frozen=True)
+class SmtpAuthenticated(Event):
+    """A client's SMTP AUTH, in the appliance's mail_logs words."""
+
+    log_type: ClassVar[str | None] = "mail"
+    icid: int
+    user: str
+    mechanism: str
+    profile: str
+    ok: bool
+
+    def log_line(self) -> str:
+        return (f"SMTP Auth: (ICID {self.icid}) {'succeeded' if self.ok else 'failed'} for user: {self.user} "
+                f"using AUTH mechanism: {self.mechanism} with profile: {self.profile}")
+
+
+@dataclass(frozen=True)
 class AliasNotExpanded(Event):
     """An alias kept as addressed: a loop met at run time (refused whenever the table is written)."""
 

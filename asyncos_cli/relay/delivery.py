@@ -55,9 +55,11 @@ class DeliveryAgent:
     finished, bounced or tried again (Postfix's smtp(8) and qmgr(8)).
     """
 
-    def __init__(self, emit: Emit, clock: Callable[[], float]):
+    def __init__(self, emit: Emit, clock: Callable[[], float], reveal: Callable | None = None):
         self.emit = emit
         self.clock = clock
+        #: The keyring's reveal: an outgoing SMTP AUTH profile's passphrase is sealed at rest.
+        self.reveal = reveal
         self._domain_slots: dict[str, asyncio.Semaphore] = {}
         self._dcid = 0
         self._tasks: set[asyncio.Task] = set()
@@ -176,6 +178,8 @@ class DeliveryAgent:
         try:
             await client.ehlo()  # the extensions decide STARTTLS and SMTPUTF8 below
             await self._maybe_starttls(client, hop, dest, config, dcid)
+            if hop.auth:
+                await self._login(client, hop, config, dcid)
         except BaseException:
             client.close()
             self.open_connections -= 1
@@ -317,6 +321,20 @@ class DeliveryAgent:
         obj = client.transport.get_extra_info("ssl_object") if client.transport else None
         if obj is not None:
             self.emit(DeliveryTls(dcid, obj.version() or "?", (obj.cipher() or ("?",))[0]))
+
+    async def _login(self, client, hop: Hop, config: Config, dcid: int) -> None:
+        """SMTP AUTH at a smart host with the route's outgoing profile: only inside TLS, never in clear."""
+        profile = config.smtp_auth.get(hop.auth)
+        if profile is None or profile.kind != "outgoing" or profile.password is None or self.reveal is None:
+            raise Deferred(f"4.7.0 the SMTP AUTH profile {hop.auth} of the route to {hop.host} is missing", dcid)
+        if client.transport is None or client.transport.get_extra_info("ssl_object") is None:
+            raise Deferred(f"4.7.0 {hop.host}: no TLS, so no SMTP AUTH credentials are sent (profile "
+                           f"{profile.name})", dcid)
+        try:
+            await client.login(profile.username, self.reveal(profile.password))
+        except aiosmtplib.SMTPException as e:
+            raise Deferred(f"4.7.8 SMTP AUTH to {hop.host} as {profile.username} failed: "
+                           f"{' '.join(str(e).split())}", dcid) from None
 
     async def _address(self, host: str, config: Config) -> str:
         try:

@@ -6,6 +6,8 @@ decides at each stage and returns the reply, aiosmtpd's hook contract.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 from typing import Awaitable, Callable
@@ -28,6 +30,7 @@ from asyncos_cli.events.mail import (
     MessageStarted,
     RecipientAccepted,
     SenderMasqueraded,
+    SmtpAuthenticated,
     SmtpClosed,
     SmtpConnected,
     SmtpPolicyApplied,
@@ -72,6 +75,8 @@ class Intake:
     maturity: object
     next_mid: Callable[[], int]
     receive: Callable[[QueuedMessage], Awaitable[None]]
+    #: services.logingate.LoginGate: SMTP AUTH against the gateway's accounts (None: never offered).
+    login: object = None
 
 
 class GatewaySMTP(AdjustedSMTP):
@@ -187,6 +192,8 @@ class GatewayHandler:
     async def handle_EHLO(self, server: GatewaySMTP, session: Session, envelope: Envelope, hostname, responses):
         session.host_name = hostname
         out = [r for r in responses if "AUTH" not in r.upper()]
+        if session.ssl and self._auth_profile(server) is not None:  # RFC 4954: never offered in clear here
+            out.insert(len(out) - 1, "250-AUTH LOGIN PLAIN")
         # aiosmtpd reads pipelined commands in order; say so (RFC 2920).
         out.insert(len(out) - 1, "250-PIPELINING")
         return out
@@ -197,6 +204,8 @@ class GatewayHandler:
         # STARTTLS answers 454 and nothing is ever accepted in clear (never fail open).
         if (policy.tls == "required" or self.listener.starttls == "required") and not session.ssl:
             return "530 5.7.0 Must issue a STARTTLS command first"
+        if policy.smtp_auth == "required" and not session.authenticated:
+            return "530 5.7.0 Authentication required"
         if not self.intake.connections.within_rate(server.peer_ip, policy):
             return "452 4.3.1 Too many messages from your address this hour, try again later"
         for opt in mail_options:
@@ -267,7 +276,7 @@ class GatewayHandler:
             _, domain = split(address)
         except AddressError as e:
             return f"553 5.1.3 {e}"
-        if policy.action != "relay":
+        if policy.action != "relay" and not session.authenticated:  # an authenticated client may relay
             problem = routing_problem(address)
             if problem:
                 self.intake.emit(SmtpRefused(server.icid, f"RCPT <{address}>", problem))
@@ -287,6 +296,40 @@ class GatewayHandler:
         self.intake.emit(RecipientAccepted(envelope.mid, server.icid, envelope.rids, address))
         envelope.rids += 1
         return "250 2.1.5 Ok"
+
+    # ------------------------------------------------------------ SMTP AUTH
+
+    def _auth_profile(self, server: GatewaySMTP):
+        """The listener's SMTP AUTH profile when this connection may authenticate, else None."""
+        name = self.listener.smtp_auth_profile
+        if not name or self.intake.login is None or server.verdict is None:
+            return None
+        if server.verdict.policy.smtp_auth == "off":
+            return None
+        profile = self.intake.config().smtp_auth.get(name)
+        return profile if profile is not None and profile.kind == "accounts" else None
+
+    async def handle_AUTH(self, server: GatewaySMTP, session, envelope, args: list[str]):
+        """PLAIN and LOGIN (RFC 4616, draft-murchison-sasl-login) against the gateway's accounts, through the
+        shared login throttle and lockout; aiosmtpd has already refused it before STARTTLS (538)."""
+        profile = self._auth_profile(server)
+        if profile is None:
+            return "503 5.5.1 Error: authentication not enabled"
+        mechanism = args[0].upper()
+        credentials = await _read_credentials(server, mechanism, args[1] if len(args) > 1 else None)
+        if credentials is None:
+            return None  # aiosmtpd already answered (aborted, undecodable)
+        if isinstance(credentials, str):
+            return credentials
+        user, password = credentials
+        ok = await self.intake.login.check_passphrase(user, password, server.peer_ip, "SMTP") is not None
+        self.intake.emit(SmtpAuthenticated(server.icid, user, mechanism, profile.name, ok))
+        if not ok:
+            return "535 5.7.8 Authentication credentials invalid"
+        self.intake.login.logged_in(user, server.peer_ip, "SMTP")
+        session.authenticated = True
+        session.login_data = user
+        return "235 2.7.0 Authentication successful"
 
     async def handle_DATA(self, server: GatewaySMTP, session, envelope):
         data: bytes = envelope.original_content or b""
@@ -368,6 +411,37 @@ class GatewayHandler:
                     seen.add(address.lower())
                     out.append(address)
         return out
+
+
+async def _read_credentials(server: GatewaySMTP, mechanism: str, initial: str | None):
+    """(user, passphrase), a refusal to send, or None when aiosmtpd has answered already."""
+    from aiosmtpd.smtp import MISSING
+
+    def decoded(text: str) -> bytes | None:
+        if text == "=":
+            return b""
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+
+    if mechanism == "PLAIN":
+        blob = decoded(initial) if initial is not None else await server.challenge_auth("", encode_to_b64=False)
+        if blob is MISSING:
+            return None
+        if blob is None or blob.count(b"\0") != 2:
+            return "501 5.5.2 Can't decode the PLAIN credentials"
+        _, user, password = blob.split(b"\0")
+    else:
+        user = decoded(initial) if initial is not None else await server.challenge_auth("Username:")
+        if user is MISSING:
+            return None
+        if user is None:
+            return "501 5.5.2 Can't decode base64"
+        password = await server.challenge_auth("Password:")
+        if password is MISSING:
+            return None
+    return user.decode("utf-8", "replace"), password.decode("utf-8", "replace")
 
 
 #: Commands per session before aiosmtpd answers 421 and closes: generous for the

@@ -33,7 +33,7 @@ log = logging.getLogger("asyncos.relay")
 class Relay:
     def __init__(self, queue_dir: Path, config: Config, bus: EventBus, tls_context,
                  clock: Callable[[], float] = time.time, keyring=None, quarantine_dir: Path | None = None,
-                 maturity=None, engines=None, run_dir: Path | None = None):
+                 maturity=None, engines=None, run_dir: Path | None = None, login=None):
         from asyncos_cli.events.system import ReputationProviderFailed
         from asyncos_cli.services.quarantine import QuarantineStore
         from asyncos_cli.services.reputation import ReputationService
@@ -54,12 +54,12 @@ class Relay:
         current = self.current
         run_dir = run_dir or queue_dir.parent / "run"
         self.scans = ScanQueue(current, emit, engines, self.reputation, keyring, maturity, run_dir / "engines.sock")
-        self.agent = DeliveryAgent(emit, clock)
+        self.agent = DeliveryAgent(emit, clock, keyring.reveal if keyring is not None else None)
         self.queue = QueueManager(Spool(queue_dir), QuarantineStore(quarantine_dir or queue_dir.parent / "quarantine"),
                                   self.scans, self.agent, emit, clock, current)
         self.connections = ConnectionTable(clock)
         self.intake = Intake(current, emit, clock, self.connections, self.reputation, maturity,
-                             self.queue.next_mid, self.queue.receive)
+                             self.queue.next_mid, self.queue.receive, login)
         self._servers: dict[str, asyncio.AbstractServer] = {}
         #: Per listener: its socket's settings (_socket_settings), and what makes its connections' protocol.
         self._addresses: dict[str, tuple[str, int, int]] = {}

@@ -7,8 +7,6 @@ appliance's, with the connection type in them.
 
 from __future__ import annotations
 
-import asyncio
-
 from asyncos_cli.auth import roles as R
 from asyncos_cli.auth.accounts import Accounts
 from asyncos_cli.auth.throttle import LoginThrottle
@@ -17,7 +15,7 @@ from asyncos_cli.config.secrets import Keyring
 from asyncos_cli.config.state import StateStore
 from asyncos_cli.config.store import SQLiteStore
 from asyncos_cli.events import Event, EventBus, log_subscriber
-from asyncos_cli.events.auth import AccountLocked, LoginFailed, LoginSucceeded
+from asyncos_cli.services.logingate import LoginGate
 from asyncos_cli.services.logs import LogService
 
 from . import timezone
@@ -38,6 +36,7 @@ class AccessPoint:
         self.bus = EventBus()
         self.bus.subscribe(Event, log_subscriber(self.logs))
         self.throttle = LoginThrottle(datadir.database)
+        self.gate = LoginGate(self.accounts, self.throttle, self.bus.emit, lambda: self.config)
 
     @property
     def config(self):
@@ -56,37 +55,14 @@ class AccessPoint:
         return True
 
     async def check_passphrase(self, user: str, passphrase: str, address: str, via: str = "SSH"):
-        """The shared throttle first (its wait on the event loop, not in a thread), then the check.
-
-        Returns the accounts' result when the passphrase is right, None when the login is refused."""
-        loop = asyncio.get_running_loop()
-        slot = await loop.run_in_executor(None, self.throttle.reserve, user, address)
-        if slot.refused:
-            await loop.run_in_executor(None, self._refused, user, address, via)
-            return None
-        if slot.wait:
-            await asyncio.sleep(slot.wait)
-        return await loop.run_in_executor(None, self.login_by_passphrase, user, passphrase, address, via)
-
-    def _refused(self, user: str, address: str, via: str) -> None:
-        self.throttle.failed(user, address, reserved=False)
-        self.bus.emit(LoginFailed(user, address, "too many failed attempts, try again later", via))
+        """The shared throttle first, then the check: the accounts' result, or None when refused."""
+        return await self.gate.check_passphrase(user, passphrase, address, via, self.login_by_passphrase)
 
     def login_by_passphrase(self, user: str, passphrase: str, address: str, via: str = "SSH"):
-        result = self.accounts.authenticate(user, passphrase, self.config)
-        if result.ok:
-            self.throttle.succeeded(user, address)
-            return result
-        self.throttle.failed(user, address)
-        self.bus.emit(LoginFailed(user, address, result.reason, via))
-        if result.locked_now:
-            self.bus.emit(AccountLocked(user, address, self.config.passphrase_policy.lockout_attempts))
-        return None
+        return self.gate.login_by_passphrase(user, passphrase, address, via)
 
     def logged_in(self, user: str, address: str, via: str = "SSH") -> None:
-        account = self.config.users.get(user)
-        privilege = R.KEYWORD_OF.get(account.role, account.role) if account else "unknown"
-        self.bus.emit(LoginSucceeded(user, address, privilege, via))
+        self.gate.logged_in(user, address, via)
 
     def role_of(self, user: str) -> str:
         account = self.config.users.get(user)

@@ -8,6 +8,7 @@ under sslconfig's switches.
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ DEV_NULL = "/dev/null"
 class Hop:
     host: str
     port: int
+    #: The outgoing SMTP AUTH profile to log in with (smtproutes --auth), or "".
+    auth: str = ""
 
 
 class NoSuchDomain(Exception):
@@ -58,7 +61,9 @@ def routed_hosts(domain: str, config: Config):
     for wanted in (False, True):
         for route in config.routes.routes:
             if (route.domain == "ALL") == wanted and (wanted or domain_matches(domain, route.domain)):
-                return DEV_NULL if route.hosts == (DEV_NULL,) else [parse_host(h) for h in route.hosts]
+                if route.hosts == (DEV_NULL,):
+                    return DEV_NULL
+                return [dataclasses.replace(parse_host(h), auth=route.auth_profile) for h in route.hosts]
     return None
 
 
