@@ -99,6 +99,7 @@ class Daemon:
         from .services.alerts import AlertService
         from .services.cef import ConsolidatedEvents
         from .services.engines.service import EngineService
+        from .services.licensing import features
         from .services.logingate import LoginGate
         from .services.logs import LogService
         from .services.maturity import SenderMaturity, SQLiteFirstSeen
@@ -124,7 +125,7 @@ class Daemon:
                       quarantine_dir=d.quarantine, maturity=maturity, engines=engines, run_dir=d.run, login=login)
         await relay.start()
         monitoring = Monitoring(bus, self.keyring, serial, current, relay, certificates, d.root / "queue", d.run,
-                                self.started)
+                                self.started, lambda: features(self.state, current().licensing.smart_licensing))
         monitoring.configure(config)
         state = (self.state, self.keyring, d.run, bus.emit, current)
         self.components = [

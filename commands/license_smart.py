@@ -37,6 +37,10 @@ def run(ctx, args):
     if sub in ("enable", "disable"):
         args.expect_done(f"license_smart {sub}")
         ctx.replace_section("licensing", smart_licensing=sub == "enable")
+        if sub == "enable":
+            from asyncos_cli.services.licensing import start_evaluation
+
+            start_evaluation(ctx.state)  # the 90-day evaluation counts from the first enable
         ctx.say(f"Smart Licensing will be {sub}d when you commit.")
         return None
     if sub == "setup":

@@ -23,6 +23,12 @@ class VendorCloud:
         self.requests: list[tuple[str, str, dict]] = []
         self.pair: tuple[str, str] = ("", "")
         self.clicks: list[dict] = []
+        #: What the licensing server says this appliance is entitled to (one malformed entry, left out).
+        self.entitlements = [
+            {"name": "Email Security Appliance Mail Handling", "status": "In Compliance", "expires": None},
+            {"name": "Email Security Appliance Anti-Spam License", "status": "Out of Compliance",
+             "expires": "2027-11-27T00:00:00+00:00"},
+            {"name": "Something", "status": "Whatever"}]
         cloud = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -53,7 +59,7 @@ class VendorCloud:
                                               "smart_account": {"domain": "example.com", "id": "SA-1",
                                                                 "name": "Example Corp"},
                                               "virtual_account": {"domain": "mail.example.com", "id": "VA-9"},
-                                              "expires": "2027-11-27"})
+                                              "expires": "2027-11-27", "entitlements": cloud.entitlements})
                 if self.path in ("/licservice/license/v1/renew", "/licservice/license/v1/deregister"):
                     return self._answer(200, {"expires": "2028-01-01"})
                 if self.path == "/v1/devices/register":
@@ -108,6 +114,13 @@ def test_smart_licensing_registration_enables_and_registers_the_cloud_portal(dat
     assert f"Smart Licensing: POST {cloud.url}/licservice/license/v1/register -> HTTP 401" in log
     assert f"Cloud Services: POST {cloud.url}/v1/devices/register -> HTTP 200" in log
     assert "good-license-token" not in log  # tokens are never logged
+    features = _ok(datadir, "featurekey")
+    assert re.search(r"^Email Security Appliance Mail Handling +In Compliance +Perpetual +Never$", features, re.M)
+    assert re.search(r"^Email Security Appliance Anti-Spam License +Out of Compliance +\d+ days +\w{3} \w{3} \d\d "
+                     r"[\d:]+ 2027$", features, re.M), features
+    assert "Something" not in features and "Eval" not in features
+    shown = _ok(datadir, "showlicense")
+    assert "Registration Status: Registered" in shown and "Anti-Spam License" in shown
     assert "Registration Status: Registered" in _ok(datadir, "license_smart renew; license_smart status")
     _ok(datadir, "license_smart deregister")
     assert "Registration Status: Unregistered" in _ok(datadir, "license_smart status")
@@ -244,3 +257,15 @@ def test_cloud_clients_go_through_the_upstream_proxy(datadir, cloud, tmp_path):
         assert "failed: the upstream proxy failed" in _connector_log(datadir)
     finally:
         proxy.stop()
+
+
+def test_features_before_registration_are_in_evaluation_and_classic_keys_are_refused(datadir):
+    assert "Smart Licensing is disabled: no feature is licensed" in _ok(datadir, "featurekey")
+    _ok(datadir, "license_smart enable; commit smart licensing")
+    features = _ok(datadir, "featurekey print")
+    rows = re.findall(r"^(Email Security Appliance .+?) +Eval +(\d+) days ", features, re.M)
+    assert len(rows) == 5 and all(89 <= int(days) <= 90 for _, days in rows), features
+    assert "Email Security Appliance Data Loss Prevention" in features
+    refused = _fails(datadir, "featurekey activate ABCD-EFGH")
+    assert "Classic feature keys are not supported yet" in refused
+    assert "Registration Status: Unregistered" in _ok(datadir, "showlicense")

@@ -81,6 +81,8 @@ EXPECTED = {
     "antispamconfig": {A, O},
     "ampconfig":      {A, O},
     "license_smart":  {A},
+    "featurekey":     {A},
+    "showlicense":    {A, O, RO, T},
     "smartaccountinfo": {A, O, RO, T},
     "cloudserviceconfig": {A},
     "remediationconfig": {A},

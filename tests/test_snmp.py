@@ -212,7 +212,7 @@ def test_agent_serves_live_readings_that_agree_with_status(datadir, tmp_path, tr
                   f"--priv-passphrase-file={tmp_path / 'p'} --engine-id={ENGINE} --v2c=yes --community=public "
                   f"--trap-targets=127.0.0.1:{trapd.port} --v3-user=sha256user "
                   f"--enable-traps=connectivityFailure --connectivity-url=http://127.0.0.1:{closed}/ "
-                  f"--location='Rack 7'; commit snmp")
+                  f"--location='Rack 7'; license_smart enable; commit snmp")
     # The receiver knows sha256user; the agent's user is the same account.
     d = DaemonProcess(datadir)
     try:
@@ -240,6 +240,13 @@ def test_agent_serves_live_readings_that_agree_with_status(datadir, tmp_path, tr
         for name in ("perCentCPUUtilization.0", "workQueueMessages.0", "oldestMessageAge.0", "mailTransferThreads.0",
                      "keyDescription.1", "gwMessagesReceived.0"):
             assert f"ASYNCOS-MAIL-MIB::{name}" in walk.stdout, walk.stdout
+        # Smart Licensing is enabled, not registered: its features are rows of the key table, in evaluation.
+        row = re.search(r'keyDescription\.(\d+) = STRING: "?Feature: Email Security Appliance Mail Handling',
+                        walk.stdout)
+        assert row, walk.stdout
+        left = re.search(rf"keySecondsUntilExpire\.{row.group(1)} = Gauge32: (\d+)", walk.stdout)
+        assert left and 89 * 86400 < int(left.group(1)) <= 90 * 86400, walk.stdout
+        assert f"keyIsPerpetual.{row.group(1)} = INTEGER: false(2)" in walk.stdout
         bad = _net_snmp(tmp_path, "snmpget", "-v2c", "-c", "wrong", "-t", "1", "-r", "0", f"127.0.0.1:{port}",
                         f"{MAIL}.11.0")
         assert bad.returncode != 0 and "Timeout" in bad.stdout + bad.stderr

@@ -52,8 +52,10 @@ def _human(n: int) -> str:
 
 class Monitoring(Component):
     def __init__(self, bus, keyring, serial: str, config: Callable[[], Config], relay, certificates: Certificates,
-                 queue_dir: Path, run_dir: Path, started: float):
+                 queue_dir: Path, run_dir: Path, started: float, licensed: Callable[[], list] = lambda: []):
         self._config = config
+        #: The licensed features (services.licensing.Feature) for SNMP's key table.
+        self._licensed = licensed
         self._keyring = keyring
         self._serial = serial
         self._relay = relay
@@ -162,8 +164,15 @@ class Monitoring(Component):
             oldest_message_age=g["oldest_message_age"], open_files=g["open_files"],
             transfer_threads=g["transfer_threads"], open_connections=g["open_connections"],
             dns_outstanding=dnsstats.in_flight, counters=self._relay.counters.as_dict(),
-            keys=self._certificates.seconds_left(), updates=self.snmp.update_rows(),
+            keys=self._key_rows(), updates=self.snmp.update_rows(),
             host=self._host.read(self._run_dir.parent))
+
+
+    def _key_rows(self) -> list[tuple[str, int, bool]]:
+        """keyExpirationTable: the certificates in use, then the features Smart Licensing licenses."""
+        now = time.time()
+        rows = [(label, seconds, False) for label, seconds in self._certificates.seconds_left()]
+        return rows + [(f"Feature: {f.name}", f.seconds_left(now), f.expires is None) for f in self._licensed()]
 
 
 class Alerts(Component):

@@ -6,8 +6,8 @@ every exchange to the Cloud Connector log. The protocol (license_smart(1),
 cloudserviceconfig(1)):
 
 - licensing  ``POST URL/v1/register`` {token, serial, hostname, model} -> {product_instance_id, smart_account:
-  {domain, id, name}, virtual_account: {domain, id}, vln, expires}; ``/v1/renew``, ``/v1/deregister``
-  {product_instance_id};
+  {domain, id, name}, virtual_account: {domain, id}, vln, expires, entitlements: [{name, status, expires}]};
+  ``/v1/renew`` (same entitlements), ``/v1/deregister`` {product_instance_id};
 - portal     ``POST SERVER/v1/devices/register`` {token | product_instance_id, serial, fqdn_label} -> {device_id};
   ``/v1/devices/deregister`` {device_id};
 - Talos      ``GET TALOS/v1/certificate?serial=S`` -> {certificate, private_key} (PEM).
@@ -90,9 +90,15 @@ def register_license(client: CloudClient, state, token: str, identity: dict) -> 
               "smart_account_name": str(sa.get("name", "")), "vln": str(a.data.get("vln", "")),
               "virtual_account_domain": str(va.get("domain", "")), "virtual_account_id": str(va.get("id", "")),
               "registered_at": time.time(), "renewed_at": time.time(), "expires": a.data.get("expires"),
-              "server": s.url}
+              "server": s.url, "entitlements": _entitlements(a.data)}
     state.put(LICENSE_KEY, record)
     return record
+
+
+def _entitlements(answer: dict) -> list[dict]:
+    from .licensing import entitlements_of
+
+    return entitlements_of(answer)
 
 
 def _licensing(client: CloudClient, action: str, record: dict) -> Answer:
@@ -107,6 +113,8 @@ def renew_license(client: CloudClient, state) -> dict:
     if a.status != 200:
         raise CloudError(f"The renewal failed: {_error(a, 'the licensing server')}")
     record.update(renewed_at=time.time(), expires=a.data.get("expires", record.get("expires")))
+    if "entitlements" in a.data:
+        record["entitlements"] = _entitlements(a.data)
     state.put(LICENSE_KEY, record)
     return record
 

@@ -107,7 +107,7 @@ class Readings:
     transfer_threads: int = 0
     open_connections: int = 0
     counters: dict = field(default_factory=dict)
-    #: (description, seconds until expiry) of certificates (keys) the gateway holds.
+    #: (description, seconds until expiry, perpetual) of certificates and licensed features.
     keys: list = field(default_factory=list)
     #: (service name, updates, failures).
     updates: list = field(default_factory=list)
@@ -151,10 +151,10 @@ def objects(r: Readings) -> list[tuple[tuple[int, ...], object]]:
     for name, value in (("queueAvailabilityStatus", queue_status), ("resourceConservationReason", conservation),
                         ("memoryAvailabilityStatus", memory_status)):
         out.append((scalar(name), v2c.Integer(value)))
-    for i, (description, seconds) in enumerate(r.keys, 1):
+    for i, (description, seconds, perpetual) in enumerate(r.keys, 1):
         out += [(KEY_EXPIRATION_ENTRY + (1, i), v2c.Integer(i)),
                 (KEY_EXPIRATION_ENTRY + (2, i), v2c.OctetString(description)),
-                (KEY_EXPIRATION_ENTRY + (3, i), v2c.Integer(2)),  # keyIsPerpetual: false
+                (KEY_EXPIRATION_ENTRY + (3, i), v2c.Integer(1 if perpetual else 2)),  # keyIsPerpetual
                 (KEY_EXPIRATION_ENTRY + (4, i), v2c.Gauge32(max(0, min(int(seconds), 2**32 - 1))))]  # 0: expired
     for i, (service, updates, failures) in enumerate(r.updates, 1):
         out += [(UPDATE_ENTRY + (1, i), v2c.Integer(i)),
