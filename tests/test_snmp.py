@@ -505,3 +505,36 @@ def test_walks_at_every_security_level_and_protocol_pair(datadir, tmp_path):
         assert failures == [], failures
     finally:
         d.stop()
+
+
+def test_features_smart_licensing_adds_or_ends_are_key_expiration_traps():
+    """A feature the licensing server adds, and (daily) one within 30 days of its end, become keyExpiration traps
+    naming their row after the certificates' rows (#26)."""
+    import types
+
+    from asyncos_cli.components.base import Every
+    from asyncos_cli.components.monitoring import Monitoring
+    from asyncos_cli.services.licensing import Feature
+    from asyncos_cli.services.snmp import mib
+    from asyncos_cli.services.snmp.traps import trap_for
+
+    now = time.time()
+    licensed = [Feature("Email Security Appliance Mail Handling", "In Compliance", None)]
+    emitted = []
+    m = Monitoring.__new__(Monitoring)
+    m._certificates = types.SimpleNamespace(seconds_left=lambda: [("Certificate: demonstration", 10**7)])
+    m._licensed, m._bus = (lambda: licensed), types.SimpleNamespace(emit=emitted.append)
+    m._features_seen, m._feature_warned = None, Every(86400)
+    m.watch_features(now)
+    assert emitted == []  # what is there at start is not "added"
+    licensed.append(Feature("Email Security Appliance Data Loss Prevention", "In Compliance", now + 5 * 86400))
+    m.watch_features(now + 60)
+    assert [(e.name, e.seconds_left, e.row, e.expiring) for e in emitted] == [
+        ("Email Security Appliance Data Loss Prevention", 5 * 86400 - 60, 3, False)]
+    m._feature_warned = Every(86400)  # the next day
+    m.watch_features(now + 120)
+    assert emitted[-1].expiring and emitted[-1].row == 3
+    name, varbinds = trap_for(emitted[-1])
+    assert name == "keyExpiration"
+    assert [tuple(oid) for oid, _ in varbinds] == [mib.KEY_EXPIRATION_ENTRY + (2, 3), mib.KEY_EXPIRATION_ENTRY + (4, 3)]
+    assert str(varbinds[0][1]) == "Feature: Email Security Appliance Data Loss Prevention"

@@ -11,7 +11,7 @@ from typing import Callable
 
 from asyncos_cli import __version__
 from asyncos_cli.config.schema import Config
-from asyncos_cli.events.system import STATUS_KEYS, StatusReport
+from asyncos_cli.events.system import STATUS_KEYS, FeatureKeyChanged, StatusReport
 from asyncos_cli.services.gauges import Gauges
 from asyncos_cli.services.snmp.hostinfo import HostReader
 from asyncos_cli.services.snmp.service import SnmpService
@@ -23,6 +23,8 @@ from .certificates import Certificates
 GAUGE_SECONDS = 1.0
 #: The status log gets its line this often, as the appliance's does.
 STATUS_SECONDS = 60.0
+#: How often the licensed features are compared with the last look (new ones: a keyExpiration trap).
+FEATURE_CHECK_SECONDS = 60.0
 
 
 def _kilobytes_in(folder: Path) -> int:
@@ -65,6 +67,10 @@ class Monitoring(Component):
         self._started = started
         self._sample = Every(GAUGE_SECONDS)
         self._status_line = Every(STATUS_SECONDS)
+        self._feature_check = Every(FEATURE_CHECK_SECONDS)
+        self._feature_warned = Every(86400)
+        #: The feature rows seen at the last check (None: not checked yet: nothing is "added" at start).
+        self._features_seen: set[str] | None = None
         self._bus = bus
         self.gauges = Gauges()
         self._host = HostReader()
@@ -86,6 +92,22 @@ class Monitoring(Component):
         self.snmp.conditions.check_connectivity(
             config, lambda url: fetch_ok(config, self._keyring, ca_bundle(config, self._run_dir), url),
             lambda e: proxy_failure(config.outbound, e))
+        if self._feature_check.due(now):
+            self.watch_features(now)
+
+    def watch_features(self, now: float) -> None:
+        """keyExpiration for each feature Smart Licensing adds, and (daily) for each within 30 days of its end."""
+        rows = {label: (i, seconds, perpetual) for i, (label, seconds, perpetual) in enumerate(self._key_rows(now), 1)
+                if label.startswith("Feature: ")}
+        if self._features_seen is not None:
+            for label in sorted(set(rows) - self._features_seen):
+                row, seconds, _ = rows[label]
+                self._bus.emit(FeatureKeyChanged(label.removeprefix("Feature: "), seconds, row))
+        self._features_seen = set(rows)
+        if self._feature_warned.due(now):
+            for label, (row, seconds, perpetual) in sorted(rows.items()):
+                if not perpetual and seconds <= 30 * 86400:
+                    self._bus.emit(FeatureKeyChanged(label.removeprefix("Feature: "), seconds, row, expiring=True))
 
     async def stop(self) -> None:
         self.snmp.close()
@@ -168,9 +190,9 @@ class Monitoring(Component):
             host=self._host.read(self._run_dir.parent))
 
 
-    def _key_rows(self) -> list[tuple[str, int, bool]]:
+    def _key_rows(self, now: float | None = None) -> list[tuple[str, int, bool]]:
         """keyExpirationTable: the certificates in use, then the features Smart Licensing licenses."""
-        now = time.time()
+        now = now or time.time()
         rows = [(label, seconds, False) for label, seconds in self._certificates.seconds_left()]
         return rows + [(f"Feature: {f.name}", f.seconds_left(now), f.expires is None) for f in self._licensed()]
 

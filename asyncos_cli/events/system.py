@@ -344,3 +344,25 @@ class CertificateAdded(Event):
 
     def log_line(self) -> str:
         return f"The certificate {self.name} is in use; it expires in {max(self.seconds_left, 0) // 86400} days"
+
+
+@dataclass(frozen=True)
+class FeatureKeyChanged(Event):
+    """A licensed feature (a key of SNMP's key table) came into use, or nears its end (30 days, then daily)."""
+
+    log_type: ClassVar[str | None] = "system"
+    name: str
+    seconds_left: int
+    row: int
+    #: True: it expires within 30 days (a warning); False: it was added.
+    expiring: bool = False
+
+    @property
+    def level(self) -> str:  # type: ignore[override]
+        return "Warning" if self.expiring else "Information"
+
+    def log_line(self) -> str:
+        days = max(self.seconds_left, 0) // 86400
+        if self.expiring:
+            return f"The feature {self.name} expires in {days} days: renew its license (license_smart)"
+        return f"The feature {self.name} is licensed; it expires in {days} days"

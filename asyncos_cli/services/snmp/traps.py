@@ -18,6 +18,7 @@ from asyncos_cli.events.system import (
     CertificateAdded,
     CertificateExpiring,
     ConnectivityFailed,
+    FeatureKeyChanged,
     LinkStateChanged,
     ResourceThresholdExceeded,
     SnmpTrapFailed,
@@ -43,6 +44,10 @@ def trap_for(event) -> tuple[str, list] | None:
         return "keyExpiration", [
             (mib.KEY_EXPIRATION_ENTRY + (2, row), v2c.OctetString(f"Certificate: {event.name}")),
             (mib.KEY_EXPIRATION_ENTRY + (4, row), v2c.Gauge32(max(0, min(event.seconds_left, 2**32 - 1))))]
+    if isinstance(event, FeatureKeyChanged):
+        return "keyExpiration", [
+            (mib.KEY_EXPIRATION_ENTRY + (2, event.row), v2c.OctetString(f"Feature: {event.name}")),
+            (mib.KEY_EXPIRATION_ENTRY + (4, event.row), v2c.Gauge32(max(0, min(event.seconds_left, 2**32 - 1))))]
     if isinstance(event, AwarenessRefreshFailed):
         return "updateFailure", [(mib.UPDATE_ENTRY + (2, 1), v2c.OctetString("Repeat clicker list"))]
     if isinstance(event, UpstreamProxyFailed):
