@@ -1,5 +1,6 @@
 """diagnostic: checks an administrator runs when mail misbehaves: disk usage, an SMTP ping, the tracking
-database, and the gateway's services, through the appliance's menu (or one batch form each)."""
+database, the gateway's services, the queue and the machine's resources, through the appliance's menu (or one
+batch form each)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,15 @@ disk_usage
 network smtpping HOST[:PORT] [--from=ADDR] [--to=ADDR]
 tracking
 services
+queue
+resources
 """, notes="SMTPPING speaks SMTP up to RCPT TO and quits: no message is sent.")
 
 MENU = [("DISK_USAGE", "Show how the data directory's space is used."),
         ("NETWORK", "Network utilities."), ("TRACKING", "Message tracking database facts."),
-        ("SERVICES", "The gateway's services and engines.")]
+        ("SERVICES", "The gateway's services and engines."),
+        ("QUEUE", "What the delivery queue holds, by destination."),
+        ("RESOURCES", "CPU, memory, disk and connections now.")]
 
 
 @command("diagnostic", "Check the system for problems.", roles=R.VIEW, grammar=GRAMMAR)
@@ -40,6 +45,10 @@ def run(ctx, args):
         return _tracking(ctx)
     if words == ["services"]:
         return _services(ctx)
+    if words == ["queue"]:
+        return _queue(ctx)
+    if words == ["resources"]:
+        return _resources(ctx)
     if len(words) == 3 and words[:2] == ["network", "smtpping"]:
         return _smtpping(ctx, args.positional[2], sender, rcpt)
     raise UsageError()
@@ -58,6 +67,10 @@ def _menu(ctx) -> None:
                 _tracking(ctx)
             elif op == "SERVICES":
                 _services(ctx)
+            elif op == "QUEUE":
+                _queue(ctx)
+            elif op == "RESOURCES":
+                _resources(ctx)
             elif p.menu([("SMTPPING", "Test a remote SMTP server.")]) == "SMTPPING":
                 target = p.ask("Please enter the hostname or IP address of the remote SMTP server (HOST[:PORT]).")
                 _smtpping(ctx, target, None, None)
@@ -120,6 +133,49 @@ def _services(ctx) -> None:
     ctx.say(f"Gateway daemon: running (pid {status['pid']}), configuration version {status['config_version']}")
     for name, state in status.get("components", []):
         ctx.say(f"  {name}: {state}")
+
+
+def _queue(ctx) -> None:
+    """The queue report: totals, the oldest message, and the destinations holding the most recipients."""
+    status = ctx.control("status")
+    queued, oldest = status.get("queued", 0), status.get("oldest_message")
+    ctx.say(f"Messages in the queue: {queued}")
+    if oldest:
+        ctx.say(f"Oldest message: received {time.ctime(oldest)} ({_age(time.time() - oldest)} ago)")
+    hosts = sorted((h for h in ctx.control("hosts") if h["pending"]), key=lambda h: -h["pending"])
+    if not hosts:
+        ctx.say("No recipient is waiting for delivery.")
+        return
+    ctx.say("")
+    ctx.say(f"{'Destination':<32} {'Recipients':>10} {'Never tried':>11}  Last error")
+    for h in hosts[:20]:
+        ctx.say(f"{h['domain'][:32]:<32} {h['pending']:>10} {h['unattempted']:>11}  {h['last_error'][:60]}")
+    if len(hosts) > 20:
+        ctx.say(f"... and {len(hosts) - 20} more destinations (tophosts, hoststatus)")
+
+
+def _resources(ctx) -> None:
+    """The machine's resources as the gateway sampled them this second (the readings status and SNMP show)."""
+    g = ctx.control("status").get("gauges", {})
+    root = ctx.datadir.root
+    usage = os.statvfs(root)
+    total, free = usage.f_blocks * usage.f_frsize, usage.f_bavail * usage.f_frsize
+    rows = [("CPU utilization", f"{g.get('cpu_percent', 0)}%"), ("Memory utilization", f"{g.get('memory_percent', 0)}%"),
+            ("Disk I/O utilization", f"{g.get('disk_io_percent', 0)}%"),
+            ("Queue space used", f"{g.get('queue_percent', 0)}%"),
+            ("Data directory free", f"{_size(free)} of {_size(total)}"),
+            ("Open files", str(g.get("open_files", 0))), ("SMTP connections", str(g.get("transfer_threads", 0))),
+            ("Load average (1, 5, 15 min)", " ".join(f"{x:.2f}" for x in os.getloadavg())),
+            ("CPUs", str(os.cpu_count() or 1))]
+    for label, value in rows:
+        ctx.say(f"{label:<30} {value}")
+
+
+def _age(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def _smtpping(ctx, target: str, sender, rcpt) -> None:

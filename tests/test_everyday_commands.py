@@ -441,3 +441,27 @@ def test_findevent_wizard_asks_the_appliances_questions(datadir):
     p = ScriptedPrompter(["2", "x", "77", "1"])  # by MID: a non-number is re-asked
     Shell(Context(DataDir(datadir), p, confined=False)).execute("findevent")
     assert "A MID is a number." in p.text and re.search(r"│ 77 +│", p.text)
+
+
+def test_diagnostic_queue_and_resources_from_the_running_gateway(datadir, tmp_path):
+    """Delivery paused with three recipients queued for two domains: the queue report counts them by destination;
+    the resources report shows this second's readings (#28)."""
+    import smtplib
+
+    from conftest import DaemonProcess, listener_port
+
+    batch_ok(datadir, "smtproutes new ALL 127.0.0.1:9; commit route nowhere")
+    d = DaemonProcess(datadir)
+    try:
+        batch_ok(datadir, "workqueue pause")
+        with smtplib.SMTP("127.0.0.1", listener_port(datadir, "OutgoingMail"), timeout=20) as s:
+            s.sendmail("a@example.org", ["x@one.example", "y@one.example"], b"Subject: 1\r\n\r\nq\r\n")
+            s.sendmail("a@example.org", ["z@two.example"], b"Subject: 2\r\n\r\nq\r\n")
+        out = batch_ok(datadir, "diagnostic queue")
+        assert "Messages in the queue: 2" in out and "Oldest message: received" in out
+        assert re.search(r"^one\.example +2 +2 ", out, re.M) and re.search(r"^two\.example +1 +1 ", out, re.M), out
+        res = batch_ok(datadir, "diagnostic resources")
+        assert re.search(r"^CPU utilization +\d+%$", res, re.M) and re.search(r"^Open files +\d+$", res, re.M)
+        assert "Data directory free" in res
+    finally:
+        d.stop()
