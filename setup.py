@@ -9,4 +9,5 @@ from setuptools import Extension, setup
 setup(ext_modules=[
     Extension("scanning.extract._spin", ["scanning/extract/_spin.c"], optional=True, extra_compile_args=["-O2"]),
     Extension("scanning.dlp._keywords", ["scanning/dlp/_keywords.c"], optional=True, extra_compile_args=["-O2"]),
+    Extension("scanning.dlp._runs", ["scanning/dlp/_runs.c"], optional=True, extra_compile_args=["-O2"]),
 ])

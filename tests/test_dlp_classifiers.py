@@ -172,3 +172,20 @@ def test_a_bare_mykad_that_reads_as_a_time_scores_lower():
     clock_far = confidence("IC No is on the form. Reference number of the request 241204153045.")
     assert grouped > bare > clock_labelled > clock_far
     assert confidence("log timestamp 241204153045 job done, IC No") is None
+
+
+def test_the_c_pass_over_runs_of_digits_finds_exactly_what_the_pattern_finds_in_the_whole_text():
+    """The candidate pattern runs only over the spans scanning.dlp._runs finds (#27: 100 MB/s on mail-like
+    text): on random text in every string width, dense with digits and separators, the matches are identical."""
+    import random
+
+    from scanning.dlp import classifiers as C
+
+    assert C.number_runs is not None, "scanning.dlp._runs was not built (pip install -e . builds it)"
+    rng = random.Random(11)
+    for extra in ("x", "é", "ก", "😀"):
+        alphabet = list("0123456789 .-SFTGMsA\n_,") + [extra] * 2
+        for _ in range(1500):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 600)))
+            whole = [(m.span(), m.lastgroup) for m in C._CANDIDATE.finditer(text)]
+            assert [(m.span(), m.lastgroup) for m in C._candidates(text)] == whole, text

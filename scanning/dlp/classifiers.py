@@ -348,12 +348,33 @@ def scan(text: str, wanted=KEYS) -> list[Match]:
     return out
 
 
+try:
+    from ._runs import number_runs
+except ImportError:  # no compiler at install time: the pattern reads the whole text
+    number_runs = None
+#: The fewest digits a candidate holds (an NRIC's seven).
+_MIN_DIGITS = 7
+#: Runs closer than this come back as one span (one call of the pattern per dense stretch of text).
+_MERGE_GAP = 96
+
+
+def _candidates(text: str):
+    """The candidate pattern's matches: over the runs of digits the C pass finds (the same matches, since a
+    candidate is digits and single separators: one run holds it), or over the whole text without it. The
+    pattern sees two characters past a run, for its look-aheads; its look-behinds see the real text."""
+    if number_runs is None:
+        return _CANDIDATE.finditer(text)
+    n = len(text)
+    return (m for start, end in number_runs(text, _MIN_DIGITS, _MERGE_GAP)
+            for m in _CANDIDATE.finditer(text, start, min(n, end + 2)))
+
+
 def _scan(text: str, wanted) -> list[Match]:
     wanted = set(wanted)
     out: list[Match] = []
     ctx = _Context(text)
     sg, others = "sg-nric" in wanted, bool(wanted - {"sg-nric"})
-    for m in _CANDIDATE.finditer(text):
+    for m in _candidates(text):
         form = m.lastgroup
         if form == "nric":
             if sg:
