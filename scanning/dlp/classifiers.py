@@ -373,27 +373,30 @@ def _scan(text: str, wanted) -> list[Match]:
     wanted = set(wanted)
     out: list[Match] = []
     ctx = _Context(text)
-    sg, others = "sg-nric" in wanted, bool(wanted - {"sg-nric"})
+    sg = "sg-nric" in wanted
+    # The checks each written form calls, in order, for the classifiers asked: looked up once per scan.
+    bare_checks = {n: [_CHECKS[k] for k in keys if k in wanted] for n, keys in _BARE_KEYS.items()}
+    grouped_checks = {form: [_CHECKS[k] for k in keys if k in wanted] for form, keys in _GROUPED.items()}
     for m in _candidates(text):
         form = m.lastgroup
         if form == "nric":
             if sg:
                 _nric(ctx, m.start() - 1, m.end(), out)
             continue
-        if not others:
-            continue
         run = m.group()
         if form == "bare":
-            keys, digits, bare = _BARE_KEYS[len(run)], run, True
+            checks, digits, bare = bare_checks[len(run)], run, True
         else:
-            keys, bare = _GROUPED[form], False
+            checks, bare = grouped_checks[form], False
+            if not checks:
+                continue
             digits = run.replace(run[len(run) - len(run.lstrip("0123456789"))], "")
-        for key in keys:
-            if key in wanted:
-                match = _CHECKS[key](ctx, digits, m.start(), m.end(), bare)
-                if match is not None:
-                    out.append(match)
-                    break
+        start, end = m.span()
+        for check in checks:
+            match = check(ctx, digits, start, end, bare)
+            if match is not None:
+                out.append(match)
+                break
     if len(out) > 1:
         out.sort(key=lambda x: x.start)
     return out
