@@ -357,7 +357,15 @@ _TRIAL_COST = {"zip": 0, "pdf": 1, "7z": 2, "office": 3}
 
 
 def _protected_kind(data: bytes) -> str | None:
-    """The format of a protected attachment, looked at cheaply before opening anything (None: not protected)."""
+    """The format of a protected attachment, looked at cheaply before opening anything (None: not protected, or
+    too damaged to say: opening it gives the verdict)."""
+    try:
+        return _protected_format(data)
+    except Exception:  # hostile bytes: the attachment's own opening says what is wrong with them
+        return None
+
+
+def _protected_format(data: bytes) -> str | None:
     kind = sniff(data)
     if kind == "zip":
         try:

@@ -78,7 +78,8 @@ t = time.perf_counter()
 out = scan_message(raw, env, config, clients)
 elapsed = time.perf_counter() - t
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-stages = [(s.stage, s.verdict, s.detail) for s in out[0].stages if s.verdict in ("UNSCANNABLE", "MALFORMED")]
+stages = [(s.stage, s.verdict, s.detail) for s in out[0].stages if s.verdict in ("UNSCANNABLE", "MALFORMED",
+                                                                                  "FLAGGED")]
 print(json.dumps({"seconds": elapsed, "mb": (peak - base) / 1024, "stages": stages}))
 """
     r = subprocess.run([sys.executable, "-c", code, json.dumps(scanning)], input=raw, capture_output=True, timeout=120,
