@@ -56,6 +56,7 @@ EXPECTED = {
     "aliasconfig":    {A, O},
     "masquerade":     {A, O},
     "smtpauthconfig": {A, O},
+    "domainkeysconfig": {A, O},
     "filters":        {A, O},
     "help":           {A, O, RO, G, T, H},
     "init":           {A},

@@ -22,6 +22,8 @@ from .cloud import *  # noqa: F401,F403
 from .cloud import AwarenessSection, CloudSection, LicensingSection
 from .dlp import *  # noqa: F401,F403
 from .dlp import DlpSection
+from .domainkeys import *  # noqa: F401,F403
+from .domainkeys import DomainKeysSection
 from .engines import *  # noqa: F401,F403
 from .engines import AntispamSection, AntivirusSection, FileReputationSection
 from .fields import ConfigError, Record, Secret, Section, field_types
@@ -80,6 +82,7 @@ class Config:
     strip_headers: StripHeadersSection
     aliases: AliasesSection
     smtp_auth: SmtpAuthSection
+    domainkeys: DomainKeysSection
     mail_policies: MailPoliciesSection
     message_filters: MessageFiltersSection
     content_filters: ContentFiltersSection

@@ -142,6 +142,20 @@ class SenderMasqueraded(Event):
 
 
 @dataclass(frozen=True)
+class DkimSigned(Event):
+    """An outgoing message signed with DKIM (its domainkeysconfig signing profile)."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    domain: str
+    selector: str
+    identity: str
+
+    def log_line(self) -> str:
+        return f"MID {self.mid} DKIM: signed d={self.domain} s={self.selector} i={self.identity}"
+
+
+@dataclass(frozen=True)
 class SmtpAuthenticated(Event):
     """A client's SMTP AUTH, in the appliance's mail_logs words."""
 

@@ -42,6 +42,7 @@ from .delivery import IDLE_SECONDS, DeliveryAgent
 from .dsn import build as build_dsn
 from .fates import Emit
 from .headers import strip_fields
+from .signing import sign_if_wanted
 from .spool import (
     BOUNCED,
     DELIVERED,
@@ -226,6 +227,7 @@ class QueueManager:
             # recipient past it hard bounces instead of being tried once more.
             self._expire(msg, config, self.clock())
             if msg.pending():
+                await sign_if_wanted(msg, config, self.agent.reveal, self.emit)  # after every content change
                 await self.agent.attempt(msg, config)
             await self._after_attempt(msg, config)
         finally:

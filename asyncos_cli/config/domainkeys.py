@@ -1,0 +1,109 @@
+"""domainkeysconfig: DKIM signing keys, signing profiles per domain, and verification profiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Optional
+
+from .fields import ConfigError, Record, Secret, Section, setting
+from .validators import check_unique, domain_pattern_problem, name_rule
+
+DKIM_KEY_TYPES = ("rsa", "ed25519")
+DKIM_CANONICALIZATIONS = ("relaxed/relaxed", "relaxed/simple", "simple/relaxed", "simple/simple")
+#: The header fields a signing profile signs unless told otherwise (RFC 6376 5.4.1's recommendation).
+DKIM_DEFAULT_HEADERS = ("From", "Sender", "Reply-To", "Subject", "Date", "Message-ID", "To", "Cc", "MIME-Version",
+                        "Content-Type", "Content-Transfer-Encoding", "In-Reply-To", "References")
+DKIM_ACTIONS = ("accept", "tempfail", "reject")
+
+
+def _selector_problem(selector: str) -> str | None:
+    labels = selector.split(".")
+    if not selector or any(not label or len(label) > 63 or not label.replace("-", "").replace("_", "").isalnum()
+                           or not label.isascii() for label in labels):
+        return f"{selector!r} is not a DKIM selector (DNS labels: letters, digits, '-', '_')"
+    return None
+
+
+def _header_problem(name: str) -> str | None:
+    return None if name and name.isascii() and all(33 <= ord(c) <= 126 and c != ":" for c in name) else \
+        f"{name!r} is not a header name"
+
+
+@dataclass(frozen=True)
+class DkimKey(Record):
+    name: str = setting(help="The key's name.", check=name_rule("key name"))
+    kind: str = setting("rsa", help="The algorithm: rsa (rsa-sha256) or ed25519 (ed25519-sha256, RFC 8463).",
+                        choices=DKIM_KEY_TYPES, option="type")
+    bits: int = setting(2048, help="The RSA key size (an ed25519 key is always 256 bits).", low=1024, high=4096,
+                        unit="bits")
+    #: The private key: PEM for RSA, the base64 seed for ed25519 (dkimpy's forms). Sealed at rest.
+    private_key: Optional[Secret] = setting(None, help="The private key.", secret=True)
+
+
+@dataclass(frozen=True)
+class DkimSigningProfile(Record):
+    domain: str = setting(help="The signing domain (d=): mail whose From is in it is signed.",
+                          check=domain_pattern_problem)
+    selector: str = setting(help="The selector (s=): the key's DNS name is SELECTOR._domainkey.DOMAIN.",
+                            check=_selector_problem)
+    key: str = setting(help="The signing key (domainkeysconfig keys).", check=name_rule("key name"))
+    canonicalization: str = setting("relaxed/relaxed", help="Header/body canonicalization (c=).",
+                                    choices=DKIM_CANONICALIZATIONS)
+    headers: tuple[str, ...] = setting(DKIM_DEFAULT_HEADERS, help="The header fields signed (h=).",
+                                       check=_header_problem, item="header")
+
+    def validate(self) -> None:
+        if not any(h.lower() == "from" for h in self.headers):
+            raise ConfigError("a DKIM signature must sign the From header (RFC 6376 5.4)", "headers")
+
+
+@dataclass(frozen=True)
+class DkimVerificationProfile(Record):
+    name: str = setting(help="The profile's name.", check=name_rule("profile name"))
+    fail: str = setting("accept", help="What a message whose signatures all fail gets: accept, tempfail (451) "
+                        "or reject (550).", choices=DKIM_ACTIONS)
+    temperror: str = setting("accept", help="What a message whose keys could not be fetched gets.",
+                             choices=DKIM_ACTIONS)
+    min_key_bits: int = setting(1024, help="Smaller RSA keys make the signature fail.", low=512, high=4096,
+                                unit="bits", option="min-key-bits")
+    max_signatures: int = setting(5, help="Signatures verified per message (the rest are ignored).", low=1,
+                                  high=50, option="max-signatures")
+
+
+@dataclass(frozen=True)
+class DomainKeysSection(Section):
+    name: ClassVar[str] = "domainkeys"
+    title: ClassVar[str] = "DKIM keys and profiles"
+
+    keys: tuple[DkimKey, ...] = field(default=(), metadata={"item": "key"})
+    signing: tuple[DkimSigningProfile, ...] = field(default=(), metadata={"item": "profile"})
+    verification: tuple[DkimVerificationProfile, ...] = field(
+        default=(DkimVerificationProfile("DEFAULT"),), metadata={"item": "profile"})
+
+    def validate(self) -> None:
+        check_unique((k.name.lower() for k in self.keys), "keys", "key name")
+        check_unique((p.domain.lower() for p in self.signing), "signing", "signing domain")
+        check_unique((p.name.lower() for p in self.verification), "verification", "verification profile name")
+        names = {k.name.lower() for k in self.keys}
+        for p in self.signing:
+            if p.key.lower() not in names:
+                raise ConfigError(f"the signing profile for {p.domain} uses the unknown key {p.key!r}", "signing")
+        if not any(p.name == "DEFAULT" for p in self.verification):
+            raise ConfigError("the DEFAULT verification profile is required", "verification")
+
+    def key(self, name: str) -> DkimKey | None:
+        return next((k for k in self.keys if k.name.lower() == name.lower()), None)
+
+    def signing_for(self, domain: str) -> DkimSigningProfile | None:
+        """The profile signing mail from ``domain`` (its own, else its parent's, for a subdomain)."""
+        d = domain.lower().rstrip(".")
+        while d:
+            found = next((p for p in self.signing if p.domain.lower() == d), None)
+            if found is not None:
+                return found
+            d = d.partition(".")[2]
+        return None
+
+    def verification_profile(self, name: str = "DEFAULT") -> DkimVerificationProfile:
+        return next((p for p in self.verification if p.name.lower() == name.lower()),
+                    next(p for p in self.verification if p.name == "DEFAULT"))

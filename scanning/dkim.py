@@ -1,0 +1,168 @@
+"""DKIM (RFC 6376, RFC 8463 for ed25519) through dkimpy: keys, their DNS records, signing, verification.
+
+Pure functions: DNS comes in as ``dnsfunc(name) -> bytes`` (the TXT record's text, b"" when there is none;
+raising ``TemporaryDnsError`` for a lookup that failed), so the engine never opens a socket itself.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import dkim
+
+#: RSA keys shorter than this are "weak" even when the profile accepts them.
+_WEAK_HASHES = (b"rsa-sha1",)
+
+
+class TemporaryDnsError(Exception):
+    """The key could not be fetched now (timeout, SERVFAIL): a temperror, not a fail."""
+
+
+def generate(kind: str, bits: int = 2048) -> str:
+    """A new private key in dkimpy's form: PEM (PKCS#8) for RSA, the base64 32-byte seed for ed25519."""
+    if kind == "ed25519":
+        import nacl.signing
+
+        return base64.b64encode(bytes(nacl.signing.SigningKey.generate())).decode()
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def check_private(kind: str, text: str) -> int:
+    """The key's size in bits when ``text`` is a usable private key of ``kind``; ValueError says why not."""
+    if kind == "ed25519":
+        try:
+            seed = base64.b64decode(text.strip(), validate=True)
+        except ValueError:
+            raise ValueError("an ed25519 key is the base64 of its 32-byte seed") from None
+        if len(seed) != 32:
+            raise ValueError("an ed25519 key is the base64 of its 32-byte seed")
+        return 256
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    try:
+        key = serialization.load_pem_private_key(text.encode(), password=None)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"not a PEM private key without a passphrase ({e})") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("not an RSA private key")
+    if key.key_size < 1024:
+        raise ValueError(f"an RSA key of {key.key_size} bits is too short (at least 1024)")
+    return key.key_size
+
+
+def public_record(kind: str, private: str) -> str:
+    """The TXT record to publish at SELECTOR._domainkey.DOMAIN: "v=DKIM1; k=rsa; p=..."."""
+    if kind == "ed25519":
+        import nacl.signing
+
+        seed = base64.b64decode(private)
+        public = bytes(nacl.signing.SigningKey(seed).verify_key)
+        return f"v=DKIM1; k=ed25519; p={base64.b64encode(public).decode()}"
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(private.encode(), password=None)
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}"
+
+
+def zone_lines(selector: str, domain: str, record: str) -> str:
+    """The record as a zone file line, in strings of at most 255 characters (RFC 1035 character-strings)."""
+    parts = [record[i:i + 255] for i in range(0, len(record), 255)]
+    return f'{selector}._domainkey.{domain}. IN TXT ( ' + " ".join(f'"{p}"' for p in parts) + " )"
+
+
+def sign(message: bytes, domain: str, selector: str, kind: str, private: str, headers: tuple[str, ...],
+         canonicalization: str) -> bytes:
+    """The DKIM-Signature header field (with its CRLF) for ``message``; prepend it to send the message signed."""
+    header, _, body = canonicalization.partition("/")
+    signed = [h.encode() for h in headers if h.lower() in _present(message)] or [b"from"]
+    key = private.encode() if kind == "rsa" else private.strip().encode()
+    out = dkim.sign(message, selector.encode(), domain.encode(), key, include_headers=signed,
+                    canonicalize=(header.encode(), body.encode()),
+                    signature_algorithm=b"ed25519-sha256" if kind == "ed25519" else b"rsa-sha256")
+    return out if out.endswith(b"\r\n") else out.replace(b"\n", b"\r\n")
+
+
+def _present(message: bytes) -> set[str]:
+    head = message.split(b"\r\n\r\n", 1)[0]
+    return {line.split(b":", 1)[0].strip().decode("ascii", "replace").lower()
+            for line in head.split(b"\r\n") if line[:1] not in (b" ", b"\t") and b":" in line}
+
+
+@dataclass(frozen=True)
+class SignatureResult:
+    """One DKIM-Signature's result (RFC 8601 words: pass, fail, neutral, temperror, permerror)."""
+
+    result: str
+    domain: str = ""
+    selector: str = ""
+    identity: str = ""
+    algorithm: str = ""
+    key_bits: int = 0
+    reason: str = ""
+
+    @property
+    def weak(self) -> bool:
+        return self.algorithm.encode() in _WEAK_HASHES
+
+
+def verify(message: bytes, dnsfunc, max_signatures: int = 5, min_key_bits: int = 1024) -> list[SignatureResult]:
+    """Every DKIM-Signature of ``message`` (at most ``max_signatures``), each with its result. Malformed
+    signatures, huge l= values and short keys are results, never exceptions."""
+    try:
+        d = dkim.DKIM(message, minkey=min_key_bits)
+    except Exception as e:  # a message dkimpy cannot even split
+        return [SignatureResult("permerror", reason=f"unreadable message ({type(e).__name__})")]
+    count = sum(1 for name, _ in d.headers if name.lower() == b"dkim-signature")
+    out = []
+    for i in range(min(count, max_signatures)):
+        tags = _tags(d, i)
+        base = dict(domain=tags.get(b"d", b"").decode("ascii", "replace"),
+                    selector=tags.get(b"s", b"").decode("ascii", "replace"),
+                    identity=tags.get(b"i", b"").decode("ascii", "replace"),
+                    algorithm=tags.get(b"a", b"").decode("ascii", "replace"))
+        try:
+            ok = d.verify(idx=i, dnsfunc=lambda name, timeout=5: _txt(dnsfunc, name))
+        except TemporaryDnsError as e:
+            out.append(SignatureResult("temperror", **base, reason=str(e) or "key lookup failed"))
+            continue
+        except dkim.KeyFormatError as e:
+            out.append(SignatureResult("permerror", **base, reason=f"bad key: {e}"))
+            continue
+        except dkim.ValidationError as e:
+            # The signature is well formed but the message changed under it: a fail (RFC 8601 2.7.1).
+            out.append(SignatureResult("fail" if "hash mismatch" in str(e) else "permerror", **base,
+                                       reason=str(e).split(" (got", 1)[0]))
+            continue
+        except dkim.DKIMException as e:
+            out.append(SignatureResult("permerror", **base, reason=str(e)))
+            continue
+        except Exception as e:  # hostile input must be a result, whatever dkimpy raised
+            out.append(SignatureResult("permerror", **base, reason=f"{type(e).__name__}: {e}"))
+            continue
+        bits = int(getattr(d, "keysize", 0) or 0)
+        if ok:
+            out.append(SignatureResult("pass", **base, key_bits=bits))
+        else:
+            out.append(SignatureResult("fail", **base, key_bits=bits, reason="signature verification failed"))
+    return out
+
+
+def _tags(d, i: int) -> dict:
+    sigs = [value for name, value in d.headers if name.lower() == b"dkim-signature"]
+    try:
+        return dkim.util.parse_tag_value(sigs[i]) if i < len(sigs) else {}
+    except Exception:
+        return {}
+
+
+def _txt(dnsfunc, name) -> bytes:
+    text = dnsfunc(name.decode("ascii", "replace") if isinstance(name, bytes) else name)
+    return text if isinstance(text, bytes) else text.encode()

@@ -1,0 +1,96 @@
+"""DKIM: keys and their DNS records (domainkeysconfig), outgoing mail signed after every content change and
+verified by OpenDKIM (libopendkim, its TestPublicKeys file standing in for DNS) and by dkimpy's own verifier."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import subprocess
+
+import pytest
+from conftest import mail_log, require_peer, run_cli, wait_applied, wait_for
+
+
+def _ok(datadir, line: str):
+    r = run_cli(datadir, "-c", line)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def _record(zone_line: str) -> tuple[str, str]:
+    """(name, TXT text) from `keys dnstxt`'s zone line."""
+    name = zone_line.split()[0].rstrip(".")
+    return name, "".join(re.findall(r'"([^"]*)"', zone_line))
+
+
+def _opendkim_verify(tmp_path, name: str, text: str, message: bytes) -> str:
+    require_peer("opendkim")
+    keys = tmp_path / "keys.txt"
+    keys.write_text(f"{name} {text}\n")
+    conf = tmp_path / "opendkim.conf"
+    conf.write_text(f"TestPublicKeys {keys}\nMode v\nSyslog no\n")
+    (tmp_path / "msg.eml").write_bytes(message)
+    r = subprocess.run(["opendkim", "-x", str(conf), "-t", str(tmp_path / "msg.eml")], capture_output=True,
+                       text=True, timeout=30)
+    return r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ed25519"])
+def test_outgoing_mail_is_signed_after_the_filters_changed_it(relay, datadir, tmp_path, kind):
+    import dkim
+
+    _ok(datadir, f"domainkeysconfig keys new corp --type={kind}; "
+                 "domainkeysconfig profiles signing new example.org --selector=mail2026 --key=corp; "
+                 "stripheaders setup X-Internal; commit dkim")
+    zone = _ok(datadir, "domainkeysconfig keys dnstxt corp --selector=mail2026 --domain=example.org").strip()
+    assert zone.startswith("mail2026._domainkey.example.org. IN TXT (") and f"k={kind}" in zone
+    script = tmp_path / "f.txt"  # a message filter changes the message before it is signed
+    script.write_text('tag: if (true) { insert-header("X-Scanned", "yes"); }\n.\n')
+    _ok(datadir, f"filters import {script}; commit filter")
+    wait_applied(datadir)
+    content = (b"From: Alice <alice@example.org>\r\nTo: bob@partner.example\r\nSubject: quarterly figures\r\n"
+               b"Date: Sat, 05 Dec 2026 10:00:00 +0000\r\nMessage-ID: <signed@example.org>\r\n"
+               b"X-Internal: mx1\r\n\r\nThe figures are attached.\r\n")
+    with smtplib.SMTP("127.0.0.1", relay.private, timeout=20) as s:
+        s.sendmail("alice@example.org", ["bob@partner.example"], content)
+    assert wait_for(lambda: "<signed@example.org>" in relay.sink.message_ids(), 30)
+    raw = relay.sink.messages()[0].replace(b"\r\n", b"\n")
+    # smtp-sink puts its own fields and a Received line on top: the message as sent starts after them.
+    message = raw[raw.find(b"DKIM-Signature:"):].replace(b"\n", b"\r\n") if b"DKIM-Signature:" in raw else raw
+    assert message.startswith(b"DKIM-Signature: v=1; a=" + (b"ed25519" if kind == "ed25519" else b"rsa")
+                              + b"-sha256")
+    assert b"X-Scanned: yes" in message and b"X-Internal" not in message
+    name, text = _record(zone)
+    out = _opendkim_verify(tmp_path, name, text, message)
+    assert "verification (s=mail2026, d=example.org" in out and "succeeded" in out, out
+    assert dkim.verify(message, dnsfunc=lambda n, timeout=5: text.encode() if n.decode().rstrip(".") == name
+                       else b"")
+    assert re.search(r"MID \d+ DKIM: signed d=example\.org s=mail2026 i=@example\.org$", mail_log(datadir), re.M)
+    tampered = message.replace(b"The figures", b"The numbers")
+    assert "failed" in _opendkim_verify(tmp_path, name, text, tampered)
+
+
+def test_keys_import_refusals_and_the_record_of_an_imported_key(datadir, tmp_path):
+    require_peer("opendkim-genkey")
+    subprocess.run(["opendkim-genkey", "-b", "2048", "-d", "example.org", "-s", "sel", "-D", str(tmp_path)],
+                   check=True, timeout=60)
+    private = datadir / "config" / "sel.private"
+    private.parent.mkdir(exist_ok=True)
+    private.write_text((tmp_path / "sel.private").read_text())
+    out = _ok(datadir, f"domainkeysconfig keys import legacy --type=rsa --file={private}; "
+                       "domainkeysconfig keys dnstxt legacy --selector=sel --domain=example.org")
+    ours = "".join(re.findall(r'"([^"]*)"', out.splitlines()[-1]))
+    theirs = "".join(re.findall(r'"([^"]*)"', (tmp_path / "sel.txt").read_text()))
+    assert re.search(r"p=([A-Za-z0-9+/=]+)", ours).group(1) == re.search(r"p=([A-Za-z0-9+/=]+)", theirs).group(1)
+    bad = datadir / "config" / "bad.pem"
+    bad.write_text("not a key\n")
+    for line, reason in {
+        f"domainkeysconfig keys import x --type=rsa --file={bad}": "not a PEM private key",
+        "domainkeysconfig keys new y --type=dsa": "must be one of rsa, ed25519",
+        "domainkeysconfig keys new z --bits=512": "must be from 1024 to 4096",
+        "domainkeysconfig profiles signing new example.net --selector=bad_sel! --key=legacy": "not a DKIM selector",
+        "domainkeysconfig profiles signing new example.net --selector=s1 --key=none": "no signing key",
+        "domainkeysconfig profiles verification edit DEFAULT --fail=maybe": "must be one of accept, tempfail",
+    }.items():
+        r = run_cli(datadir, "-c", line)
+        assert r.returncode != 0 and reason in r.stderr, (line, r.stderr)
