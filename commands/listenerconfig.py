@@ -15,7 +15,8 @@ LISTENER_FIELDS = field_options(Listener, "interface", "port", "starttls", "max_
                                 "max_connections", "idle_timeout_seconds", "max_header_count", "max_header_bytes",
                                 "enabled", "certificate", "bounce_profile", "use_aliases", "smtp_auth_profile")
 POLICY_FIELDS = field_options(MailFlowPolicy, "action", "max_message_bytes", "max_recipients",
-                              "max_messages_per_hour", "max_connections_per_ip", "tls", "sdr_check", "smtp_auth")
+                              "max_messages_per_hour", "max_connections_per_ip", "tls", "sdr_check", "smtp_auth",
+                              "dkim_verify")
 
 GRAMMAR = Grammar("listenerconfig", """
 print
@@ -215,7 +216,8 @@ def _print_hat(ctx) -> None:
     for p in hat.policies:
         ctx.say(f"  {p.name:<10} {p.action:<9} size {p.max_message_bytes}, rcpts {p.max_recipients}, "
                 f"msgs/hour {p.max_messages_per_hour or 'unlimited'}, conns/IP {p.max_connections_per_ip}, "
-                f"TLS {p.tls}, SDR check {'on' if p.sdr_check else 'off'}, SMTP AUTH {p.smtp_auth}")
+                f"TLS {p.tls}, SDR check {'on' if p.sdr_check else 'off'}, SMTP AUTH {p.smtp_auth}, "
+                f"DKIM verification {'on' if p.dkim_verify else 'off'}")
 
 
 def _canonical_profile(ctx, listener: Listener) -> Listener:

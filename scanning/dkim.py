@@ -124,12 +124,19 @@ def verify(message: bytes, dnsfunc, max_signatures: int = 5, min_key_bits: int =
     out = []
     for i in range(min(count, max_signatures)):
         tags = _tags(d, i)
-        base = dict(domain=tags.get(b"d", b"").decode("ascii", "replace"),
-                    selector=tags.get(b"s", b"").decode("ascii", "replace"),
-                    identity=tags.get(b"i", b"").decode("ascii", "replace"),
+        domain = tags.get(b"d", b"").decode("ascii", "replace")
+        base = dict(domain=domain, selector=tags.get(b"s", b"").decode("ascii", "replace"),
+                    # i= defaults to "@" and the signing domain (RFC 6376 3.5)
+                    identity=tags.get(b"i", b"").decode("ascii", "replace") or (f"@{domain}" if domain else ""),
                     algorithm=tags.get(b"a", b"").decode("ascii", "replace"))
+        fetched: list[bytes] = []
+
+        def lookup(name, timeout=5):
+            fetched.append(_txt(dnsfunc, name))
+            return fetched[-1]
+
         try:
-            ok = d.verify(idx=i, dnsfunc=lambda name, timeout=5: _txt(dnsfunc, name))
+            ok = d.verify(idx=i, dnsfunc=lookup)
         except TemporaryDnsError as e:
             out.append(SignatureResult("temperror", **base, reason=str(e) or "key lookup failed"))
             continue
@@ -148,6 +155,13 @@ def verify(message: bytes, dnsfunc, max_signatures: int = 5, min_key_bits: int =
             out.append(SignatureResult("permerror", **base, reason=f"{type(e).__name__}: {e}"))
             continue
         bits = int(getattr(d, "keysize", 0) or 0)
+        if not ok and fetched and not fetched[-1].strip():
+            out.append(SignatureResult("permerror", **base, reason="no key published for the selector"))
+            continue
+        if not ok and 0 < bits < min_key_bits:  # dkimpy refuses short keys without saying so
+            out.append(SignatureResult("permerror", **base, key_bits=bits,
+                                       reason=f"key of {bits} bits, shorter than {min_key_bits}"))
+            continue
         if ok:
             out.append(SignatureResult("pass", **base, key_bits=bits))
         else:

@@ -71,7 +71,7 @@ RULES = {"true", "mail-from", "rcpt-to", "subject", "header", "body-contains", "
          "attachment-filename", "attachment-filetype", "attachment-mimetype", "attachment-protected",
          "attachment-unprotected", "attachment-size", "attachment-contains", "attachment-binary-contains",
          "every-attachment-contains", "attachment-filehashlist", "url-reputation", "remote-ip", "sendergroup",
-         "sender-maturity", "sdr-reputation", "sdr-threat-category"}
+         "sender-maturity", "sdr-reputation", "sdr-threat-category", "dkim-authentication"}
 #: Rules AsyncOS 14.0 removed, with what replaces them.
 REPLACED = {"sender-domain-age": "sender-maturity", "domain-age": "sender-maturity",
             "sender_domain_age": "sender-maturity"}
@@ -456,6 +456,8 @@ _RULES: dict[str, Callable] = {
     "sender-maturity": _sender_maturity,
     "remote-ip": _compare(lambda f: f.envelope.remote_ip),
     "sendergroup": _compare(lambda f: f.sender_group),
+    # pass, fail, temperror, permerror or none (no signature, or the policy does not verify): RFC 8601's words.
+    "dkim-authentication": _compare(lambda f: f.envelope.dkim or "none"),
 }
 assert set(_RULES) == RULES, set(_RULES) ^ RULES
 

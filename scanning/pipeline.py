@@ -41,6 +41,8 @@ class Envelope:
     #: The envelope sender's domain reputation at MAIL FROM (SDR), and its threat category.
     sdr_verdict: str = ""
     sdr_category: str = ""
+    #: DKIM verification at reception: pass, fail, temperror, permerror, none ("" when not verified).
+    dkim: str = ""
 
 
 @dataclass(frozen=True)

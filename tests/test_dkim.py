@@ -94,3 +94,96 @@ def test_keys_import_refusals_and_the_record_of_an_imported_key(datadir, tmp_pat
     }.items():
         r = run_cli(datadir, "-c", line)
         assert r.returncode != 0 and reason in r.stderr, (line, r.stderr)
+
+
+@pytest.fixture
+def signed_by_opendkim(tmp_path):
+    """A key made by opendkim-genkey, published by dnsmasq (--txt-record), and a message opendkim-testmsg
+    signed with it: (dns port, signed message bytes)."""
+    require_peer("opendkim-genkey", "opendkim-testmsg", "dnsmasq")
+    from conftest import free_port
+
+    subprocess.run(["opendkim-genkey", "-b", "2048", "-d", "partner.example", "-s", "s2026", "-D", str(tmp_path)],
+                   check=True, timeout=60)
+    text = "".join(re.findall(r'"([^"]*)"', (tmp_path / "s2026.txt").read_text())).replace("h=sha256; ", "")
+    strings = [text[i:i + 250] for i in range(0, len(text), 250)]
+    port = free_port()
+    dns = subprocess.Popen(["dnsmasq", "--no-resolv", "--no-hosts", "--keep-in-foreground", f"--port={port}",
+                            "--listen-address=127.0.0.1", "--bind-interfaces", "--user=root",
+                            f"--pid-file={tmp_path / 'dnsmasq.pid'}",
+                            "--txt-record=s2026._domainkey.partner.example," + ",".join(strings)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    message = (b"From: Carol <carol@partner.example>\r\nTo: bob@example.com\r\nSubject: signed over there\r\n"
+               b"Date: Sat, 05 Dec 2026 10:00:00 +0000\r\nMessage-ID: <theirs@partner.example>\r\n\r\n"
+               b"Signed by OpenDKIM.\r\n")
+    signed = subprocess.run(["opendkim-testmsg", "-C", "-d", "partner.example", "-s", "s2026", "-k",
+                             str(tmp_path / "s2026.private")], input=message, capture_output=True, timeout=30,
+                            check=True).stdout
+    assert dns.poll() is None, dns.stderr.read()
+    yield port, signed
+    dns.terminate()
+    dns.wait()
+
+
+def test_mail_signed_by_opendkim_verifies_here_and_a_changed_one_follows_the_profile(relay, datadir,
+                                                                                     signed_by_opendkim):
+    port, signed = signed_by_opendkim
+    assert signed.startswith(b"DKIM-Signature:")
+    script = datadir / "config" / "dkimfilter.txt"
+    script.parent.mkdir(exist_ok=True)
+    script.write_text('dkim_mark: if (dkim-authentication == "fail") { insert-header("X-DKIM-Failed", "yes"); }\n.\n')
+    _ok(datadir, f"dnsconfig setup --servers=127.0.0.1:{port}; filters import {script}; "
+                 "listenerconfig hostaccess policy ACCEPTED --dkim-verify=yes; commit dkim verification")
+    wait_applied(datadir)
+    forged = b"Authentication-Results: ironport.example.com; dkim=pass header.d=bank.example\r\n"
+    with smtplib.SMTP("127.0.0.1", relay.public, timeout=20) as s:
+        s.sendmail("carol@partner.example", ["bob@example.com"], forged + signed)
+        s.sendmail("carol@partner.example", ["bob@example.com"],
+                   signed.replace(b"Message-ID: <theirs@", b"Message-ID: <changed@").replace(b"Signed by", b"Changed"))
+    assert wait_for(lambda: {"<theirs@partner.example>", "<changed@partner.example>"}
+                    <= set(relay.sink.message_ids()), 30)
+    by_id = {re.search(rb"Message-ID: (<[^>]+>)", m).group(1): m.decode() for m in relay.sink.messages()}
+    good, changed = by_id[b"<theirs@partner.example>"], by_id[b"<changed@partner.example>"]
+    assert re.search(r"Authentication-Results: ironport\.example\.com;\s+dkim=pass header\.d=partner\.example "
+                     r"header\.s=s2026", good), good[:800]
+    assert "bank.example" not in good  # the forged claim under our name was removed
+    assert "dkim=fail" in changed and "X-DKIM-Failed: yes" in changed and "X-DKIM-Failed" not in good
+    log = mail_log(datadir)
+    # opendkim-testmsg signs with rsa-sha1: it passes, and the log calls it weak.
+    assert re.search(r"MID \d+ DKIM: pass signature verified \(d=partner\.example s=s2026 i=@partner\.example\) "
+                     r"\[weak: rsa-sha1\]$", log, re.M), log[-2000:]
+    assert re.search(r"MID \d+ DKIM: permfail body hash mismatch \(d=partner\.example s=s2026", log, re.M)
+    mid = re.search(r"MID (\d+) Message-ID '<theirs@partner\.example>'", log).group(1)
+    assert relay.request("tracking", mid=int(mid))["verdicts"]["dkim"]["verdict"] == "PASS"
+    # The DEFAULT verification profile now rejects: a message whose signature fails is refused at DATA.
+    _ok(datadir, "domainkeysconfig profiles verification edit DEFAULT --fail=reject; commit reject failures")
+    wait_applied(datadir)
+    with smtplib.SMTP("127.0.0.1", relay.public, timeout=20) as s:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            s.sendmail("carol@partner.example", ["bob@example.com"], signed.replace(b"Signed by", b"Forged by"))
+    assert refused.value.smtp_code == 550 and b"5.7.20" in refused.value.smtp_error
+
+
+def test_unusable_signatures_are_results_never_errors():
+    from scanning import dkim as D
+
+    key = D.generate("rsa", 1024)
+    message = (b"From: a@example.org\r\nTo: b@example.com\r\nSubject: x\r\n\r\nbody\r\n")
+    signed = D.sign(message, "example.org", "k", "rsa", key, ("From", "Subject"), "relaxed/relaxed") + message
+    record = D.public_record("rsa", key).encode()
+
+    def dns(name):
+        return record
+
+    def down(name):
+        raise D.TemporaryDnsError("timeout")
+
+    assert [r.result for r in D.verify(signed, dns)] == ["pass"]
+    assert [r.result for r in D.verify(signed, dns, min_key_bits=2048)] == ["permerror"]  # key too short
+    assert [r.result for r in D.verify(signed, down)] == ["temperror"]
+    assert [r.result for r in D.verify(signed, lambda n: b"")] == ["permerror"]  # no key published
+    garbage = b"DKIM-Signature: v=1; a=rsa-sha256; d=; s=\r\n" + message
+    assert [r.result for r in D.verify(garbage, dns)] == ["permerror"]
+    huge_l = signed.replace(b"DKIM-Signature: v=1;", b"DKIM-Signature: v=1; l=99999999999999999999;")
+    assert [r.result for r in D.verify(huge_l, dns)][0] in ("permerror", "fail")
+    assert D.verify(message, dns) == []

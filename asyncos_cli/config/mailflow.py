@@ -105,6 +105,8 @@ class MailFlowPolicy(Record):
                                           high=100000)
     tls: str = setting("preferred", help="TLS for the conversation.", choices=STARTTLS_MODES)
     sdr_check: bool = setting(True, help="Sender domain reputation check at MAIL FROM.", option="sdr")
+    dkim_verify: bool = setting(False, help="Verify DKIM signatures of the mail received (domainkeysconfig's "
+                                "DEFAULT verification profile says what a failure gets).", option="dkim-verify")
     smtp_auth: str = setting("preferred", help="SMTP AUTH: off (not offered), preferred (offered after "
                              "STARTTLS where the listener has a profile) or required (no mail without it).",
                              choices=SMTP_AUTH_MODES, option="smtp-auth")

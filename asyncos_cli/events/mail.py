@@ -142,6 +142,30 @@ class SenderMasqueraded(Event):
 
 
 @dataclass(frozen=True)
+class DkimVerified(Event):
+    """One DKIM signature's verification at reception, in the appliance's mail_logs words."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    result: str
+    reason: str = ""
+    domain: str = ""
+    selector: str = ""
+    identity: str = ""
+    weak: bool = False
+
+    def log_line(self) -> str:
+        where = f"(d={self.domain} s={self.selector} i={self.identity})"
+        if self.result == "none":
+            return f"MID {self.mid} DKIM: no signature"
+        if self.result == "pass":
+            weak = " [weak: rsa-sha1]" if self.weak else ""
+            return f"MID {self.mid} DKIM: pass signature verified {where}{weak}"
+        word = "tempfail" if self.result == "temperror" else "permfail"
+        return f"MID {self.mid} DKIM: {word} {self.reason or self.result} {where}"
+
+
+@dataclass(frozen=True)
 class DkimSigned(Event):
     """An outgoing message signed with DKIM (its domainkeysconfig signing profile)."""
 
@@ -364,7 +388,7 @@ class StageVerdict(Event):
             else:
                 final = f"MID {mid} antivirus {verdict.lower()}{extra}"
             return ([f"MID {mid} interim AV verdict using ClamAV {interim}"] if interim else []) + [final]
-        if self.stage == "sdr":
+        if self.stage in ("sdr", "dkim"):  # their own events write the appliance's lines; this is for tracking
             return []  # SdrConsolidated writes the appliance's SDR lines; this verdict is for tracking
         if self.stage == "sdr_header_from":
             domain, _, category = self.detail.partition(" ")

@@ -27,6 +27,7 @@ from asyncos_cli.config.schema import Config, Listener
 from asyncos_cli.events.mail import (
     AliasExpanded,
     AliasNotExpanded,
+    DkimVerified,
     MessageStarted,
     RecipientAccepted,
     SenderMasqueraded,
@@ -37,8 +38,10 @@ from asyncos_cli.events.mail import (
     SmtpRefused,
     SmtpTls,
     SmtpTlsFailed,
+    StageVerdict,
 )
 
+from . import dkimcheck
 from .connections import ConnectionTable
 from .fates import Emit
 from .hat import HatVerdict, classify
@@ -357,6 +360,14 @@ class GatewayHandler:
             recipients = self._expand_aliases(envelope.mid, recipients)
         if self.listener.masquerade:
             sender, data = self._masquerade(envelope.mid, sender, data)
+        verified = None
+        if policy.dkim_verify:
+            config = self.intake.config()
+            verified = await dkimcheck.verify(config, data)
+            if verified.refusal:
+                self._dkim_logged(envelope.mid, verified)
+                return verified.refusal
+            data = dkimcheck.with_results(data, config.system.hostname, verified)
         msg = QueuedMessage(
             mid=envelope.mid,
             icid=server.icid,
@@ -374,13 +385,24 @@ class GatewayHandler:
             header_from=text(b"from"),
             reply_to=text(b"reply-to"),
             sender_maturity=maturity,
+            dkim=verified.summary if verified else "",
             content=data,
         )
         try:
             await self.intake.receive(msg)
         except OSError as e:
             return f"451 4.3.0 Temporary failure writing the queue ({e.strerror}), try again"
+        if verified is not None:
+            self._dkim_logged(msg.mid, verified)
         return f"250 Ok: Message MID {msg.mid} accepted"
+
+    def _dkim_logged(self, mid: int, verified) -> None:
+        for r in verified.results:
+            self.intake.emit(DkimVerified(mid, r.result, r.reason, r.domain, r.selector, r.identity, r.weak))
+        if not verified.results:
+            self.intake.emit(DkimVerified(mid, "none"))
+        detail = "; ".join(f"d={r.domain} s={r.selector} {r.result}" for r in verified.results)
+        self.intake.emit(StageVerdict(mid, "dkim", verified.summary.upper(), detail))
 
 
     def _masquerade(self, mid: int, sender: str, data: bytes) -> tuple[str, bytes]:

@@ -56,6 +56,8 @@ class QueuedMessage:
     last_error: str = ""
     #: Delay warnings sent to the sender so far (bounce profile).
     warnings_sent: int = 0
+    #: DKIM verification at reception (the message's result), "" when the policy does not verify.
+    dkim: str = ""
     #: Message-ID and Subject, for logs and tracking.
     message_id: str = ""
     subject: str = ""
