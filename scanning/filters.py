@@ -71,7 +71,8 @@ RULES = {"true", "mail-from", "rcpt-to", "subject", "header", "body-contains", "
          "attachment-filename", "attachment-filetype", "attachment-mimetype", "attachment-protected",
          "attachment-unprotected", "attachment-size", "attachment-contains", "attachment-binary-contains",
          "every-attachment-contains", "attachment-filehashlist", "url-reputation", "remote-ip", "sendergroup",
-         "sender-maturity", "sdr-reputation", "sdr-threat-category", "dkim-authentication"}
+         "sender-maturity", "sdr-reputation", "sdr-threat-category", "dkim-authentication",
+         "spf-status", "spf-passed"}
 #: Rules AsyncOS 14.0 removed, with what replaces them.
 REPLACED = {"sender-domain-age": "sender-maturity", "domain-age": "sender-maturity",
             "sender_domain_age": "sender-maturity"}
@@ -458,6 +459,10 @@ _RULES: dict[str, Callable] = {
     "sendergroup": _compare(lambda f: f.sender_group),
     # pass, fail, temperror, permerror or none (no signature, or the policy does not verify): RFC 8601's words.
     "dkim-authentication": _compare(lambda f: f.envelope.dkim or "none"),
+    # The MAIL FROM identity's SPF result, compared without case ("Pass" as the appliance writes it, or "pass").
+    "spf-status": lambda args, op, value: lambda facts: _cmp(facts.envelope.spf or "none", op,
+                                                             str(value).lower() if isinstance(value, str) else value),
+    "spf-passed": lambda args, op, value: lambda facts: facts.envelope.spf == "pass",
 }
 assert set(_RULES) == RULES, set(_RULES) ^ RULES
 

@@ -43,6 +43,8 @@ class Envelope:
     sdr_category: str = ""
     #: DKIM verification at reception: pass, fail, temperror, permerror, none ("" when not verified).
     dkim: str = ""
+    #: SPF of the MAIL FROM identity at reception: pass, fail, softfail, neutral, none, temperror, permerror.
+    spf: str = ""
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ class ListenersSection(Section):
 
 
 POLICY_ACTIONS = ("accept", "reject", "tcprefuse", "relay")
+SPF_CONFORMANCE = ("spf", "sidf-compatible", "sidf")
 SMTP_AUTH_MODES = ("off", "preferred", "required")
 
 
@@ -105,11 +106,22 @@ class MailFlowPolicy(Record):
                                           high=100000)
     tls: str = setting("preferred", help="TLS for the conversation.", choices=STARTTLS_MODES)
     sdr_check: bool = setting(True, help="Sender domain reputation check at MAIL FROM.", option="sdr")
+    spf: str = setting("off", help="SPF verification of the HELO and MAIL FROM identities (RFC 7208).",
+                       choices=("off", "on"))
+    spf_conformance: str = setting("spf", help="The conformance level: spf (RFC 7208); the appliance's SIDF levels "
+                                   "are not supported yet.", choices=SPF_CONFORMANCE, option="spf-conformance")
+    spf_reject: bool = setting(False, help="Refuse at RCPT mail whose MAIL FROM identity fails SPF.",
+                               option="spf-reject")
     dkim_verify: bool = setting(False, help="Verify DKIM signatures of the mail received (domainkeysconfig's "
                                 "DEFAULT verification profile says what a failure gets).", option="dkim-verify")
     smtp_auth: str = setting("preferred", help="SMTP AUTH: off (not offered), preferred (offered after "
                              "STARTTLS where the listener has a profile) or required (no mail without it).",
                              choices=SMTP_AUTH_MODES, option="smtp-auth")
+
+    def validate(self) -> None:
+        if self.spf_conformance != "spf":
+            raise ConfigError(f"the SPF conformance level {self.spf_conformance} (SIDF) is not supported yet: "
+                              "use spf", "spf_conformance")
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,23 @@ class DkimVerified(Event):
 
 
 @dataclass(frozen=True)
+class SpfVerified(Event):
+    """One SPF identity's result at reception, in the appliance's mail_logs words."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    scope: str  # helo or mailfrom
+    identity: str
+    result: str
+
+    def log_line(self) -> str:
+        word = {"temperror": "TempError", "permerror": "PermError", "softfail": "SoftFail"}.get(
+            self.result, self.result.capitalize())
+        version = " (v=spf1)" if self.result in ("pass", "fail", "softfail", "neutral") else ""
+        return f"MID {self.mid} SPF: {self.scope} identity {self.identity} {word}{version}"
+
+
+@dataclass(frozen=True)
 class DkimSigned(Event):
     """An outgoing message signed with DKIM (its domainkeysconfig signing profile)."""
 
@@ -388,7 +405,7 @@ class StageVerdict(Event):
             else:
                 final = f"MID {mid} antivirus {verdict.lower()}{extra}"
             return ([f"MID {mid} interim AV verdict using ClamAV {interim}"] if interim else []) + [final]
-        if self.stage in ("sdr", "dkim"):  # their own events write the appliance's lines; this is for tracking
+        if self.stage in ("sdr", "dkim", "spf"):  # their own events write the appliance's lines; this is for tracking
             return []  # SdrConsolidated writes the appliance's SDR lines; this verdict is for tracking
         if self.stage == "sdr_header_from":
             domain, _, category = self.detail.partition(" ")

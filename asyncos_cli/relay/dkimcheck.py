@@ -43,10 +43,14 @@ async def verify(config: Config, data: bytes) -> Verified:
     return Verified(results, summary, REFUSALS.get(action))
 
 
-def with_results(data: bytes, hostname: str, verified: Verified) -> bytes:
+def dkim_parts(verified: Verified) -> list[str]:
+    """The DKIM results as Authentication-Results methods (RFC 8601 2.7.1)."""
+    return [f"dkim={r.result}" + (f" ({r.reason})" if r.reason else "")
+            + f" header.d={r.domain} header.s={r.selector}" + (f" header.i={r.identity}" if r.identity else "")
+            + (f" header.a={r.algorithm}" if r.algorithm else "") for r in verified.results] or ["dkim=none"]
+
+
+def with_results(data: bytes, hostname: str, parts: list[str]) -> bytes:
     """``data`` with the gateway's Authentication-Results on top (claims of our name removed first)."""
-    parts = [f"dkim={r.result}" + (f" ({r.reason})" if r.reason else "")
-             + f" header.d={r.domain} header.s={r.selector}" + (f" header.i={r.identity}" if r.identity else "")
-             + (f" header.a={r.algorithm}" if r.algorithm else "") for r in verified.results] or ["dkim=none"]
     field = f"Authentication-Results: {hostname};\r\n\t" + ";\r\n\t".join(parts) + "\r\n"
     return field.encode("utf-8", "replace") + strip_claims(data, hostname)

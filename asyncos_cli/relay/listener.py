@@ -6,6 +6,7 @@ decides at each stage and returns the reply, aiosmtpd's hook contract.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import re
@@ -38,8 +39,10 @@ from asyncos_cli.events.mail import (
     SmtpRefused,
     SmtpTls,
     SmtpTlsFailed,
+    SpfVerified,
     StageVerdict,
 )
+from asyncos_cli.services import spfcheck
 
 from . import dkimcheck
 from .connections import ConnectionTable
@@ -209,6 +212,8 @@ class GatewayHandler:
             return "530 5.7.0 Must issue a STARTTLS command first"
         if policy.smtp_auth == "required" and not session.authenticated:
             return "530 5.7.0 Authentication required"
+        if policy.spf == "on":
+            await self._check_spf(server, session, envelope, "" if address == "<>" else address)
         if not self.intake.connections.within_rate(server.peer_ip, policy):
             return "452 4.3.1 Too many messages from your address this hour, try again later"
         for opt in mail_options:
@@ -279,6 +284,10 @@ class GatewayHandler:
             _, domain = split(address)
         except AddressError as e:
             return f"553 5.1.3 {e}"
+        spf = getattr(envelope, "spf", None)
+        if policy.spf_reject and spf is not None and spf[0] == "fail":
+            self.intake.emit(SmtpRefused(server.icid, f"RCPT <{address}>", f"SPF fail for {spf[1]}"))
+            return f"550 5.7.23 SPF validation failed: {server.peer_ip} may not send mail from {spf[1]}"
         if policy.action != "relay" and not session.authenticated:  # an authenticated client may relay
             problem = routing_problem(address)
             if problem:
@@ -299,6 +308,20 @@ class GatewayHandler:
         self.intake.emit(RecipientAccepted(envelope.mid, server.icid, envelope.rids, address))
         envelope.rids += 1
         return "250 2.1.5 Ok"
+
+    # ------------------------------------------------------------ SPF
+
+    async def _check_spf(self, server: GatewaySMTP, session, envelope, sender: str) -> None:
+        """SPF of the HELO and MAIL FROM identities (RFC 7208 2.3, 2.4: a null sender is checked as
+        postmaster@HELO), kept on the envelope as (mailfrom result, identity, helo result, helo identity)."""
+        config = self.intake.config()
+        helo = (session.host_name or "").strip("[]")
+        helo_identity = f"postmaster@{helo}" if helo else "postmaster@unknown"
+        helo_result, _ = await asyncio.to_thread(spfcheck.check, config, server.peer_ip, helo_identity, helo)
+        identity = sender or helo_identity
+        result, _ = (helo_result, "") if identity == helo_identity else await asyncio.to_thread(
+            spfcheck.check, config, server.peer_ip, identity, helo)
+        envelope.spf = (result, identity, helo_result, helo_identity)
 
     # ------------------------------------------------------------ SMTP AUTH
 
@@ -360,14 +383,18 @@ class GatewayHandler:
             recipients = self._expand_aliases(envelope.mid, recipients)
         if self.listener.masquerade:
             sender, data = self._masquerade(envelope.mid, sender, data)
-        verified = None
+        verified, results = None, []
+        spf = getattr(envelope, "spf", None)
+        if spf is not None:
+            results += [f"spf={spf[0]} smtp.mailfrom={spf[1]}", f"spf={spf[2]} smtp.helo={spf[3]}"]
         if policy.dkim_verify:
-            config = self.intake.config()
-            verified = await dkimcheck.verify(config, data)
+            verified = await dkimcheck.verify(self.intake.config(), data)
             if verified.refusal:
                 self._dkim_logged(envelope.mid, verified)
                 return verified.refusal
-            data = dkimcheck.with_results(data, config.system.hostname, verified)
+            results += dkimcheck.dkim_parts(verified)
+        if results:
+            data = dkimcheck.with_results(data, self.intake.config().system.hostname, results)
         msg = QueuedMessage(
             mid=envelope.mid,
             icid=server.icid,
@@ -386,12 +413,17 @@ class GatewayHandler:
             reply_to=text(b"reply-to"),
             sender_maturity=maturity,
             dkim=verified.summary if verified else "",
+            spf=spf[0] if spf else "",
             content=data,
         )
         try:
             await self.intake.receive(msg)
         except OSError as e:
             return f"451 4.3.0 Temporary failure writing the queue ({e.strerror}), try again"
+        if spf is not None:
+            self.intake.emit(SpfVerified(msg.mid, "helo", spf[3], spf[2]))
+            self.intake.emit(SpfVerified(msg.mid, "mailfrom", spf[1], spf[0]))
+            self.intake.emit(StageVerdict(msg.mid, "spf", spf[0].upper(), f"smtp.mailfrom={spf[1]}"))
         if verified is not None:
             self._dkim_logged(msg.mid, verified)
         return f"250 Ok: Message MID {msg.mid} accepted"

@@ -203,7 +203,8 @@ class ScanQueue:
             verdict, _, category = msg.sdr.partition(":")
             jobs.append((msg.content, Envelope(msg.sender, tuple(r.address for r in msg.pending()),
                                                direction_of(msg, config), msg.remote_ip, msg.mid,
-                                               self._maturity_of(msg.sender), verdict, category, msg.dkim)))
+                                               self._maturity_of(msg.sender), verdict, category, msg.dkim,
+                                               msg.spf)))
         return jobs
 
     def _maturity_of(self, sender: str) -> int | None:

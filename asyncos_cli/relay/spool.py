@@ -58,6 +58,8 @@ class QueuedMessage:
     warnings_sent: int = 0
     #: DKIM verification at reception (the message's result), "" when the policy does not verify.
     dkim: str = ""
+    #: SPF of the MAIL FROM identity at reception, "" when the policy does not verify.
+    spf: str = ""
     #: Message-ID and Subject, for logs and tracking.
     message_id: str = ""
     subject: str = ""
