@@ -7,7 +7,15 @@ import re
 import subprocess
 
 import pytest
-from conftest import free_port, mail_log, require_peer, run_cli, swaks, wait_applied, wait_for
+from conftest import (
+    free_port,
+    mail_log,
+    require_peer,
+    run_cli,
+    swaks,
+    wait_applied,
+    wait_for,
+)
 
 RECORDS = {
     "pass.example": "v=spf1 ip4:127.0.0.0/8 -all",
