@@ -16,7 +16,8 @@ LISTENER_FIELDS = field_options(Listener, "interface", "port", "starttls", "max_
                                 "enabled", "certificate", "bounce_profile", "use_aliases", "smtp_auth_profile")
 POLICY_FIELDS = field_options(MailFlowPolicy, "action", "max_message_bytes", "max_recipients",
                               "max_messages_per_hour", "max_connections_per_ip", "tls", "sdr_check", "smtp_auth",
-                              "dkim_verify", "spf", "spf_conformance", "spf_reject")
+                              "dkim_verify", "spf", "spf_conformance", "spf_reject",
+                              "dmarc_verify")
 
 GRAMMAR = Grammar("listenerconfig", """
 print

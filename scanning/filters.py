@@ -72,7 +72,7 @@ RULES = {"true", "mail-from", "rcpt-to", "subject", "header", "body-contains", "
          "attachment-unprotected", "attachment-size", "attachment-contains", "attachment-binary-contains",
          "every-attachment-contains", "attachment-filehashlist", "url-reputation", "remote-ip", "sendergroup",
          "sender-maturity", "sdr-reputation", "sdr-threat-category", "dkim-authentication",
-         "spf-status", "spf-passed"}
+         "spf-status", "spf-passed", "dmarc-status"}
 #: Rules AsyncOS 14.0 removed, with what replaces them.
 REPLACED = {"sender-domain-age": "sender-maturity", "domain-age": "sender-maturity",
             "sender_domain_age": "sender-maturity"}
@@ -463,6 +463,7 @@ _RULES: dict[str, Callable] = {
     "spf-status": lambda args, op, value: lambda facts: _cmp(facts.envelope.spf or "none", op,
                                                              str(value).lower() if isinstance(value, str) else value),
     "spf-passed": lambda args, op, value: lambda facts: facts.envelope.spf == "pass",
+    "dmarc-status": _compare(lambda f: f.envelope.dmarc or "none"),
 }
 assert set(_RULES) == RULES, set(_RULES) ^ RULES
 

@@ -45,6 +45,8 @@ class Envelope:
     dkim: str = ""
     #: SPF of the MAIL FROM identity at reception: pass, fail, softfail, neutral, none, temperror, permerror.
     spf: str = ""
+    #: DMARC at reception: pass, fail, none, temperror, permerror ("" when the policy does not check it).
+    dmarc: str = ""
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ EXPECTED = {
     "masquerade":     {A, O},
     "smtpauthconfig": {A, O},
     "domainkeysconfig": {A, O},
+    "dmarcconfig":    {A, O},
     "filters":        {A, O},
     "help":           {A, O, RO, G, T, H},
     "init":           {A},

@@ -107,3 +107,42 @@ class DomainKeysSection(Section):
     def verification_profile(self, name: str = "DEFAULT") -> DkimVerificationProfile:
         return next((p for p in self.verification if p.name.lower() == name.lower()),
                     next(p for p in self.verification if p.name == "DEFAULT"))
+
+
+DMARC_REJECT_ACTIONS = ("reject", "quarantine", "none")
+DMARC_QUARANTINE_ACTIONS = ("quarantine", "none")
+DMARC_ERROR_ACTIONS = ("accept", "reject")
+
+
+@dataclass(frozen=True)
+class DmarcProfile(Record):
+    """dmarcconfig: what the gateway does with a message whose DMARC check failed under the domain's policy."""
+
+    name: str = setting(help="The profile's name.", check=name_rule("profile name"))
+    reject: str = setting("reject", help="When the domain's policy is reject: reject (550), quarantine, or none.",
+                          choices=DMARC_REJECT_ACTIONS)
+    quarantine: str = setting("quarantine", help="When the domain's policy is quarantine: quarantine or none.",
+                              choices=DMARC_QUARANTINE_ACTIONS)
+    quarantine_name: str = setting("Policy", help="The quarantine DMARC failures go to.",
+                                   check=name_rule("quarantine name"), option="quarantine-name")
+    temperror: str = setting("accept", help="When the policy could not be fetched: accept or reject (451).",
+                             choices=DMARC_ERROR_ACTIONS)
+    permerror: str = setting("accept", help="When the check cannot be made (no usable From): accept or reject.",
+                             choices=DMARC_ERROR_ACTIONS)
+
+
+@dataclass(frozen=True)
+class DmarcSection(Section):
+    name: ClassVar[str] = "dmarc"
+    title: ClassVar[str] = "DMARC verification profiles"
+
+    profiles: tuple[DmarcProfile, ...] = field(default=(DmarcProfile("DEFAULT"),), metadata={"item": "profile"})
+
+    def validate(self) -> None:
+        check_unique((p.name.lower() for p in self.profiles), "profiles", "DMARC profile name")
+        if not any(p.name == "DEFAULT" for p in self.profiles):
+            raise ConfigError("the DEFAULT DMARC profile is required", "profiles")
+
+    def profile(self, name: str = "DEFAULT") -> DmarcProfile:
+        return next((p for p in self.profiles if p.name.lower() == name.lower()),
+                    next(p for p in self.profiles if p.name == "DEFAULT"))

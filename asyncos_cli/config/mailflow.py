@@ -112,6 +112,9 @@ class MailFlowPolicy(Record):
                                    "are not supported yet.", choices=SPF_CONFORMANCE, option="spf-conformance")
     spf_reject: bool = setting(False, help="Refuse at RCPT mail whose MAIL FROM identity fails SPF.",
                                option="spf-reject")
+    dmarc_verify: bool = setting(False, help="Check DMARC (RFC 7489) on the mail received: the From domain's "
+                                 "policy against SPF and DKIM alignment (dmarcconfig says what failures get).",
+                                 option="dmarc-verify")
     dkim_verify: bool = setting(False, help="Verify DKIM signatures of the mail received (domainkeysconfig's "
                                 "DEFAULT verification profile says what a failure gets).", option="dkim-verify")
     smtp_auth: str = setting("preferred", help="SMTP AUTH: off (not offered), preferred (offered after "

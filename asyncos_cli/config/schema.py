@@ -23,7 +23,7 @@ from .cloud import AwarenessSection, CloudSection, LicensingSection
 from .dlp import *  # noqa: F401,F403
 from .dlp import DlpSection
 from .domainkeys import *  # noqa: F401,F403
-from .domainkeys import DomainKeysSection
+from .domainkeys import DmarcSection, DomainKeysSection
 from .engines import *  # noqa: F401,F403
 from .engines import AntispamSection, AntivirusSection, FileReputationSection
 from .fields import ConfigError, Record, Secret, Section, field_types
@@ -83,6 +83,7 @@ class Config:
     aliases: AliasesSection
     smtp_auth: SmtpAuthSection
     domainkeys: DomainKeysSection
+    dmarc: DmarcSection
     mail_policies: MailPoliciesSection
     message_filters: MessageFiltersSection
     content_filters: ContentFiltersSection

@@ -183,6 +183,31 @@ class SpfVerified(Event):
 
 
 @dataclass(frozen=True)
+class DmarcVerified(Event):
+    """DMARC of one message at reception, in the appliance's mail_logs words."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    domain: str
+    result: str
+    spf_aligned: bool
+    dkim_aligned: bool
+    #: What the gateway did: none, quarantine, reject, tempfail.
+    action: str = "none"
+
+    def log_lines(self) -> list[str]:
+        if self.result == "none":
+            return [f"MID {self.mid} DMARC: Message from domain {self.domain}, no DMARC record"]
+        if self.result in ("temperror", "permerror"):
+            return [f"MID {self.mid} DMARC: Message from domain {self.domain or '(none)'}, DMARC {self.result}"]
+        lines = [f"MID {self.mid} DMARC: Message from domain {self.domain}, DMARC {self.result} (SPF aligned "
+                 f"{self.spf_aligned}, DKIM aligned {self.dkim_aligned})"]
+        if self.result == "fail":
+            lines.append(f"MID {self.mid} DMARC: Verification failed, action: {self.action}")
+        return lines
+
+
+@dataclass(frozen=True)
 class DkimSigned(Event):
     """An outgoing message signed with DKIM (its domainkeysconfig signing profile)."""
 
@@ -405,7 +430,7 @@ class StageVerdict(Event):
             else:
                 final = f"MID {mid} antivirus {verdict.lower()}{extra}"
             return ([f"MID {mid} interim AV verdict using ClamAV {interim}"] if interim else []) + [final]
-        if self.stage in ("sdr", "dkim", "spf"):  # their own events write the appliance's lines; this is for tracking
+        if self.stage in ("sdr", "dkim", "spf", "dmarc"):  # their own events write the appliance's lines; this is for tracking
             return []  # SdrConsolidated writes the appliance's SDR lines; this verdict is for tracking
         if self.stage == "sdr_header_from":
             domain, _, category = self.detail.partition(" ")

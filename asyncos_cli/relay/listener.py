@@ -29,6 +29,7 @@ from asyncos_cli.events.mail import (
     AliasExpanded,
     AliasNotExpanded,
     DkimVerified,
+    DmarcVerified,
     MessageStarted,
     RecipientAccepted,
     SenderMasqueraded,
@@ -44,7 +45,7 @@ from asyncos_cli.events.mail import (
 )
 from asyncos_cli.services import spfcheck
 
-from . import dkimcheck
+from . import dkimcheck, dmarccheck
 from .connections import ConnectionTable
 from .fates import Emit
 from .hat import HatVerdict, classify
@@ -387,12 +388,21 @@ class GatewayHandler:
         spf = getattr(envelope, "spf", None)
         if spf is not None:
             results += [f"spf={spf[0]} smtp.mailfrom={spf[1]}", f"spf={spf[2]} smtp.helo={spf[3]}"]
-        if policy.dkim_verify:
+        if policy.dkim_verify or policy.dmarc_verify:  # DMARC needs the DKIM results too
             verified = await dkimcheck.verify(self.intake.config(), data)
-            if verified.refusal:
+            if verified.refusal and policy.dkim_verify:
                 self._dkim_logged(envelope.mid, verified)
                 return verified.refusal
             results += dkimcheck.dkim_parts(verified)
+        dmarc = None
+        if policy.dmarc_verify:
+            dmarc = await dmarccheck.evaluate(self.intake.config(), data, envelope, spf, verified)
+            if dmarc.refusal:
+                self.intake.emit(DmarcVerified(envelope.mid, dmarc.evaluation.domain, dmarc.evaluation.result,
+                                               dmarc.evaluation.spf_aligned, dmarc.evaluation.dkim_aligned,
+                                               dmarc.action))
+                return dmarc.refusal
+            results.append(dmarccheck.result_part(dmarc))
         if results:
             data = dkimcheck.with_results(data, self.intake.config().system.hostname, results)
         msg = QueuedMessage(
@@ -414,6 +424,8 @@ class GatewayHandler:
             sender_maturity=maturity,
             dkim=verified.summary if verified else "",
             spf=spf[0] if spf else "",
+            dmarc=dmarc.evaluation.result if dmarc else "",
+            dmarc_quarantine=dmarc.quarantine if dmarc else "",
             content=data,
         )
         try:
@@ -426,6 +438,11 @@ class GatewayHandler:
             self.intake.emit(StageVerdict(msg.mid, "spf", spf[0].upper(), f"smtp.mailfrom={spf[1]}"))
         if verified is not None:
             self._dkim_logged(msg.mid, verified)
+        if dmarc is not None:
+            e = dmarc.evaluation
+            self.intake.emit(DmarcVerified(msg.mid, e.domain, e.result, e.spf_aligned, e.dkim_aligned, dmarc.action))
+            self.intake.emit(StageVerdict(msg.mid, "dmarc", e.result.upper(), f"p={e.policy or 'none'} "
+                                          f"dis={e.disposition} header.from={e.domain}"))
         return f"250 Ok: Message MID {msg.mid} accepted"
 
     def _dkim_logged(self, mid: int, verified) -> None:

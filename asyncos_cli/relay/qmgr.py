@@ -162,7 +162,7 @@ class QueueManager:
         outcome.report(self.emit, msg, result)
         if result.failure:  # the message goes on unscanned, and its log says so
             self.submit(msg)
-        elif outcome.simple(result):
+        elif outcome.simple(result) and not msg.dmarc_quarantine:
             outcome.rewrite(msg, result.copies[0])
             self.submit(msg)
         else:
@@ -188,6 +188,8 @@ class QueueManager:
             retry = outcome.retry_seconds(self.config(), result)
             self.emit(MessageDeferred(msg.mid, f"{result.deferred_stage} engine unavailable", retry))
             self.requeue_later(msg, retry)
+        elif msg.dmarc_quarantine:  # the DMARC profile quarantines what the domain's policy asks to
+            await self.quarantine(msg, msg.dmarc_quarantine, "DMARC", result.policy)
         else:
             self.submit(msg)
         for to, content in outcome.notices(msg, result, self.config().system.hostname):

@@ -204,7 +204,7 @@ class ScanQueue:
             jobs.append((msg.content, Envelope(msg.sender, tuple(r.address for r in msg.pending()),
                                                direction_of(msg, config), msg.remote_ip, msg.mid,
                                                self._maturity_of(msg.sender), verdict, category, msg.dkim,
-                                               msg.spf)))
+                                               msg.spf, msg.dmarc)))
         return jobs
 
     def _maturity_of(self, sender: str) -> int | None:

@@ -60,6 +60,9 @@ class QueuedMessage:
     dkim: str = ""
     #: SPF of the MAIL FROM identity at reception, "" when the policy does not verify.
     spf: str = ""
+    #: DMARC at reception (pass, fail, none, temperror, permerror), and the quarantine a failure sends it to.
+    dmarc: str = ""
+    dmarc_quarantine: str = ""
     #: Message-ID and Subject, for logs and tracking.
     message_id: str = ""
     subject: str = ""

@@ -1,0 +1,70 @@
+"""DMARC at the end of DATA, under a mail flow policy that asks for it: the From domain's policy against the SPF
+and DKIM results just made, and the DMARC profile's answer to a failure (reject, quarantine, or none)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from asyncos_cli.config.schema import Config
+from asyncos_cli.services.dnstxt import lookup_for
+from scanning import dmarc as rfc7489
+
+_FROM = b"\r\nfrom:"
+
+
+@dataclass(frozen=True)
+class Checked:
+    evaluation: rfc7489.Evaluation
+    #: none, quarantine, reject, tempfail.
+    action: str
+    refusal: str | None = None
+    #: The quarantine the message goes to, "" when it is delivered.
+    quarantine: str = ""
+
+
+async def evaluate(config: Config, data: bytes, envelope, spf, verified) -> Checked:
+    import asyncio
+
+    header_from = _header_from(data)
+    spf_result, spf_domain = (spf[0], spf[1].rpartition("@")[2]) if spf else ("none", "")
+    passes = [r.domain for r in verified.results if r.result == "pass"] if verified else []
+    e = await asyncio.to_thread(rfc7489.evaluate, header_from, lookup_for(config), spf_result, spf_domain, passes,
+                                str(getattr(envelope, "mid", "")))
+    profile = config.dmarc.profile()
+    if e.result == "temperror" and profile.temperror == "reject":
+        return Checked(e, "tempfail", "451 4.7.1 DMARC: the policy could not be fetched now, try again later")
+    if e.result == "permerror" and profile.permerror == "reject":
+        return Checked(e, "reject", "550 5.7.1 DMARC: the message's From cannot be checked")
+    if e.result != "fail":
+        return Checked(e, "none")
+    action = profile.reject if e.disposition == "reject" else profile.quarantine if e.disposition == "quarantine" \
+        else "none"
+    if action == "reject":
+        return Checked(e, "reject", f"550 5.7.1 DMARC policy of {e.domain} is reject: the message fails it")
+    if action == "quarantine":
+        return Checked(e, "quarantine", quarantine=profile.quarantine_name)
+    return Checked(e, "none")
+
+
+def result_part(checked: Checked) -> str:
+    """The DMARC method of Authentication-Results (RFC 7489 11.2: p= and dis= as comments' properties)."""
+    e = checked.evaluation
+    if e.result in ("none", "temperror", "permerror"):
+        return f"dmarc={e.result} header.from={e.domain or 'unknown'}"
+    dis = {"quarantine": "QUARANTINE", "reject": "REJECT"}.get(checked.action, "NONE")
+    return f"dmarc={e.result} (p={e.policy.upper()} dis={dis}) header.from={e.domain}"
+
+
+def _header_from(data: bytes) -> str:
+    head = b"\r\n" + data.split(b"\r\n\r\n", 1)[0]
+    i = head.lower().find(_FROM)
+    if i < 0:
+        return ""
+    end = i + len(_FROM)
+    value = [head[end:head.find(b"\r\n", end) if head.find(b"\r\n", end) >= 0 else len(head)]]
+    rest = head[end + len(value[0]):]
+    while rest.startswith(b"\r\n ") or rest.startswith(b"\r\n\t"):  # folded
+        nxt = rest.find(b"\r\n", 2)
+        value.append(rest[2:nxt if nxt >= 0 else len(rest)])
+        rest = rest[nxt:] if nxt >= 0 else b""
+    return b" ".join(v.strip() for v in value).decode("utf-8", "replace")

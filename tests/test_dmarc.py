@@ -1,0 +1,88 @@
+"""DMARC (RFC 7489) at reception: policies served by dnsmasq, SPF and DKIM alignment, the profile's answer to a
+failure (reject at DATA, quarantine), Authentication-Results and mail_logs in the appliance's words."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import subprocess
+
+import pytest
+from conftest import free_port, mail_log, require_peer, run_cli, wait_applied, wait_for
+
+RECORDS = {
+    "_dmarc.strict.example": "v=DMARC1; p=reject; rua=mailto:dmarc@strict.example",
+    "_dmarc.quar.example": "v=DMARC1; p=quarantine",
+    "_dmarc.relaxed.example": "v=DMARC1; p=reject; aspf=r",
+    "strict.example": "v=spf1 ip4:127.0.0.0/8 -all",
+    "bounces.relaxed.example": "v=spf1 ip4:127.0.0.0/8 -all",
+}
+
+
+@pytest.fixture
+def dmarc_dns(tmp_path):
+    require_peer("dnsmasq")
+    port = free_port()
+    proc = subprocess.Popen(["dnsmasq", "--no-resolv", "--no-hosts", "--keep-in-foreground", f"--port={port}",
+                             "--listen-address=127.0.0.1", "--bind-interfaces", "--user=root", "--local=/example/",
+                             f"--pid-file={tmp_path / 'dnsmasq.pid'}",
+                             *(f"--txt-record={name},{text}" for name, text in RECORDS.items())],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    yield port
+    proc.terminate()
+    proc.wait()
+
+
+def _message(header_from: str, mid: str) -> bytes:
+    return (f"From: {header_from}\r\nTo: bob@example.com\r\nSubject: dmarc {mid}\r\nMessage-ID: <{mid}@test>\r\n"
+            f"\r\nhello\r\n").encode()
+
+
+def test_dmarc_alignment_policies_and_the_profiles_answer(relay, datadir, dmarc_dns):
+    r = run_cli(datadir, "-c", f"dnsconfig setup --servers=127.0.0.1:{dmarc_dns}; "
+                               "listenerconfig hostaccess policy ACCEPTED --spf=on --dmarc-verify=yes; commit dmarc")
+    assert r.returncode == 0, r.stderr
+    wait_applied(datadir)
+    with smtplib.SMTP("127.0.0.1", relay.public, timeout=20) as s:
+        s.sendmail("alice@strict.example", ["bob@example.com"], _message("Alice <alice@strict.example>", "aligned"))
+        # relaxed alignment: SPF passed for a subdomain of the From's organizational domain
+        s.sendmail("b@bounces.relaxed.example", ["bob@example.com"], _message("news@relaxed.example", "relaxed"))
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            s.sendmail("x@elsewhere.example", ["bob@example.com"], _message("CEO <ceo@strict.example>", "spoof"))
+        s.sendmail("x@elsewhere.example", ["bob@example.com"], _message("pay@quar.example", "quar"))
+    assert refused.value.smtp_code == 550 and b"DMARC policy of strict.example is reject" in refused.value.smtp_error
+    assert wait_for(lambda: {"<aligned@test>", "<relaxed@test>"} <= set(relay.sink.message_ids()), 30)
+    by_id = {re.search(rb"Message-ID: (<[^>]+>)", m).group(1).decode(): m.decode() for m in relay.sink.messages()}
+    assert re.search(r"dmarc=pass \(p=REJECT dis=NONE\) header\.from=strict\.example", by_id["<aligned@test>"])
+    assert "dmarc=pass" in by_id["<relaxed@test>"]
+    log = mail_log(datadir)
+    assert re.search(r"MID \d+ DMARC: Message from domain strict\.example, DMARC pass \(SPF aligned True, DKIM "
+                     r"aligned False\)$", log, re.M), log[-2500:]
+    assert re.search(r"MID \d+ DMARC: Message from domain strict\.example, DMARC fail \(SPF aligned False, DKIM "
+                     r"aligned False\)\n.*MID \d+ DMARC: Verification failed, action: reject$", log, re.M)
+    quar = re.search(r"MID (\d+) Message-ID '<quar@test>'", log).group(1)
+    assert wait_for(lambda: f'MID {quar} quarantined to "Policy"' in mail_log(datadir), 20), mail_log(datadir)[-1500:]
+    assert "<quar@test>" not in relay.sink.message_ids()
+    assert relay.request("tracking", mid=int(quar))["verdicts"]["dmarc"]["verdict"] == "FAIL"
+    # The profile softens reject to quarantine, as the appliance lets administrators do.
+    r = run_cli(datadir, "-c", "dmarcconfig profiles edit DEFAULT --reject=quarantine; commit soften")
+    assert r.returncode == 0, r.stderr
+    wait_applied(datadir)
+    with smtplib.SMTP("127.0.0.1", relay.public, timeout=20) as s:
+        s.sendmail("x@elsewhere.example", ["bob@example.com"], _message("CEO <ceo@strict.example>", "soft"))
+    assert wait_for(lambda: re.search(r"MID \d+ DMARC: Verification failed, action: quarantine",
+                                      mail_log(datadir)) is not None, 20)
+    assert "policy reject: quarantine" in run_cli(datadir, "-c", "dmarcconfig print").stdout
+
+
+def test_record_parsing_and_pct_sampling():
+    from scanning import dmarc
+
+    assert dmarc.parse_record("v=DMARC1; p=none") is not None
+    assert dmarc.parse_record("p=reject; v=DMARC1") is None  # v= must come first
+    assert dmarc.parse_record("v=DMARC1; p=bogus") is None
+    assert dmarc.parse_record("v=DMARC1; p=bogus; rua=mailto:a@b.example").p == "none"
+    records = {"_dmarc.half.example": b"v=DMARC1; p=reject; pct=50"}
+    outcomes = {dmarc.evaluate("a@half.example", lambda n: records.get(n, b""), "none", "", [], str(i)).disposition
+                for i in range(200)}
+    assert outcomes == {"reject", "quarantine"}  # outside the sample: the next lower policy (6.6.4)
