@@ -149,7 +149,8 @@ def prepare_gateway(sink: Sink, with_filter: bool = False) -> tuple[int, dict, P
     pw.write_text("Bench-Pass-4x!\n")
     subprocess.run([*CLI, "init", f"--admin-passphrase-file={pw}"], env=env, check=True, stdout=subprocess.DEVNULL)
     port = free_port()
-    subprocess.run([*CLI, "-c", f"sshconfig setup --port={free_port()}; "
+    subprocess.run([*CLI, "-c", f"interfaceconfig edit Management --ssh-port={free_port()} "
+                                f"--api-https-port={free_port()} --web-https-port={free_port()}; "
                                 f"listenerconfig edit IncomingMail --port={port}; "
                                 f"listenerconfig edit OutgoingMail --port={free_port()}; "
                                 f"smtproutes new ALL 127.0.0.1:{sink.port}; commit bench"],

@@ -109,7 +109,8 @@ def main() -> None:
                            capture_output=True)
 
         cli("init", f"--admin-passphrase-file={pw}")
-        cli("-c", f"sshconfig setup --port={port}; listenerconfig edit IncomingMail --port={free_port()}; "
+        cli("-c", f"interfaceconfig edit Management --ssh-port={port} --api-https-port={free_port()} "
+            f"--web-https-port={free_port()}; listenerconfig edit IncomingMail --port={free_port()}; "
                   f"listenerconfig edit OutgoingMail --port={free_port()}; commit soak")
         out = open(Path(tmp) / "serve.out", "w")
         daemon = subprocess.Popen([sys.executable, "-m", "asyncos_cli", "serve"], env=env, cwd=ROOT,

@@ -13,7 +13,7 @@ import asyncio
 from dataclasses import dataclass
 
 from asyncos_cli.config.schema import Config
-from asyncos_cli.services.dnstxt import lookup_for
+from asyncos_cli.services.dnstxt import lookup_for_dns
 from scanning import dkim
 
 from .headers import strip_claims
@@ -31,16 +31,30 @@ class Verified:
     refusal: str | None
 
 
-async def verify(config: Config, data: bytes) -> Verified:
+async def verify(config: Config, data: bytes, offload=None) -> Verified:
+    """``offload(function, *args)``: runs ``function`` in a scanning worker process (the RSA and hashing work
+    leaves the event loop's core); without it, a thread of this process."""
     profile = config.domainkeys.verification_profile()
-    lookup = lookup_for(config)
-    results = tuple(await asyncio.to_thread(dkim.verify, data, lookup, profile.max_signatures,
-                                            profile.min_key_bits))
+    if not _signed(data):  # most mail: nothing to verify, no thread
+        return Verified((), "none", None)
+    args = (data, config.dns, profile.max_signatures, profile.min_key_bits)
+    results = tuple(await (offload(verify_in_worker, *args) if offload else asyncio.to_thread(verify_in_worker,
+                                                                                              *args)))
     found = {r.result for r in results}
     summary = next((s for s in ("pass", "temperror", "fail", "permerror") if s in found), "none")
     action = profile.temperror if summary == "temperror" else profile.fail if summary in ("fail", "permerror") \
         else "accept"
     return Verified(results, summary, REFUSALS.get(action))
+
+
+def verify_in_worker(data: bytes, dns_section, max_signatures: int, min_key_bits: int):
+    """dkim.verify with the keys fetched through ``dns_section``'s resolvers (the worker keeps its own cache)."""
+    return dkim.verify(data, lookup_for_dns(dns_section), max_signatures, min_key_bits)
+
+
+def _signed(data: bytes) -> bool:
+    head = data.split(b"\r\n\r\n", 1)[0]
+    return head[:15].lower() == b"dkim-signature:" or b"\r\ndkim-signature:" in head.lower()
 
 
 def dkim_parts(verified: Verified) -> list[str]:

@@ -28,8 +28,11 @@ async def evaluate(config: Config, data: bytes, envelope, spf, verified) -> Chec
     header_from = _header_from(data)
     spf_result, spf_domain = (spf[0], spf[1].rpartition("@")[2]) if spf else ("none", "")
     passes = [r.domain for r in verified.results if r.result == "pass"] if verified else []
-    e = await asyncio.to_thread(rfc7489.evaluate, header_from, lookup_for(config), spf_result, spf_domain, passes,
-                                str(getattr(envelope, "mid", "")))
+    lookup, key = lookup_for(config), str(getattr(envelope, "mid", ""))
+    try:  # the policy records are usually in the cache: no thread needed
+        e = rfc7489.evaluate(header_from, lookup.cached, spf_result, spf_domain, passes, key)
+    except KeyError:
+        e = await asyncio.to_thread(rfc7489.evaluate, header_from, lookup, spf_result, spf_domain, passes, key)
     profile = config.dmarc.profile()
     if e.result == "temperror" and profile.temperror == "reject":
         return Checked(e, "tempfail", "451 4.7.1 DMARC: the policy could not be fetched now, try again later")

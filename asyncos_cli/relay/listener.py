@@ -84,6 +84,8 @@ class Intake:
     receive: Callable[[QueuedMessage], Awaitable[None]]
     #: services.logingate.LoginGate: SMTP AUTH against the gateway's accounts (None: never offered).
     login: object = None
+    #: offload(function, *args): awaitable, running ``function`` in a scanning worker process (DKIM verification).
+    offload: Callable | None = None
 
 
 class GatewaySMTP(AdjustedSMTP):
@@ -318,10 +320,10 @@ class GatewayHandler:
         config = self.intake.config()
         helo = (session.host_name or "").strip("[]")
         helo_identity = f"postmaster@{helo}" if helo else "postmaster@unknown"
-        helo_result, _ = await asyncio.to_thread(spfcheck.check, config, server.peer_ip, helo_identity, helo)
+        helo_result, _ = await _spf(config, server.peer_ip, helo_identity, helo)
         identity = sender or helo_identity
-        result, _ = (helo_result, "") if identity == helo_identity else await asyncio.to_thread(
-            spfcheck.check, config, server.peer_ip, identity, helo)
+        result, _ = (helo_result, "") if identity == helo_identity else await _spf(config, server.peer_ip,
+                                                                                  identity, helo)
         envelope.spf = (result, identity, helo_result, helo_identity)
 
     # ------------------------------------------------------------ SMTP AUTH
@@ -389,7 +391,7 @@ class GatewayHandler:
         if spf is not None:
             results += [f"spf={spf[0]} smtp.mailfrom={spf[1]}", f"spf={spf[2]} smtp.helo={spf[3]}"]
         if policy.dkim_verify or policy.dmarc_verify:  # DMARC needs the DKIM results too
-            verified = await dkimcheck.verify(self.intake.config(), data)
+            verified = await dkimcheck.verify(self.intake.config(), data, self.intake.offload)
             if verified.refusal and policy.dkim_verify:
                 self._dkim_logged(envelope.mid, verified)
                 return verified.refusal
@@ -482,6 +484,12 @@ class GatewayHandler:
                     seen.add(address.lower())
                     out.append(address)
         return out
+
+
+async def _spf(config, ip: str, identity: str, helo: str) -> tuple[str, str]:
+    """A result of the last minute from the cache, on the loop; else the check, in a thread (DNS waits)."""
+    found = spfcheck.cached(config, ip, identity, helo)
+    return found if found is not None else await asyncio.to_thread(spfcheck.check, config, ip, identity, helo)
 
 
 async def _read_credentials(server: GatewaySMTP, mechanism: str, initial: str | None):

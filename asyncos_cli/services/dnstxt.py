@@ -21,15 +21,22 @@ MAX_TTL = 3600.0
 
 
 class TxtLookup:
-    def __init__(self, config: Config, timeout: float = 5.0):
-        self._resolver = dns.resolver.Resolver(configure=not config.dns.servers)
-        if config.dns.servers:
-            servers = [parse_dns_server(s) for s in config.dns.servers]
+    def __init__(self, dns_section, timeout: float = 5.0):
+        self._resolver = dns.resolver.Resolver(configure=not dns_section.servers)
+        if dns_section.servers:
+            servers = [parse_dns_server(s) for s in dns_section.servers]
             self._resolver.nameservers = [host for host, _ in servers]
             self._resolver.port = servers[0][1]
         self._resolver.lifetime = timeout
         self._cache: dict[str, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
+
+    def cached(self, name: str) -> bytes:
+        """The answer kept for ``name``; KeyError when there is none (the caller asks __call__ in a thread)."""
+        found = self._cache.get(name.lower().rstrip("."))
+        if found is None or found[0] <= time.monotonic():
+            raise KeyError(name)
+        return found[1]
 
     def __call__(self, name: str) -> bytes:
         key = name.lower().rstrip(".")
@@ -60,8 +67,12 @@ _lookups: dict = {}
 
 def lookup_for(config: Config) -> TxtLookup:
     """One lookup (and its cache) per resolver setting: a dnsconfig change starts a fresh one."""
-    found = _lookups.get(config.dns)
+    return lookup_for_dns(config.dns)
+
+
+def lookup_for_dns(dns_section) -> TxtLookup:
+    found = _lookups.get(dns_section)
     if found is None:
         _lookups.clear()
-        found = _lookups[config.dns] = TxtLookup(config)
+        found = _lookups[dns_section] = TxtLookup(dns_section)
     return found

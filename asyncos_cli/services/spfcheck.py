@@ -8,6 +8,7 @@ dnsconfig (one per resolver setting).
 from __future__ import annotations
 
 import threading
+import time
 
 import dns.exception
 import dns.resolver
@@ -17,6 +18,11 @@ from asyncos_cli.config.schema import Config, parse_dns_server
 
 #: The whole check's time limit (RFC 7208 4.6.4 asks for one of at least 20 seconds).
 QUERY_SECONDS = 20
+#: How long a result is reused for the same client address, identity and HELO: a sender's records change
+#: rarely, and a busy sender sends many messages a minute. Errors are not kept.
+RESULT_SECONDS = 60.0
+MAX_RESULTS = 20000
+_results: dict = {}
 _local = threading.local()
 _resolvers: dict = {}
 
@@ -59,9 +65,27 @@ def _lookup(name, qtype, strict=True, timeout=30):
 spf.DNSLookup = _lookup
 
 
+def cached(config: Config, ip: str, identity: str, helo: str) -> tuple[str, str] | None:
+    """A result check() made in the last minute for the same question (None: ask check())."""
+    found = _results.get((config.dns, ip, identity.lower(), helo.lower()))
+    return found[1] if found is not None and found[0] > time.monotonic() else None
+
+
 def check(config: Config, ip: str, identity: str, helo: str) -> tuple[str, str]:
     """(result, explanation) for ``identity`` (an address: MAIL FROM, or postmaster@HELO) sent from ``ip``:
     pass, fail, softfail, neutral, none, temperror, permerror."""
+    found = cached(config, ip, identity, helo)
+    if found is not None:
+        return found
+    answer = _check(config, ip, identity, helo)
+    if answer[0] not in ("temperror",):
+        if len(_results) >= MAX_RESULTS:
+            _results.clear()
+        _results[(config.dns, ip, identity.lower(), helo.lower())] = (time.monotonic() + RESULT_SECONDS, answer)
+    return answer
+
+
+def _check(config: Config, ip: str, identity: str, helo: str) -> tuple[str, str]:
     _local.resolver = _resolver(config)
     try:
         result, explanation = spf.check2(i=ip, s=identity, h=helo or "unknown", querytime=QUERY_SECONDS)

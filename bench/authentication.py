@@ -1,0 +1,125 @@
+"""Relay rate with SPF, DKIM and DMARC verification on, beside the same gateway with them off, in one run.
+
+    python bench/authentication.py [MESSAGES] [SESSIONS]
+
+Both gateways relay to one smtp-sink. The "on" gateway's ACCEPTED policy has --spf=on --dkim-verify=yes
+--dmarc-verify=yes and its resolver is a dnsmasq serving the sender domain's SPF, DKIM key and DMARC records
+(answers cached by the gateway for their TTL, as in production). Two loads: smtp-source's unsigned messages
+(SPF and DMARC on every one, DKIM finds no signature) and Python sessions sending one message DKIM-signed
+with RSA 2048 (every signature verified). Prints both rates and the ratio; asserts nothing. Issue #30 asks
+for at least 0.9x.
+"""
+
+from __future__ import annotations
+
+import shutil
+import smtplib
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+import relay as base  # noqa: E402
+
+from scanning import dkim  # noqa: E402
+
+
+def dnsmasq(records: dict[str, str], folder: Path) -> tuple[subprocess.Popen, int]:
+    port = base.free_port()
+    args = ["dnsmasq", "--no-resolv", "--no-hosts", "--keep-in-foreground", f"--port={port}",
+            "--listen-address=127.0.0.1", "--bind-interfaces", "--user=root", "--local=/example/",
+            f"--pid-file={folder / 'dnsmasq.pid'}"]
+    for name, text in records.items():
+        args.append(f"--txt-record={name}," + ",".join(text[i:i + 250] for i in range(0, len(text), 250)))
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    return proc, port
+
+
+def signed_rate(port: int, sink: base.Sink, message: bytes, messages: int, sessions: int) -> float:
+    sink.clear()
+    per = messages // sessions
+    errors: list[BaseException] = []
+
+    def client():
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=60) as s:
+                for _ in range(per):
+                    s.sendmail("bench@example.org", ["user@example.com"], message)
+        except BaseException as e:  # reported after the join
+            errors.append(e)
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    while sink.count() < per * sessions and time.perf_counter() - start < 600:
+        time.sleep(0.01)
+    if errors:
+        raise RuntimeError(f"{len(errors)} clients failed; first: {errors[0]!r}")
+    return per * sessions / (time.perf_counter() - start)
+
+
+def run(sink, messages, sessions, verify: bool, dns_port: int, signed: bytes):
+    port, env, data = base.prepare_gateway(sink)
+    if verify:
+        subprocess.run([*base.CLI, "-c", f"dnsconfig setup --servers=127.0.0.1:{dns_port}; listenerconfig hostaccess "
+                        "policy ACCEPTED --spf=on --dkim-verify=yes --dmarc-verify=yes; commit verify"],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+    proc = base.start_gateway(port, env)
+    try:
+        base.run_source(port, 100, 10)  # warm up (and fill the DNS cache)
+        unsigned = base.end_to_end(port, sink, messages, sessions)
+        signed_msgs = signed_rate(port, sink, signed, messages, sessions)
+        log = (data / "var" / "logs" / "mail_logs" / "mail.current").read_text()
+        checks = {"spf": log.count("SPF: mailfrom identity bench@example.org Pass"),
+                  "dkim": log.count("DKIM: pass signature verified"), "dmarc": log.count("DMARC pass")}
+        return unsigned, signed_msgs, checks
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def main() -> None:
+    argv = [a for a in sys.argv[1:] if not a.startswith("--")]
+    messages = int(argv[0]) if argv else 2000
+    sessions = int(argv[1]) if len(argv) > 1 else 20
+    for tool in ("smtp-source", "smtp-sink", "dnsmasq"):
+        if shutil.which(tool) is None:
+            sys.exit(f"bench/authentication.py needs {tool}")
+    key = dkim.generate("rsa", 2048)
+    body = ("From: Bench <bench@example.org>\r\nTo: user@example.com\r\nSubject: signed\r\n"
+            "Date: Sat, 05 Dec 2026 10:00:00 +0000\r\nMessage-ID: <bench@example.org>\r\n\r\n"
+            + ("x" * 78 + "\r\n") * 25).encode()
+    signed = dkim.sign(body, "example.org", "bench", "rsa", key, ("From", "To", "Subject", "Date", "Message-ID"),
+                       "relaxed/relaxed") + body
+    folder = Path(base.tempfile.mkdtemp(prefix="bench-auth-"))
+    records = {"example.org": "v=spf1 ip4:127.0.0.0/8 -all",
+               "bench._domainkey.example.org": dkim.public_record("rsa", key),
+               "_dmarc.example.org": "v=DMARC1; p=reject"}
+    dns, dns_port = dnsmasq(records, folder)
+    sink = base.Sink()
+    try:  # every peer stops, also when a run fails
+        off = run(sink, messages, sessions, False, dns_port, signed)
+        on = run(sink, messages, sessions, True, dns_port, signed)
+    finally:
+        sink.stop()
+        dns.terminate()
+        dns.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"{messages} messages, {sessions} sessions, to one smtp-sink; DNS answers from dnsmasq, cached by the gateway")
+    print(f"verification off: unsigned {off[0]:8.1f} msg/s   DKIM-signed {off[1]:8.1f} msg/s")
+    print(f"verification on:  unsigned {on[0]:8.1f} msg/s   DKIM-signed {on[1]:8.1f} msg/s   "
+          f"(log: {on[2]['spf']} SPF pass, {on[2]['dkim']} DKIM pass, {on[2]['dmarc']} DMARC pass)")
+    print(f"ratio on/off: unsigned {on[0] / off[0]:.2f}x, DKIM-signed {on[1] / off[1]:.2f}x (issue #30: >= 0.9x)")
+
+
+if __name__ == "__main__":
+    main()
