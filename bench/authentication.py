@@ -32,6 +32,7 @@ def dnsmasq(records: dict[str, str], folder: Path) -> tuple[subprocess.Popen, in
     port = base.free_port()
     args = ["dnsmasq", "--no-resolv", "--no-hosts", "--keep-in-foreground", f"--port={port}",
             "--listen-address=127.0.0.1", "--bind-interfaces", "--user=root", "--local=/example/",
+            "--local-ttl=300",  # as published records carry a TTL (dnsmasq's own default is 0)
             f"--pid-file={folder / 'dnsmasq.pid'}"]
     for name, text in records.items():
         args.append(f"--txt-record={name}," + ",".join(text[i:i + 250] for i in range(0, len(text), 250)))

@@ -31,25 +31,18 @@ class Verified:
     refusal: str | None
 
 
-async def verify(config: Config, data: bytes, offload=None) -> Verified:
-    """``offload(function, *args)``: runs ``function`` in a scanning worker process (the RSA and hashing work
-    leaves the event loop's core); without it, a thread of this process."""
+async def verify(config: Config, data: bytes) -> Verified:
+    """In a thread (a scanning worker process was tried: its hand-off cost more than the verification)."""
     profile = config.domainkeys.verification_profile()
     if not _signed(data):  # most mail: nothing to verify, no thread
         return Verified((), "none", None)
-    args = (data, config.dns, profile.max_signatures, profile.min_key_bits)
-    results = tuple(await (offload(verify_in_worker, *args) if offload else asyncio.to_thread(verify_in_worker,
-                                                                                              *args)))
+    results = tuple(await asyncio.to_thread(dkim.verify, data, lookup_for_dns(config.dns),
+                                            profile.max_signatures, profile.min_key_bits))
     found = {r.result for r in results}
     summary = next((s for s in ("pass", "temperror", "fail", "permerror") if s in found), "none")
     action = profile.temperror if summary == "temperror" else profile.fail if summary in ("fail", "permerror") \
         else "accept"
     return Verified(results, summary, REFUSALS.get(action))
-
-
-def verify_in_worker(data: bytes, dns_section, max_signatures: int, min_key_bits: int):
-    """dkim.verify with the keys fetched through ``dns_section``'s resolvers (the worker keeps its own cache)."""
-    return dkim.verify(data, lookup_for_dns(dns_section), max_signatures, min_key_bits)
 
 
 def _signed(data: bytes) -> bool:

@@ -84,8 +84,6 @@ class Intake:
     receive: Callable[[QueuedMessage], Awaitable[None]]
     #: services.logingate.LoginGate: SMTP AUTH against the gateway's accounts (None: never offered).
     login: object = None
-    #: offload(function, *args): awaitable, running ``function`` in a scanning worker process (DKIM verification).
-    offload: Callable | None = None
 
 
 class GatewaySMTP(AdjustedSMTP):
@@ -391,7 +389,7 @@ class GatewayHandler:
         if spf is not None:
             results += [f"spf={spf[0]} smtp.mailfrom={spf[1]}", f"spf={spf[2]} smtp.helo={spf[3]}"]
         if policy.dkim_verify or policy.dmarc_verify:  # DMARC needs the DKIM results too
-            verified = await dkimcheck.verify(self.intake.config(), data, self.intake.offload)
+            verified = await dkimcheck.verify(self.intake.config(), data)
             if verified.refusal and policy.dkim_verify:
                 self._dkim_logged(envelope.mid, verified)
                 return verified.refusal

@@ -59,7 +59,7 @@ class Relay:
                                   self.scans, self.agent, emit, clock, current)
         self.connections = ConnectionTable(clock)
         self.intake = Intake(current, emit, clock, self.connections, self.reputation, maturity,
-                             self.queue.next_mid, self.queue.receive, login, self.scans.offload)
+                             self.queue.next_mid, self.queue.receive, login)
         self._servers: dict[str, asyncio.AbstractServer] = {}
         #: Per listener: its socket's settings (_socket_settings), and what makes its connections' protocol.
         self._addresses: dict[str, tuple[str, int, int]] = {}

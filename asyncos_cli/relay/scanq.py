@@ -181,10 +181,6 @@ class ScanQueue:
                                              mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
-    def offload(self, function, *args):
-        """``function(*args)`` in a worker process: work the event loop's core should not do (DKIM at DATA)."""
-        return asyncio.get_running_loop().run_in_executor(self._workers(), function, *args)
-
     async def _in_workers(self, function, jobs: list[tuple], config: Config, *extra) -> list:
         """``function`` (scanning.worker) over the jobs in a worker; when the hand-off fails, that exception each."""
         try:

@@ -18,6 +18,8 @@ from scanning.dkim import TemporaryDnsError
 
 MAX_NAMES = 10000
 MAX_TTL = 3600.0
+#: Kept at least this long, whatever the TTL says (0 included): a message burst asks once, not once a message.
+MIN_TTL = 5.0
 
 
 class TxtLookup:
@@ -50,7 +52,7 @@ class TxtLookup:
             # A record's strings are one text (RFC 6376 3.6.2.2); of several records, a DKIM key's is taken.
             records = [b"".join(r.strings) for r in answer]
             text = next((r for r in records if r.startswith(b"v=DKIM1")), records[0])
-            ttl = min(float(answer.rrset.ttl), MAX_TTL)
+            ttl = max(MIN_TTL, min(float(answer.rrset.ttl), MAX_TTL))
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             text, ttl = b"", 300.0
         except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout) as e:

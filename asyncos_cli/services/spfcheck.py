@@ -19,8 +19,9 @@ from asyncos_cli.config.schema import Config, parse_dns_server
 #: The whole check's time limit (RFC 7208 4.6.4 asks for one of at least 20 seconds).
 QUERY_SECONDS = 20
 #: How long a result is reused for the same client address, identity and HELO: a sender's records change
-#: rarely, and a busy sender sends many messages a minute. Errors are not kept.
+#: rarely, and a busy sender sends many messages a minute. A temporary error is kept only a few seconds.
 RESULT_SECONDS = 60.0
+TEMPERROR_SECONDS = 5.0
 MAX_RESULTS = 20000
 _results: dict = {}
 _local = threading.local()
@@ -78,10 +79,10 @@ def check(config: Config, ip: str, identity: str, helo: str) -> tuple[str, str]:
     if found is not None:
         return found
     answer = _check(config, ip, identity, helo)
-    if answer[0] not in ("temperror",):
-        if len(_results) >= MAX_RESULTS:
-            _results.clear()
-        _results[(config.dns, ip, identity.lower(), helo.lower())] = (time.monotonic() + RESULT_SECONDS, answer)
+    if len(_results) >= MAX_RESULTS:
+        _results.clear()
+    keep = TEMPERROR_SECONDS if answer[0] == "temperror" else RESULT_SECONDS
+    _results[(config.dns, ip, identity.lower(), helo.lower())] = (time.monotonic() + keep, answer)
     return answer
 
 
