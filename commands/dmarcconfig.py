@@ -13,6 +13,7 @@ FIELDS = field_options(DmarcProfile, "reject", "quarantine", "quarantine_name", 
 GRAMMAR = Grammar("dmarcconfig", """
 print
 profiles edit NAME [FIELDS]
+arc --trusted-sealers=DOMAIN[,DOMAIN...]      (--trusted-sealers= : none)
 """, fields=FIELDS, notes="A mail flow policy checks DMARC with 'listenerconfig hostaccess policy NAME "
                           "--dmarc-verify=yes'. Changes are pending until commit.")
 
@@ -25,6 +26,8 @@ def run(ctx, args):
         if not words and not ctx.batch:
             return _wizard(ctx)
         return _print(ctx)
+    if words == ["arc"]:
+        return _arc(ctx, args)
     if words[:2] != ["profiles", "edit"] or len(words) != 3:
         raise UsageError()
     changes = args.take_fields(FIELDS)
@@ -49,6 +52,19 @@ def _edit(ctx, name: str, changes: dict) -> None:
     ctx.say(f"DMARC profile {new.name}: {_line(new)}. Commit to apply.")
 
 
+def _arc(ctx, args) -> None:
+    value = args.take_option("trusted-sealers")
+    args.expect_done("dmarcconfig arc")
+    if value is None:
+        raise UsageError()
+    sealers = tuple(d.strip() for d in ("" if value is True else str(value)).split(",") if d.strip())
+    try:
+        ctx.replace_section("dmarc", trusted_arc_sealers=sealers)
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+    ctx.say(f"Trusted ARC sealers: {', '.join(sealers) or '(none)'}. Commit to apply.")
+
+
 def _line(p: DmarcProfile) -> str:
     return (f"policy reject: {p.reject}; policy quarantine: {p.quarantine} (to {p.quarantine_name}); "
             f"temporary error: {p.temperror}; permanent error: {p.permerror}")
@@ -58,6 +74,7 @@ def _print(ctx) -> None:
     ctx.say("DMARC verification profiles:")
     for p in ctx.config.dmarc.profiles:
         ctx.say(f"  {p.name}: {_line(p)}")
+    ctx.say(f"Trusted ARC sealers: {', '.join(ctx.config.dmarc.trusted_arc_sealers) or '(none)'}")
     using = [p.name for p in ctx.config.hat.policies if p.dmarc_verify]
     ctx.say(f"Mail flow policies verifying DMARC: {', '.join(using) or '(none)'}")
 

@@ -86,3 +86,52 @@ def test_record_parsing_and_pct_sampling():
     outcomes = {dmarc.evaluate("a@half.example", lambda n: records.get(n, b""), "none", "", [], str(i)).disposition
                 for i in range(200)}
     assert outcomes == {"reject", "quarantine"}  # outside the sample: the next lower policy (6.6.4)
+
+
+def test_a_trusted_forwarders_arc_chain_overrides_a_dmarc_failure(relay, datadir, tmp_path):
+    """A list at forwarder.example relays ceo@strict.example's mail (DMARC fails here: not aligned) and seals it
+    with ARC (dkimpy's arc_sign, its key served by dnsmasq): trusted, the failure is overridden; untrusted, the
+    domain's reject applies."""
+    import dkim
+
+    from scanning import dkim as ours
+
+    key = ours.generate("rsa", 2048)
+    records = {**RECORDS, "arc._domainkey.forwarder.example": ours.public_record("rsa", key)}
+    port = free_port()
+    proc = subprocess.Popen(["dnsmasq", "--no-resolv", "--no-hosts", "--keep-in-foreground", f"--port={port}",
+                             "--listen-address=127.0.0.1", "--bind-interfaces", "--user=root", "--local=/example/",
+                             f"--pid-file={tmp_path / 'dnsmasq.pid'}",
+                             *(f"--txt-record={name}," + ",".join(text[i:i + 250] for i in range(0, len(text), 250))
+                               for name, text in records.items())],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        r = run_cli(datadir, "-c", f"dnsconfig setup --servers=127.0.0.1:{port}; "
+                                   "listenerconfig hostaccess policy ACCEPTED --spf=on --dmarc-verify=yes; "
+                                   "dmarcconfig arc --trusted-sealers=forwarder.example; commit arc")
+        assert r.returncode == 0, r.stderr
+        wait_applied(datadir)
+
+        def sealed(mid: str) -> bytes:
+            body = (b"Authentication-Results: lists.forwarder.example; spf=pass smtp.mailfrom=ceo@strict.example\r\n"
+                    + _message("CEO <ceo@strict.example>", mid))
+            return b"".join(dkim.arc_sign(body, b"arc", b"forwarder.example", key.encode(),
+                                          b"lists.forwarder.example")) + body
+
+        with smtplib.SMTP("127.0.0.1", relay.public, timeout=20) as s:
+            s.sendmail("bounces@elsewhere.example", ["bob@example.com"], sealed("viaarc"))
+        assert wait_for(lambda: "<viaarc@test>" in relay.sink.message_ids(), 30), mail_log(datadir)[-1500:]
+        got = next(m.decode() for m in relay.sink.messages() if b"<viaarc@test>" in m)
+        assert "arc=pass (as.d=forwarder.example)" in got and "dis=NONE reason=arc" in got
+        assert re.search(r"MID \d+ ARC: chain pass \(sealed by forwarder\.example\); trusted sealer: the DMARC failure "
+                         r"is overridden$", mail_log(datadir), re.M)
+        r = run_cli(datadir, "-c", "dmarcconfig arc --trusted-sealers=; commit untrust")
+        assert r.returncode == 0, r.stderr
+        wait_applied(datadir)
+        with smtplib.SMTP("127.0.0.1", relay.public, timeout=20) as s:
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                s.sendmail("bounces@elsewhere.example", ["bob@example.com"], sealed("untrusted"))
+        assert refused.value.smtp_code == 550
+    finally:
+        proc.terminate()
+        proc.wait()

@@ -137,6 +137,10 @@ class DmarcSection(Section):
     title: ClassVar[str] = "DMARC verification profiles"
 
     profiles: tuple[DmarcProfile, ...] = field(default=(DmarcProfile("DEFAULT"),), metadata={"item": "profile"})
+    #: Forwarders (mailing lists, other gateways) whose valid ARC chain overrides a DMARC failure (RFC 8617 7.2).
+    trusted_arc_sealers: tuple[str, ...] = setting((), help="Domains whose ARC seal, on a valid chain, overrides a "
+                                                   "DMARC failure.", check=domain_pattern_problem, item="domain",
+                                                   option="trusted-sealers")
 
     def validate(self) -> None:
         check_unique((p.name.lower() for p in self.profiles), "profiles", "DMARC profile name")

@@ -183,6 +183,24 @@ class SpfVerified(Event):
 
 
 @dataclass(frozen=True)
+class ArcVerified(Event):
+    """The ARC chain of a message checked for DMARC (RFC 8617), and whether its trusted sealer overrode a failure."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    cv: str
+    sealer: str
+    reason: str = ""
+    overridden: bool = False
+
+    def log_line(self) -> str:
+        by = f" (sealed by {self.sealer})" if self.sealer else ""
+        why = f": {self.reason}" if self.cv != "pass" and self.reason else ""
+        line = f"MID {self.mid} ARC: chain {self.cv}{by}{why}"
+        return line + ("; trusted sealer: the DMARC failure is overridden" if self.overridden else "")
+
+
+@dataclass(frozen=True)
 class DmarcVerified(Event):
     """DMARC of one message at reception, in the appliance's mail_logs words."""
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from asyncos_cli.config.schema import Config
 from asyncos_cli.services.dnstxt import lookup_for
+from scanning import arc
 from scanning import dmarc as rfc7489
 
 _FROM = b"\r\nfrom:"
@@ -20,6 +21,9 @@ class Checked:
     refusal: str | None = None
     #: The quarantine the message goes to, "" when it is delivered.
     quarantine: str = ""
+    #: The ARC chain's result when the message carried one, and whether a trusted sealer overrode a failure.
+    arc: arc.ArcResult | None = None
+    overridden: bool = False
 
 
 async def evaluate(config: Config, data: bytes, envelope, spf, verified) -> Checked:
@@ -33,29 +37,39 @@ async def evaluate(config: Config, data: bytes, envelope, spf, verified) -> Chec
         e = rfc7489.evaluate(header_from, lookup.cached, spf_result, spf_domain, passes, key)
     except KeyError:
         e = await asyncio.to_thread(rfc7489.evaluate, header_from, lookup, spf_result, spf_domain, passes, key)
+    chain = await asyncio.to_thread(arc.verify, data, lookup) if arc.sealed(data) else None
     profile = config.dmarc.profile()
+    trusted = {d.lower() for d in config.dmarc.trusted_arc_sealers}
+    if e.result == "fail" and chain is not None and chain.cv == "pass" and chain.sealer.lower() in trusted:
+        return Checked(e, "none", arc=chain, overridden=True)  # RFC 8617 7.2: a trusted forwarder vouches
     if e.result == "temperror" and profile.temperror == "reject":
         return Checked(e, "tempfail", "451 4.7.1 DMARC: the policy could not be fetched now, try again later")
     if e.result == "permerror" and profile.permerror == "reject":
         return Checked(e, "reject", "550 5.7.1 DMARC: the message's From cannot be checked")
     if e.result != "fail":
-        return Checked(e, "none")
+        return Checked(e, "none", arc=chain)
     action = profile.reject if e.disposition == "reject" else profile.quarantine if e.disposition == "quarantine" \
         else "none"
     if action == "reject":
-        return Checked(e, "reject", f"550 5.7.1 DMARC policy of {e.domain} is reject: the message fails it")
+        return Checked(e, "reject", f"550 5.7.1 DMARC policy of {e.domain} is reject: the message fails it",
+                       arc=chain)
     if action == "quarantine":
-        return Checked(e, "quarantine", quarantine=profile.quarantine_name)
-    return Checked(e, "none")
+        return Checked(e, "quarantine", quarantine=profile.quarantine_name, arc=chain)
+    return Checked(e, "none", arc=chain)
 
 
-def result_part(checked: Checked) -> str:
-    """The DMARC method of Authentication-Results (RFC 7489 11.2: p= and dis= as comments' properties)."""
+def result_parts(checked: Checked) -> list[str]:
+    """The DMARC (RFC 7489 11.2: p= and dis= as comments) and ARC (RFC 8617 10) methods of
+    Authentication-Results."""
     e = checked.evaluation
+    parts = []
+    if checked.arc is not None:
+        parts.append(f"arc={checked.arc.cv}" + (f" (as.d={checked.arc.sealer})" if checked.arc.sealer else ""))
     if e.result in ("none", "temperror", "permerror"):
-        return f"dmarc={e.result} header.from={e.domain or 'unknown'}"
+        return parts + [f"dmarc={e.result} header.from={e.domain or 'unknown'}"]
     dis = {"quarantine": "QUARANTINE", "reject": "REJECT"}.get(checked.action, "NONE")
-    return f"dmarc={e.result} (p={e.policy.upper()} dis={dis}) header.from={e.domain}"
+    override = " reason=arc" if checked.overridden else ""
+    return parts + [f"dmarc={e.result} (p={e.policy.upper()} dis={dis}{override}) header.from={e.domain}"]
 
 
 def _header_from(data: bytes) -> str:

@@ -28,6 +28,7 @@ from asyncos_cli.config.schema import Config, Listener
 from asyncos_cli.events.mail import (
     AliasExpanded,
     AliasNotExpanded,
+    ArcVerified,
     DkimVerified,
     DmarcVerified,
     MessageStarted,
@@ -402,7 +403,7 @@ class GatewayHandler:
                                                dmarc.evaluation.spf_aligned, dmarc.evaluation.dkim_aligned,
                                                dmarc.action))
                 return dmarc.refusal
-            results.append(dmarccheck.result_part(dmarc))
+            results += dmarccheck.result_parts(dmarc)
         if results:
             data = dkimcheck.with_results(data, self.intake.config().system.hostname, results)
         msg = QueuedMessage(
@@ -440,6 +441,9 @@ class GatewayHandler:
             self._dkim_logged(msg.mid, verified)
         if dmarc is not None:
             e = dmarc.evaluation
+            if dmarc.arc is not None:
+                self.intake.emit(ArcVerified(msg.mid, dmarc.arc.cv, dmarc.arc.sealer, dmarc.arc.reason,
+                                             dmarc.overridden))
             self.intake.emit(DmarcVerified(msg.mid, e.domain, e.result, e.spf_aligned, e.dkim_aligned, dmarc.action))
             self.intake.emit(StageVerdict(msg.mid, "dmarc", e.result.upper(), f"p={e.policy or 'none'} "
                                           f"dis={e.disposition} header.from={e.domain}"))
