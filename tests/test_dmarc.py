@@ -39,7 +39,8 @@ def _message(header_from: str, mid: str) -> bytes:
 
 
 def test_dmarc_alignment_policies_and_the_profiles_answer(relay, datadir, dmarc_dns):
-    r = run_cli(datadir, "-c", f"dnsconfig setup --servers=127.0.0.1:{dmarc_dns}; "
+    r = run_cli(datadir, "-c", f"dnsconfig setup --servers=127.0.0.1:{dmarc_dns}; logconfig new cef "
+                               "--type=consolidated; "
                                "listenerconfig hostaccess policy ACCEPTED --spf=on --dmarc-verify=yes; commit dmarc")
     assert r.returncode == 0, r.stderr
     wait_applied(datadir)
@@ -60,6 +61,14 @@ def test_dmarc_alignment_policies_and_the_profiles_answer(relay, datadir, dmarc_
                      r"aligned False\)$", log, re.M), log[-2500:]
     assert re.search(r"MID \d+ DMARC: Message from domain strict\.example, DMARC fail \(SPF aligned False, DKIM "
                      r"aligned False\)\n.*MID \d+ DMARC: Verification failed, action: reject$", log, re.M)
+    # The Consolidated Event Log carries the three results in the appliance's fields.
+    cef_file = datadir / "logs" / "cef" / "cef.current"
+    aligned = re.search(r"MID (\d+) Message-ID '<aligned@test>'", log).group(1)
+    assert wait_for(lambda: cef_file.exists() and f"ESAMID={aligned} " in cef_file.read_text(), 20)
+    line = next(x for x in cef_file.read_text().splitlines() if f"ESAMID={aligned} " in x)
+    assert "ESADKIMVerdict=None " in line and " ESADMARCVerdict=Pass" in line, line
+    assert ("ESASPFVerdict={'mailfrom': {'result': 'Pass', 'sender': 'alice@strict.example'}, 'helo': {'result': "
+            "'None', 'sender': 'postmaster@") in line, line
     quar = re.search(r"MID (\d+) Message-ID '<quar@test>'", log).group(1)
     assert wait_for(lambda: f'MID {quar} quarantined to "Policy"' in mail_log(datadir), 20), mail_log(datadir)[-1500:]
     assert "<quar@test>" not in relay.sink.message_ids()

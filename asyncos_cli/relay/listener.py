@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Awaitable, Callable
@@ -319,7 +320,8 @@ class GatewayHandler:
         config = self.intake.config()
         helo = (session.host_name or "").strip("[]")
         helo_identity = f"postmaster@{helo}" if helo else "postmaster@unknown"
-        helo_result, _ = await _spf(config, server.peer_ip, helo_identity, helo)
+        # RFC 7208 2.3: only a fully qualified HELO name is checked (an address literal or one label: none).
+        helo_result, _ = await _spf(config, server.peer_ip, helo_identity, helo) if _fqdn(helo) else ("none", "")
         identity = sender or helo_identity
         result, _ = (helo_result, "") if identity == helo_identity else await _spf(config, server.peer_ip,
                                                                                   identity, helo)
@@ -436,7 +438,8 @@ class GatewayHandler:
         if spf is not None:
             self.intake.emit(SpfVerified(msg.mid, "helo", spf[3], spf[2]))
             self.intake.emit(SpfVerified(msg.mid, "mailfrom", spf[1], spf[0]))
-            self.intake.emit(StageVerdict(msg.mid, "spf", spf[0].upper(), f"smtp.mailfrom={spf[1]}"))
+            # tracking keeps both identities: "mailfrom IDENTITY; helo RESULT IDENTITY" (CEF's ESASPFVerdict)
+            self.intake.emit(StageVerdict(msg.mid, "spf", spf[0].upper(), f"mailfrom {spf[1]}; helo {spf[2]} {spf[3]}"))
         if verified is not None:
             self._dkim_logged(msg.mid, verified)
         if dmarc is not None:
@@ -486,6 +489,14 @@ class GatewayHandler:
                     seen.add(address.lower())
                     out.append(address)
         return out
+
+
+def _fqdn(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+        return False
+    except ValueError:
+        return "." in name.strip(".")
 
 
 async def _spf(config, ip: str, identity: str, helo: str) -> tuple[str, str]:

@@ -31,6 +31,8 @@ def cef_line(rec, serial: str, model: str, chosen: tuple[str, ...] = ()) -> str:
     for name, stage in _VERDICT_FIELDS:
         fields.append((name, _verdict(verdicts, stage)))
     fields.append(("endTime", time.ctime(rec.finished or time.time())))
+    if "dkim" in verdicts:
+        fields.append(("ESADKIMVerdict", _AUTH_WORDS.get(verdicts["dkim"]["verdict"].lower(), "None")))
     fields.append(("ESADLPVerdict", "VIOLATION" if rec.dlp else _verdict(verdicts, "dlp")))
     if get("interface_ip"):
         fields.append(("dvc", rec.interface_ip))
@@ -69,6 +71,8 @@ def cef_line(rec, serial: str, model: str, chosen: tuple[str, ...] = ()) -> str:
     if get("sender_maturity", None) is not None:
         fields.append(("ESASDRDomainAge", _maturity(rec.sender_maturity)))
     fields += _sdr_fields(verdicts.get("sdr"))
+    if "spf" in verdicts:
+        fields.append(("ESASPFVerdict", _spf_verdict(verdicts["spf"])))
     if get("rdns_host") or rec.remote_ip:
         fields.append(("shost", get("rdns_host") or "unknown"))
     if rec.sender_group:
@@ -79,6 +83,8 @@ def cef_line(rec, serial: str, model: str, chosen: tuple[str, ...] = ()) -> str:
     fields += _details(rec)
     fields += _tls_fields("In", get("tls_in", {}), bool(rec.remote_ip))
     fields += _tls_fields("Out", get("tls_out", {}), get("dcid", None) is not None)
+    if "dmarc" in verdicts:
+        fields.append(("ESADMARCVerdict", _DMARC_WORDS.get(verdicts["dmarc"]["verdict"].lower(), "Skipped")))
     if rec.dlp:  # beyond the appliance's fields: last, so parsers that stop at the known ones lose nothing
         fields.append(("ESADLPDetails", {d["policy"]: {"severity": d["severity"], "risk_factor": d["risk_factor"]}
                                          for d in rec.dlp}))
@@ -98,6 +104,22 @@ _NOTHING_FOUND = {"dlp": "NO_TRIGGER", "content_filters": "NO_MATCH", "message_f
 def _verdict(verdicts: dict, stage: str) -> str:
     verdict = verdicts.get(stage, {}).get("verdict", "NOT_EVALUATED")
     return _NOTHING_FOUND.get(stage, verdict) if verdict == "NEGATIVE" else verdict
+
+
+#: Authentication results as the appliance writes them in CEF.
+_AUTH_WORDS = {"pass": "Pass", "fail": "Fail", "softfail": "SoftFail", "neutral": "Neutral", "none": "None",
+               "temperror": "TempError", "permerror": "PermError"}
+_DMARC_WORDS = {"pass": "Pass", "fail": "PermFailure", "none": "None", "temperror": "TempFailure",
+                "permerror": "PermFailure"}
+
+
+def _spf_verdict(verdict: dict) -> dict:
+    """{'mailfrom': {'result': 'Pass', 'sender': ...}, 'helo': {...}} from tracking's "mailfrom X; helo R Y"."""
+    mailfrom, _, helo = verdict.get("detail", "").partition("; helo ")
+    helo_result, _, helo_identity = helo.partition(" ")
+    return {"mailfrom": {"result": _AUTH_WORDS.get(verdict["verdict"].lower(), "None"),
+                         "sender": mailfrom.removeprefix("mailfrom ")},
+            "helo": {"result": _AUTH_WORDS.get(helo_result.lower(), "None"), "sender": helo_identity}}
 
 
 def _maturity(days: int) -> str:
