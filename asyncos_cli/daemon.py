@@ -90,6 +90,7 @@ class Daemon:
         from .components.certificates import Certificates
         from .components.clock import Clock
         from .components.cloud import Awareness, Clicks, Remediation
+        from .components.dmarc import DmarcReports
         from .components.mail import Engines, Mail
         from .components.monitoring import Alerts, Monitoring
         from .components.records import Logs, Tracking
@@ -135,6 +136,7 @@ class Daemon:
             Awareness(*state, use=lambda addresses: setattr(relay.scans, "repeat_clickers", addresses)),
             Clicks(*state, tracking=tracking), Remediation(lambda: connect(d.database), *state[1:]),
             Clock(bus.emit, config),
+            DmarcReports(bus, connect(d.database), current, relay.queue.generate),
         ]
 
     async def run(self) -> None:

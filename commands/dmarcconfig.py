@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
-from asyncos_cli.config.schema import DmarcProfile
+from asyncos_cli.config.schema import DmarcProfile, DmarcSection
 from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 FIELDS = field_options(DmarcProfile, "reject", "quarantine", "quarantine_name", "temperror", "permerror")
+REPORT_FIELDS = field_options(DmarcSection, "aggregate_reports", "report_org_name", "report_contact")
 GRAMMAR = Grammar("dmarcconfig", """
 print
 profiles edit NAME [FIELDS]
 arc --trusted-sealers=DOMAIN[,DOMAIN...]      (--trusted-sealers= : none)
-""", fields=FIELDS, notes="A mail flow policy checks DMARC with 'listenerconfig hostaccess policy NAME "
+reports [REPORTS]
+reports send [--day=YYYY-MM-DD]             (the day's aggregate reports now; default today)
+""", fields={"FIELDS": FIELDS, "REPORTS": REPORT_FIELDS}, notes="A mail flow policy checks DMARC with 'listenerconfig hostaccess policy NAME "
                           "--dmarc-verify=yes'. Changes are pending until commit.")
 
 
@@ -28,6 +31,22 @@ def run(ctx, args):
         return _print(ctx)
     if words == ["arc"]:
         return _arc(ctx, args)
+    if words == ["reports"]:
+        changes = args.take_fields(REPORT_FIELDS)
+        args.expect_done("dmarcconfig reports")
+        if not changes:
+            raise UsageError()
+        try:
+            ctx.replace_section("dmarc", **changes)
+        except ConfigError as e:
+            raise CommandError(str(e)) from None
+        return _print(ctx)
+    if words == ["reports", "send"]:
+        day = args.take_option("day")
+        args.expect_done("dmarcconfig reports send")
+        sent = ctx.control("dmarc_report", day=None if day in (None, True) else str(day))["sent"]
+        return ctx.say(f"Aggregate reports sent for: {', '.join(sent)}" if sent else
+                       "No aggregate report was due (no data with a mailto: rua, or already sent).")
     if words[:2] != ["profiles", "edit"] or len(words) != 3:
         raise UsageError()
     changes = args.take_fields(FIELDS)
@@ -74,7 +93,11 @@ def _print(ctx) -> None:
     ctx.say("DMARC verification profiles:")
     for p in ctx.config.dmarc.profiles:
         ctx.say(f"  {p.name}: {_line(p)}")
-    ctx.say(f"Trusted ARC sealers: {', '.join(ctx.config.dmarc.trusted_arc_sealers) or '(none)'}")
+    d = ctx.config.dmarc
+    ctx.say(f"Trusted ARC sealers: {', '.join(d.trusted_arc_sealers) or '(none)'}")
+    ctx.say(f"Aggregate reports: {'on' if d.aggregate_reports else 'off'} (organization "
+            f"{d.report_org_name or ctx.config.system.hostname}, contact "
+            f"{d.report_contact or 'postmaster@' + ctx.config.system.hostname})")
     using = [p.name for p in ctx.config.hat.policies if p.dmarc_verify]
     ctx.say(f"Mail flow policies verifying DMARC: {', '.join(using) or '(none)'}")
 

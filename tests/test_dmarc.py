@@ -144,3 +144,41 @@ def test_a_trusted_forwarders_arc_chain_overrides_a_dmarc_failure(relay, datadir
     finally:
         proc.terminate()
         proc.wait()
+
+
+def test_aggregate_reports_count_each_check_and_go_to_the_rua_once(relay, datadir, dmarc_dns):
+    import email
+    import email.policy
+    import gzip
+    import xml.etree.ElementTree as ET
+
+    r = run_cli(datadir, "-c", f"dnsconfig setup --servers=127.0.0.1:{dmarc_dns}; "
+                               "listenerconfig hostaccess policy ACCEPTED --spf=on --dmarc-verify=yes; "
+                               "dmarcconfig reports --aggregate=yes --org-name=gw.example.com "
+                               "--contact=dmarc-reports@example.com; commit reports")
+    assert r.returncode == 0, r.stderr
+    wait_applied(datadir)
+    with smtplib.SMTP("127.0.0.1", relay.public, timeout=20) as s:
+        for i in range(2):
+            s.sendmail("alice@strict.example", ["bob@example.com"], _message("alice@strict.example", f"ok{i}"))
+        with pytest.raises(smtplib.SMTPDataError):
+            s.sendmail("x@elsewhere.example", ["bob@example.com"], _message("ceo@strict.example", "spoofed"))
+    assert wait_for(lambda: {"<ok0@test>", "<ok1@test>"} <= set(relay.sink.message_ids()), 30)
+    out = run_cli(datadir, "-c", "dmarcconfig reports send").stdout
+    assert "Aggregate reports sent for: strict.example" in out, out
+    assert wait_for(lambda: any(b"Report Domain: strict.example" in m for m in relay.sink.messages()), 30)
+    mail = next(m for m in relay.sink.messages() if b"Report Domain: strict.example" in m)
+    parsed = email.message_from_bytes(mail.replace(b"\r\n", b"\n"), policy=email.policy.default)
+    assert parsed["Subject"].startswith("Report Domain: strict.example Submitter: gw.example.com Report-ID: <")
+    assert re.search(rb"X-Rcpt-Args: <dmarc@strict\.example>", mail)
+    part = next(p for p in parsed.iter_attachments())
+    assert re.fullmatch(r"gw\.example\.com!strict\.example!\d+!\d+\.xml\.gz", part.get_filename())
+    feedback = ET.fromstring(gzip.decompress(part.get_content()))
+    assert feedback.findtext("report_metadata/org_name") == "gw.example.com"
+    assert feedback.findtext("policy_published/p") == "reject"
+    rows = {(r.findtext("row/policy_evaluated/disposition"), r.findtext("row/policy_evaluated/spf")):
+            int(r.findtext("row/count")) for r in feedback.findall("record")}
+    assert rows == {("none", "pass"): 2, ("reject", "fail"): 1}, rows
+    assert all(r.findtext("row/source_ip") == "127.0.0.1" for r in feedback.findall("record"))
+    again = run_cli(datadir, "-c", "dmarcconfig reports send").stdout
+    assert "No aggregate report was due" in again

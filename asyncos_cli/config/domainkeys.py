@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Optional
 
+from .addresses import address_problem
 from .fields import ConfigError, Record, Secret, Section, setting
 from .validators import check_unique, domain_pattern_problem, name_rule
 
@@ -138,6 +139,12 @@ class DmarcSection(Section):
 
     profiles: tuple[DmarcProfile, ...] = field(default=(DmarcProfile("DEFAULT"),), metadata={"item": "profile"})
     #: Forwarders (mailing lists, other gateways) whose valid ARC chain overrides a DMARC failure (RFC 8617 7.2).
+    aggregate_reports: bool = setting(False, help="Send the daily DMARC aggregate reports (RFC 7489 7.2) to the "
+                                      "domains' rua addresses.", option="aggregate")
+    report_org_name: str = setting("", help="The reporting organization in the reports (empty: the host name).",
+                                   option="org-name")
+    report_contact: str = setting("", help="The reports' From and contact address (empty: postmaster at the host "
+                                  "name).", check=lambda a: address_problem(a) if a else None, option="contact")
     trusted_arc_sealers: tuple[str, ...] = setting((), help="Domains whose ARC seal, on a valid chain, overrides a "
                                                    "DMARC failure.", check=domain_pattern_problem, item="domain",
                                                    option="trusted-sealers")

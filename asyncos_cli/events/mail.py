@@ -212,6 +212,12 @@ class DmarcVerified(Event):
     dkim_aligned: bool
     #: What the gateway did: none, quarantine, reject, tempfail.
     action: str = "none"
+    #: For the aggregate reports: the client, the raw results (domain, result) and the policy as published
+    #: (adkim, aspf, p, sp, pct, rua).
+    source_ip: str = ""
+    dkim: tuple[str, str] = ("", "none")
+    spf: tuple[str, str] = ("", "none")
+    policy: tuple = ()
 
     def log_lines(self) -> list[str]:
         if self.result == "none":

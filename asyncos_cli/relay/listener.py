@@ -401,9 +401,7 @@ class GatewayHandler:
         if policy.dmarc_verify:
             dmarc = await dmarccheck.evaluate(self.intake.config(), data, envelope, spf, verified)
             if dmarc.refusal:
-                self.intake.emit(DmarcVerified(envelope.mid, dmarc.evaluation.domain, dmarc.evaluation.result,
-                                               dmarc.evaluation.spf_aligned, dmarc.evaluation.dkim_aligned,
-                                               dmarc.action))
+                self.intake.emit(self._dmarc_event(envelope.mid, server.peer_ip, dmarc, spf, verified))
                 return dmarc.refusal
             results += dmarccheck.result_parts(dmarc)
         if results:
@@ -447,10 +445,21 @@ class GatewayHandler:
             if dmarc.arc is not None:
                 self.intake.emit(ArcVerified(msg.mid, dmarc.arc.cv, dmarc.arc.sealer, dmarc.arc.reason,
                                              dmarc.overridden))
-            self.intake.emit(DmarcVerified(msg.mid, e.domain, e.result, e.spf_aligned, e.dkim_aligned, dmarc.action))
+            self.intake.emit(self._dmarc_event(msg.mid, server.peer_ip, dmarc, spf, verified))
             self.intake.emit(StageVerdict(msg.mid, "dmarc", e.result.upper(), f"p={e.policy or 'none'} "
                                           f"dis={e.disposition} header.from={e.domain}"))
         return f"250 Ok: Message MID {msg.mid} accepted"
+
+    @staticmethod
+    def _dmarc_event(mid: int, ip: str, dmarc, spf, verified) -> DmarcVerified:
+        e = dmarc.evaluation
+        first = next((r for r in verified.results if r.result == "pass"), None) if verified else None
+        first = first or (verified.results[0] if verified and verified.results else None)
+        r = e.record
+        policy = (r.adkim, r.aspf, r.p, r.sp, r.pct, r.rua) if r else ()
+        return DmarcVerified(mid, e.domain, e.result, e.spf_aligned, e.dkim_aligned, dmarc.action, ip,
+                             (first.domain, first.result) if first else ("", "none"),
+                             (spf[1].rpartition("@")[2], spf[0]) if spf else ("", "none"), policy)
 
     def _dkim_logged(self, mid: int, verified) -> None:
         for r in verified.results:
