@@ -82,6 +82,13 @@ def test_dmarc_alignment_policies_and_the_profiles_answer(relay, datadir, dmarc_
     assert wait_for(lambda: re.search(r"MID \d+ DMARC: Verification failed, action: quarantine",
                                       mail_log(datadir)) is not None, 20)
     assert "policy reject: quarantine" in run_cli(datadir, "-c", "dmarcconfig print").stdout
+    # The Incoming Mail report's DMARC Verification section counts them (the CLI, the API and the page share it).
+    import json
+
+    def dmarc_section():
+        return json.loads(run_cli(datadir, "-c", "report incoming --format=json").stdout)["DMARC Verification"]
+
+    assert wait_for(lambda: dmarc_section()["Passed"] == 2 and dmarc_section()["Failed"] >= 1, 30), dmarc_section()
 
 
 def test_record_parsing_and_pct_sampling():

@@ -160,6 +160,8 @@ REPORTS: dict[str, Report] = {r.name: r for r in (
     Report("mail_system_capacity", None, _system_capacity),
     Report("mail_incoming_web_interaction_track_urls", "url", _clicked_urls),
     Report("mail_mor_summary", None, _remediation),
+    Report("mail_dmarc_incoming_traffic_summary", None, lambda conn, since, until: {
+        f"total_dmarc_{k.lower().replace(' ', '_')}": v for k, v in ts.dmarc_summary(conn, since, until).items()}),
 )}
 
 

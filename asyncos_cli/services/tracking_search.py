@@ -187,7 +187,17 @@ def incoming_details(conn, since=None, until=None, limit: int = 20) -> dict:
         row["Clean"] += n
     top = lambda t: dict(sorted(t.items(), key=lambda kv: -kv[1]["Total Attempted"])[:limit])  # noqa: E731
     return {"report": "Incoming Mail Details", "since": since, "until": until, "Sender Domains": top(domains),
-            "Sender IP Addresses": top(ips)}
+            "Sender IP Addresses": top(ips), "DMARC Verification": dmarc_summary(conn, since, until)}
+
+
+#: The DMARC results of incoming mail, as the report shows them.
+DMARC_ROWS = {"Passed": ("PASS",), "Failed": ("FAIL",), "No DMARC record": ("NONE",),
+              "Errors": ("TEMPERROR", "PERMERROR")}
+
+
+def dmarc_summary(conn, since, until) -> dict[str, int]:
+    verdict = Verdicts(conn, since, until)
+    return {row: verdict("dmarc", *verdicts) for row, verdicts in DMARC_ROWS.items()}
 
 
 def _empty_row() -> dict:
