@@ -187,3 +187,30 @@ def test_unusable_signatures_are_results_never_errors():
     huge_l = signed.replace(b"DKIM-Signature: v=1;", b"DKIM-Signature: v=1; l=99999999999999999999;")
     assert [r.result for r in D.verify(huge_l, dns)][0] in ("permerror", "fail")
     assert D.verify(message, dns) == []
+
+
+def test_openssl_rsa_verification_answers_as_dkimpys_own():
+    """scanning.dkim hands dkimpy's RSASSA-PKCS1-v1_5 check to OpenSSL: on valid signatures, broken ones and
+    other keys, both answer the same."""
+    import hashlib
+    import random
+
+    import dkim.crypto
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    from scanning import dkim as ours
+
+    rng = random.Random(3)
+    keys = [rsa.generate_private_key(public_exponent=65537, key_size=bits) for bits in (1024, 2048)]
+    for key in keys:
+        numbers = key.public_key().public_numbers()
+        public = {"publicExponent": numbers.e, "modulus": numbers.n}
+        for name, algorithm in (("sha256", hashes.SHA256()), ("sha1", hashes.SHA1())):
+            data = rng.randbytes(200)
+            signature = key.sign(data, padding.PKCS1v15(), algorithm)
+            broken = bytes([signature[0] ^ 1]) + signature[1:]
+            for sig, payload in ((signature, data), (broken, data), (signature, data + b"x"), (b"\x00" * 5, data)):
+                h = hashlib.new(name, payload)
+                assert ours._rsa_verify(h, sig, public) == dkim.crypto.RSASSA_PKCS1_v1_5_verify(h.copy(), sig,
+                                                                                                public)
