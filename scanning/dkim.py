@@ -48,6 +48,11 @@ class TemporaryDnsError(Exception):
     """The key could not be fetched now (timeout, SERVFAIL): a temperror, not a fail."""
 
 
+class LookupDeferred(Exception):
+    """Raised by a dnsfunc that only answers from a cache: verify() lets it through, for a caller that then
+    verifies again where DNS may wait."""
+
+
 def generate(kind: str, bits: int = 2048) -> str:
     """A new private key in dkimpy's form: PEM (PKCS#8) for RSA, the base64 32-byte seed for ed25519."""
     if kind == "ed25519":
@@ -166,6 +171,8 @@ def verify(message: bytes, dnsfunc, max_signatures: int = 5, min_key_bits: int =
 
         try:
             ok = d.verify(idx=i, dnsfunc=lookup)
+        except LookupDeferred:
+            raise
         except TemporaryDnsError as e:
             out.append(SignatureResult("temperror", **base, reason=str(e) or "key lookup failed"))
             continue

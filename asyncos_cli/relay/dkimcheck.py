@@ -32,17 +32,32 @@ class Verified:
 
 
 async def verify(config: Config, data: bytes) -> Verified:
-    """In a thread (a scanning worker process was tried: its hand-off cost more than the verification)."""
+    """On the loop when every key is cached (0.3 ms of CPU either way, and no GIL hand-offs), else in a thread (a
+    scanning worker process was tried: its hand-off cost more than the verification)."""
     profile = config.domainkeys.verification_profile()
     if not _signed(data):  # most mail: nothing to verify, no thread
         return Verified((), "none", None)
-    results = tuple(await asyncio.to_thread(dkim.verify, data, lookup_for_dns(config.dns),
-                                            profile.max_signatures, profile.min_key_bits))
+    lookup = lookup_for_dns(config.dns)
+    try:  # the keys are usually in the cache: verified here, without handing the GIL back and forth
+        results = tuple(dkim.verify(data, _cached_only(lookup), profile.max_signatures, profile.min_key_bits))
+    except dkim.LookupDeferred:  # a key not in the cache: verified in a thread, where DNS may wait
+        results = tuple(await asyncio.to_thread(dkim.verify, data, lookup, profile.max_signatures,
+                                                profile.min_key_bits))
     found = {r.result for r in results}
     summary = next((s for s in ("pass", "temperror", "fail", "permerror") if s in found), "none")
     action = profile.temperror if summary == "temperror" else profile.fail if summary in ("fail", "permerror") \
         else "accept"
     return Verified(results, summary, REFUSALS.get(action))
+
+
+def _cached_only(lookup):
+    def cached(name: str) -> bytes:
+        try:
+            return lookup.cached(name)
+        except KeyError:
+            raise dkim.LookupDeferred(name) from None
+
+    return cached
 
 
 def _signed(data: bytes) -> bool:
