@@ -134,10 +134,10 @@ def main() -> None:
     print(f"\nThroughput, all six classifiers (five national IDs, payment cards), one core (CPU time), MB of UTF-8 text per second "
           f"(keyword search: {IMPLEMENTATION}):")
     print(f"  mail-like text, no IDs (a date, amount and phone number in 1 line of 4): {rate(mail_text):7.1f}"
-          "   (target >= 50)")
+          "   (target >= 100)")
     print(f"  digit-heavy text, no IDs (a date, amount and phone number in every line): {rate(digit_heavy):7.1f}")
     print(f"  text dense with candidates (a random ID-shaped value in every ~70-byte line): "
-          f"{rate(one_per_line):7.1f}   (target >= 20)")
+          f"{rate(one_per_line):7.1f}   (target >= 25)")
     print(f"  text packed with candidates (five random ID-shaped values in every ~130-byte line): "
           f"{rate(five_per_line):7.1f}")
     print(f"  corpus records (a keyword and an ID, near miss or trap in every ~90-byte line): {rate(busy):7.1f}")

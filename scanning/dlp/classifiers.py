@@ -429,7 +429,8 @@ def _th(ctx: _Context, d, start, end, bare) -> Match | None:
 
 
 def _my(ctx: _Context, d, start, end, bare) -> Match | None:
-    if not my_valid(d) or boring(d) or not ctx.near("my-mykad", start, end):
+    # The keyword first: it is a dictionary and a bisect, where the date check builds a date (same answer).
+    if not ctx.near("my-mykad", start, end) or not my_valid(d) or boring(d):
         return None
     if bare and _clock(d):
         if ctx.near("time", start, end, 40):
@@ -442,7 +443,7 @@ def _my(ctx: _Context, d, start, end, bare) -> Match | None:
 
 
 def _id(ctx: _Context, d, start, end, bare) -> Match | None:
-    if not id_valid(d) or boring(d) or not ctx.near("id-ktp", start, end):
+    if not ctx.near("id-ktp", start, end) or not id_valid(d) or boring(d):
         return None
     if bare and looks_like_card(d):
         return None  # written as a card would be, a Luhn-valid number with a card prefix is a card, even beside "NIK"
@@ -453,7 +454,7 @@ def _id(ctx: _Context, d, start, end, bare) -> Match | None:
 
 
 def _ph(ctx: _Context, d, start, end, bare) -> Match | None:
-    if boring(d) or not ctx.near("ph-umid", start, end):
+    if not ctx.near("ph-umid", start, end) or boring(d):
         return None
     return Match("ph-umid", 80 if bare else 85, start, end, mask(ctx.text[start:end]))
 
