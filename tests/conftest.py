@@ -196,13 +196,19 @@ def daemon(datadir):
     d.stop()
 
 
-@pytest.fixture
-def store(tmp_path):
-    """An initialised store opened in-process (for unit tests of the commit model)."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """An initialised store opened in-process (for unit tests of the commit model), on each backend."""
     from asyncos_cli.config.schema import Config
-    from asyncos_cli.config.store import SQLiteStore
 
-    s = SQLiteStore(tmp_path / "store.db")
+    if request.param == "sqlite":
+        from asyncos_cli.config.store import SQLiteStore
+
+        s = SQLiteStore(tmp_path / "store.db")
+    else:
+        from asyncos_cli.config.postgres import PostgresStore
+
+        s = PostgresStore(request.getfixturevalue("postgres").database())
     s.initialise(Config.default(), "admin", "Initial configuration")
     yield s
     s.close()
@@ -377,3 +383,76 @@ def ietf_mib_dir() -> Path:
             pytest.fail("the IETF MIB modules are missing: run 'make .cache/ietf-mibs/SNMPv2-SMI.mib'")
         pytest.skip("the IETF MIB modules are missing (make .cache/ietf-mibs/SNMPv2-SMI.mib)")
     return d
+
+
+# ---------------------------------------------------------------- PostgreSQL (cluster mode's store)
+
+
+def _pg_bin(name: str) -> str | None:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(found[-1]) if found else shutil.which(name)
+
+
+class Postgres:
+    """Debian's PostgreSQL in a temporary directory, run unprivileged (as 'postgres' when the tests run as root),
+    on a free port of 127.0.0.1, without fsync (a test server). ``database()`` makes a fresh database: its DSN."""
+
+    def __init__(self):
+        initdb, postgres = _pg_bin("initdb"), _pg_bin("postgres")
+        # Outside pytest's private tmp tree: the unprivileged server must reach its folder.
+        folder = Path(tempfile.mkdtemp(prefix="asyncos-pg-"))
+        if initdb is None or postgres is None:
+            require_peer("initdb", "postgres")
+        self.folder, self.port = folder, free_port()
+        as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if as_user:
+            shutil.chown(folder, "postgres", "postgres")
+        data = folder / "data"
+        subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "asyncos", "-E", "UTF8",
+                        "--no-sync"], check=True, capture_output=True, timeout=120)
+        self.proc = subprocess.Popen([*as_user, postgres, "-D", str(data), "-p", str(self.port), "-k", str(folder),
+                                      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                                      "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"postgres exited: {self.proc.stderr.read().decode()[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        self._count = 0
+
+    def dsn(self, dbname: str = "postgres") -> str:
+        return f"host=127.0.0.1 port={self.port} user=asyncos dbname={dbname}"
+
+    def database(self) -> str:
+        import psycopg
+
+        self._count += 1
+        name = f"t{os.getpid()}_{self._count}"
+        deadline = time.time() + 30
+        while True:  # the server accepts connections a moment before it accepts logins
+            try:
+                with psycopg.connect(self.dsn(), autocommit=True) as conn:
+                    conn.execute(f"CREATE DATABASE {name}")
+                return self.dsn(name)
+            except psycopg.OperationalError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    pg = Postgres()
+    yield pg
+    pg.stop()

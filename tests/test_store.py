@@ -7,7 +7,7 @@ import pytest
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import OutboundSection, SystemSection
 from asyncos_cli.config.session import Session
-from asyncos_cli.config.store import CommitConflict, NothingToCommit, SQLiteStore
+from asyncos_cli.config.store import CommitConflict, NothingToCommit
 
 
 def test_commit_creates_a_version_with_user_time_and_comment(store):
@@ -23,7 +23,7 @@ def test_commit_creates_a_version_with_user_time_and_comment(store):
 
 
 def test_second_session_committing_the_same_section_is_refused_and_keeps_its_changes(store, tmp_path):
-    other = SQLiteStore(store.path)  # a second process would open its own connection
+    other = store.reopen()  # a second process would open its own connection
     a, b = Session(store, "alice"), Session(other, "bob")
     a.stage(SystemSection(hostname="a.example.com"))
     b.stage(SystemSection(hostname="b.example.com"))
@@ -44,7 +44,7 @@ def test_second_session_committing_the_same_section_is_refused_and_keeps_its_cha
 
 
 def test_sessions_changing_different_sections_both_commit(store):
-    other = SQLiteStore(store.path)
+    other = store.reopen()
     a, b = Session(store, "alice"), Session(other, "bob")
     a.stage(SystemSection(hostname="a.example.com"))
     b.stage(OutboundSection(timeout_seconds=25))
@@ -85,3 +85,36 @@ def test_checkpoint_restore_drops_a_half_made_change(store):
 def test_unknown_version(store):
     with pytest.raises(ConfigError):
         store.snapshot(99)
+
+
+def test_concurrent_commits_from_many_connections_serialize_without_gaps_or_losses(store):
+    """Eight connections (as eight processes or machines would hold) commit at once: each commit either lands as
+    the next version or is refused as a conflict; nothing is lost, numbers have no gaps."""
+    import threading
+
+    from asyncos_cli.config.schema import NtpSection
+
+    stores = [store.reopen() for _ in range(8)]
+    outcomes: list[str] = []
+
+    def commit(i: int) -> None:
+        s = Session(stores[i], f"user{i}")
+        s.stage(NtpSection(servers=(f"ntp{i}.example.com",)))
+        try:
+            s.commit(f"ntp {i}")
+            outcomes.append("ok")
+        except CommitConflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=commit, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [v.id for v in store.versions()]
+    assert ids == list(range(1, len(ids) + 1))  # consecutive
+    assert outcomes.count("ok") == len(ids) - 1 >= 1  # every success is a version
+    last = store.snapshot().config.ntp.servers
+    assert last == (f"ntp{int(store.versions()[-1].comment.split()[1])}.example.com",)
+    for s in stores:
+        s.close()

@@ -1,8 +1,8 @@
 """Versioned configuration store.
 
 ``ConfigStore`` is the interface every engine and the shell use; the
-embedded backend is SQLite in WAL mode. A later cluster backend
-(PostgreSQL with LISTEN/NOTIFY) implements the same interface.
+embedded backend is SQLite in WAL mode; config.postgres is the PostgreSQL
+backend for cluster mode (the same tables, the same commit model).
 
 Every commit is one SQLite transaction that writes a new version row and the
 full set of its sections, so a process killed at any point leaves the old
@@ -69,6 +69,10 @@ class StoreNotInitialised(ConfigError):
 
 class ConfigStore(abc.ABC):
     @abc.abstractmethod
+    def reopen(self) -> "ConfigStore":
+        """Another connection to the same store (as another process would have)."""
+
+    @abc.abstractmethod
     def head_id(self) -> int:
         """The newest version's number (0 before initialisation)."""
 
@@ -94,6 +98,43 @@ class ConfigStore(abc.ABC):
     @abc.abstractmethod
     def initialise(self, config: Config, user: str, comment: str) -> VersionInfo:
         """Write version 1; refuses when the store has versions."""
+
+
+def decode_snapshot(info: VersionInfo, rows) -> Snapshot:
+    """A version's (name, body, changed_in) rows as a Snapshot: what every backend stores, read the same way."""
+    sections, changed_in, raw = {}, {}, {}
+    for name, body, changed in rows:
+        cls = SECTION_BY_NAME.get(name)
+        try:
+            raw[name] = json.loads(body)
+            if cls is None:
+                continue  # a section a newer release wrote; this one ignores it
+            sections[name] = from_data(cls, raw[name], name)
+        except (ConfigError, ValueError) as e:
+            raise ConfigError(f"stored version {info.id} holds an unreadable section: {e}") from None
+        changed_in[name] = changed
+    for cls in SECTIONS:
+        if cls.name not in sections:
+            sections[cls.name] = cls.first_appearance(raw)  # a section this release added
+            changed_in[cls.name] = 0
+    return Snapshot(info, Config(sections), changed_in)
+
+
+def changed_bodies(current: Mapping[str, tuple[str, int]], changes: Mapping[str, Section],
+                   bases: Mapping[str, int], version_of) -> dict[str, str]:
+    """The sections a commit writes, as stored text; CommitConflict when one changed since its base (``version_of``
+    names the version that changed it), NothingToCommit when nothing differs. Inside the backend's transaction."""
+    bodies = {}
+    for name, section in changes.items():
+        body = json.dumps(to_data(section), sort_keys=True, separators=(",", ":"))
+        stored_body, stored_changed = current.get(name, (None, 0))
+        if stored_changed != bases.get(name, 0):
+            raise CommitConflict(name, version_of(stored_changed))
+        if body != stored_body:
+            bodies[name] = body
+    if not bodies:
+        raise NothingToCommit()
+    return bodies
 
 
 _SCHEMA = """
@@ -139,6 +180,9 @@ class SQLiteStore(ConfigStore):
     def close(self) -> None:
         self._conn.close()
 
+    def reopen(self) -> "SQLiteStore":
+        return SQLiteStore(self.path)
+
     def migrate(self, keyring_factory) -> None:
         """Bring every stored version up to this release's way of keeping settings (once)."""
         from . import migrations
@@ -173,22 +217,7 @@ class SQLiteStore(ConfigStore):
             ).fetchall()
         finally:
             self._conn.execute("COMMIT")
-        sections, changed_in, raw = {}, {}, {}
-        for name, body, changed in rows:
-            cls = SECTION_BY_NAME.get(name)
-            try:
-                raw[name] = json.loads(body)
-                if cls is None:
-                    continue  # a section a newer release wrote; this one ignores it
-                sections[name] = from_data(cls, raw[name], name)
-            except (ConfigError, ValueError) as e:
-                raise ConfigError(f"stored version {vid} holds an unreadable section: {e}") from None
-            changed_in[name] = changed
-        for cls in SECTIONS:
-            if cls.name not in sections:
-                sections[cls.name] = cls.first_appearance(raw)  # a section this release added
-                changed_in[cls.name] = 0
-        return Snapshot(info, Config(sections), changed_in)
+        return decode_snapshot(info, rows)
 
     def commit(self, changes, bases, user, comment, rollback=True) -> VersionInfo:
         conn = self._conn
@@ -201,16 +230,7 @@ class SQLiteStore(ConfigStore):
                     "SELECT name, body, changed_in FROM config_sections WHERE version = ?", (head,)
                 )
             }
-            bodies = {}
-            for name, section in changes.items():
-                body = json.dumps(to_data(section), sort_keys=True, separators=(",", ":"))
-                stored_body, stored_changed = current.get(name, (None, 0))
-                if stored_changed != bases.get(name, 0):
-                    raise CommitConflict(name, self._version(stored_changed))
-                if body != stored_body:
-                    bodies[name] = body
-            if not bodies:
-                raise NothingToCommit()
+            bodies = changed_bodies(current, changes, bases, self._version)
             now = time.time()
             cur = conn.execute(
                 "INSERT INTO config_versions (created, user, comment, rollback) VALUES (?, ?, ?, ?)",
