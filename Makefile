@@ -2,13 +2,16 @@
 # make stop  - stop the gateway
 # make test  - set up .venv with the test extras, install the test peers (as root with apt), run pytest
 # make bench-peers - also install what the benchmarks compare against (Rspamd); benchmarks: bench/*.py
+# make wheel      - dist/asyncos_cli-*.whl: the gateway with its man pages, MIB, systemd units and cloud-init example
+# make wheelhouse - dist/wheelhouse: that wheel and every wheel it needs (what the container image installs)
+# make image      - the OCI image from packaging/container/Containerfile (podman, else docker)
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 export ASYNCOS_DATA ?= $(CURDIR)/var
 
-.PHONY: run stop test peers bench-peers bench clean
+.PHONY: run stop test peers bench-peers bench clean wheel wheelhouse image
 
 PEERS ?= tests/peers.txt
 
@@ -64,5 +67,17 @@ test: $(VENV)/.installed-test peers $(IETF_MIBS)/SNMPv2-SMI.mib
 bench: $(VENV)/.installed
 	$(BIN)/python bench/cli_startup.py
 
+wheel: | $(BIN)/python
+	rm -f dist/asyncos_cli-*.whl
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .
+
+wheelhouse: wheel
+	rm -rf dist/wheelhouse
+	$(BIN)/pip wheel --quiet --wheel-dir dist/wheelhouse dist/asyncos_cli-*.whl
+
+IMAGE_TOOL ?= $(shell command -v podman || command -v docker)
+image: wheelhouse
+	$(IMAGE_TOOL) build -f packaging/container/Containerfile -t asyncos-cli:$$($(BIN)/python -c 'import asyncos_cli; print(asyncos_cli.__version__)') .
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .cache

@@ -102,7 +102,7 @@ class Daemon:
         from .services.engines.service import EngineService
         from .services.licensing import features
         from .services.logingate import LoginGate
-        from .services.logs import LogService
+        from .services.logs import LogService, journal_requested
         from .services.maturity import SenderMaturity, SQLiteFirstSeen
         from .services.outbound import ca_bundle
         from .services.tracking import TrackingService
@@ -110,7 +110,7 @@ class Daemon:
         d, config, bus, current = self.datadir, self.snapshot.config, self.bus, self.current
         timezone.apply(config.system.timezone)  # before the first log line
         serial = self.state.get("serial", "")
-        logs = LogService(d.logs, config.logs, serial)
+        logs = LogService(d.logs, config.logs, serial, echo=journal_requested())
         bus.subscribe(Event, log_subscriber(logs))
         tracking = TrackingService(connect(d.database))
         tracking.attach(bus)

@@ -16,7 +16,7 @@ from asyncos_cli.config.state import StateStore
 from asyncos_cli.config.store import SQLiteStore
 from asyncos_cli.events import Event, EventBus, log_subscriber
 from asyncos_cli.services.logingate import LoginGate
-from asyncos_cli.services.logs import LogService
+from asyncos_cli.services.logs import LogService, journal_requested
 
 from . import timezone
 
@@ -32,7 +32,7 @@ class AccessPoint:
         timezone.apply(self.snapshot.config.system.timezone)
         self.accounts = Accounts(datadir.database)
         self.serial = StateStore(datadir.database).get("serial", "")
-        self.logs = LogService(datadir.logs, self.snapshot.config.logs, self.serial)
+        self.logs = LogService(datadir.logs, self.snapshot.config.logs, self.serial, echo=journal_requested())
         self.bus = EventBus()
         self.bus.subscribe(Event, log_subscriber(self.logs))
         self.throttle = LoginThrottle(datadir.database)

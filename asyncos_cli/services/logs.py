@@ -271,12 +271,47 @@ class SyslogPush:
             self._sock = None
 
 
+class JournalEcho:
+    """A subscription's lines also on standard error, for a service manager's journal (systemd reads the
+    ``<N>`` prefix as the line's priority): ``<6>mail_logs: Info: message``. Turned on by
+    ``ASYNCOS_LOG_STDERR=1`` (the packaged unit sets it); the files stay the record."""
+
+    def __init__(self, sub: LogSubscription):
+        self.sub = sub
+
+    def accepts(self, level: str) -> bool:
+        return _RANK.get(level, 0) <= _RANK[self.sub.level]
+
+    def write(self, level: str, message: str, now: float | None = None) -> None:
+        if not self.accepts(level):
+            return
+        body = message if self.sub.log_type == "consolidated" else f"{LINE_LEVEL.get(level, level)}: {message}"
+        line = f"<{_SEVERITY.get(level, 6)}>{self.sub.name}: {body}\n".encode("utf-8", "replace")
+        try:
+            os.write(2, line)
+        except OSError:
+            pass  # a closed journal stream must not stop the mail
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def journal_requested() -> bool:
+    """``ASYNCOS_LOG_STDERR=1``: the daemon and its service processes echo their lines (an operator's own shell
+    never does: its standard error is a terminal)."""
+    return os.environ.get("ASYNCOS_LOG_STDERR", "") in ("1", "yes", "true")
+
+
 class LogService:
     """Every configured subscription, addressed by log type."""
 
-    def __init__(self, root: Path, section: LogsSection, serial: str = ""):
+    def __init__(self, root: Path, section: LogsSection, serial: str = "", echo: bool = False):
         self.root = root
         self.serial = serial
+        self.echo = echo
         self._files: dict[str, list[LogFile]] = {}
         self.configure(section)
 
@@ -286,6 +321,8 @@ class LogService:
         for sub in section.subscriptions:
             sink = SyslogPush(sub) if sub.retrieval == "syslog" else LogFile(self.root / sub.name, sub, self.serial)
             files.setdefault(sub.log_type, []).append(sink)
+            if self.echo and sub.retrieval != "syslog":
+                files[sub.log_type].append(JournalEcho(sub))
         self._files = files
         for f in old:
             f.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -17,8 +18,14 @@ WIDTH = 78
 
 
 def man_dir() -> Path:
+    """ASYNCOS_MAN, else the checkout's man/ beside the package, else where the wheel put them (PREFIX/share/man)."""
     env = os.environ.get("ASYNCOS_MAN")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "man"
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parents[2] / "man"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "man" / "man1"
 
 
 def man_path(name: str) -> Path:
