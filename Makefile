@@ -75,9 +75,12 @@ wheelhouse: wheel
 	rm -rf dist/wheelhouse
 	$(BIN)/pip wheel --quiet --wheel-dir dist/wheelhouse dist/asyncos_cli-*.whl
 
+# With podman, --format docker: its default OCI format drops the HEALTHCHECK.
 IMAGE_TOOL ?= $(shell command -v podman || command -v docker)
 image: wheelhouse
-	$(IMAGE_TOOL) build -f packaging/container/Containerfile -t asyncos-cli:$$($(BIN)/python -c 'import asyncos_cli; print(asyncos_cli.__version__)') .
+	@test -n "$(IMAGE_TOOL)" || { echo "make image needs podman or docker"; exit 1; }
+	$(IMAGE_TOOL) build $(if $(findstring podman,$(IMAGE_TOOL)),--format docker) -f packaging/container/Containerfile \
+	    -t asyncos-cli:$$($(BIN)/python -c 'import asyncos_cli; print(asyncos_cli.__version__)') -t asyncos-cli:latest .
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .cache
