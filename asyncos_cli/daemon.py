@@ -18,15 +18,18 @@ import fcntl
 import logging
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 
 from . import __version__
-from .components.base import Component
+from .components.base import Component, Every
+from .config.cluster import Membership, open_store
 from .config.datadir import DataDir
+from .config.fields import ConfigError
 from .config.secrets import Keyring
 from .config.state import StateStore
-from .config.store import Snapshot, SQLiteStore, connect
+from .config.store import Snapshot, connect
 from .control.server import ControlServer
 from .events import Event, EventBus, log_subscriber
 from .events.system import (
@@ -62,6 +65,9 @@ class Daemon:
         self._stop = asyncio.Event()
         self._stop_reason = "stopped"
         self._pid_fd: int | None = None
+        self._listening_stop = threading.Event()
+        #: Why the configuration store cannot be read now (empty when it can): mail goes on meanwhile.
+        self.store_problem = ""
         #: In the order they are configured, ticked and listed in `status`; stopped in reverse.
         self.components: list[Component] = []
 
@@ -90,6 +96,7 @@ class Daemon:
         from .components.certificates import Certificates
         from .components.clock import Clock
         from .components.cloud import Awareness, Clicks, Remediation
+        from .components.cluster import ClusterMember
         from .components.dmarc import DmarcReports
         from .components.mail import Engines, Mail
         from .components.monitoring import Alerts, Monitoring
@@ -138,14 +145,20 @@ class Daemon:
             Clock(bus.emit, config),
             DmarcReports(bus, connect(d.database), current, relay.queue.generate),
         ]
+        if member := Membership.load(d):
+            self.components.append(ClusterMember(member, lambda: self.snapshot, lambda: self.store_problem))
 
     async def run(self) -> None:
         self._lock_pid_file()
-        self.store = SQLiteStore(self.datadir.database)
+        self.store = open_store(self.datadir)
         self.state = StateStore(self.datadir.database)
         self.keyring = Keyring(self.datadir.key_file)
         self.store.migrate(lambda: self.keyring)
         self.snapshot: Snapshot = self.store.snapshot()
+        # A store that announces commits is polled only as a fallback (a lost notification connection).
+        self._committed = threading.Event()
+        self._poll_store = Every(2.0 if self.store.remote else 0.0)
+        self.store.listen(self._committed.set, self._listening_stop)
         await self._build()
 
         self.control = ControlServer(self.datadir.control_socket)
@@ -170,10 +183,14 @@ class Daemon:
                 try:
                     await asyncio.wait_for(self._stop.wait(), self.poll_seconds)
                 except asyncio.TimeoutError:
-                    self.reload()
-                    await self._tick(time.monotonic())
+                    now = time.monotonic()
+                    if self._committed.is_set() or self._poll_store.due(now):
+                        self._committed.clear()
+                        await self._follow_store()
+                    await self._tick(now)
         finally:
             self.bus.emit(DaemonStopping(os.getpid(), self._stop_reason))
+            self._listening_stop.set()
             await self.control.stop()
             for component in reversed(self.components):
                 try:
@@ -203,12 +220,40 @@ class Daemon:
 
     def reload(self) -> dict:
         """Apply the newest committed version if it is not the one in effect."""
+        try:
+            head, snap = self._fetch_newer()
+        except ConfigError as e:
+            return self._store_lost(e)
+        return self._apply(head, snap)
+
+    async def _follow_store(self) -> None:
+        """reload() for the loop: a store across the network is read in a thread, so that an unreachable
+        server never holds up the mail the loop carries."""
+        try:
+            head, snap = (await asyncio.to_thread(self._fetch_newer)) if self.store.remote else self._fetch_newer()
+        except ConfigError as e:
+            self._store_lost(e)
+            return
+        self._apply(head, snap)
+
+    def _fetch_newer(self) -> tuple[int, Snapshot | None]:
         head = self.store.head_id()
+        if self.store_problem:
+            log.warning("the configuration store is reachable again")
+            self.store_problem = ""
+        return head, (self.store.snapshot(head) if head != self.snapshot.version.id else None)
+
+    def _store_lost(self, e: Exception) -> dict:
+        if not self.store_problem:
+            log.error("%s", e)
+        self.store_problem = str(e)
+        return {"version": self.snapshot.version.id, "changed": False, "error": str(e)}
+
+    def _apply(self, head: int, snap: Snapshot | None) -> dict:
         current = self.snapshot.version.id
-        if head == current:
+        if snap is None or head == current:
             return {"version": current, "changed": False}
         try:
-            snap = self.store.snapshot(head)
             old = self.snapshot.config
             changed = tuple(n for n in snap.config if snap.config[n] != old[n])
             timezone.apply(snap.config.system.timezone)
@@ -243,10 +288,12 @@ class Daemon:
             "config_comment": v.comment,
             "reloads": self.counters.reloads,
             "reload_failures": self.counters.reload_failures,
+            "store_problem": self.store_problem,
             "events": self.bus.emitted,
             "control_requests": self.control.requests,
             "components": [
-                ["Configuration reload", f"on; version {v.id} in effect"],
+                ["Configuration reload", f"on; version {v.id} in effect" + (
+                    f"; store unreachable: {self.store_problem}" if self.store_problem else "")],
                 ["Control channel", f"on; {self.datadir.control_socket}"],
             ],
         }

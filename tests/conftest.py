@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -410,10 +411,15 @@ class Postgres:
         data = folder / "data"
         subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "asyncos", "-E", "UTF8",
                         "--no-sync"], check=True, capture_output=True, timeout=120)
-        self.proc = subprocess.Popen([*as_user, postgres, "-D", str(data), "-p", str(self.port), "-k", str(folder),
-                                      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                                      "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._argv = [*as_user, postgres, "-D", str(data), "-p", str(self.port), "-k", str(folder),
+                      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                      "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        self.start()
+        self._count = 0
+
+    def start(self) -> None:
+        """(Again after pause(): the same data and port.)"""
+        self.proc = subprocess.Popen(self._argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -423,7 +429,13 @@ class Postgres:
                 break
             except OSError:
                 time.sleep(0.1)
-        self._count = 0
+
+    def pause(self) -> None:
+        """The server stops (fast shutdown: clients are disconnected); start() brings it back."""
+        # To the server itself (runuser does not pass SIGINT on): its PID heads postmaster.pid.
+        postmaster = int((self.folder / "data/postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGINT)
+        self.proc.wait(30)
 
     def dsn(self, dbname: str = "postgres") -> str:
         return f"host=127.0.0.1 port={self.port} user=asyncos dbname={dbname}"

@@ -9,8 +9,11 @@ after a refused commit).
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 
+from .cluster import MACHINE_SECTIONS
 from .fields import ConfigError
 from .schema import Config
 from .store import (
@@ -20,6 +23,7 @@ from .store import (
     VersionInfo,
     changed_bodies,
     decode_snapshot,
+    section_body,
 )
 
 _SCHEMA = """
@@ -40,63 +44,156 @@ CREATE TABLE IF NOT EXISTS config_sections (
 """
 #: pg_advisory_xact_lock key for creating the tables (two machines joining at once must not race).
 _SCHEMA_LOCK = 0x61737963
+#: The NOTIFY channel a commit announces its version on.
+_CHANNEL = "asyncos_config"
+
+
+class StoreUnreachable(ConfigError):
+    pass
+
+
+@contextlib.contextmanager
+def _reachable():
+    """psycopg's connection errors as the shell's sentence (mail keeps flowing on the version in effect)."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.OperationalError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise StoreUnreachable(f"the cluster's configuration store is unreachable ({first}); the configuration "
+                               "in effect stays, and commits wait until the store is back") from None
 
 
 class PostgresStore(ConfigStore):
-    def __init__(self, dsn: str):
+    """``machine``: the cluster machine this store serves; its MACHINE_SECTIONS are its own (stored as
+    ``machine/NAME/SECTION`` rows beside the cluster's sections, read over them and written there)."""
+
+    remote = True
+
+    def __init__(self, dsn: str, machine: str | None = None):
+        self.dsn = dsn
+        self.machine = machine
+        self._conn = None
+        with self._connected() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            conn.execute(_SCHEMA)
+
+    @contextlib.contextmanager
+    def _connected(self):
+        """The connection, made again after the server restarted (the first query after it fails, the next
+        reconnects)."""
         import psycopg
 
-        self.dsn = dsn
-        self._conn = psycopg.connect(dsn, autocommit=True)
-        with self._conn.transaction():
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            self._conn.execute(_SCHEMA)
+        with _reachable():
+            if self._conn is None or self._conn.closed or self._conn.broken:
+                self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
+            yield self._conn
 
     def close(self) -> None:
-        self._conn.close()
+        if self._conn is not None:
+            self._conn.close()
 
     def reopen(self) -> "PostgresStore":
-        return PostgresStore(self.dsn)
+        return PostgresStore(self.dsn, self.machine)
 
     def head_id(self) -> int:
-        return self._conn.execute("SELECT coalesce(max(id), 0) FROM config_versions").fetchone()[0]
+        with self._connected() as conn:
+            return conn.execute("SELECT coalesce(max(id), 0) FROM config_versions").fetchone()[0]
 
     def _version(self, vid: int) -> VersionInfo:
-        row = self._conn.execute('SELECT id, created, "user", comment, rollback FROM config_versions WHERE id = %s',
-                                 (vid,)).fetchone()
+        with self._connected() as conn:
+            row = conn.execute('SELECT id, created, "user", comment, rollback FROM config_versions WHERE id = %s',
+                               (vid,)).fetchone()
         if row is None:
             raise ConfigError(f"there is no configuration version {vid}")
         return VersionInfo(row[0], row[1], row[2], row[3], bool(row[4]))
 
+    def _own(self, name: str) -> str:
+        return f"machine/{self.machine}/{name}" if self.machine and name in MACHINE_SECTIONS else name
+
+    def _view(self, rows) -> dict[str, tuple[str, int]]:
+        """This machine's view of a version's rows: the cluster's sections with its own laid over them."""
+        view = {name: (body, changed) for name, body, changed in rows if not name.startswith("machine/")}
+        if self.machine:
+            prefix = f"machine/{self.machine}/"
+            view.update({name[len(prefix):]: (body, changed) for name, body, changed in rows
+                         if name.startswith(prefix)})
+        return view
+
+    def connection(self):
+        """The store's connection (the cluster's tables live in the same database)."""
+        with self._connected() as conn:
+            return conn
+
+    def adopt(self, history: list[Snapshot]) -> None:
+        """Write another store's versions, oldest first, into this empty one (a cluster's creation)."""
+        with self._connected() as conn, conn.transaction():
+            conn.execute("LOCK TABLE config_versions IN EXCLUSIVE MODE")
+            if self.head_id():
+                raise ConfigError("the cluster's store already holds configuration versions")
+            with conn.cursor() as cur:
+                for snap in history:
+                    v = snap.version
+                    cur.execute('INSERT INTO config_versions (id, created, "user", comment, rollback) '
+                                "VALUES (%s, %s, %s, %s, %s)", (v.id, v.created, v.user, v.comment, v.rollback))
+                    cur.executemany("INSERT INTO config_sections VALUES (%s, %s, %s, %s)",
+                                    [(v.id, self._own(name), section_body(snap.config[name]),
+                                      snap.changed_in.get(name, 0)) for name in snap.config])
+
+    def listen(self, wake, stop) -> None:
+        """Call ``wake()`` (from a thread) after each commit anywhere in the cluster, and once on each
+        (re)connection so that what was committed while the link was down is caught up."""
+        import psycopg
+
+        def run():
+            while not stop.is_set():
+                try:
+                    with psycopg.connect(self.dsn, autocommit=True, connect_timeout=5) as conn:
+                        conn.execute(f"LISTEN {_CHANNEL}")
+                        wake()
+                        while not stop.is_set():
+                            for _ in conn.notifies(timeout=1.0):
+                                wake()
+                except psycopg.Error:
+                    stop.wait(1.0)
+
+        threading.Thread(target=run, name="config-listen", daemon=True).start()
+
     def snapshot(self, version: int | None = None) -> Snapshot:
-        with self._conn.transaction():  # REPEATABLE READ is not needed: a version's rows never change
+        with self._connected() as conn, conn.transaction():  # a version's rows never change once written
             vid = version if version is not None else self.head_id()
             if vid == 0:
                 raise StoreNotInitialised("the configuration store is empty: run 'asyncos-cli init' first")
             info = self._version(vid)
-            rows = self._conn.execute("SELECT name, body, changed_in FROM config_sections WHERE version = %s",
-                                      (vid,)).fetchall()
-        return decode_snapshot(info, rows)
+            rows = conn.execute("SELECT name, body, changed_in FROM config_sections WHERE version = %s",
+                                (vid,)).fetchall()
+        return decode_snapshot(info, [(name, body, changed) for name, (body, changed) in self._view(rows).items()])
 
     def commit(self, changes, bases, user, comment, rollback=True) -> VersionInfo:
-        with self._conn.transaction():
-            self._conn.execute("LOCK TABLE config_versions IN EXCLUSIVE MODE")
+        with self._connected() as conn, conn.transaction():
+            conn.execute("LOCK TABLE config_versions IN EXCLUSIVE MODE")
             head = self.head_id()
-            current = {name: (body, changed) for name, body, changed in self._conn.execute(
+            rows = {name: (body, changed) for name, body, changed in conn.execute(
                 "SELECT name, body, changed_in FROM config_sections WHERE version = %s", (head,))}
-            bodies = changed_bodies(current, changes, bases, self._version)
+            bodies = changed_bodies(self._view((n, b, c) for n, (b, c) in rows.items()), changes, bases,
+                                    self._version)
+            bodies = {self._own(name): body for name, body in bodies.items()}
             now, vid = time.time(), head + 1
-            self._conn.execute('INSERT INTO config_versions (id, created, "user", comment, rollback) '
-                               "VALUES (%s, %s, %s, %s, %s)", (vid, now, user, comment, bool(rollback)))
-            with self._conn.cursor() as cur:
+            conn.execute('INSERT INTO config_versions (id, created, "user", comment, rollback) '
+                         "VALUES (%s, %s, %s, %s, %s)", (vid, now, user, comment, bool(rollback)))
+            with conn.cursor() as cur:
                 cur.executemany("INSERT INTO config_sections VALUES (%s, %s, %s, %s)",
-                                [(vid, name, body, changed) for name, (body, changed) in current.items()
+                                [(vid, name, body, changed) for name, (body, changed) in rows.items()
                                  if name not in bodies] + [(vid, name, body, vid) for name, body in bodies.items()])
+            # Delivered to every listening machine when this transaction commits.
+            conn.execute("SELECT pg_notify(%s, %s)", (_CHANNEL, str(vid)))
         return VersionInfo(vid, now, user, comment, rollback)
 
     def versions(self) -> list[VersionInfo]:
-        return [VersionInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in self._conn.execute(
-            'SELECT id, created, "user", comment, rollback FROM config_versions ORDER BY id')]
+        with self._connected() as conn:
+            return [VersionInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in conn.execute(
+                'SELECT id, created, "user", comment, rollback FROM config_versions ORDER BY id')]
 
     def initialise(self, config: Config, user: str, comment: str) -> VersionInfo:
         if self.head_id():

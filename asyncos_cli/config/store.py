@@ -68,6 +68,9 @@ class StoreNotInitialised(ConfigError):
 
 
 class ConfigStore(abc.ABC):
+    #: True when reads cross a network (and may hang): the daemon then reads it off its event loop.
+    remote = False
+
     @abc.abstractmethod
     def reopen(self) -> "ConfigStore":
         """Another connection to the same store (as another process would have)."""
@@ -99,6 +102,14 @@ class ConfigStore(abc.ABC):
     def initialise(self, config: Config, user: str, comment: str) -> VersionInfo:
         """Write version 1; refuses when the store has versions."""
 
+    def migrate(self, keyring_factory) -> None:
+        """Bring stored versions up to this release's way of keeping settings (a cluster's store is made from
+        an embedded one that was brought up to date first)."""
+
+    def listen(self, wake, stop) -> None:
+        """Call ``wake()`` after commits made elsewhere, until ``stop`` (a threading.Event) is set. The embedded
+        store has no channel for that: its readers poll ``head_id``, which costs nothing there."""
+
 
 def decode_snapshot(info: VersionInfo, rows) -> Snapshot:
     """A version's (name, body, changed_in) rows as a Snapshot: what every backend stores, read the same way."""
@@ -120,13 +131,18 @@ def decode_snapshot(info: VersionInfo, rows) -> Snapshot:
     return Snapshot(info, Config(sections), changed_in)
 
 
+def section_body(section: Section) -> str:
+    """A section as stored: the same text for the same settings, so that unchanged sections compare equal."""
+    return json.dumps(to_data(section), sort_keys=True, separators=(",", ":"))
+
+
 def changed_bodies(current: Mapping[str, tuple[str, int]], changes: Mapping[str, Section],
                    bases: Mapping[str, int], version_of) -> dict[str, str]:
     """The sections a commit writes, as stored text; CommitConflict when one changed since its base (``version_of``
     names the version that changed it), NothingToCommit when nothing differs. Inside the backend's transaction."""
     bodies = {}
     for name, section in changes.items():
-        body = json.dumps(to_data(section), sort_keys=True, separators=(",", ":"))
+        body = section_body(section)
         stored_body, stored_changed = current.get(name, (None, 0))
         if stored_changed != bases.get(name, 0):
             raise CommitConflict(name, version_of(stored_changed))

@@ -10,10 +10,10 @@ from __future__ import annotations
 from asyncos_cli.auth import roles as R
 from asyncos_cli.auth.accounts import Accounts
 from asyncos_cli.auth.throttle import LoginThrottle
+from asyncos_cli.config.cluster import open_store
 from asyncos_cli.config.datadir import DataDir
 from asyncos_cli.config.secrets import Keyring
 from asyncos_cli.config.state import StateStore
-from asyncos_cli.config.store import SQLiteStore
 from asyncos_cli.events import Event, EventBus, log_subscriber
 from asyncos_cli.services.logingate import LoginGate
 from asyncos_cli.services.logs import LogService, journal_requested
@@ -26,7 +26,7 @@ class AccessPoint:
 
     def __init__(self, datadir: DataDir):
         self.datadir = datadir
-        self.store = SQLiteStore(datadir.database)
+        self.store = open_store(datadir)
         self.store.migrate(lambda: Keyring(datadir.key_file))
         self.snapshot = self.store.snapshot()
         timezone.apply(self.snapshot.config.system.timezone)

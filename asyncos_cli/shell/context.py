@@ -52,9 +52,12 @@ class Context:
     @property
     def store(self):
         if self._store is None:
-            from asyncos_cli.config.store import SQLiteStore
+            from asyncos_cli.config.cluster import open_store
 
-            self._store = SQLiteStore(self.datadir.database)
+            try:
+                self._store = open_store(self.datadir)
+            except ConfigError as e:
+                raise CommandError(str(e)) from None
             self._store.migrate(lambda: self.keyring)
         return self._store
 

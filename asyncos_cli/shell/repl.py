@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from asyncos_cli import PRODUCT, __version__
+from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.events.shell import CliInput, CliLogin
 from asyncos_cli.shell.context import Context
 from asyncos_cli.shell.prompter import CommandError
@@ -18,6 +19,17 @@ def hostname(ctx: Context) -> str:
         return ctx.session.snapshot.config.system.hostname
     except CommandError:
         return "asyncos"
+
+
+def prompt_name(ctx: Context) -> str:
+    """The host name, or in a cluster the mode the appliance shows: ``(Cluster NAME)``."""
+    from asyncos_cli.config.cluster import Membership
+
+    try:
+        member = Membership.load(ctx.datadir)
+    except ConfigError:
+        member = None
+    return f"(Cluster {member.cluster})" if member else hostname(ctx)
 
 
 def config_for_completion(ctx: Context):
@@ -93,7 +105,7 @@ def _loop(ctx: Context, shell: Shell, read_command) -> int:
     _lifecycle_banner(ctx)
     _warn_demo_certificate(ctx)
     while True:
-        prompt = f"\n{hostname(ctx)}> "
+        prompt = f"\n{prompt_name(ctx)}> "
         try:
             line = read_command(prompt)
         except KeyboardInterrupt:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 
 from asyncos_cli.auth import roles as R
+from asyncos_cli.config.cluster import open_store
 from asyncos_cli.config.fields import ConfigError, to_data
 from asyncos_cli.config.schema import SECTION_BY_NAME, HashList
 from asyncos_cli.config.session import Session
-from asyncos_cli.config.store import CommitConflict, NothingToCommit, SQLiteStore
+from asyncos_cli.config.store import CommitConflict, NothingToCommit
 from asyncos_cli.control.client import nudge
 from asyncos_cli.events.system import ConfigCommitted
 
@@ -92,7 +93,7 @@ async def _commit(call, section_name: str, change) -> dict:
     user = call.principal.user
 
     def commit(_conn):
-        store = SQLiteStore(call.api.access.datadir.database)
+        store = open_store(call.api.access.datadir)
         try:
             session = Session(store, user)
             current = session.snapshot.changed_in.get(section_name, 0)

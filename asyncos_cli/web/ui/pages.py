@@ -295,7 +295,7 @@ class Pages:
     # ------------------------------------------------------------ URL lists: a change that waits for Commit
 
     def _user_session(self, user: str) -> Session:
-        return self.sessions.changes_of(user, self.api.access.datadir.database)
+        return self.sessions.changes_of(user, self.api.access.datadir)
 
     def _drop_pending(self, user: str) -> None:
         self.sessions.drop_changes(user)

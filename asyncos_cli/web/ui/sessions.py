@@ -8,8 +8,8 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+from asyncos_cli.config.cluster import open_store
 from asyncos_cli.config.session import Session
-from asyncos_cli.config.store import SQLiteStore
 
 COOKIE = "asyncos_session"
 
@@ -55,11 +55,11 @@ class UiSessions:
         """The session as logs name it: never the cookie itself, and one word (hex) as log parsers expect."""
         return hashlib.sha256(s.id.encode()).hexdigest()[:12]
 
-    def changes_of(self, user: str, database) -> Session:
+    def changes_of(self, user: str, datadir) -> Session:
         """The user's pending changes, opened on their first change (a store connection of their own)."""
         session = self.pending.get(user)
         if session is None:
-            session = self.pending[user] = Session(SQLiteStore(database), user)
+            session = self.pending[user] = Session(open_store(datadir), user)
         return session
 
     def drop_changes(self, user: str) -> None:

@@ -1,0 +1,153 @@
+"""Cluster mode: which store a data directory uses, and the cluster's own tables in PostgreSQL.
+
+A data directory is in a cluster when ``cluster.json`` names the cluster, this machine and the store's URL; every
+reader of the configuration then opens the PostgreSQL store, seeing the cluster's sections with this machine's own
+(``MACHINE_SECTIONS``: host name, interfaces) laid over them. Without it the embedded SQLite store is used, as
+before. Mail queues, quarantines, logs and tracking stay in the data directory: mail on disk is never shared.
+
+The cluster key (the key that seals secrets in the configuration) is kept in the store wrapped with a key derived
+from the cluster passphrase (scrypt): a machine that joins gives the passphrase and needs nothing copied by hand,
+and a copy of the database alone opens no secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import time
+from dataclasses import asdict, dataclass
+
+from .datadir import DataDir, write_private
+from .fields import ConfigError
+
+#: Sections each machine keeps for itself (the appliance's machine-level settings).
+MACHINE_SECTIONS = ("system", "interfaces")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cluster_info (
+    name TEXT PRIMARY KEY,
+    created DOUBLE PRECISION NOT NULL,
+    salt TEXT NOT NULL,
+    wrapped_key TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cluster_machines (
+    name TEXT PRIMARY KEY,
+    hostname TEXT NOT NULL,
+    joined DOUBLE PRECISION NOT NULL,
+    last_seen DOUBLE PRECISION NOT NULL DEFAULT 0,
+    applied_version BIGINT NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'joined'
+);
+"""
+
+#: A machine not heard from for this long is listed as down.
+DOWN_AFTER_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Membership:
+    cluster: str
+    machine: str
+    store: str
+
+    @staticmethod
+    def path(datadir: DataDir):
+        return datadir.root / "cluster.json"
+
+    @classmethod
+    def load(cls, datadir: DataDir) -> "Membership | None":
+        try:
+            data = json.loads(cls.path(datadir).read_text())
+            return cls(str(data["cluster"]), str(data["machine"]), str(data["store"]))
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError) as e:
+            raise ConfigError(f"{cls.path(datadir)} is unreadable ({e}): fix it or remove it to leave the "
+                              "cluster") from None
+
+    def save(self, datadir: DataDir) -> None:
+        write_private(self.path(datadir), json.dumps(asdict(self), indent=1).encode())
+
+
+def open_store(datadir: DataDir):
+    """The configuration store this data directory uses: its cluster's PostgreSQL, or the embedded SQLite."""
+    member = Membership.load(datadir)
+    if member is None:
+        from .store import SQLiteStore
+
+        return SQLiteStore(datadir.database)
+    from .postgres import PostgresStore
+
+    return PostgresStore(member.store, machine=member.machine)
+
+
+def default_machine_name() -> str:
+    return socket.gethostname().split(".")[0] or "machine"
+
+
+def _wrapping_key(passphrase: str, salt: bytes) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    return base64.urlsafe_b64encode(Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(passphrase.encode()))
+
+
+def wrap_key(key: bytes, passphrase: str) -> tuple[str, str]:
+    from cryptography.fernet import Fernet
+
+    salt = os.urandom(16)
+    return base64.b64encode(salt).decode(), Fernet(_wrapping_key(passphrase, salt)).encrypt(key).decode()
+
+
+def unwrap_key(salt: str, wrapped: str, passphrase: str) -> bytes:
+    from cryptography.fernet import Fernet, InvalidToken
+
+    try:
+        return Fernet(_wrapping_key(passphrase, base64.b64decode(salt))).decrypt(wrapped.encode())
+    except (InvalidToken, ValueError):
+        raise ConfigError("the cluster passphrase is wrong") from None
+
+
+class ClusterTables:
+    """The cluster's name, wrapped key and machines, in the same database as its configuration."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (0x61737964,))
+            conn.execute(_SCHEMA)
+
+    def info(self) -> tuple[str, str, str] | None:
+        return self.conn.execute("SELECT name, salt, wrapped_key FROM cluster_info").fetchone()
+
+    def create(self, name: str, key: bytes, passphrase: str) -> None:
+        salt, wrapped = wrap_key(key, passphrase)
+        self.conn.execute("INSERT INTO cluster_info VALUES (%s, %s, %s, %s)", (name, time.time(), salt, wrapped))
+
+    def add_machine(self, machine: str, hostname: str) -> None:
+        with self.conn.transaction():
+            if self.conn.execute("SELECT 1 FROM cluster_machines WHERE name = %s", (machine,)).fetchone():
+                raise ConfigError(f"a machine named {machine!r} is already in the cluster: join with "
+                                  "--machine=NAME, or remove the old one first (clusterconfig removemachine)")
+            self.conn.execute("INSERT INTO cluster_machines (name, hostname, joined) VALUES (%s, %s, %s)",
+                              (machine, hostname, time.time()))
+
+    def remove_machine(self, machine: str) -> bool:
+        with self.conn.transaction():
+            gone = self.conn.execute("DELETE FROM cluster_machines WHERE name = %s", (machine,)).rowcount
+            # Its own sections go with it, in every version (they are only ever read by it).
+            self.conn.execute("DELETE FROM config_sections WHERE name LIKE %s", (f"machine/{machine}/%",))
+        return bool(gone)
+
+    def heartbeat(self, machine: str, hostname: str, applied_version: int, status: str) -> None:
+        self.conn.execute("UPDATE cluster_machines SET last_seen = %s, applied_version = %s, hostname = %s, "
+                          "status = %s WHERE name = %s", (time.time(), applied_version, hostname, status, machine))
+
+    def machines(self) -> list[dict]:
+        now = time.time()
+        rows = self.conn.execute("SELECT name, hostname, joined, last_seen, applied_version, status "
+                                 "FROM cluster_machines ORDER BY name").fetchall()
+        return [{"name": r[0], "hostname": r[1], "joined": r[2], "last_seen": r[3], "applied_version": r[4],
+                 "state": (r[5] if now - r[3] <= DOWN_AFTER_SECONDS else "down") if r[3] else "not started"}
+                for r in rows]

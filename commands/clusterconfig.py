@@ -1,0 +1,263 @@
+"""clusterconfig: create a cluster on PostgreSQL, join it, leave it, list its machines.
+
+A cluster shares one configuration (the cluster's sections), and each machine keeps its own host name and
+interfaces; mail queues, quarantines, logs and tracking stay on each machine.
+"""
+
+from __future__ import annotations
+
+import time
+
+from asyncos_cli.auth import roles as R
+from asyncos_cli.config.fields import ConfigError
+from asyncos_cli.shell.grammar import Grammar
+from asyncos_cli.shell.prompter import CommandError, UsageError
+from asyncos_cli.shell.registry import command
+
+GRAMMAR = Grammar("clusterconfig", """
+create NAME --store=URL [--machine=NAME] [--cluster-passphrase-file=FILE]
+join --store=URL [--machine=NAME] [--cluster-passphrase-file=FILE]
+leave
+list
+removemachine NAME
+""")
+
+CHOICES = ("No, configure as standalone.", "Create a new cluster.", "Join an existing cluster.")
+
+
+@command("clusterconfig", "Configure a cluster of machines sharing one configuration (PostgreSQL).",
+         roles=R.ADMIN_ONLY, grammar=GRAMMAR)
+def run(ctx, args):
+    from asyncos_cli.config.cluster import Membership
+
+    member = Membership.load(ctx.datadir)
+    sub, rest = args.split()
+    if sub is None:
+        args.expect_done("clusterconfig")
+        return _menu(ctx, member)
+    if sub == "create" and len(rest) == 1:
+        return _create(ctx, args, member, rest[0])
+    if sub == "join" and not rest:
+        return _join(ctx, args, member)
+    args.expect_done("clusterconfig")
+    if sub in ("list", "print") and not rest:
+        return _list(ctx, _member(member))
+    if sub == "leave" and not rest:
+        return _leave(ctx, _member(member))
+    if sub == "removemachine" and len(rest) == 1:
+        return _remove(ctx, _member(member), rest[0])
+    raise UsageError()
+
+
+def _member(member):
+    if member is None:
+        raise CommandError("This machine is not in a cluster (clusterconfig create NAME --store=URL, or join).")
+    return member
+
+
+def _menu(ctx, member) -> None:
+    if member is not None:
+        _list(ctx, member)
+        op = ctx.prompter.menu([("LIST", "List the machines of the cluster."),
+                                ("REMOVEMACHINE", "Remove a machine from the cluster."),
+                                ("LEAVE", "Take this machine out of the cluster.")])
+        if op == "LIST":
+            return _list(ctx, member)
+        if op == "REMOVEMACHINE":
+            return _remove(ctx, member, ctx.prompter.ask("Enter the name of the machine to remove."))
+        if op == "LEAVE":
+            return _leave(ctx, member)
+        return None
+    choice = ctx.prompter.choose("Do you want to join or create a cluster?", CHOICES, default=0)
+    if choice == 0:
+        return None
+    store = ctx.prompter.ask("Enter the cluster's store (a PostgreSQL URL, e.g. "
+                             "postgresql://asyncos@db.example.com/asyncos).")
+    machine = ctx.prompter.ask("Enter the name of this machine in the cluster.", default=_default_machine(ctx))
+    if choice == 1:
+        name = ctx.prompter.ask("Enter the name of the new cluster.")
+        return _do_create(ctx, name, store, machine, _new_passphrase(ctx))
+    return _do_join(ctx, store, machine, ctx.prompter.secret("Enter the cluster passphrase:"))
+
+
+def _default_machine(ctx) -> str:
+    return ctx.config.system.hostname.split(".")[0]
+
+
+def _cluster_passphrase(ctx, args, new: bool) -> str:
+    passphrase = args.secret("cluster-passphrase", ctx)
+    if passphrase is not None:
+        if new and len(passphrase) < 12:
+            raise CommandError("The cluster passphrase must be at least 12 characters long.")
+        return passphrase
+    if ctx.batch:
+        raise CommandError("clusterconfig needs the cluster passphrase: --cluster-passphrase-file=FILE "
+                           "(or - for standard input); on a terminal it is asked for")
+    return _new_passphrase(ctx) if new else ctx.prompter.secret("Enter the cluster passphrase:")
+
+
+def _new_passphrase(ctx) -> str:
+    ctx.say("Machines give the cluster passphrase to join (it opens the cluster's key to its secrets).")
+    return ctx.prompter.secret("Enter the cluster passphrase:", confirm="Please enter it again:",
+                               validate=lambda p: "At least 12 characters." if len(p) < 12 else None)
+
+
+def _create(ctx, args, member, name: str) -> None:
+    store, machine = args.take_option("store"), args.take_option("machine")
+    if not store:
+        raise CommandError("clusterconfig create needs --store=URL (the cluster's PostgreSQL)")
+    passphrase = _cluster_passphrase(ctx, args, new=True)
+    args.expect_done("clusterconfig")
+    if member is not None:
+        raise CommandError(f"This machine is already in the cluster {member.cluster}.")
+    _do_create(ctx, name, str(store), str(machine or _default_machine(ctx)), passphrase)
+
+
+def _join(ctx, args, member) -> None:
+    store, machine = args.take_option("store"), args.take_option("machine")
+    if not store:
+        raise CommandError("clusterconfig join needs --store=URL (the cluster's PostgreSQL)")
+    passphrase = _cluster_passphrase(ctx, args, new=False)
+    args.expect_done("clusterconfig")
+    if member is not None:
+        raise CommandError(f"This machine is already in the cluster {member.cluster}.")
+    _do_join(ctx, str(store), str(machine or _default_machine(ctx)), passphrase)
+
+
+def _no_pending(ctx) -> None:
+    if ctx.session.has_pending:
+        raise CommandError("There are uncommitted changes: commit or clear them first.")
+
+
+def _open(store: str, machine: str):
+    from asyncos_cli.config.cluster import ClusterTables
+    from asyncos_cli.config.postgres import PostgresStore
+
+    try:
+        pg = PostgresStore(store, machine=machine)
+        return pg, ClusterTables(pg.connection())
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+    except Exception as e:  # a malformed URL: psycopg's ProgrammingError
+        raise CommandError(f"cannot use the store {store!r}: {e}") from None
+
+
+def _do_create(ctx, name: str, store: str, machine: str, passphrase: str) -> None:
+    from asyncos_cli.config.cluster import Membership
+    from asyncos_cli.config.validators import name_rule
+
+    if problem := name_rule("cluster name")(name):
+        raise CommandError(problem)
+    _no_pending(ctx)
+    pg, tables = _open(store, machine)
+    try:
+        if tables.info() or pg.head_id():
+            raise CommandError("That store already holds a cluster's configuration: join it (clusterconfig join).")
+        local = ctx.store
+        # The whole history comes along (rollbackconfig keeps working); secrets stay sealed with this
+        # machine's key, which becomes the cluster key.
+        pg.adopt([local.snapshot(v.id) for v in local.versions()])
+        tables.create(name, ctx.datadir.key_file.read_bytes().strip(), passphrase)
+        tables.add_machine(machine, ctx.config.system.hostname)
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+    finally:
+        pg.close()
+    Membership(name, machine, store).save(ctx.datadir)
+    ctx.say(f"Cluster {name} created with this machine as {machine}; its configuration, "
+            f"{len(local.versions())} versions, is in the cluster's store.")
+    _restart_note(ctx)
+
+
+def _do_join(ctx, store: str, machine: str, passphrase: str) -> None:
+    from asyncos_cli.config.cluster import MACHINE_SECTIONS, Membership, unwrap_key
+    from asyncos_cli.config.datadir import write_private
+    from asyncos_cli.config.store import NothingToCommit
+
+    _no_pending(ctx)
+    pg, tables = _open(store, machine)
+    try:
+        info = tables.info()
+        if info is None:
+            raise CommandError("That store holds no cluster: create one (clusterconfig create NAME --store=URL).")
+        name, salt, wrapped = info
+        key = unwrap_key(salt, wrapped, passphrase)
+        own = ctx.config
+        tables.add_machine(machine, own.system.hostname)
+        cluster = pg.snapshot()
+        try:  # this machine keeps its host name and interfaces
+            pg.commit({s: own[s] for s in MACHINE_SECTIONS}, {s: cluster.changed_in.get(s, 0) for s in
+                      MACHINE_SECTIONS}, ctx.user, f"machine {machine} joined the cluster")
+        except NothingToCommit:
+            pass
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+    finally:
+        pg.close()
+    # The standalone key is kept beside: versions committed before joining were sealed with it.
+    kept = ctx.datadir.key_file.with_name("config.key.standalone")
+    if not kept.exists():
+        write_private(kept, ctx.datadir.key_file.read_bytes())
+    write_private(ctx.datadir.key_file, key + b"\n")
+    Membership(name, machine, store).save(ctx.datadir)
+    ctx.say(f"This machine joined the cluster {name} as {machine}.")
+    _restart_note(ctx)
+
+
+def _restart_note(ctx) -> None:
+    from asyncos_cli.control.client import nudge
+
+    if nudge(ctx.datadir.control_socket, "ping"):  # else it reads the cluster's store when it starts
+        ctx.say("The running gateway follows the cluster's store from its next start: "
+                "run 'asyncos-cli stop' and 'asyncos-cli serve'.")
+
+
+def _list(ctx, member) -> None:
+    pg, tables = _open(member.store, member.machine)
+    try:
+        machines = tables.machines()
+        head = pg.head_id()
+    finally:
+        pg.close()
+    lines = [f"Cluster {member.cluster} (configuration version {head}); this machine: {member.machine}", "",
+             f"{'Machine':<16} {'Host name':<28} {'State':<20} {'Version':>7}  Last seen"]
+    for m in machines:
+        seen = time.strftime("%d %b %Y %H:%M:%S", time.localtime(m["last_seen"])) if m["last_seen"] else "-"
+        lines.append(f"{m['name']:<16} {m['hostname']:<28} {m['state']:<20} {m['applied_version']:>7}  {seen}")
+    ctx.prompter.page("\n".join(lines))
+
+
+def _leave(ctx, member) -> None:
+    from asyncos_cli.config.cluster import Membership
+    from asyncos_cli.config.store import SQLiteStore
+
+    _no_pending(ctx)
+    view = ctx.store.snapshot()  # the cluster's configuration as this machine sees it, kept standalone
+    pg, tables = _open(member.store, member.machine)
+    try:
+        tables.remove_machine(member.machine)
+    finally:
+        pg.close()
+    local = SQLiteStore(ctx.datadir.database)
+    try:
+        base = local.snapshot()
+        changed = {n: view.config[n] for n in view.config if view.config[n] != base.config[n]}
+        if changed:
+            local.commit(changed, dict(base.changed_in), ctx.user, f"left the cluster {member.cluster}")
+    finally:
+        local.close()
+    Membership.path(ctx.datadir).unlink()
+    ctx.say(f"This machine left the cluster {member.cluster}; it keeps the cluster's configuration as its own.")
+    _restart_note(ctx)
+
+
+def _remove(ctx, member, machine: str) -> None:
+    if machine == member.machine:
+        raise CommandError("To take this machine out of the cluster, use clusterconfig leave.")
+    pg, tables = _open(member.store, member.machine)
+    try:
+        if not tables.remove_machine(machine):
+            raise CommandError(f"There is no machine {machine!r} in the cluster {member.cluster}.")
+    finally:
+        pg.close()
+    ctx.say(f"Machine {machine} removed from the cluster {member.cluster}.")

@@ -1,0 +1,168 @@
+"""Cluster mode: two gateways, each with its own data directory and address (127.0.0.2, 127.0.0.3), one
+PostgreSQL the test starts; a commit on one applies on the other; the store stopped under mail and restarted."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import smtplib
+
+import pytest
+
+from tests.conftest import (
+    PASSPHRASE,
+    DaemonProcess,
+    Postgres,
+    batch_fails,
+    batch_ok,
+    free_port,
+    run_cli,
+    wait_for,
+)
+
+CLUSTER_PASSPHRASE = "Cluster-Passphrase-31"
+
+
+def _gateway(tmp_path, template, name: str, address: str, smtp: int) -> object:
+    d = tmp_path / name
+    shutil.copytree(template, d, symlinks=True)
+    batch_ok(d, f"interfaceconfig edit Management --address={address} --ssh-port={free_port()} "
+                f"--api-https-port={free_port()} --web-https-port={free_port()}; "
+                f"listenerconfig edit IncomingMail --interface=Management --port={smtp}; "
+                f"listenerconfig edit OutgoingMail --interface=Management --port={free_port()}; "
+                f"sethostname {name}.example.com; commit {name} on {address}")
+    return d
+
+
+def _send(address: str, port: int, rcpt: str, subject: str) -> None:
+    with smtplib.SMTP(address, port, timeout=20) as s:
+        s.sendmail("a@example.org", [rcpt], f"Subject: {subject}\r\n\r\nhello\r\n")
+
+
+def _mail_log(d) -> str:
+    f = d / "logs/mail_logs/mail.current"
+    return f.read_text() if f.exists() else ""
+
+
+def _version(daemon: DaemonProcess) -> int:
+    return daemon.request("status")["config_version"]
+
+
+def _listening(address: str, port: int) -> bool:
+    try:
+        with smtplib.SMTP(address, port, timeout=5) as s:
+            return s.noop()[0] == 250
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def cluster_store():
+    pg = Postgres()
+    yield pg
+    pg.stop()
+
+
+def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(tmp_path, initialised_template,
+                                                                               cluster_store):
+    smtp = free_port()
+    gw1 = _gateway(tmp_path, initialised_template, "gw1", "127.0.0.2", smtp)
+    gw2 = _gateway(tmp_path, initialised_template, "gw2", "127.0.0.3", smtp)
+    dsn = cluster_store.database()
+    pw = tmp_path / "cluster.pw"
+    pw.write_text(CLUSTER_PASSPHRASE + "\n")
+
+    created = batch_ok(gw1, f"clusterconfig create Lab --store='{dsn}' --machine=gw1 --cluster-passphrase-file={pw}")
+    assert "Cluster Lab created with this machine as gw1" in created
+    wrong = tmp_path / "wrong.pw"
+    wrong.write_text("not-the-cluster-passphrase\n")
+    assert "the cluster passphrase is wrong" in batch_fails(
+        gw2, f"clusterconfig join --store='{dsn}' --machine=gw2 --cluster-passphrase-file={wrong}")
+    assert "joined the cluster Lab as gw2" in batch_ok(
+        gw2, f"clusterconfig join --store='{dsn}' --machine=gw2 --cluster-passphrase-file={pw}")
+    # The history came along; each machine keeps its own host name and interfaces.
+    assert "gw1 on 127.0.0.2" in batch_ok(gw2, "rollbackconfig list")
+    assert run_cli(gw2, "-c", "sethostname").stdout.startswith("gw2.example.com")
+    assert run_cli(gw1, "-c", "sethostname").stdout.startswith("gw1.example.com")
+
+    one, two = DaemonProcess(gw1), DaemonProcess(gw2)
+    try:
+        assert wait_for(lambda: _listening("127.0.0.2", smtp) and _listening("127.0.0.3", smtp), timeout=30)
+        _send("127.0.0.2", smtp, "user@example.com", "to gw1")
+        _send("127.0.0.3", smtp, "user@example.com", "to gw2")
+        assert wait_for(lambda: 'Subject "to gw1"' in _mail_log(gw1) and 'Subject "to gw2"' in _mail_log(gw2))
+        assert 'Subject "to gw2"' not in _mail_log(gw1)  # queues and logs stay per machine
+
+        # A commit on one machine takes effect on the other (LISTEN/NOTIFY; the poll is every 2 s).
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            _send("127.0.0.3", smtp, "user@example.net", "refused")
+        batch_ok(gw1, "listenerconfig edit IncomingMail rcptaccess add example.net; commit accept example.net")
+        head = _version(one)
+        assert wait_for(lambda: _version(two) == head, timeout=10)
+        _send("127.0.0.3", smtp, "user@example.net", "accepted on gw2")
+        assert two.request("status")["hostname"] == "gw2.example.com"
+
+        listed = lambda: batch_ok(gw2, "clusterconfig list")  # noqa: E731
+        assert wait_for(lambda: listed().count(" online ") == 2, timeout=15), listed()
+        assert "gw1.example.com" in listed() and "gw2.example.com" in listed()
+
+        # The store goes away under mail: both keep receiving, status says so, commits are refused.
+        cluster_store.pause()
+        try:
+            for i in range(5):
+                _send("127.0.0.2", smtp, "user@example.com", f"while down {i}")
+                _send("127.0.0.3", smtp, "user@example.net", f"while down {i}")
+            assert wait_for(lambda: "store unreachable" in two.request("status")["store_problem"]
+                            or "unreachable" in two.request("status")["store_problem"], timeout=15)
+            refused = batch_fails(gw2, "listenerconfig edit IncomingMail rcptaccess add example.io; commit")
+            assert "configuration store is unreachable" in refused
+        finally:
+            cluster_store.start()
+        assert wait_for(lambda: not two.request("status")["store_problem"], timeout=15)
+        assert wait_for(lambda: all(f'Subject "while down {i}"' in _mail_log(gw1) + _mail_log(gw2)
+                                    for i in range(5)))
+        batch_ok(gw2, "listenerconfig edit IncomingMail rcptaccess add example.io; commit from gw2")
+        head = _version(two)
+        assert wait_for(lambda: _version(one) == head, timeout=10)
+
+        # One machine killed outright: the other keeps serving.
+        one.proc.send_signal(signal.SIGKILL)
+        one.proc.wait(10)
+        _send("127.0.0.3", smtp, "user@example.io", "after gw1 died")
+        assert wait_for(lambda: 'Subject "after gw1 died"' in _mail_log(gw2))
+    finally:
+        one.stop()
+        two.stop()
+
+    # Leaving keeps the cluster's configuration as this machine's own, on the embedded store.
+    assert "left the cluster Lab" in batch_ok(gw2, "clusterconfig leave")
+    assert "example.io" in batch_ok(gw2, "listenerconfig print")
+    assert "not in a cluster" in batch_fails(gw2, "clusterconfig list")
+    listed = batch_ok(gw1, "clusterconfig list")
+    assert "gw1" in listed and "gw2" not in listed
+
+
+def test_clusterconfig_refuses_what_it_cannot_do(datadir, postgres, tmp_path):
+    pw = tmp_path / "short.pw"
+    pw.write_text("short\n")
+    dsn = postgres.database()
+    assert "at least 12 characters" in batch_fails(
+        datadir, f"clusterconfig create Lab --store='{dsn}' --cluster-passphrase-file={pw}")
+    assert "needs --store=URL" in batch_fails(datadir, "clusterconfig join")
+    assert "holds no cluster" in batch_fails(
+        datadir, f"clusterconfig join --store='{dsn}' --cluster-passphrase-file={pw}")
+    assert "unreachable" in batch_fails(
+        datadir, f"clusterconfig join --store='host=127.0.0.1 port={free_port()} user=x dbname=x' "
+                 f"--cluster-passphrase-file={pw}")
+    r = run_cli(datadir, "-c", "clusterconfig list")
+    assert r.returncode != 0 and "not in a cluster" in r.stderr
+    pw.write_text(PASSPHRASE + "-cluster\n")
+    assert "Cluster Lab created" in batch_ok(
+        datadir, f"clusterconfig create Lab --store='{dsn}' --cluster-passphrase-file={pw}")
+    assert "already in the cluster Lab" in batch_fails(
+        datadir, f"clusterconfig create Lab --store='{dsn}' --cluster-passphrase-file={pw}")
+    from asyncos_cli.config.datadir import DataDir
+    from asyncos_cli.shell.context import Context
+    from asyncos_cli.shell.repl import prompt_name
+
+    assert prompt_name(Context(DataDir(datadir), prompter=None)) == "(Cluster Lab)"
