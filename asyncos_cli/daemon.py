@@ -18,15 +18,14 @@ import fcntl
 import logging
 import os
 import signal
-import threading
 import time
 from dataclasses import dataclass
 
 from . import __version__
-from .components.base import Component, Every
-from .config.cluster import Membership, open_store
+from .components.base import Component
 from .config.datadir import DataDir
 from .config.fields import ConfigError
+from .config.follow import StoreFollower
 from .config.secrets import Keyring
 from .config.state import StateStore
 from .config.store import Snapshot, connect
@@ -35,6 +34,8 @@ from .events import Event, EventBus, log_subscriber
 from .events.system import (
     ConfigReloaded,
     ConfigReloadFailed,
+    ConfigStoreReachable,
+    ConfigStoreUnreachable,
     DaemonStarted,
     DaemonStopping,
 )
@@ -65,9 +66,6 @@ class Daemon:
         self._stop = asyncio.Event()
         self._stop_reason = "stopped"
         self._pid_fd: int | None = None
-        self._listening_stop = threading.Event()
-        #: Why the configuration store cannot be read now (empty when it can): mail goes on meanwhile.
-        self.store_problem = ""
         #: In the order they are configured, ticked and listed in `status`; stopped in reverse.
         self.components: list[Component] = []
 
@@ -145,26 +143,22 @@ class Daemon:
             Clock(bus.emit, config),
             DmarcReports(bus, connect(d.database), current, relay.queue.generate),
         ]
-        if member := Membership.load(d):
-            self.components.append(ClusterMember(member, lambda: self.snapshot, lambda: self.store_problem))
+        self.components.append(ClusterMember(self.follower, lambda: self.snapshot))
 
     async def run(self) -> None:
         self._lock_pid_file()
-        self.store = open_store(self.datadir)
+        self.follower = StoreFollower(self.datadir)
         self.state = StateStore(self.datadir.database)
         self.keyring = Keyring(self.datadir.key_file)
-        self.store.migrate(lambda: self.keyring)
-        self.snapshot: Snapshot = self.store.snapshot()
-        # A store that announces commits is polled only as a fallback (a lost notification connection).
-        self._committed = threading.Event()
-        self._poll_store = Every(2.0 if self.store.remote else 0.0)
-        self.store.listen(self._committed.set, self._listening_stop)
+        self.follower.store.migrate(lambda: self.keyring)
+        self.snapshot: Snapshot = self.follower.store.snapshot()
         await self._build()
 
         self.control = ControlServer(self.datadir.control_socket)
         self.control.register("ping", lambda req: "pong")
         self.control.register("status", lambda req: self.status())
         self.control.register("reload", lambda req: self.reload())
+        self.control.register("store", self._switch_store)
         self.control.register("shutdown", self._shutdown_request)
         for component in self.components:
             for name, handler in component.operations().items():
@@ -184,13 +178,12 @@ class Daemon:
                     await asyncio.wait_for(self._stop.wait(), self.poll_seconds)
                 except asyncio.TimeoutError:
                     now = time.monotonic()
-                    if self._committed.is_set() or self._poll_store.due(now):
-                        self._committed.clear()
+                    if self.follower.due(now):
                         await self._follow_store()
                     await self._tick(now)
         finally:
             self.bus.emit(DaemonStopping(os.getpid(), self._stop_reason))
-            self._listening_stop.set()
+            self.follower.close()
             await self.control.stop()
             for component in reversed(self.components):
                 try:
@@ -221,37 +214,32 @@ class Daemon:
     def reload(self) -> dict:
         """Apply the newest committed version if it is not the one in effect."""
         try:
-            head, snap = self._fetch_newer()
-        except ConfigError as e:
-            return self._store_lost(e)
-        return self._apply(head, snap)
+            return self._apply(*self.follower.newer(self.snapshot.version.id))
+        except ConfigError as e:  # the store is unreachable: the version in effect stays
+            return {"version": self.snapshot.version.id, "changed": False, "error": str(e)}
 
     async def _follow_store(self) -> None:
         """reload() for the loop: a store across the network is read in a thread, so that an unreachable
         server never holds up the mail the loop carries."""
+        f, current, before = self.follower, self.snapshot.version.id, self.follower.problem
         try:
-            head, snap = (await asyncio.to_thread(self._fetch_newer)) if self.store.remote else self._fetch_newer()
+            self._apply(*((await asyncio.to_thread(f.newer, current)) if f.store.remote else f.newer(current)))
+        except ConfigError:
+            pass  # follower.problem says why, in status
+        if bool(f.problem) != bool(before):  # once when it goes, once when it is back (an alert each)
+            self.bus.emit(ConfigStoreUnreachable(current, f.problem) if f.problem else ConfigStoreReachable(current))
+
+    def _switch_store(self, req: dict) -> dict:
+        """clusterconfig created, joined or left a cluster: follow the store the data directory uses now."""
+        self.follower.switch()
+        try:
+            return self._apply(*self.follower.newer(-1))
         except ConfigError as e:
-            self._store_lost(e)
-            return
-        self._apply(head, snap)
-
-    def _fetch_newer(self) -> tuple[int, Snapshot | None]:
-        head = self.store.head_id()
-        if self.store_problem:
-            log.warning("the configuration store is reachable again")
-            self.store_problem = ""
-        return head, (self.store.snapshot(head) if head != self.snapshot.version.id else None)
-
-    def _store_lost(self, e: Exception) -> dict:
-        if not self.store_problem:
-            log.error("%s", e)
-        self.store_problem = str(e)
-        return {"version": self.snapshot.version.id, "changed": False, "error": str(e)}
+            return {"version": self.snapshot.version.id, "changed": False, "error": str(e)}
 
     def _apply(self, head: int, snap: Snapshot | None) -> dict:
         current = self.snapshot.version.id
-        if snap is None or head == current:
+        if snap is None:
             return {"version": current, "changed": False}
         try:
             old = self.snapshot.config
@@ -288,12 +276,12 @@ class Daemon:
             "config_comment": v.comment,
             "reloads": self.counters.reloads,
             "reload_failures": self.counters.reload_failures,
-            "store_problem": self.store_problem,
+            "store_problem": self.follower.problem,
             "events": self.bus.emitted,
             "control_requests": self.control.requests,
             "components": [
                 ["Configuration reload", f"on; version {v.id} in effect" + (
-                    f"; store unreachable: {self.store_problem}" if self.store_problem else "")],
+                    f"; store unreachable: {self.follower.problem}" if self.follower.problem else "")],
                 ["Control channel", f"on; {self.datadir.control_socket}"],
             ],
         }

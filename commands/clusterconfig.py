@@ -166,7 +166,7 @@ def _do_create(ctx, name: str, store: str, machine: str, passphrase: str) -> Non
     Membership(name, machine, store).save(ctx.datadir)
     ctx.say(f"Cluster {name} created with this machine as {machine}; its configuration, "
             f"{len(local.versions())} versions, is in the cluster's store.")
-    _restart_note(ctx)
+    _tell_the_gateway(ctx)
 
 
 def _do_join(ctx, store: str, machine: str, passphrase: str) -> None:
@@ -201,15 +201,14 @@ def _do_join(ctx, store: str, machine: str, passphrase: str) -> None:
     write_private(ctx.datadir.key_file, key + b"\n")
     Membership(name, machine, store).save(ctx.datadir)
     ctx.say(f"This machine joined the cluster {name} as {machine}.")
-    _restart_note(ctx)
+    _tell_the_gateway(ctx)
 
 
-def _restart_note(ctx) -> None:
+def _tell_the_gateway(ctx) -> None:
     from asyncos_cli.control.client import nudge
 
-    if nudge(ctx.datadir.control_socket, "ping"):  # else it reads the cluster's store when it starts
-        ctx.say("The running gateway follows the cluster's store from its next start: "
-                "run 'asyncos-cli stop' and 'asyncos-cli serve'.")
+    if nudge(ctx.datadir.control_socket, "store"):  # else it opens the right store when it starts
+        ctx.say("The running gateway now follows this configuration.")
 
 
 def _list(ctx, member) -> None:
@@ -248,7 +247,7 @@ def _leave(ctx, member) -> None:
         local.close()
     Membership.path(ctx.datadir).unlink()
     ctx.say(f"This machine left the cluster {member.cluster}; it keeps the cluster's configuration as its own.")
-    _restart_note(ctx)
+    _tell_the_gateway(ctx)
 
 
 def _remove(ctx, member, machine: str) -> None:

@@ -72,21 +72,24 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
     pw = tmp_path / "cluster.pw"
     pw.write_text(CLUSTER_PASSPHRASE + "\n")
 
-    created = batch_ok(gw1, f"clusterconfig create Lab --store='{dsn}' --machine=gw1 --cluster-passphrase-file={pw}")
-    assert "Cluster Lab created with this machine as gw1" in created
-    wrong = tmp_path / "wrong.pw"
-    wrong.write_text("not-the-cluster-passphrase\n")
-    assert "the cluster passphrase is wrong" in batch_fails(
-        gw2, f"clusterconfig join --store='{dsn}' --machine=gw2 --cluster-passphrase-file={wrong}")
-    assert "joined the cluster Lab as gw2" in batch_ok(
-        gw2, f"clusterconfig join --store='{dsn}' --machine=gw2 --cluster-passphrase-file={pw}")
-    # The history came along; each machine keeps its own host name and interfaces.
-    assert "gw1 on 127.0.0.2" in batch_ok(gw2, "rollbackconfig list")
-    assert run_cli(gw2, "-c", "sethostname").stdout.startswith("gw2.example.com")
-    assert run_cli(gw1, "-c", "sethostname").stdout.startswith("gw1.example.com")
-
+    # Both already running, standalone: creating and joining switch them to the cluster's store at once.
     one, two = DaemonProcess(gw1), DaemonProcess(gw2)
     try:
+        created = batch_ok(gw1, f"clusterconfig create Lab --store='{dsn}' --machine=gw1 --cluster-passphrase-file={pw}")
+        assert "Cluster Lab created with this machine as gw1" in created
+        wrong = tmp_path / "wrong.pw"
+        wrong.write_text("not-the-cluster-passphrase\n")
+        assert "the cluster passphrase is wrong" in batch_fails(
+            gw2, f"clusterconfig join --store='{dsn}' --machine=gw2 --cluster-passphrase-file={wrong}")
+        assert "joined the cluster Lab as gw2" in batch_ok(
+            gw2, f"clusterconfig join --store='{dsn}' --machine=gw2 --cluster-passphrase-file={pw}")
+        # The history came along; each machine keeps its own host name and interfaces.
+        assert "gw1 on 127.0.0.2" in batch_ok(gw2, "rollbackconfig list")
+        assert run_cli(gw2, "-c", "sethostname").stdout.startswith("gw2.example.com")
+        assert run_cli(gw1, "-c", "sethostname").stdout.startswith("gw1.example.com")
+
+        assert wait_for(lambda: any(row[0] == "Cluster" and "machine gw2" in row[1]
+                                    for row in two.request("status")["components"]))
         assert wait_for(lambda: _listening("127.0.0.2", smtp) and _listening("127.0.0.3", smtp), timeout=30)
         _send("127.0.0.2", smtp, "user@example.com", "to gw1")
         _send("127.0.0.3", smtp, "user@example.com", "to gw2")
@@ -116,6 +119,8 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
                             or "unreachable" in two.request("status")["store_problem"], timeout=15)
             refused = batch_fails(gw2, "listenerconfig edit IncomingMail rcptaccess add example.io; commit")
             assert "configuration store is unreachable" in refused
+            assert "store unreachable" in batch_ok(gw2, "status")
+            assert wait_for(lambda: "The configuration store is unreachable" in batch_ok(gw2, "displayalerts"))
         finally:
             cluster_store.start()
         assert wait_for(lambda: not two.request("status")["store_problem"], timeout=15)

@@ -9,6 +9,7 @@ from typing import Callable
 
 from asyncos_cli.config.cluster import ClusterTables, Membership
 from asyncos_cli.config.fields import ConfigError
+from asyncos_cli.config.follow import StoreFollower
 
 from .base import Component, Every
 
@@ -18,39 +19,49 @@ HEARTBEAT_SECONDS = 3.0
 
 
 class ClusterMember(Component):
-    def __init__(self, member: Membership, snapshot: Callable, store_problem: Callable[[], str]):
-        self.member = member
+    """Idle on a machine that is not in a cluster; follows ``follower.member`` as clusterconfig changes it."""
+
+    def __init__(self, follower: StoreFollower, snapshot: Callable):
+        self.follower = follower
         self.snapshot = snapshot
-        self.store_problem = store_problem
         self._every = Every(HEARTBEAT_SECONDS)
         self._conn = None
+        self._member: Membership | None = None
         self.machines: list[dict] = []
 
     async def tick(self, now: float) -> None:
-        if self._every.due(now):
+        member = self.follower.member
+        if member != self._member:
+            await self.stop()
+            self._member, self._conn, self.machines = member, None, []
+        if member is not None and self._every.due(now):
             snap = self.snapshot()
-            await asyncio.to_thread(self._beat, snap.version.id, snap.config.system.hostname)
+            await asyncio.to_thread(self._beat, member, snap.version.id, snap.config.system.hostname)
 
-    def _beat(self, version: int, hostname: str) -> None:
+    def _beat(self, member: Membership, version: int, hostname: str) -> None:
         import psycopg
 
         try:
             if self._conn is None or self._conn.closed or self._conn.broken:
-                self._conn = psycopg.connect(self.member.store, autocommit=True, connect_timeout=5)
+                self._conn = psycopg.connect(member.store, autocommit=True, connect_timeout=5)
             tables = ClusterTables(self._conn)
-            tables.heartbeat(self.member.machine, hostname, version, "store unreachable" if self.store_problem()
-                             else "online")
+            tables.heartbeat(member.machine, hostname, version,
+                             "store unreachable" if self.follower.problem else "online")
             self.machines = tables.machines()
         except (psycopg.Error, ConfigError):
-            self.machines = []  # the daemon's reload says why, once
+            self.machines = []  # the follower says why, once
 
     def rows(self) -> list[list[str]]:
+        member = self.follower.member
+        if member is None:
+            return []
         up = sum(1 for m in self.machines if m["state"] == "online")
-        return [["Cluster", f"{self.member.cluster}; machine {self.member.machine}; "
+        return [["Cluster", f"{member.cluster}; machine {member.machine}; "
                  + (f"{up} of {len(self.machines)} machines online" if self.machines else "store unreachable")]]
 
     def facts(self) -> dict:
-        return {"cluster": self.member.cluster, "cluster_machine": self.member.machine}
+        member = self.follower.member
+        return {"cluster": member.cluster, "cluster_machine": member.machine} if member else {}
 
     async def stop(self) -> None:
         if self._conn is not None:

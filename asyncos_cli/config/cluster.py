@@ -72,7 +72,10 @@ class Membership:
 
 
 def open_store(datadir: DataDir):
-    """The configuration store this data directory uses: its cluster's PostgreSQL, or the embedded SQLite."""
+    """The configuration store this data directory uses: its cluster's PostgreSQL, or the embedded SQLite.
+
+    While the cluster's store is unreachable, reads see the newest version this machine read (kept in
+    state/cluster-config.json) and say so in the store's ``unreachable``; commits are refused."""
     member = Membership.load(datadir)
     if member is None:
         from .store import SQLiteStore
@@ -80,7 +83,7 @@ def open_store(datadir: DataDir):
         return SQLiteStore(datadir.database)
     from .postgres import PostgresStore
 
-    return PostgresStore(member.store, machine=member.machine)
+    return PostgresStore(member.store, machine=member.machine, cache=datadir.state / "cluster-config.json")
 
 
 def default_machine_name() -> str:

@@ -10,10 +10,14 @@ after a refused commit).
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
+from dataclasses import astuple
+from pathlib import Path
 
 from .cluster import MACHINE_SECTIONS
+from .datadir import write_private
 from .fields import ConfigError
 from .schema import Config
 from .store import (
@@ -71,35 +75,75 @@ class PostgresStore(ConfigStore):
 
     remote = True
 
-    def __init__(self, dsn: str, machine: str | None = None):
+    def __init__(self, dsn: str, machine: str | None = None, cache: Path | None = None):
+        """``cache``: a file that keeps the newest version read, so that while the server is unreachable
+        reads (the shell's status, logs, alerts) still see the configuration in effect; commits are refused."""
         self.dsn = dsn
         self.machine = machine
+        self.cache = cache
         self._conn = None
-        with self._connected() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            conn.execute(_SCHEMA)
+        self._cached_id = -1
+        try:
+            with _reachable():
+                self._connect()
+        except StoreUnreachable as e:
+            if self._from_cache() is None:
+                raise
+            self.unreachable = str(e)
 
     @contextlib.contextmanager
     def _connected(self):
         """The connection, made again after the server restarted (the first query after it fails, the next
-        reconnects)."""
+        reconnects); the tables made on the first connection."""
+        with _reachable():
+            self._connect()
+            yield self._conn
+        self.unreachable = ""
+
+    def _connect(self) -> None:
         import psycopg
 
-        with _reachable():
-            if self._conn is None or self._conn.closed or self._conn.broken:
-                self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
-            yield self._conn
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                conn.execute(_SCHEMA)
+            self._conn = conn
+
+    def _from_cache(self) -> Snapshot | None:
+        if self.cache is None:
+            return None
+        try:
+            data = json.loads(self.cache.read_text())
+            return decode_snapshot(VersionInfo(*data["version"]), data["rows"])
+        except (OSError, ValueError, KeyError, TypeError, ConfigError):
+            return None
+
+    def _keep(self, info: VersionInfo, view: dict) -> None:
+        if self.cache is None or info.id == self._cached_id:
+            return
+        cached = self._from_cache()
+        if cached is None or cached.version.id != info.id:
+            rows = [[name, body, changed] for name, (body, changed) in view.items()]
+            write_private(self.cache, json.dumps({"version": list(astuple(info)), "rows": rows}).encode())
+        self._cached_id = info.id
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
 
     def reopen(self) -> "PostgresStore":
-        return PostgresStore(self.dsn, self.machine)
+        return PostgresStore(self.dsn, self.machine, self.cache)
 
     def head_id(self) -> int:
-        with self._connected() as conn:
-            return conn.execute("SELECT coalesce(max(id), 0) FROM config_versions").fetchone()[0]
+        try:
+            with self._connected() as conn:
+                return conn.execute("SELECT coalesce(max(id), 0) FROM config_versions").fetchone()[0]
+        except StoreUnreachable as e:
+            if (cached := self._from_cache()) is None:
+                raise
+            self.unreachable = str(e)
+            return cached.version.id
 
     def _version(self, vid: int) -> VersionInfo:
         with self._connected() as conn:
@@ -161,14 +205,24 @@ class PostgresStore(ConfigStore):
         threading.Thread(target=run, name="config-listen", daemon=True).start()
 
     def snapshot(self, version: int | None = None) -> Snapshot:
-        with self._connected() as conn, conn.transaction():  # a version's rows never change once written
-            vid = version if version is not None else self.head_id()
-            if vid == 0:
-                raise StoreNotInitialised("the configuration store is empty: run 'asyncos-cli init' first")
-            info = self._version(vid)
-            rows = conn.execute("SELECT name, body, changed_in FROM config_sections WHERE version = %s",
-                                (vid,)).fetchall()
-        return decode_snapshot(info, [(name, body, changed) for name, (body, changed) in self._view(rows).items()])
+        try:
+            with self._connected() as conn, conn.transaction():  # a version's rows never change once written
+                vid = version if version is not None else self.head_id()
+                if vid == 0:
+                    raise StoreNotInitialised("the configuration store is empty: run 'asyncos-cli init' first")
+                info = self._version(vid)
+                rows = conn.execute("SELECT name, body, changed_in FROM config_sections WHERE version = %s",
+                                    (vid,)).fetchall()
+        except StoreUnreachable as e:
+            cached = self._from_cache()
+            if cached is None or version not in (None, cached.version.id):
+                raise
+            self.unreachable = str(e)
+            return cached
+        view = self._view(rows)
+        if version is None:
+            self._keep(info, view)
+        return decode_snapshot(info, [(name, body, changed) for name, (body, changed) in view.items()])
 
     def commit(self, changes, bases, user, comment, rollback=True) -> VersionInfo:
         with self._connected() as conn, conn.transaction():

@@ -70,6 +70,8 @@ class StoreNotInitialised(ConfigError):
 class ConfigStore(abc.ABC):
     #: True when reads cross a network (and may hang): the daemon then reads it off its event loop.
     remote = False
+    #: Why the last read came from a local copy rather than the store itself (empty when it did not).
+    unreachable = ""
 
     @abc.abstractmethod
     def reopen(self) -> "ConfigStore":

@@ -68,6 +68,32 @@ class ConfigReloadFailed(Event):
         return f"Configuration version {self.version} could not be applied: {self.reason}; the previous version stays in effect"
 
 @dataclass(frozen=True)
+class ConfigStoreUnreachable(Event):
+    """A cluster's store cannot be read: mail goes on with the version in effect, commits are refused."""
+
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Critical"
+    alert_class: ClassVar[str] = "System"
+    version: int
+    reason: str
+
+    def log_line(self) -> str:
+        return (f"The configuration store is unreachable ({self.reason}); configuration version {self.version} "
+                "stays in effect and commits are refused until it is back")
+
+
+@dataclass(frozen=True)
+class ConfigStoreReachable(Event):
+    log_type: ClassVar[str | None] = "system"
+    level: ClassVar[str] = "Info"
+    alert_class: ClassVar[str] = "System"
+    version: int
+
+    def log_line(self) -> str:
+        return f"The configuration store is reachable again (version {self.version} in effect)"
+
+
+@dataclass(frozen=True)
 class DemoCertificateInUse(Event):
     log_type: ClassVar[str | None] = "system"
     level: ClassVar[str] = "Warning"
