@@ -63,7 +63,7 @@ class Daemon:
         self.started = time.time()
         self.counters = Counters()
         self.bus = EventBus()
-        self._stop = asyncio.Event()
+        self._stop, self._wake = asyncio.Event(), asyncio.Event()
         self._stop_reason = "stopped"
         self._pid_fd: int | None = None
         #: In the order they are configured, ticked and listed in `status`; stopped in reverse.
@@ -147,7 +147,8 @@ class Daemon:
 
     async def run(self) -> None:
         self._lock_pid_file()
-        self.follower = StoreFollower(self.datadir)
+        loop = asyncio.get_running_loop()
+        self.follower = StoreFollower(self.datadir, wake=lambda: loop.call_soon_threadsafe(self._wake.set))
         self.state = StateStore(self.datadir.database)
         self.keyring = Keyring(self.datadir.key_file)
         self.follower.store.migrate(lambda: self.keyring)
@@ -165,7 +166,6 @@ class Daemon:
                 self.control.register(name, handler)
         await self.control.start()
 
-        loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop, f"signal {signal.Signals(sig).name}")
 
@@ -174,9 +174,12 @@ class Daemon:
                     os.getpid(), self.snapshot.version.id, self.datadir.control_socket)
         try:
             while not self._stop.is_set():
-                try:
-                    await asyncio.wait_for(self._stop.wait(), self.poll_seconds)
+                try:  # woken early by stop() and by a commit the cluster's store announces
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
                 except asyncio.TimeoutError:
+                    pass
+                self._wake.clear()
+                if not self._stop.is_set():
                     now = time.monotonic()
                     if self.follower.due(now):
                         await self._follow_store()
@@ -204,6 +207,7 @@ class Daemon:
     def stop(self, reason: str = "stopped") -> None:
         self._stop_reason = reason
         self._stop.set()
+        self._wake.set()
 
     def _shutdown_request(self, req: dict) -> str:
         self.stop("shutdown requested over the control channel")

@@ -73,13 +73,15 @@ class Sink:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def run_source(port: int, messages: int, sessions: int) -> None:
+def run_source(port: int | str, messages: int, sessions: int) -> None:
+    """``port``: on 127.0.0.1, or "ADDRESS:PORT"."""
+    target = port if isinstance(port, str) else f"127.0.0.1:{port}"
     subprocess.run(["smtp-source", "-s", str(sessions), "-l", "2048", "-m", str(messages),
-                    "-f", "bench@example.org", "-t", "user@example.com", f"127.0.0.1:{port}"],
+                    "-f", "bench@example.org", "-t", "user@example.com", target],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def end_to_end(port: int, sink: Sink, messages: int, sessions: int) -> float:
+def end_to_end(port: int | str, sink: Sink, messages: int, sessions: int) -> float:
     sink.clear()
     start = time.perf_counter()
     run_source(port, messages, sessions)

@@ -22,8 +22,10 @@ FALLBACK_POLL_SECONDS = 2.0
 
 
 class StoreFollower:
-    def __init__(self, datadir: DataDir):
+    def __init__(self, datadir: DataDir, wake=lambda: None):
+        """``wake``: called (from another thread) when the store announces a commit."""
         self.datadir = datadir
+        self._wake = wake
         #: Why the store cannot be read now (empty when it can): mail goes on meanwhile.
         self.problem = ""
         self._open()
@@ -34,7 +36,11 @@ class StoreFollower:
         self.committed = threading.Event()
         self._stop_listening = threading.Event()
         self._next_poll = 0.0
-        self.store.listen(self.committed.set, self._stop_listening)
+        self.store.listen(self._announced, self._stop_listening)
+
+    def _announced(self) -> None:
+        self.committed.set()
+        self._wake()
 
     def switch(self) -> None:
         """Open the store the data directory uses now (after clusterconfig create, join or leave)."""
