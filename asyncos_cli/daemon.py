@@ -143,7 +143,7 @@ class Daemon:
             Clock(bus.emit, config),
             DmarcReports(bus, connect(d.database), current, relay.queue.generate),
         ]
-        self.components.append(ClusterMember(self.follower, lambda: self.snapshot))
+        self.components.append(ClusterMember(self.follower, lambda: self.snapshot, lambda: connect(d.database)))
 
     async def run(self) -> None:
         self._lock_pid_file()
@@ -231,7 +231,8 @@ class Daemon:
         except ConfigError:
             pass  # follower.problem says why, in status
         if bool(f.problem) != bool(before):  # once when it goes, once when it is back (an alert each)
-            self.bus.emit(ConfigStoreUnreachable(current, f.problem) if f.problem else ConfigStoreReachable(current))
+            self.bus.emit(ConfigStoreUnreachable(current, f.problem, f.member.place() if f.member else "")
+                          if f.problem else ConfigStoreReachable(current))
 
     def _switch_store(self, req: dict) -> dict:
         """clusterconfig created, joined or left a cluster: follow the store the data directory uses now."""

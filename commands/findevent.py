@@ -14,13 +14,13 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
-from asyncos_cli.shell.shared.tracking import moment, tracking_store
+from asyncos_cli.shell.shared.tracking import history_on, moment, search_everywhere
 
 GRAMMAR = Grammar("findevent", """
 [--sender=ADDR] [--recipient=ADDR] [--subject=WORDS] [--mid=N] [--message-id=<ID>] [--ip=ADDR]
       [--policy=NAME] [--direction=incoming|outgoing] [--since=HOURS_AGO|EPOCH] [--until=...]
       [--limit=N] [--format=table|csv|json]
-show MID [--format=text|json]
+show MID [--machine=NAME] [--format=text|json]
 """)
 
 _OPTIONS = (("sender", "sender"), ("recipient", "recipient"), ("subject", "subject"), ("mid", "mid"),
@@ -33,10 +33,11 @@ def run(ctx, args):
 
     fmt = str(args.take_option("format", "table"))
     if args.subcommand() == "show":
+        machine = args.take_option("machine")
         args.expect_done("findevent show")
         if len(args.positional) != 2 or not args.positional[1].isdigit():
             raise UsageError()
-        rec = tracking_store(ctx).history(int(args.positional[1]))
+        rec = history_on(ctx, int(args.positional[1]), None if machine is None else str(machine))
         if rec is None:
             raise CommandError(f"No finished message with MID {args.positional[1]} is tracked.")
         ctx.say(json.dumps(rec, indent=None if fmt == "json" else 2, ensure_ascii=False))
@@ -53,7 +54,8 @@ def run(ctx, args):
             filters[key] = moment(filters[key])
     if filters.get("direction") not in (None, "incoming", "outgoing"):
         raise CommandError("--direction takes incoming or outgoing")
-    rows = tracking_store(ctx).search(filters, limit)
+    rows = search_everywhere(ctx, filters, limit)
+    clustered = any("machine" in r for r in rows)
     if fmt == "json":
         ctx.say(json.dumps(rows, ensure_ascii=False))
     elif fmt == "csv":
@@ -62,10 +64,11 @@ def run(ctx, args):
 
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(["mid", "received", "direction", "sender", "recipients", "subject", "policies", "final_action"])
+        w.writerow(["mid", "received", "direction", "sender", "recipients", "subject", "policies", "final_action"]
+                   + (["machine"] if clustered else []))
         for r in rows:
             w.writerow([r["mid"], time.ctime(r["received"]), r["direction"], r["sender"], ";".join(r["recipients"]),
-                        r["subject"], ";".join(r["policies"]), r["final_action"]])
+                        r["subject"], ";".join(r["policies"]), r["final_action"]] + ([r["machine"]] if clustered else []))
         ctx.say(buf.getvalue().rstrip("\n"))
     elif fmt == "table":
         from rich.table import Table
@@ -75,10 +78,12 @@ def run(ctx, args):
         table = Table(title=f"{len(rows)} messages")
         for col in ("MID", "Received", "Sender", "Recipients", "Subject", "Policy", "Final action"):
             table.add_column(col)
+        if clustered:
+            table.add_column("Machine")
         for r in rows:
             table.add_row(str(r["mid"]), time.strftime("%d %b %H:%M:%S", time.localtime(r["received"])), r["sender"],
                           ", ".join(r["recipients"]), r["subject"][:40], ", ".join(r["policies"]),
-                          r["final_action"] or "in progress")
+                          r["final_action"] or "in progress", *([r["machine"]] if clustered else []))
         ctx.prompter.page(render_rich(table, width=140))
     else:
         raise CommandError("--format takes table, csv or json")

@@ -3,6 +3,7 @@ PostgreSQL the test starts; a commit on one applies on the other; the store stop
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import smtplib
@@ -95,6 +96,13 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
         _send("127.0.0.3", smtp, "user@example.com", "to gw2")
         assert wait_for(lambda: 'Subject "to gw1"' in _mail_log(gw1) and 'Subject "to gw2"' in _mail_log(gw2))
         assert 'Subject "to gw2"' not in _mail_log(gw1)  # queues and logs stay per machine
+        # Tracking on one machine finds what another received, naming the machine.
+        found = lambda: json.loads(batch_ok(gw1, "findevent --subject='to gw2' --format=json"))  # noqa: E731
+        assert wait_for(lambda: [r["machine"] for r in found()] == ["gw2"], timeout=20), found()
+        record = json.loads(batch_ok(gw1, f"findevent show {found()[0]['mid']} --machine=gw2 --format=json"))
+        assert record["subject"] == "to gw2"
+        mine = json.loads(batch_ok(gw1, "findevent --subject='to gw1' --format=json"))
+        assert [r["machine"] for r in mine] == ["gw1"]
 
         # A commit on one machine takes effect on the other (LISTEN/NOTIFY; the poll is every 2 s).
         with pytest.raises(smtplib.SMTPRecipientsRefused):

@@ -36,6 +36,7 @@ EXPECTED = {
     "ntpconfig":      {A, O},
     "diagnostic":     {A, O, RO, T},
     "resetconfig":    {A},
+    "clusterconfig":  {A},
     "shutdown":       {A},
     "who":            {A, O, RO, T},
     "traceroute":     {A, O, RO, T},

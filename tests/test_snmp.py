@@ -538,3 +538,16 @@ def test_features_smart_licensing_adds_or_ends_are_key_expiration_traps():
     assert name == "keyExpiration"
     assert [tuple(oid) for oid, _ in varbinds] == [mib.KEY_EXPIRATION_ENTRY + (2, 3), mib.KEY_EXPIRATION_ENTRY + (4, 3)]
     assert str(varbinds[0][1]) == "Feature: Email Security Appliance Data Loss Prevention"
+
+
+def test_a_cluster_machine_losing_its_store_is_a_connectivity_failure_naming_the_store_not_its_password():
+    from asyncos_cli.config.cluster import Membership
+    from asyncos_cli.events.system import ConfigStoreUnreachable
+    from asyncos_cli.services.snmp import mib
+    from asyncos_cli.services.snmp.traps import trap_for
+
+    place = Membership("Lab", "gw1", "postgresql://asyncos:s3cret@db.example.com:5433/cluster").place()
+    assert place == "postgresql://db.example.com:5433/cluster"
+    name, varbinds = trap_for(ConfigStoreUnreachable(7, "connection refused", place))
+    assert name == "connectivityFailure"
+    assert [(tuple(oid), str(value)) for oid, value in varbinds] == [(mib.CONNECTION_URL, place)]

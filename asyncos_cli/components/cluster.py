@@ -10,6 +10,7 @@ from typing import Callable
 from asyncos_cli.config.cluster import ClusterTables, Membership
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.follow import StoreFollower
+from asyncos_cli.services.cluster_tracking import ClusterTracking
 
 from .base import Component, Every
 
@@ -21,9 +22,14 @@ HEARTBEAT_SECONDS = 3.0
 class ClusterMember(Component):
     """Idle on a machine that is not in a cluster; follows ``follower.member`` as clusterconfig changes it."""
 
-    def __init__(self, follower: StoreFollower, snapshot: Callable):
+    def __init__(self, follower: StoreFollower, snapshot: Callable, tracking: Callable):
+        """``tracking``: opens this machine's tracking database (its finished records are shipped to the
+        cluster's store on each heartbeat, for cluster-wide findevent)."""
         self.follower = follower
         self.snapshot = snapshot
+        self._open_tracking = tracking
+        self._local = None
+        self._shipping = None
         self._every = Every(HEARTBEAT_SECONDS)
         self._conn = None
         self._member: Membership | None = None
@@ -44,10 +50,14 @@ class ClusterMember(Component):
         try:
             if self._conn is None or self._conn.closed or self._conn.broken:
                 self._conn = psycopg.connect(member.store, autocommit=True, connect_timeout=5)
+                self._shipping = ClusterTracking(self._conn)
             tables = ClusterTables(self._conn)
             tables.heartbeat(member.machine, hostname, version,
                              "store unreachable" if self.follower.problem else "online")
             self.machines = tables.machines()
+            if self._local is None:
+                self._local = self._open_tracking()
+            self._shipping.ship(member.machine, self._local)
         except (psycopg.Error, ConfigError):
             self.machines = []  # the follower says why, once
 
@@ -66,3 +76,6 @@ class ClusterMember(Component):
     async def stop(self) -> None:
         if self._conn is not None:
             self._conn.close()
+        if self._local is not None:
+            self._local.close()
+            self._local = None

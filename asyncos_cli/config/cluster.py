@@ -67,6 +67,16 @@ class Membership:
             raise ConfigError(f"{cls.path(datadir)} is unreadable ({e}): fix it or remove it to leave the "
                               "cluster") from None
 
+    def place(self) -> str:
+        """The store as postgresql://HOST:PORT/DB, without its user or password (for logs and traps)."""
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            c = conninfo_to_dict(self.store)
+        except Exception:  # unparsable: name nothing rather than leak it
+            return "postgresql://(unparsable URL)"
+        return f"postgresql://{c.get('host', 'localhost')}:{c.get('port', 5432)}/{c.get('dbname', '')}"
+
     def save(self, datadir: DataDir) -> None:
         write_private(self.path(datadir), json.dumps(asdict(self), indent=1).encode())
 

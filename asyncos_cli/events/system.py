@@ -76,6 +76,8 @@ class ConfigStoreUnreachable(Event):
     alert_class: ClassVar[str] = "System"
     version: int
     reason: str
+    #: Where the store is (no credentials): the URL of the connectivityFailure trap.
+    store: str = ""
 
     def log_line(self) -> str:
         return (f"The configuration store is unreachable ({self.reason}); configuration version {self.version} "

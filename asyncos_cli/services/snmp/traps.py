@@ -17,6 +17,7 @@ from asyncos_cli.events.system import (
     AwarenessRefreshFailed,
     CertificateAdded,
     CertificateExpiring,
+    ConfigStoreUnreachable,
     ConnectivityFailed,
     FeatureKeyChanged,
     LinkStateChanged,
@@ -54,6 +55,8 @@ def trap_for(event) -> tuple[str, list] | None:
         return "upstreamProxyFailure", [(mib.GW_PROXY, v2c.OctetString(f"{event.proxy}: {event.reason}"[:255]))]
     if isinstance(event, ConnectivityFailed):
         return "connectivityFailure", [(mib.CONNECTION_URL, v2c.OctetString(event.url))]
+    if isinstance(event, ConfigStoreUnreachable):  # a cluster machine lost its configuration store
+        return "connectivityFailure", [(mib.CONNECTION_URL, v2c.OctetString(event.store))]
     if isinstance(event, LinkStateChanged):
         # RFC 2863's objects, for the row an ifTable walk shows: ifIndex, ifAdminStatus, ifOperStatus (then the
         # interface's name, which the appliance's traps also carry).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from asyncos_cli.shell.prompter import CommandError
@@ -21,6 +22,49 @@ def tracking_store(ctx):
     except (DaemonUnavailable, ControlError):
         pass  # no daemon: the database is all there is
     return SQLiteTrackingStore(ctx.database())
+
+
+def search_everywhere(ctx, filters: dict, limit: int) -> list[dict]:
+    """findevent's search: this machine's tracking, and in a cluster every other machine's (shipped to the
+    cluster's store every few seconds), each result naming its machine; newest first."""
+    from asyncos_cli.config.cluster import Membership
+
+    own = tracking_store(ctx).search(filters, limit)
+    member = Membership.load(ctx.datadir)
+    if member is None:
+        return own
+    for row in own:
+        row["machine"] = member.machine
+    with _cluster_tracking(member) as tracking:
+        others = tracking.search({**filters, "other_than": member.machine}, limit)
+    return sorted(own + others, key=lambda r: r["received"], reverse=True)[:limit]
+
+
+def history_on(ctx, mid: int, machine: str | None) -> dict | None:
+    """One message's whole record, on this machine or (in a cluster) on the one named."""
+    from asyncos_cli.config.cluster import Membership
+
+    member = Membership.load(ctx.datadir)
+    if machine is None or member is None or machine == member.machine:
+        if machine is not None and member is None:
+            raise CommandError("--machine names a machine of a cluster, and this machine is not in one.")
+        return tracking_store(ctx).history(mid)
+    with _cluster_tracking(member) as tracking:
+        return tracking.history(machine, mid)
+
+
+@contextlib.contextmanager
+def _cluster_tracking(member):
+    import psycopg
+
+    from asyncos_cli.services.cluster_tracking import ClusterTracking
+
+    try:
+        with psycopg.connect(member.store, autocommit=True, connect_timeout=5) as conn:
+            yield ClusterTracking(conn)
+    except psycopg.OperationalError as e:
+        raise CommandError(f"the cluster's store is unreachable ({str(e).strip().splitlines()[0]}): "
+                           "only this machine's messages can be searched now") from None
 
 
 def remediation_jobs(ctx):
