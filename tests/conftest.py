@@ -99,12 +99,21 @@ def batch_fails(datadir: Path, line: str) -> str:
     return r.stderr
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
+    """A port free now, and never one this process handed out before: the kernel may offer a just-released port
+    again at once, and two settings given the same one would collide (API and web interface on one port)."""
     import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 @pytest.fixture(scope="session")
