@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 
 from . import __version__
+from .auth.cluster_accounts import open_accounts
 from .components.base import Component
 from .config.datadir import DataDir
 from .config.fields import ConfigError
@@ -89,7 +90,6 @@ class Daemon:
 
     async def _build(self) -> None:
         """Every component, in dependency order (what the relay's listeners need exists before they bind)."""
-        from .auth.accounts import Accounts
         from .auth.throttle import LoginThrottle
         from .components.certificates import Certificates
         from .components.clock import Clock
@@ -126,7 +126,7 @@ class Daemon:
         alerts.configure(config)
         engines = EngineService(config, self.keyring, bus.emit, verify=lambda: ca_bundle(self.current(), d.run))
         maturity = SenderMaturity(SQLiteFirstSeen(connect(d.database)))
-        login = LoginGate(Accounts(d.database), LoginThrottle(d.database), bus.emit, current)  # SMTP AUTH
+        self._login = login = LoginGate(open_accounts(d), LoginThrottle(d.database), bus.emit, current)  # SMTP AUTH
         relay = Relay(d.root / "queue", config, bus, certificates.listener_context, keyring=self.keyring,
                       quarantine_dir=d.quarantine, maturity=maturity, engines=engines, run_dir=d.run, login=login)
         await relay.start()
@@ -237,6 +237,8 @@ class Daemon:
     def _switch_store(self, req: dict) -> dict:
         """clusterconfig created, joined or left a cluster: follow the store the data directory uses now."""
         self.follower.switch()
+        self._login.accounts.close()
+        self._login.accounts = open_accounts(self.datadir)  # SMTP AUTH: the cluster's users, or this machine's
         try:
             return self._apply(*self.follower.newer(-1))
         except ConfigError as e:

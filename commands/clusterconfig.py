@@ -143,6 +143,8 @@ def _open(store: str, machine: str):
 
 
 def _do_create(ctx, name: str, store: str, machine: str, passphrase: str) -> None:
+    from asyncos_cli.auth.accounts import Accounts
+    from asyncos_cli.auth.cluster_accounts import PostgresAccounts
     from asyncos_cli.config.cluster import Membership
     from asyncos_cli.config.validators import name_rule
 
@@ -159,6 +161,7 @@ def _do_create(ctx, name: str, store: str, machine: str, passphrase: str) -> Non
         pg.adopt([local.snapshot(v.id) for v in local.versions()])
         tables.create(name, ctx.datadir.key_file.read_bytes().strip(), passphrase)
         tables.add_machine(machine, ctx.config.system.hostname)
+        _copy_accounts(Accounts(ctx.datadir.database), PostgresAccounts(store))  # users are the cluster's
     except ConfigError as e:
         raise CommandError(str(e)) from None
     finally:
@@ -204,6 +207,15 @@ def _do_join(ctx, store: str, machine: str, passphrase: str) -> None:
     _tell_the_gateway(ctx)
 
 
+def _copy_accounts(source, target) -> None:
+    """Passphrases, their history, locks: from one store to the other."""
+    try:
+        target.replace_all(source.export())
+    finally:
+        source.close()
+        target.close()
+
+
 def _tell_the_gateway(ctx) -> None:
     from asyncos_cli.control.client import nudge
 
@@ -227,6 +239,8 @@ def _list(ctx, member) -> None:
 
 
 def _leave(ctx, member) -> None:
+    from asyncos_cli.auth.accounts import Accounts
+    from asyncos_cli.auth.cluster_accounts import PostgresAccounts
     from asyncos_cli.config.cluster import Membership
     from asyncos_cli.config.store import SQLiteStore
 
@@ -234,6 +248,8 @@ def _leave(ctx, member) -> None:
     view = ctx.store.snapshot()  # the cluster's configuration as this machine sees it, kept standalone
     pg, tables = _open(member.store, member.machine)
     try:
+        # The cluster's users come along with their passphrases (the configuration names them).
+        _copy_accounts(PostgresAccounts(member.store), Accounts(ctx.datadir.database))
         tables.remove_machine(member.machine)
     finally:
         pg.close()

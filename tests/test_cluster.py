@@ -4,9 +4,11 @@ PostgreSQL the test starts; a commit on one applies on the other; the store stop
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import smtplib
+import subprocess
 
 import pytest
 
@@ -17,6 +19,7 @@ from tests.conftest import (
     batch_fails,
     batch_ok,
     free_port,
+    require_peer,
     run_cli,
     wait_for,
 )
@@ -24,10 +27,10 @@ from tests.conftest import (
 CLUSTER_PASSPHRASE = "Cluster-Passphrase-31"
 
 
-def _gateway(tmp_path, template, name: str, address: str, smtp: int) -> object:
+def _gateway(tmp_path, template, name: str, address: str, smtp: int, ssh: int = 0) -> object:
     d = tmp_path / name
     shutil.copytree(template, d, symlinks=True)
-    batch_ok(d, f"interfaceconfig edit Management --address={address} --ssh-port={free_port()} "
+    batch_ok(d, f"interfaceconfig edit Management --address={address} --ssh-port={ssh or free_port()} "
                 f"--api-https-port={free_port()} --web-https-port={free_port()}; "
                 f"listenerconfig edit IncomingMail --interface=Management --port={smtp}; "
                 f"listenerconfig edit OutgoingMail --interface=Management --port={free_port()}; "
@@ -57,6 +60,19 @@ def _listening(address: str, port: int) -> bool:
         return False
 
 
+def _ssh(address: str, port: int, user: str, password: str, command: str, tmp_path) -> subprocess.CompletedProcess:
+    require_peer("ssh")
+    askpass = tmp_path / "askpass.sh"
+    askpass.write_text('#!/bin/sh\nprintf "%s\\n" "$ASYNCOS_TEST_PASS"\n')
+    askpass.chmod(0o700)
+    return subprocess.run(["ssh", "-p", str(port), "-o", "StrictHostKeyChecking=no", "-o",
+                           "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "NumberOfPasswordPrompts=1",
+                           "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no",
+                           f"{user}@{address}", command], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          timeout=60, env={**os.environ, "SSH_ASKPASS": str(askpass), "SSH_ASKPASS_REQUIRE": "force",
+                                           "ASYNCOS_TEST_PASS": password})
+
+
 @pytest.fixture
 def cluster_store():
     pg = Postgres()
@@ -68,7 +84,8 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
                                                                                cluster_store):
     smtp = free_port()
     gw1 = _gateway(tmp_path, initialised_template, "gw1", "127.0.0.2", smtp)
-    gw2 = _gateway(tmp_path, initialised_template, "gw2", "127.0.0.3", smtp)
+    ssh2 = free_port()
+    gw2 = _gateway(tmp_path, initialised_template, "gw2", "127.0.0.3", smtp, ssh2)
     dsn = cluster_store.database()
     pw = tmp_path / "cluster.pw"
     pw.write_text(CLUSTER_PASSPHRASE + "\n")
@@ -112,6 +129,12 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
         assert wait_for(lambda: _version(two) == head, timeout=10)
         _send("127.0.0.3", smtp, "user@example.net", "accepted on gw2")
         assert two.request("status")["hostname"] == "gw2.example.com"
+
+        # Users are the cluster's, passphrases included: made on gw1, logged in on gw2 over SSH.
+        made = batch_ok(gw1, "userconfig new ops1 --fullname=Ops --role=operator --generate; commit ops1")
+        generated = made.split("system generated passphrase for ops1:")[1].split()[0]
+        assert wait_for(lambda: _ssh("127.0.0.3", ssh2, "ops1", generated, "version", tmp_path).returncode == 0,
+                        timeout=15)
 
         listed = lambda: batch_ok(gw2, "clusterconfig list")  # noqa: E731
         assert wait_for(lambda: listed().count(" online ") == 2, timeout=15), listed()

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS state_passphrase_history (
 );
 """
 
+TABLES = ("state_passphrases", "state_accounts", "state_passphrase_history")
 DAY = 86400.0
 # Compared against when the user does not exist, so that a wrong name costs
 # the same time as a wrong passphrase.
@@ -106,10 +107,11 @@ class Accounts:
     def recently_used(self, user: str, passphrase: str, count: int) -> bool:
         if count <= 0:
             return False
-        rows = self._conn.execute(
-            "SELECT hash FROM state_passphrase_history WHERE user = ? ORDER BY set_at DESC LIMIT ?", (user, count)
-        ).fetchall()
-        return any(verify_passphrase(passphrase, h) for (h,) in rows)
+        return any(verify_passphrase(passphrase, h) for h in self._history(user, count))
+
+    def _history(self, user: str, count: int) -> list[str]:
+        return [h for (h,) in self._conn.execute(
+            "SELECT hash FROM state_passphrase_history WHERE user = ? ORDER BY set_at DESC LIMIT ?", (user, count))]
 
     def check(self, user: str, passphrase: str, policy: PassphrasePolicySection) -> list[str]:
         return violations(passphrase, policy, user, self.recently_used(user, passphrase, policy.history_count))
@@ -121,8 +123,9 @@ class Accounts:
         problems = self.check(user, passphrase, policy)
         if problems:
             raise PolicyViolation(problems)
-        hashed = hash_passphrase(passphrase)
-        now = time.time()
+        self._store_hash(user, hash_passphrase(passphrase), time.time(), by_admin and policy.reset_after_admin_set)
+
+    def _store_hash(self, user: str, hashed: str, now: float, must_change: bool) -> None:
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.execute(
@@ -138,15 +141,12 @@ class Accounts:
                 (user, user),
             )
             self._ensure_row(user)
-            self._conn.execute(
-                "UPDATE state_accounts SET must_change = ? WHERE user = ?",
-                (int(by_admin and policy.reset_after_admin_set), user),
-            )
+            self._conn.execute("UPDATE state_accounts SET must_change = ? WHERE user = ?", (int(must_change), user))
             self._conn.execute("COMMIT")
 
     def forget(self, user: str) -> None:
         """A deleted account leaves no passphrase behind."""
-        for table in ("state_passphrases", "state_accounts", "state_passphrase_history"):
+        for table in TABLES:
             self._conn.execute(f"DELETE FROM {table} WHERE user = ?", (user,))
 
     # ------------------------------------------------------------ logins
@@ -169,10 +169,7 @@ class Accounts:
             failures, lock = self._count_failure(user, policy)
             return AuthResult(False, "bad passphrase", account.role, locked_now=lock)
         # A lock taken by a concurrent failure between the check above and now still holds.
-        with self._lock:
-            cleared = self._conn.execute("UPDATE state_accounts SET failures = 0 WHERE user = ? AND locked = 0 "
-                                         "RETURNING user", (user,)).fetchone()
-        if cleared is None and self.status(user).locked:
+        if not self._clear_failures(user) and self.status(user).locked:
             return AuthResult(False, "locked", account.role)
         must_change, expires_in = st.must_change, None
         if policy.expiry_enabled and set_at is not None:
@@ -186,6 +183,12 @@ class Accounts:
             elif left <= policy.reminder_days:
                 expires_in = math.ceil(left)
         return AuthResult(True, "", account.role, must_change=must_change, expires_in_days=expires_in)
+
+    def _clear_failures(self, user: str) -> bool:
+        """Failures back to 0 unless the account is locked; False when it is."""
+        with self._lock:
+            return self._conn.execute("UPDATE state_accounts SET failures = 0 WHERE user = ? AND locked = 0 "
+                                      "RETURNING user", (user,)).fetchone() is not None
 
     def _count_failure(self, user: str, policy: PassphrasePolicySection) -> tuple[int, bool]:
         """One failure, counted atomically (concurrent failures all count); True when this one locks."""
@@ -203,13 +206,30 @@ class Accounts:
         return failures, lock
 
     def status(self, user: str) -> AccountStatus:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT failures, locked, must_change FROM state_accounts WHERE user = ?", (user,)
-            ).fetchone()
+        row = self._account_row(user)
         _, set_at = self._hash_of(user)
         failures, locked, must_change = row if row else (0, 0, 0)
         return AccountStatus(user, bool(locked), failures, set_at, bool(must_change))
+
+    def _account_row(self, user: str):
+        with self._lock:
+            return self._conn.execute("SELECT failures, locked, must_change FROM state_accounts WHERE user = ?",
+                                      (user,)).fetchone()
+
+    def export(self) -> dict[str, list[tuple]]:
+        """Every account's state, table by table (copied into a cluster's store, and back when leaving it)."""
+        with self._lock:
+            return {t: [tuple(r) for r in self._conn.execute(f"SELECT * FROM {t}")] for t in TABLES}
+
+    def replace_all(self, rows: dict[str, list[tuple]]) -> None:
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            for table in TABLES:
+                self._conn.execute(f"DELETE FROM {table}")
+                if rows.get(table):
+                    marks = ", ".join("?" * len(rows[table][0]))
+                    self._conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows[table])
+            self._conn.execute("COMMIT")
 
     def set_locked(self, user: str, locked: bool) -> None:
         with self._lock:

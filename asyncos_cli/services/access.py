@@ -8,9 +8,9 @@ appliance's, with the connection type in them.
 from __future__ import annotations
 
 from asyncos_cli.auth import roles as R
-from asyncos_cli.auth.accounts import Accounts
+from asyncos_cli.auth.cluster_accounts import open_accounts
 from asyncos_cli.auth.throttle import LoginThrottle
-from asyncos_cli.config.cluster import open_store
+from asyncos_cli.config.cluster import Membership, open_store
 from asyncos_cli.config.datadir import DataDir
 from asyncos_cli.config.secrets import Keyring
 from asyncos_cli.config.state import StateStore
@@ -26,11 +26,12 @@ class AccessPoint:
 
     def __init__(self, datadir: DataDir):
         self.datadir = datadir
+        self.member = Membership.load(datadir)
         self.store = open_store(datadir)
         self.store.migrate(lambda: Keyring(datadir.key_file))
         self.snapshot = self.store.snapshot()
         timezone.apply(self.snapshot.config.system.timezone)
-        self.accounts = Accounts(datadir.database)
+        self.accounts = open_accounts(datadir)
         self.serial = StateStore(datadir.database).get("serial", "")
         self.logs = LogService(datadir.logs, self.snapshot.config.logs, self.serial, echo=journal_requested())
         self.bus = EventBus()
@@ -45,7 +46,9 @@ class AccessPoint:
     def refresh(self) -> bool:
         """Read a newer committed version (at every login too: an account committed a moment ago can log in).
         True when there was one."""
-        if self.store.head_id() == self.snapshot.version.id:
+        if Membership.load(self.datadir) != self.member:  # clusterconfig created, joined or left a cluster
+            self._reopen()
+        elif self.store.head_id() == self.snapshot.version.id:
             return False
         old = self.snapshot.config
         self.snapshot = self.store.snapshot()
@@ -53,6 +56,13 @@ class AccessPoint:
             self.logs.configure(self.config.logs)
         timezone.apply(self.config.system.timezone)
         return True
+
+    def _reopen(self) -> None:
+        self.store.close()
+        self.accounts.close()
+        self.member = Membership.load(self.datadir)
+        self.store = open_store(self.datadir)
+        self.accounts = self.gate.accounts = open_accounts(self.datadir)
 
     async def check_passphrase(self, user: str, passphrase: str, address: str, via: str = "SSH"):
         """The shared throttle first, then the check: the accounts' result, or None when refused."""

@@ -108,9 +108,9 @@ class Context:
     @property
     def accounts(self):
         if self._accounts is None:
-            from asyncos_cli.auth.accounts import Accounts
+            from asyncos_cli.auth.cluster_accounts import open_accounts
 
-            self._accounts = Accounts(self.datadir.database)
+            self._accounts = open_accounts(self.datadir)
         return self._accounts
 
     def reauthenticate(self) -> None:
