@@ -1,6 +1,7 @@
 # make run   - set up .venv, initialise ./var on first use, start the gateway, open the shell
 # make stop  - stop the gateway
 # make test  - set up .venv with the test extras, install the test peers (as root with apt), run pytest
+# make test-postgres - the same suite with each test's configuration, accounts and tracking search on PostgreSQL
 # make bench-peers - also install what the benchmarks compare against (Rspamd); benchmarks: bench/*.py
 # make wheel      - dist/asyncos_cli-*.whl: the gateway with its man pages, MIB, systemd units and cloud-init example
 # make wheelhouse - dist/wheelhouse: that wheel and every wheel it needs (what the container image installs)
@@ -11,7 +12,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export ASYNCOS_DATA ?= $(CURDIR)/var
 
-.PHONY: run stop test peers bench-peers bench clean wheel wheelhouse image
+.PHONY: run stop test test-postgres peers bench-peers bench clean wheel wheelhouse image
 
 PEERS ?= tests/peers.txt
 
@@ -63,6 +64,10 @@ $(IETF_MIBS)/SNMPv2-SMI.mib:
 
 test: $(VENV)/.installed-test peers $(IETF_MIBS)/SNMPv2-SMI.mib
 	$(BIN)/python -m pytest -q
+
+# The whole suite with every test's data directory in a one-machine cluster on PostgreSQL (not in CI: its time).
+test-postgres: $(VENV)/.installed-test peers $(IETF_MIBS)/SNMPv2-SMI.mib
+	ASYNCOS_TEST_STORE=postgresql $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/cli_startup.py

@@ -127,14 +127,25 @@ def initialised_template(tmp_path_factory) -> Path:
     return base / "data"
 
 
+#: ASYNCOS_TEST_STORE=postgresql (make test-postgres): every test's data directory is a one-machine cluster on a
+#: database of its own in the session's PostgreSQL, so the configuration, accounts and cluster tracking run there.
+ON_POSTGRES = os.environ.get("ASYNCOS_TEST_STORE") == "postgresql"
+
+
 @pytest.fixture
-def datadir(tmp_path, initialised_template) -> Path:
+def datadir(tmp_path, initialised_template, request) -> Path:
     """An initialised data directory (admin's passphrase is PASSPHRASE), copied from the session's template.
 
     Its SSH server, API, web interface and listeners are moved to free ports, so no test binds the default ones.
     """
     d = tmp_path / "data"
     shutil.copytree(initialised_template, d, symlinks=True)
+    if ON_POSTGRES:
+        pw = tmp_path / "cluster.pw"
+        pw.write_text("Test-Cluster-Passphrase\n")
+        dsn = request.getfixturevalue("postgres").database()
+        r = run_cli(d, "-c", f"clusterconfig create Test --store='{dsn}' --machine=test --cluster-passphrase-file={pw}")
+        assert r.returncode == 0, r.stderr
     r = run_cli(d, "-c", f"interfaceconfig edit Management --ssh-port={free_port()} "
                          f"--api-https-port={free_port()} --web-https-port={free_port()}; "
                          f"listenerconfig edit IncomingMail --port={free_port()}; "

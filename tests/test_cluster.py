@@ -129,6 +129,12 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
         assert wait_for(lambda: _version(two) == head, timeout=10)
         _send("127.0.0.3", smtp, "user@example.net", "accepted on gw2")
         assert two.request("status")["hostname"] == "gw2.example.com"
+        # A machine's own setting committed on it stays its own.
+        batch_ok(gw2, "sethostname mx2.example.com; commit gw2 renamed")
+        head = _version(two)
+        assert wait_for(lambda: _version(one) == head, timeout=10)
+        assert two.request("status")["hostname"] == "mx2.example.com"
+        assert one.request("status")["hostname"] == "gw1.example.com"
 
         # Users are the cluster's, passphrases included: made on gw1, logged in on gw2 over SSH.
         made = batch_ok(gw1, "userconfig new ops1 --fullname=Ops --role=operator --generate; commit ops1")
@@ -138,7 +144,7 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
 
         listed = lambda: batch_ok(gw2, "clusterconfig list")  # noqa: E731
         assert wait_for(lambda: listed().count(" online ") == 2, timeout=15), listed()
-        assert "gw1.example.com" in listed() and "gw2.example.com" in listed()
+        assert wait_for(lambda: "gw1.example.com" in listed() and "mx2.example.com" in listed(), timeout=15)
 
         # The store goes away under mail: both keep receiving, status says so, commits are refused.
         cluster_store.pause()

@@ -39,17 +39,19 @@ def test_commit_reaches_the_daemon_within_a_second(cli, daemon):
 
 def test_reload_by_polling_without_a_nudge(datadir, daemon):
     # A commit by a process that does not nudge (e.g. another tool on the store).
+    # (On PostgreSQL, make test-postgres, the store's NOTIFY is what the daemon hears.)
+    from asyncos_cli.config.cluster import open_store
+    from asyncos_cli.config.datadir import DataDir
     from asyncos_cli.config.schema import SystemSection
     from asyncos_cli.config.session import Session
-    from asyncos_cli.config.store import SQLiteStore
 
-    store = SQLiteStore(datadir / "asyncos.db")
+    store = open_store(DataDir(datadir))
     s = Session(store, "tool")
     s.stage(SystemSection(hostname="polled.example.com"))
-    s.commit("no nudge")
+    version = s.commit("no nudge").id
     store.close()
     deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline and daemon.request("status")["config_version"] != 3:
+    while time.monotonic() < deadline and daemon.request("status")["config_version"] != version:
         time.sleep(0.02)
     assert daemon.request("status")["hostname"] == "polled.example.com"
 

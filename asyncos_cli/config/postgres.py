@@ -158,6 +158,7 @@ class PostgresStore(ConfigStore):
 
     def _view(self, rows) -> dict[str, tuple[str, int]]:
         """This machine's view of a version's rows: the cluster's sections with its own laid over them."""
+        rows = list(rows)  # read twice below
         view = {name: (body, changed) for name, body, changed in rows if not name.startswith("machine/")}
         if self.machine:
             prefix = f"machine/{self.machine}/"
