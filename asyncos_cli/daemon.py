@@ -94,7 +94,7 @@ class Daemon:
         from .components.certificates import Certificates
         from .components.clock import Clock
         from .components.cloud import Awareness, Clicks, Remediation
-        from .components.cluster import ClusterMember
+        from .components.cluster import ClusterMember, license_registrar
         from .components.dmarc import DmarcReports
         from .components.mail import Engines, Mail
         from .components.monitoring import Alerts, Monitoring
@@ -143,7 +143,8 @@ class Daemon:
             Clock(bus.emit, config),
             DmarcReports(bus, connect(d.database), current, relay.queue.generate),
         ]
-        self.components.append(ClusterMember(self.follower, lambda: self.snapshot, lambda: connect(d.database)))
+        self.components.append(ClusterMember(self.follower, lambda: self.snapshot, lambda: connect(d.database),
+                                             license_registrar(d, self.keyring, current, bus.emit)))
 
     async def run(self) -> None:
         self._lock_pid_file()

@@ -80,6 +80,7 @@ def _register(ctx, token: str) -> None:
     record = failing(register_license, c, ctx.state, token, identity(ctx))
     changed(ctx, f"The appliance is registered with Smart Software Licensing: product instance "
                  f"{record['product_instance_id']}, smart account {record['smart_account_name']}")
+    _for_the_cluster(ctx, token, record)
     try:  # 14.0: the cloud services portal follows the licensing registration
         register_portal(c, ctx.state, identity(ctx), product_instance_id=record["product_instance_id"])
     except CloudError as e:
@@ -87,6 +88,53 @@ def _register(ctx, token: str) -> None:
                      "(cloudserviceconfig register TOKEN)")
         return
     changed(ctx, f"Cisco Cloud Services enabled and registered ({ctx.config.cloud.region}, {ctx.config.cloud.server})")
+
+
+def _for_the_cluster(ctx, token: str, record: dict) -> None:
+    """In a cluster, every other machine registers itself too (on its next heartbeat, a few seconds)."""
+    from asyncos_cli.config.cluster import Membership
+
+    member = Membership.load(ctx.datadir)
+    if member is None:
+        return
+    with _cluster_licensing(member) as licensing:
+        licensing.record(member.machine, licensing.request(ctx.keyring.seal(token).token, ctx.user, member.machine),
+                         "Registered", record["product_instance_id"])
+    changed(ctx, f"Registration requested for every machine of the cluster {member.cluster}: "
+                 "'license_smart status' shows each machine's state")
+
+
+def _cluster_licensing(member):
+    import contextlib
+
+    import psycopg
+
+    from asyncos_cli.services.cluster_licensing import ClusterLicensing
+
+    @contextlib.contextmanager
+    def opened():
+        try:
+            with psycopg.connect(member.store, autocommit=True, connect_timeout=5) as conn:
+                yield ClusterLicensing(conn)
+        except psycopg.OperationalError as e:
+            raise CommandError(f"the cluster's store is unreachable ({str(e).strip().splitlines()[0]})") from None
+
+    return opened()
+
+
+def _cluster_states(ctx) -> None:
+    from asyncos_cli.config.cluster import Membership
+
+    member = Membership.load(ctx.datadir)
+    if member is None:
+        return
+    with _cluster_licensing(member) as licensing:
+        states = licensing.states()
+    ctx.say()
+    ctx.say(f"Cluster {member.cluster}:")
+    ctx.say(f"{'Machine':<16} {'Registration':<22} {'Product instance':<18} Detail")
+    for s in states:
+        ctx.say(f"{s['machine']:<16} {s['state']:<22} {s['product_instance_id'] or '-':<18} {s['detail']}".rstrip())
 
 
 def show(ctx) -> None:
@@ -106,3 +154,4 @@ def show(ctx) -> None:
         ctx.say(f"Virtual Account: {record['virtual_account_domain']}")
     else:
         ctx.say("Registration Status: Unregistered")
+    _cluster_states(ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import smtplib
@@ -141,6 +142,26 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
         generated = made.split("system generated passphrase for ops1:")[1].split()[0]
         assert wait_for(lambda: _ssh("127.0.0.3", ssh2, "ops1", generated, "version", tmp_path).returncode == 0,
                         timeout=15)
+
+        # One Smart Licensing registration for every machine (14.0), each with its own identity.
+        from test_cloud import VendorCloud
+
+        vendor = VendorCloud(tmp_path)
+        try:
+            batch_ok(gw1, f"certconfig certauthority custom import vendor {vendor.ca_file}; license_smart setup "
+                          f"--url={vendor.url}/licservice/license; cloudserviceconfig enable --server={vendor.url}; "
+                          "license_smart enable; commit licensing")
+            assert "Registration requested for every machine of the cluster Lab" in batch_ok(
+                gw1, "license_smart register --token=good-license-token")
+            both = lambda: batch_ok(gw2, "license_smart status")  # noqa: E731
+            assert wait_for(lambda: both().count("Registered") >= 3, timeout=20), both()
+            assert re.search(r"^gw1 +Registered +PI-7f3a", both(), re.M) and re.search(r"^gw2 +Registered", both(),
+                                                                                      re.M), both()
+            hosts = {b["hostname"] for m, p, b in vendor.requests if p == "/licservice/license/v1/register"}
+            assert hosts == {"gw1.example.com", "mx2.example.com"}
+            assert "good-license-token" not in _mail_log(gw2) + (gw2 / "state/cluster-config.json").read_text()
+        finally:
+            vendor.close()
 
         listed = lambda: batch_ok(gw2, "clusterconfig list")  # noqa: E731
         assert wait_for(lambda: listed().count(" online ") == 2, timeout=15), listed()

@@ -10,6 +10,7 @@ from typing import Callable
 from asyncos_cli.config.cluster import ClusterTables, Membership
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.follow import StoreFollower
+from asyncos_cli.services.cluster_licensing import ClusterLicensing
 from asyncos_cli.services.cluster_tracking import ClusterTracking
 
 from .base import Component, Every
@@ -22,11 +23,14 @@ HEARTBEAT_SECONDS = 3.0
 class ClusterMember(Component):
     """Idle on a machine that is not in a cluster; follows ``follower.member`` as clusterconfig changes it."""
 
-    def __init__(self, follower: StoreFollower, snapshot: Callable, tracking: Callable):
+    def __init__(self, follower: StoreFollower, snapshot: Callable, tracking: Callable,
+                 register: Callable[[str], dict] | None = None):
         """``tracking``: opens this machine's tracking database (its finished records are shipped to the
-        cluster's store on each heartbeat, for cluster-wide findevent)."""
+        cluster's store on each heartbeat, for cluster-wide findevent). ``register(sealed_token)``: registers
+        this machine with Smart Licensing when license_smart register was run on another machine."""
         self.follower = follower
         self.snapshot = snapshot
+        self._register = register
         self._open_tracking = tracking
         self._local = None
         self._shipping = None
@@ -58,8 +62,23 @@ class ClusterMember(Component):
             if self._local is None:
                 self._local = self._open_tracking()
             self._shipping.ship(member.machine, self._local)
+            self._answer_license_request(member.machine)
         except (psycopg.Error, ConfigError):
             self.machines = []  # the follower says why, once
+
+    def _answer_license_request(self, machine: str) -> None:
+        licensing = ClusterLicensing(self._conn)
+        pending = licensing.pending_for(machine)
+        if pending is None or self._register is None:
+            return
+        request_id, sealed = pending
+        try:
+            record = self._register(sealed)
+        except Exception as e:  # the vendor's refusal or an unreachable server: this machine's state says it
+            licensing.record(machine, request_id, "Registration failed", detail=str(e)[:300])
+            log.warning("Smart Licensing registration requested by the cluster failed: %s", e)
+            return
+        licensing.record(machine, request_id, "Registered", record.get("product_instance_id", ""))
 
     def rows(self) -> list[list[str]]:
         member = self.follower.member
@@ -79,3 +98,36 @@ class ClusterMember(Component):
         if self._local is not None:
             self._local.close()
             self._local = None
+
+
+def license_registrar(datadir, keyring, config: Callable, emit: Callable) -> Callable[[str], dict]:
+    """What a machine does when the cluster asks it to register (in ClusterMember's thread): this machine's own
+    Smart Licensing registration, then the Cloud Services portal, as license_smart register does."""
+    from asyncos_cli.config.fields import Secret
+    from asyncos_cli.config.state import StateStore
+    from asyncos_cli.services.cloud import (
+        CloudClient,
+        CloudError,
+        register_license,
+        register_portal,
+    )
+
+    loop = asyncio.get_running_loop()
+
+    def register(sealed: str) -> dict:
+        cfg = config()
+        state = StateStore(datadir.database)
+        try:
+            identity = {"serial": state.get("serial", ""), "hostname": cfg.system.hostname,
+                        "model": cfg.system.model}
+            client = CloudClient(cfg, keyring, datadir.run, lambda ev: loop.call_soon_threadsafe(emit, ev))
+            record = register_license(client, state, keyring.reveal(Secret(sealed)), identity)
+            try:
+                register_portal(client, state, identity, product_instance_id=record["product_instance_id"])
+            except CloudError as e:
+                log.warning("Cisco Cloud Services could not be registered automatically: %s", e)
+            return record
+        finally:
+            state.close()
+
+    return register
