@@ -130,6 +130,8 @@ def initialised_template(tmp_path_factory) -> Path:
 #: ASYNCOS_TEST_STORE=postgresql (make test-postgres): every test's data directory is a one-machine cluster on a
 #: database of its own in the session's PostgreSQL, so the configuration, accounts and cluster tracking run there.
 ON_POSTGRES = os.environ.get("ASYNCOS_TEST_STORE") == "postgresql"
+#: The shell's prompt word for a test's data directory: its host name, or in a cluster the mode.
+SHELL_PROMPT = "(Cluster Test)>" if ON_POSTGRES else "ironport.example.com>"
 
 
 @pytest.fixture

@@ -205,7 +205,9 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
     assert "gw1" in listed and "gw2" not in listed
 
 
-def test_clusterconfig_refuses_what_it_cannot_do(datadir, postgres, tmp_path):
+def test_clusterconfig_refuses_what_it_cannot_do(initialised_template, postgres, tmp_path):
+    datadir = tmp_path / "standalone"  # (not the datadir fixture: under make test-postgres that is in a cluster)
+    shutil.copytree(initialised_template, datadir, symlinks=True)
     pw = tmp_path / "short.pw"
     pw.write_text("short\n")
     dsn = postgres.database()

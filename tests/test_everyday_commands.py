@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from conftest import OP_PASS, batch_fails, batch_ok, require_peer
+from conftest import OP_PASS, SHELL_PROMPT, batch_fails, batch_ok, require_peer
 
 LOG = "system_logs"
 
@@ -101,7 +101,7 @@ def test_tail_follows_over_ssh_until_ctrl_c(gateway, datadir, tmp_path):
     _write_log(datadir, ["before the tail"])
     args, env = ssh_cmd(gateway.port, "op1", password=OP_PASS, tty=True)
     child = pexpect.spawn(args[0], args[1:], env=env, encoding="utf-8", timeout=20, dimensions=(40, 120))
-    prompt = r"ironport\.example\.com>"
+    prompt = re.escape(SHELL_PROMPT)
     try:
         child.expect(prompt)
         child.send(f"tail {LOG}\r")

@@ -10,6 +10,8 @@ from conftest import PASSPHRASE, run_cli
 
 from asyncos_cli import lifecycle
 from asyncos_cli.auth.accounts import Accounts
+from asyncos_cli.config.cluster import open_store
+from asyncos_cli.config.datadir import DataDir
 from asyncos_cli.config.schema import (
     MODELS,
     Config,
@@ -39,7 +41,7 @@ def test_alerts_by_date():
 
 
 def test_version_shows_the_banner_for_a_retired_model(datadir):
-    store = SQLiteStore(datadir / "asyncos.db")
+    store = open_store(DataDir(datadir))
     s = Session(store, "admin")
     s.stage(SystemSection(hostname="ironport.example.com", model="OEG-50"))
     s.commit("old box")

@@ -13,6 +13,7 @@ import pytest
 from conftest import (
     OP_PASS,
     PASSPHRASE,
+    SHELL_PROMPT,
     DaemonProcess,
     require_peer,
     run_cli,
@@ -154,7 +155,7 @@ def test_interactive_shell_over_ssh(gateway, datadir):
     pexpect = pytest.importorskip("pexpect")
     args, env = ssh_cmd(gateway.port, "op1", password=OP_PASS, tty=True)
     child = pexpect.spawn(args[0], args[1:], env=env, encoding="utf-8", timeout=20, dimensions=(40, 120))
-    prompt = r"ironport\.example\.com>"
+    prompt = re.escape(SHELL_PROMPT)
     try:
         child.expect(prompt)
         child.send("vers")
@@ -221,7 +222,7 @@ def test_passphrase_set_by_an_admin_must_be_changed_first(gateway, datadir):
             await until("again:")
             proc.stdin.write("Fresh-Pass-4k\r")
             await until("Passphrase changed.")
-            await until("ironport.example.com>")
+            await until(SHELL_PROMPT)
             proc.stdin.write("quit\r")
             return refused
 
@@ -245,16 +246,16 @@ def test_long_output_is_paged_over_ssh(gateway):
                 while text not in out:
                     out += await asyncio.wait_for(proc.stdout.read(4096), 10)
 
-            await until("ironport.example.com>")
+            await until(SHELL_PROMPT)
             proc.stdin.write("showconfig --passphrases=mask\r")
             await until("-Press Any Key For More-")
             first = out.count("-Press Any Key For More-")
             proc.stdin.write(" ")
             while out.count("-Press Any Key For More-") == first:
                 out += await asyncio.wait_for(proc.stdout.read(4096), 10)
-            prompts = out.count("ironport.example.com>")
+            prompts = out.count(SHELL_PROMPT)
             proc.stdin.write("q")
-            while out.count("ironport.example.com>") == prompts:
+            while out.count(SHELL_PROMPT) == prompts:
                 out += await asyncio.wait_for(proc.stdout.read(4096), 10)
             tail = out[out.rindex("-Press Any Key For More-"):]
             proc.stdin.write("quit\r")
@@ -262,4 +263,4 @@ def test_long_output_is_paged_over_ssh(gateway):
 
     out, tail = asyncio.run(go())
     assert "<config product=" in out and "</config>" not in out  # q stopped the pager
-    assert "ironport.example.com>" in tail
+    assert SHELL_PROMPT in tail

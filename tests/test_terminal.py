@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 
 import pytest
-from conftest import PASSPHRASE, ROOT, cli_env
+from conftest import PASSPHRASE, ROOT, SHELL_PROMPT, cli_env
 
 pexpect = pytest.importorskip("pexpect")
 
-PROMPT = r"ironport\.example\.com>"
+PROMPT = re.escape(SHELL_PROMPT)
 
 
 def spawn(datadir, rows=50):
@@ -117,7 +118,7 @@ def test_first_start_on_a_terminal_runs_init(tmp_path):
         child.expect("Please enter the new passphrase again:")
         child.send(PASSPHRASE + "\r")
         child.expect("Initialised")
-        child.expect(PROMPT)
+        child.expect(r"ironport\.example\.com>")  # a new, standalone data directory
         child.send("quit\r")
         child.expect(pexpect.EOF)
     finally:

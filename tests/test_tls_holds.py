@@ -9,6 +9,7 @@ import pki
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import (
+    ON_POSTGRES,
     DaemonProcess,
     batch_fails,
     batch_ok,
@@ -51,6 +52,8 @@ def _store_bad_cipher_list(datadir) -> None:
 
 @pytest.mark.parametrize("fault", ["512-bit certificate", "bad cipher list"])
 def test_a_required_listener_whose_tls_cannot_start_takes_nothing_in_clear(datadir, tmp_path, fault):
+    if fault == "bad cipher list" and ON_POSTGRES:
+        pytest.skip("writes an older release's row into the embedded store (SQLite only)")
     ctx = Context(DataDir(datadir), ScriptedPrompter([], batch=True), batch=True, confined=False)
     shell = Shell(ctx)
     if fault == "512-bit certificate":

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from asyncos_cli.config.cluster import open_store
 from asyncos_cli.config.datadir import DataDir
 from asyncos_cli.config.schema import HttpProxy, OutboundSection
 from asyncos_cli.config.secrets import Keyring
 from asyncos_cli.config.session import Session
-from asyncos_cli.config.store import SQLiteStore
 
 PROXY_SECRET = "Proxy-Secret-4711"
 
 
 def _set_proxy_secret(datadir, secret=PROXY_SECRET):
     dd = DataDir(datadir)
-    store = SQLiteStore(dd.database)
+    store = open_store(dd)
     s = Session(store, "admin")
     proxy = HttpProxy("proxy.example.com", 8080, "svc", Keyring(dd.key_file).seal(secret))
     s.stage(OutboundSection(proxy=proxy, timeout_seconds=25))
@@ -26,7 +26,7 @@ def _set_proxy_secret(datadir, secret=PROXY_SECRET):
 
 
 def _head(datadir):
-    store = SQLiteStore(DataDir(datadir).database)
+    store = open_store(DataDir(datadir))
     try:
         return store.snapshot()
     finally:
