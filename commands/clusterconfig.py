@@ -167,8 +167,9 @@ def _do_create(ctx, name: str, store: str, machine: str, passphrase: str) -> Non
     finally:
         pg.close()
     Membership(name, machine, store).save(ctx.datadir)
-    ctx.say(f"Cluster {name} created with this machine as {machine}; its configuration, "
-            f"{len(local.versions())} versions, is in the cluster's store.")
+    count = len(local.versions())
+    ctx.say(f"Cluster {name} created with this machine as {machine}; its configuration, {count} "
+            f"version{'' if count == 1 else 's'}, is in the cluster's store.")
     _tell_the_gateway(ctx)
 
 

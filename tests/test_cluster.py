@@ -231,3 +231,28 @@ def test_clusterconfig_refuses_what_it_cannot_do(initialised_template, postgres,
     from asyncos_cli.shell.repl import prompt_name
 
     assert prompt_name(Context(DataDir(datadir), prompter=None)) == "(Cluster Lab)"
+
+
+def test_the_clusterconfig_questions_create_a_cluster_and_offer_its_operations(initialised_template, postgres,
+                                                                                tmp_path):
+    from asyncos_cli.config.datadir import DataDir
+    from asyncos_cli.shell.context import Context
+    from asyncos_cli.shell.runner import Shell
+    from asyncos_cli.shell.scripted import ScriptedPrompter
+
+    d = tmp_path / "asked"
+    shutil.copytree(initialised_template, d, symlinks=True)
+    dsn = postgres.database()
+    p = ScriptedPrompter(["9", "2", dsn, "", "Asked", "short", CLUSTER_PASSPHRASE, CLUSTER_PASSPHRASE])
+    ctx = Context(DataDir(d), p, confined=False)
+    Shell(ctx).execute("clusterconfig")
+    assert "Do you want to join or create a cluster?" in p.text and "Please enter a number from 1 to 3." in p.text
+    assert "At least 12 characters." in p.text  # re-asked
+    assert "Cluster Asked created with this machine as ironport" in p.text
+    ctx.close()
+    p = ScriptedPrompter(["LIST", ""])
+    ctx = Context(DataDir(d), p, confined=False)
+    Shell(ctx).execute("clusterconfig")
+    assert "Choose the operation you want to perform:" in p.text and "- REMOVEMACHINE -" in p.text
+    assert p.text.count("Cluster Asked (configuration version") == 2  # shown, then LIST
+    ctx.close()
