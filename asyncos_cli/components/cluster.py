@@ -33,7 +33,7 @@ class ClusterMember(Component):
         self._register = register
         self._open_tracking = tracking
         self._local = None
-        self._shipping = None
+        self._shipping = self._licensing = self._tables = None
         self._every = Every(HEARTBEAT_SECONDS)
         self._conn = None
         self._member: Membership | None = None
@@ -54,8 +54,9 @@ class ClusterMember(Component):
         try:
             if self._conn is None or self._conn.closed or self._conn.broken:
                 self._conn = psycopg.connect(member.store, autocommit=True, connect_timeout=5)
-                self._shipping = ClusterTracking(self._conn)
-            tables = ClusterTables(self._conn)
+                self._shipping, self._licensing = ClusterTracking(self._conn), ClusterLicensing(self._conn)
+                self._tables = ClusterTables(self._conn)
+            tables = self._tables
             tables.heartbeat(member.machine, hostname, version,
                              "store unreachable" if self.follower.problem else "online")
             self.machines = tables.machines()
@@ -67,7 +68,7 @@ class ClusterMember(Component):
             self.machines = []  # the follower says why, once
 
     def _answer_license_request(self, machine: str) -> None:
-        licensing = ClusterLicensing(self._conn)
+        licensing = self._licensing
         pending = licensing.pending_for(machine)
         if pending is None or self._register is None:
             return
