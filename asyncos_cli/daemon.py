@@ -227,10 +227,11 @@ class Daemon:
         """reload() for the loop: a store across the network is read in a thread, so that an unreachable
         server never holds up the mail the loop carries."""
         f, current, before = self.follower, self.snapshot.version.id, self.follower.problem
-        try:
+        try:  # a ConfigError is the follower's problem, shown in status; no driver's error may stop the mail
             self._apply(*((await asyncio.to_thread(f.newer, current)) if f.store.remote else f.newer(current)))
-        except ConfigError:
-            pass  # follower.problem says why, in status
+        except Exception as e:
+            if not isinstance(e, ConfigError):
+                log.exception("reading the configuration store failed")
         if bool(f.problem) != bool(before):  # once when it goes, once when it is back (an alert each)
             self.bus.emit(ConfigStoreUnreachable(current, f.problem, f.member.place() if f.member else "")
                           if f.problem else ConfigStoreReachable(current))

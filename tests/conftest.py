@@ -301,12 +301,13 @@ def wait_for(predicate, timeout=20.0, step=0.05):
 
 def wait_applied(datadir: Path, timeout: float = 20) -> None:
     """Until the running daemon reports the newest committed version in effect, its listeners bound for it."""
-    from asyncos_cli.config.store import SQLiteStore
+    from asyncos_cli.config.cluster import open_store
+    from asyncos_cli.config.datadir import DataDir
     from asyncos_cli.control.client import DaemonUnavailable, request
 
     if not (datadir / "run" / "control.sock").exists():
         return  # no daemon: nothing to wait for
-    store = SQLiteStore(datadir / "asyncos.db")
+    store = open_store(DataDir(datadir))
     try:
         head = store.head_id()
     finally:

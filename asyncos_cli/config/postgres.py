@@ -63,7 +63,7 @@ def _reachable():
 
     try:
         yield
-    except psycopg.OperationalError as e:
+    except (psycopg.OperationalError, psycopg.InterfaceError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise StoreUnreachable(f"the cluster's configuration store is unreachable ({first}); the configuration "
                                "in effect stays, and commits wait until the store is back") from None
