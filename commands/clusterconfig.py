@@ -262,7 +262,7 @@ def _leave(ctx, member) -> None:
             local.commit(changed, dict(base.changed_in), ctx.user, f"left the cluster {member.cluster}")
     finally:
         local.close()
-    Membership.path(ctx.datadir).unlink()
+    Membership.remove(ctx.datadir)
     ctx.say(f"This machine left the cluster {member.cluster}; it keeps the cluster's configuration as its own.")
     _tell_the_gateway(ctx)
 

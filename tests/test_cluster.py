@@ -199,6 +199,7 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
 
     # Leaving keeps the cluster's configuration as this machine's own, on the embedded store.
     assert "left the cluster Lab" in batch_ok(gw2, "clusterconfig leave")
+    assert not (gw2 / "state/cluster-config.json").exists()  # no copy of the cluster's configuration stays
     assert "example.io" in batch_ok(gw2, "listenerconfig print")
     assert "not in a cluster" in batch_fails(gw2, "clusterconfig list")
     listed = batch_ok(gw1, "clusterconfig list")

@@ -78,7 +78,18 @@ class Membership:
         return f"postgresql://{c.get('host', 'localhost')}:{c.get('port', 5432)}/{c.get('dbname', '')}"
 
     def save(self, datadir: DataDir) -> None:
+        _cached_copy(datadir).unlink(missing_ok=True)  # another cluster's configuration must never stand in
         write_private(self.path(datadir), json.dumps(asdict(self), indent=1).encode())
+
+    @classmethod
+    def remove(cls, datadir: DataDir) -> None:
+        cls.path(datadir).unlink()
+        _cached_copy(datadir).unlink(missing_ok=True)
+
+
+def _cached_copy(datadir: DataDir):
+    """The newest configuration this machine read from its cluster's store (read while it is unreachable)."""
+    return datadir.state / "cluster-config.json"
 
 
 def open_store(datadir: DataDir):
@@ -93,7 +104,7 @@ def open_store(datadir: DataDir):
         return SQLiteStore(datadir.database)
     from .postgres import PostgresStore
 
-    return PostgresStore(member.store, machine=member.machine, cache=datadir.state / "cluster-config.json")
+    return PostgresStore(member.store, machine=member.machine, cache=_cached_copy(datadir))
 
 
 def default_machine_name() -> str:
