@@ -103,25 +103,23 @@ def _new_passphrase(ctx) -> str:
 
 
 def _create(ctx, args, member, name: str) -> None:
-    store, machine = args.take_option("store"), args.take_option("machine")
-    if not store:
-        raise CommandError("clusterconfig create needs --store=URL (the cluster's PostgreSQL)")
-    passphrase = _cluster_passphrase(ctx, args, new=True)
-    args.expect_done("clusterconfig")
-    if member is not None:
-        raise CommandError(f"This machine is already in the cluster {member.cluster}.")
-    _do_create(ctx, name, str(store), str(machine or _default_machine(ctx)), passphrase)
+    _do_create(ctx, name, *_joining(ctx, args, member, "create"))
 
 
 def _join(ctx, args, member) -> None:
+    _do_join(ctx, *_joining(ctx, args, member, "join"))
+
+
+def _joining(ctx, args, member, sub: str) -> tuple[str, str, str]:
+    """create's and join's options: (store, machine, cluster passphrase)."""
     store, machine = args.take_option("store"), args.take_option("machine")
     if not store:
-        raise CommandError("clusterconfig join needs --store=URL (the cluster's PostgreSQL)")
-    passphrase = _cluster_passphrase(ctx, args, new=False)
+        raise CommandError(f"clusterconfig {sub} needs --store=URL (the cluster's PostgreSQL)")
+    passphrase = _cluster_passphrase(ctx, args, new=sub == "create")
     args.expect_done("clusterconfig")
     if member is not None:
         raise CommandError(f"This machine is already in the cluster {member.cluster}.")
-    _do_join(ctx, str(store), str(machine or _default_machine(ctx)), passphrase)
+    return str(store), str(machine or _default_machine(ctx)), passphrase
 
 
 def _no_pending(ctx) -> None:

@@ -105,21 +105,10 @@ def _for_the_cluster(ctx, token: str, record: dict) -> None:
 
 
 def _cluster_licensing(member):
-    import contextlib
-
-    import psycopg
-
     from asyncos_cli.services.cluster_licensing import ClusterLicensing
+    from asyncos_cli.shell.shared.cluster import cluster_tables
 
-    @contextlib.contextmanager
-    def opened():
-        try:
-            with psycopg.connect(member.store, autocommit=True, connect_timeout=5) as conn:
-                yield ClusterLicensing(conn)
-        except psycopg.OperationalError as e:
-            raise CommandError(f"the cluster's store is unreachable ({str(e).strip().splitlines()[0]})") from None
-
-    return opened()
+    return cluster_tables(member, ClusterLicensing)
 
 
 def _cluster_states(ctx) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 
+from asyncos_cli.config.cluster import connect, create_tables, first_line
+
 from .accounts import TABLES, Accounts
 
 _SCHEMA = """
@@ -28,17 +30,12 @@ CREATE TABLE IF NOT EXISTS state_passphrase_history (
     set_at DOUBLE PRECISION NOT NULL
 );
 """
-_SCHEMA_LOCK = 0x61737966
 
 
 class PostgresAccounts(Accounts):
     def __init__(self, dsn: str):
-        import psycopg
-
-        self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=5)
-        with self._conn.transaction():
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            self._conn.execute(_SCHEMA)
+        self._conn = connect(dsn)
+        create_tables(self._conn, _SCHEMA)
         self._lock = threading.RLock()
 
     def _hash_of(self, user: str) -> tuple[str | None, float | None]:
@@ -131,6 +128,5 @@ def open_accounts(datadir) -> Accounts:
             return PostgresAccounts(member.store)
         except psycopg.OperationalError as e:
             logging.getLogger("asyncos.auth").warning(
-                "the cluster's store is unreachable (%s): logins use this machine's own account state",
-                str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
+                "the cluster's store is unreachable (%s): logins use this machine's own account state", first_line(e))
     return Accounts(datadir.database)

@@ -53,7 +53,7 @@ class ClusterMember(Component):
 
         try:
             if self._conn is None or self._conn.closed or self._conn.broken:
-                self._conn = psycopg.connect(member.store, autocommit=True, connect_timeout=5)
+                self._conn = member.connect()
                 self._shipping, self._licensing = ClusterTracking(self._conn), ClusterLicensing(self._conn)
                 self._tables = ClusterTables(self._conn)
             tables = self._tables

@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS cluster_machines (
 );
 """
 
+#: pg_advisory_xact_lock key held while tables are created.
+_TABLES_LOCK = 0x61737963
 #: A machine not heard from for this long is listed as down.
 DOWN_AFTER_SECONDS = 15.0
 
@@ -77,6 +79,10 @@ class Membership:
             return "postgresql://(unparsable URL)"
         return f"postgresql://{c.get('host', 'localhost')}:{c.get('port', 5432)}/{c.get('dbname', '')}"
 
+    def connect(self):
+        """A connection to the cluster's store (psycopg, autocommit)."""
+        return connect(self.store)
+
     def save(self, datadir: DataDir) -> None:
         _cached_copy(datadir).unlink(missing_ok=True)  # another cluster's configuration must never stand in
         write_private(self.path(datadir), json.dumps(asdict(self), indent=1).encode())
@@ -90,6 +96,26 @@ class Membership:
 def _cached_copy(datadir: DataDir):
     """The newest configuration this machine read from its cluster's store (read while it is unreachable)."""
     return datadir.state / "cluster-config.json"
+
+
+def connect(dsn: str):
+    import psycopg
+
+    return psycopg.connect(dsn, autocommit=True, connect_timeout=5)
+
+
+def first_line(e: Exception) -> str:
+    """A database error in one line (psycopg's run over several)."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def create_tables(conn, schema: str) -> None:
+    """Create tables of the cluster's store if they are missing, one machine at a time (two machines joining
+    at once must not race on CREATE)."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_TABLES_LOCK,))
+        conn.execute(schema)
 
 
 def open_store(datadir: DataDir):
@@ -138,9 +164,7 @@ class ClusterTables:
 
     def __init__(self, conn):
         self.conn = conn
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (0x61737964,))
-            conn.execute(_SCHEMA)
+        create_tables(conn, _SCHEMA)
 
     def info(self) -> tuple[str, str, str] | None:
         return self.conn.execute("SELECT name, salt, wrapped_key FROM cluster_info").fetchone()

@@ -16,7 +16,7 @@ import time
 from dataclasses import astuple
 from pathlib import Path
 
-from .cluster import MACHINE_SECTIONS
+from .cluster import MACHINE_SECTIONS, connect, create_tables, first_line
 from .datadir import write_private
 from .fields import ConfigError
 from .schema import Config
@@ -46,8 +46,6 @@ CREATE TABLE IF NOT EXISTS config_sections (
     PRIMARY KEY (version, name)
 );
 """
-#: pg_advisory_xact_lock key for creating the tables (two machines joining at once must not race).
-_SCHEMA_LOCK = 0x61737963
 #: The NOTIFY channel a commit announces its version on.
 _CHANNEL = "asyncos_config"
 
@@ -64,8 +62,7 @@ def _reachable():
     try:
         yield
     except (psycopg.OperationalError, psycopg.InterfaceError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise StoreUnreachable(f"the cluster's configuration store is unreachable ({first}); the configuration "
+        raise StoreUnreachable(f"the cluster's configuration store is unreachable ({first_line(e)}); the configuration "
                                "in effect stays, and commits wait until the store is back") from None
 
 
@@ -101,13 +98,10 @@ class PostgresStore(ConfigStore):
         self.unreachable = ""
 
     def _connect(self) -> None:
-        import psycopg
 
         if self._conn is None or self._conn.closed or self._conn.broken:
-            conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=5)
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                conn.execute(_SCHEMA)
+            conn = connect(self.dsn)
+            create_tables(conn, _SCHEMA)
             self._conn = conn
 
     def _from_cache(self) -> Snapshot | None:
@@ -194,7 +188,7 @@ class PostgresStore(ConfigStore):
         def run():
             while not stop.is_set():
                 try:
-                    with psycopg.connect(self.dsn, autocommit=True, connect_timeout=5) as conn:
+                    with connect(self.dsn) as conn:
                         conn.execute(f"LISTEN {_CHANNEL}")
                         wake()
                         while not stop.is_set():

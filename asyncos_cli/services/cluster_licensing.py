@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import time
 
+from asyncos_cli.config.cluster import create_tables
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cluster_license_requests (
     id SERIAL PRIMARY KEY,
@@ -27,15 +29,12 @@ CREATE TABLE IF NOT EXISTS cluster_licensing (
     updated DOUBLE PRECISION NOT NULL
 );
 """
-_SCHEMA_LOCK = 0x61737967
 
 
 class ClusterLicensing:
     def __init__(self, conn):
         self.conn = conn
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            conn.execute(_SCHEMA)
+        create_tables(conn, _SCHEMA)
 
     def request(self, sealed_token: str, user: str, machine: str) -> int:
         return self.conn.execute("INSERT INTO cluster_license_requests (token, requested, requested_by, machine) "

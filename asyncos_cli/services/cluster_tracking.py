@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from asyncos_cli.config.cluster import create_tables
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cluster_tracking (
     machine TEXT NOT NULL,
@@ -37,7 +39,6 @@ CREATE INDEX IF NOT EXISTS cluster_tracking_recipients ON cluster_tracking USING
 CREATE INDEX IF NOT EXISTS cluster_tracking_policies ON cluster_tracking USING gin (policies);
 CREATE INDEX IF NOT EXISTS cluster_tracking_subject ON cluster_tracking USING gin (to_tsvector('simple', subject));
 """
-_SCHEMA_LOCK = 0x61737965
 #: Records shipped per round (a machine that was away catches up over several rounds).
 SHIP_BATCH = 2000
 
@@ -45,9 +46,7 @@ SHIP_BATCH = 2000
 class ClusterTracking:
     def __init__(self, conn):
         self.conn = conn
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            conn.execute(_SCHEMA)
+        create_tables(conn, _SCHEMA)
 
     # ------------------------------------------------------------ shipping
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 from asyncos_cli.shell.prompter import CommandError
@@ -53,18 +52,12 @@ def history_on(ctx, mid: int, machine: str | None) -> dict | None:
         return tracking.history(machine, mid)
 
 
-@contextlib.contextmanager
 def _cluster_tracking(member):
-    import psycopg
-
     from asyncos_cli.services.cluster_tracking import ClusterTracking
 
-    try:
-        with psycopg.connect(member.store, autocommit=True, connect_timeout=5) as conn:
-            yield ClusterTracking(conn)
-    except psycopg.OperationalError as e:
-        raise CommandError(f"the cluster's store is unreachable ({str(e).strip().splitlines()[0]}): "
-                           "only this machine's messages can be searched now") from None
+    from .cluster import cluster_tables
+
+    return cluster_tables(member, ClusterTracking, "only this machine's messages can be searched now")
 
 
 def remediation_jobs(ctx):
