@@ -62,8 +62,8 @@ def _reachable():
     try:
         yield
     except (psycopg.OperationalError, psycopg.InterfaceError) as e:
-        raise StoreUnreachable(f"the cluster's configuration store is unreachable ({first_line(e)}); the configuration "
-                               "in effect stays, and commits wait until the store is back") from None
+        raise StoreUnreachable(f"the cluster's configuration store is unreachable ({first_line(e)}); the "
+                               "configuration in effect stays, and commits wait until the store is back") from None
 
 
 class PostgresStore(ConfigStore):
@@ -84,9 +84,7 @@ class PostgresStore(ConfigStore):
             with _reachable():
                 self._connect()
         except StoreUnreachable as e:
-            if self._from_cache() is None:
-                raise
-            self.unreachable = str(e)
+            self._fallback(e)
 
     @contextlib.contextmanager
     def _connected(self):
@@ -98,11 +96,18 @@ class PostgresStore(ConfigStore):
         self.unreachable = ""
 
     def _connect(self) -> None:
-
         if self._conn is None or self._conn.closed or self._conn.broken:
             conn = connect(self.dsn)
             create_tables(conn, _SCHEMA)
             self._conn = conn
+
+    def _fallback(self, e: StoreUnreachable) -> Snapshot:
+        """The cached version in place of the unreachable store's answer (``e`` again when there is none)."""
+        cached = self._from_cache()
+        if cached is None:
+            raise e
+        self.unreachable = str(e)
+        return cached
 
     def _from_cache(self) -> Snapshot | None:
         if self.cache is None:
@@ -134,10 +139,7 @@ class PostgresStore(ConfigStore):
             with self._connected() as conn:
                 return conn.execute("SELECT coalesce(max(id), 0) FROM config_versions").fetchone()[0]
         except StoreUnreachable as e:
-            if (cached := self._from_cache()) is None:
-                raise
-            self.unreachable = str(e)
-            return cached.version.id
+            return self._fallback(e).version.id
 
     def _version(self, vid: int) -> VersionInfo:
         with self._connected() as conn:
@@ -209,10 +211,9 @@ class PostgresStore(ConfigStore):
                 rows = conn.execute("SELECT name, body, changed_in FROM config_sections WHERE version = %s",
                                     (vid,)).fetchall()
         except StoreUnreachable as e:
-            cached = self._from_cache()
-            if cached is None or version not in (None, cached.version.id):
+            cached = self._fallback(e)
+            if version not in (None, cached.version.id):
                 raise
-            self.unreachable = str(e)
             return cached
         view = self._view(rows)
         if version is None:
