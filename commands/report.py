@@ -8,11 +8,11 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.shell.grammar import Grammar
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
-from asyncos_cli.shell.shared.tracking import moment, tracking_store
+from asyncos_cli.shell.shared.tracking import moment, report_everywhere
 
 GRAMMAR = Grammar("report", """
 overview|incoming|mail-flow|mail-flow-details|mail-policy [--since=HOURS_AGO|EPOCH] [--until=...]
-      [--format=table|json|csv]
+      [--format=table|json|csv] [--machine=NAME|all]
 """)
 
 KINDS = ("overview", "incoming", "mail-flow", "mail-flow-details", "mail-policy")
@@ -26,11 +26,12 @@ def run(ctx, args):
     fmt = str(args.take_option("format", "table"))
     since = args.take_option("since")
     until = args.take_option("until")
+    machine = args.take_option("machine")
     args.expect_done("report")
     if kind not in KINDS or len(args.positional) != 1:
         raise UsageError()
-    data = tracking_store(ctx).report(kind, moment(str(since)) if since else None,
-                                      moment(str(until)) if until else None)
+    data = report_everywhere(ctx, kind, moment(str(since)) if since else None,
+                             moment(str(until)) if until else None, str(machine) if machine else None)
     if fmt == "json":
         ctx.say(json.dumps(data, ensure_ascii=False))
     elif fmt == "csv":

@@ -25,14 +25,21 @@ from tests.conftest import (
     wait_for,
 )
 
+pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+
 CLUSTER_PASSPHRASE = "Cluster-Passphrase-31"
+
+
+#: Each gateway's API port, by its data directory.
+API_PORTS: dict = {}
 
 
 def _gateway(tmp_path, template, name: str, address: str, smtp: int, ssh: int = 0) -> object:
     d = tmp_path / name
     shutil.copytree(template, d, symlinks=True)
+    API_PORTS[d] = free_port()
     batch_ok(d, f"interfaceconfig edit Management --address={address} --ssh-port={ssh or free_port()} "
-                f"--api-https-port={free_port()} --web-https-port={free_port()}; "
+                f"--api-https-port={API_PORTS[d]} --web-https-port={free_port()}; "
                 f"listenerconfig edit IncomingMail --interface=Management --port={smtp}; "
                 f"listenerconfig edit OutgoingMail --interface=Management --port={free_port()}; "
                 f"sethostname {name}.example.com; commit {name} on {address}")
@@ -72,6 +79,23 @@ def _ssh(address: str, port: int, user: str, password: str, command: str, tmp_pa
                            f"{user}@{address}", command], capture_output=True, text=True, stdin=subprocess.DEVNULL,
                           timeout=60, env={**os.environ, "SSH_ASKPASS": str(askpass), "SSH_ASKPASS_REQUIRE": "force",
                                            "ASYNCOS_TEST_PASS": password})
+
+
+def _api_total(d, address: str) -> int:
+    """total_recipients of the API's incoming summary, today's hours."""
+    import base64
+    import time
+
+    import requests
+
+    base = f"https://{address}:{API_PORTS[d]}/esa/api/v2.0"
+    b64 = lambda v: base64.b64encode(v.encode()).decode()  # noqa: E731
+    tok = requests.post(f"{base}/login", json={"data": {"userName": b64("admin"), "passphrase": b64(PASSPHRASE)}},
+                        verify=False, timeout=20).json()["data"]["jwtToken"]
+    hour = lambda t: time.strftime("%Y-%m-%dT%H:00:00.000Z", time.gmtime(t // 3600 * 3600))  # noqa: E731
+    r = requests.get(f"{base}/reporting/mail_incoming_traffic_summary/total_recipients", verify=False, timeout=20,
+                     headers={"jwtToken": tok}, params={"startDate": hour(0), "endDate": hour(time.time() + 3600)})
+    return r.json()["data"]["resultSet"][0]["total_recipients"]
 
 
 @pytest.fixture
@@ -121,6 +145,15 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
         assert record["subject"] == "to gw2"
         mine = json.loads(batch_ok(gw1, "findevent --subject='to gw1' --format=json"))
         assert [r["machine"] for r in mine] == ["gw1"]
+        # Reports add every machine's hours up; one machine's on request.
+        report = lambda m: json.loads(batch_ok(gw1, f"report overview --machine={m} --format=json"))  # noqa: E731
+        total = lambda m: report(m)["Total Attempted Messages"]  # noqa: E731
+        assert wait_for(lambda: total("gw2") >= 1 and total("all") == total("gw1") + total("gw2"), timeout=20)
+        assert report("all")["Machines"] == "gw1, gw2"
+        assert "Machines: gw1, gw2" in batch_ok(gw1, "report mail-policy")
+        assert "no machine named 'gw9'" in batch_fails(gw1, "report overview --machine=gw9")
+        # The AsyncOS API's reports on gw2 count gw1's mail too.
+        assert wait_for(lambda: _api_total(gw2, "127.0.0.3") == total("all"), timeout=20)
 
         # A commit on one machine takes effect on the other (LISTEN/NOTIFY; the poll is every 2 s).
         with pytest.raises(smtplib.SMTPRecipientsRefused):

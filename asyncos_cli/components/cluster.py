@@ -11,7 +11,7 @@ from asyncos_cli.config.cluster import ClusterTables, Membership
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.follow import StoreFollower
 from asyncos_cli.services.cluster_licensing import ClusterLicensing
-from asyncos_cli.services.cluster_tracking import ClusterTracking
+from asyncos_cli.services.cluster_reports import TrackingShipper
 
 from .base import Component, Every
 
@@ -33,7 +33,7 @@ class ClusterMember(Component):
         self._register = register
         self._open_tracking = tracking
         self._local = None
-        self._shipping = self._licensing = self._tables = None
+        self._shipper = self._licensing = self._tables = None
         self._every = Every(HEARTBEAT_SECONDS)
         self._conn = None
         self._member: Membership | None = None
@@ -54,7 +54,7 @@ class ClusterMember(Component):
         try:
             if self._conn is None or self._conn.closed or self._conn.broken:
                 self._conn = member.connect()
-                self._shipping, self._licensing = ClusterTracking(self._conn), ClusterLicensing(self._conn)
+                self._licensing, self._shipper = ClusterLicensing(self._conn), TrackingShipper(self._conn)
                 self._tables = ClusterTables(self._conn)
             tables = self._tables
             tables.heartbeat(member.machine, hostname, version,
@@ -62,7 +62,7 @@ class ClusterMember(Component):
             self.machines = tables.machines()
             if self._local is None:
                 self._local = self._open_tracking()
-            self._shipping.ship(member.machine, self._local)
+            self._shipper.ship(member.machine, self._local)
             self._answer_license_request(member.machine)
         except (psycopg.Error, ConfigError):
             self.machines = []  # the follower says why, once

@@ -54,9 +54,9 @@ class ClusterTracking:
         return self.conn.execute("SELECT coalesce(max(finished), 0) FROM cluster_tracking WHERE machine = %s",
                                  (machine,)).fetchone()[0]
 
-    def ship(self, machine: str, local: sqlite3.Connection) -> int:
+    def ship(self, machine: str, local: sqlite3.Connection) -> list[float]:
         """This machine's records finished since the last round (and those finished at that same moment again:
-        the upsert makes that harmless). Returns how many were shipped."""
+        the upsert makes that harmless). Returns when each shipped record was received."""
         since = self.shipped_until(machine)
         rows = local.execute(
             "SELECT r.mid, r.received, r.finished, r.sender, r.recipients, r.subject, r.final_action, m.direction, "
@@ -64,7 +64,7 @@ class ClusterTracking:
             "WHERE r.finished IS NOT NULL AND r.finished >= ? ORDER BY r.finished LIMIT ?",
             (since, SHIP_BATCH)).fetchall()
         if not rows:
-            return 0
+            return []
         policies: dict[int, list[str]] = {}
         marks = ",".join("?" * len(rows))
         for mid, direction, policy in local.execute(
@@ -78,7 +78,7 @@ class ClusterTracking:
                 [(machine, mid, received, finished, sender, [a.lower() for a in json.loads(rcpts)], subject, action,
                   direction, ip, msgid, policies.get(mid, []), record)
                  for mid, received, finished, sender, rcpts, subject, action, direction, ip, msgid, record in rows])
-        return len(rows)
+        return [r[1] for r in rows]
 
     # ------------------------------------------------------------ searching
 

@@ -25,6 +25,8 @@ class Report:
     #: None: a summary, {counter: n}; otherwise a detail keyed by this, {key: {counter: n}}.
     keyed_by: str | None
     compute: Callable[[sqlite3.Connection, float, float], dict]
+    #: False: made from this machine's tables alone (clicks, remediation jobs), in a cluster too.
+    cluster_wide: bool = True
 
 
 def _incoming_summary(conn, since, until) -> dict:
@@ -158,8 +160,8 @@ REPORTS: dict[str, Report] = {r.name: r for r in (
     Report("mail_content_filter_incoming", "content_filter", _content_filters("incoming")),
     Report("mail_content_filter_outgoing", "content_filter", _content_filters("outgoing")),
     Report("mail_system_capacity", None, _system_capacity),
-    Report("mail_incoming_web_interaction_track_urls", "url", _clicked_urls),
-    Report("mail_mor_summary", None, _remediation),
+    Report("mail_incoming_web_interaction_track_urls", "url", _clicked_urls, cluster_wide=False),
+    Report("mail_mor_summary", None, _remediation, cluster_wide=False),
     Report("mail_dmarc_incoming_traffic_summary", None, lambda conn, since, until: {
         f"total_dmarc_{k.lower().replace(' ', '_')}": v for k, v in ts.dmarc_summary(conn, since, until).items()}),
 )}
@@ -167,6 +169,20 @@ REPORTS: dict[str, Report] = {r.name: r for r in (
 
 def run(conn: sqlite3.Connection, name: str, since: float, until: float) -> dict:
     return REPORTS[name].compute(conn, since, until)
+
+
+def everywhere(member, fn: Callable) -> Callable:
+    """``fn(conn, name, since, until)`` over every machine of the cluster ``member`` belongs to (whole hours,
+    shipped every few seconds by each machine; services/cluster_reports), for the reports that can be."""
+    from .cluster_reports import ClusterReports
+
+    def run_in_cluster(conn, name: str, since: float, until: float):
+        if member is None or not REPORTS[name].cluster_wide:
+            return fn(conn, name, since, until)
+        with member.connect() as pg:
+            return fn(ClusterReports(pg).source(), name, since, until)
+
+    return run_in_cluster
 
 
 def hourly(conn: sqlite3.Connection, name: str, since: float, until: float) -> list[tuple[float, dict]]:

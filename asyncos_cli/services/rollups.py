@@ -175,7 +175,12 @@ def _store(conn: sqlite3.Connection, counted: Counter) -> None:
 
 
 def counts(conn: sqlite3.Connection, family: str, since: float, until: float) -> dict[str, int]:
-    """{key: n} for records received (or connections stopped) from ``since`` to ``until``, both included."""
+    """{key: n} for records received (or connections stopped) from ``since`` to ``until``, both included.
+
+    ``conn`` is this machine's tracking database, or another source of the same counts (a cluster's:
+    services/cluster_reports.ClusterCounts)."""
+    if not isinstance(conn, sqlite3.Connection):
+        return conn.counts(family, since, until)
     fam = FAMILIES[family]
     out: Counter = Counter()
     try:
@@ -202,6 +207,13 @@ def counts(conn: sqlite3.Connection, family: str, since: float, until: float) ->
     if fam.clock == "r.received":  # what is still in flight is in no roll-up yet
         _raw(conn, fam, out, "r.finished IS NULL AND r.received >= ? AND r.received < ?", (h_lo, h_hi))
     return dict(out)
+
+
+def first_received(conn) -> float | None:
+    """When the first message tracked was received (None: none yet)."""
+    if not isinstance(conn, sqlite3.Connection):
+        return conn.first_received()
+    return conn.execute("SELECT min(received) FROM tracking_records").fetchone()[0]
 
 
 def _pieces(lo: int, hi: int) -> list[tuple[int, int, int]]:

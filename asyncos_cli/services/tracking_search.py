@@ -214,7 +214,7 @@ def mail_flow(conn, since=None, until=None) -> dict:
     end = min(until, time.time())
     begin = since
     if not since:  # no start given: from the first message tracked
-        first = conn.execute("SELECT min(received) FROM tracking_records").fetchone()[0]
+        first = rollups.first_received(conn)
         begin = first if first is not None else end
     span = 3600 if end - begin <= 2 * 86400 else 86400
     begin = max(begin, end - 400 * span)  # an unbounded range draws its last 400 days

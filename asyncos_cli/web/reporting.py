@@ -2,7 +2,8 @@
 
 Export answers give totals: a summary's ``resultSet`` is a list of ``{counter: n}``; a detail's is, per counter,
 a list of ``{key: n}`` (largest first, ``top`` of them). Graph answers give a summary per whole hour:
-``{counter: [{"<hour>": n}, ...]}``. Ranges are whole hours, as on the appliance.
+``{counter: [{"<hour>": n}, ...]}``. Ranges are whole hours, as on the appliance. On a machine in a cluster the
+counters are every machine's (the click and remediation reports excepted: they are this machine's).
 """
 
 from __future__ import annotations
@@ -59,14 +60,14 @@ async def _answer(call, counter: str | None):
             raise ApiError(400, "Invalid value.", f"{name} is a detail report: query_type=graph is for summaries.")
         if until - since > 31 * 24 * HOUR:
             raise ApiError(400, "Invalid date.", "A graph covers 31 days at most.")
-        hours = await call.report(reporting.hourly, name, since, until - 1e-6)
+        hours = await call.report(_everywhere(call, reporting.hourly), name, since, until - 1e-6)
         series: dict[str, list] = {}
         for start, values in hours:
             stamp = _hour(start)
             for c, n in values.items():
                 series.setdefault(c, []).append({stamp: n})
         return {"type": name, "resultSet": _only(series, counter, name)}, {"totalCount": -1}
-    values = await call.report(reporting.run, name, since, until - 1e-6)
+    values = await call.report(_everywhere(call, reporting.run), name, since, until - 1e-6)
     if spec.keyed_by is None:
         chosen = _only(values, counter, name)
         return {"type": name, "resultSet": [{c: n} for c, n in chosen.items()]}, {"totalCount": -1}
@@ -80,6 +81,13 @@ async def _answer(call, counter: str | None):
         ranked = sorted(keys.items(), key=lambda kv: kv[1].get(order or c, 0), reverse=p.get("orderDir") != "asc")
         by_counter[c] = [{k: row.get(c, 0)} for k, row in ranked[:p.get("top", 10000)]]
     return {"type": name, "resultSet": _only(by_counter, counter, name, empty_ok=not keys)}, {"totalCount": len(keys)}
+
+
+def _everywhere(call, fn):
+    """In a cluster, every machine's mail (a machine's newest few seconds may still be on their way)."""
+    from asyncos_cli.config.cluster import Membership
+
+    return reporting.everywhere(Membership.load(call.api.access.datadir), fn)
 
 
 def _filtered(values: dict, p: dict) -> dict:

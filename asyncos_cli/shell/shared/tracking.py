@@ -6,6 +6,8 @@ import time
 
 from asyncos_cli.shell.prompter import CommandError
 
+from .cluster import cluster_tables
+
 
 def tracking_store(ctx):
     """Message tracking, through its store interface (config.statestores.TrackingStore).
@@ -52,12 +54,42 @@ def history_on(ctx, mid: int, machine: str | None) -> dict | None:
         return tracking.history(machine, mid)
 
 
+def report_everywhere(ctx, kind: str, since: float | None, until: float | None, machine: str | None) -> dict:
+    """report's numbers: this machine's; in a cluster every machine's added up (``machine``: one of them), over
+    the whole hours the range touches, this machine's newest records shipped first."""
+    from asyncos_cli.config.cluster import Membership
+    from asyncos_cli.services.cluster_reports import (
+        ClusterReports,
+        TrackingShipper,
+        whole_hours,
+    )
+    from asyncos_cli.services.tracking_search import REPORT_VIEWS
+
+    member = Membership.load(ctx.datadir)
+    store = tracking_store(ctx)
+    if member is None and machine is not None:
+        raise CommandError("--machine names a machine of a cluster, and this machine is not in one.")
+    if member is None or machine == member.machine:
+        return {**store.report(kind, since, until), **({"Machines": machine} if machine else {})}
+    since, until = whole_hours(since or 0.0, until or time.time())
+    meanwhile = f"'report --machine={member.machine}' reports this machine alone"
+    with cluster_tables(member, ClusterReports, meanwhile) as reports:
+        shipped = reports.machines()
+        if machine in (None, "all"):
+            TrackingShipper(reports.conn).ship(member.machine, ctx.database())
+            data = REPORT_VIEWS[kind](reports.source(), since, until)
+            return {**data, "Machines": ", ".join(sorted({*shipped, member.machine}))}
+        if machine not in shipped:
+            raise CommandError(f"no machine named {machine!r} has shipped tracking to the cluster {member.cluster} "
+                               "(clusterconfig list shows its machines)")
+        return {**REPORT_VIEWS[kind](reports.source(machine), since, until), "Machines": machine}
+
+
 def _cluster_tracking(member):
     from asyncos_cli.services.cluster_tracking import ClusterTracking
 
-    from .cluster import cluster_tables
-
     return cluster_tables(member, ClusterTracking, "only this machine's messages can be searched now")
+
 
 
 def remediation_jobs(ctx):

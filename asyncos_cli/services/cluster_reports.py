@@ -1,0 +1,122 @@
+"""Reports across a cluster: each machine ships its hourly report roll-ups (services/rollups) into the cluster's
+PostgreSQL (``cluster_rollups``: one row per machine, family, hour and key), and a report on any machine adds
+every machine's hours up.
+
+A cluster-wide report counts whole hours (its range is widened to the hours it touches, as the appliance's
+reports are), and counts messages once they are finished: one still in a machine's queue counts when it is
+delivered, bounced or dropped. A machine's rows hold absolute counts and are written again whole for each hour
+that changed, so shipping twice, or from two processes at once, counts nothing twice.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import time
+from typing import Iterable
+
+from asyncos_cli.config.cluster import create_tables
+
+from .rollups import HOUR
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cluster_rollups (
+    machine TEXT NOT NULL,
+    family TEXT NOT NULL,
+    start BIGINT NOT NULL,
+    key TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (machine, family, start, key)
+);
+CREATE INDEX IF NOT EXISTS cluster_rollups_family_start ON cluster_rollups (family, start);
+"""
+
+
+def whole_hours(since: float, until: float) -> tuple[float, float]:
+    """The range widened to the whole hours it touches: (first hour's start, last hour's last microsecond)."""
+    return math.floor(since / HOUR) * HOUR, math.ceil((until + 1e-6) / HOUR) * HOUR - 1e-6
+
+
+class ClusterReports:
+    def __init__(self, conn):
+        self.conn = conn
+        create_tables(conn, _SCHEMA)
+
+    # ------------------------------------------------------------ shipping
+
+    def has_shipped(self, machine: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM cluster_rollups WHERE machine = %s LIMIT 1",
+                                 (machine,)).fetchone() is not None
+
+    def ship(self, machine: str, local: sqlite3.Connection, hours: Iterable[float] | None = None) -> int:
+        """This machine's roll-ups of the given hours (every hour when None) written whole; returns the rows."""
+        sql = "SELECT family, start, key, n FROM report_rollups WHERE span = ?"
+        args: list = [HOUR]
+        if hours is not None:
+            starts = sorted({int(h // HOUR) * HOUR for h in hours})
+            if not starts:
+                return 0
+            sql += f" AND start IN ({','.join('?' * len(starts))})"
+            args += starts
+        try:
+            rows = local.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:  # a database the daemon has not opened since roll-ups came
+            return 0
+        changed = sorted({start for _, start, _, _ in rows} | set(args[1:]))
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            # Keys that fell away (none do today: counts only grow) must not linger from an older round.
+            cur.execute("DELETE FROM cluster_rollups WHERE machine = %s AND start = ANY(%s)", (machine, changed))
+            cur.executemany("INSERT INTO cluster_rollups VALUES (%s, %s, %s, %s, %s)",
+                            [(machine, family, start, key, n) for family, start, key, n in rows])
+        return len(rows)
+
+    # ------------------------------------------------------------ reading (the report views' count source)
+
+    def source(self, machine: str | None = None) -> "ClusterCounts":
+        return ClusterCounts(self.conn, machine)
+
+    def machines(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT machine FROM cluster_rollups ORDER BY 1")]
+
+
+class ClusterCounts:
+    """What the report views ask of their counts (services/rollups.counts), answered from every machine's
+    shipped hours, or one machine's."""
+
+    def __init__(self, conn, machine: str | None = None):
+        self.conn = conn
+        self.machine = machine
+
+    def _where(self) -> tuple[str, tuple]:
+        return ("AND machine = %s", (self.machine,)) if self.machine else ("", ())
+
+    def counts(self, family: str, since: float, until: float) -> dict[str, int]:
+        extra, args = self._where()
+        return {key: int(n) for key, n in self.conn.execute(
+            f"SELECT key, sum(n) FROM cluster_rollups WHERE family = %s AND start >= %s AND start <= %s {extra} "
+            "GROUP BY key", (family, math.floor(since / HOUR) * HOUR, until, *args))}
+
+    def first_received(self) -> float | None:
+        extra, args = self._where()
+        row = self.conn.execute(f"SELECT min(start) FROM cluster_rollups WHERE family = 'actions' {extra}",
+                                args).fetchone()
+        return None if row[0] is None else float(row[0])
+
+
+class TrackingShipper:
+    """One machine's tracking on its way to the cluster's store, a round at a time."""
+
+    def __init__(self, conn):
+        from .cluster_tracking import ClusterTracking
+
+        self.tracking, self.reports = ClusterTracking(conn), ClusterReports(conn)
+
+    def ship(self, machine: str, local: sqlite3.Connection) -> None:
+        """The records finished since the last round (for findevent), then the report hours that changed:
+        those of the records just shipped (a message received at 10:59 and delivered at 11:02 changes 10:00)
+        and this hour and the last (connection stops); on the first round of a machine new to the cluster,
+        every hour."""
+        received = self.tracking.ship(machine, local)
+        now = time.time()
+        first = not self.reports.has_shipped(machine)
+        self.reports.ship(machine, local, None if first else [*received, now, now - HOUR])
