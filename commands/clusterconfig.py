@@ -20,6 +20,10 @@ join --store=URL [--machine=NAME] [--cluster-passphrase-file=FILE]
 leave
 list
 removemachine NAME
+addgroup NAME
+deletegroup NAME
+renamegroup NAME NEWNAME
+setgroup MACHINE --group=NAME
 """)
 
 CHOICES = ("No, configure as standalone.", "Create a new cluster.", "Join an existing cluster.")
@@ -32,6 +36,7 @@ def run(ctx, args):
 
     member = Membership.load(ctx.datadir)
     sub, rest = args.split()
+    group = args.take_option("group") if sub == "setgroup" else None
     if sub is None:
         args.expect_done("clusterconfig")
         return _menu(ctx, member)
@@ -46,6 +51,8 @@ def run(ctx, args):
         return _leave(ctx, _member(member))
     if sub == "removemachine" and len(rest) == 1:
         return _remove(ctx, _member(member), rest[0])
+    if sub in ("addgroup", "deletegroup", "renamegroup", "setgroup"):
+        return _groups(ctx, _member(member), sub, rest, group)
     raise UsageError()
 
 
@@ -227,13 +234,16 @@ def _list(ctx, member) -> None:
     try:
         machines = tables.machines()
         head = pg.head_id()
+        groups = pg.groups()
     finally:
         pg.close()
-    lines = [f"Cluster {member.cluster} (configuration version {head}); this machine: {member.machine}", "",
-             f"{'Machine':<16} {'Host name':<28} {'State':<20} {'Version':>7}  Last seen"]
+    lines = [f"Cluster {member.cluster} (configuration version {head}); this machine: {member.machine}",
+             f"Groups: {', '.join(groups.names)}", "",
+             f"{'Machine':<16} {'Group':<16} {'Host name':<28} {'State':<20} {'Version':>7}  Last seen"]
     for m in machines:
         seen = time.strftime("%d %b %Y %H:%M:%S", time.localtime(m["last_seen"])) if m["last_seen"] else "-"
-        lines.append(f"{m['name']:<16} {m['hostname']:<28} {m['state']:<20} {m['applied_version']:>7}  {seen}")
+        lines.append(f"{m['name']:<16} {groups.of(m['name']):<16} {m['hostname']:<28} {m['state']:<20} "
+                     f"{m['applied_version']:>7}  {seen}")
     ctx.prompter.page("\n".join(lines))
 
 
@@ -244,7 +254,12 @@ def _leave(ctx, member) -> None:
     from asyncos_cli.config.store import SQLiteStore
 
     _no_pending(ctx)
-    view = ctx.store.snapshot()  # the cluster's configuration as this machine sees it, kept standalone
+    runs_on = ctx.store.reopen()
+    runs_on.mode = None  # what this machine runs on (its group's and its own settings over the cluster's)
+    try:
+        view = runs_on.snapshot()  # kept as its own standalone configuration
+    finally:
+        runs_on.close()
     pg, tables = _open(member.store, member.machine)
     try:
         # The cluster's users come along with their passphrases (the configuration names them).
@@ -275,3 +290,63 @@ def _remove(ctx, member, machine: str) -> None:
     finally:
         pg.close()
     ctx.say(f"Machine {machine} removed from the cluster {member.cluster}.")
+
+
+def _groups(ctx, member, op: str, words: list[str], group) -> None:
+    """The cluster's groups: a new version of its groups row (config.cluster.Groups), as a commit of its own."""
+    from asyncos_cli.config.cluster import DEFAULT_GROUP, GROUPS_ROW, Groups
+    from asyncos_cli.config.validators import name_rule
+    from asyncos_cli.shell.clustermode import machine_names
+
+    want = {"addgroup": 1, "deletegroup": 1, "renamegroup": 2, "setgroup": 1}[op]
+    if len(words) != want or (op == "setgroup" and not group):
+        raise UsageError()
+    _no_pending(ctx)
+    machines = machine_names(ctx)
+
+    def change(rows):
+        g = Groups.decode(rows.get(GROUPS_ROW, (None,))[0])
+        names, placed = list(g.names), dict(g.machines)
+        drop: set[str] = set()
+        name = words[0]
+        if op == "setgroup":
+            if name not in machines:
+                raise CommandError(f"There is no machine {name!r} in the cluster {member.cluster}.")
+            if group not in names:
+                raise CommandError(f"There is no group {group!r} ({', '.join(names)}).")
+            placed[name] = group
+        elif op == "addgroup":
+            if problem := name_rule("group name")(name):
+                raise CommandError(problem)
+            if name in names:
+                raise CommandError(f"The group {name} already exists.")
+            names.append(name)
+        else:
+            if name not in names:
+                raise CommandError(f"There is no group {name!r} ({', '.join(names)}).")
+            if name == DEFAULT_GROUP:
+                raise CommandError(f"{DEFAULT_GROUP} is where machines go when their group is deleted: it stays.")
+            prefix = f"group/{name}/"
+            drop = {row for row in rows if row.startswith(prefix)}
+            if op == "deletegroup":
+                names.remove(name)
+                placed = {m: grp for m, grp in placed.items() if grp != name}
+            else:
+                new = words[1]
+                if problem := name_rule("group name")(new):
+                    raise CommandError(problem)
+                if new in names:
+                    raise CommandError(f"The group {new} already exists.")
+                names[names.index(name)] = new
+                placed = {m: new if grp == name else grp for m, grp in placed.items()}
+                moved = {f"group/{new}/{row[len(prefix):]}": rows[row][0] for row in drop}
+                return {GROUPS_ROW: Groups(tuple(names), tuple(placed.items())).encode(), **moved}, drop
+        return {GROUPS_ROW: Groups(tuple(names), tuple(placed.items())).encode()}, drop
+
+    info = ctx.store.write_rows(change, ctx.user, f"clusterconfig {op} {' '.join(words)}"
+                                + (f" --group={group}" if group else ""))
+    ctx.drop_session()
+    done = {"addgroup": f"Group {words[0]} added", "deletegroup": f"Group {words[0]} deleted (its machines are "
+            f"in {DEFAULT_GROUP} now)", "renamegroup": f"Group {words[0]} renamed {words[-1]}",
+            "setgroup": f"Machine {words[0]} is in group {group} now"}[op]
+    ctx.say(f"{done} (configuration version {info.id}).")

@@ -290,3 +290,83 @@ def test_the_clusterconfig_questions_create_a_cluster_and_offer_its_operations(i
     assert "Choose the operation you want to perform:" in p.text and "- REMOVEMACHINE -" in p.text
     assert p.text.count("Cluster Asked (configuration version") == 2  # shown, then LIST
     ctx.close()
+
+
+def test_groups_and_machines_override_the_clusters_settings(tmp_path, initialised_template, cluster_store):
+    """Settings at cluster, group and machine level: the machines of a group run on the group's, a machine on
+    its own; the appliance's questions when a command is not yet configured at the shell's mode."""
+    from asyncos_cli.config.datadir import DataDir
+    from asyncos_cli.config.postgres import PostgresStore
+    from asyncos_cli.shell.context import Context
+    from asyncos_cli.shell.repl import prompt_name
+    from asyncos_cli.shell.runner import Shell
+    from asyncos_cli.shell.scripted import ScriptedPrompter
+
+    smtp = free_port()
+    gw1 = _gateway(tmp_path, initialised_template, "gw1", "127.0.0.2", smtp)
+    gw2 = _gateway(tmp_path, initialised_template, "gw2", "127.0.0.3", smtp)
+    dsn = cluster_store.database()
+    pw = tmp_path / "cluster.pw"
+    pw.write_text(CLUSTER_PASSPHRASE + "\n")
+    batch_ok(gw1, f"clusterconfig create Lab --store='{dsn}' --machine=gw1 --cluster-passphrase-file={pw}")
+    batch_ok(gw2, f"clusterconfig join --store='{dsn}' --machine=gw2 --cluster-passphrase-file={pw}")
+    assert "Group Edge added" in batch_ok(gw1, "clusterconfig addgroup Edge")
+    assert "Machine gw2 is in group Edge now" in batch_ok(gw1, "clusterconfig setgroup gw2 --group=Edge")
+    assert re.search(r"^gw2 +Edge ", batch_ok(gw1, "clusterconfig list"), re.M)
+    assert "There is no group 'Nowhere'" in batch_fails(gw1, "clusterconfig setgroup gw1 --group=Nowhere")
+
+    def runs_on(machine: str):
+        store = PostgresStore(dsn, machine=machine)
+        try:
+            return store.snapshot().config
+        finally:
+            store.close()
+
+    def accepts(machine: str, domain: str) -> bool:
+        return any(domain in str(e) for e in runs_on(machine).listeners.get("IncomingMail").rcpt_access)
+
+    # Not yet configured for the group: a batch says so and what to run; copying settles it.
+    edit = "listenerconfig edit IncomingMail rcptaccess add example.net; commit edge accepts example.net"
+    refused = batch_fails(gw1, f"clustermode group Edge; {edit}")
+    assert "has not yet been configured for the current cluster mode (Group Edge)" in refused
+    assert "clusterset copy listenerconfig --from=cluster --to=group:Edge" in refused
+    batch_ok(gw1, "clusterset copy listenerconfig --from=cluster --to=group:Edge")
+    assert "Cluster Lab, Group Edge" in batch_ok(gw1, "clusterset list listenerconfig")
+    batch_ok(gw1, f"clustermode group Edge; {edit}")
+    assert accepts("gw2", "example.net") and not accepts("gw1", "example.net")
+    # The daemon of a machine in the group runs on the group's settings.
+    two = DaemonProcess(gw2)
+    try:
+        assert wait_for(lambda: _listening("127.0.0.3", smtp), timeout=30)
+        _send("127.0.0.3", smtp, "user@example.net", "edge accepts")
+        # Moved back to the main group: the cluster's settings again, applied within the second.
+        head = batch_ok(gw1, "clusterconfig setgroup gw2 --group=Main_Group")
+        version = int(re.search(r"configuration version (\d+)", head).group(1))
+        assert wait_for(lambda: _version(two) == version, timeout=10)
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            _send("127.0.0.3", smtp, "user@example.net", "refused again")
+    finally:
+        two.stop()
+
+    # A machine's own settings, started empty from the appliance's question, override the cluster's.
+    ctx = Context(DataDir(gw1), ScriptedPrompter([]), confined=False)
+    shell = Shell(ctx)
+    shell.execute("clustermode machine gw1")
+    assert prompt_name(ctx) == "(Machine gw1)"
+    p = ctx.prompter = ScriptedPrompter(["4", "3", "1", "Y"])
+    shell.execute("alertconfig print")
+    assert "NOTICE: This configuration command has not yet been configured for the current cluster mode " \
+           "(Machine gw1)." in p.text
+    assert 'Switch modes to edit at mode "Cluster Lab".' in p.text and "Please enter a number from 1 to 3." in p.text
+    shell.execute("commit gw1 keeps its own alert settings")
+    ctx.close()
+    assert "Cluster Lab, Machine gw1" in batch_ok(gw1, "clusterset list alertconfig")
+    batch_ok(gw1, "alertconfig from alerts@lab.example; commit cluster alerts")
+    assert runs_on("gw2").alerts.from_address == "alerts@lab.example"
+    assert runs_on("gw1").alerts.from_address != "alerts@lab.example"
+    batch_ok(gw1, "clusterset delete alertconfig --from=machine:gw1")
+    assert runs_on("gw1").alerts.from_address == "alerts@lab.example"
+    # Settings of one machine, or of the whole cluster, offer to switch there.
+    assert 'userconfig is restricted to "cluster" mode' in batch_fails(gw1, "clustermode machine gw1; userconfig")
+    assert "The cluster's settings can be copied, not moved" in batch_fails(
+        gw1, "clusterset move alertconfig --from=cluster --to=group:Edge")

@@ -24,6 +24,52 @@ from .fields import ConfigError
 
 #: Sections each machine keeps for itself (the appliance's machine-level settings).
 MACHINE_SECTIONS = ("system", "interfaces")
+#: Sections only the cluster holds (accounts are the cluster's: auth/cluster_accounts).
+CLUSTER_SECTIONS = ("users", "passphrase_policy")
+#: The group every machine is in until it is moved (the appliance's name for it).
+DEFAULT_GROUP = "Main_Group"
+#: The configuration row (beside the sections, versioned with them) that lists the groups and their machines.
+GROUPS_ROW = "cluster/groups"
+
+
+@dataclass(frozen=True)
+class Mode:
+    """Where settings are read and written: the cluster, one group of machines, or one machine (the prompt's
+    ``(Cluster NAME)>``, ``(Group NAME)>``, ``(Machine NAME)>``). A setting configured at a machine's level
+    overrides its group's, which overrides the cluster's."""
+
+    level: str  # cluster | group | machine
+    name: str
+
+    LEVELS = ("cluster", "group", "machine")
+
+    def __str__(self) -> str:
+        return f"{self.level.capitalize()} {self.name}"
+
+    def prefix(self) -> str:
+        """The rows of this level: SECTION for the cluster, group/NAME/SECTION, machine/NAME/SECTION."""
+        return "" if self.level == "cluster" else f"{self.level}/{self.name}/"
+
+
+@dataclass(frozen=True)
+class Groups:
+    """The cluster's groups and which one each machine is in (machines not named are in DEFAULT_GROUP)."""
+
+    names: tuple[str, ...] = (DEFAULT_GROUP,)
+    machines: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def decode(cls, body: str | None) -> "Groups":
+        if not body:
+            return cls()
+        data = json.loads(body)
+        return cls(tuple(data["groups"]), tuple(sorted(data["machines"].items())))
+
+    def encode(self) -> str:
+        return json.dumps({"groups": list(self.names), "machines": dict(self.machines)}, sort_keys=True)
+
+    def of(self, machine: str) -> str:
+        return dict(self.machines).get(machine, DEFAULT_GROUP)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cluster_info (
@@ -118,11 +164,13 @@ def create_tables(conn, schema: str) -> None:
         conn.execute(schema)
 
 
-def open_store(datadir: DataDir):
+def open_store(datadir: DataDir, editing: bool = False):
     """The configuration store this data directory uses: its cluster's PostgreSQL, or the embedded SQLite.
 
     While the cluster's store is unreachable, reads see the newest version this machine read (kept in
-    state/cluster-config.json) and say so in the store's ``unreachable``; commits are refused."""
+    state/cluster-config.json) and say so in the store's ``unreachable``; commits are refused. ``editing``:
+    for a shell, the web interface or the API, which edit at the cluster's level until told otherwise (the
+    appliance's cluster mode); else the view this machine runs on."""
     member = Membership.load(datadir)
     if member is None:
         from .store import SQLiteStore
@@ -130,7 +178,10 @@ def open_store(datadir: DataDir):
         return SQLiteStore(datadir.database)
     from .postgres import PostgresStore
 
-    return PostgresStore(member.store, machine=member.machine, cache=_cached_copy(datadir))
+    store = PostgresStore(member.store, machine=member.machine, cache=_cached_copy(datadir))
+    if editing:
+        store.mode = Mode("cluster", member.cluster)
+    return store
 
 
 def default_machine_name() -> str:

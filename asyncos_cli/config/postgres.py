@@ -16,7 +16,15 @@ import time
 from dataclasses import astuple
 from pathlib import Path
 
-from .cluster import MACHINE_SECTIONS, connect, create_tables, first_line
+from .cluster import (
+    GROUPS_ROW,
+    MACHINE_SECTIONS,
+    Groups,
+    Mode,
+    connect,
+    create_tables,
+    first_line,
+)
 from .datadir import write_private
 from .fields import ConfigError
 from .schema import Config
@@ -67,8 +75,14 @@ def _reachable():
 
 
 class PostgresStore(ConfigStore):
-    """``machine``: the cluster machine this store serves; its MACHINE_SECTIONS are its own (stored as
-    ``machine/NAME/SECTION`` rows beside the cluster's sections, read over them and written there)."""
+    """``machine``: the cluster machine this store serves. Rows are the cluster's sections (``SECTION``), a
+    group's (``group/NAME/SECTION``) and a machine's (``machine/NAME/SECTION``); a machine runs on the cluster's
+    with its group's laid over them and its own over those. MACHINE_SECTIONS are always a machine's own.
+
+    ``mode`` (config.cluster.Mode) is where a shell reads and writes: at the cluster's level it sees the
+    cluster's rows (and this machine's MACHINE_SECTIONS), at a group's the group's over the cluster's, at a
+    machine's what that machine runs on. None: what this machine runs on, written as the cluster's (the
+    daemon's view; creating and joining write through it)."""
 
     remote = True
 
@@ -78,6 +92,7 @@ class PostgresStore(ConfigStore):
         self.dsn = dsn
         self.machine = machine
         self.cache = cache
+        self.mode: Mode | None = None
         self._conn = None
         self._cached_id = -1
         try:
@@ -119,7 +134,7 @@ class PostgresStore(ConfigStore):
             return None
 
     def _keep(self, info: VersionInfo, view: dict) -> None:
-        if self.cache is None or info.id == self._cached_id:
+        if self.cache is None or info.id == self._cached_id or self.mode is not None:
             return
         cached = self._from_cache()
         if cached is None or cached.version.id != info.id:
@@ -132,7 +147,9 @@ class PostgresStore(ConfigStore):
             self._conn.close()
 
     def reopen(self) -> "PostgresStore":
-        return PostgresStore(self.dsn, self.machine, self.cache)
+        store = PostgresStore(self.dsn, self.machine, self.cache)
+        store.mode = self.mode
+        return store
 
     def head_id(self) -> int:
         try:
@@ -150,17 +167,64 @@ class PostgresStore(ConfigStore):
         return VersionInfo(row[0], row[1], row[2], row[3], bool(row[4]))
 
     def _own(self, name: str) -> str:
-        return f"machine/{self.machine}/{name}" if self.machine and name in MACHINE_SECTIONS else name
+        """The row a section is written to at the store's mode."""
+        if not self.machine:
+            return name
+        mode = self.mode
+        if name in MACHINE_SECTIONS:
+            return f"machine/{mode.name if mode and mode.level == 'machine' else self.machine}/{name}"
+        return mode.prefix() + name if mode else name
 
     def _view(self, rows) -> dict[str, tuple[str, int]]:
-        """This machine's view of a version's rows: the cluster's sections with its own laid over them."""
-        rows = list(rows)  # read twice below
-        view = {name: (body, changed) for name, body, changed in rows if not name.startswith("machine/")}
-        if self.machine:
-            prefix = f"machine/{self.machine}/"
-            view.update({name[len(prefix):]: (body, changed) for name, body, changed in rows
-                         if name.startswith(prefix)})
+        """The sections as the store's mode sees them in a version's rows (the class says which)."""
+        by_name = {name: (body, changed) for name, body, changed in rows}
+        view = {name: row for name, row in by_name.items() if "/" not in name}
+        if not self.machine:
+            return view
+        mode, groups = self.mode, Groups.decode(by_name.get(GROUPS_ROW, (None,))[0])
+        if mode is None or mode.level == "machine":
+            machine = mode.name if mode else self.machine
+            layers = [(f"group/{groups.of(machine)}/", None), (f"machine/{machine}/", None)]
+        else:
+            layers = [(mode.prefix(), None)] if mode.level == "group" else []
+            layers.append((f"machine/{self.machine}/", MACHINE_SECTIONS))
+        for prefix, only in layers:
+            view.update({name[len(prefix):]: row for name, row in by_name.items()
+                         if name.startswith(prefix) and (only is None or name[len(prefix):] in only)})
         return view
+
+    def _rows(self, conn, vid: int) -> dict[str, tuple[str, int]]:
+        return {name: (body, changed) for name, body, changed in conn.execute(
+            "SELECT name, body, changed_in FROM config_sections WHERE version = %s", (vid,))}
+
+    def groups(self) -> Groups:
+        with self._connected() as conn:
+            return Groups.decode(self._rows(conn, self.head_id()).get(GROUPS_ROW, (None,))[0])
+
+    def levels(self, name: str) -> list[Mode]:
+        """The modes a section is configured at in the newest version (the cluster's first)."""
+        with self._connected() as conn:
+            rows = self._rows(conn, self.head_id())
+        found = [Mode("cluster", "")] if name in rows else []
+        for row in sorted(rows):
+            level, _, rest = row.partition("/")
+            if level in ("group", "machine") and rest.endswith(f"/{name}") and rest.count("/") == 1:
+                found.append(Mode(level, rest.split("/")[0]))
+        return found
+
+    def not_configured_here(self, names) -> list[str]:
+        mode = self.mode
+        if mode is None or mode.level == "cluster":
+            return []
+        names = [n for n in names if n not in MACHINE_SECTIONS]
+        with self._connected() as conn:
+            rows = self._rows(conn, self.head_id())
+        return [n for n in names if mode.prefix() + n not in rows]
+
+    def write_rows(self, change, user: str, comment: str) -> VersionInfo:
+        """A version with rows changed at will: ``change(rows)`` returns (rows to write, row names to drop)
+        from the newest version's rows (groups, and settings copied, moved or deleted between modes)."""
+        return self._write(change, user, comment)
 
     def connection(self):
         """The store's connection (the cluster's tables live in the same database)."""
@@ -221,21 +285,27 @@ class PostgresStore(ConfigStore):
         return decode_snapshot(info, [(name, body, changed) for name, (body, changed) in view.items()])
 
     def commit(self, changes, bases, user, comment, rollback=True) -> VersionInfo:
+        def change(rows):
+            bodies = changed_bodies(self._view((n, b, c) for n, (b, c) in rows.items()), changes, bases,
+                                    self._version, lambda name: rows.get(self._own(name), (None,))[0])
+            return {self._own(name): body for name, body in bodies.items()}, ()
+
+        return self._write(change, user, comment, rollback)
+
+    def _write(self, change, user, comment, rollback=True) -> VersionInfo:
         with self._connected() as conn, conn.transaction():
             conn.execute("LOCK TABLE config_versions IN EXCLUSIVE MODE")
             head = self.head_id()
-            rows = {name: (body, changed) for name, body, changed in conn.execute(
-                "SELECT name, body, changed_in FROM config_sections WHERE version = %s", (head,))}
-            bodies = changed_bodies(self._view((n, b, c) for n, (b, c) in rows.items()), changes, bases,
-                                    self._version)
-            bodies = {self._own(name): body for name, body in bodies.items()}
+            rows = self._rows(conn, head)
+            bodies, drop = change(rows)
             now, vid = time.time(), head + 1
             conn.execute('INSERT INTO config_versions (id, created, "user", comment, rollback) '
                          "VALUES (%s, %s, %s, %s, %s)", (vid, now, user, comment, bool(rollback)))
             with conn.cursor() as cur:
                 cur.executemany("INSERT INTO config_sections VALUES (%s, %s, %s, %s)",
                                 [(vid, name, body, changed) for name, (body, changed) in rows.items()
-                                 if name not in bodies] + [(vid, name, body, vid) for name, body in bodies.items()])
+                                 if name not in bodies and name not in drop]
+                                + [(vid, name, body, vid) for name, body in bodies.items()])
             # Delivered to every listening machine when this transaction commits.
             conn.execute("SELECT pg_notify(%s, %s)", (_CHANNEL, str(vid)))
         return VersionInfo(vid, now, user, comment, rollback)

@@ -29,6 +29,9 @@ class Session:
         self._snapshot: Snapshot = store.snapshot()
         self._pending: dict[str, Section] = {}
         self._bases: dict[str, int] = {}
+        #: Sections staged to be written even when unchanged (a cluster mode's own copy of a setting it has
+        #: read from another mode's).
+        self._adopted: set[str] = set()
 
     @property
     def snapshot(self) -> Snapshot:
@@ -52,8 +55,8 @@ class Session:
         section.commit_check()  # refused when staged, so the command that made it says why
         if section.name not in self._bases:
             self._bases[section.name] = self._snapshot.changed_in.get(section.name, 0)
-        if section == self._snapshot.config[section.name] and self._bases[section.name] == (
-            self._snapshot.changed_in.get(section.name, 0)
+        if section.name not in self._adopted and section == self._snapshot.config[section.name] and (
+            self._bases[section.name] == self._snapshot.changed_in.get(section.name, 0)
         ):
             # Edited back to what is committed: nothing pending for it any more.
             self._pending.pop(section.name, None)
@@ -71,6 +74,11 @@ class Session:
                 changed.append(section.name)
         return changed
 
+    def adopt(self, section: Section) -> None:
+        """Stage a section to be written at the store's mode even if it equals what is read there."""
+        self._adopted.add(section.name)
+        self.stage(section)
+
     @property
     def has_pending(self) -> bool:
         return bool(self._pending)
@@ -81,6 +89,7 @@ class Session:
     def clear(self) -> None:
         self._pending.clear()
         self._bases.clear()
+        self._adopted.clear()
         self.refresh()
 
     def checkpoint(self) -> Checkpoint:
@@ -98,9 +107,14 @@ class Session:
             raise NothingToCommit()
         for section in self._pending.values():
             section.commit_check()
+        if started := self.store.not_configured_here([n for n in self._pending if n not in self._adopted]):
+            raise ConfigError(f"{', '.join(started)} {'is' if len(started) == 1 else 'are'} not yet configured "
+                              f"for the current cluster mode ({self.store.mode}): run the command again and choose "
+                              "to start or copy its settings here, or clusterset, or switch modes (clustermode)")
         info = self.store.commit(self._pending, self._bases, self.user, comment, rollback)
         self._pending.clear()
         self._bases.clear()
+        self._adopted.clear()
         self._snapshot = self.store.snapshot()
         return info
 

@@ -73,6 +73,10 @@ class ConfigStore(abc.ABC):
     #: Why the last read came from a local copy rather than the store itself (empty when it did not).
     unreachable = ""
 
+    def not_configured_here(self, names) -> list[str]:
+        """Of these sections, those the store's mode would start a copy of at its level (cluster mode only)."""
+        return []
+
     @abc.abstractmethod
     def reopen(self) -> "ConfigStore":
         """Another connection to the same store (as another process would have)."""
@@ -139,15 +143,19 @@ def section_body(section: Section) -> str:
 
 
 def changed_bodies(current: Mapping[str, tuple[str, int]], changes: Mapping[str, Section],
-                   bases: Mapping[str, int], version_of) -> dict[str, str]:
+                   bases: Mapping[str, int], version_of, target=None) -> dict[str, str]:
     """The sections a commit writes, as stored text; CommitConflict when one changed since its base (``version_of``
-    names the version that changed it), NothingToCommit when nothing differs. Inside the backend's transaction."""
+    names the version that changed it), NothingToCommit when nothing differs. Inside the backend's transaction.
+    ``target(name)``: the stored text a section is written over, when that is not the one read (a cluster
+    machine's own copy of a setting it read from its group or cluster)."""
     bodies = {}
     for name, section in changes.items():
         body = section_body(section)
         stored_body, stored_changed = current.get(name, (None, 0))
         if stored_changed != bases.get(name, 0):
             raise CommitConflict(name, version_of(stored_changed))
+        if target is not None:
+            stored_body = target(name)
         if body != stored_body:
             bodies[name] = body
     if not bodies:

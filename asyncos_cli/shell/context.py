@@ -55,7 +55,7 @@ class Context:
             from asyncos_cli.config.cluster import open_store
 
             try:
-                self._store = open_store(self.datadir)
+                self._store = open_store(self.datadir, editing=True)
             except ConfigError as e:
                 raise CommandError(str(e)) from None
             self._store.migrate(lambda: self.keyring)
@@ -75,6 +75,10 @@ class Context:
 
             timezone.apply(self._session.config.system.timezone)  # this shell's log lines and dates
         return self._session
+
+    def drop_session(self) -> None:
+        """Forget the session (nothing pending): the next command reads the store afresh, at its mode."""
+        self._session = None
 
     @property
     def has_session(self) -> bool:

@@ -29,7 +29,10 @@ def prompt_name(ctx: Context) -> str:
         member = Membership.load(ctx.datadir)
     except ConfigError:
         member = None
-    return f"(Cluster {member.cluster})" if member else hostname(ctx)
+    if member is None:
+        return hostname(ctx)
+    mode = getattr(ctx._store, "mode", None)  # the store is opened by the first command, not by the prompt
+    return f"({mode})" if mode else f"(Cluster {member.cluster})"
 
 
 def config_for_completion(ctx: Context):

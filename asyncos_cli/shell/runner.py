@@ -9,6 +9,7 @@ from __future__ import annotations
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.files import FileRefused
 from asyncos_cli.events.shell import CliBatchCommand
+from asyncos_cli.shell import clustermode
 from asyncos_cli.shell.args import Args, split_line
 from asyncos_cli.shell.context import Context
 from asyncos_cli.shell.prompter import CommandError
@@ -37,6 +38,8 @@ class Shell:
             )
         if ctx.role not in cmd.roles:
             raise CommandError(f"You are not in the correct access group to use {cmd.name}.")
+        if cmd.needs_store:
+            clustermode.prepare(ctx, cmd.name)  # may switch the mode, and with it the session
         session = ctx.session if cmd.needs_store else None
         if session is not None and not session.has_pending:
             session.refresh()

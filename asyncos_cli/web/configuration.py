@@ -93,7 +93,7 @@ async def _commit(call, section_name: str, change) -> dict:
     user = call.principal.user
 
     def commit(_conn):
-        store = open_store(call.api.access.datadir)
+        store = open_store(call.api.access.datadir, editing=True)
         try:
             session = Session(store, user)
             current = session.snapshot.changed_in.get(section_name, 0)

@@ -59,7 +59,7 @@ class UiSessions:
         """The user's pending changes, opened on their first change (a store connection of their own)."""
         session = self.pending.get(user)
         if session is None:
-            session = self.pending[user] = Session(open_store(datadir), user)
+            session = self.pending[user] = Session(open_store(datadir, editing=True), user)
         return session
 
     def drop_changes(self, user: str) -> None:
