@@ -66,10 +66,22 @@ def _menu(ctx, member) -> None:
     if member is not None:
         _list(ctx, member)
         op = ctx.prompter.menu([("LIST", "List the machines of the cluster."),
+                                ("ADDGROUP", "Add a cluster group."),
+                                ("SETGROUP", "Set the group that machines are a member of."),
+                                ("RENAMEGROUP", "Rename a cluster group."),
+                                ("DELETEGROUP", "Remove a cluster group."),
                                 ("REMOVEMACHINE", "Remove a machine from the cluster."),
                                 ("LEAVE", "Take this machine out of the cluster.")])
         if op == "LIST":
             return _list(ctx, member)
+        if op in ("ADDGROUP", "DELETEGROUP", "RENAMEGROUP"):
+            words = [ctx.prompter.ask("Enter the name of the group.")]
+            if op == "RENAMEGROUP":
+                words.append(ctx.prompter.ask("Enter the new name of the group."))
+            return _groups(ctx, member, op.lower(), words, None)
+        if op == "SETGROUP":
+            return _groups(ctx, member, "setgroup", [ctx.prompter.ask("Enter the name of the machine.")],
+                           ctx.prompter.ask("Enter the name of the group to put it in."))
         if op == "REMOVEMACHINE":
             return _remove(ctx, member, ctx.prompter.ask("Enter the name of the machine to remove."))
         if op == "LEAVE":
@@ -165,7 +177,7 @@ def _do_create(ctx, name: str, store: str, machine: str, passphrase: str) -> Non
         # machine's key, which becomes the cluster key.
         pg.adopt([local.snapshot(v.id) for v in local.versions()])
         tables.create(name, ctx.datadir.key_file.read_bytes().strip(), passphrase)
-        tables.add_machine(machine, ctx.config.system.hostname)
+        tables.add_machine(machine, ctx.config.system.hostname, ctx.state.get("serial", ""))
         _copy_accounts(Accounts(ctx.datadir.database), PostgresAccounts(store))  # users are the cluster's
     except ConfigError as e:
         raise CommandError(str(e)) from None
@@ -192,7 +204,8 @@ def _do_join(ctx, store: str, machine: str, passphrase: str) -> None:
         name, salt, wrapped = info
         key = unwrap_key(salt, wrapped, passphrase)
         own = ctx.config
-        tables.add_machine(machine, own.system.hostname)
+        if not tables.add_machine(machine, own.system.hostname, ctx.state.get("serial", "")):
+            _new_serial(ctx, tables, machine)
         cluster = pg.snapshot()
         try:  # this machine keeps its host name and interfaces
             pg.commit({s: own[s] for s in MACHINE_SECTIONS}, {s: cluster.changed_in.get(s, 0) for s in
@@ -211,6 +224,18 @@ def _do_join(ctx, store: str, machine: str, passphrase: str) -> None:
     Membership(name, machine, store).save(ctx.datadir)
     ctx.say(f"This machine joined the cluster {name} as {machine}.")
     _tell_the_gateway(ctx)
+
+
+def _new_serial(ctx, tables, machine: str) -> None:
+    """A machine whose data directory was copied from a member's has that member's serial number: the API tells
+    machines' messages apart by it, so this one gets its own."""
+    from asyncos_cli.config.state import new_serial
+
+    serial = new_serial()
+    ctx.state.put("serial", serial)
+    tables.set_serial(machine, serial)
+    ctx.say(f"This machine had the serial number of another machine of the cluster (a copied data directory); "
+            f"its serial number is {serial} now (its logs and SNMP name it from the gateway's next start).")
 
 
 def _copy_accounts(source, target) -> None:

@@ -15,12 +15,11 @@ from asyncos_cli.shell.registry import command
 @command("init", "Prepare a new data directory: default configuration and admin passphrase.",
          roles=R.ADMIN_ONLY, needs_store=False)
 def run(ctx, args):
-    import secrets
 
     from asyncos_cli.auth.accounts import Accounts, PolicyViolation
     from asyncos_cli.config.schema import Config, SystemSection
     from asyncos_cli.config.secrets import Keyring
-    from asyncos_cli.config.state import StateStore
+    from asyncos_cli.config.state import StateStore, new_serial
     from asyncos_cli.config.store import SQLiteStore
 
     datadir = ctx.datadir
@@ -69,7 +68,7 @@ def run(ctx, args):
     state = StateStore(datadir.database)
     try:
         if state.get("serial") is None:
-            state.put("serial", secrets.token_hex(6).upper() + "-" + secrets.token_hex(4).upper())
+            state.put("serial", new_serial())
             state.put("install_date", time.time())
     finally:
         state.close()

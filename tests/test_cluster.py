@@ -81,10 +81,9 @@ def _ssh(address: str, port: int, user: str, password: str, command: str, tmp_pa
                                            "ASYNCOS_TEST_PASS": password})
 
 
-def _api_total(d, address: str) -> int:
-    """total_recipients of the API's incoming summary, today's hours."""
+def _api(d, address: str, path: str, **params) -> dict:
+    """A GET of the AsyncOS API of the gateway at ``address``, as admin."""
     import base64
-    import time
 
     import requests
 
@@ -92,10 +91,18 @@ def _api_total(d, address: str) -> int:
     b64 = lambda v: base64.b64encode(v.encode()).decode()  # noqa: E731
     tok = requests.post(f"{base}/login", json={"data": {"userName": b64("admin"), "passphrase": b64(PASSPHRASE)}},
                         verify=False, timeout=20).json()["data"]["jwtToken"]
+    r = requests.get(f"{base}{path}", verify=False, timeout=20, headers={"jwtToken": tok}, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _api_total(d, address: str) -> int:
+    """total_recipients of the API's incoming summary, today's hours."""
+    import time
+
     hour = lambda t: time.strftime("%Y-%m-%dT%H:00:00.000Z", time.gmtime(t // 3600 * 3600))  # noqa: E731
-    r = requests.get(f"{base}/reporting/mail_incoming_traffic_summary/total_recipients", verify=False, timeout=20,
-                     headers={"jwtToken": tok}, params={"startDate": hour(0), "endDate": hour(time.time() + 3600)})
-    return r.json()["data"]["resultSet"][0]["total_recipients"]
+    return _api(d, address, "/reporting/mail_incoming_traffic_summary/total_recipients", startDate=hour(0),
+                endDate=hour(time.time() + 3600))["data"]["resultSet"][0]["total_recipients"]
 
 
 @pytest.fixture
@@ -152,8 +159,20 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
         assert report("all")["Machines"] == "gw1, gw2"
         assert "Machines: gw1, gw2" in batch_ok(gw1, "report mail-policy")
         assert "no machine named 'gw9'" in batch_fails(gw1, "report overview --machine=gw9")
-        # The AsyncOS API's reports on gw2 count gw1's mail too.
+        # The AsyncOS API's reports and tracking on gw2 count and find gw1's mail too; details by serial number.
         assert wait_for(lambda: _api_total(gw2, "127.0.0.3") == total("all"), timeout=20)
+        search = lambda **p: _api(gw2, "127.0.0.3", "/message-tracking/messages", startDate=  # noqa: E731
+                                  "2020-01-01T00:00:00.000Z", endDate="2099-01-01T00:00:00.000Z", **p)
+        both = search(subjectfilterOperator="begins_with", subjectfilterValue="to gw")
+        assert both["meta"]["totalCount"] == 2
+        hosts = {m["attributes"]["subject"]: m["attributes"] for m in both["data"]}
+        assert hosts["to gw1"]["hostName"] == "gw1.example.com" and hosts["to gw2"]["hostName"].startswith("gw2.")
+        assert hosts["to gw1"]["serialNumber"] != hosts["to gw2"]["serialNumber"]
+        only = search(subjectfilterOperator="begins_with", subjectfilterValue="to gw", ciscoHost="gw1")
+        assert [m["attributes"]["subject"] for m in only["data"]] == ["to gw1"]
+        detail = _api(gw2, "127.0.0.3", "/message-tracking/details", mid=hosts["to gw1"]["mid"][0],
+                      serialNumber=hosts["to gw1"]["serialNumber"])
+        assert detail["data"]["messages"]["subject"] == "to gw1"
 
         # A commit on one machine takes effect on the other (LISTEN/NOTIFY; the poll is every 2 s).
         with pytest.raises(smtplib.SMTPRecipientsRefused):

@@ -37,6 +37,8 @@ EXPECTED = {
     "diagnostic":     {A, O, RO, T},
     "resetconfig":    {A},
     "clusterconfig":  {A},
+    "clustermode":    {A},
+    "clusterset":     {A},
     "shutdown":       {A},
     "who":            {A, O, RO, T},
     "traceroute":     {A, O, RO, T},

@@ -10,6 +10,7 @@ from typing import Callable
 from asyncos_cli.config.cluster import ClusterTables, Membership
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.follow import StoreFollower
+from asyncos_cli.config.state import StateStore
 from asyncos_cli.services.cluster_licensing import ClusterLicensing
 from asyncos_cli.services.cluster_reports import TrackingShipper
 
@@ -32,7 +33,7 @@ class ClusterMember(Component):
         self.snapshot = snapshot
         self._register = register
         self._open_tracking = tracking
-        self._local = None
+        self._local = self._state = None
         self._shipper = self._licensing = self._tables = None
         self._every = Every(HEARTBEAT_SECONDS)
         self._conn = None
@@ -56,12 +57,15 @@ class ClusterMember(Component):
                 self._conn = member.connect()
                 self._licensing, self._shipper = ClusterLicensing(self._conn), TrackingShipper(self._conn)
                 self._tables = ClusterTables(self._conn)
-            tables = self._tables
-            tables.heartbeat(member.machine, hostname, version,
-                             "store unreachable" if self.follower.problem else "online")
-            self.machines = tables.machines()
             if self._local is None:
                 self._local = self._open_tracking()
+                self._state = StateStore(None, conn=self._local)
+            tables = self._tables
+            # The serial number is read each time: joining may have given this machine a new one (the API
+            # finds another machine's messages by it).
+            tables.heartbeat(member.machine, hostname, version, "store unreachable" if self.follower.problem
+                             else "online", self._state.get("serial", ""))
+            self.machines = tables.machines()
             self._shipper.ship(member.machine, self._local)
             self._answer_license_request(member.machine)
         except (psycopg.Error, ConfigError):
@@ -105,7 +109,6 @@ def license_registrar(datadir, keyring, config: Callable, emit: Callable) -> Cal
     """What a machine does when the cluster asks it to register (in ClusterMember's thread): this machine's own
     Smart Licensing registration, then the Cloud Services portal, as license_smart register does."""
     from asyncos_cli.config.fields import Secret
-    from asyncos_cli.config.state import StateStore
     from asyncos_cli.services.cloud import (
         CloudClient,
         CloudError,

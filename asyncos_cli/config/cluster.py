@@ -86,6 +86,7 @@ CREATE TABLE IF NOT EXISTS cluster_machines (
     applied_version BIGINT NOT NULL DEFAULT 0,
     status TEXT NOT NULL DEFAULT 'joined'
 );
+ALTER TABLE cluster_machines ADD COLUMN IF NOT EXISTS serial TEXT NOT NULL DEFAULT '';
 """
 
 #: pg_advisory_xact_lock key held while tables are created.
@@ -224,13 +225,20 @@ class ClusterTables:
         salt, wrapped = wrap_key(key, passphrase)
         self.conn.execute("INSERT INTO cluster_info VALUES (%s, %s, %s, %s)", (name, time.time(), salt, wrapped))
 
-    def add_machine(self, machine: str, hostname: str) -> None:
+    def add_machine(self, machine: str, hostname: str, serial: str) -> bool:
+        """Adds the machine; False when another machine has its serial number (its data directory is a copy:
+        the caller gives it a serial of its own and says so in ``set_serial``)."""
         with self.conn.transaction():
             if self.conn.execute("SELECT 1 FROM cluster_machines WHERE name = %s", (machine,)).fetchone():
                 raise ConfigError(f"a machine named {machine!r} is already in the cluster: join with "
                                   "--machine=NAME, or remove the old one first (clusterconfig removemachine)")
-            self.conn.execute("INSERT INTO cluster_machines (name, hostname, joined) VALUES (%s, %s, %s)",
-                              (machine, hostname, time.time()))
+            self.conn.execute("INSERT INTO cluster_machines (name, hostname, joined, serial) VALUES (%s, %s, %s, %s)",
+                              (machine, hostname, time.time(), serial))
+            return self.conn.execute("SELECT count(*) FROM cluster_machines WHERE serial = %s",
+                                     (serial,)).fetchone()[0] == 1
+
+    def set_serial(self, machine: str, serial: str) -> None:
+        self.conn.execute("UPDATE cluster_machines SET serial = %s WHERE name = %s", (serial, machine))
 
     def remove_machine(self, machine: str) -> bool:
         with self.conn.transaction():
@@ -239,14 +247,16 @@ class ClusterTables:
             self.conn.execute("DELETE FROM config_sections WHERE name LIKE %s", (f"machine/{machine}/%",))
         return bool(gone)
 
-    def heartbeat(self, machine: str, hostname: str, applied_version: int, status: str) -> None:
+    def heartbeat(self, machine: str, hostname: str, applied_version: int, status: str, serial: str = "") -> None:
         self.conn.execute("UPDATE cluster_machines SET last_seen = %s, applied_version = %s, hostname = %s, "
-                          "status = %s WHERE name = %s", (time.time(), applied_version, hostname, status, machine))
+                          "status = %s, serial = %s WHERE name = %s",
+                          (time.time(), applied_version, hostname, status, serial, machine))
 
     def machines(self) -> list[dict]:
         now = time.time()
-        rows = self.conn.execute("SELECT name, hostname, joined, last_seen, applied_version, status "
+        rows = self.conn.execute("SELECT name, hostname, joined, last_seen, applied_version, status, serial "
                                  "FROM cluster_machines ORDER BY name").fetchall()
         return [{"name": r[0], "hostname": r[1], "joined": r[2], "last_seen": r[3], "applied_version": r[4],
+                 "serial": r[6],
                  "state": (r[5] if now - r[3] <= DOWN_AFTER_SECONDS else "down") if r[3] else "not started"}
                 for r in rows]

@@ -11,4 +11,11 @@ from __future__ import annotations
 
 from .statestores import SQLiteStateStore as StateStore
 
-__all__ = ["StateStore"]
+__all__ = ["StateStore", "new_serial"]
+
+
+def new_serial() -> str:
+    """An appliance serial number (12 and 8 hex digits), made once per data directory."""
+    import secrets
+
+    return secrets.token_hex(6).upper() + "-" + secrets.token_hex(4).upper()

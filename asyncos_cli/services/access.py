@@ -32,7 +32,7 @@ class AccessPoint:
         self.snapshot = self.store.snapshot()
         timezone.apply(self.snapshot.config.system.timezone)
         self.accounts = open_accounts(datadir)
-        self.serial = StateStore(datadir.database).get("serial", "")
+        self.serial = self._serial()
         self.logs = LogService(datadir.logs, self.snapshot.config.logs, self.serial, echo=journal_requested())
         self.bus = EventBus()
         self.bus.subscribe(Event, log_subscriber(self.logs))
@@ -57,9 +57,17 @@ class AccessPoint:
         timezone.apply(self.config.system.timezone)
         return True
 
+    def _serial(self) -> str:
+        state = StateStore(self.datadir.database)
+        try:
+            return state.get("serial", "")
+        finally:
+            state.close()
+
     def _reopen(self) -> None:
         self.store.close()
         self.accounts.close()
+        self.serial = self._serial()  # joining a cluster may have given this machine its own
         self.member = Membership.load(self.datadir)
         self.store = open_store(self.datadir)
         self.accounts = self.gate.accounts = open_accounts(self.datadir)

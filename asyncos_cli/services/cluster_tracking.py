@@ -123,3 +123,77 @@ class ClusterTracking:
         row = self.conn.execute("SELECT record FROM cluster_tracking WHERE machine = %s AND mid = %s",
                                 (machine, int(mid))).fetchone()
         return json.loads(row[0]) if row else None
+
+    # ------------------------------------------------------------ the API's search
+
+    def api_search(self, c: dict, offset: int, limit: int, newest_first: bool,
+                   machines: list[str]) -> tuple[list[dict], int]:
+        """services.tracking_search.api_search over these machines' shipped records: a page of records, each with
+        its ``machine`` and ``direction``, and how many match in all."""
+        clauses, params = ["machine = ANY(%s)"], [list(machines)]
+
+        def add(clause: str, *values) -> None:
+            clauses.append(clause)
+            params.extend(values)
+
+        if "since" in c:
+            add("received >= %s", float(c["since"]))
+        if "until" in c:
+            add("received < %s", float(c["until"]))
+        for key, column in (("sender", "lower(sender)"), ("subject", "lower(subject)")):
+            if key in c:
+                add(*_text(column, *c[key]))
+        if "recipient" in c:
+            op, value = c["recipient"]
+            negate = op == "does_not_contain"
+            clause, *values = _text("a", "contains" if negate else op, value)
+            add(f"{'NOT ' if negate else ''}EXISTS (SELECT 1 FROM unnest(recipients) a WHERE {clause})", *values)
+        if "attachment" in c:
+            op, value = c["attachment"]
+            negate = op == "does_not_contain"
+            clause, *values = _text("lower(a->>0)", "contains" if negate else op, value)
+            add(f"{'NOT ' if negate else ''}EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(record::jsonb->"
+                f"'attachments', '[]')) a WHERE {clause})", *values)
+        if "sha256" in c:
+            add("EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(record::jsonb->'attachments', '[]')) a "
+                "WHERE lower(a->>2) = %s)", c["sha256"])
+        for key, column in (("ip", "remote_ip"), ("message_id", "message_id"), ("direction", "direction")):
+            if key in c:
+                add(f"{column} = %s", c[key])
+        if "policy" in c:
+            directions = (c["direction"],) if "direction" in c else ("incoming", "outgoing")
+            add("policies && %s::text[]", [f"{d} {c['policy']}" for d in directions])
+        if c.get("mids"):
+            add("mid = ANY(%s)", [int(v) for v in c["mids"]])
+        if c.get("icids"):
+            add("(record::jsonb->>'icid')::bigint = ANY(%s)", [int(v) for v in c["icids"]])
+        if "quarantined" in c:
+            add("final_action = 'QUARANTINED'")
+            if c["quarantined"]:
+                add("strpos(lower(record::jsonb->>'final_detail'), %s) > 0", c["quarantined"].lower())
+        if c.get("dlp_severities"):
+            add("EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(record::jsonb->'dlp', '[]')) d "
+                "WHERE upper(d->>'severity') = ANY(%s))", [s.upper() for s in c["dlp_severities"]])
+        if "sbrs_range" in c:
+            add("CASE WHEN record::jsonb->>'sbrs' ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN (record::jsonb->>'sbrs')::float "
+                "END BETWEEN %s AND %s", *c["sbrs_range"])
+        where = " AND ".join(clauses)
+        total = self.conn.execute(f"SELECT count(*) FROM cluster_tracking WHERE {where}", params).fetchone()[0]
+        order = "DESC" if newest_first else "ASC"
+        rows = self.conn.execute(
+            f"SELECT machine, direction, record FROM cluster_tracking WHERE {where} "
+            f"ORDER BY received {order}, mid {order} LIMIT %s OFFSET %s", (*params, int(limit), int(offset)))
+        found = []
+        for machine, direction, record in rows:
+            data = json.loads(record)
+            data.update(machine=machine, direction=direction or "incoming")
+            found.append(data)
+        return found, total
+
+
+def _text(column: str, op: str, value: str) -> tuple:
+    """The API's text operators (services.tracking_search._TEXT_OPS) in PostgreSQL: (clause, value)."""
+    value = value.lower()
+    return {"is": (f"{column} = %s", value), "begins_with": (f"left({column}, %s) = %s", len(value), value),
+            "contains": (f"strpos({column}, %s) > 0", value),
+            "does_not_contain": (f"strpos({column}, %s) = 0", value)}[op]

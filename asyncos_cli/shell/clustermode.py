@@ -4,7 +4,9 @@ Management: ``(Cluster NAME)>``, ``(Group NAME)>``, ``(Machine NAME)>``).
 A shell starts at the cluster's level. A configuration command run at a group's or a machine's level whose
 settings are not configured there asks first, in the appliance's words, whether to switch to the mode they are
 configured at, start empty settings here, or copy them here from another mode. Commands whose settings belong
-to one machine (host name, interfaces) or to the whole cluster (users) offer to switch to that mode.
+to the whole cluster (users, loading or rolling back the whole configuration) offer to switch to its mode;
+those of one machine (host name, interfaces) edit this machine's own at the cluster's or a group's level, and
+the named machine's at a machine's level.
 """
 
 from __future__ import annotations
@@ -98,9 +100,7 @@ def prepare(ctx, command: str) -> None:
             _restricted(ctx, command, Mode("cluster", member.cluster))
         return
     if set(sections) <= set(MACHINE_SECTIONS):
-        if mode.level != "machine" and not ctx.batch:  # a batch edits this machine's own, as it always did
-            _restricted(ctx, command, Mode("machine", member.machine))
-        return
+        return  # at the cluster's or a group's level these edit this machine's own (config.postgres._own)
     if mode.level == "cluster":
         return
     missing = [s for s in sections if s not in ctx.session.pending_names()
@@ -128,14 +128,13 @@ def prepare(ctx, command: str) -> None:
     sources = [m for m in levels if m != mode] or [inherited]
     source = sources[ctx.prompter.choose("Which cluster mode do you want to copy from?",
                                          [str(_named(m, member)) for m in sources], default=0)]
-    for s, section in sections_at(ctx.store, _named(source, member), sections).items():
+    for section in sections_at(ctx.store, _named(source, member), sections).values():
         ctx.session.adopt(section)
 
 
 def _restricted(ctx, command: str, mode: Mode) -> None:
     if ctx.batch:
-        raise CommandError(f'{command} is restricted to "{mode.level}" mode: clustermode {mode.level}'
-                           + (f" {mode.name}" if mode.level == "machine" else "") + " first.")
+        raise CommandError(f'{command} is restricted to "{mode.level}" mode: clustermode {mode.level} first.')
     if not ctx.prompter.yes_no(f'This command is restricted to "{mode.level}" mode.  Would you like to switch '
                                f'to "{mode.level}" mode?', default=True):
         raise CommandError(f"{command} was not run: it is restricted to {mode.level} mode.")

@@ -6,6 +6,7 @@ in ``(GMT +00:00)``), so clients written for the appliance read them unchanged.
 
 from __future__ import annotations
 
+from asyncos_cli.config.cluster import Membership
 from asyncos_cli.control.client import ControlError, DaemonUnavailable, request
 from asyncos_cli.services import tracking_search
 
@@ -80,13 +81,57 @@ DETAIL_DATA = {"type": "object", "properties": {"messages": _DETAIL}}
        tag="Message Tracking")
 async def messages(call):
     p = call.params
-    _check_serial(call, p)
     criteria = _criteria(p)
-    limit = p.get("limit", 20)
+    limit, offset = p.get("limit", 20), p.get("offset", 0)
     newest_first = p.get("orderDir", "desc") == "desc"
-    rows, total = await call.query(tracking_search.api_search, criteria, p.get("offset", 0), limit, newest_first)
-    return [{"attributes": _attributes(r, _host(call), call.api.access.serial)} for r in rows], \
-        {"totalCount": total}
+    member = Membership.load(call.api.access.datadir)
+    if member is None:
+        _check_serial(call, p)
+        rows, total = await call.query(tracking_search.api_search, criteria, offset, limit, newest_first)
+        return [{"attributes": _attributes(r, _host(call), call.api.access.serial)} for r in rows], \
+            {"totalCount": total}
+    rows, total, machines = await call.query(_everywhere, member, _host_wanted(call, p), criteria, offset, limit,
+                                             newest_first)
+    own = (_host(call), call.api.access.serial)
+    return [{"attributes": _attributes(r, *(own if r["machine"] == member.machine else (
+        machines[r["machine"]]["hostname"], machines[r["machine"]]["serial"])))} for r in rows], {"totalCount": total}
+
+
+def _host_wanted(call, p: dict) -> str | None:
+    """The one machine a search in a cluster is limited to (by its serial number, or the SMA's ciscoHost: its
+    machine or host name), or None for every machine."""
+    serial, host = p.get("serialNumber"), p.get("ciscoHost")
+    if serial:
+        return "serial:" + serial
+    return None if not host or host == "All_Hosts" else "host:" + host
+
+
+def _everywhere(conn, member, wanted: str | None, criteria: dict, offset: int, limit: int, newest_first: bool):
+    """This machine's records and the other machines' shipped ones, merged: (page, total, machines by name)."""
+    import psycopg
+
+    from asyncos_cli.config.cluster import ClusterTables
+    from asyncos_cli.services.cluster_tracking import ClusterTracking
+
+    try:
+        with member.connect() as pg:
+            machines = {m["name"]: m for m in ClusterTables(pg).machines()}
+            chosen = [name for name, m in machines.items()
+                      if wanted is None or wanted in (f"serial:{m['serial']}", f"host:{name}", f"host:{m['hostname']}")]
+            if wanted is not None and not chosen:
+                raise ApiError(404, "Resource not found.", f"No machine of the cluster {member.cluster} is "
+                                                           f"{wanted.split(':', 1)[1]}.")
+            others = [name for name in chosen if name != member.machine]
+            found, total = ClusterTracking(pg).api_search(criteria, 0, offset + limit, newest_first, others) \
+                if others else ([], 0)
+    except psycopg.OperationalError:  # the cluster's store is away: this machine's messages are still here
+        machines, chosen, found, total = {}, [member.machine], [], 0
+    if member.machine in chosen:
+        local, n = tracking_search.api_search(conn, criteria, 0, offset + limit, newest_first)
+        found += [{**r, "machine": member.machine} for r in local]
+        total += n
+    found.sort(key=lambda r: (r.get("received") or 0, r["mid"]), reverse=newest_first)
+    return found[offset:offset + limit], total, machines
 
 
 def _host(call) -> str:
@@ -167,12 +212,31 @@ def _verdict_chart(r: dict) -> str:
 
 async def _one(call) -> dict:
     p = call.params
-    _check_serial(call, p)
-    record = await call.query(_record, call.api.access.datadir.control_socket, p["mid"])
+    member = Membership.load(call.api.access.datadir)
+    if member is not None and p.get("serialNumber") and p["serialNumber"] != call.api.access.serial:
+        record = await call.query(_record_of, member, p["serialNumber"], p["mid"])
+    else:
+        _check_serial(call, p)
+        record = await call.query(_record, call.api.access.datadir.control_socket, p["mid"])
     if record is None or ("icid" in p and record.get("icid") != p["icid"]):
         raise ApiError(404, "Resource not found.", f"No tracked message has MID {p['mid']}"
                        + (f" and ICID {p['icid']}." if "icid" in p else "."))
     return record
+
+
+def _record_of(conn, member, serial: str, mid: int) -> dict | None:
+    """A finished message of another machine of the cluster, named by its serial number (MIDs are each
+    machine's own: the appliance's serialNumber says whose)."""
+    from asyncos_cli.config.cluster import ClusterTables
+    from asyncos_cli.services.cluster_tracking import ClusterTracking
+
+    with member.connect() as pg:
+        names = [m["name"] for m in ClusterTables(pg).machines() if m["serial"] == serial]
+        if not names:
+            raise ApiError(404, "Resource not found.", f"No machine of the cluster {member.cluster} has the serial "
+                                                       f"number {serial}.")
+        rows, _ = ClusterTracking(pg).api_search({"mids": [mid]}, 0, 1, True, names)
+    return rows[0] if rows else None
 
 
 def _record(conn, socket_path, mid: int) -> dict | None:
