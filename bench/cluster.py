@@ -102,6 +102,56 @@ def tracking_search(dsn: str, count: int) -> tuple[float, list[float]]:
     return load, times
 
 
+def cluster_reports(dsn: str, days: int = 30) -> tuple[int, dict[str, list[float]]]:
+    """Three machines' hourly report counters for ``days`` (cluster_rollups, as each ships them), then the
+    report views over them: (rows, {view and range: seconds per run})."""
+    import random
+    from collections import Counter
+
+    import psycopg
+
+    from asyncos_cli.services.cluster_reports import ClusterReports, whole_hours
+    from asyncos_cli.services.rollups import SEP, SPANS
+    from asyncos_cli.services.tracking_search import REPORT_VIEWS
+
+    rng = random.Random(31)
+    zipf = lambda: min(int(rng.paretovariate(0.8)), 60000)  # noqa: E731
+    now = time.time() // 3600 * 3600
+    counted: Counter = Counter()
+    for machine in ("gw1", "gw2", "gw3"):
+        for h in range(days * 24):
+            start = int(now - h * 3600)
+            keys = [("actions", f"incoming{SEP}{a}") for a in ("DELIVERED", "QUARANTINED", "DROPPED")]
+            keys += [("verdicts", f"incoming{SEP}antispam{SEP}{v}") for v in ("NEGATIVE", "POSITIVE")]
+            # Senders as mail has them: a few send most (Pareto), a long tail sends once in a while.
+            keys += [("domains", f"sender{zipf()}.example{SEP}DELIVERED") for _ in range(150)]
+            keys += [("ips", f"10.0.{(i := zipf()) // 256 % 256}.{i % 256}") for _ in range(150)]
+            keys += [("policies", f"incoming{SEP}POLICY{p}{SEP}DELIVERED") for p in range(20)]
+            keys += [("stops", f"ip_reputation{SEP}10.9.{rng.randrange(256)}.{rng.randrange(256)}{SEP}")
+                     for _ in range(20)]
+            for family, key in set(keys):
+                n = rng.randrange(1, 200)
+                for span in SPANS:  # as each machine's roll-ups hold them: hours, days, weeks
+                    counted[(machine, family, span, start // span * span, key)] += n
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        reports = ClusterReports(conn)
+        with conn.cursor().copy("COPY cluster_rollups FROM STDIN") as copy:
+            for row, n in counted.items():
+                copy.write_row((*row, n))
+        rows = len(counted)
+        conn.execute("ANALYZE cluster_rollups")
+        times: dict[str, list[float]] = {}
+        for label, span in (("24 h", 86400), (f"{days} days", days * 86400)):
+            since, until = whole_hours(now - span, now)
+            for view in ("overview", "incoming", "mail-policy"):
+                runs = times.setdefault(f"{view} over {label}", [])
+                for _ in range(5):
+                    t = time.perf_counter()
+                    REPORT_VIEWS[view](reports.source(), since, until)
+                    runs.append(time.perf_counter() - t)
+    return rows, times
+
+
 def main() -> None:
     commits = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     messages = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
@@ -185,6 +235,10 @@ def main() -> None:
         load, times = tracking_search(pg.database(), tracked)
         print(f"tracking search across 3 machines' {tracked} records (loaded in {load:.0f} s), 300 searches: "
               f"p50 {pct(times, 50):.1f} ms, p99 {pct(times, 99):.1f} ms (target p99 <= 250 ms)")
+        rows, report_times = cluster_reports(pg.database())
+        print(f"cluster-wide reports over 3 machines' hourly counters ({rows} rows, 30 days), 5 runs each:")
+        for label, runs in report_times.items():
+            print(f"  {label}: median {pct(runs, 50):.0f} ms, max {max(runs) * 1000:.0f} ms")
     finally:
         for proc in procs:
             if proc.poll() is None:

@@ -60,6 +60,17 @@ def _version(daemon: DaemonProcess) -> int:
     return daemon.request("status")["config_version"]
 
 
+def _head(dsn: str) -> int:
+    """The newest version in the cluster's store."""
+    from asyncos_cli.config.postgres import PostgresStore
+
+    store = PostgresStore(dsn)
+    try:
+        return store.head_id()
+    finally:
+        store.close()
+
+
 def _listening(address: str, port: int) -> bool:
     try:
         with smtplib.SMTP(address, port, timeout=5) as s:
@@ -178,14 +189,14 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
         with pytest.raises(smtplib.SMTPRecipientsRefused):
             _send("127.0.0.3", smtp, "user@example.net", "refused")
         batch_ok(gw1, "listenerconfig edit IncomingMail rcptaccess add example.net; commit accept example.net")
-        head = _version(one)
-        assert wait_for(lambda: _version(two) == head, timeout=10)
+        head = _head(dsn)  # (not the committing machine's applied version: it may not have applied it yet)
+        assert wait_for(lambda: _version(one) == _version(two) == head, timeout=10)
         _send("127.0.0.3", smtp, "user@example.net", "accepted on gw2")
         assert two.request("status")["hostname"] == "gw2.example.com"
         # A machine's own setting committed on it stays its own.
         batch_ok(gw2, "sethostname mx2.example.com; commit gw2 renamed")
-        head = _version(two)
-        assert wait_for(lambda: _version(one) == head, timeout=10)
+        head = _head(dsn)  # (not the committing machine's applied version: it may not have applied it yet)
+        assert wait_for(lambda: _version(two) == _version(one) == head, timeout=10)
         assert two.request("status")["hostname"] == "mx2.example.com"
         assert one.request("status")["hostname"] == "gw1.example.com"
 
@@ -237,8 +248,8 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
         assert wait_for(lambda: all(f'Subject "while down {i}"' in _mail_log(gw1) + _mail_log(gw2)
                                     for i in range(5)))
         batch_ok(gw2, "listenerconfig edit IncomingMail rcptaccess add example.io; commit from gw2")
-        head = _version(two)
-        assert wait_for(lambda: _version(one) == head, timeout=10)
+        head = _head(dsn)  # (not the committing machine's applied version: it may not have applied it yet)
+        assert wait_for(lambda: _version(two) == _version(one) == head, timeout=10)
 
         # One machine killed outright: the other keeps serving.
         one.proc.send_signal(signal.SIGKILL)

@@ -37,6 +37,7 @@ class ClusterMember(Component):
         self._shipper = self._licensing = self._tables = None
         self._every = Every(HEARTBEAT_SECONDS)
         self._conn = None
+        self._beating: asyncio.Future | None = None
         self._member: Membership | None = None
         self.machines: list[dict] = []
 
@@ -45,9 +46,13 @@ class ClusterMember(Component):
         if member != self._member:
             await self.stop()
             self._member, self._conn, self.machines = member, None, []
-        if member is not None and self._every.due(now):
+        beating = self._beating is not None and not self._beating.done()
+        if member is not None and not beating and self._every.due(now):
             snap = self.snapshot()
-            await asyncio.to_thread(self._beat, member, snap.version.id, snap.config.system.hostname)
+            # Not awaited: a slow store (a lock, a restart) must not hold up the daemon's loop, which follows
+            # the configuration and serves everything else meanwhile.
+            self._beating = asyncio.ensure_future(
+                asyncio.to_thread(self._beat, member, snap.version.id, snap.config.system.hostname))
 
     def _beat(self, member: Membership, version: int, hostname: str) -> None:
         import psycopg
@@ -98,6 +103,9 @@ class ClusterMember(Component):
         return {"cluster": member.cluster, "cluster_machine": member.machine} if member else {}
 
     async def stop(self) -> None:
+        if self._beating is not None:
+            await asyncio.wait([self._beating], timeout=10)
+            self._beating = None
         if self._conn is not None:
             self._conn.close()
         if self._local is not None:

@@ -84,9 +84,15 @@ CREATE TABLE IF NOT EXISTS cluster_machines (
     joined DOUBLE PRECISION NOT NULL,
     last_seen DOUBLE PRECISION NOT NULL DEFAULT 0,
     applied_version BIGINT NOT NULL DEFAULT 0,
-    status TEXT NOT NULL DEFAULT 'joined'
+    status TEXT NOT NULL DEFAULT 'joined',
+    serial TEXT NOT NULL DEFAULT ''
 );
-ALTER TABLE cluster_machines ADD COLUMN IF NOT EXISTS serial TEXT NOT NULL DEFAULT '';
+DO $$ BEGIN  -- a store made before machines named their serial numbers (ALTER only then: it locks the table)
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'cluster_machines'
+                   AND column_name = 'serial' AND table_schema = current_schema()) THEN
+        ALTER TABLE cluster_machines ADD COLUMN serial TEXT NOT NULL DEFAULT '';
+    END IF;
+END $$;
 """
 
 #: pg_advisory_xact_lock key held while tables are created.

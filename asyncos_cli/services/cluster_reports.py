@@ -17,18 +17,19 @@ from typing import Iterable
 
 from asyncos_cli.config.cluster import create_tables
 
-from .rollups import HOUR
+from .rollups import HOUR, SPANS, whole_pieces
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cluster_rollups (
     machine TEXT NOT NULL,
     family TEXT NOT NULL,
+    span INTEGER NOT NULL,
     start BIGINT NOT NULL,
     key TEXT NOT NULL,
     n BIGINT NOT NULL,
-    PRIMARY KEY (machine, family, start, key)
+    PRIMARY KEY (machine, family, span, start, key)
 );
-CREATE INDEX IF NOT EXISTS cluster_rollups_family_start ON cluster_rollups (family, start);
+CREATE INDEX IF NOT EXISTS cluster_rollups_family_span_start ON cluster_rollups (family, span, start);
 """
 
 
@@ -49,25 +50,29 @@ class ClusterReports:
                                  (machine,)).fetchone() is not None
 
     def ship(self, machine: str, local: sqlite3.Connection, hours: Iterable[float] | None = None) -> int:
-        """This machine's roll-ups of the given hours (every hour when None) written whole; returns the rows."""
-        sql = "SELECT family, start, key, n FROM report_rollups WHERE span = ?"
-        args: list = [HOUR]
+        """This machine's roll-ups (hours, and the days and weeks holding them) of the given hours, every one
+        when None, written whole; returns the rows."""
+        sql, args = "SELECT family, span, start, key, n FROM report_rollups", []
         if hours is not None:
-            starts = sorted({int(h // HOUR) * HOUR for h in hours})
-            if not starts:
+            hours = {int(h // HOUR) * HOUR for h in hours}
+            if not hours:
                 return 0
-            sql += f" AND start IN ({','.join('?' * len(starts))})"
-            args += starts
+            wanted = sorted({(span, h // span * span) for h in hours for span in SPANS})
+            sql += " WHERE " + " OR ".join(["(span = ? AND start = ?)"] * len(wanted))
+            args = [v for pair in wanted for v in pair]
         try:
             rows = local.execute(sql, args).fetchall()
         except sqlite3.OperationalError:  # a database the daemon has not opened since roll-ups came
             return 0
-        changed = sorted({start for _, start, _, _ in rows} | set(args[1:]))
+        changed = sorted({(span, start) for _, span, start, _, _ in rows} | set(zip(args[::2], args[1::2])))
         with self.conn.transaction(), self.conn.cursor() as cur:
-            # Keys that fell away (none do today: counts only grow) must not linger from an older round.
-            cur.execute("DELETE FROM cluster_rollups WHERE machine = %s AND start = ANY(%s)", (machine, changed))
-            cur.executemany("INSERT INTO cluster_rollups VALUES (%s, %s, %s, %s, %s)",
-                            [(machine, family, start, key, n) for family, start, key, n in rows])
+            # Written whole: a bucket's rows replace the last round's.
+            cur.execute("DELETE FROM cluster_rollups r USING unnest(%s::int[], %s::bigint[]) AS c(span, start) "
+                        "WHERE r.machine = %s AND r.span = c.span AND r.start = c.start",
+                        ([c[0] for c in changed], [c[1] for c in changed], machine))
+            with cur.copy("COPY cluster_rollups FROM STDIN") as copy:
+                for family, span, start, key, n in rows:
+                    copy.write_row((machine, family, span, start, key, n))
         return len(rows)
 
     # ------------------------------------------------------------ reading (the report views' count source)
@@ -91,14 +96,22 @@ class ClusterCounts:
         return ("AND machine = %s", (self.machine,)) if self.machine else ("", ())
 
     def counts(self, family: str, since: float, until: float) -> dict[str, int]:
+        """The whole hours from the one holding ``since`` to the one holding ``until``: the longest spans
+        in the middle, shorter ones at the ends (services/rollups.whole_pieces)."""
         extra, args = self._where()
+        pieces = whole_pieces(math.floor(since / HOUR) * HOUR, math.floor(until / HOUR) * HOUR + HOUR)
+        if not pieces:
+            return {}
+        union = " UNION ALL ".join([f"SELECT key, n FROM cluster_rollups WHERE family = %s AND span = %s AND "
+                                    f"start >= %s AND start < %s {extra}"] * len(pieces))
         return {key: int(n) for key, n in self.conn.execute(
-            f"SELECT key, sum(n) FROM cluster_rollups WHERE family = %s AND start >= %s AND start <= %s {extra} "
-            "GROUP BY key", (family, math.floor(since / HOUR) * HOUR, until, *args))}
+            f"SELECT key, sum(n) FROM ({union}) AS pieces GROUP BY key",
+            [v for piece in pieces for v in (family, *piece, *args)])}
 
     def first_received(self) -> float | None:
         extra, args = self._where()
-        row = self.conn.execute(f"SELECT min(start) FROM cluster_rollups WHERE family = 'actions' {extra}",
+        row = self.conn.execute(f"SELECT min(start) FROM cluster_rollups WHERE family = 'actions' AND span = 3600 "
+                                f"{extra}",
                                 args).fetchone()
         return None if row[0] is None else float(row[0])
 

@@ -194,7 +194,7 @@ def counts(conn: sqlite3.Connection, family: str, since: float, until: float) ->
     if h_lo >= h_hi:
         _raw(conn, fam, out, f"{fam.clock} BETWEEN ? AND ?", (since, until))
         return dict(out)
-    pieces = _pieces(h_lo, h_hi)
+    pieces = whole_pieces(h_lo, h_hi)
     # One query for all pieces, so Python sees each key once (a UNION ALL: an OR of the ranges makes SQLite
     # gather and sort the matching keys of the table first).
     union = " UNION ALL ".join(["SELECT key, n FROM report_rollups WHERE family = ? AND span = ? AND start >= ? "
@@ -216,7 +216,7 @@ def first_received(conn) -> float | None:
     return conn.execute("SELECT min(received) FROM tracking_records").fetchone()[0]
 
 
-def _pieces(lo: int, hi: int) -> list[tuple[int, int, int]]:
+def whole_pieces(lo: int, hi: int) -> list[tuple[int, int, int]]:
     """Whole hours [lo, hi) as (span, start, end) pieces: the longest spans in the middle, shorter ones at the
     ends (a week and a half from a Tuesday 10:00: hours, then days, a week, days, hours)."""
     pieces = []
