@@ -168,11 +168,12 @@ def cli(datadir):
 
 
 class DaemonProcess:
-    def __init__(self, datadir: Path):
+    def __init__(self, datadir: Path, prefix: tuple[str, ...] = ()):
+        """``prefix``: what runs the daemon (``ip netns exec NS``: in a network namespace of its own)."""
         self.datadir = datadir
         self.socket = datadir / "run" / "control.sock"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "asyncos_cli", "serve"],
+            [*prefix, sys.executable, "-m", "asyncos_cli", "serve"],
             env=cli_env(datadir),
             cwd=ROOT,
             stdout=subprocess.PIPE,

@@ -1,4 +1,5 @@
-"""Cluster mode: two gateways, each with its own data directory and address (127.0.0.2, 127.0.0.3), one
+"""Cluster mode: two gateways, each with its own data directory and address (127.0.0.2, 127.0.0.3; or each in
+a network namespace of its own, on its own 127.0.0.1, where the machine allows them), one
 PostgreSQL the test starts; a commit on one applies on the other; the store stopped under mail and restarted."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import shutil
 import signal
 import smtplib
 import subprocess
+import sys
 
 import pytest
 
@@ -400,3 +402,73 @@ def test_groups_and_machines_override_the_clusters_settings(tmp_path, initialise
     assert 'userconfig is restricted to "cluster" mode' in batch_fails(gw1, "clustermode machine gw1; userconfig")
     assert "The cluster's settings can be copied, not moved" in batch_fails(
         gw1, "clusterset move alertconfig --from=cluster --to=group:Edge")
+
+
+def _netns_or_skip(name: str) -> list[str]:
+    """A network namespace of its own (its loopback up); skipped where the machine does not allow them."""
+    require_peer("ip")
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root (the 127.0.0.x test covers the same ground)")
+    made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"this machine allows no network namespaces ({made.stderr.strip()})")
+    subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+    return ["ip", "netns", "exec", name]
+
+
+def _send_in(ns: list[str], port: int, rcpt: str, subject: str) -> None:
+    """Mail sent from inside a namespace, to its own 127.0.0.1."""
+    script = ("import smtplib, sys\nwith smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=20) as s:\n"
+              "    s.sendmail('a@example.org', [sys.argv[2]], f'Subject: {sys.argv[3]}\\r\\n\\r\\nhello\\r\\n')\n")
+    subprocess.run([*ns, sys.executable, "-c", script, str(port), rcpt, subject], check=True, timeout=60,
+                   capture_output=True)
+
+
+def test_gateways_in_network_namespaces_of_their_own(tmp_path, initialised_template, cluster_store):
+    """Each gateway in its own network namespace, on its own 127.0.0.1 and the same ports (nothing shared but
+    the store, reached over its Unix socket): mail to each arrives, a commit on one applies on the other, and
+    tracking on one finds what the other received."""
+    names = [f"asyncos{os.getpid()}g{i}" for i in (1, 2)]
+    daemons, spaces = [], []
+    try:
+        for name in names:
+            spaces.append(_netns_or_skip(name))
+        smtp, ssh, api, web = free_port(), free_port(), free_port(), free_port()
+        dirs = []
+        for i in (1, 2):
+            d = tmp_path / f"ns{i}"
+            shutil.copytree(initialised_template, d, symlinks=True)
+            batch_ok(d, f"interfaceconfig edit Management --address=127.0.0.1 --ssh-port={ssh} "
+                        f"--api-https-port={api} --web-https-port={web}; listenerconfig edit IncomingMail "
+                        f"--interface=Management --port={smtp}; listenerconfig edit OutgoingMail "
+                        f"--interface=Management --port={free_port()}; sethostname ns{i}.example.com; commit")
+            dirs.append(d)
+        dsn = cluster_store.database().replace("host=127.0.0.1", f"host={cluster_store.folder}")
+        pw = tmp_path / "cluster.pw"
+        pw.write_text(CLUSTER_PASSPHRASE + "\n")
+        # Delivered nowhere (the namespaces have no DNS): finished at once, so tracking ships it.
+        batch_ok(dirs[0], "smtproutes new ALL /dev/null; commit")
+        batch_ok(dirs[0], f"clusterconfig create NS --store='{dsn}' --machine=ns1 --cluster-passphrase-file={pw}")
+        batch_ok(dirs[1], f"clusterconfig join --store='{dsn}' --machine=ns2 --cluster-passphrase-file={pw}")
+        daemons = [DaemonProcess(d, tuple(ns)) for d, ns in zip(dirs, spaces)]
+        for i, ns in enumerate(spaces, 1):
+            assert wait_for(lambda: subprocess.run([*ns, sys.executable, "-c", "import socket; socket.create_"
+                                                    f"connection(('127.0.0.1', {smtp}), 2)"],
+                                                   capture_output=True).returncode == 0, timeout=30)
+            _send_in(ns, smtp, "user@example.com", f"into ns{i}")
+        assert wait_for(lambda: 'Subject "into ns1"' in _mail_log(dirs[0]) and 'Subject "into ns2"'
+                        in _mail_log(dirs[1]))
+        assert 'Subject "into ns2"' not in _mail_log(dirs[0])
+        found = lambda: json.loads(batch_ok(dirs[0], "findevent --subject='into ns2' --format=json"))  # noqa: E731
+        assert wait_for(lambda: [r["machine"] for r in found()] == ["ns2"], timeout=20), found()
+
+        batch_ok(dirs[0], "listenerconfig edit IncomingMail rcptaccess add example.net; commit accept example.net")
+        head = _head(dsn)
+        assert wait_for(lambda: _version(daemons[0]) == _version(daemons[1]) == head, timeout=10)
+        _send_in(spaces[1], smtp, "user@example.net", "accepted in ns2")
+        assert wait_for(lambda: 'Subject "accepted in ns2"' in _mail_log(dirs[1]))
+    finally:
+        for daemon in daemons:
+            daemon.stop()
+        for name in names[:len(spaces)]:
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
