@@ -32,16 +32,17 @@ pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequ
 CLUSTER_PASSPHRASE = "Cluster-Passphrase-31"
 
 
-#: Each gateway's API port, by its data directory.
+#: Each gateway's API and web interface ports, by its data directory.
 API_PORTS: dict = {}
+WEB_PORTS: dict = {}
 
 
 def _gateway(tmp_path, template, name: str, address: str, smtp: int, ssh: int = 0) -> object:
     d = tmp_path / name
     shutil.copytree(template, d, symlinks=True)
-    API_PORTS[d] = free_port()
+    API_PORTS[d], WEB_PORTS[d] = free_port(), free_port()
     batch_ok(d, f"interfaceconfig edit Management --address={address} --ssh-port={ssh or free_port()} "
-                f"--api-https-port={API_PORTS[d]} --web-https-port={free_port()}; "
+                f"--api-https-port={API_PORTS[d]} --web-https-port={WEB_PORTS[d]}; "
                 f"listenerconfig edit IncomingMail --interface=Management --port={smtp}; "
                 f"listenerconfig edit OutgoingMail --interface=Management --port={free_port()}; "
                 f"sethostname {name}.example.com; commit {name} on {address}")
@@ -186,6 +187,17 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
         detail = _api(gw2, "127.0.0.3", "/message-tracking/details", mid=hosts["to gw1"]["mid"][0],
                       serialNumber=hosts["to gw1"]["serialNumber"])
         assert detail["data"]["messages"]["subject"] == "to gw1"
+        # The web interface's tracking page likewise, another machine's message opened by its serial number.
+        import requests
+
+        web = requests.Session()
+        base = f"https://127.0.0.3:{WEB_PORTS[gw2]}"
+        web.post(f"{base}/login", data={"username": "admin", "password": PASSPHRASE}, verify=False, timeout=20)
+        page = web.get(f"{base}/tracking", params={"search": "1", "subjectfilterOperator": "begins_with",
+                                                   "subjectfilterValue": "to gw"}, verify=False, timeout=20).text
+        assert "2 messages found" in page and "<td>gw1.example.com</td>" in page, page
+        link = re.search(r'href="(/tracking/\d+\?serialNumber=[^"]+)"', page).group(1)
+        assert "to gw1" in web.get(base + link.replace("&amp;", "&"), verify=False, timeout=20).text
 
         # A commit on one machine takes effect on the other (LISTEN/NOTIFY; the poll is every 2 s).
         with pytest.raises(smtplib.SMTPRecipientsRefused):

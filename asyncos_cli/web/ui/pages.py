@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from asyncos_cli.auth import roles as R
+from asyncos_cli.config.cluster import Membership
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.session import Session
 from asyncos_cli.config.store import CommitConflict, NothingToCommit
@@ -162,12 +163,18 @@ class Pages:
         total = meta["totalCount"]
         s = request["ui_session"]
         may_remediate = s.role in remediation.START
+        # In a cluster the search covers every machine: a row names its machine, another machine's message
+        # is opened by its serial number (MIDs are each machine's own) and remediated on that machine.
+        in_cluster = Membership.load(self.api.access.datadir) is not None
+        own = self.api.access.serial
         cells = []
         for item in rows:
             a = item["attributes"]
-            mid = a["mid"][0]
-            cells.append(([remediate.selector(mid)] if may_remediate else [])
-                         + [f'<a href="/tracking/{mid}">{mid}</a>', esc(a["timestamp"]), esc(a["sender"]),
+            mid, here = a["mid"][0], a["serialNumber"] == own
+            link = f"/tracking/{mid}" + ("" if here else "?" + urlencode({"serialNumber": a["serialNumber"]}))
+            cells.append(([remediate.selector(mid) if here else ""] if may_remediate else [])
+                         + [f'<a href="{esc(link)}">{mid}</a>'] + ([esc(a["hostName"])] if in_cluster else [])
+                         + [esc(a["timestamp"]), esc(a["sender"]),
                             esc(", ".join(a["recipient"])), esc(a["subject"]), esc(", ".join(a["mailPolicy"])),
                             esc(a["messageStatus"][str(mid)])])
         paging = ""
@@ -176,9 +183,8 @@ class Pages:
             paging += f'<a href="/tracking?{esc(urlencode({**base, "offset": max(0, offset - 20)}))}">Previous</a> '
         if offset + 20 < total:
             paging += f'<a href="/tracking?{esc(urlencode({**base, "offset": offset + 20}))}">Next</a>'
-        found = table((["Select"] if may_remediate else []) + ["MID", "Received", "Sender", "Recipients",
-                                                                 "Subject", "Policy", "Status"], cells,
-                      "Search results")
+        found = table((["Select"] if may_remediate else []) + ["MID"] + (["Host"] if in_cluster else [])
+                      + ["Received", "Sender", "Recipients", "Subject", "Policy", "Status"], cells, "Search results")
         if may_remediate and cells:
             found = (f'<form method="post" action="/tracking/remediate" class="remediate">{found}'
                      f'{remediate.controls(s, self.api.access.config)}</form>')
@@ -189,7 +195,8 @@ class Pages:
     async def tracking_message(self, request) -> web.Response:
         mid = request.match_info["mid"]
         try:
-            call = self._call(request, {"mid": int(mid)})
+            serial = request.query.get("serialNumber")
+            call = self._call(request, {"mid": int(mid), **({"serialNumber": serial} if serial else {})})
             details = (await tracking.details(call))[0]["messages"]
             dlp = (await tracking.dlp_details(call))[0]["messages"]["dlpDetails"]
             urls = (await tracking.url_details(call))[0]["messages"]["urlDetails"]
