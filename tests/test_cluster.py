@@ -198,6 +198,8 @@ def test_two_gateways_share_one_configuration_and_survive_the_store_going_away(t
         assert "2 messages found" in page and "<td>gw1.example.com</td>" in page, page
         link = re.search(r'href="(/tracking/\d+\?serialNumber=[^"]+)"', page).group(1)
         assert "to gw1" in web.get(base + link.replace("&amp;", "&"), verify=False, timeout=20).text
+        overview = web.get(f"{base}/reports/overview", verify=False, timeout=20).text
+        assert "<dt>Machines</dt><dd>gw1, gw2</dd>" in overview, overview
 
         # A commit on one machine takes effect on the other (LISTEN/NOTIFY; the poll is every 2 s).
         with pytest.raises(smtplib.SMTPRecipientsRefused):

@@ -133,3 +133,23 @@ class TrackingShipper:
         now = time.time()
         first = not self.reports.has_shipped(machine)
         self.reports.ship(machine, local, None if first else [*received, now, now - HOUR])
+
+
+def view_everywhere(member, kind: str, since: float, until: float, machine: str | None = None,
+                    ship_from: sqlite3.Connection | None = None) -> dict:
+    """A report view (tracking_search.REPORT_VIEWS) over every machine's shipped hours, or ``machine``'s
+    (LookupError: none of that name has shipped any), over the whole hours the range touches, with a
+    ``Machines`` line; ``ship_from``: this machine's tracking, shipped first so its newest mail counts.
+    psycopg's OperationalError when the cluster's store is unreachable."""
+    from .tracking_search import REPORT_VIEWS
+
+    since, until = whole_hours(since, until)
+    with member.connect() as conn:
+        reports = ClusterReports(conn)
+        if ship_from is not None:
+            TrackingShipper(conn).ship(member.machine, ship_from)
+        shipped = reports.machines()
+        if machine is not None and machine not in shipped:
+            raise LookupError(machine)
+        data = REPORT_VIEWS[kind](reports.source(machine), since, until)
+    return {**data, "Machines": machine or ", ".join(sorted({*shipped, member.machine}))}

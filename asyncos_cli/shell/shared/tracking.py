@@ -57,13 +57,10 @@ def history_on(ctx, mid: int, machine: str | None) -> dict | None:
 def report_everywhere(ctx, kind: str, since: float | None, until: float | None, machine: str | None) -> dict:
     """report's numbers: this machine's; in a cluster every machine's added up (``machine``: one of them), over
     the whole hours the range touches, this machine's newest records shipped first."""
-    from asyncos_cli.config.cluster import Membership
-    from asyncos_cli.services.cluster_reports import (
-        ClusterReports,
-        TrackingShipper,
-        whole_hours,
-    )
-    from asyncos_cli.services.tracking_search import REPORT_VIEWS
+    import psycopg
+
+    from asyncos_cli.config.cluster import Membership, first_line
+    from asyncos_cli.services.cluster_reports import view_everywhere
 
     member = Membership.load(ctx.datadir)
     store = tracking_store(ctx)
@@ -71,18 +68,16 @@ def report_everywhere(ctx, kind: str, since: float | None, until: float | None, 
         raise CommandError("--machine names a machine of a cluster, and this machine is not in one.")
     if member is None or machine == member.machine:
         return {**store.report(kind, since, until), **({"Machines": machine} if machine else {})}
-    since, until = whole_hours(since or 0.0, until or time.time())
-    meanwhile = f"'report --machine={member.machine}' reports this machine alone"
-    with cluster_tables(member, ClusterReports, meanwhile) as reports:
-        shipped = reports.machines()
-        if machine in (None, "all"):
-            TrackingShipper(reports.conn).ship(member.machine, ctx.database())
-            data = REPORT_VIEWS[kind](reports.source(), since, until)
-            return {**data, "Machines": ", ".join(sorted({*shipped, member.machine}))}
-        if machine not in shipped:
-            raise CommandError(f"no machine named {machine!r} has shipped tracking to the cluster {member.cluster} "
-                               "(clusterconfig list shows its machines)")
-        return {**REPORT_VIEWS[kind](reports.source(machine), since, until), "Machines": machine}
+    everyone = machine in (None, "all")
+    try:
+        return view_everywhere(member, kind, since or 0.0, until or time.time(), None if everyone else machine,
+                               ship_from=ctx.database() if everyone else None)
+    except psycopg.OperationalError as e:
+        raise CommandError(f"the cluster's store is unreachable ({first_line(e)}): 'report --machine="
+                           f"{member.machine}' reports this machine alone") from None
+    except LookupError:
+        raise CommandError(f"no machine named {machine!r} has shipped tracking to the cluster {member.cluster} "
+                           "(clusterconfig list shows its machines)") from None
 
 
 def _cluster_tracking(member):
