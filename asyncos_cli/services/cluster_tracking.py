@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS cluster_tracking (
 );
 CREATE INDEX IF NOT EXISTS cluster_tracking_received ON cluster_tracking (received);
 CREATE INDEX IF NOT EXISTS cluster_tracking_sender ON cluster_tracking (sender);
+CREATE INDEX IF NOT EXISTS cluster_tracking_sender_prefix ON cluster_tracking (sender text_pattern_ops);
 CREATE INDEX IF NOT EXISTS cluster_tracking_message_id ON cluster_tracking (message_id);
 CREATE INDEX IF NOT EXISTS cluster_tracking_ip ON cluster_tracking (remote_ip);
 CREATE INDEX IF NOT EXISTS cluster_tracking_recipients ON cluster_tracking USING gin (recipients);
@@ -140,14 +141,19 @@ class ClusterTracking:
             add("received >= %s", float(c["since"]))
         if "until" in c:
             add("received < %s", float(c["until"]))
-        for key, column in (("sender", "lower(sender)"), ("subject", "lower(subject)")):
-            if key in c:
-                add(*_text(column, *c[key]))
+        if "sender" in c:  # stored in lower case (as each machine's tracking keeps it): its indexes serve
+            add(*_text("sender", *c["sender"]))
+        if "subject" in c:
+            add(*_text("lower(subject)", *c["subject"]))
         if "recipient" in c:
             op, value = c["recipient"]
             negate = op == "does_not_contain"
-            clause, *values = _text("a", "contains" if negate else op, value)
-            add(f"{'NOT ' if negate else ''}EXISTS (SELECT 1 FROM unnest(recipients) a WHERE {clause})", *values)
+            if op == "is":
+                add("recipients @> ARRAY[%s]::text[]", value.lower())  # the GIN index
+            else:
+                clause, *values = _text("a", "contains" if negate else op, value)
+                add(f"{'NOT ' if negate else ''}EXISTS (SELECT 1 FROM unnest(recipients) a WHERE {clause})",
+                    *values)
         if "attachment" in c:
             op, value = c["attachment"]
             negate = op == "does_not_contain"
@@ -194,6 +200,7 @@ class ClusterTracking:
 def _text(column: str, op: str, value: str) -> tuple:
     """The API's text operators (services.tracking_search._TEXT_OPS) in PostgreSQL: (clause, value)."""
     value = value.lower()
-    return {"is": (f"{column} = %s", value), "begins_with": (f"left({column}, %s) = %s", len(value), value),
+    prefix = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return {"is": (f"{column} = %s", value), "begins_with": (f"{column} LIKE %s", prefix),
             "contains": (f"strpos({column}, %s) > 0", value),
             "does_not_contain": (f"strpos({column}, %s) = 0", value)}[op]
