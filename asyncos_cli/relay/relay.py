@@ -94,23 +94,22 @@ class Relay:
         self.engines.configure(config)
         if (old.listeners != config.listeners or old.system.hostname != config.system.hostname
                 or old.ssl != config.ssl or old.certificates != config.certificates):
-            self.binding = asyncio.get_running_loop().create_task(self._bind(config))
+            # The settings now, before this version is reported applied; the sockets a moment later.
+            made = self._make_factories(config)
+            self.binding = asyncio.get_running_loop().create_task(self._bind(config, made))
 
     # ------------------------------------------------------------ listeners
 
-    async def _bind(self, config: Config) -> None:
+    async def _bind(self, config: Config, made: tuple[dict, dict] | None = None) -> None:
         """Listen as the configuration says. A listener whose address stays keeps its socket: new connections
         get the new settings (limits, TLS, certificate) at once and none is refused meanwhile."""
         loop = asyncio.get_running_loop()
-        wanted = {l.name: l for l in config.listeners.listeners if l.enabled and l.name not in self._suspended}
-        where = {name: config.interfaces.resolve(l.interface) for name, l in wanted.items()}
+        wanted, where = made or self._make_factories(config)
         for name in list(self._servers):
             if name not in wanted or self._addresses[name] != _socket_settings(wanted[name], where[name][1]):
                 self._servers.pop(name).close()
         self.listen_errors.clear()
         for name, listener in wanted.items():
-            self._factories[name] = make_server(self.intake, listener, where[name], config.system.hostname,
-                                                self._tls_for(listener, config))
             if name in self._servers:
                 continue
             address, port, backlog = settings = _socket_settings(listener, where[name][1])
@@ -122,6 +121,16 @@ class Relay:
             except OSError as e:
                 self.listen_errors[name] = e.strerror or str(e)
                 log.error("listener %s cannot listen on %s port %d: %s", name, address, port, e.strerror)
+
+    def _make_factories(self, config: Config) -> tuple[dict, dict]:
+        """Each enabled listener's connection factory with the configuration's settings: (listeners by name,
+        their (interface, address))."""
+        wanted = {l.name: l for l in config.listeners.listeners if l.enabled and l.name not in self._suspended}
+        where = {name: config.interfaces.resolve(l.interface) for name, l in wanted.items()}
+        for name, listener in wanted.items():
+            self._factories[name] = make_server(self.intake, listener, where[name], config.system.hostname,
+                                                self._tls_for(listener, config))
+        return wanted, where
 
     def _tls_for(self, listener, config: Config):
         """The listener's server context: a callable from the daemon, or one context for all (tests)."""
