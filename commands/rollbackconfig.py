@@ -74,6 +74,10 @@ def _rollback(ctx, vid: int) -> list[str]:
     else:
         ctx.say(f"The configuration of version {vid} is pending ({', '.join(changed)}); "
                 "use commit to make it active.")
+    others = getattr(ctx.store, "own_rows_changed_since", None)
+    if others is not None and (since := others(vid)):
+        ctx.say(f"Settings of groups and machines of their own are not rolled back; changed since version {vid}: "
+                f"{', '.join(since)} (clusterset moves them).")
     return changed
 
 

@@ -412,6 +412,9 @@ def test_groups_and_machines_override_the_clusters_settings(tmp_path, initialise
     assert runs_on("gw1").alerts.from_address != "alerts@lab.example"
     batch_ok(gw1, "clusterset delete alertconfig --from=machine:gw1")
     assert runs_on("gw1").alerts.from_address == "alerts@lab.example"
+    # A rollback of the cluster's settings says which groups' and machines' own settings it leaves.
+    assert "changed since version 3: Group Edge: hat, Group Edge: listeners" in batch_ok(gw1, "rollbackconfig rollback 3")
+    batch_ok(gw1, "clear")
     # Settings of one machine, or of the whole cluster, offer to switch there.
     assert 'userconfig is restricted to "cluster" mode' in batch_fails(gw1, "clustermode machine gw1; userconfig")
     assert "The cluster's settings can be copied, not moved" in batch_fails(

@@ -212,6 +212,16 @@ class PostgresStore(ConfigStore):
                 found.append(Mode(level, rest.split("/")[0]))
         return found
 
+    def own_rows_changed_since(self, vid: int) -> list[str]:
+        """Groups' and machines' own settings (but this machine's host name and interfaces) that differ between
+        version ``vid`` and the newest, as ``Group NAME: section`` (what a rollback of the cluster's leaves)."""
+        with self._connected() as conn:
+            then, now = self._rows(conn, vid), self._rows(conn, self.head_id())
+        mine = {f"machine/{self.machine}/{name}" for name in MACHINE_SECTIONS}
+        changed = sorted(name for name in set(then) | set(now) if name.count("/") == 2 and name not in mine
+                         and then.get(name, (None,))[0] != now.get(name, (None,))[0])
+        return [f"{Mode(*name.split('/')[:2])}: {name.split('/')[2]}" for name in changed]
+
     def not_configured_here(self, names) -> list[str]:
         mode = self.mode
         if mode is None or mode.level == "cluster":

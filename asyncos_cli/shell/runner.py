@@ -39,7 +39,10 @@ class Shell:
         if ctx.role not in cmd.roles:
             raise CommandError(f"You are not in the correct access group to use {cmd.name}.")
         if cmd.needs_store:
-            clustermode.prepare(ctx, cmd.name)  # may switch the mode, and with it the session
+            try:
+                clustermode.prepare(ctx, cmd.name)  # may switch the mode, and with it the session
+            except ConfigError as e:
+                raise CommandError(str(e)) from None
         session = ctx.session if cmd.needs_store else None
         if session is not None and not session.has_pending:
             session.refresh()
