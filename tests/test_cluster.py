@@ -395,8 +395,11 @@ def test_groups_and_machines_override_the_clusters_settings(tmp_path, initialise
         two.stop()
 
     # A machine's own settings, started empty from the appliance's question, override the cluster's.
-    ctx = Context(DataDir(gw1), ScriptedPrompter([]), confined=False)
+    ctx = Context(DataDir(gw1), ScriptedPrompter(["Group Edge"]), confined=False)
     shell = Shell(ctx)
+    shell.execute("clustermode")  # the modes as a list: the cluster, each group, each machine
+    assert "3. Machine gw1" not in ctx.prompter.text and "2. Group Main_Group" in ctx.prompter.text
+    assert prompt_name(ctx) == "(Group Edge)"
     shell.execute("clustermode machine gw1")
     assert prompt_name(ctx) == "(Machine gw1)"
     p = ctx.prompter = ScriptedPrompter(["4", "3", "1", "Y"])
