@@ -492,3 +492,28 @@ def test_gateways_in_network_namespaces_of_their_own(tmp_path, initialised_templ
             daemon.stop()
         for name in names[:len(spaces)]:
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def test_shipped_report_counters_match_this_machines_in_every_span(postgres):
+    """Hours shipped whole, days and weeks moved by the difference: after rounds of new counts, the cluster's
+    rows of every span are this machine's."""
+    import sqlite3
+    from collections import Counter
+
+    import psycopg
+
+    from asyncos_cli.services import rollups
+    from asyncos_cli.services.cluster_reports import ClusterReports
+
+    local = sqlite3.connect(":memory:")
+    local.executescript("CREATE TABLE tracking_records (mid INTEGER, received REAL, finished REAL);")
+    rollups.ensure(local)
+    hour = 1_765_000_000 // 3600 * 3600
+    with psycopg.connect(postgres.database(), autocommit=True) as conn:
+        reports = ClusterReports(conn)
+        for round_, hours in enumerate(([hour, hour + 3600], [hour + 3600, hour - 86400 * 8], [hour])):
+            rollups._store(local, Counter({("actions", h, f"incoming\x1fK{round_ % 2}"): 3 for h in hours}))
+            reports.ship("gw1", local, None if round_ == 0 else hours)
+        mine = set(local.execute("SELECT family, span, start, key, n FROM report_rollups"))
+        shipped = set(conn.execute("SELECT family, span, start, key, n FROM cluster_rollups WHERE machine = 'gw1'"))
+    assert shipped == mine and any(span == rollups.WEEK for _, span, *_ in mine)

@@ -171,6 +171,16 @@ def create_tables(conn, schema: str) -> None:
         conn.execute(schema)
 
 
+class ClusterTable:
+    """Tables of the cluster's own in its store, made on first use: ``SCHEMA`` creates them."""
+
+    SCHEMA = ""
+
+    def __init__(self, conn):
+        self.conn = conn
+        create_tables(conn, self.SCHEMA)
+
+
 def open_store(datadir: DataDir, editing: bool = False):
     """The configuration store this data directory uses: its cluster's PostgreSQL, or the embedded SQLite.
 
@@ -217,12 +227,10 @@ def unwrap_key(salt: str, wrapped: str, passphrase: str) -> bytes:
         raise ConfigError("the cluster passphrase is wrong") from None
 
 
-class ClusterTables:
+class ClusterTables(ClusterTable):
     """The cluster's name, wrapped key and machines, in the same database as its configuration."""
 
-    def __init__(self, conn):
-        self.conn = conn
-        create_tables(conn, _SCHEMA)
+    SCHEMA = _SCHEMA
 
     def info(self) -> tuple[str, str, str] | None:
         return self.conn.execute("SELECT name, salt, wrapped_key FROM cluster_info").fetchone()

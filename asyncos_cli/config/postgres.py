@@ -231,11 +231,6 @@ class PostgresStore(ConfigStore):
             rows = self._rows(conn, self.head_id())
         return [n for n in names if mode.prefix() + n not in rows]
 
-    def write_rows(self, change, user: str, comment: str) -> VersionInfo:
-        """A version with rows changed at will: ``change(rows)`` returns (rows to write, row names to drop)
-        from the newest version's rows (groups, and settings copied, moved or deleted between modes)."""
-        return self._write(change, user, comment)
-
     def connection(self):
         """The store's connection (the cluster's tables live in the same database)."""
         with self._connected() as conn:
@@ -300,9 +295,11 @@ class PostgresStore(ConfigStore):
                                     self._version, lambda name: rows.get(self._own(name), (None,))[0])
             return {self._own(name): body for name, body in bodies.items()}, ()
 
-        return self._write(change, user, comment, rollback)
+        return self.write_rows(change, user, comment, rollback)
 
-    def _write(self, change, user, comment, rollback=True) -> VersionInfo:
+    def write_rows(self, change, user: str, comment: str, rollback: bool = True) -> VersionInfo:
+        """A version with rows changed at will: ``change(rows)`` returns (rows to write, row names to drop)
+        from the newest version's rows (a commit; groups; settings copied, moved or deleted between modes)."""
         with self._connected() as conn, conn.transaction():
             conn.execute("LOCK TABLE config_versions IN EXCLUSIVE MODE")
             head = self.head_id()

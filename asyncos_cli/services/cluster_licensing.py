@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from asyncos_cli.config.cluster import create_tables
+from asyncos_cli.config.cluster import ClusterTable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cluster_license_requests (
@@ -31,10 +31,8 @@ CREATE TABLE IF NOT EXISTS cluster_licensing (
 """
 
 
-class ClusterLicensing:
-    def __init__(self, conn):
-        self.conn = conn
-        create_tables(conn, _SCHEMA)
+class ClusterLicensing(ClusterTable):
+    SCHEMA = _SCHEMA
 
     def request(self, sealed_token: str, user: str, machine: str) -> int:
         return self.conn.execute("INSERT INTO cluster_license_requests (token, requested, requested_by, machine) "

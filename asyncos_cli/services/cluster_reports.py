@@ -1,11 +1,11 @@
 """Reports across a cluster: each machine ships its hourly report roll-ups (services/rollups) into the cluster's
-PostgreSQL (``cluster_rollups``: one row per machine, family, hour and key), and a report on any machine adds
-every machine's hours up.
+PostgreSQL (``cluster_rollups``: one row per machine, family, span (hour, day, week), start and key), and a
+report on any machine adds every machine's up.
 
 A cluster-wide report counts whole hours (its range is widened to the hours it touches, as the appliance's
 reports are), and counts messages once they are finished: one still in a machine's queue counts when it is
-delivered, bounced or dropped. A machine's rows hold absolute counts and are written again whole for each hour
-that changed, so shipping twice, or from two processes at once, counts nothing twice.
+delivered, bounced or dropped. A machine's hour rows hold absolute counts, written again whole for each hour
+that changed, and its days and weeks move by the same difference, so shipping twice counts nothing twice.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
+from collections import Counter
 from typing import Iterable
 
-from asyncos_cli.config.cluster import create_tables
+from asyncos_cli.config.cluster import ClusterTable
 
 from .rollups import HOUR, SPANS, whole_pieces
 
@@ -38,10 +39,8 @@ def whole_hours(since: float, until: float) -> tuple[float, float]:
     return math.floor(since / HOUR) * HOUR, math.ceil((until + 1e-6) / HOUR) * HOUR - 1e-6
 
 
-class ClusterReports:
-    def __init__(self, conn):
-        self.conn = conn
-        create_tables(conn, _SCHEMA)
+class ClusterReports(ClusterTable):
+    SCHEMA = _SCHEMA
 
     # ------------------------------------------------------------ shipping
 
@@ -50,30 +49,49 @@ class ClusterReports:
                                  (machine,)).fetchone() is not None
 
     def ship(self, machine: str, local: sqlite3.Connection, hours: Iterable[float] | None = None) -> int:
-        """This machine's roll-ups (hours, and the days and weeks holding them) of the given hours, every one
-        when None, written whole; returns the rows."""
-        sql, args = "SELECT family, span, start, key, n FROM report_rollups", []
-        if hours is not None:
-            hours = {int(h // HOUR) * HOUR for h in hours}
-            if not hours:
-                return 0
-            wanted = sorted({(span, h // span * span) for h in hours for span in SPANS})
-            sql += " WHERE " + " OR ".join(["(span = ? AND start = ?)"] * len(wanted))
-            args = [v for pair in wanted for v in pair]
-        try:
-            rows = local.execute(sql, args).fetchall()
-        except sqlite3.OperationalError:  # a database the daemon has not opened since roll-ups came
-            return 0
-        changed = sorted({(span, start) for _, span, start, _, _ in rows} | set(zip(args[::2], args[1::2])))
+        """This machine's roll-ups of the given hours (every one, of every span, when None); returns the rows.
+
+        An hour's rows are written whole; the days and weeks holding it change by the hour's difference from
+        its last round, so a round costs the keys of the hours that changed, never a week's. One machine's
+        rounds are taken one at a time (the daemon's and a report's may meet)."""
         with self.conn.transaction(), self.conn.cursor() as cur:
-            # Written whole: a bucket's rows replace the last round's.
-            cur.execute("DELETE FROM cluster_rollups r USING unnest(%s::int[], %s::bigint[]) AS c(span, start) "
-                        "WHERE r.machine = %s AND r.span = c.span AND r.start = c.start",
-                        ([c[0] for c in changed], [c[1] for c in changed], machine))
-            with cur.copy("COPY cluster_rollups FROM STDIN") as copy:
-                for family, span, start, key, n in rows:
-                    copy.write_row((machine, family, span, start, key, n))
-        return len(rows)
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('cluster_rollups/' || %s))", (machine,))
+            if hours is None:
+                try:
+                    rows = local.execute("SELECT family, span, start, key, n FROM report_rollups").fetchall()
+                except sqlite3.OperationalError:  # a database the daemon has not opened since roll-ups came
+                    return 0
+                cur.execute("DELETE FROM cluster_rollups WHERE machine = %s", (machine,))
+                self._copy(cur, machine, rows)
+                return len(rows)
+            starts = sorted({int(h // HOUR) * HOUR for h in hours})
+            marks = ",".join("?" * len(starts))
+            try:
+                new = local.execute(f"SELECT family, start, key, n FROM report_rollups WHERE span = {HOUR} AND "
+                                    f"start IN ({marks})", starts).fetchall()
+            except sqlite3.OperationalError:
+                return 0
+            delta: Counter = Counter({(f, start, k): n for f, start, k, n in new})
+            delta.subtract({(f, start, k): n for f, start, k, n in cur.execute(
+                "SELECT family, start, key, n FROM cluster_rollups WHERE machine = %s AND span = %s AND "
+                "start = ANY(%s)", (machine, HOUR, starts))})
+            cur.execute("DELETE FROM cluster_rollups WHERE machine = %s AND span = %s AND start = ANY(%s)",
+                        (machine, HOUR, starts))
+            self._copy(cur, machine, [(f, HOUR, start, k, n) for f, start, k, n in new])
+            longer: Counter = Counter()
+            for (family, start, key), n in delta.items():
+                for span in SPANS[1:]:
+                    longer[(family, span, start // span * span, key)] += n
+            cur.executemany("INSERT INTO cluster_rollups VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (machine, "
+                            "family, span, start, key) DO UPDATE SET n = cluster_rollups.n + excluded.n",
+                            [(machine, *k, n) for k, n in longer.items() if n])
+        return len(new)
+
+    @staticmethod
+    def _copy(cur, machine: str, rows) -> None:
+        with cur.copy("COPY cluster_rollups FROM STDIN") as copy:
+            for family, span, start, key, n in rows:
+                copy.write_row((machine, family, span, start, key, n))
 
     # ------------------------------------------------------------ reading (the report views' count source)
 

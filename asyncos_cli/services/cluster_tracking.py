@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from asyncos_cli.config.cluster import create_tables
+from asyncos_cli.config.cluster import ClusterTable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cluster_tracking (
@@ -44,10 +44,8 @@ CREATE INDEX IF NOT EXISTS cluster_tracking_subject ON cluster_tracking USING gi
 SHIP_BATCH = 2000
 
 
-class ClusterTracking:
-    def __init__(self, conn):
-        self.conn = conn
-        create_tables(conn, _SCHEMA)
+class ClusterTracking(ClusterTable):
+    SCHEMA = _SCHEMA
 
     # ------------------------------------------------------------ shipping
 

@@ -92,9 +92,12 @@ def prepare(ctx, command: str) -> None:
     """Before a configuration command runs in a cluster: the appliance's questions when its settings are not
     configured at the shell's mode (in a batch, where none may be asked, the reason and what to run)."""
     sections = COMMAND_SECTIONS.get(command)
-    if (sections is None and command not in WHOLE_CONFIGURATION) or Membership.load(ctx.datadir) is None:
+    if sections is None and command not in WHOLE_CONFIGURATION:
         return
-    member, mode = Membership.load(ctx.datadir), ctx.store.mode
+    member = Membership.load(ctx.datadir)
+    if member is None:
+        return
+    mode = ctx.store.mode
     if command in WHOLE_CONFIGURATION or set(sections) & set(CLUSTER_SECTIONS):
         if mode.level != "cluster":
             _restricted(ctx, command, Mode("cluster", member.cluster))
@@ -103,8 +106,8 @@ def prepare(ctx, command: str) -> None:
         return  # at the cluster's or a group's level these edit this machine's own (config.postgres._own)
     if mode.level == "cluster":
         return
-    missing = [s for s in sections if s not in ctx.session.pending_names()
-               and s in ctx.store.not_configured_here([s])]
+    pending = ctx.session.pending_names()
+    missing = ctx.store.not_configured_here([s for s in sections if s not in pending])
     if not missing:
         return
     levels = ctx.store.levels(missing[0])
