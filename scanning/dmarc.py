@@ -8,6 +8,7 @@ List that the publicsuffixlist package ships (nothing is fetched at run time).
 from __future__ import annotations
 
 import email.utils
+import functools
 import zlib
 from dataclasses import dataclass
 
@@ -18,12 +19,15 @@ from .dkim import TemporaryDnsError
 _PSL = PublicSuffixList()
 
 
+# Pure functions of short strings, asked again for every message of a sender: kept, bounded.
+@functools.lru_cache(maxsize=8192)
 def organizational(domain: str) -> str:
     """The organizational domain (RFC 7489 3.2): the public suffix plus one label."""
     d = domain.lower().rstrip(".")
     return _PSL.privatesuffix(d) or d
 
 
+@functools.lru_cache(maxsize=8192)
 def header_from_domain(header_from: str) -> str:
     _, address = email.utils.parseaddr(header_from)
     return address.rpartition("@")[2].lower().rstrip(".") if "@" in address else ""
@@ -39,6 +43,7 @@ class Record:
     rua: tuple[str, ...]
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_record(text: str) -> Record | None:
     """The record, or None when it is not a DMARC record (RFC 7489 6.6.3: v=DMARC1 first; p required)."""
     tags = {}

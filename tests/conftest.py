@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ports import free_port  # noqa: F401  (the tests import it from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSPHRASE = "Initial-Pass-9x"
@@ -97,23 +98,6 @@ def batch_fails(datadir: Path, line: str) -> str:
     r = run_cli(datadir, "-c", line)
     assert r.returncode != 0, (line, r.stdout)
     return r.stderr
-
-
-_handed_out: set[int] = set()
-
-
-def free_port() -> int:
-    """A port free now, and never one this process handed out before: the kernel may offer a just-released port
-    again at once, and two settings given the same one would collide (API and web interface on one port)."""
-    import socket
-
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
 
 
 @pytest.fixture(scope="session")

@@ -20,15 +20,11 @@ import threading
 import time
 from pathlib import Path
 
+from ports import free_port
+
 #: The file the clamd database knows by its SHA-256 (a hash signature), and the string it knows in any content.
 EVIL_FILE = b"This harmless file is known to the test signature database by its hash.\n" * 3
 EVIL_STRING = b"GATEWAY-TEST-VIRUS-BODY-STRING-7731"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:

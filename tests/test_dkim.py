@@ -155,6 +155,8 @@ def test_mail_signed_by_opendkim_verifies_here_and_a_changed_one_follows_the_pro
     assert re.search(r"MID \d+ DKIM: permfail body hash mismatch \(d=partner\.example s=s2026", log, re.M)
     mid = re.search(r"MID (\d+) Message-ID '<theirs@partner\.example>'", log).group(1)
     assert relay.request("tracking", mid=int(mid))["verdicts"]["dkim"]["verdict"] == "PASS"
+    # The first message's key was fetched (in a thread); the second, its key cached, went to the verifier process.
+    assert relay.request("status")["dkim_verified_aside"] >= 1
     # The DEFAULT verification profile now rejects: a message whose signature fails is refused at DATA.
     _ok(datadir, "domainkeysconfig profiles verification edit DEFAULT --fail=reject; commit reject failures")
     wait_applied(datadir)

@@ -7,7 +7,7 @@ import time
 from typing import Callable
 
 from asyncos_cli.config.schema import Config
-from asyncos_cli.events.mail import DmarcVerified
+from asyncos_cli.events.mail import DmarcVerified, MessageAuthenticated
 from asyncos_cli.services import dmarcreports
 
 from .base import Component, Every
@@ -21,10 +21,12 @@ class DmarcReports(Component):
         self._generate = generate
         self._flush = Every(60)
         self._day = dmarcreports.day_of(time.time())
-        bus.subscribe(DmarcVerified, self._count)
+        bus.subscribe(MessageAuthenticated, self._count)
 
-    def _count(self, e) -> None:
-        assert isinstance(e, DmarcVerified)
+    def _count(self, authenticated) -> None:
+        e = authenticated.part(DmarcVerified)
+        if e is None:
+            return
         if e.policy and e.result in ("pass", "fail"):
             disposition = {"quarantine": "quarantine", "reject": "reject"}.get(e.action, "none")
             self.data.record(e.at, e.domain, e.source_ip, disposition, e.dkim_aligned, e.spf_aligned, e.dkim,

@@ -64,12 +64,13 @@ class Mail(Component):
         return [*[[f"Listener {l['name']}", f"{l['state']}; {l['interface']} port {l['port']} ({l['kind']})"]
                   for l in status["listeners"]],
                 ["Delivery", "paused" if status["paused"] else "running"],
-                ["Scanning workers", self.relay.scans.state()]]
+                ["Scanning workers", self.relay.scans.state()],
+                ["DKIM verifier", self.relay.intake.verifier.state()]]
 
     def facts(self) -> dict:
         binding = self.relay.binding
         return {"mail_counters": self.relay.counters.as_dict(), "queued": self.queue.queued,
-                "oldest_message": self.queue.oldest(),
+                "oldest_message": self.queue.oldest(), "dkim_verified_aside": self.relay.intake.verifier.verified,
                 # False while the listeners are being bound again for the version just applied.
                 "listeners_current": binding is None or binding.done()}
 

@@ -232,6 +232,25 @@ class DmarcVerified(Event):
 
 
 @dataclass(frozen=True)
+class MessageAuthenticated(Event):
+    """SPF, DKIM, ARC and DMARC of one message at reception: one event for what was several (each went through
+    every subscriber), the appliance's lines of each part in order, and the verdicts tracking keeps."""
+
+    log_type: ClassVar[str | None] = "mail"
+    mid: int
+    #: SpfVerified (helo, mailfrom), DkimVerified (one per signature), ArcVerified, DmarcVerified.
+    parts: tuple[Event, ...]
+    #: (stage, verdict, detail) for tracking and the Consolidated Event Log: spf, dkim, dmarc.
+    verdicts: tuple[tuple[str, str, str], ...] = ()
+
+    def log_lines(self) -> list[str]:
+        return [line for part in self.parts for line in part.log_lines()]
+
+    def part(self, kind: type) -> Event | None:
+        return next((p for p in self.parts if isinstance(p, kind)), None)
+
+
+@dataclass(frozen=True)
 class DkimSigned(Event):
     """An outgoing message signed with DKIM (its domainkeysconfig signing profile)."""
 
@@ -454,7 +473,7 @@ class StageVerdict(Event):
             else:
                 final = f"MID {mid} antivirus {verdict.lower()}{extra}"
             return ([f"MID {mid} interim AV verdict using ClamAV {interim}"] if interim else []) + [final]
-        if self.stage in ("sdr", "dkim", "spf", "dmarc"):  # their own events write the appliance's lines; this is for tracking
+        if self.stage == "sdr":
             return []  # SdrConsolidated writes the appliance's SDR lines; this verdict is for tracking
         if self.stage == "sdr_header_from":
             domain, _, category = self.detail.partition(" ")

@@ -29,9 +29,6 @@ from asyncos_cli.config.schema import Config, Listener
 from asyncos_cli.events.mail import (
     AliasExpanded,
     AliasNotExpanded,
-    ArcVerified,
-    DkimVerified,
-    DmarcVerified,
     MessageStarted,
     RecipientAccepted,
     SenderMasqueraded,
@@ -42,12 +39,11 @@ from asyncos_cli.events.mail import (
     SmtpRefused,
     SmtpTls,
     SmtpTlsFailed,
-    SpfVerified,
-    StageVerdict,
 )
 from asyncos_cli.services import spfcheck
 
 from . import dkimcheck, dmarccheck
+from .authevents import authenticated
 from .connections import ConnectionTable
 from .fates import Emit
 from .hat import HatVerdict, classify
@@ -86,6 +82,8 @@ class Intake:
     receive: Callable[[QueuedMessage], Awaitable[None]]
     #: services.logingate.LoginGate: SMTP AUTH against the gateway's accounts (None: never offered).
     login: object = None
+    #: relay.dkimverifier.DkimVerifier: DKIM signatures checked in a process beside the loop (None: in a thread).
+    verifier: object = None
 
 
 class GatewaySMTP(AdjustedSMTP):
@@ -392,16 +390,16 @@ class GatewayHandler:
         if spf is not None:
             results += [f"spf={spf[0]} smtp.mailfrom={spf[1]}", f"spf={spf[2]} smtp.helo={spf[3]}"]
         if policy.dkim_verify or policy.dmarc_verify:  # DMARC needs the DKIM results too
-            verified = await dkimcheck.verify(self.intake.config(), data)
+            verified = await dkimcheck.verify(self.intake.config(), data, self.intake.verifier)
             if verified.refusal and policy.dkim_verify:
-                self._dkim_logged(envelope.mid, verified)
+                self.intake.emit(authenticated(envelope.mid, server.peer_ip, spf, verified, None))
                 return verified.refusal
             results += dkimcheck.dkim_parts(verified)
         dmarc = None
         if policy.dmarc_verify:
             dmarc = await dmarccheck.evaluate(self.intake.config(), data, envelope, spf, verified)
             if dmarc.refusal:
-                self.intake.emit(self._dmarc_event(envelope.mid, server.peer_ip, dmarc, spf, verified))
+                self.intake.emit(authenticated(envelope.mid, server.peer_ip, spf, verified, dmarc))
                 return dmarc.refusal
             results += dmarccheck.result_parts(dmarc)
         if results:
@@ -433,42 +431,9 @@ class GatewayHandler:
             await self.intake.receive(msg)
         except OSError as e:
             return f"451 4.3.0 Temporary failure writing the queue ({e.strerror}), try again"
-        if spf is not None:
-            self.intake.emit(SpfVerified(msg.mid, "helo", spf[3], spf[2]))
-            self.intake.emit(SpfVerified(msg.mid, "mailfrom", spf[1], spf[0]))
-            # tracking keeps both identities: "mailfrom IDENTITY; helo RESULT IDENTITY" (CEF's ESASPFVerdict)
-            self.intake.emit(StageVerdict(msg.mid, "spf", spf[0].upper(), f"mailfrom {spf[1]}; helo {spf[2]} {spf[3]}"))
-        if verified is not None:
-            self._dkim_logged(msg.mid, verified)
-        if dmarc is not None:
-            e = dmarc.evaluation
-            if dmarc.arc is not None:
-                self.intake.emit(ArcVerified(msg.mid, dmarc.arc.cv, dmarc.arc.sealer, dmarc.arc.reason,
-                                             dmarc.overridden))
-            self.intake.emit(self._dmarc_event(msg.mid, server.peer_ip, dmarc, spf, verified))
-            self.intake.emit(StageVerdict(msg.mid, "dmarc", e.result.upper(), f"p={e.policy or 'none'} "
-                                          f"dis={e.disposition} header.from={e.domain}"))
+        if spf is not None or verified is not None or dmarc is not None:
+            self.intake.emit(authenticated(msg.mid, server.peer_ip, spf, verified, dmarc))
         return f"250 Ok: Message MID {msg.mid} accepted"
-
-    @staticmethod
-    def _dmarc_event(mid: int, ip: str, dmarc, spf, verified) -> DmarcVerified:
-        e = dmarc.evaluation
-        first = next((r for r in verified.results if r.result == "pass"), None) if verified else None
-        first = first or (verified.results[0] if verified and verified.results else None)
-        r = e.record
-        policy = (r.adkim, r.aspf, r.p, r.sp, r.pct, r.rua) if r else ()
-        return DmarcVerified(mid, e.domain, e.result, e.spf_aligned, e.dkim_aligned, dmarc.action, ip,
-                             (first.domain, first.result) if first else ("", "none"),
-                             (spf[1].rpartition("@")[2], spf[0]) if spf else ("", "none"), policy)
-
-    def _dkim_logged(self, mid: int, verified) -> None:
-        for r in verified.results:
-            self.intake.emit(DkimVerified(mid, r.result, r.reason, r.domain, r.selector, r.identity, r.weak))
-        if not verified.results:
-            self.intake.emit(DkimVerified(mid, "none"))
-        detail = "; ".join(f"d={r.domain} s={r.selector} {r.result}" for r in verified.results)
-        self.intake.emit(StageVerdict(mid, "dkim", verified.summary.upper(), detail))
-
 
     def _masquerade(self, mid: int, sender: str, data: bytes) -> tuple[str, bytes]:
         """The envelope sender and the chosen header fields rewritten by the listener's masquerading table."""
@@ -501,11 +466,13 @@ class GatewayHandler:
 
 
 def _fqdn(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-        return False
-    except ValueError:
-        return "." in name.strip(".")
+    if name[:1].isdigit() or ":" in name:  # only these can be addresses: no exception raised for every name
+        try:
+            ipaddress.ip_address(name)
+            return False
+        except ValueError:
+            pass
+    return "." in name.strip(".")
 
 
 async def _spf(config, ip: str, identity: str, helo: str) -> tuple[str, str]:

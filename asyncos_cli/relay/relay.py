@@ -22,6 +22,7 @@ from asyncos_cli.events import EventBus
 from .connections import ConnectionTable
 from .counters import COUNTED, Counters
 from .delivery import DeliveryAgent
+from .dkimverifier import DkimVerifier
 from .listener import Intake, make_server
 from .qmgr import QueueManager
 from .scanq import ScanQueue
@@ -59,7 +60,7 @@ class Relay:
                                   self.scans, self.agent, emit, clock, current)
         self.connections = ConnectionTable(clock)
         self.intake = Intake(current, emit, clock, self.connections, self.reputation, maturity,
-                             self.queue.next_mid, self.queue.receive, login)
+                             self.queue.next_mid, self.queue.receive, login, DkimVerifier())
         self._servers: dict[str, asyncio.AbstractServer] = {}
         #: Per listener: its socket's settings (_socket_settings), and what makes its connections' protocol.
         self._addresses: dict[str, tuple[str, int, int]] = {}
@@ -87,6 +88,7 @@ class Relay:
         self._servers.clear()
         await self.queue.stop()
         self.scans.close()
+        self.intake.verifier.close()
 
     def configure(self, config: Config) -> None:
         old, self.config = self.config, config

@@ -21,6 +21,7 @@ from asyncos_cli.events.mail import (
     DeliveryStarted,
     DeliveryTls,
     DlpViolation,
+    MessageAuthenticated,
     MessageFinished,
     MessageReceived,
     MessageSplit,
@@ -167,6 +168,7 @@ class TrackingService:
     def attach(self, bus: EventBus) -> None:
         bus.subscribe(MessageReceived, self._received)
         bus.subscribe(StageVerdict, self._verdict)
+        bus.subscribe(MessageAuthenticated, self._authenticated)
         bus.subscribe(MessageFinished, self._finished)
         bus.subscribe(AttachmentUrl, self._url)
         bus.subscribe(AttachmentUnlocked, self._unlocked)
@@ -319,6 +321,13 @@ class TrackingService:
         rec = self._live.get(e.mid)
         if rec is not None:
             rec.verdicts[e.stage] = {"verdict": e.verdict, "detail": e.detail}
+
+    def _authenticated(self, e: Event) -> None:
+        assert isinstance(e, MessageAuthenticated)
+        rec = self._live.get(e.mid)
+        if rec is not None:
+            for stage, verdict, detail in e.verdicts:
+                rec.verdicts[stage] = {"verdict": verdict, "detail": detail}
 
     def _finished(self, e: Event) -> None:
         assert isinstance(e, MessageFinished)

@@ -1,0 +1,139 @@
+"""The loop's side of the DKIM verifier process (relay/dkimworker.py): one long-lived process, requests
+pipelined over a socket pair, each answer awaited by the SMTP session that sent it before its 250.
+
+Whatever goes wrong here, the caller still gets a verification: ``verify`` answers None when the process
+cannot (not started, died, a key it was not given), and the caller verifies the message itself as before.
+A process that does not answer in time is stopped and the message gets a temperror, as a key that could not
+be fetched does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import subprocess
+import sys
+import time
+
+from scanning import dkim
+
+from . import frames
+
+log = logging.getLogger("asyncos.relay")
+
+#: A verification taking longer than this is not one dkimpy should take: the process is stopped and restarted.
+TIMEOUT = 30.0
+#: After the process died, the loop verifies by itself for this long before starting another.
+RESTART_AFTER = 10.0
+
+
+class DkimVerifier:
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._reading: asyncio.Task | None = None
+        self._pending: dict[int, asyncio.Future] = {}
+        self._seq = 0
+        self._outbox: list[bytes] = []
+        self._starting: asyncio.Future | None = None
+        self._died_at = -RESTART_AFTER
+        #: Processes started, and messages they verified (relay status).
+        self.started = self.verified = 0
+
+    async def verify(self, data: bytes, keys: dict[str, bytes], max_signatures: int,
+                     min_key_bits: int) -> tuple[dkim.SignatureResult, ...] | None:
+        """The results, or None: verify it yourself."""
+        if self._writer is None and not await self._started():
+            return None
+        self._seq += 1
+        seq = self._seq
+        future = self._pending[seq] = asyncio.get_running_loop().create_future()
+        if not self._outbox:  # the sessions of one turn of the loop share one write (a syscall and a wake-up)
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outbox.append(frames.pack((seq, data, keys, max_signatures, min_key_bits)))
+        try:
+            kind, value = await asyncio.wait_for(future, TIMEOUT)
+        except asyncio.TimeoutError:
+            log.error("the DKIM verifier gave no answer in %.0f s: restarted", TIMEOUT)
+            self._pending.pop(seq, None)
+            self.close()
+            return (dkim.SignatureResult("temperror", reason="verification timed out"),)
+        if kind == "results":
+            self.verified += 1
+            return value
+        if kind == "failed":
+            log.error("the DKIM verifier failed: %s", value)
+        return None
+
+    def _flush(self) -> None:
+        outbox, self._outbox = self._outbox, []
+        if self._writer is not None:
+            self._writer.write(b"".join(outbox))
+
+    def state(self) -> str:
+        if self._writer is None:
+            return "not running (signatures are verified in the relay)" if self.started else "not started"
+        return f"running, pid {self._proc.pid}; {self.verified} messages verified"
+
+    async def _started(self) -> bool:
+        """One start, however many sessions ask at once."""
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+            self._starting.add_done_callback(lambda _: setattr(self, "_starting", None))
+        return await asyncio.shield(self._starting)
+
+    async def _start(self) -> bool:
+        if time.monotonic() - self._died_at < RESTART_AFTER:
+            return False
+        ours, theirs = socket.socketpair()
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "asyncos_cli.relay.dkimworker", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        except OSError as e:
+            log.error("the DKIM verifier could not start: %s", e)
+            ours.close()
+            self._died_at = time.monotonic()
+            return False
+        finally:
+            theirs.close()
+        reader, self._writer = await asyncio.open_unix_connection(sock=ours)
+        self._reading = asyncio.get_running_loop().create_task(self._read(reader))
+        self.started += 1
+        return True
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while (frame := await frames.read(reader)) is not None:
+                seq, answer = frame
+                future = self._pending.pop(seq, None)
+                if future is not None and not future.done():
+                    future.set_result(answer)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            if self._writer is not None:  # not a stop of ours: the process died
+                log.error("the DKIM verifier stopped; verifying in the relay for %.0f s", RESTART_AFTER)
+                self._died_at = time.monotonic()
+                self.close()
+
+    def close(self) -> None:
+        """Stop the process; whoever still waits verifies by itself."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+        for future in self._pending.values():
+            if not future.done():
+                future.set_result(("stopped", None))
+        self._pending.clear()
+        if self._reading is not None and self._reading is not asyncio.current_task():
+            self._reading.cancel()
+        self._reading = None
+        if self._proc is not None:
+            proc, self._proc = self._proc, None
+            try:
+                proc.kill() if proc.poll() is None else None
+                proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass

@@ -1,0 +1,126 @@
+"""The DKIM verifier process beside the relay's loop: same answers as verifying in the relay, and a process that
+dies or hangs never costs a message its verification."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+
+from asyncos_cli.relay import dkimverifier
+from asyncos_cli.relay.dkimcheck import key_names
+from asyncos_cli.relay.dkimverifier import DkimVerifier
+from scanning import dkim
+
+MESSAGE = (b"From: Alice <alice@example.org>\r\nTo: bob@example.com\r\nSubject: hello\r\n"
+           b"Date: Sun, 06 Dec 2026 10:00:00 +0000\r\n\r\nBody text  with\tspaces \r\n")
+
+
+@pytest.fixture(scope="module")
+def signed():
+    """A message signed twice (RSA and ed25519) and the two key records by their DNS names."""
+    rsa, ed = dkim.generate("rsa", 2048), dkim.generate("ed25519")
+    headers = ("From", "To", "Subject", "Date")
+    message = (dkim.sign(MESSAGE, "example.org", "ed", "ed25519", ed, headers, "relaxed/relaxed")
+               + dkim.sign(MESSAGE, "example.org", "rsa", "rsa", rsa, headers, "simple/simple") + MESSAGE)
+    keys = {"ed._domainkey.example.org": dkim.public_record("ed25519", ed).encode(),
+            "rsa._domainkey.example.org": dkim.public_record("rsa", rsa).encode()}
+    return message, keys
+
+
+def _in_relay(message: bytes, keys: dict) -> tuple:
+    return tuple(dkim.verify(message, lambda name: keys.get(name.lower().rstrip("."), b""), 5, 1024))
+
+
+def test_the_process_answers_as_the_relay_would(signed):
+    message, keys = signed
+    changed = message.replace(b"Body text", b"Body test")
+
+    async def main():
+        verifier = DkimVerifier()
+        try:
+            # Many at once from the start (one process started for them all), pipelined over the one
+            # connection: each answer reaches its own session.
+            many = await asyncio.gather(*(verifier.verify(m, keys, 5, 1024) for m in [message, changed] * 20))
+            good = await verifier.verify(message, keys, 5, 1024)
+            bad = await verifier.verify(changed, keys, 5, 1024)
+            return good, bad, many, (verifier.verified, verifier.started)
+        finally:
+            verifier.close()
+
+    good, bad, many, verified = asyncio.run(main())
+    assert [r.result for r in good] == ["pass", "pass"]
+    assert good == _in_relay(message, keys)
+    assert [r.result for r in bad] == ["fail", "fail"] and bad == _in_relay(changed, keys)
+    assert many == [good, bad] * 20 and verified == (42, 1)
+
+
+def test_key_names_are_the_ones_dkimpy_asks_for(signed):
+    message, keys = signed
+    head = message.split(b"\r\n\r\n", 1)[0]
+    asked = []
+    dkim.verify(message, lambda name: asked.append(name.lower().rstrip(".")) or keys[asked[-1]], 5, 1024)
+    assert key_names(head, 5) == asked == ["ed._domainkey.example.org", "rsa._domainkey.example.org"]
+    assert key_names(head, 1) == asked[:1]
+    folded = head.replace(b"; s=rsa;", b";\r\n\ts = RSA ;")
+    assert "rsa._domainkey.example.org" in key_names(folded, 5)
+
+
+def test_a_key_not_given_sends_the_message_back_to_the_relay(signed):
+    message, keys = signed
+
+    async def main():
+        verifier = DkimVerifier()
+        try:
+            return await verifier.verify(message, {"ed._domainkey.example.org": keys["ed._domainkey.example.org"]},
+                                         5, 1024)
+        finally:
+            verifier.close()
+
+    assert asyncio.run(main()) is None
+
+
+def test_a_dead_process_leaves_the_waiting_to_the_relay_and_is_started_again(signed, monkeypatch):
+    message, keys = signed
+    monkeypatch.setattr(dkimverifier, "RESTART_AFTER", 0.0)
+
+    async def main():
+        verifier = DkimVerifier()
+        try:
+            assert await verifier.verify(message, keys, 5, 1024)
+            os.kill(verifier._proc.pid, signal.SIGSTOP)  # it takes the next request but never answers it
+            waiting = asyncio.ensure_future(verifier.verify(message, keys, 5, 1024))
+            await asyncio.sleep(0.2)
+            os.kill(verifier._proc.pid, signal.SIGKILL)
+            lost = await asyncio.wait_for(waiting, 20)
+            again = await verifier.verify(message, keys, 5, 1024)
+            return lost, again, verifier.started
+        finally:
+            verifier.close()
+
+    lost, again, started = asyncio.run(main())
+    assert lost is None  # the session that waited verifies the message itself
+    assert [r.result for r in again] == ["pass", "pass"] and started == 2
+
+
+def test_a_hung_process_gives_a_temperror_and_is_replaced(signed, monkeypatch):
+    message, keys = signed
+    monkeypatch.setattr(dkimverifier, "TIMEOUT", 1.0)
+
+    async def main():
+        verifier = DkimVerifier()
+        try:
+            await verifier.verify(message, keys, 5, 1024)
+            pid = verifier._proc.pid
+            os.kill(pid, signal.SIGSTOP)
+            hung = await verifier.verify(message, keys, 5, 1024)
+            gone = not os.path.exists(f"/proc/{pid}")  # stopped and reaped, not left behind
+            return hung, gone, await verifier.verify(message, keys, 5, 1024)
+        finally:
+            verifier.close()
+
+    hung, gone, after = asyncio.run(main())
+    assert [(r.result, r.reason) for r in hung] == [("temperror", "verification timed out")]
+    assert gone and [r.result for r in after] == ["pass", "pass"]
