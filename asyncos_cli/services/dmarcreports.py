@@ -9,6 +9,7 @@ gzipped and mailed, once: the days sent are remembered in the database.
 from __future__ import annotations
 
 import datetime
+import functools
 import gzip
 import secrets
 import sqlite3
@@ -33,7 +34,13 @@ CREATE TABLE IF NOT EXISTS dmarc_reports_sent (day TEXT NOT NULL, domain TEXT NO
 
 
 def day_of(at: float) -> str:
-    return datetime.datetime.fromtimestamp(at, datetime.timezone.utc).strftime("%Y-%m-%d")
+    return _day_of(int(at // 86400))
+
+
+@functools.lru_cache(maxsize=8)
+def _day_of(days: int) -> str:
+    """Every message of a day asks for the same UTC date: formatted once."""
+    return datetime.datetime.fromtimestamp(days * 86400, datetime.timezone.utc).strftime("%Y-%m-%d")
 
 
 class DmarcData:
