@@ -124,3 +124,40 @@ def test_a_hung_process_gives_a_temperror_and_is_replaced(signed, monkeypatch):
     hung, gone, after = asyncio.run(main())
     assert [(r.result, r.reason) for r in hung] == [("temperror", "verification timed out")]
     assert gone and [r.result for r in after] == ["pass", "pass"]
+
+
+def test_dkimpy_shortcuts_give_dkimpy_answers():
+    """scanning.dkim replaces dkimpy's b= regex and guards its canonicalisation regexes with cheap checks: on
+    generated inputs each gives exactly what dkimpy's own does."""
+    import re
+
+    import dkim as dkimpy
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from scanning import dkim as ours
+
+    original_btag = re.compile(rb"([;\s]b" + dkimpy.FWS + rb"=)(?:" + dkimpy.FWS + rb"[a-zA-Z0-9+/=])*(?:\r?\n\Z)?")
+    text = st.lists(st.sampled_from([b"b", b"=", b";", b" ", b"\t", b"\r", b"\n", b"\r\n", b"h", b"A", b"/", b"x",
+                                     b"b=", b"; b=", b"  "]), max_size=30).map(b"".join)
+
+    @settings(max_examples=4000, deadline=None)
+    @given(text)
+    def same(value):
+        assert dkimpy.RE_BTAG.sub(b"\\1", value) == original_btag.sub(b"\\1", value)
+        assert ours._compress(value) == ours._compress_whitespace(value)
+        assert ours._strip_trailing(value) == ours._strip_trailing_whitespace(value)
+        assert ours._unfold(value) == ours._unfold_header_value(value)
+
+    same()
+
+
+def test_a_key_parsed_once_is_still_the_key_published(signed):
+    """The parsed-key cache goes by the record's text: a selector republished with another key is that key."""
+    message, keys = signed
+    other = dkim.public_record("rsa", dkim.generate("rsa", 2048)).encode()
+    for record, expected in [(keys["rsa._domainkey.example.org"], "pass"), (other, "fail"), (b"v=DKIM1; p=AAAA", "permerror"),
+                             (keys["rsa._domainkey.example.org"], "pass")]:
+        results = dkim.verify(message, lambda name: {**keys, "rsa._domainkey.example.org": record}[
+            name.lower().rstrip(".")], 5, 1024)
+        assert results[1].result == expected, (record[:40], results[1])

@@ -107,3 +107,39 @@ def test_a_worker_that_dies_waiting_for_the_engines_costs_no_message(tmp_path):
     asyncio.run(scenario())
     assert "BrokenProcessPool" in outcomes[1].failure, outcomes[1]
     assert not outcomes[2].failure and outcomes[2].copies[0].action is Action.DELIVER, outcomes[2]
+
+
+_FIELDS = [b"Content-Type: text/plain", b"content-type: multipart/mixed; boundary=x", b"Content-Type:\r\n\tapplication/pdf",
+           b"CONTENT-DISPOSITION: attachment", b"Content-Disposition: inline", b"X-Content-Type: image/png",
+           b"Content-Type: garbage", b" continued Content-Type: image/gif", b"content-type: TEXT/html",
+           b"Content-Disposition:\r\n attachment; x", b"\rContent-Type: image/x", b"Subject: hi"]
+
+
+def test_may_have_attachments_reads_the_head_as_the_multiline_regexes_do():
+    """The fast reading (bytes.find, then a match at each field's start) against the plain (?im)^ regexes."""
+    import re
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from asyncos_cli.relay.scanq import may_have_attachments
+
+    content_type = re.compile(rb"(?im)^content-type:[ \t]*(?:\r?\n[ \t]+)?([a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+)")
+    disposition = re.compile(rb"(?im)^content-disposition:[ \t]*(?:\r?\n[ \t]+)?attachment")
+
+    def reference(content: bytes) -> bool:
+        end = re.search(rb"\r?\n\r?\n", content[:256 * 1024])
+        head = content[: end.start() if end else 256 * 1024]
+        m = content_type.search(head)
+        if m is not None and not m.group(1).lower().startswith(b"text/"):
+            return True
+        return disposition.search(head) is not None
+
+    @settings(max_examples=3000, deadline=None)
+    @given(st.lists(st.sampled_from(_FIELDS), max_size=6), st.sampled_from([b"\r\n", b"\n", b"\r"]),
+           st.sampled_from([b"\r\n\r\n", b"\n\n", b"\r\n", b""]), st.sampled_from([b"body", b"Content-Type: image/png"]))
+    def same(fields, eol, separator, body):
+        content = eol.join(fields) + separator + body
+        assert may_have_attachments(content) == reference(content)
+
+    same()

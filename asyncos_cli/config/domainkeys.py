@@ -106,6 +106,9 @@ class DomainKeysSection(Section):
         return None
 
     def verification_profile(self, name: str = "DEFAULT") -> DkimVerificationProfile:
+        for p in self.verification:  # asked for every signed message: the exact name first, without lower()
+            if p.name == name:
+                return p
         return next((p for p in self.verification if p.name.lower() == name.lower()),
                     next(p for p in self.verification if p.name == "DEFAULT"))
 

@@ -11,7 +11,6 @@ on the way in was removed.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import re
 from dataclasses import dataclass
 
@@ -61,18 +60,24 @@ async def verify(config: Config, data: bytes, verifier: DkimVerifier | None = No
     return Verified(results, summary, REFUSALS.get(action))
 
 
-_SIGNATURE = re.compile(rb"(?im)^dkim-signature:([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)")
 _TAG = {tag: re.compile(rb"(?:^|;)\s*" + tag + rb"\s*=\s*([^;\s]+)") for tag in (b"s", b"d")}
 
 
 def key_names(head: bytes, max_signatures: int) -> list[str]:
     """SELECTOR._domainkey.DOMAIN of each signature verify() will check (a name missed here is only a message
     verified in the thread instead: the verifier process asks for every key it is not given)."""
-    names = []
-    for m in itertools.islice(_SIGNATURE.finditer(head), max_signatures):
-        s, d = (_TAG[t].search(m.group(1)) for t in (b"s", b"d"))
+    names: list[str] = []
+    lowered, at = b"\n" + head.lower(), 0
+    while len(names) < max_signatures and (at := lowered.find(b"\ndkim-signature:", at)) >= 0:
+        start = at = at + len(b"\ndkim-signature:")
+        while (at := lowered.find(b"\n", at)) >= 0 and lowered[at + 1:at + 2] in (b" ", b"\t"):
+            at += 1  # a folded line belongs to the field
+        value = head[start - 1:at - 1 if at >= 0 else len(head)]
+        s, d = (_TAG[t].search(value) for t in (b"s", b"d"))
         if s and d:
             names.append((s.group(1) + b"._domainkey." + d.group(1)).decode("ascii", "replace").lower().rstrip("."))
+        if at < 0:
+            break
     return names
 
 

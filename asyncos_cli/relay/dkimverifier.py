@@ -37,6 +37,9 @@ class DkimVerifier:
         self._seq = 0
         self._outbox: list[bytes] = []
         self._starting: asyncio.Future | None = None
+        #: seq -> when it was sent (loop time), for the watchdog.
+        self._sent: dict[int, float] = {}
+        self._watchdog: asyncio.TimerHandle | None = None
         self._died_at = -RESTART_AFTER
         #: Processes started, and messages they verified (relay status).
         self.started = self.verified = 0
@@ -47,17 +50,16 @@ class DkimVerifier:
         if self._writer is None and not await self._started():
             return None
         self._seq += 1
-        seq = self._seq
-        future = self._pending[seq] = asyncio.get_running_loop().create_future()
+        seq, loop = self._seq, asyncio.get_running_loop()
+        future = self._pending[seq] = loop.create_future()
+        self._sent[seq] = loop.time()
         if not self._outbox:  # the sessions of one turn of the loop share one write (a syscall and a wake-up)
-            asyncio.get_running_loop().call_soon(self._flush)
+            loop.call_soon(self._flush)
         self._outbox.append(frames.pack((seq, data, keys, max_signatures, min_key_bits)))
-        try:
-            kind, value = await asyncio.wait_for(future, TIMEOUT)
-        except asyncio.TimeoutError:
-            log.error("the DKIM verifier gave no answer in %.0f s: restarted", TIMEOUT)
-            self._pending.pop(seq, None)
-            self.close()
+        if self._watchdog is None:  # one timer for every request, not one each
+            self._watchdog = loop.call_later(min(1.0, TIMEOUT / 4), self._watch)
+        kind, value = await future
+        if kind == "timeout":
             return (dkim.SignatureResult("temperror", reason="verification timed out"),)
         if kind == "results":
             self.verified += 1
@@ -65,6 +67,24 @@ class DkimVerifier:
         if kind == "failed":
             log.error("the DKIM verifier failed: %s", value)
         return None
+
+    def _watch(self) -> None:
+        self._watchdog = None
+        loop = asyncio.get_running_loop()
+        late = [seq for seq, sent in self._sent.items() if loop.time() - sent > TIMEOUT]
+        if late:
+            log.error("the DKIM verifier gave no answer in %.0f s: restarted", TIMEOUT)
+            for seq in late:
+                self._answer(seq, ("timeout", None))
+            self.close()
+        if self._pending:
+            self._watchdog = loop.call_later(min(1.0, TIMEOUT / 4), self._watch)
+
+    def _answer(self, seq: int, answer: tuple) -> None:
+        self._sent.pop(seq, None)
+        future = self._pending.pop(seq, None)
+        if future is not None and not future.done():
+            future.set_result(answer)
 
     def _flush(self) -> None:
         outbox, self._outbox = self._outbox, []
@@ -106,10 +126,7 @@ class DkimVerifier:
     async def _read(self, reader: asyncio.StreamReader) -> None:
         try:
             while (frame := await frames.read(reader)) is not None:
-                seq, answer = frame
-                future = self._pending.pop(seq, None)
-                if future is not None and not future.done():
-                    future.set_result(answer)
+                self._answer(*frame)
         except (ConnectionError, OSError):
             pass
         finally:
@@ -120,13 +137,14 @@ class DkimVerifier:
 
     def close(self) -> None:
         """Stop the process; whoever still waits verifies by itself."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.close()
-        for future in self._pending.values():
-            if not future.done():
-                future.set_result(("stopped", None))
-        self._pending.clear()
+        for seq in list(self._pending):
+            self._answer(seq, ("stopped", None))
         if self._reading is not None and self._reading is not asyncio.current_task():
             self._reading.cancel()
         self._reading = None

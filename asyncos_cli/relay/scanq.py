@@ -34,18 +34,29 @@ SCAN_BATCH = 16
 
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _HEADER_FROM = re.compile(rb"(?im)^from:[^\r\n]*?@([a-z0-9.-]+\.[a-z]{2,})")
-_CONTENT_TYPE = re.compile(rb"(?im)^content-type:[ \t]*(?:\r?\n[ \t]+)?([a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+)")
-_DISPOSITION = re.compile(rb"(?im)^content-disposition:[ \t]*(?:\r?\n[ \t]+)?attachment")
+# Matched at a field's start in the lowered head (found with bytes.find: a (?im)^ search tries every position).
+_CONTENT_TYPE = re.compile(rb"content-type:[ \t]*(?:\r?\n[ \t]+)?([a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+)")
+_DISPOSITION = re.compile(rb"content-disposition:[ \t]*(?:\r?\n[ \t]+)?attachment")
 
 
 def may_have_attachments(content: bytes) -> bool:
     """False only for a single text part with no attachment disposition: the one shape with nothing to extract."""
     end = _HEAD_END.search(content, 0, 256 * 1024)
-    head = content[: end.start() if end else 256 * 1024]
-    m = _CONTENT_TYPE.search(head)
-    if m is not None and not m.group(1).lower().startswith(b"text/"):
+    head = b"\n" + content[: end.start() if end else 256 * 1024].lower()
+    m = _first_field(head, b"content-type:", _CONTENT_TYPE)
+    if m is not None and not m.group(1).startswith(b"text/"):
         return True  # multipart/*, application/*, image/*, ...
-    return _DISPOSITION.search(head) is not None
+    return _first_field(head, b"content-disposition:", _DISPOSITION) is not None
+
+
+def _first_field(head: bytes, name: bytes, pattern: re.Pattern) -> re.Match | None:
+    """The first field ``name`` at a line's start in ``head`` that ``pattern`` matches."""
+    at = 0
+    while (at := head.find(b"\n" + name, at)) >= 0:
+        at += 1
+        if (m := pattern.match(head, at)) is not None:
+            return m
+    return None
 
 
 def direction_of(msg: QueuedMessage, config: Config) -> str:
