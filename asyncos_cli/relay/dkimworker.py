@@ -38,9 +38,16 @@ def answer(data: bytes, keys: dict[str, bytes], max_signatures: int, min_key_bit
 
 
 def serve(sock: socket.socket) -> None:
-    while (frame := frames.receive(sock)) is not None:
-        seq, data, keys, max_signatures, min_key_bits = frame
-        frames.send(sock, (seq, answer(data, keys, max_signatures, min_key_bits)))
+    """Every request that has arrived is answered, then the answers go back in one write: under load the loop
+    wakes once for several messages, not once for each."""
+    buffer = bytearray()
+    while chunk := sock.recv(1 << 20):
+        buffer += chunk
+        answers = []
+        for seq, data, keys, max_signatures, min_key_bits in frames.unpack_all(buffer):
+            answers.append(frames.pack((seq, answer(data, keys, max_signatures, min_key_bits))))
+        if answers:
+            sock.sendall(b"".join(answers))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,19 @@ def pack(value) -> bytes:
     return _LENGTH.pack(len(data)) + data
 
 
+def unpack_all(buffer: bytearray) -> list:
+    """The complete frames at the start of ``buffer``, taken out of it (a partial one stays for the next read)."""
+    values, at = [], 0
+    while len(buffer) - at >= _LENGTH.size:
+        size = _LENGTH.unpack_from(buffer, at)[0]
+        if len(buffer) - at - _LENGTH.size < size:
+            break
+        values.append(pickle.loads(buffer[at + _LENGTH.size:at + _LENGTH.size + size]))
+        at += _LENGTH.size + size
+    del buffer[:at]
+    return values
+
+
 def send(sock: socket.socket, value) -> None:
     sock.sendall(pack(value))
 
