@@ -62,12 +62,17 @@ $(IETF_MIBS)/SNMPv2-SMI.mib:
 	    tar -xzf .cache/npm/$$tgz -C $(IETF_MIBS) --strip-components=3 package/lib/mibs; \
 	else echo "npm missing: the MIB checks that need the IETF modules are skipped"; fi
 
+# The suite spread over worker processes (pytest-xdist), a module to a worker: a serial run leaves the two cores
+# idle half the time (tests wait on daemons and peers). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 3
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder)
+
 test: $(VENV)/.installed-test peers $(IETF_MIBS)/SNMPv2-SMI.mib
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(XDIST) $(PYTEST_ARGS)
 
 # The whole suite with every test's data directory in a one-machine cluster on PostgreSQL (not in CI: its time).
 test-postgres: $(VENV)/.installed-test peers $(IETF_MIBS)/SNMPv2-SMI.mib
-	ASYNCOS_TEST_STORE=postgresql $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	ASYNCOS_TEST_STORE=postgresql $(BIN)/python -m pytest -q $(XDIST) $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/cli_startup.py

@@ -37,11 +37,23 @@ def _ok(argv, timeout=600, **kw) -> str:
     return r.stdout
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory) -> Path:
-    """The gateway's wheel (built from this checkout) and every wheel it needs."""
-    out = tmp_path_factory.mktemp("wheelhouse")
-    _ok([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(out), str(ROOT)], cwd=ROOT)
+    """The gateway's wheel (built from this checkout) and every wheel it needs: built once for the whole run, also
+    when the packaging tests run on several pytest-xdist workers (pip builds in the checkout: one at a time)."""
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each worker's own
+    out = shared / "wheelhouse"
+    with open(shared / "wheelhouse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "complete").exists():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            _ok([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(out), str(ROOT)], cwd=ROOT)
+            (out / "complete").touch()
     assert list(out.glob("asyncos_cli-*.whl"))
     return out
 
@@ -145,80 +157,83 @@ class Booted:
         self.log.close()
 
 
-def test_cloud_init_brings_up_the_gateway_under_systemd(tmp_path, wheelhouse):
-    require_peer("debootstrap", "systemd-nspawn", "nsenter")
-    root = tmp_path / "debian"
-    _debootstrap(root, "systemd,systemd-sysv,dbus,python3,python3-venv,python3-cffi-backend,cloud-init")
-    # The instance's package mirror is the wheelhouse (no index is reachable from inside).
-    shutil.copytree(wheelhouse, root / "srv/wheelhouse")
-    (root / "etc/pip.conf").write_text("[global]\nno-index = true\nfind-links = /srv/wheelhouse\n")
+class TestCloudInit:
+    """A scope of its own (pytest-xdist --dist loadscope): it runs on a worker beside the other packaging tests."""
 
-    cloud_config = yaml.safe_load((ROOT / "packaging/cloud-init/user-data.yaml").read_text())
-    assert cloud_config["runcmd"], "user-data without runcmd"
-    # Debian's archive is not reachable from inside: python3-venv came with debootstrap instead.
-    assert cloud_config.pop("packages") == ["python3-venv"]
-    cloud_config.pop("package_update")
-    user_data = "#cloud-config\n" + yaml.safe_dump(cloud_config, width=1000)
-    wheel = next(wheelhouse.glob("asyncos_cli-*.whl")).name
-    user_data = user_data.replace(
-        "https://downloads.example.com/asyncos-cli/asyncos_cli-14.0.0.1-cp311-cp311-linux_x86_64.whl",
-        f"/srv/wheelhouse/{wheel}")
-    assert f"/srv/wheelhouse/{wheel}" in user_data
-    # Its listener on port 25 of the instance's loopback (the only address this network namespace has).
-    user_data = user_data.replace("--address=0.0.0.0", "--address=127.0.0.1").replace("--interface=0.0.0.0",
-                                                                                         "--interface=127.0.0.1")
-    seed = root / "var/lib/cloud/seed/nocloud"
-    seed.mkdir(parents=True)
-    (seed / "user-data").write_text(user_data)
-    (seed / "meta-data").write_text("instance-id: asyncos-test-1\nlocal-hostname: gateway\n")
-    (root / "etc/cloud/cloud.cfg.d/90-test.cfg").write_text("datasource_list: [ NoCloud, None ]\n")
+    def test_cloud_init_brings_up_the_gateway_under_systemd(self, tmp_path, wheelhouse):
+        require_peer("debootstrap", "systemd-nspawn", "nsenter")
+        root = tmp_path / "debian"
+        _debootstrap(root, "systemd,systemd-sysv,dbus,python3,python3-venv,python3-cffi-backend,cloud-init")
+        # The instance's package mirror is the wheelhouse (no index is reachable from inside).
+        shutil.copytree(wheelhouse, root / "srv/wheelhouse")
+        (root / "etc/pip.conf").write_text("[global]\nno-index = true\nfind-links = /srv/wheelhouse\n")
 
-    booted = Booted(root, tmp_path / "boot.log")
-    try:
-        booted.find_leader()
-        def active() -> bool:
-            return booted.run("systemctl", "is-active", "--quiet", "asyncos-cli.service").returncode == 0
+        cloud_config = yaml.safe_load((ROOT / "packaging/cloud-init/user-data.yaml").read_text())
+        assert cloud_config["runcmd"], "user-data without runcmd"
+        # Debian's archive is not reachable from inside: python3-venv came with debootstrap instead.
+        assert cloud_config.pop("packages") == ["python3-venv"]
+        cloud_config.pop("package_update")
+        user_data = "#cloud-config\n" + yaml.safe_dump(cloud_config, width=1000)
+        wheel = next(wheelhouse.glob("asyncos_cli-*.whl")).name
+        user_data = user_data.replace(
+            "https://downloads.example.com/asyncos-cli/asyncos_cli-14.0.0.1-cp311-cp311-linux_x86_64.whl",
+            f"/srv/wheelhouse/{wheel}")
+        assert f"/srv/wheelhouse/{wheel}" in user_data
+        # Its listener on port 25 of the instance's loopback (the only address this network namespace has).
+        user_data = user_data.replace("--address=0.0.0.0", "--address=127.0.0.1").replace("--interface=0.0.0.0",
+                                                                                             "--interface=127.0.0.1")
+        seed = root / "var/lib/cloud/seed/nocloud"
+        seed.mkdir(parents=True)
+        (seed / "user-data").write_text(user_data)
+        (seed / "meta-data").write_text("instance-id: asyncos-test-1\nlocal-hostname: gateway\n")
+        (root / "etc/cloud/cloud.cfg.d/90-test.cfg").write_text("datasource_list: [ NoCloud, None ]\n")
 
-        assert wait_for(active, timeout=300, step=1), _diagnose(booted, tmp_path)
-        assert wait_for(lambda: booted.run("systemctl", "is-active", "--quiet", "cloud-final.service").returncode
-                        == 0, timeout=120, step=1), _diagnose(booted, tmp_path)
-        # The daemon runs as the unprivileged user, port 25 through the capability alone.
-        main_pid = booted.run("systemctl", "show", "-P", "MainPID", "asyncos-cli.service").stdout.strip()
-        proc_status = booted.run("cat", f"/proc/{main_pid}/status").stdout
-        uid = next(line.split()[1] for line in proc_status.splitlines() if line.startswith("Uid:"))
-        assert uid != "0", proc_status
-        # CAP_NET_BIND_SERVICE (bit 10) and nothing else in its effective set.
-        cap_eff = next(line.split()[1] for line in proc_status.splitlines() if line.startswith("CapEff:"))
-        assert int(cap_eff, 16) == 1 << 10, proc_status
-        assert booted.run("getent", "passwd", "asyncos").stdout.split(":")[2] == uid
+        booted = Booted(root, tmp_path / "boot.log")
+        try:
+            booted.find_leader()
+            def active() -> bool:
+                return booted.run("systemctl", "is-active", "--quiet", "asyncos-cli.service").returncode == 0
 
-        def banner() -> str:
-            return booted.run("python3", "-c", "import socket; s=socket.create_connection(('127.0.0.1', 25), 5); "
-                              "print(s.recv(200).decode())").stdout
-        assert wait_for(lambda: banner().startswith("220 "), timeout=60, step=1), _diagnose(booted, tmp_path)
-        send = booted.run("python3", "-c", "import smtplib; s=smtplib.SMTP('127.0.0.1', 25, timeout=20); "
-                          "s.sendmail('a@example.net', ['user@example.org'], 'Subject: booted\\r\\n\\r\\nhi\\r\\n')")
-        assert send.returncode == 0, send.stderr
-        # The data directory under /var/lib, owned by the user; the passphrase file gone once the service ran.
-        data = root / "var/lib/asyncos-cli"
-        assert (data / "asyncos.db").is_file() and data.stat().st_uid == int(uid)
-        assert not (root / "etc/asyncos-cli/admin-passphrase").exists()
-        # setup.batch ran once: example.org accepted, the route in place.
-        shell = booted.run("runuser", "-u", "asyncos", "--", "env", "ASYNCOS_DATA=/var/lib/asyncos-cli",
-                           "/opt/asyncos-cli/bin/asyncos-cli", "-c", "listenerconfig print; smtproutes print")
-        assert "Port 25 Public" in shell.stdout and "example.org" in shell.stdout, shell.stdout + shell.stderr
-        assert "mail.internal.example.org" in shell.stdout
-        # Logs also reach the journal, tagged with the subscription.
-        def journaled() -> bool:
-            out = booted.run("journalctl", "-u", "asyncos-cli.service", "--no-pager", "-o", "cat").stdout
-            return "mail_logs: Info: Start MID" in out and 'Subject "booted"' in out
-        assert wait_for(journaled, timeout=30, step=1), _diagnose(booted, tmp_path)
-        # A stop through systemd is the gateway's own clean stop.
-        booted.run("systemctl", "stop", "asyncos-cli.service", timeout=150)
-        stopped = booted.run("journalctl", "-u", "asyncos-cli.service", "--no-pager", "-o", "cat").stdout
-        assert "gateway stopping" in stopped
-    finally:
-        booted.stop()
+            assert wait_for(active, timeout=300, step=1), _diagnose(booted, tmp_path)
+            assert wait_for(lambda: booted.run("systemctl", "is-active", "--quiet", "cloud-final.service").returncode
+                            == 0, timeout=120, step=1), _diagnose(booted, tmp_path)
+            # The daemon runs as the unprivileged user, port 25 through the capability alone.
+            main_pid = booted.run("systemctl", "show", "-P", "MainPID", "asyncos-cli.service").stdout.strip()
+            proc_status = booted.run("cat", f"/proc/{main_pid}/status").stdout
+            uid = next(line.split()[1] for line in proc_status.splitlines() if line.startswith("Uid:"))
+            assert uid != "0", proc_status
+            # CAP_NET_BIND_SERVICE (bit 10) and nothing else in its effective set.
+            cap_eff = next(line.split()[1] for line in proc_status.splitlines() if line.startswith("CapEff:"))
+            assert int(cap_eff, 16) == 1 << 10, proc_status
+            assert booted.run("getent", "passwd", "asyncos").stdout.split(":")[2] == uid
+
+            def banner() -> str:
+                return booted.run("python3", "-c", "import socket; s=socket.create_connection(('127.0.0.1', 25), 5); "
+                                  "print(s.recv(200).decode())").stdout
+            assert wait_for(lambda: banner().startswith("220 "), timeout=60, step=1), _diagnose(booted, tmp_path)
+            send = booted.run("python3", "-c", "import smtplib; s=smtplib.SMTP('127.0.0.1', 25, timeout=20); "
+                              "s.sendmail('a@example.net', ['user@example.org'], 'Subject: booted\\r\\n\\r\\nhi\\r\\n')")
+            assert send.returncode == 0, send.stderr
+            # The data directory under /var/lib, owned by the user; the passphrase file gone once the service ran.
+            data = root / "var/lib/asyncos-cli"
+            assert (data / "asyncos.db").is_file() and data.stat().st_uid == int(uid)
+            assert not (root / "etc/asyncos-cli/admin-passphrase").exists()
+            # setup.batch ran once: example.org accepted, the route in place.
+            shell = booted.run("runuser", "-u", "asyncos", "--", "env", "ASYNCOS_DATA=/var/lib/asyncos-cli",
+                               "/opt/asyncos-cli/bin/asyncos-cli", "-c", "listenerconfig print; smtproutes print")
+            assert "Port 25 Public" in shell.stdout and "example.org" in shell.stdout, shell.stdout + shell.stderr
+            assert "mail.internal.example.org" in shell.stdout
+            # Logs also reach the journal, tagged with the subscription.
+            def journaled() -> bool:
+                out = booted.run("journalctl", "-u", "asyncos-cli.service", "--no-pager", "-o", "cat").stdout
+                return "mail_logs: Info: Start MID" in out and 'Subject "booted"' in out
+            assert wait_for(journaled, timeout=30, step=1), _diagnose(booted, tmp_path)
+            # A stop through systemd is the gateway's own clean stop.
+            booted.run("systemctl", "stop", "asyncos-cli.service", timeout=150)
+            stopped = booted.run("journalctl", "-u", "asyncos-cli.service", "--no-pager", "-o", "cat").stdout
+            assert "gateway stopping" in stopped
+        finally:
+            booted.stop()
 
 
 def _diagnose(booted: Booted, tmp_path: Path) -> str:
@@ -242,62 +257,67 @@ def _podman(*argv: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return _run(["podman", "--runtime", "runc", head, *rest], timeout=timeout)
 
 
-def test_container_image_builds_from_debian_and_is_healthy(tmp_path, wheelhouse):
-    require_peer("podman", "runc", "debootstrap")
-    tag = f"localhost/asyncos-cli-test:{os.getpid()}"
-    base = f"localhost/asyncos-debian-test:{os.getpid()}"
-    name = f"asyncos-test-{os.getpid()}"
-    # No container registry is reachable here: the base is the same Debian release, made from Debian's archive.
-    slim = tmp_path / "slim"
-    _debootstrap(slim, "ca-certificates")
-    imported = _run(["sh", "-c", f"tar -C {slim} -c . | podman import - {base}"], timeout=300)
-    assert imported.returncode == 0, imported.stderr
-    context = tmp_path / "context"
-    shutil.copytree(ROOT / "packaging", context / "packaging")
-    shutil.copy(ROOT / ".dockerignore", context / ".dockerignore")
-    shutil.copytree(wheelhouse, context / "dist/wheelhouse")
-    secret = tmp_path / "admin-passphrase"
-    secret.write_text(PASSPHRASE + "\n")
-    secret.chmod(0o644)
-    try:
-        built = _podman("build", "--format", "docker", "--network=host", "--build-arg", f"BASE={base}",
-                        "-f", str(context / "packaging/container/Containerfile"), "-t", tag, str(context))
-        assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-        inspect = _ok(["podman", "image", "inspect", tag, "--format",
-                       "{{.Config.User}} {{.Config.Volumes}} {{.HealthCheck.Test}}"])
-        assert "asyncos" in inspect and "/var/lib/asyncos-cli" in inspect and "status" in inspect, inspect
-        started = _podman("run", "-d", "--name", name, "--network=none",
-                          "-v", f"{secret}:/run/secrets/admin-passphrase:ro", tag)
-        assert started.returncode == 0, started.stderr
+class TestContainerImage:
+    """A scope of its own (pytest-xdist --dist loadscope): it runs on a worker beside the other packaging tests."""
 
-        def healthy() -> bool:
-            return _podman("healthcheck", "run", name, timeout=60).returncode == 0
-        assert wait_for(healthy, timeout=120, step=2), _ok(["podman", "logs", name])
-        sent = _podman("exec", name, "python3", "-c",
-                       "import smtplib; s=smtplib.SMTP('127.0.0.1', 2525, timeout=20); "
-                       "s.sendmail('a@example.net', ['user@example.com'], 'Subject: contained\\r\\n\\r\\nhi\\r\\n')")
-        assert sent.returncode == 0, sent.stderr
-        whoami = _podman("exec", name, "id", "-un").stdout.strip()
-        assert whoami == "asyncos"
-        assert wait_for(lambda: 'Subject "contained"' in _run(["podman", "logs", name]).stdout +
-                        _run(["podman", "logs", name]).stderr, timeout=20)
-        # SIGTERM (podman stop) is a clean stop; the volume keeps the data: a second start initialises nothing.
-        assert _podman("stop", "-t", "60", name, timeout=120).returncode == 0
-        assert _ok(["podman", "inspect", name, "--format", "{{.State.ExitCode}}"]).strip() == "0"
-        assert _podman("start", name).returncode == 0
-        assert wait_for(healthy, timeout=120, step=2)
-        listeners = _podman("exec", name, "asyncos-cli", "-c", "listenerconfig print").stdout
-        assert "IncomingMail (0.0.0.0) SMTP TCP Port 2525" in listeners, listeners
-        kept = _podman("exec", name, "cat", "/var/lib/asyncos-cli/logs/mail_logs/mail.current").stdout
-        assert 'Subject "contained"' in kept
-        # Unhealthy once the daemon no longer answers on its control channel.
-        # (Stopped from outside: inside, the kernel keeps SIGSTOP from the namespace's init.)
-        pid = int(_ok(["podman", "inspect", name, "--format", "{{.State.Pid}}"]))
-        os.kill(pid, signal.SIGSTOP)
+    def test_container_image_builds_from_debian_and_is_healthy(self, tmp_path, wheelhouse):
+        require_peer("podman", "runc", "debootstrap")
+        tag = f"localhost/asyncos-cli-test:{os.getpid()}"
+        base = f"localhost/asyncos-debian-test:{os.getpid()}"
+        name = f"asyncos-test-{os.getpid()}"
+        # No container registry is reachable here: the base is the same Debian release, made from Debian's archive.
+        slim = tmp_path / "slim"
+        _debootstrap(slim, "ca-certificates")
+        imported = _run(["sh", "-c", f"tar -C {slim} -c . | podman import - {base}"], timeout=300)
+        assert imported.returncode == 0, imported.stderr
+        context = tmp_path / "context"
+        shutil.copytree(ROOT / "packaging", context / "packaging")
+        shutil.copy(ROOT / ".dockerignore", context / ".dockerignore")
+        shutil.copytree(wheelhouse, context / "dist/wheelhouse")
+        secret = tmp_path / "admin-passphrase"
+        secret.write_text(PASSPHRASE + "\n")
+        secret.chmod(0o644)
         try:
-            assert wait_for(lambda: not healthy(), timeout=60, step=2)
+            built = _podman("build", "--format", "docker", "--network=host", "--build-arg", f"BASE={base}",
+                            "-f", str(context / "packaging/container/Containerfile"), "-t", tag, str(context))
+            assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+            inspect = _ok(["podman", "image", "inspect", tag, "--format",
+                           "{{.Config.User}} {{.Config.Volumes}} {{.HealthCheck.Test}}"])
+            assert "asyncos" in inspect and "/var/lib/asyncos-cli" in inspect and "status" in inspect, inspect
+            started = _podman("run", "-d", "--name", name, "--network=none",
+                              "-v", f"{secret}:/run/secrets/admin-passphrase:ro", tag)
+            assert started.returncode == 0, started.stderr
+
+            def healthy() -> bool:
+                return _podman("healthcheck", "run", name, timeout=60).returncode == 0
+            assert wait_for(healthy, timeout=120, step=2), _ok(["podman", "logs", name])
+            sent = _podman("exec", name, "python3", "-c",
+                           "import smtplib; s=smtplib.SMTP('127.0.0.1', 2525, timeout=20); "
+                           "s.sendmail('a@example.net', ['user@example.com'], 'Subject: contained\\r\\n\\r\\nhi\\r\\n')")
+            assert sent.returncode == 0, sent.stderr
+            whoami = _podman("exec", name, "id", "-un").stdout.strip()
+            assert whoami == "asyncos"
+            assert wait_for(lambda: 'Subject "contained"' in _run(["podman", "logs", name]).stdout +
+                            _run(["podman", "logs", name]).stderr, timeout=20)
+            # SIGTERM (podman stop) is a clean stop; the volume keeps the data: a second start initialises nothing.
+            assert _podman("stop", "-t", "60", name, timeout=120).returncode == 0
+            assert _ok(["podman", "inspect", name, "--format", "{{.State.ExitCode}}"]).strip() == "0"
+            assert _podman("start", name).returncode == 0
+            assert wait_for(healthy, timeout=120, step=2)
+            listeners = _podman("exec", name, "asyncos-cli", "-c", "listenerconfig print").stdout
+            assert "IncomingMail (0.0.0.0) SMTP TCP Port 2525" in listeners, listeners
+            kept = _podman("exec", name, "cat", "/var/lib/asyncos-cli/logs/mail_logs/mail.current").stdout
+            assert 'Subject "contained"' in kept
+            # Unhealthy once the daemon no longer answers on its control channel.
+            # (Stopped from outside: inside, the kernel keeps SIGSTOP from the namespace's init.)
+            pid = int(_ok(["podman", "inspect", name, "--format", "{{.State.Pid}}"]))
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                assert wait_for(lambda: not healthy(), timeout=60, step=2)
+            finally:
+                os.kill(pid, signal.SIGCONT)
         finally:
-            os.kill(pid, signal.SIGCONT)
-    finally:
-        _run(["podman", "rm", "-f", "-t", "0", name], timeout=120)
-        _run(["podman", "rmi", "-f", tag, base], timeout=120)
+            _run(["podman", "rm", "-f", "-t", "0", name], timeout=120)
+            _run(["podman", "rmi", "-f", tag, base], timeout=120)
+
+

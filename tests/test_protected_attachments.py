@@ -317,5 +317,6 @@ def test_decoys_cannot_starve_the_attachment_that_holds_the_payload(cli, tmp_pat
     assert opened and opened[0]["unlocked_by"] == "priority 1" and opened[0]["urls"], attachments[-3:]
     assert pol["final_by"] == "url_scanning"  # the URL was found, not hidden behind the decoys
     spent = [a["unscannable"] for a in attachments if a["name"].startswith("decoy") and a["unscannable"]]
-    assert spent and all(r.startswith(("protected: passphrase budget spent: ", "protected: no passphrase opened it"))
-                     for r in spent), set(spent)
+    # Each decoy stopped on a budget: its share, the message's, or (on a busy machine) the scan's own time.
+    budgets = ("protected: passphrase budget spent: ", "protected: no passphrase opened it", "scanning time of ")
+    assert spent and all(r.startswith(budgets) for r in spent), [r for r in spent if not r.startswith(budgets)]

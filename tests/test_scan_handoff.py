@@ -109,7 +109,8 @@ def test_a_worker_that_dies_waiting_for_the_engines_costs_no_message(tmp_path):
     assert not outcomes[2].failure and outcomes[2].copies[0].action is Action.DELIVER, outcomes[2]
 
 
-_FIELDS = [b"Content-Type: text/plain", b"content-type: multipart/mixed; boundary=x", b"Content-Type:\r\n\tapplication/pdf",
+_FIELDS = [b"Content-Type: text/plain", b"content-type: multipart/mixed; boundary=x",
+           b"Content-Type:\r\n\tapplication/pdf",
            b"CONTENT-DISPOSITION: attachment", b"Content-Disposition: inline", b"X-Content-Type: image/png",
            b"Content-Type: garbage", b" continued Content-Type: image/gif", b"content-type: TEXT/html",
            b"Content-Disposition:\r\n attachment; x", b"\rContent-Type: image/x", b"Subject: hi"]
@@ -137,7 +138,8 @@ def test_may_have_attachments_reads_the_head_as_the_multiline_regexes_do():
 
     @settings(max_examples=3000, deadline=None)
     @given(st.lists(st.sampled_from(_FIELDS), max_size=6), st.sampled_from([b"\r\n", b"\n", b"\r"]),
-           st.sampled_from([b"\r\n\r\n", b"\n\n", b"\r\n", b""]), st.sampled_from([b"body", b"Content-Type: image/png"]))
+           st.sampled_from([b"\r\n\r\n", b"\n\n", b"\r\n", b""]),
+           st.sampled_from([b"body", b"Content-Type: image/png"]))
     def same(fields, eol, separator, body):
         content = eol.join(fields) + separator + body
         assert may_have_attachments(content) == reference(content)

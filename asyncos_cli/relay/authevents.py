@@ -29,7 +29,8 @@ def authenticated(mid: int, ip: str, spf, verified, dmarc) -> MessageAuthenticat
         if dmarc.arc is not None:
             parts.append(ArcVerified(mid, dmarc.arc.cv, dmarc.arc.sealer, dmarc.arc.reason, dmarc.overridden))
         parts.append(_dmarc_part(mid, ip, dmarc, spf, verified))
-        verdicts.append(("dmarc", e.result.upper(), f"p={e.policy or 'none'} dis={e.disposition} header.from={e.domain}"))
+        verdicts.append(("dmarc", e.result.upper(),
+                         f"p={e.policy or 'none'} dis={e.disposition} header.from={e.domain}"))
     return MessageAuthenticated(mid, tuple(parts), tuple(verdicts))
 
 
