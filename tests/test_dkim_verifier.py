@@ -30,6 +30,19 @@ def signed():
     return message, keys
 
 
+def _with_verifier(scenario):
+    """``scenario(verifier)`` on a fresh event loop and verifier, the verifier stopped afterwards."""
+
+    async def main():
+        verifier = DkimVerifier()
+        try:
+            return await scenario(verifier)
+        finally:
+            verifier.close()
+
+    return asyncio.run(main())
+
+
 def _in_relay(message: bytes, keys: dict) -> tuple:
     return tuple(dkim.verify(message, lambda name: keys.get(name.lower().rstrip("."), b""), 5, 1024))
 
@@ -38,19 +51,15 @@ def test_the_process_answers_as_the_relay_would(signed):
     message, keys = signed
     changed = message.replace(b"Body text", b"Body test")
 
-    async def main():
-        verifier = DkimVerifier()
-        try:
-            # Many at once from the start (one process started for them all), pipelined over the one
-            # connection: each answer reaches its own session.
-            many = await asyncio.gather(*(verifier.verify(m, keys, 5, 1024) for m in [message, changed] * 20))
-            good = await verifier.verify(message, keys, 5, 1024)
-            bad = await verifier.verify(changed, keys, 5, 1024)
-            return good, bad, many, (verifier.verified, verifier.started)
-        finally:
-            verifier.close()
+    async def scenario(verifier):
+        # Many at once from the start (one process started for them all), pipelined over the one
+        # connection: each answer reaches its own session.
+        many = await asyncio.gather(*(verifier.verify(m, keys, 5, 1024) for m in [message, changed] * 20))
+        good = await verifier.verify(message, keys, 5, 1024)
+        bad = await verifier.verify(changed, keys, 5, 1024)
+        return good, bad, many, (verifier.verified, verifier.started)
 
-    good, bad, many, verified = asyncio.run(main())
+    good, bad, many, verified = _with_verifier(scenario)
     assert [r.result for r in good] == ["pass", "pass"]
     assert good == _in_relay(message, keys)
     assert [r.result for r in bad] == ["fail", "fail"] and bad == _in_relay(changed, keys)
@@ -71,36 +80,28 @@ def test_key_names_are_the_ones_dkimpy_asks_for(signed):
 def test_a_key_not_given_sends_the_message_back_to_the_relay(signed):
     message, keys = signed
 
-    async def main():
-        verifier = DkimVerifier()
-        try:
-            return await verifier.verify(message, {"ed._domainkey.example.org": keys["ed._domainkey.example.org"]},
-                                         5, 1024)
-        finally:
-            verifier.close()
+    async def scenario(verifier):
+        return await verifier.verify(message, {"ed._domainkey.example.org": keys["ed._domainkey.example.org"]},
+                                     5, 1024)
 
-    assert asyncio.run(main()) is None
+    assert _with_verifier(scenario) is None
 
 
 def test_a_dead_process_leaves_the_waiting_to_the_relay_and_is_started_again(signed, monkeypatch):
     message, keys = signed
     monkeypatch.setattr(dkimverifier, "RESTART_AFTER", 0.0)
 
-    async def main():
-        verifier = DkimVerifier()
-        try:
-            assert await verifier.verify(message, keys, 5, 1024)
-            os.kill(verifier._proc.pid, signal.SIGSTOP)  # it takes the next request but never answers it
-            waiting = asyncio.ensure_future(verifier.verify(message, keys, 5, 1024))
-            await asyncio.sleep(0.2)
-            os.kill(verifier._proc.pid, signal.SIGKILL)
-            lost = await asyncio.wait_for(waiting, 20)
-            again = await verifier.verify(message, keys, 5, 1024)
-            return lost, again, verifier.started
-        finally:
-            verifier.close()
+    async def scenario(verifier):
+        assert await verifier.verify(message, keys, 5, 1024)
+        os.kill(verifier._proc.pid, signal.SIGSTOP)  # it takes the next request but never answers it
+        waiting = asyncio.ensure_future(verifier.verify(message, keys, 5, 1024))
+        await asyncio.sleep(0.2)
+        os.kill(verifier._proc.pid, signal.SIGKILL)
+        lost = await asyncio.wait_for(waiting, 20)
+        again = await verifier.verify(message, keys, 5, 1024)
+        return lost, again, verifier.started
 
-    lost, again, started = asyncio.run(main())
+    lost, again, started = _with_verifier(scenario)
     assert lost is None  # the session that waited verifies the message itself
     assert [r.result for r in again] == ["pass", "pass"] and started == 2
 
@@ -109,19 +110,15 @@ def test_a_hung_process_gives_a_temperror_and_is_replaced(signed, monkeypatch):
     message, keys = signed
     monkeypatch.setattr(dkimverifier, "TIMEOUT", 1.0)
 
-    async def main():
-        verifier = DkimVerifier()
-        try:
-            await verifier.verify(message, keys, 5, 1024)
-            pid = verifier._proc.pid
-            os.kill(pid, signal.SIGSTOP)
-            hung = await verifier.verify(message, keys, 5, 1024)
-            gone = not os.path.exists(f"/proc/{pid}")  # stopped and reaped, not left behind
-            return hung, gone, await verifier.verify(message, keys, 5, 1024)
-        finally:
-            verifier.close()
+    async def scenario(verifier):
+        await verifier.verify(message, keys, 5, 1024)
+        pid = verifier._proc.pid
+        os.kill(pid, signal.SIGSTOP)
+        hung = await verifier.verify(message, keys, 5, 1024)
+        gone = not os.path.exists(f"/proc/{pid}")  # stopped and reaped, not left behind
+        return hung, gone, await verifier.verify(message, keys, 5, 1024)
 
-    hung, gone, after = asyncio.run(main())
+    hung, gone, after = _with_verifier(scenario)
     assert [(r.result, r.reason) for r in hung] == [("temperror", "verification timed out")]
     assert gone and [r.result for r in after] == ["pass", "pass"]
 
