@@ -38,16 +38,13 @@ def answer(data: bytes, keys: dict[str, bytes], max_signatures: int, min_key_bit
 
 
 def serve(sock: socket.socket) -> None:
-    """Every request that has arrived is answered, then the answers go back in one write: under load the loop
-    wakes once for several messages, not once for each."""
+    """Each answer goes back as soon as it is made: a session waits for nothing but its own message (while the
+    loop is busy, answers gather in the socket and it reads them together anyway)."""
     buffer = bytearray()
     while chunk := sock.recv(1 << 20):
         buffer += chunk
-        answers = []
         for seq, data, keys, max_signatures, min_key_bits in frames.unpack_all(buffer):
-            answers.append(frames.pack((seq, answer(data, keys, max_signatures, min_key_bits))))
-        if answers:
-            sock.sendall(b"".join(answers))
+            sock.sendall(frames.pack((seq, answer(data, keys, max_signatures, min_key_bits))))
 
 
 if __name__ == "__main__":
