@@ -16,7 +16,11 @@ from publicsuffixlist import PublicSuffixList
 
 from .dkim import TemporaryDnsError
 
-_PSL = PublicSuffixList()
+
+@functools.cache
+def _psl() -> PublicSuffixList:
+    """Read at the first DMARC check, not at import (40 ms every daemon start paid, DMARC on or not)."""
+    return PublicSuffixList()
 
 
 # Pure functions of short strings, asked again for every message of a sender: kept, bounded.
@@ -24,7 +28,7 @@ _PSL = PublicSuffixList()
 def organizational(domain: str) -> str:
     """The organizational domain (RFC 7489 3.2): the public suffix plus one label."""
     d = domain.lower().rstrip(".")
-    return _PSL.privatesuffix(d) or d
+    return _psl().privatesuffix(d) or d
 
 
 @functools.lru_cache(maxsize=8192)

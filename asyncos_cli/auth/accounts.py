@@ -16,7 +16,7 @@ from pathlib import Path
 from asyncos_cli.config.schema import Config, PassphrasePolicySection
 from asyncos_cli.config.store import connect
 
-from .passphrases import hash_passphrase, verify_passphrase
+from .passphrases import DUMMY_HASH, hash_passphrase, verify_passphrase
 from .policy import violations
 
 _SCHEMA = """
@@ -41,9 +41,6 @@ CREATE TABLE IF NOT EXISTS state_passphrase_history (
 
 TABLES = ("state_passphrases", "state_accounts", "state_passphrase_history")
 DAY = 86400.0
-# Compared against when the user does not exist, so that a wrong name costs
-# the same time as a wrong passphrase.
-_DUMMY_HASH = hash_passphrase("not a passphrase anyone has")
 
 
 class PolicyViolation(Exception):
@@ -102,7 +99,7 @@ class Accounts:
 
     def verify(self, user: str, passphrase: str) -> bool:
         stored, _ = self._hash_of(user)
-        return verify_passphrase(passphrase, stored or _DUMMY_HASH) and stored is not None
+        return verify_passphrase(passphrase, stored or DUMMY_HASH) and stored is not None
 
     def recently_used(self, user: str, passphrase: str, count: int) -> bool:
         if count <= 0:
@@ -157,7 +154,7 @@ class Accounts:
     def authenticate(self, user: str, passphrase: str, config: Config) -> AuthResult:
         account = config.users.get(user)
         stored, set_at = self._hash_of(user) if account else (None, None)
-        good = verify_passphrase(passphrase, stored or _DUMMY_HASH) and stored is not None
+        good = verify_passphrase(passphrase, stored or DUMMY_HASH) and stored is not None
         if account is None:
             return AuthResult(False, "unknown")
         st = self.status(user)
