@@ -33,12 +33,11 @@ class DkimVerifier:
         self._proc: subprocess.Popen | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._reading: asyncio.Task | None = None
-        self._pending: dict[int, asyncio.Future] = {}
+        #: seq -> the future its session awaits, and when it was sent (loop time, for the watchdog).
+        self._pending: dict[int, tuple[asyncio.Future, float]] = {}
         self._seq = 0
         self._outbox: list[bytes] = []
         self._starting: asyncio.Future | None = None
-        #: seq -> when it was sent (loop time), for the watchdog.
-        self._sent: dict[int, float] = {}
         self._watchdog: asyncio.TimerHandle | None = None
         self._died_at = -RESTART_AFTER
         #: Processes started, and messages they verified (relay status).
@@ -51,8 +50,8 @@ class DkimVerifier:
             return None
         self._seq += 1
         seq, loop = self._seq, asyncio.get_running_loop()
-        future = self._pending[seq] = loop.create_future()
-        self._sent[seq] = loop.time()
+        future = loop.create_future()
+        self._pending[seq] = future, loop.time()
         if not self._outbox:  # the sessions of one turn of the loop share one write (a syscall and a wake-up)
             loop.call_soon(self._flush)
         self._outbox.append(frames.pack((seq, data, keys, max_signatures, min_key_bits)))
@@ -71,7 +70,7 @@ class DkimVerifier:
     def _watch(self) -> None:
         self._watchdog = None
         loop = asyncio.get_running_loop()
-        late = [seq for seq, sent in self._sent.items() if loop.time() - sent > TIMEOUT]
+        late = [seq for seq, (_, sent) in self._pending.items() if loop.time() - sent > TIMEOUT]
         if late:
             log.error("the DKIM verifier gave no answer in %.0f s: restarted", TIMEOUT)
             for seq in late:
@@ -81,8 +80,7 @@ class DkimVerifier:
             self._watchdog = loop.call_later(min(1.0, TIMEOUT / 4), self._watch)
 
     def _answer(self, seq: int, answer: tuple) -> None:
-        self._sent.pop(seq, None)
-        future = self._pending.pop(seq, None)
+        future, _ = self._pending.pop(seq, (None, 0.0))
         if future is not None and not future.done():
             future.set_result(answer)
 
@@ -151,7 +149,8 @@ class DkimVerifier:
         if self._proc is not None:
             proc, self._proc = self._proc, None
             try:
-                proc.kill() if proc.poll() is None else None
+                if proc.poll() is None:
+                    proc.kill()
                 proc.wait(5)
             except (OSError, subprocess.TimeoutExpired):
                 pass
