@@ -12,7 +12,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export ASYNCOS_DATA ?= $(CURDIR)/var
 
-.PHONY: run stop test test-postgres peers bench-peers bench clean wheel wheelhouse image
+.PHONY: run stop test test-postgres bytecode peers bench-peers bench clean wheel wheelhouse image
 
 PEERS ?= tests/peers.txt
 
@@ -28,7 +28,12 @@ $(VENV)/.installed-test: setup.cfg setup.py pyproject.toml scanning/extract/_spi
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
-run: $(VENV)/.installed
+# Our modules' bytecode, written ahead: where PYTHONDONTWRITEBYTECODE is set (as on these machines) every process
+# would compile them from source again, a quarter of a second of CPU for each daemon or shell started.
+bytecode: | $(BIN)/python
+	@$(BIN)/python -m compileall -q asyncos_cli commands scanning tests bench >/dev/null
+
+run: $(VENV)/.installed bytecode
 	@$(BIN)/asyncos-cli -c version >/dev/null 2>&1 || $(BIN)/asyncos-cli init
 	@$(BIN)/asyncos-cli serve --detach
 	@$(BIN)/asyncos-cli
@@ -67,11 +72,11 @@ $(IETF_MIBS)/SNMPv2-SMI.mib:
 TEST_WORKERS ?= 3
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder)
 
-test: $(VENV)/.installed-test peers $(IETF_MIBS)/SNMPv2-SMI.mib
+test: $(VENV)/.installed-test bytecode peers $(IETF_MIBS)/SNMPv2-SMI.mib
 	$(BIN)/python -m pytest -q $(XDIST) $(PYTEST_ARGS)
 
 # The whole suite with every test's data directory in a one-machine cluster on PostgreSQL (not in CI: its time).
-test-postgres: $(VENV)/.installed-test peers $(IETF_MIBS)/SNMPv2-SMI.mib
+test-postgres: $(VENV)/.installed-test bytecode peers $(IETF_MIBS)/SNMPv2-SMI.mib
 	ASYNCOS_TEST_STORE=postgresql $(BIN)/python -m pytest -q $(XDIST) $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
