@@ -1,9 +1,9 @@
 """The deployable appliance: the wheel in a fresh virtual environment; the systemd units booted under systemd, on a
-Debian made by debootstrap and brought up by cloud-init from packaging/cloud-init/user-data.yaml; the OCI image built
+Debian made by mmdebstrap and brought up by cloud-init from packaging/cloud-init/user-data.yaml; the OCI image built
 by podman from Debian and its healthcheck.
 
 Nothing here reaches a package index: the wheels are built once from this checkout and pip's cache (a wheelhouse),
-and both the booted Debian and the image install from it. Debian's own archive is reached by debootstrap and apt,
+and both the booted Debian and the image install from it. Debian's own archive is reached by mmdebstrap and apt,
 as `make peers` reaches it.
 """
 
@@ -102,11 +102,21 @@ def test_wheel_installs_and_runs_from_a_fresh_venv(tmp_path, wheelhouse):
 
 # ---------------------------------------------------------------- a Debian booted with systemd, set up by cloud-init
 
-def _debootstrap(target: Path, include: str) -> None:
-    r = _run(["debootstrap", "--variant=minbase", f"--include={include}", "bookworm", str(target), DEBIAN],
-             timeout=900)
+#: What Debian's slim images leave out; leaving it out here too saves unpacking it (and the docker images'
+#: /etc/dpkg/dpkg.cfg.d entry that mmdebstrap writes keeps later apt installs in the image slim the same way).
+SLIM = ("path-exclude=/usr/share/doc/*", "path-include=/usr/share/doc/*/copyright", "path-exclude=/usr/share/man/*",
+        "path-exclude=/usr/share/info/*", "path-exclude=/usr/share/locale/*", "path-exclude=/usr/share/lintian/*")
+
+
+def _mmdebstrap(target: Path, include: str) -> None:
+    """A minimal Debian bookworm in ``target`` (a folder, or a tarball when it ends in .tar).
+
+    mmdebstrap, not debootstrap: it unpacks through apt and dpkg at once, the same root for about 60% of the CPU.
+    """
+    r = _run(["mmdebstrap", "--quiet", "--variant=minbase", f"--include={include}",
+              *(f"--dpkgopt={o}" for o in SLIM), "bookworm", str(target), DEBIAN], timeout=900)
     if r.returncode != 0:
-        why = f"debootstrap could not make a Debian root: {(r.stdout + r.stderr)[-800:]}"
+        why = f"mmdebstrap could not make a Debian root: {(r.stdout + r.stderr)[-800:]}"
         if os.environ.get("ASYNCOS_REQUIRE_PEERS") == "1":
             pytest.fail(why)
         pytest.skip(why)
@@ -161,16 +171,16 @@ class TestCloudInit:
     """A scope of its own (pytest-xdist --dist loadscope): it runs on a worker beside the other packaging tests."""
 
     def test_cloud_init_brings_up_the_gateway_under_systemd(self, tmp_path, wheelhouse):
-        require_peer("debootstrap", "systemd-nspawn", "nsenter")
+        require_peer("mmdebstrap", "systemd-nspawn", "nsenter")
         root = tmp_path / "debian"
-        _debootstrap(root, "systemd,systemd-sysv,dbus,python3,python3-venv,python3-cffi-backend,cloud-init")
+        _mmdebstrap(root, "systemd,systemd-sysv,dbus,python3,python3-venv,python3-cffi-backend,cloud-init")
         # The instance's package mirror is the wheelhouse (no index is reachable from inside).
         shutil.copytree(wheelhouse, root / "srv/wheelhouse")
         (root / "etc/pip.conf").write_text("[global]\nno-index = true\nfind-links = /srv/wheelhouse\n")
 
         cloud_config = yaml.safe_load((ROOT / "packaging/cloud-init/user-data.yaml").read_text())
         assert cloud_config["runcmd"], "user-data without runcmd"
-        # Debian's archive is not reachable from inside: python3-venv came with debootstrap instead.
+        # Debian's archive is not reachable from inside: python3-venv came with mmdebstrap instead.
         assert cloud_config.pop("packages") == ["python3-venv"]
         cloud_config.pop("package_update")
         user_data = "#cloud-config\n" + yaml.safe_dump(cloud_config, width=1000)
@@ -261,14 +271,14 @@ class TestContainerImage:
     """A scope of its own (pytest-xdist --dist loadscope): it runs on a worker beside the other packaging tests."""
 
     def test_container_image_builds_from_debian_and_is_healthy(self, tmp_path, wheelhouse):
-        require_peer("podman", "runc", "debootstrap")
+        require_peer("podman", "runc", "mmdebstrap")
         tag = f"localhost/asyncos-cli-test:{os.getpid()}"
         base = f"localhost/asyncos-debian-test:{os.getpid()}"
         name = f"asyncos-test-{os.getpid()}"
         # No container registry is reachable here: the base is the same Debian release, made from Debian's archive.
-        slim = tmp_path / "slim"
-        _debootstrap(slim, "ca-certificates")
-        imported = _run(["sh", "-c", f"tar -C {slim} -c . | podman import - {base}"], timeout=300)
+        slim = tmp_path / "slim.tar"
+        _mmdebstrap(slim, "ca-certificates")
+        imported = _run(["podman", "import", str(slim), base], timeout=300)
         assert imported.returncode == 0, imported.stderr
         context = tmp_path / "context"
         shutil.copytree(ROOT / "packaging", context / "packaging")
