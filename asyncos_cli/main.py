@@ -9,6 +9,7 @@ feature (bench/cli_startup.py).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from .config.datadir import DataDir
@@ -76,6 +77,9 @@ def _interactive() -> int:
     from .shell.repl import IdleTimeout, run_repl
     from .shell.terminal import TerminalPrompter
 
+    # Ctrl-C stops what runs (tail, grep -t, a wizard) also when the shell was started with SIGINT ignored, as a
+    # script's background job or nohup starts it: Python keeps an ignored SIGINT ignored, and tail never ended.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     datadir = DataDir.from_env()
     holder: list = []
 
