@@ -347,7 +347,7 @@ def test_a_traps_sysuptime_is_the_agents_uptime_not_the_sending_engines():
     import asyncio
 
     from asyncos_cli.services.snmp import mib
-    from asyncos_cli.services.snmp.traps import TrapService
+    from asyncos_cli.services.snmp.trapservice import TrapService
 
     class Sender:
         version, sent_with = "v2c", None

@@ -13,7 +13,7 @@ from asyncos_cli.events.system import (
 )
 
 from .conditions import ConditionMonitor
-from .traps import TrapService
+from .trapservice import TrapService
 
 log = logging.getLogger("asyncos.snmp")
 

@@ -8,7 +8,6 @@ configuration: mixing credentials on one engine duplicates traps.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from pysnmp.proto.api import v2c
@@ -22,9 +21,7 @@ from asyncos_cli.events.system import (
     FeatureKeyChanged,
     LinkStateChanged,
     ResourceThresholdExceeded,
-    SnmpTrapFailed,
-    SnmpTrapSent,
-    UpstreamProxyFailed,
+        UpstreamProxyFailed,
 )
 
 from . import mib
@@ -128,48 +125,6 @@ class TrapSender:
             pass
 
 
-class TrapService:
-    """Subscribed to the event bus; sends the traps snmpconfig enables."""
-
-    def __init__(self, emit, uptime=None):
-        self.emit = emit
-        #: The agent's uptime in seconds (the daemon's): a trap's sysUpTime, whatever engine sends it.
-        self.uptime = uptime
-        self.sender: TrapSender | None = None
-        self._tasks: set[asyncio.Task] = set()
-        self.sent = 0
-
-    def configure(self, settings, keyring, serial: str, state_dir=None) -> None:
-        if self.sender is not None:
-            self.sender.close()
-            self.sender = None
-        if settings.enabled and settings.trap_targets:
-            self.sender = TrapSender(settings, keyring, serial, state_dir)
-
-    def on_event(self, event) -> None:
-        if self.sender is None:
-            return
-        found = trap_for(event)
-        if found is None or found[0] not in self.sender.settings.enabled_traps:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no loop: an event from a shell process, which sends no traps
-        task = loop.create_task(self._send(self.sender, *found))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _send(self, sender: TrapSender, trap: str, varbinds: list) -> None:
-        if self.uptime is not None:  # else pysnmp counts from the sending engine's start: each snmpconfig commit
-            varbinds = [(mib.SYS_UPTIME, v2c.TimeTicks(int(self.uptime() * 100) % 2**32)), *varbinds]
-        sent, failed = await sender.send(trap, varbinds)
-        if sent:
-            self.sent += 1
-            self.emit(SnmpTrapSent(trap, sender.version, tuple(sent)))
-        for target, reason in failed:
-            self.emit(SnmpTrapFailed(trap, target, reason))
-
-    async def drain(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+def with_uptime(varbinds: list, seconds: float) -> list:
+    """sysUpTime first, as SNMPv2 traps carry it: the daemon's uptime, whatever engine sends the trap."""
+    return [(mib.SYS_UPTIME, v2c.TimeTicks(int(seconds * 100) % 2**32)), *varbinds]
