@@ -478,7 +478,14 @@ def postgres():
     pg.stop()
 
 
+#: The modules that take longest, longest first (seconds on one worker, 2026-12): they start first, so no worker
+#: is left finishing one of them alone at the end while the others are idle (make test spreads modules).
+LONG_MODULES = ("test_packaging.py", "test_api.py", "test_relay.py", "test_web_ui.py", "test_engines.py",
+                "test_snmp.py", "test_everyday_commands.py", "test_cluster.py", "test_ssh.py")
+
+
 def pytest_collection_modifyitems(config, items):
-    """The slowest module (the packaging tests: a wheel, a container image, a systemd boot) first: with the
-    suite spread over workers (make test), its worker starts it at once instead of finishing alone at the end."""
-    items.sort(key=lambda item: item.fspath.basename != "test_packaging.py")
+    """The long modules first (the packaging tests: a wheel, a container image, a systemd boot, then the others
+    above), the rest in their order."""
+    rank = {name: i for i, name in enumerate(LONG_MODULES)}
+    items.sort(key=lambda item: rank.get(item.fspath.basename, len(rank)))
