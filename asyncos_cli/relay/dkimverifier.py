@@ -31,8 +31,7 @@ RESTART_AFTER = 10.0
 class DkimVerifier:
     def __init__(self) -> None:
         self._proc: subprocess.Popen | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._reading: asyncio.Task | None = None
+        self._transport: asyncio.Transport | None = None
         #: seq -> the future its session awaits, and when it was sent (loop time, for the watchdog).
         self._pending: dict[int, tuple[asyncio.Future, float]] = {}
         self._seq = 0
@@ -46,7 +45,7 @@ class DkimVerifier:
     async def verify(self, data: bytes, keys: dict[str, bytes], max_signatures: int,
                      min_key_bits: int) -> tuple[dkim.SignatureResult, ...] | None:
         """The results, or None: verify it yourself."""
-        if self._writer is None and not await self._started():
+        if self._transport is None and not await self._started():
             return None
         self._seq += 1
         seq, loop = self._seq, asyncio.get_running_loop()
@@ -86,11 +85,11 @@ class DkimVerifier:
 
     def _flush(self) -> None:
         outbox, self._outbox = self._outbox, []
-        if self._writer is not None:
-            self._writer.write(b"".join(outbox))
+        if self._transport is not None:
+            self._transport.write(b"".join(outbox))
 
     def state(self) -> str:
-        if self._writer is None:
+        if self._transport is None:
             return "not running (signatures are verified in the relay)" if self.started else "not started"
         return f"running, pid {self._proc.pid}; {self.verified} messages verified"
 
@@ -116,36 +115,27 @@ class DkimVerifier:
             return False
         finally:
             theirs.close()
-        reader, self._writer = await asyncio.open_unix_connection(sock=ours)
-        self._reading = asyncio.get_running_loop().create_task(self._read(reader))
+        self._transport, _ = await asyncio.get_running_loop().create_unix_connection(lambda: _Answers(self),
+                                                                                     sock=ours)
         self.started += 1
         return True
 
-    async def _read(self, reader: asyncio.StreamReader) -> None:
-        try:
-            while (frame := await frames.read(reader)) is not None:
-                self._answer(*frame)
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            if self._writer is not None:  # not a stop of ours: the process died
-                log.error("the DKIM verifier stopped; verifying in the relay for %.0f s", RESTART_AFTER)
-                self._died_at = time.monotonic()
-                self.close()
+    def _lost(self, transport: asyncio.BaseTransport) -> None:
+        if transport is self._transport:  # not a stop of ours: the process died
+            log.error("the DKIM verifier stopped; verifying in the relay for %.0f s", RESTART_AFTER)
+            self._died_at = time.monotonic()
+            self.close()
 
     def close(self) -> None:
         """Stop the process; whoever still waits verifies by itself."""
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.close()
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
         for seq in list(self._pending):
             self._answer(seq, ("stopped", None))
-        if self._reading is not None and self._reading is not asyncio.current_task():
-            self._reading.cancel()
-        self._reading = None
         if self._proc is not None:
             proc, self._proc = self._proc, None
             try:
@@ -154,3 +144,24 @@ class DkimVerifier:
                 proc.wait(5)
             except (OSError, subprocess.TimeoutExpired):
                 pass
+
+
+class _Answers(asyncio.Protocol):
+    """The process's answers handed to their sessions as the bytes arrive: no reader task wakes for each one,
+    and answers that came together are one call."""
+
+    def __init__(self, verifier: DkimVerifier) -> None:
+        self.verifier = verifier
+        self.buffer = bytearray()
+        self.transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        for seq, answer in frames.unpack_all(self.buffer):
+            self.verifier._answer(seq, answer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.verifier._lost(self.transport)
