@@ -11,7 +11,6 @@ message itself, where DNS may wait (relay/dkimcheck.py).
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import sys
@@ -48,18 +47,7 @@ def serve(sock: socket.socket) -> None:
             sock.sendall(frames.pack((seq, answer(data, keys, max_signatures, min_key_bits))))
 
 
-def yield_to_the_loop() -> None:
-    """SCHED_BATCH: a request that wakes this process does not take the CPU from the event loop that sent it
-    (the kernel otherwise favours the woken task); the loop is what limits the relay, and an answer can wait
-    for the next tick."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-    except (AttributeError, OSError):
-        pass  # not Linux: the default policy
-
-
 if __name__ == "__main__":
-    yield_to_the_loop()
     # The daemon decides when this process ends (it closes the socket); a Ctrl-C at the console is the daemon's.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
