@@ -38,13 +38,15 @@ def answer(data: bytes, keys: dict[str, bytes], max_signatures: int, min_key_bit
 
 
 def serve(sock: socket.socket) -> None:
-    """Each answer goes back as soon as it is made: a session waits for nothing but its own message (while the
-    loop is busy, answers gather in the socket and it reads them together anyway)."""
+    """The requests of one read are answered together, in one write: one wake-up of the loop for all of them
+    (under load the loop sends several at once; alone, a request is answered at once)."""
     buffer = bytearray()
     while chunk := sock.recv(1 << 20):
         buffer += chunk
-        for seq, data, keys, max_signatures, min_key_bits in frames.unpack_all(buffer):
-            sock.sendall(frames.pack((seq, answer(data, keys, max_signatures, min_key_bits))))
+        answers = [frames.pack((seq, answer(data, keys, max_signatures, min_key_bits)))
+                   for seq, data, keys, max_signatures, min_key_bits in frames.unpack_all(buffer)]
+        if answers:
+            sock.sendall(b"".join(answers))
 
 
 if __name__ == "__main__":
