@@ -88,6 +88,61 @@ _canonical.strip_trailing_whitespace = _strip_trailing
 _canonical.unfold_header_value = _unfold
 
 
+_rfc822_parse = dkim.rfc822_parse
+_FIELD_NAME = re.compile(rb"([\x21-\x7e]+?):")
+
+
+def _rfc822(message: bytes):
+    """dkimpy's rfc822_parse splits the whole message at every line end and joins the body again; with CRLF line
+    ends only (all the relay accepts) the head alone is split and the body is the rest as it is."""
+    if message.count(b"\n") != message.count(b"\r\n"):
+        return _rfc822_parse(message)
+    if message.startswith(b"\r\n"):
+        return [], message[2:]
+    end = message.find(b"\r\n\r\n")
+    head, body = (message, b"") if end < 0 else (message[:end], message[end + 4:])
+    headers: list = []
+    for line in head.split(b"\r\n"):
+        if not line:  # the end of a message that is all head
+            break
+        if line[0] in (0x09, 0x20):
+            headers[-1][1] += line + b"\r\n"
+            continue
+        m = _FIELD_NAME.match(line)
+        if m is not None:
+            headers.append([m.group(1), line[m.end(0):] + b"\r\n"])
+        elif not line.startswith(b"From "):
+            raise dkim.MessageFormatError("Unexpected characters in RFC822 header: %s" % line)
+    return headers, body
+
+
+_TAG_NAME = re.compile(rb"[a-zA-Z]")
+
+
+def _parse_tag_value(tag_list: bytes) -> dict:
+    """dkimpy's parse_tag_value with its tag-name regex compiled once (it looked it up in re's cache for each
+    tag of each signature and key)."""
+    tags = {}
+    specs = tag_list.strip().split(b";")
+    if not specs[-1]:  # a trailing semicolon is allowed
+        specs.pop()
+    for spec in specs:
+        key, equals, value = spec.partition(b"=")
+        if not equals:
+            raise dkim.util.InvalidTagSpec(spec)
+        key = key.strip()
+        if _TAG_NAME.match(key) is None:
+            raise dkim.util.InvalidTagSpec(spec)
+        if key in tags:
+            raise dkim.util.DuplicateTag(key)
+        tags[key] = value.strip()
+    return tags
+
+
+dkim.rfc822_parse = _rfc822
+dkim.parse_tag_value = _parse_tag_value
+
+
 class TemporaryDnsError(Exception):
     """The key could not be fetched now (timeout, SERVFAIL): a temperror, not a fail."""
 
