@@ -80,7 +80,8 @@ def _strip_trailing(content: bytes) -> bytes:
 
 
 def _unfold(content: bytes) -> bytes:
-    return _unfold_header_value(content) if b"\n" in content else content
+    # Every line end out, with the CR before it (a lone CR stays): the regex \r?\n, by two plain replaces.
+    return content.replace(b"\r\n", b"").replace(b"\n", b"") if b"\n" in content else content
 
 
 _canonical.compress_whitespace = _compress
