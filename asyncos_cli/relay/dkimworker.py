@@ -1,9 +1,9 @@
 """The DKIM verifier process: signatures checked beside the event loop, not on it.
 
-dkimpy parses, canonicalises and hashes in Python: about 0.3-0.4 ms of CPU for a small signed message, which
-on the loop's process is a third of what relaying the message costs. Here it runs on the other core. The
-loop sends (seq, message, keys, max signatures, min key bits) with the keys it holds in its DNS cache; this
-process never resolves a name: a key it was not given is answered "deferred" and the loop verifies that
+dkimpy parses, canonicalises and hashes in Python: about 0.1 ms of CPU for a small signed message even with
+scanning/dkim.py's shortcuts, time the event loop's process would take from relaying. Here it runs on the other
+core. The loop sends (seq, message, keys, max signatures, min key bits) with the keys it holds in its DNS cache;
+this process never resolves a name: a key it was not given is answered "deferred" and the loop verifies that
 message itself, where DNS may wait (relay/dkimcheck.py).
 
     python -m asyncos_cli.relay.dkimworker FD     (FD: this end of the socket pair the relay made)
