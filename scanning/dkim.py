@@ -81,7 +81,7 @@ def _strip_trailing(content: bytes) -> bytes:
 
 def _unfold(content: bytes) -> bytes:
     # Every line end out, with the CR before it (a lone CR stays): the regex \r?\n, by two plain replaces.
-    return content.replace(b"\r\n", b"").replace(b"\n", b"") if b"\n" in content else content
+    return content.replace(b"\r\n", b"").replace(b"\n", b"")
 
 
 _canonical.compress_whitespace = _compress

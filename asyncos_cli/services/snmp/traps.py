@@ -21,7 +21,7 @@ from asyncos_cli.events.system import (
     FeatureKeyChanged,
     LinkStateChanged,
     ResourceThresholdExceeded,
-        UpstreamProxyFailed,
+    UpstreamProxyFailed,
 )
 
 from . import mib
