@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from forkserver import Server
 from ports import free_port  # noqa: F401  (the tests import it from here)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,9 +39,11 @@ def cli_env(datadir: Path) -> dict:
     return env
 
 
-#: ASYNCOS_TEST_SUBPROCESS=1: every CLI call is its own process. Otherwise a one-line batch (``-c``), the most
-#: common call by far, runs in this process through the same entry point: no interpreter start per command.
+#: ASYNCOS_TEST_SUBPROCESS=1: every CLI call and daemon is its own process, started with exec. Otherwise a one-line
+#: batch (``-c``), the most common call by far, runs in this process through the same entry point, and a daemon is
+#: forked from a process that has already imported it (forkserver.py): no interpreter start and imports each time.
 IN_PROCESS = os.environ.get("ASYNCOS_TEST_SUBPROCESS") != "1"
+_forks = Server()
 
 
 def run_cli(datadir: Path, *args: str, input: str | None = None, timeout: float = 60):
@@ -122,7 +125,8 @@ SHELL_PROMPT = "(Cluster Test)>" if ON_POSTGRES else "ironport.example.com>"
 def datadir(tmp_path, initialised_template, request) -> Path:
     """An initialised data directory (admin's passphrase is PASSPHRASE), copied from the session's template.
 
-    Its SSH server, API, web interface and listeners are moved to free ports, so no test binds the default ones.
+    Its SSH server, API, web interface and listeners are moved to free ports, so no test binds the default ones;
+    SSH, the API and the web interface are turned off unless the test is marked ``admin_services``.
     """
     d = tmp_path / "data"
     shutil.copytree(initialised_template, d, symlinks=True)
@@ -132,8 +136,11 @@ def datadir(tmp_path, initialised_template, request) -> Path:
         dsn = request.getfixturevalue("postgres").database()
         r = run_cli(d, "-c", f"clusterconfig create Test --store='{dsn}' --machine=test --cluster-passphrase-file={pw}")
         assert r.returncode == 0, r.stderr
+    # SSH, the API and the web interface only for the tests that use them: each is a process of the daemon's.
+    wanted = "yes" if request.node.get_closest_marker("admin_services") else "no"
     r = run_cli(d, "-c", f"interfaceconfig edit Management --ssh-port={free_port()} "
-                         f"--api-https-port={free_port()} --web-https-port={free_port()}; "
+                         f"--api-https-port={free_port()} --web-https-port={free_port()} "
+                         f"--ssh={wanted} --api-https={wanted} --web-https={wanted}; "
                          f"listenerconfig edit IncomingMail --port={free_port()}; "
                          f"listenerconfig edit OutgoingMail --port={free_port()}; commit test ports")
     assert r.returncode == 0, r.stderr
@@ -156,14 +163,17 @@ class DaemonProcess:
         """``prefix``: what runs the daemon (``ip netns exec NS``: in a network namespace of its own)."""
         self.datadir = datadir
         self.socket = datadir / "run" / "control.sock"
-        self.proc = subprocess.Popen(
-            [*prefix, sys.executable, "-m", "asyncos_cli", "serve"],
-            env=cli_env(datadir),
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        if IN_PROCESS and not prefix:
+            self.proc = _forks.start("asyncos_cli", ["serve"], cli_env(datadir), ROOT)
+        else:
+            self.proc = subprocess.Popen(
+                [*prefix, sys.executable, "-m", "asyncos_cli", "serve"],
+                env=cli_env(datadir),
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
         self.wait_ready()
 
     def request(self, op: str, **params):
@@ -489,3 +499,7 @@ def pytest_collection_modifyitems(config, items):
     above), the rest in their order."""
     rank = {name: i for i, name in enumerate(LONG_MODULES)}
     items.sort(key=lambda item: rank.get(item.fspath.basename, len(rank)))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _forks.stop()

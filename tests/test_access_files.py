@@ -15,6 +15,9 @@ import pytest
 from conftest import OP_PASS, PASSPHRASE, batch_ok, require_peer, run_cli
 from test_ssh import ssh_cmd
 
+#: SSH, the API and the web interface stay on in these tests' data directories (conftest.datadir).
+pytestmark = pytest.mark.admin_services
+
 RO_PASS = "Readonly-Pass-4k"
 GUEST_PASS = "Guest-Pass-6w"
 

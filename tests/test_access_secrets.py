@@ -13,6 +13,9 @@ import pytest
 from conftest import ON_POSTGRES, OP_PASS, PASSPHRASE, batch_fails, batch_ok, free_port
 from test_access_files import _run_all
 
+#: SSH, the API and the web interface stay on in these tests' data directories (conftest.datadir).
+pytestmark = pytest.mark.admin_services
+
 GUEST_PASS = "Guest-Pass-6w"
 STAMP = re.compile(r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} \w+: ")
 

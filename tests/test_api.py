@@ -39,7 +39,9 @@ from conftest import (
     wait_for,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+#: SSH, the API and the web interface stay on in these tests' data directories (conftest.datadir).
+pytestmark = [pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning"),
+              pytest.mark.admin_services]
 
 API = "/esa/api/v2.0"
 ROLE_USERS = {"admin": "admin", "operator": "op1", "readonly": "ro1", "guest": "guest1", "technician": "tech1",

@@ -27,7 +27,9 @@ from tests.conftest import (
     wait_for,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+#: SSH, the API and the web interface stay on in these tests' data directories (conftest.datadir).
+pytestmark = [pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning"),
+              pytest.mark.admin_services]
 
 CLUSTER_PASSPHRASE = "Cluster-Passphrase-31"
 

@@ -8,6 +8,9 @@ import time
 import pytest
 from conftest import OP_PASS, SHELL_PROMPT, batch_fails, batch_ok, require_peer
 
+#: SSH, the API and the web interface stay on in these tests' data directories (conftest.datadir).
+pytestmark = pytest.mark.admin_services
+
 LOG = "system_logs"
 
 

@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 
+import pytest
 from conftest import OP_PASS, PASSPHRASE, batch_ok, run_cli
 from test_ssh import auth_log
 
@@ -16,6 +17,9 @@ from asyncos_cli.auth.throttle import (
     LoginThrottle,
     spacing,
 )
+
+#: SSH, the API and the web interface stay on in these tests' data directories (conftest.datadir).
+pytestmark = pytest.mark.admin_services
 
 
 def test_spacing_doubles_and_caps():

@@ -20,6 +20,9 @@ from conftest import (
     wait_listening,
 )
 
+#: SSH, the API and the web interface stay on in these tests' data directories (conftest.datadir).
+pytestmark = pytest.mark.admin_services
+
 
 def ssh_cmd(port, user, *command, password=None, key=None, tty=False):
     args = ["ssh", "-p", str(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",

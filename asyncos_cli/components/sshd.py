@@ -34,6 +34,7 @@ class ChildProcess:
         self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
@@ -57,6 +58,10 @@ class ChildProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
 
+    @property
+    def started(self) -> bool:
+        return self._task is not None and not self._stopping
+
     async def stop(self) -> None:
         self._stopping = True
         if self.running:
@@ -69,9 +74,47 @@ class ChildProcess:
             self._task.cancel()
 
 
+class ServiceComponent(Component):
+    """A service child that runs while the configuration gives it a port to listen on, and not otherwise: an
+    appliance with no interface offering the service has no process for it (and spends no start on one)."""
+
+    def __init__(self, child: ChildProcess, config: Callable[[], Config]):
+        self.child = child
+        self._config = config
+        self._wanted = False
+        self._change: asyncio.Task | None = None
+        self.configure(config())
+
+    def wanted(self, config: Config) -> bool:
+        raise NotImplementedError
+
+    def configure(self, config: Config) -> None:
+        wanted = self.wanted(config)
+        if wanted != self._wanted:
+            self._wanted = wanted
+            self._change = asyncio.get_running_loop().create_task(self._follow(wanted, self._change))
+
+    async def _follow(self, wanted: bool, previous: asyncio.Task | None) -> None:
+        """Start or stop the child, after the change before this one has been made (one at a time, in order)."""
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        if wanted:
+            self.child.start()
+        else:
+            await self.child.stop()
+
+    async def stop(self) -> None:
+        if self._change is not None:
+            self._change.cancel()
+            await asyncio.gather(self._change, return_exceptions=True)
+        await self.child.stop()
+
+
 def service_rows(title: str, child: ChildProcess, bindings) -> list[list[str]]:
     """One row per port a service child listens on (or could not open), for status."""
     restarts = f"; restarted {child.restarts} times" if child.restarts else ""
+    if not child.started:
+        return [[title, "off; no interface has it turned on"]]
     if not child.running or bindings is None:
         return [[title, f"starting{restarts}"]]
     if not bindings:
@@ -80,24 +123,22 @@ def service_rows(title: str, child: ChildProcess, bindings) -> list[list[str]]:
              + (restarts if n == 0 else "")] for n, b in enumerate(bindings)]
 
 
-class SshServer(Component):
+class SshServer(ServiceComponent):
     """It reads sshconfig from the store itself; the daemon supervises it and reports its state."""
 
     def __init__(self, data_root, config: Callable[[], Config]):
-        self._config = config
         self._run_dir = DataDir(data_root).run
-        self.child = ChildProcess(
+        super().__init__(ChildProcess(
             "SSH server",
             [sys.executable, "-m", "asyncos_cli.shell.sshd"],
             # The child compares its parent with this pid, so it never outlives the daemon.
             {**os.environ, "ASYNCOS_DATA": str(data_root), "ASYNCOS_PARENT_PID": str(os.getpid())},
-        )
-        self.child.start()
+        ), config)
+
+    def wanted(self, config: Config) -> bool:
+        return config.ssh.enabled and bool(config.interfaces.with_service("ssh"))
 
     def rows(self) -> list[list[str]]:
         if not self._config().ssh.enabled:
             return [["SSH access to the shell", "disabled"]]
         return service_rows("SSH access to the shell", self.child, listening.read(self._run_dir, "sshd"))
-
-    async def stop(self) -> None:
-        await self.child.stop()

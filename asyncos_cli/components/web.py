@@ -10,23 +10,20 @@ from asyncos_cli.config.datadir import DataDir
 from asyncos_cli.config.schema import Config
 from asyncos_cli.services import listening
 
-from .base import Component
-from .sshd import ChildProcess, service_rows
+from .sshd import ChildProcess, ServiceComponent, service_rows
 
 
-class WebServer(Component):
+class WebServer(ServiceComponent):
     def __init__(self, data_root, config: Callable[[], Config]):
-        self._config = config
         self._run_dir = DataDir(data_root).run
-        self.child = ChildProcess(
+        super().__init__(ChildProcess(
             "API and web server",
             [sys.executable, "-m", "asyncos_cli.web"],
             {**os.environ, "ASYNCOS_DATA": str(data_root), "ASYNCOS_PARENT_PID": str(os.getpid())},
-        )
-        self.child.start()
+        ), config)
+
+    def wanted(self, config: Config) -> bool:
+        return any(stem != "ssh" for i in config.interfaces.interfaces for stem, _, _ in i.services())
 
     def rows(self) -> list[list[str]]:
         return service_rows("AsyncOS API and web interface", self.child, listening.read(self._run_dir, "web"))
-
-    async def stop(self) -> None:
-        await self.child.stop()
