@@ -5,9 +5,6 @@ from __future__ import annotations
 import pytest
 from conftest import run_cli
 
-#: SSH, the API and the web interface stay on in these tests' data directories (conftest.datadir).
-pytestmark = pytest.mark.admin_services
-
 
 def test_pending_change_is_discarded_without_commit(cli):
     r = cli("-c", "sethostname a.example.com")

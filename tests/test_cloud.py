@@ -11,9 +11,6 @@ import pytest
 from conftest import batch_fails as _fails
 from conftest import batch_ok as _ok
 
-#: SSH, the API and the web interface stay on in these tests' data directories (conftest.datadir).
-pytestmark = pytest.mark.admin_services
-
 
 class VendorCloud:
     """Licensing, portal and Talos endpoints on one HTTPS server with a test-CA certificate."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 import subprocess
 import time
@@ -130,3 +131,39 @@ def test_demo_certificate_serves_tls(datadir, daemon):
     t.join(5)
     srv.close()
     assert "Verification: OK" in out.stderr + out.stdout, out.stderr
+
+
+def _service_children(daemon) -> set[str]:
+    """The service modules among the daemon's child processes."""
+    import os
+
+    found = set()
+    for task in os.listdir(f"/proc/{daemon.proc.pid}/task"):
+        for pid in open(f"/proc/{daemon.proc.pid}/task/{task}/children").read().split():
+            try:
+                argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            except FileNotFoundError:
+                continue
+            found |= {m.decode() for m in argv if m in (b"asyncos_cli.shell.sshd", b"asyncos_cli.web")}
+    return found
+
+
+def test_service_processes_run_only_while_an_interface_offers_them(cli, daemon):
+    """This test's data directory has SSH, the API and the web interface off (conftest.datadir): no process for
+    them until a commit turns one on, and the process goes when the last of its services is turned off."""
+    from conftest import wait_applied, wait_for, wait_listening
+
+    assert _service_children(daemon) == set()
+    status = cli("-c", "status").stdout
+    assert "SSH access to the shell" in status and "AsyncOS API and web interface" in status
+    assert status.count("off; no interface has it turned on") == 2, status
+    cli("-c", "interfaceconfig edit Management --ssh=yes; commit ssh on")
+    wait_applied(daemon.datadir)
+    assert wait_for(lambda: _service_children(daemon) == {"asyncos_cli.shell.sshd"}, 10)
+    port = int(re.search(r"SSH (\d+)", next(line for line in cli("-c", "interfaceconfig print").stdout.splitlines()
+                                              if "Management" in line)).group(1))
+    wait_listening(port)
+    cli("-c", "interfaceconfig edit Management --ssh=no --api-https=yes; commit ssh off, API on")
+    wait_applied(daemon.datadir)
+    assert wait_for(lambda: _service_children(daemon) == {"asyncos_cli.web"}, 10)
+    assert wait_for(lambda: "on; AsyncOS API HTTPS on Management" in cli("-c", "status").stdout, 10)

@@ -8,9 +8,6 @@ import time
 import pytest
 from conftest import OP_PASS, SHELL_PROMPT, batch_fails, batch_ok, require_peer
 
-#: SSH, the API and the web interface stay on in these tests' data directories (conftest.datadir).
-pytestmark = pytest.mark.admin_services
-
 LOG = "system_logs"
 
 
@@ -91,6 +88,7 @@ def test_tail_follows_at_a_terminal_until_ctrl_c(datadir):
         child.terminate(force=True)
 
 
+@pytest.mark.admin_services
 def test_tail_follows_over_ssh_until_ctrl_c(gateway, datadir, tmp_path):
     require_peer("ssh")
     pexpect = pytest.importorskip("pexpect")
@@ -344,6 +342,7 @@ def test_reboot_restarts_the_gateway_and_shutdown_stops_it_keeping_the_queue(dat
         d.stop()
 
 
+@pytest.mark.admin_services
 def test_resetconfig_restores_the_factory_configuration_but_keeps_the_way_in(datadir):
     from conftest import interface_port
 

@@ -24,10 +24,8 @@ from asyncos_cli.shell.context import Context
 from asyncos_cli.shell.runner import Shell
 from asyncos_cli.shell.scripted import ScriptedPrompter
 
-#: SSH, the API and the web interface stay on in these tests' data directories (conftest.datadir).
-pytestmark = pytest.mark.admin_services
 
-
+@pytest.mark.admin_services
 def test_the_embedded_default_is_management_with_ssh_api_and_web(datadir):
     out = batch_ok(datadir, "interfaceconfig print")
     line = next(l for l in out.splitlines() if "Management" in l)
