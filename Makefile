@@ -69,7 +69,7 @@ $(IETF_MIBS)/SNMPv2-SMI.mib:
 
 # The suite spread over worker processes (pytest-xdist), a module to a worker: a serial run leaves the two cores
 # idle half the time (tests wait on daemons and peers). TEST_WORKERS=0 runs it in one process.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder)
 
 test: $(VENV)/.installed-test bytecode peers $(IETF_MIBS)/SNMPv2-SMI.mib

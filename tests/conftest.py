@@ -388,10 +388,12 @@ def gateway(datadir):
     )
     assert r.returncode == 0, r.stderr
     d = DaemonProcess(datadir)
-    d.port = ssh_port(datadir)
-    wait_listening(d.port)
-    yield d
-    d.stop()
+    try:
+        d.port = ssh_port(datadir)
+        wait_listening(d.port)
+        yield d
+    finally:
+        d.stop()
 
 
 def ietf_mib_dir() -> Path:

@@ -18,6 +18,7 @@ import array
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -52,9 +53,35 @@ def _serve(path: str) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(16)
-    print("ready", flush=True)
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, "accept")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print("ready", flush=True)
+    try:
+        _loop(listener, selector, parent)
+    finally:
+        _stop_children(selector)
+
+
+def _stop_children(selector: selectors.BaseSelector) -> None:
+    """A daemon a test left running does not outlive the test run (the server ends with its pytest process)."""
+    children = [key.data[0] for key in selector.get_map().values() if isinstance(key.data, tuple)]
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 10
+    for pid in children:
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.05)
+
+
+def _loop(listener: socket.socket, selector: selectors.BaseSelector, parent: int) -> None:
     while os.getppid() == parent:
         for key, _ in selector.select(1.0):
             if key.data == "accept":
@@ -240,9 +267,10 @@ class Server:
         with self._lock:
             if self._proc is not None:
                 self._proc.terminate()
-                self._proc.wait(10)
+                self._proc.wait(30)
                 self._proc.stdout.close()
                 self._proc = None
+                shutil.rmtree(os.path.dirname(self._path), ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -288,7 +288,7 @@ class TestContainerImage:
         secret.write_text(PASSPHRASE + "\n")
         secret.chmod(0o644)
         try:
-            # --layers=false: no intermediate image of the build stage is kept (each run left one of 600 MB behind).
+            # --layers=false: no intermediate image is kept (each run left one of 600 MB behind).
             built = _podman("build", "--format", "docker", "--layers=false", "--network=host",
                             "--build-arg", f"BASE={base}",
                             "-f", str(context / "packaging/container/Containerfile"), "-t", tag, str(context))
