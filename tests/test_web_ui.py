@@ -1,7 +1,7 @@
 """The web interface in a real browser: Debian's headless Chromium driven by Selenium, against a running gateway.
 
-One gateway serves the module. Every page visited is saved as a screenshot in the test's screenshot folder
-(``ASYNCOS_SCREENSHOTS``, or a temporary one).
+One gateway serves the module. With ``ASYNCOS_SCREENSHOTS=FOLDER`` every page visited is saved there as a
+screenshot (for a person to look at: no test reads them, and each costs Chromium a render and a PNG).
 """
 
 from __future__ import annotations
@@ -63,8 +63,9 @@ def web(tmp_path_factory, initialised_template):
                 f"OutgoingMail --port={out}; {users}; smtproutes new ALL 127.0.0.1:{sink.port}; "
                 f"filters import {hold}; commit web test")
     daemon = DaemonProcess(d)
-    shots = Path(os.environ.get("ASYNCOS_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = Path(os.environ["ASYNCOS_SCREENSHOTS"]) if os.environ.get("ASYNCOS_SCREENSHOTS") else None
+    if shots is not None:
+        shots.mkdir(parents=True, exist_ok=True)
     options = Options()
     options.binary_location = shutil.which("chromium")
     for arg in ("--headless=new", "--no-sandbox", "--ignore-certificate-errors", "--disable-gpu",
@@ -101,10 +102,16 @@ def send(web, sender: str, subject: str, message_id: str, name: str = "") -> Non
                                                  f"Message-ID: {message_id}\r\n\r\nhello {subject}\r\n".encode())
 
 
+def screenshot(web, name: str, driver=None) -> None:
+    """The page as it is now, as NAME.png in the screenshot folder, when there is one."""
+    if web.shots is not None:
+        (driver or web.driver).save_screenshot(str(web.shots / f"{name}.png"))
+
+
 def visit(web, path: str, name: str = ""):
     web.driver.get(web.base + path)
     web.shot += 1
-    web.driver.save_screenshot(str(web.shots / f"{web.shot:02d}-{name or path.strip('/').replace('/', '-')}.png"))
+    screenshot(web, f"{web.shot:02d}-{name or path.strip('/').replace('/', '-')}")
     return web.driver
 
 
@@ -115,9 +122,13 @@ def login(web, role: str):
     web.driver.delete_all_cookies()
     user, pw = USERS[role]
     d = visit(web, "/login", f"login-{role}")
-    # With the keyboard alone: the username field has the focus, Tab moves on, Enter submits.
+    # With the keyboard alone: the username field has the focus (autofocus, once the page has applied it), Tab
+    # moves on, Enter submits.
+    assert until(lambda: d.switch_to.active_element.get_attribute("id") == "username", 10)
     d.switch_to.active_element.send_keys(user, Keys.TAB, pw, Keys.ENTER)
     until(lambda: "/login" not in d.current_url, 10)
+    # The URL changes when the navigation commits, before the new page's elements are there.
+    assert until(lambda: d.find_elements(By.CSS_SELECTOR, ".logout span"), 10)
     assert d.find_element(By.CSS_SELECTOR, ".logout span").text.startswith(user)
     return d
 
@@ -194,11 +205,11 @@ def test_tracking_search_with_the_mail_policy_filter_and_the_timeline(web):
         return until(lambda: "quarterly report" in text_of(d), 2)
 
     assert until(found, 20), text_of(d)
-    web.driver.save_screenshot(str(web.shots / "tracking-results.png"))
+    screenshot(web, "tracking-results")
     d.find_element(By.CSS_SELECTOR, "table a[href^='/tracking/']").click()
     page = text_of(d)
     assert "alice@sender.example" in page and "matched per-recipient policy DEFAULT" in page
-    web.driver.save_screenshot(str(web.shots / "tracking-message.png"))
+    screenshot(web, "tracking-message")
     visit(web, "/tracking?search=1&mailPolicyName=NOSUCH&mailPolicyDirection=incoming", "tracking-empty")
     assert "0 messages found" in text_of(d)
 
@@ -210,7 +221,7 @@ def test_release_a_quarantined_message_and_see_it_arrive(web):
     d = login(web, "helpdesk")
     assert until(lambda: "hold this invoice" in text_of(visit(web, "/quarantines", "quarantines")), 20)
     d.find_element(By.CSS_SELECTOR, "table a[href^='/quarantines/']").click()
-    web.driver.save_screenshot(str(web.shots / "quarantine-message.png"))
+    screenshot(web, "quarantine-message")
     assert "Message-ID: <web-hold@bad.example>" in text_of(d)
     d.find_element(By.XPATH, "//button[text()='Release']").click()
     assert until(lambda: "released from Policy" in text_of(d), 10), text_of(d)
@@ -232,7 +243,7 @@ def test_a_change_on_a_page_is_pending_until_commit_then_in_showconfig(web):
     d.find_element(By.CSS_SELECTOR, "form.search button").click()
     assert until(lambda: "Uncommitted changes: reputation" in text_of(d), 10), text_of(d)
     assert "phish-web.example.com" not in batch_ok(web.datadir, "showconfig")  # pending, not committed
-    web.driver.save_screenshot(str(web.shots / "urllists-pending.png"))
+    screenshot(web, "urllists-pending")
     d.find_element(By.ID, "comment").send_keys("block from the web")
     d.find_element(By.XPATH, "//button[text()='Commit Changes']").click()
     assert until(lambda: "Changes committed" in text_of(d), 10), text_of(d)
@@ -392,7 +403,7 @@ def submit(web, form_action: str, name: str):
 
     follow(web, web.driver.find_element(By.CSS_SELECTOR, f"form[action='{form_action}'] button[type='submit']"))
     web.shot += 1
-    web.driver.save_screenshot(str(web.shots / f"{web.shot:02d}-{name}.png"))
+    screenshot(web, f"{web.shot:02d}-{name}")
     return web.driver
 
 
@@ -404,7 +415,7 @@ def commit(web, comment: str) -> None:
     d.find_element(By.XPATH, "//button[text()='Commit Changes']").click()
     assert until(lambda: "Changes committed" in text_of(d), 10), text_of(d)
     web.shot += 1
-    d.save_screenshot(str(web.shots / f"{web.shot:02d}-committed.png"))
+    screenshot(web, f"{web.shot:02d}-committed", d)
 
 
 def test_scan_behavior_passphrase_added_in_the_browser_opens_a_protected_zip(web, tmp_path):
@@ -560,7 +571,7 @@ def test_search_and_remediate_from_tracking_and_the_status_widget(web):
         # The widget follows the job from the API without a reload.
         assert until(lambda: count("status") == "Completed", 30), text_of(d)
         assert until(lambda: "Refreshed" in d.find_element(By.ID, "remediation-refreshed").text, 10)
-        web.driver.save_screenshot(str(web.shots / "remediation-completed.png"))
+        screenshot(web, "remediation-completed")
         assert (count("total"), count("succeeded"), count("failed"), count("in_progress")) == ("1", "1", "0", "0")
         d.find_element(By.TAG_NAME, "summary").click()
         assert d.find_element(By.CSS_SELECTOR, "[data-item='0']").text == "Success"
