@@ -61,6 +61,7 @@ def _serve(path: str) -> None:
         _loop(listener, selector, parent)
     finally:
         _stop_children(selector)
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 def _stop_children(selector: selectors.BaseSelector) -> None:

@@ -14,8 +14,7 @@ import subprocess
 import sys
 
 import pytest
-
-from tests.conftest import (
+from conftest import (
     PASSPHRASE,
     DaemonProcess,
     Postgres,

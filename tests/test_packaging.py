@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from tests.conftest import ROOT, free_port, require_peer, wait_for
+from conftest import ROOT, free_port, require_peer, wait_for
 
 PASSPHRASE = "Packaged-Pass-8w3"
 DEBIAN = "http://deb.debian.org/debian"
