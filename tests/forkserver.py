@@ -9,7 +9,7 @@ The test side gets a ``ForkedProcess``: pid, poll, wait, send_signal, terminate,
 ``subprocess.Popen`` has them. The fork's parent is the server, which reaps it and reports its exit status.
 ASYNCOS_TEST_SUBPROCESS=1 starts every daemon with exec instead (conftest.py).
 
-    python -m tests.forkserver SOCKET        (started by ``server()``; ends when its parent does)
+    python -m tests.forkserver SOCKET        (started by ``Server``; ends when its parent does)
 """
 
 from __future__ import annotations
@@ -67,11 +67,8 @@ def _serve(path: str) -> None:
 def _stop_children(selector: selectors.BaseSelector) -> None:
     """A daemon a test left running does not outlive the test run (the server ends with its pytest process)."""
     children = [key.data[0] for key in selector.get_map().values() if isinstance(key.data, tuple)]
-    for pid in children:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+    for pid in children:  # not reaped yet, so each pid is still this process's child
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
     for pid in children:
         while os.waitpid(pid, os.WNOHANG) == (0, 0):
@@ -148,10 +145,7 @@ def _child(request: dict, fds: list[int], inherited: list) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         time.tzset()
-        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as the interpreter sets it at start
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the server's own handler; the rest are as at start
         sys.argv = ["-m", *request["args"]]
         import runpy
 
@@ -229,11 +223,12 @@ class Server:
         self._proc: subprocess.Popen | None = None
         self._path = ""
 
-    def start(self, module: str, args: list[str], env: dict, cwd: Path, stdin=None) -> ForkedProcess:
-        """``python -m MODULE ARGS`` with ``env`` in ``cwd``; stdout and stderr together in a pipe (text)."""
+    def start(self, module: str, args: list[str], env: dict, cwd: Path) -> ForkedProcess:
+        """``python -m MODULE ARGS`` with ``env`` in ``cwd``; stdin /dev/null, stdout and stderr together in a
+        pipe (text)."""
         self._ensure(env, cwd)
         read_end, write_end = os.pipe()
-        null = os.open(os.devnull, os.O_RDONLY) if stdin is None else os.dup(stdin)
+        null = os.open(os.devnull, os.O_RDONLY)
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             conn.connect(self._path)
@@ -271,7 +266,6 @@ class Server:
                 self._proc.wait(30)
                 self._proc.stdout.close()
                 self._proc = None
-                shutil.rmtree(os.path.dirname(self._path), ignore_errors=True)
 
 
 if __name__ == "__main__":
