@@ -179,3 +179,61 @@ def test_a_key_parsed_once_is_still_the_key_published(signed):
         results = dkim.verify(message, lambda name: {**keys, "rsa._domainkey.example.org": record}[
             name.lower().rstrip(".")], 5, 1024)
         assert results[1].result == expected, (record[:40], results[1])
+
+
+def test_the_quick_pass_is_dkimpys_pass():
+    """scanning.dkim.passes answers only when dkimpy (through verify) finds every signature passing, and then the
+    same results: on generated messages (fields in any case, folded, with odd white space, repeated, missing from
+    h=, l= bodies, both key types, simple and relaxed), signed by dkimpy and then changed or not."""
+    import dkim as dkimpy
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    rsa, ed, short = dkim.generate("rsa", 2048), dkim.generate("ed25519"), dkim.generate("rsa", 1024)
+    keys = {"rsa._domainkey.example.org": dkim.public_record("rsa", rsa).encode(),
+            "ed._domainkey.example.org": dkim.public_record("ed25519", ed).encode(),
+            "short._domainkey.example.org": dkim.public_record("rsa", short).encode()}
+    signers = {"rsa": (rsa.encode(), b"rsa-sha256"), "ed": (ed.encode(), b"ed25519-sha256"),
+               "short": (short.encode(), b"rsa-sha256")}
+    value = st.lists(st.sampled_from([b"a", b"b@example.org", b" ", b"  ", b"\t", b"\r\n ", b"\r\n\t", b"x y"]),
+                     min_size=1, max_size=6).map(b"".join)
+    field = st.tuples(st.sampled_from([b"From", b"FROM", b"To", b"Subject", b"subject", b"Date", b"X-Tag"]), value)
+    body = st.lists(st.sampled_from([b"line", b"line  \t", b" ", b"", b"a\tb"]), max_size=6).map(
+        lambda lines: b"".join(line + b"\r\n" for line in lines))
+    change = st.sampled_from(["none", "body", "field", "second from", "space", "key short", "key missing"])
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(field, min_size=1, max_size=6), body, st.lists(st.sampled_from(["rsa", "ed", "short"]),
+           min_size=1, max_size=2), st.sampled_from([b"simple/simple", b"relaxed/relaxed", b"relaxed/simple",
+                                                      b"simple/relaxed"]),
+           st.lists(st.sampled_from([b"from", b"to", b"subject", b"date", b"x-missing"]), min_size=0, max_size=4),
+           st.booleans(), change)
+    def same(fields, text, selectors, canonicalize, signed_names, length, how):
+        message = b"".join(name + b":" + v + b"\r\n" for name, v in fields) + b"\r\n" + text
+        for selector in selectors:
+            key, algorithm = signers[selector]
+            message = dkimpy.sign(message, selector.encode(), b"example.org", key,
+                                  include_headers=[b"from", *signed_names], canonicalize=tuple(
+                                      canonicalize.split(b"/")), length=length, signature_algorithm=algorithm
+                                  ).replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n") + message
+        given_keys, min_bits = dict(keys), 1024
+        if how == "body":
+            message += b"tail\r\n"
+        elif how == "field":
+            message = message.replace(b"\r\n\r\n", b"\r\nSubject: new\r\n\r\n", 1)
+        elif how == "second from":
+            message = b"From: mallory@example.net\r\n" + message
+        elif how == "space":
+            message = message.replace(b": ", b":  ", 1)
+        elif how == "key short":
+            min_bits = 2048
+        elif how == "key missing":
+            given_keys.pop("ed._domainkey.example.org")
+        quick = dkim.passes(message, given_keys, 5, min_bits)
+        full = dkim.verify(message, lambda name: given_keys.get(name.lower().rstrip("."), b""), 5, min_bits)
+        if quick is not None:
+            assert quick == full and all(r.result == "pass" for r in full)
+        else:  # dkimpy's own verification of the messages it left: never every signature a pass
+            assert not all(r.result == "pass" for r in full)
+
+    same()
