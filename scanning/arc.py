@@ -21,7 +21,8 @@ class ArcResult:
 
 
 def sealed(message: bytes) -> bool:
-    head = message.split(b"\r\n\r\n", 1)[0].lower()
+    end = message.find(b"\r\n\r\n")
+    head = (message[:end] if end >= 0 else message).lower()
     return head.startswith(b"arc-seal:") or b"\r\narc-seal:" in head
 
 

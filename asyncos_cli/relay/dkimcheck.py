@@ -38,14 +38,16 @@ async def verify(config: Config, data: bytes, verifier: DkimVerifier | None = No
     """In the verifier process when every key is in the DNS cache (dkimpy's CPU off the loop's
     process), else in a thread here, where DNS may wait and the answers fill the cache."""
     profile = config.domainkeys.verification_profile()
-    head = data.split(b"\r\n\r\n", 1)[0]
-    if not _signed(head):  # most mail: nothing to verify
+    end = data.find(b"\r\n\r\n")
+    head = data[:end] if end >= 0 else data
+    lowered = b"\n" + head.lower()  # one copy for both looks (the relay took only CRLF line ends)
+    if b"\ndkim-signature:" not in lowered:  # most mail: nothing to verify
         return Verified((), "none", None)
     lookup = lookup_for_dns(config.dns)
     results = None
     if verifier is not None:
         try:
-            keys = {name: lookup.cached(name) for name in key_names(head, profile.max_signatures)}
+            keys = {name: lookup.cached(name) for name in key_names(head, profile.max_signatures, lowered)}
         except KeyError:  # a key to fetch first: the thread below does, and the next message finds it cached
             keys = None
         if keys is not None:
@@ -63,11 +65,12 @@ async def verify(config: Config, data: bytes, verifier: DkimVerifier | None = No
 _TAG = {tag: re.compile(rb"(?:^|;)\s*" + tag + rb"\s*=\s*([^;\s]+)") for tag in (b"s", b"d")}
 
 
-def key_names(head: bytes, max_signatures: int) -> list[str]:
+def key_names(head: bytes, max_signatures: int, lowered: bytes | None = None) -> list[str]:
     """SELECTOR._domainkey.DOMAIN of each signature verify() will check (a name missed here is only a message
-    verified in the thread instead: the verifier process asks for every key it is not given)."""
+    verified in the thread instead: the verifier process asks for every key it is not given). ``lowered``:
+    b"\\n" + head.lower(), when the caller has it already."""
     names: list[str] = []
-    lowered, at = b"\n" + head.lower(), 0
+    lowered, at = lowered if lowered is not None else b"\n" + head.lower(), 0
     while len(names) < max_signatures and (at := lowered.find(b"\ndkim-signature:", at)) >= 0:
         start = at = at + len(b"\ndkim-signature:")
         while (at := lowered.find(b"\n", at)) >= 0 and lowered[at + 1:at + 2] in (b" ", b"\t"):
@@ -79,10 +82,6 @@ def key_names(head: bytes, max_signatures: int) -> list[str]:
         if at < 0:
             break
     return names
-
-
-def _signed(head: bytes) -> bool:
-    return head[:15].lower() == b"dkim-signature:" or b"\r\ndkim-signature:" in head.lower()
 
 
 def dkim_parts(verified: Verified) -> list[str]:

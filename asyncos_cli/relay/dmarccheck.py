@@ -3,6 +3,7 @@ and DKIM results just made, and the DMARC profile's answer to a failure (reject,
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from asyncos_cli.config.schema import Config
@@ -27,8 +28,6 @@ class Checked:
 
 
 async def evaluate(config: Config, data: bytes, envelope, spf, verified) -> Checked:
-    import asyncio
-
     header_from = _header_from(data)
     spf_result, spf_domain = (spf[0], spf[1].rpartition("@")[2]) if spf else ("none", "")
     passes = [r.domain for r in verified.results if r.result == "pass"] if verified else []
@@ -39,8 +38,8 @@ async def evaluate(config: Config, data: bytes, envelope, spf, verified) -> Chec
         e = await asyncio.to_thread(rfc7489.evaluate, header_from, lookup, spf_result, spf_domain, passes, key)
     chain = await asyncio.to_thread(arc.verify, data, lookup) if arc.sealed(data) else None
     profile = config.dmarc.profile()
-    trusted = {d.lower() for d in config.dmarc.trusted_arc_sealers}
-    if e.result == "fail" and chain is not None and chain.cv == "pass" and chain.sealer.lower() in trusted:
+    if e.result == "fail" and chain is not None and chain.cv == "pass" and \
+            chain.sealer.lower() in {d.lower() for d in config.dmarc.trusted_arc_sealers}:
         return Checked(e, "none", arc=chain, overridden=True)  # RFC 8617 7.2: a trusted forwarder vouches
     if e.result == "temperror" and profile.temperror == "reject":
         return Checked(e, "tempfail", "451 4.7.1 DMARC: the policy could not be fetched now, try again later")
