@@ -305,10 +305,11 @@ def passes(message: bytes, keys: dict[str, bytes], max_signatures: int = 5,
 def _pass(field, headers, body, keys, min_key_bits) -> SignatureResult | None:
     sig = dkim.parse_tag_value(field[1])
     dkim.validate_signature_fields(sig)
-    record = keys.get((sig[b"s"] + b"._domainkey." + sig[b"d"]).decode("ascii").lower().rstrip("."))
+    name = sig[b"s"] + b"._domainkey." + sig[b"d"]
+    record = keys.get(name.decode("ascii").lower().rstrip("."))
     if record is None:
         return None
-    pk, bits, kind, tlsrpt = _evaluated_key(sig[b"s"] + b"._domainkey." + sig[b"d"] + b".", record)
+    pk, bits, kind, tlsrpt = _evaluated_key(name + b".", record)  # the name as dkimpy asks for it
     if tlsrpt or kind not in (b"rsa", b"ed25519") or (kind == b"rsa" and bits < min_key_bits):
         return None
     policy = dkim.CanonicalizationPolicy.from_c_value(sig.get(b"c", b"simple/simple"))

@@ -173,8 +173,10 @@ def _child(request: dict, fds: list[int], inherited: list) -> None:
 class ForkedProcess:
     """A forked daemon, as much of a ``subprocess.Popen`` as the tests use."""
 
-    def __init__(self, conn: socket.socket, pid: int, stdout):
+    def __init__(self, conn: socket.socket, pid: int, stdout, received: bytes = b""):
         self._conn = conn
+        #: What the server has said past the pid line (its "exit" line may come in the same read).
+        self._received = received
         self.pid = pid
         self.stdout = stdout
         self.returncode: int | None = None
@@ -192,11 +194,16 @@ class ForkedProcess:
 
     def _read(self, timeout: float | None) -> bool:
         self._conn.settimeout(timeout)
-        try:
-            line = self._conn.recv(64)
-        except (BlockingIOError, TimeoutError, socket.timeout):
-            return False
+        while not self._received.endswith(b"\n"):
+            try:
+                chunk = self._conn.recv(64)
+            except (BlockingIOError, TimeoutError, socket.timeout):
+                return False
+            if not chunk:
+                break
+            self._received += chunk
         # The server reports "exit CODE"; a server gone away reports nothing, and the process is gone with it.
+        line = self._received
         self.returncode = int(line.split()[1]) if line.startswith(b"exit ") else -signal.SIGKILL
         self._conn.close()
         return True
@@ -239,13 +246,14 @@ class Server:
             os.close(write_end)
             os.close(null)
         reply = b""
-        while not reply.endswith(b"\n"):
+        while b"\n" not in reply:
             chunk = conn.recv(64)
             if not chunk:
                 os.close(read_end)
                 raise RuntimeError("the fork server did not start the process")
             reply += chunk
-        return ForkedProcess(conn, int(reply.split()[1]), open(read_end, "r", errors="replace"))
+        line, _, rest = reply.partition(b"\n")
+        return ForkedProcess(conn, int(line.split()[1]), open(read_end, "r", errors="replace"), rest)
 
     def _ensure(self, env: dict, cwd: Path) -> None:
         with self._lock:

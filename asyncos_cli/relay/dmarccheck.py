@@ -38,8 +38,8 @@ async def evaluate(config: Config, data: bytes, envelope, spf, verified) -> Chec
         e = await asyncio.to_thread(rfc7489.evaluate, header_from, lookup, spf_result, spf_domain, passes, key)
     chain = await asyncio.to_thread(arc.verify, data, lookup) if arc.sealed(data) else None
     profile = config.dmarc.profile()
-    if e.result == "fail" and chain is not None and chain.cv == "pass" and \
-            chain.sealer.lower() in {d.lower() for d in config.dmarc.trusted_arc_sealers}:
+    if (e.result == "fail" and chain is not None and chain.cv == "pass"
+            and chain.sealer.lower() in {d.lower() for d in config.dmarc.trusted_arc_sealers}):
         return Checked(e, "none", arc=chain, overridden=True)  # RFC 8617 7.2: a trusted forwarder vouches
     if e.result == "temperror" and profile.temperror == "reject":
         return Checked(e, "tempfail", "451 4.7.1 DMARC: the policy could not be fetched now, try again later")
