@@ -66,6 +66,29 @@ def test_the_process_answers_as_the_relay_would(signed):
     assert many == [good, bad] * 20 and verified == (42, 1)
 
 
+def test_requests_made_while_a_batch_is_in_flight_go_together_when_it_is_answered(signed):
+    message, keys = signed
+    changed = message.replace(b"Body text", b"Body test")
+
+    async def scenario(verifier):
+        assert await verifier.verify(message, keys, 5, 1024)
+        os.kill(verifier._proc.pid, signal.SIGSTOP)  # the next request stays in flight
+        first = asyncio.ensure_future(verifier.verify(changed, keys, 5, 1024))
+        await asyncio.sleep(0.2)
+        rest = [asyncio.ensure_future(verifier.verify(m, keys, 5, 1024)) for m in [message, changed] * 5]
+        await asyncio.sleep(0.2)
+        writes_while_stopped = verifier.writes
+        os.kill(verifier._proc.pid, signal.SIGCONT)
+        answers = await asyncio.wait_for(asyncio.gather(first, *rest), 20)
+        return writes_while_stopped, verifier.writes, answers, verifier.state()
+
+    writes_while_stopped, writes, answers, state = _with_verifier(scenario)
+    assert writes_while_stopped == 2  # the first message's write and the one in flight: the ten wait
+    assert writes == 3  # the ten in one write, once the one in flight was answered
+    assert answers == [_in_relay(changed, keys)] + [_in_relay(m, keys) for m in [message, changed] * 5]
+    assert "12 messages verified, the requests sent in 3 writes" in state
+
+
 def test_key_names_are_the_ones_dkimpy_asks_for(signed):
     message, keys = signed
     head = message.split(b"\r\n\r\n", 1)[0]

@@ -1,6 +1,11 @@
 """The loop's side of the DKIM verifier process (relay/dkimworker.py): one long-lived process, requests
 pipelined over a socket pair, each answer awaited by the SMTP session that sent it before its 250.
 
+One batch is in flight at a time: the requests made while the process works gather here and are written
+together when its answers come. Under load each write and each wake-up of either side then carries several
+messages (a wake-up costs more than a verification's hashing on a busy machine); a request alone is written at
+the end of the loop's turn, as soon as nothing is in flight.
+
 Whatever goes wrong here, the caller still gets a verification: ``verify`` answers None when the process
 cannot (not started, died, a key it was not given), and the caller verifies the message itself as before.
 A process that does not answer in time is stopped and the message gets a temperror, as a key that could not
@@ -36,11 +41,13 @@ class DkimVerifier:
         self._pending: dict[int, tuple[asyncio.Future, float]] = {}
         self._seq = 0
         self._outbox: list[bytes] = []
+        #: Requests written to the process and not answered yet.
+        self._in_flight = 0
         self._starting: asyncio.Future | None = None
         self._watchdog: asyncio.TimerHandle | None = None
         self._died_at = -RESTART_AFTER
-        #: Processes started, and messages they verified (relay status).
-        self.started = self.verified = 0
+        #: Processes started, messages they verified, and the writes that carried the requests (relay status).
+        self.started = self.verified = self.writes = 0
 
     async def verify(self, data: bytes, keys: dict[str, bytes], max_signatures: int,
                      min_key_bits: int) -> tuple[dkim.SignatureResult, ...] | None:
@@ -51,7 +58,8 @@ class DkimVerifier:
         seq, loop = self._seq, asyncio.get_running_loop()
         future = loop.create_future()
         self._pending[seq] = future, loop.time()
-        if not self._outbox:  # the sessions of one turn of the loop share one write (a syscall and a wake-up)
+        # The sessions of one turn of the loop share one write; while a batch is in flight the next gathers.
+        if not self._outbox and not self._in_flight:
             loop.call_soon(self._flush)
         self._outbox.append(frames.pack((seq, data, keys, max_signatures, min_key_bits)))
         if self._watchdog is None:  # one timer for every request, not one each
@@ -85,13 +93,23 @@ class DkimVerifier:
 
     def _flush(self) -> None:
         outbox, self._outbox = self._outbox, []
-        if self._transport is not None:
+        if self._transport is not None and outbox:
             self._transport.write(b"".join(outbox))
+            self._in_flight += len(outbox)
+            self.writes += 1
+
+    def _answers(self, answers: list) -> None:
+        self._in_flight = max(0, self._in_flight - len(answers))
+        for seq, answer in answers:
+            self._answer(seq, answer)
+        if self._outbox and not self._in_flight:
+            self._flush()
 
     def state(self) -> str:
         if self._transport is None:
             return "not running (signatures are verified in the relay)" if self.started else "not started"
-        return f"running, pid {self._proc.pid}; {self.verified} messages verified"
+        return (f"running, pid {self._proc.pid}; {self.verified} messages verified, "
+                f"the requests sent in {self.writes} writes")
 
     async def _started(self) -> bool:
         """One start, however many sessions ask at once."""
@@ -132,6 +150,7 @@ class DkimVerifier:
             self._watchdog.cancel()
             self._watchdog = None
         transport, self._transport = self._transport, None
+        self._in_flight, self._outbox = 0, []
         if transport is not None:
             transport.close()
         for seq in list(self._pending):
@@ -160,8 +179,7 @@ class _Answers(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        for seq, answer in frames.unpack_all(self.buffer):
-            self.verifier._answer(seq, answer)
+        self.verifier._answers(frames.unpack_all(self.buffer))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.verifier._lost(self.transport)
