@@ -16,7 +16,7 @@ LISTENER_FIELDS = field_options(Listener, "interface", "port", "starttls", "max_
                                 "enabled", "certificate", "bounce_profile", "use_aliases", "smtp_auth_profile")
 POLICY_FIELDS = field_options(MailFlowPolicy, "action", "max_message_bytes", "max_recipients",
                               "max_messages_per_hour", "max_connections_per_ip", "tls", "sdr_check", "smtp_auth",
-                              "dkim_verify", "spf", "spf_conformance", "spf_reject",
+                              "dkim_verify", "spf", "spf_conformance", "spf_downgrade_pra", "spf_reject",
                               "dmarc_verify")
 
 GRAMMAR = Grammar("listenerconfig", """
@@ -218,7 +218,17 @@ def _print_hat(ctx) -> None:
         ctx.say(f"  {p.name:<10} {p.action:<9} size {p.max_message_bytes}, rcpts {p.max_recipients}, "
                 f"msgs/hour {p.max_messages_per_hour or 'unlimited'}, conns/IP {p.max_connections_per_ip}, "
                 f"TLS {p.tls}, SDR check {'on' if p.sdr_check else 'off'}, SMTP AUTH {p.smtp_auth}, "
-                f"DKIM verification {'on' if p.dkim_verify else 'off'}")
+                f"DKIM verification {'on' if p.dkim_verify else 'off'}, SPF/SIDF {_spf_words(p)}, "
+                f"DMARC verification {'on' if p.dmarc_verify else 'off'}")
+
+
+def _spf_words(policy: MailFlowPolicy) -> str:
+    if policy.spf != "on":
+        return "off"
+    level = {"spf": "SPF only", "sidf-compatible": "SIDF compatible", "sidf": "SIDF strict"}[policy.spf_conformance]
+    return level + (" (fails rejected)" if policy.spf_reject else "") + (
+        " (PRA downgraded on Resent-)" if policy.spf_downgrade_pra and policy.spf_conformance == "sidf-compatible"
+        else "")
 
 
 def _canonical_profile(ctx, listener: Listener) -> Listener:

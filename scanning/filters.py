@@ -349,6 +349,23 @@ def _never(args, op, value) -> Predicate:
     return lambda facts: False
 
 
+_SPF_IDENTITIES = {"pra": "spf_pra", "mailfrom": "spf", "helo": "spf_helo"}
+
+
+def _spf_status(args, op, value) -> Callable:
+    identity = str(args[0]).lower() if args else ""
+    if identity and identity not in _SPF_IDENTITIES or len(args) > 1:
+        raise FilterError("spf-status takes one identity: \"pra\", \"mailfrom\" or \"helo\"")
+    wanted = str(value).lower() if isinstance(value, str) else value
+    return lambda facts: _cmp(_spf_result(facts.envelope, identity) or "none", op, wanted)
+
+
+def _spf_result(envelope, identity: str) -> str:
+    if identity:
+        return getattr(envelope, _SPF_IDENTITIES[identity])
+    return envelope.spf_pra or envelope.spf
+
+
 def _compare(get) -> Callable:
     """A rule that compares one value of the message (mail-from, subject, remote-ip...)."""
     return lambda args, op, value: lambda facts: _cmp(get(facts), op, value)
@@ -459,10 +476,11 @@ _RULES: dict[str, Callable] = {
     "sendergroup": _compare(lambda f: f.sender_group),
     # pass, fail, temperror, permerror or none (no signature, or the policy does not verify): RFC 8601's words.
     "dkim-authentication": _compare(lambda f: f.envelope.dkim or "none"),
-    # The MAIL FROM identity's SPF result, compared without case ("Pass" as the appliance writes it, or "pass").
-    "spf-status": lambda args, op, value: lambda facts: _cmp(facts.envelope.spf or "none", op,
-                                                             str(value).lower() if isinstance(value, str) else value),
-    "spf-passed": lambda args, op, value: lambda facts: facts.envelope.spf == "pass",
+    # An identity's SPF/SIDF result, compared without case ("Pass" as the appliance writes it, or "pass"):
+    # spf-status("pra"), ("mailfrom") or ("helo"); without one, the PRA's where it was checked, else MAIL FROM's.
+    "spf-status": lambda args, op, value: _spf_status(args, op, value),
+    # The PRA identity first, as the appliance checks it, then MAIL FROM.
+    "spf-passed": lambda args, op, value: lambda facts: _spf_result(facts.envelope, "") == "pass",
     "dmarc-status": _compare(lambda f: f.envelope.dmarc or "none"),
 }
 assert set(_RULES) == RULES, set(_RULES) ^ RULES

@@ -47,6 +47,9 @@ class Envelope:
     spf: str = ""
     #: DMARC at reception: pass, fail, none, temperror, permerror ("" when the policy does not check it).
     dmarc: str = ""
+    #: SPF of the HELO identity and Sender ID of the PRA at reception ("" when not checked).
+    spf_helo: str = ""
+    spf_pra: str = ""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ RECORDS = {
     "many.example": "v=spf1 " + " ".join(f"include:i{n}.many.example" for n in range(11)) + " -all",
     **{f"i{n}.many.example": "v=spf1 ?all" for n in range(11)},
 }
+#: A second record of a name (Sender ID's PRA scope beside SPF's record).
+MORE_RECORDS = [("pra.example", "v=spf1 -all"), ("pra.example", "spf2.0/pra ip4:127.0.0.0/8 -all")]
 
 
 @pytest.fixture
@@ -35,7 +37,7 @@ def spf_dns(tmp_path):
     proc = subprocess.Popen(["dnsmasq", "--no-resolv", "--no-hosts", "--keep-in-foreground", f"--port={port}",
                              "--listen-address=127.0.0.1", "--bind-interfaces", "--user=root", "--local=/example/",
                              f"--pid-file={tmp_path / 'dnsmasq.pid'}",
-                             *(f"--txt-record={name},{text}" for name, text in RECORDS.items())],
+                             *(f"--txt-record={name},{text}" for name, text in [*RECORDS.items(), *MORE_RECORDS])],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     yield port
     proc.terminate()
@@ -83,6 +85,88 @@ def test_spf_results_reach_logs_tracking_headers_and_filters(relay, datadir, spf
     assert relay.request("tracking", mid=int(mid))["verdicts"]["spf"]["verdict"] == "PASS"
 
 
-def test_sidf_conformance_is_refused_as_not_supported(datadir):
-    r = run_cli(datadir, "-c", "listenerconfig hostaccess policy ACCEPTED --spf=on --spf-conformance=sidf")
-    assert r.returncode != 0 and "SIDF) is not supported yet" in r.stderr
+def _send_from(port, sender, header_from, message_id, *more):
+    return swaks(port, "--from", sender, "--to", "bob@example.com", "--helo", "mx.pass.example",
+                 "--header", f"Message-Id: <{message_id}>", "--header", f"From: {header_from}", *more)
+
+
+def test_sender_id_checks_the_pra_at_both_sidf_levels(relay, datadir, spf_dns):
+    """sidf-compatible: HELO, MAIL FROM and the PRA, a v=spf1 record standing for MAIL FROM only, a PRA Pass
+    downgraded when Resent- fields are present; sidf (strict): no HELO, v=spf1 stands for the PRA too, and a
+    domain that does not exist fails; a failing PRA refused at the end of DATA."""
+    script = datadir / "config" / "pra.txt"
+    script.parent.mkdir(exist_ok=True)
+    script.write_text('pra_ok: if (spf-status("pra") == "Pass") { insert-header("X-PRA", "pass"); }\n.\n'
+                      'pra_passed: if (spf-passed) { insert-header("X-SPF-Passed", "yes"); }\n.\n')
+    r = run_cli(datadir, "-c", f"dnsconfig setup --servers=127.0.0.1:{spf_dns}; filters import {script}; "
+                               "listenerconfig hostaccess policy ACCEPTED --spf=on --spf-conformance=sidf-compatible "
+                               "--spf-downgrade-pra=yes --spf-reject=yes; commit sidf")
+    assert r.returncode == 0, r.stderr
+    shown = run_cli(datadir, "-c", "listenerconfig hostaccess print").stdout
+    assert "SPF/SIDF SIDF compatible (fails rejected) (PRA downgraded on Resent-)" in shown, shown
+    wait_applied(datadir)
+    port = relay.public
+    assert _send_from(port, "alice@pass.example", "Ann <a@pra.example>", "c1").returncode == 0
+    assert _send_from(port, "alice@pass.example", "b@pass.example", "c2").returncode == 0
+    assert _send_from(port, "alice@pass.example", "a@pra.example", "c3",
+                      "--add-header", "Resent-From: r@pra.example").returncode == 0
+    r = run_cli(datadir, "-c", "listenerconfig hostaccess policy ACCEPTED --spf-conformance=sidf; commit strict")
+    assert r.returncode == 0, r.stderr
+    wait_applied(datadir)
+    assert _send_from(port, "alice@pass.example", "b@pass.example", "s1").returncode == 0
+    refused = _send_from(port, "alice@pass.example", "mallory@fail.example", "s2")
+    assert "550 5.7.23 SPF validation failed: 127.0.0.1 may not send mail from mallory@fail.example" in refused.stdout
+    nowhere = _send_from(port, "alice@pass.example", "x@nowhere.example", "s3")
+    assert "550 5.7.23 SPF validation failed" in nowhere.stdout, nowhere.stdout[-600:]
+    wanted = {"<c1>", "<c2>", "<c3>", "<s1>"}
+    assert wait_for(lambda: wanted <= set(relay.sink.message_ids()), 30)
+    assert not {"<s2>", "<s3>"} & set(relay.sink.message_ids())
+    by_id = {re.search(rb"Message-I[dD]: (<[^>]+>)", m).group(1).decode(): m.decode() for m in relay.sink.messages()}
+    assert "sender-id=pass header.from=a@pra.example" in by_id["<c1>"], by_id["<c1>"][:800]
+    assert "spf=pass smtp.mailfrom=alice@pass.example" in by_id["<c1>"] and "smtp.helo=" in by_id["<c1>"]
+    assert "X-PRA: pass" in by_id["<c1>"] and "X-SPF-Passed: yes" in by_id["<c1>"]
+    assert "sender-id=none header.from=b@pass.example" in by_id["<c2>"] and "X-PRA" not in by_id["<c2>"]
+    assert "X-SPF-Passed" not in by_id["<c2>"]  # the PRA's result first: none
+    assert "sender-id=none header.resent-from=r@pra.example" in by_id["<c3>"]  # a Pass, downgraded
+    assert "sender-id=pass header.from=b@pass.example" in by_id["<s1>"] and "smtp.helo=" not in by_id["<s1>"]
+    log = mail_log(datadir)
+    assert re.search(r"MID \d+ SPF: pra identity a@pra\.example Pass \(v=spf1\)$", log, re.M), log[-2500:]
+    assert re.search(r"MID \d+ SPF: pra identity b@pass\.example None$", log, re.M)
+    assert re.search(r"ICID \d+ MID \d+ DATA rejected: Sender ID fail for mallory@fail\.example", log), log[-2500:]
+    mid = re.search(r"MID (\d+) Message-ID '<c1>'", log).group(1)
+    detail = relay.request("tracking", mid=int(mid))["verdicts"]["spf"]["detail"]
+    assert detail == "mailfrom alice@pass.example; helo none postmaster@mx.pass.example; pra pass a@pra.example"
+
+
+def test_the_pra_by_rfc_4407():
+    from scanning import sidf
+
+    def pra(head: bytes):
+        return sidf.purported_responsible_address(sidf.fields(head))
+
+    assert pra(b"From: Ann\r\n <a@example.org>\r\nSender: \r\n") == ("a@example.org", "from")
+    assert pra(b"From: a@example.org\r\nSender: s@example.net\r\n") == ("s@example.net", "sender")
+    assert pra(b"From: a@example.org, b@example.org\r\n") is None  # more than one mailbox
+    assert pra(b"From: a@example.org\r\nFrom: b@example.org\r\n") is None  # more than one From
+    assert pra(b"From: nobody\r\n") is None and pra(b"To: b@example.org\r\n") is None
+    assert pra(b"Resent-Sender: rs@example.com\r\nResent-From: rf@example.net\r\nFrom: a@example.org\r\n") == (
+        "rs@example.com", "resent-sender")
+    # A Resent-Sender below a trace field below the first Resent-From belongs to an earlier resending.
+    assert pra(b"Resent-From: rf@example.net\r\nReceived: by mx\r\nResent-Sender: rs@example.com\r\n") == (
+        "rf@example.net", "resent-from")
+    assert sidf.select_record(["v=spf1 -all"], "pra", "sidf-compatible") is None
+    assert sidf.select_record(["v=spf1 -all"], "pra", "sidf") == "v=spf1 -all"
+    assert sidf.select_record(["v=spf1 -all", "spf2.0/mfrom,pra ?all"], "mfrom", "sidf") == "v=spf1 ?all"
+    with pytest.raises(sidf.MultipleRecords):
+        sidf.select_record(["spf2.0/pra -all", "spf2.0/pra,mfrom ?all"], "pra", "sidf")
+
+
+def test_the_consolidated_event_log_names_every_identity_tracking_kept():
+    from asyncos_cli.services.cef import _spf_verdict
+
+    assert _spf_verdict({"verdict": "PASS", "detail": "mailfrom a@example.org; helo none postmaster@mx.example"}) == {
+        "mailfrom": {"result": "Pass", "sender": "a@example.org"},
+        "helo": {"result": "None", "sender": "postmaster@mx.example"}}
+    assert _spf_verdict({"verdict": "PASS", "detail": "mailfrom a@example.org; pra fail b@example.net"}) == {
+        "mailfrom": {"result": "Pass", "sender": "a@example.org"}, "helo": {"result": "None", "sender": ""},
+        "pra": {"result": "Fail", "sender": "b@example.net"}}

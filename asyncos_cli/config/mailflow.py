@@ -108,10 +108,15 @@ class MailFlowPolicy(Record):
     sdr_check: bool = setting(True, help="Sender domain reputation check at MAIL FROM.", option="sdr")
     spf: str = setting("off", help="SPF verification of the HELO and MAIL FROM identities (RFC 7208).",
                        choices=("off", "on"))
-    spf_conformance: str = setting("spf", help="The conformance level: spf (RFC 7208); the appliance's SIDF levels "
-                                   "are not supported yet.", choices=SPF_CONFORMANCE, option="spf-conformance")
-    spf_reject: bool = setting(False, help="Refuse at RCPT mail whose MAIL FROM identity fails SPF.",
-                               option="spf-reject")
+    spf_conformance: str = setting("spf", help="The conformance level: spf (RFC 7208: HELO and MAIL FROM), "
+                                   "sidf-compatible (Sender ID, RFC 4406: HELO, MAIL FROM and the PRA, a v=spf1 "
+                                   "record standing for MAIL FROM only) or sidf (strict: MAIL FROM and the PRA, a "
+                                   "v=spf1 record standing for both).", choices=SPF_CONFORMANCE,
+                                   option="spf-conformance")
+    spf_downgrade_pra: bool = setting(False, help="sidf-compatible: a PRA Pass counts as None when the message has "
+                                      "a Resent-Sender or Resent-From field.", option="spf-downgrade-pra")
+    spf_reject: bool = setting(False, help="Refuse mail whose MAIL FROM identity fails SPF (at RCPT) or whose PRA "
+                               "fails Sender ID (at the end of DATA).", option="spf-reject")
     dmarc_verify: bool = setting(False, help="Check DMARC (RFC 7489) on the mail received: the From domain's "
                                  "policy against SPF and DKIM alignment (dmarcconfig says what failures get).",
                                  option="dmarc-verify")
@@ -120,11 +125,6 @@ class MailFlowPolicy(Record):
     smtp_auth: str = setting("preferred", help="SMTP AUTH: off (not offered), preferred (offered after "
                              "STARTTLS where the listener has a profile) or required (no mail without it).",
                              choices=SMTP_AUTH_MODES, option="smtp-auth")
-
-    def validate(self) -> None:
-        if self.spf_conformance != "spf":
-            raise ConfigError(f"the SPF conformance level {self.spf_conformance} (SIDF) is not supported yet: "
-                              "use spf", "spf_conformance")
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,20 @@ from asyncos_cli.events.mail import (
 )
 
 
-def authenticated(mid: int, ip: str, spf, verified, dmarc) -> MessageAuthenticated:
-    """``spf``: (mailfrom result, mailfrom identity, helo result, helo identity) or None; ``verified``: a
-    dkimcheck.Verified or None; ``dmarc``: a dmarccheck.Checked or None."""
+def authenticated(mid: int, ip: str, spf, verified, dmarc, pra=None) -> MessageAuthenticated:
+    """``spf``: (mailfrom result, mailfrom identity, helo result, helo identity: "" when not checked) or None;
+    ``verified``: a dkimcheck.Verified or None; ``dmarc``: a dmarccheck.Checked or None; ``pra``: Sender ID's
+    (result, mailbox, field) at the SIDF levels, else None."""
     parts, verdicts = [], []
     if spf is not None:
-        parts += [SpfVerified(mid, "helo", spf[3], spf[2]), SpfVerified(mid, "mailfrom", spf[1], spf[0])]
-        # tracking keeps both identities: "mailfrom IDENTITY; helo RESULT IDENTITY" (CEF's ESASPFVerdict)
-        verdicts.append(("spf", spf[0].upper(), f"mailfrom {spf[1]}; helo {spf[2]} {spf[3]}"))
+        parts += [SpfVerified(mid, "helo", spf[3], spf[2])] if spf[3] else []
+        parts.append(SpfVerified(mid, "mailfrom", spf[1], spf[0]))
+        if pra is not None:
+            parts.append(SpfVerified(mid, "pra", pra[1] or "(none)", pra[0]))
+        # tracking keeps every identity: "mailfrom IDENTITY; helo RESULT IDENTITY" (CEF's ESASPFVerdict)
+        detail = f"mailfrom {spf[1]}" + (f"; helo {spf[2]} {spf[3]}" if spf[3] else "") + (
+            f"; pra {pra[0]} {pra[1] or '(none)'}" if pra is not None else "")
+        verdicts.append(("spf", spf[0].upper(), detail))
     if verified is not None:
         parts += [DkimVerified(mid, r.result, r.reason, r.domain, r.selector, r.identity, r.weak)
                   for r in verified.results] or [DkimVerified(mid, "none")]

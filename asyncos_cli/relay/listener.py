@@ -41,6 +41,7 @@ from asyncos_cli.events.mail import (
     SmtpTlsFailed,
 )
 from asyncos_cli.services import spfcheck
+from scanning import sidf
 
 from . import dkimcheck, dmarccheck
 from .authevents import authenticated
@@ -314,16 +315,38 @@ class GatewayHandler:
 
     async def _check_spf(self, server: GatewaySMTP, session, envelope, sender: str) -> None:
         """SPF of the HELO and MAIL FROM identities (RFC 7208 2.3, 2.4: a null sender is checked as
-        postmaster@HELO), kept on the envelope as (mailfrom result, identity, helo result, helo identity)."""
-        config = self.intake.config()
+        postmaster@HELO), kept on the envelope as (mailfrom result, identity, helo result, helo identity). At the
+        SIDF levels MAIL FROM is Sender ID's mfrom scope, and the strict level checks no HELO (helo identity "")."""
+        config, level = self.intake.config(), server.verdict.policy.spf_conformance
         helo = (session.host_name or "").strip("[]")
         helo_identity = f"postmaster@{helo}" if helo else "postmaster@unknown"
-        # RFC 7208 2.3: only a fully qualified HELO name is checked (an address literal or one label: none).
-        helo_result, _ = await _spf(config, server.peer_ip, helo_identity, helo) if _fqdn(helo) else ("none", "")
         identity = sender or helo_identity
-        result, _ = (helo_result, "") if identity == helo_identity else await _spf(config, server.peer_ip,
-                                                                                  identity, helo)
+        if level == "sidf":
+            helo_result, helo_identity = "none", ""
+        else:  # RFC 7208 2.3: only a fully qualified HELO name is checked (an address literal or one label: none)
+            helo_result, _ = await _spf(config, server.peer_ip, helo_identity, helo) if _fqdn(helo) else ("none", "")
+        if level != "spf":
+            result, _ = await _sender_id(config, server.peer_ip, identity, helo, "mfrom", level)
+        else:
+            result, _ = (helo_result, "") if identity == helo_identity else await _spf(config, server.peer_ip,
+                                                                                      identity, helo)
         envelope.spf = (result, identity, helo_result, helo_identity)
+
+    async def _check_pra(self, server: GatewaySMTP, session, head: bytes) -> tuple[str, str, str]:
+        """Sender ID of the Purported Responsible Address (RFC 4407): (result, mailbox, the field it came from);
+        a message without one gets what the level gives a malformed identity."""
+        config, policy = self.intake.config(), server.verdict.policy
+        fields = sidf.fields(head)
+        found = sidf.purported_responsible_address(fields)
+        if found is None:
+            return ("fail" if policy.spf_conformance == "sidf" else "none"), "", ""
+        mailbox, field = found
+        result, _ = await _sender_id(config, server.peer_ip, mailbox, (session.host_name or "").strip("[]"), "pra",
+                                     policy.spf_conformance)
+        if (result == "pass" and policy.spf_conformance == "sidf-compatible" and policy.spf_downgrade_pra
+                and sidf.resent(fields)):
+            result = "none"
+        return result, mailbox, field
 
     # ------------------------------------------------------------ SMTP AUTH
 
@@ -386,20 +409,31 @@ class GatewayHandler:
         if self.listener.masquerade:
             sender, data = self._masquerade(envelope.mid, sender, data)
         verified, results = None, []
-        spf = getattr(envelope, "spf", None)
+        spf, pra = getattr(envelope, "spf", None), None
         if spf is not None:
-            results += [f"spf={spf[0]} smtp.mailfrom={spf[1]}", f"spf={spf[2]} smtp.helo={spf[3]}"]
+            results.append(f"spf={spf[0]} smtp.mailfrom={spf[1]}")
+            if spf[3]:
+                results.append(f"spf={spf[2]} smtp.helo={spf[3]}")
+            if policy.spf_conformance != "spf":
+                pra = await self._check_pra(server, session, head)
+                if pra[0] == "fail" and policy.spf_reject:
+                    self.intake.emit(SmtpRefused(server.icid, f"MID {envelope.mid} DATA",
+                                                 f"Sender ID fail for {pra[1] or 'a message without a PRA'}"))
+                    return (f"550 5.7.23 SPF validation failed: {server.peer_ip} may not send mail from "
+                            f"{pra[1] or 'this message (no purported responsible address)'}")
+                results.append(f"sender-id={pra[0]} header.{pra[2]}={pra[1]}" if pra[1]
+                               else f"sender-id={pra[0]} reason=\"no purported responsible address\"")
         if policy.dkim_verify or policy.dmarc_verify:  # DMARC needs the DKIM results too
             verified = await dkimcheck.verify(self.intake.config(), data, self.intake.verifier)
             if verified.refusal and policy.dkim_verify:
-                self.intake.emit(authenticated(envelope.mid, server.peer_ip, spf, verified, None))
+                self.intake.emit(authenticated(envelope.mid, server.peer_ip, spf, verified, None, pra))
                 return verified.refusal
             results += dkimcheck.dkim_parts(verified)
         dmarc = None
         if policy.dmarc_verify:
             dmarc = await dmarccheck.evaluate(self.intake.config(), data, envelope, spf, verified)
             if dmarc.refusal:
-                self.intake.emit(authenticated(envelope.mid, server.peer_ip, spf, verified, dmarc))
+                self.intake.emit(authenticated(envelope.mid, server.peer_ip, spf, verified, dmarc, pra))
                 return dmarc.refusal
             results += dmarccheck.result_parts(dmarc)
         if results:
@@ -423,6 +457,8 @@ class GatewayHandler:
             sender_maturity=maturity,
             dkim=verified.summary if verified else "",
             spf=spf[0] if spf else "",
+            spf_helo=spf[2] if spf and spf[3] else "",
+            spf_pra=pra[0] if pra else "",
             dmarc=dmarc.evaluation.result if dmarc else "",
             dmarc_quarantine=dmarc.quarantine if dmarc else "",
             content=data,
@@ -432,7 +468,7 @@ class GatewayHandler:
         except OSError as e:
             return f"451 4.3.0 Temporary failure writing the queue ({e.strerror}), try again"
         if spf is not None or verified is not None or dmarc is not None:
-            self.intake.emit(authenticated(msg.mid, server.peer_ip, spf, verified, dmarc))
+            self.intake.emit(authenticated(msg.mid, server.peer_ip, spf, verified, dmarc, pra))
         return f"250 Ok: Message MID {msg.mid} accepted"
 
     def _masquerade(self, mid: int, sender: str, data: bytes) -> tuple[str, bytes]:
@@ -473,6 +509,12 @@ def _fqdn(name: str) -> bool:
         except ValueError:
             pass
     return "." in name.strip(".")
+
+
+async def _sender_id(config, ip: str, identity: str, helo: str, scope: str, level: str) -> tuple[str, str]:
+    found = spfcheck.cached_sender_id(config, ip, identity, helo, scope, level)
+    return found if found is not None else await asyncio.to_thread(spfcheck.check_sender_id, config, ip, identity,
+                                                                   helo, scope, level)
 
 
 async def _spf(config, ip: str, identity: str, helo: str) -> tuple[str, str]:

@@ -215,7 +215,7 @@ class ScanQueue:
             jobs.append((msg.content, Envelope(msg.sender, tuple(r.address for r in msg.pending()),
                                                direction_of(msg, config), msg.remote_ip, msg.mid,
                                                self._maturity_of(msg.sender), verdict, category, msg.dkim,
-                                               msg.spf, msg.dmarc)))
+                                               msg.spf, msg.dmarc, msg.spf_helo, msg.spf_pra)))
         return jobs
 
     def _maturity_of(self, sender: str) -> int | None:

@@ -58,8 +58,11 @@ class QueuedMessage:
     warnings_sent: int = 0
     #: DKIM verification at reception (the message's result), "" when the policy does not verify.
     dkim: str = ""
-    #: SPF of the MAIL FROM identity at reception, "" when the policy does not verify.
+    #: SPF of the MAIL FROM identity at reception, "" when the policy does not verify; of the HELO identity, and
+    #: Sender ID of the PRA (SIDF conformance levels), "" when not checked.
     spf: str = ""
+    spf_helo: str = ""
+    spf_pra: str = ""
     #: DMARC at reception (pass, fail, none, temperror, permerror), and the quarantine a failure sends it to.
     dmarc: str = ""
     dmarc_quarantine: str = ""

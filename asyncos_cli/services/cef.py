@@ -114,12 +114,21 @@ _DMARC_WORDS = {"pass": "Pass", "fail": "PermFailure", "none": "None", "temperro
 
 
 def _spf_verdict(verdict: dict) -> dict:
-    """{'mailfrom': {'result': 'Pass', 'sender': ...}, 'helo': {...}} from tracking's "mailfrom X; helo R Y"."""
-    mailfrom, _, helo = verdict.get("detail", "").partition("; helo ")
-    helo_result, _, helo_identity = helo.partition(" ")
-    return {"mailfrom": {"result": _AUTH_WORDS.get(verdict["verdict"].lower(), "None"),
-                         "sender": mailfrom.removeprefix("mailfrom ")},
-            "helo": {"result": _AUTH_WORDS.get(helo_result.lower(), "None"), "sender": helo_identity}}
+    """{'mailfrom': {'result': 'Pass', 'sender': ...}, 'helo': {...}[, 'pra': {...}]} from tracking's
+    "mailfrom X; helo R Y[; pra R Z]" (no helo part where the strict SIDF level checked none)."""
+    mailfrom, *others = verdict.get("detail", "").split("; ")
+    found = {"helo": ("", "")}
+    for part in others:
+        identity, _, rest = part.partition(" ")
+        result, _, sender = rest.partition(" ")
+        found[identity] = (result, sender)
+    out = {"mailfrom": {"result": _AUTH_WORDS.get(verdict["verdict"].lower(), "None"),
+                        "sender": mailfrom.removeprefix("mailfrom ")}}
+    for identity in ("helo", "pra"):
+        if identity in found:
+            result, sender = found[identity]
+            out[identity] = {"result": _AUTH_WORDS.get(result.lower(), "None"), "sender": sender}
+    return out
 
 
 def _maturity(days: int) -> str:

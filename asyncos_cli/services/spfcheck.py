@@ -15,6 +15,7 @@ import dns.resolver
 import spf
 
 from asyncos_cli.config.schema import Config, parse_dns_server
+from scanning import sidf
 
 #: The whole check's time limit (RFC 7208 4.6.4 asks for one of at least 20 seconds).
 QUERY_SECONDS = 20
@@ -68,21 +69,27 @@ spf.DNSLookup = _lookup
 
 def cached(config: Config, ip: str, identity: str, helo: str) -> tuple[str, str] | None:
     """A result check() made in the last minute for the same question (None: ask check())."""
-    found = _results.get((config.dns, ip, identity.lower(), helo.lower()))
-    return found[1] if found is not None and found[0] > time.monotonic() else None
+    return _kept((config.dns, ip, identity.lower(), helo.lower()))
 
 
 def check(config: Config, ip: str, identity: str, helo: str) -> tuple[str, str]:
     """(result, explanation) for ``identity`` (an address: MAIL FROM, or postmaster@HELO) sent from ``ip``:
     pass, fail, softfail, neutral, none, temperror, permerror."""
-    found = cached(config, ip, identity, helo)
-    if found is not None:
-        return found
-    answer = _check(config, ip, identity, helo)
+    key = (config.dns, ip, identity.lower(), helo.lower())
+    found = _kept(key)
+    return found if found is not None else _keep(key, _check(config, ip, identity, helo))
+
+
+def _kept(key) -> tuple[str, str] | None:
+    found = _results.get(key)
+    return found[1] if found is not None and found[0] > time.monotonic() else None
+
+
+def _keep(key, answer: tuple[str, str]) -> tuple[str, str]:
     if len(_results) >= MAX_RESULTS:
         _results.clear()
     keep = TEMPERROR_SECONDS if answer[0] == "temperror" else RESULT_SECONDS
-    _results[(config.dns, ip, identity.lower(), helo.lower())] = (time.monotonic() + keep, answer)
+    _results[key] = (time.monotonic() + keep, answer)
     return answer
 
 
@@ -90,6 +97,54 @@ def _check(config: Config, ip: str, identity: str, helo: str) -> tuple[str, str]
     _local.resolver = _resolver(config)
     try:
         result, explanation = spf.check2(i=ip, s=identity, h=helo or "unknown", querytime=QUERY_SECONDS)
+    except Exception as e:  # a hostile record must be a result
+        return "permerror", f"{type(e).__name__}: {e}"
+    return result, explanation
+
+
+def check_sender_id(config: Config, ip: str, identity: str, helo: str, scope: str, level: str) -> tuple[str, str]:
+    """Sender ID (RFC 4406) of ``identity`` for ``scope`` (mfrom or pra) at an appliance SIDF ``level`` (sidf,
+    sidf-compatible): the domain's record for the scope evaluated by pyspf, with its limits. A domain that does
+    not exist, or an identity without one, is a fail at the strict level and none at the compatible one, as the
+    appliance has it. Cached as check() is."""
+    key = _sender_id_key(config, ip, identity, helo, scope, level)
+    found = _kept(key)
+    return found if found is not None else _keep(key, _sender_id(config, ip, identity, helo, scope, level))
+
+
+def cached_sender_id(config: Config, ip: str, identity: str, helo: str, scope: str,
+                     level: str) -> tuple[str, str] | None:
+    return _kept(_sender_id_key(config, ip, identity, helo, scope, level))
+
+
+def _sender_id_key(config: Config, ip: str, identity: str, helo: str, scope: str, level: str) -> tuple:
+    return config.dns, ip, f"{level}/{scope}:{identity.lower()}", helo.lower()
+
+
+def _sender_id(config: Config, ip: str, identity: str, helo: str, scope: str, level: str) -> tuple[str, str]:
+    missing = "fail" if level == "sidf" else "none"
+    domain = identity.rpartition("@")[2].rstrip(".")
+    if "@" not in identity or not domain:
+        return missing, "the identity has no domain"
+    try:
+        answer = _resolver(config).resolve(domain + ".", "TXT", lifetime=QUERY_SECONDS)
+        records = [b"".join(r.strings).decode("utf-8", "replace") for r in answer]
+    except dns.resolver.NXDOMAIN:
+        return missing, f"the domain {domain} does not exist"
+    except dns.resolver.NoAnswer:
+        records = []
+    except (dns.exception.Timeout, dns.resolver.NoNameservers) as e:
+        return "temperror", f"DNS {type(e).__name__}"
+    try:
+        record = sidf.select_record(records, scope, level)
+    except sidf.MultipleRecords as e:
+        return "permerror", str(e)
+    if record is None:
+        return "none", f"no record for the {scope} scope"
+    _local.resolver = _resolver(config)
+    try:
+        result, _, explanation = spf.query(i=ip, s=identity, h=helo or "unknown", querytime=QUERY_SECONDS).check(
+            spf=record)
     except Exception as e:  # a hostile record must be a result
         return "permerror", f"{type(e).__name__}: {e}"
     return result, explanation
