@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import functools
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import dkim
 
@@ -229,9 +229,9 @@ def _present(message: bytes) -> set[str]:
             for line in head.split(b"\r\n") if line[:1] not in (b" ", b"\t") and b":" in line}
 
 
-@dataclass(frozen=True)
-class SignatureResult:
-    """One DKIM-Signature's result (RFC 8601 words: pass, fail, neutral, temperror, permerror)."""
+class SignatureResult(NamedTuple):
+    """One DKIM-Signature's result (RFC 8601 words: pass, fail, neutral, temperror, permerror). A named tuple:
+    the verifier process's answers cross to the loop pickled, and a tuple is the cheapest thing to unpickle."""
 
     result: str
     domain: str = ""

@@ -63,6 +63,8 @@ async def verify(config: Config, data: bytes, verifier: DkimVerifier | None = No
 
 
 _TAG = {tag: re.compile(rb"(?:^|;)\s*" + tag + rb"\s*=\s*([^;\s]+)") for tag in (b"s", b"d")}
+#: A DKIM-Signature field's value in the lowered head, its folded lines included.
+_SIGNATURE = re.compile(rb"\ndkim-signature:([^\n]*(?:\n[ \t][^\n]*)*)")
 
 
 def key_names(head: bytes, max_signatures: int, lowered: bytes | None = None) -> list[str]:
@@ -70,17 +72,13 @@ def key_names(head: bytes, max_signatures: int, lowered: bytes | None = None) ->
     verified in the thread instead: the verifier process asks for every key it is not given). ``lowered``:
     b"\\n" + head.lower(), when the caller has it already."""
     names: list[str] = []
-    lowered, at = lowered if lowered is not None else b"\n" + head.lower(), 0
-    while len(names) < max_signatures and (at := lowered.find(b"\ndkim-signature:", at)) >= 0:
-        start = at = at + len(b"\ndkim-signature:")
-        while (at := lowered.find(b"\n", at)) >= 0 and lowered[at + 1:at + 2] in (b" ", b"\t"):
-            at += 1  # a folded line belongs to the field
-        value = head[start - 1:at - 1 if at >= 0 else len(head)]
-        s, d = (_TAG[t].search(value) for t in (b"s", b"d"))
+    for field in _SIGNATURE.finditer(lowered if lowered is not None else b"\n" + head.lower()):
+        if len(names) >= max_signatures:
+            break
+        value = head[field.start(1) - 1:field.end(1) - 1]  # tag names are read in their own case
+        s, d = _TAG[b"s"].search(value), _TAG[b"d"].search(value)
         if s and d:
             names.append((s.group(1) + b"._domainkey." + d.group(1)).decode("ascii", "replace").lower().rstrip("."))
-        if at < 0:
-            break
     return names
 
 
