@@ -89,6 +89,34 @@ def test_requests_made_while_a_batch_is_in_flight_go_together_when_it_is_answere
     assert "12 messages verified, the requests sent in 3 writes" in state
 
 
+def test_requests_a_moment_apart_share_a_write_and_a_full_batch_goes_at_once(signed, monkeypatch):
+    message, keys = signed
+    monkeypatch.setattr(dkimverifier, "GATHER_SECONDS", 0.3)
+    monkeypatch.setattr(dkimverifier, "GATHER_MESSAGES", 4)
+
+    async def scenario(verifier):
+        assert await verifier.verify(message, keys, 5, 1024)
+        before = verifier.writes
+        spaced = []
+        for _ in range(3):  # 0.05 s apart, all inside the gathering time
+            spaced.append(asyncio.ensure_future(verifier.verify(message, keys, 5, 1024)))
+            await asyncio.sleep(0.05)
+        assert verifier.writes == before  # still gathering
+        await asyncio.gather(*spaced)
+        spaced_writes = verifier.writes - before
+        before = verifier.writes
+        burst = [asyncio.ensure_future(verifier.verify(message, keys, 5, 1024)) for _ in range(5)]
+        await asyncio.sleep(0)  # each session runs to its await: four fill a batch, written at once
+        burst_first = verifier.writes - before
+        answers = await asyncio.gather(*burst)
+        return spaced_writes, burst_first, verifier.writes - before, answers
+
+    spaced_writes, burst_first, burst_writes, answers = _with_verifier(scenario)
+    assert spaced_writes == 1 and burst_first == 1
+    assert burst_writes == 2  # the fifth went when the four were answered
+    assert answers == [_in_relay(message, keys)] * 5
+
+
 def test_key_names_are_the_ones_dkimpy_asks_for(signed):
     message, keys = signed
     head = message.split(b"\r\n\r\n", 1)[0]
