@@ -285,7 +285,8 @@ def _wizard_new(ctx) -> None:
 
 def _wizard_edit(ctx, listener: Listener) -> None:
     p = ctx.prompter
-    sub = p.menu([("SETUP", "Change interface, port and limits."), ("RCPTACCESS", "Edit the recipient access table.")])
+    sub = p.menu([("SETUP", "Change interface, port and limits."), ("RCPTACCESS", "Edit the recipient access table."),
+                  ("HOSTACCESS", "Modify the Host Access Table.")])
     if sub == "SETUP":
         changes = {name: p.ask_setting(question, Listener, name, getattr(listener, name))
                    for name, question in SETUP_QUESTIONS}
@@ -295,6 +296,46 @@ def _wizard_edit(ctx, listener: Listener) -> None:
         act = p.menu([("NEW", "Add a domain."), ("DELETE", "Remove a domain.")])
         if act:
             _rcptaccess(ctx, listener, ["add" if act == "NEW" else "delete", p.ask("Enter the domain.")])
+    elif sub == "HOSTACCESS":
+        _wizard_hostaccess(ctx)
+
+
+#: The appliance's conformance levels, in its menu's order and words.
+SPF_LEVELS = (("spf", "SPF only"), ("sidf-compatible", "SIDF compatible"), ("sidf", "SIDF strict"))
+
+
+def _wizard_hostaccess(ctx) -> None:
+    """The mail flow policies of the Host Access Table (one table, shared by the listeners of a kind)."""
+    _print_hat(ctx)
+    p = ctx.prompter
+    if p.menu([("EDIT", "Modify a mail flow policy.")]) != "EDIT":
+        return
+    names = [policy.name for policy in ctx.config.hat.policies]
+    policy = ctx.config.hat.policies[p.choose("Choose the mail flow policy to edit:", names)]
+    _edit_policy(ctx, policy, _ask_authentication(p, policy))
+
+
+def _ask_authentication(p, policy: MailFlowPolicy) -> dict:
+    """The appliance's SPF/SIDF questions, then DKIM and DMARC verification."""
+    changes: dict = {}
+    if p.yes_no("Would you like to change SPF/SIDF settings?", False):
+        changes["spf"] = "on" if p.yes_no("Would you like to perform SPF/SIDF Verification?",
+                                          policy.spf == "on") else "off"
+        if changes["spf"] == "on":
+            levels = [level for level, _ in SPF_LEVELS]
+            level = levels[p.choose("What Conformance Level would you like to use?", [w for _, w in SPF_LEVELS],
+                                    levels.index(policy.spf_conformance))]
+            changes["spf_conformance"] = level
+            if level == "sidf-compatible":
+                changes["spf_downgrade_pra"] = p.yes_no(
+                    "Would you like to downgrade PRA verification result if 'Resent-Sender:' or 'Resent-From:' "
+                    "were used?", policy.spf_downgrade_pra)
+            if p.yes_no("Would you like to change SMTP actions taken as result of the SPF verification?", False):
+                changes["spf_reject"] = p.choose("What SMTP action should be taken if the verification returns "
+                                                 "Fail?", ["Accept", "Reject"], int(policy.spf_reject)) == 1
+    changes["dkim_verify"] = p.yes_no("Would you like to enable DKIM verification?", policy.dkim_verify)
+    changes["dmarc_verify"] = p.yes_no("Would you like to enable DMARC verification?", policy.dmarc_verify)
+    return changes
 
 
 def _wizard_delete(ctx, listener: Listener) -> None:

@@ -170,3 +170,22 @@ def test_the_consolidated_event_log_names_every_identity_tracking_kept():
     assert _spf_verdict({"verdict": "PASS", "detail": "mailfrom a@example.org; pra fail b@example.net"}) == {
         "mailfrom": {"result": "Pass", "sender": "a@example.org"}, "helo": {"result": "None", "sender": ""},
         "pra": {"result": "Fail", "sender": "b@example.net"}}
+
+
+def test_the_listener_wizard_asks_the_appliances_spf_sidf_questions(datadir):
+    from asyncos_cli.config.datadir import DataDir
+    from asyncos_cli.shell.context import Context
+    from asyncos_cli.shell.runner import Shell
+    from asyncos_cli.shell.scripted import ScriptedPrompter
+
+    # EDIT listener 1, HOSTACCESS, EDIT the policy ACCEPTED; SPF/SIDF on at "SIDF compatible" (a bad answer
+    # re-asked), PRA downgraded, a Fail rejected; DKIM verification off, DMARC on; then out of the menus.
+    p = ScriptedPrompter(["EDIT", "1", "HOSTACCESS", "EDIT", "ACCEPTED", "Y", "Y", "7", "2", "Y", "Y", "2", "N",
+                          "Y", "", ""])
+    ctx = Context(DataDir(datadir), p, confined=False)
+    Shell(ctx).execute("listenerconfig")
+    assert "What Conformance Level would you like to use?\n1. SPF only\n2. SIDF compatible\n3. SIDF strict" in p.text
+    assert "Please enter a number from 1 to 3." in p.text
+    policy = next(x for x in ctx.config.hat.policies if x.name == "ACCEPTED")
+    assert (policy.spf, policy.spf_conformance, policy.spf_downgrade_pra, policy.spf_reject, policy.dkim_verify,
+            policy.dmarc_verify) == ("on", "sidf-compatible", True, True, False, True)
