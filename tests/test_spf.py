@@ -161,6 +161,16 @@ def test_the_pra_by_rfc_4407():
         sidf.select_record(["spf2.0/pra -all", "spf2.0/pra,mfrom ?all"], "pra", "sidf")
 
 
+def test_a_malformed_identity_is_a_result_of_its_level():
+    from asyncos_cli.config.schema import Config
+    from asyncos_cli.services import spfcheck
+
+    for identity in ("x@a..example", "x@" + "l" * 70 + ".example", "nobody"):  # labels DNS cannot carry, no domain
+        assert spfcheck.check_sender_id(Config.default(), "127.0.0.1", identity, "mx", "pra", "sidf")[0] == "fail"
+        assert spfcheck.check_sender_id(Config.default(), "127.0.0.1", identity, "mx", "pra",
+                                        "sidf-compatible")[0] == "none"
+
+
 def test_the_consolidated_event_log_names_every_identity_tracking_kept():
     from asyncos_cli.services.cef import _spf_verdict
 

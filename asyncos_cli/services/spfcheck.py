@@ -135,6 +135,8 @@ def _sender_id(config: Config, ip: str, identity: str, helo: str, scope: str, le
         records = []
     except (dns.exception.Timeout, dns.resolver.NoNameservers) as e:
         return "temperror", f"DNS {type(e).__name__}"
+    except (dns.exception.DNSException, ValueError) as e:  # a name DNS cannot carry: a malformed identity
+        return missing, f"the domain {domain} cannot be looked up ({type(e).__name__})"
     try:
         record = sidf.select_record(records, scope, level)
     except sidf.MultipleRecords as e:
