@@ -222,11 +222,14 @@ def _print_hat(ctx) -> None:
                 f"DMARC verification {'on' if p.dmarc_verify else 'off'}")
 
 
+#: The appliance's conformance levels, in its menu's order and words.
+SPF_LEVELS = {"spf": "SPF only", "sidf-compatible": "SIDF compatible", "sidf": "SIDF strict"}
+
+
 def _spf_words(policy: MailFlowPolicy) -> str:
     if policy.spf != "on":
         return "off"
-    level = {"spf": "SPF only", "sidf-compatible": "SIDF compatible", "sidf": "SIDF strict"}[policy.spf_conformance]
-    return level + (" (fails rejected)" if policy.spf_reject else "") + (
+    return SPF_LEVELS[policy.spf_conformance] + (" (fails rejected)" if policy.spf_reject else "") + (
         " (PRA downgraded on Resent-)" if policy.spf_downgrade_pra and policy.spf_conformance == "sidf-compatible"
         else "")
 
@@ -300,9 +303,6 @@ def _wizard_edit(ctx, listener: Listener) -> None:
         _wizard_hostaccess(ctx)
 
 
-#: The appliance's conformance levels, in its menu's order and words.
-SPF_LEVELS = (("spf", "SPF only"), ("sidf-compatible", "SIDF compatible"), ("sidf", "SIDF strict"))
-
 
 def _wizard_hostaccess(ctx) -> None:
     """The mail flow policies of the Host Access Table (one table, shared by the listeners of a kind)."""
@@ -322,8 +322,8 @@ def _ask_authentication(p, policy: MailFlowPolicy) -> dict:
         changes["spf"] = "on" if p.yes_no("Would you like to perform SPF/SIDF Verification?",
                                           policy.spf == "on") else "off"
         if changes["spf"] == "on":
-            levels = [level for level, _ in SPF_LEVELS]
-            level = levels[p.choose("What Conformance Level would you like to use?", [w for _, w in SPF_LEVELS],
+            levels = list(SPF_LEVELS)
+            level = levels[p.choose("What Conformance Level would you like to use?", list(SPF_LEVELS.values()),
                                     levels.index(policy.spf_conformance))]
             changes["spf_conformance"] = level
             if level == "sidf-compatible":

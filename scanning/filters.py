@@ -354,7 +354,7 @@ _SPF_IDENTITIES = {"pra": "spf_pra", "mailfrom": "spf", "helo": "spf_helo"}
 
 def _spf_status(args, op, value) -> Callable:
     identity = str(args[0]).lower() if args else ""
-    if identity and identity not in _SPF_IDENTITIES or len(args) > 1:
+    if (identity and identity not in _SPF_IDENTITIES) or len(args) > 1:
         raise FilterError("spf-status takes one identity: \"pra\", \"mailfrom\" or \"helo\"")
     wanted = str(value).lower() if isinstance(value, str) else value
     return lambda facts: _cmp(_spf_result(facts.envelope, identity) or "none", op, wanted)

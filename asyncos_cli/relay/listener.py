@@ -318,7 +318,7 @@ class GatewayHandler:
         postmaster@HELO), kept on the envelope as (mailfrom result, identity, helo result, helo identity). At the
         SIDF levels MAIL FROM is Sender ID's mfrom scope, and the strict level checks no HELO (helo identity "")."""
         config, level = self.intake.config(), server.verdict.policy.spf_conformance
-        helo = (session.host_name or "").strip("[]")
+        helo = _helo(session)
         helo_identity = f"postmaster@{helo}" if helo else "postmaster@unknown"
         identity = sender or helo_identity
         if level == "sidf":
@@ -341,8 +341,7 @@ class GatewayHandler:
         if found is None:
             return ("fail" if policy.spf_conformance == "sidf" else "none"), "", ""
         mailbox, field = found
-        result, _ = await _sender_id(config, server.peer_ip, mailbox, (session.host_name or "").strip("[]"), "pra",
-                                     policy.spf_conformance)
+        result, _ = await _sender_id(config, server.peer_ip, mailbox, _helo(session), "pra", policy.spf_conformance)
         if (result == "pass" and policy.spf_conformance == "sidf-compatible" and policy.spf_downgrade_pra
                 and sidf.resent(fields)):
             result = "none"
@@ -511,16 +510,24 @@ def _fqdn(name: str) -> bool:
     return "." in name.strip(".")
 
 
-async def _sender_id(config, ip: str, identity: str, helo: str, scope: str, level: str) -> tuple[str, str]:
-    found = spfcheck.cached_sender_id(config, ip, identity, helo, scope, level)
-    return found if found is not None else await asyncio.to_thread(spfcheck.check_sender_id, config, ip, identity,
-                                                                   helo, scope, level)
+async def _cached_or_checked(cached, check, *question) -> tuple[str, str]:
+    """A result of the last minute from the cache, on the loop; else the check, in a thread (DNS waits)."""
+    found = cached(*question)
+    return found if found is not None else await asyncio.to_thread(check, *question)
 
 
 async def _spf(config, ip: str, identity: str, helo: str) -> tuple[str, str]:
-    """A result of the last minute from the cache, on the loop; else the check, in a thread (DNS waits)."""
-    found = spfcheck.cached(config, ip, identity, helo)
-    return found if found is not None else await asyncio.to_thread(spfcheck.check, config, ip, identity, helo)
+    return await _cached_or_checked(spfcheck.cached, spfcheck.check, config, ip, identity, helo)
+
+
+async def _sender_id(config, ip: str, identity: str, helo: str, scope: str, level: str) -> tuple[str, str]:
+    return await _cached_or_checked(spfcheck.cached_sender_id, spfcheck.check_sender_id, config, ip, identity, helo,
+                                    scope, level)
+
+
+def _helo(session) -> str:
+    """The HELO name as SPF and Sender ID check it (an address literal without its brackets)."""
+    return (session.host_name or "").strip("[]")
 
 
 async def _read_credentials(server: GatewaySMTP, mechanism: str, initial: str | None):
