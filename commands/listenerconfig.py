@@ -17,7 +17,9 @@ LISTENER_FIELDS = field_options(Listener, "interface", "port", "starttls", "max_
 POLICY_FIELDS = field_options(MailFlowPolicy, "action", "max_message_bytes", "max_recipients",
                               "max_messages_per_hour", "max_connections_per_ip", "tls", "sdr_check", "smtp_auth",
                               "dkim_verify", "spf", "spf_conformance", "spf_downgrade_pra", "spf_reject",
-                              "dmarc_verify")
+                              "spf_helo_check", "spf_helo_reject", "spf_mailfrom_reject", "spf_pra_reject",
+                              "spf_reject_code", "spf_reject_text", "spf_publisher_text", "spf_defer_code",
+                              "spf_defer_text", "spf_timeout", "dmarc_verify")
 
 GRAMMAR = Grammar("listenerconfig", """
 print
@@ -220,10 +222,53 @@ def _print_hat(ctx) -> None:
                 f"TLS {p.tls}, SDR check {'on' if p.sdr_check else 'off'}, SMTP AUTH {p.smtp_auth}, "
                 f"DKIM verification {'on' if p.dkim_verify else 'off'}, SPF/SIDF {_spf_words(p)}, "
                 f"DMARC verification {'on' if p.dmarc_verify else 'off'}")
+        for line in spf_settings(p) if p.spf == "on" else ():
+            ctx.say(f"      {line}")
 
 
 #: The appliance's conformance levels, in its menu's order and words.
 SPF_LEVELS = {"spf": "SPF only", "sidf-compatible": "SIDF compatible", "sidf": "SIDF strict"}
+
+
+#: The results an identity's SMTP actions answer, in the appliance's order and words.
+SPF_RESULT_WORDS = {"none": "None", "neutral": "Neutral", "softfail": "SoftFail", "fail": "Fail",
+                    "temperror": "TempError", "permerror": "PermError"}
+
+
+def _identities(policy: MailFlowPolicy) -> list[tuple[str, str]]:
+    """The identities the policy's conformance level checks: (key, the appliance's name)."""
+    level = policy.spf_conformance
+    helo = [("helo", "HELO")] if level != "sidf" and policy.spf_helo_check else []
+    return helo + [("mailfrom", "MAIL FROM")] + ([("pra", "PRA")] if level != "spf" else [])
+
+
+def spf_settings(policy: MailFlowPolicy) -> list[str]:
+    """A policy's SPF/SIDF settings as the appliance lists them under a mail flow policy."""
+    if policy.spf != "on":
+        return ["SPF/SIDF Verification Enabled: No"]
+    yes = lambda b: "Yes" if b else "No"  # noqa: E731
+    lines = ["SPF/SIDF Verification Enabled: Yes", f"  Conformance Level: {SPF_LEVELS[policy.spf_conformance]}"]
+    if policy.spf_conformance == "sidf-compatible":
+        lines.append("  Downgrade PRA verification result if 'Resent-Sender:' or 'Resent-From:' were used: "
+                     + yes(policy.spf_downgrade_pra))
+    if policy.spf_conformance != "sidf":
+        lines.append(f"  Do HELO test: {yes(policy.spf_helo_check)}")
+    lines.append("  SMTP actions:")
+    for key, name in _identities(policy):
+        refused = policy.spf_refused(key)
+        if not refused or refused == set(SPF_RESULT_WORDS):
+            lines.append(f"    For {name} Identity: {'Reject' if refused else 'Accept'}")
+            continue
+        lines.append(f"    For {name} Identity:")
+        for action, chosen in (("Accept", [r for r in SPF_RESULT_WORDS if r not in refused]),
+                               ("Reject", [r for r in SPF_RESULT_WORDS if r in refused])):
+            lines.append(f"      {', '.join(SPF_RESULT_WORDS[r] for r in chosen)}: {action}")
+    lines += ["  SMTP Response Settings:", f"    Reject code: {policy.spf_reject_code}",
+              f"    Reject text: {policy.spf_reject_text}",
+              f"    Get reject response text from publisher: {yes(policy.spf_publisher_text)}",
+              f"    Defer code: {policy.spf_defer_code}", f"    Defer text: {policy.spf_defer_text}",
+              f"  Verification timeout: {policy.spf_timeout}"]
+    return lines
 
 
 def _spf_words(policy: MailFlowPolicy) -> str:
@@ -330,11 +375,43 @@ def _ask_authentication(p, policy: MailFlowPolicy) -> dict:
                 changes["spf_downgrade_pra"] = p.yes_no(
                     "Would you like to downgrade PRA verification result if 'Resent-Sender:' or 'Resent-From:' "
                     "were used?", policy.spf_downgrade_pra)
-            if p.yes_no("Would you like to change SMTP actions taken as result of the SPF verification?", False):
-                changes["spf_reject"] = p.choose("What SMTP action should be taken if the verification returns "
-                                                 "Fail?", ["Accept", "Reject"], int(policy.spf_reject)) == 1
+            if level != "sidf":
+                changes["spf_helo_check"] = p.yes_no("Would you like to have the HELO check performed?",
+                                                     policy.spf_helo_check)
+            changes.update(_ask_spf_actions(p, policy.replace(**changes)))
+            changes["spf_timeout"] = p.ask_setting("Verification timeout (seconds)", MailFlowPolicy, "spf_timeout",
+                                                   policy.spf_timeout)
     changes["dkim_verify"] = p.yes_no("Would you like to enable DKIM verification?", policy.dkim_verify)
     changes["dmarc_verify"] = p.yes_no("Would you like to enable DMARC verification?", policy.dmarc_verify)
+    return changes
+
+
+def _ask_spf_actions(p, policy: MailFlowPolicy) -> dict:
+    """The appliance's SMTP actions for each identity the level checks, then its reply settings."""
+    changes: dict = {}
+    if not p.yes_no("Would you like to change SMTP actions taken as result of the SPF verification?", False):
+        return changes
+    changes["spf_reject"] = False  # from here on each identity's answers say what a Fail gets
+    for key, name in _identities(policy):
+        refused = policy.spf_refused(key)
+        if p.yes_no(f"Would you like to change SMTP actions taken for the {name} identity?", False):
+            refused = frozenset(result for result, word in SPF_RESULT_WORDS.items() if p.choose(
+                f"What SMTP action should be taken if {name} check returns {word}?", ["Accept", "Reject"],
+                int(result in refused)) == 1)
+        changes[f"spf_{key}_reject"] = ",".join(r for r in SPF_RESULT_WORDS if r in refused)
+    if p.yes_no("Would you like to change SMTP response settings for the REJECT action?", False):
+        changes["spf_reject_code"] = p.ask_setting("Please enter the SMTP response code for the REJECT action.",
+                                                   MailFlowPolicy, "spf_reject_code", policy.spf_reject_code)
+        changes["spf_reject_text"] = p.ask_setting("Please enter the SMTP response text for the REJECT action.",
+                                                   MailFlowPolicy, "spf_reject_text", policy.spf_reject_text)
+        changes["spf_publisher_text"] = p.yes_no(
+            "Would you like to use the SPF publisher's explanation as the response text for Neutral, SoftFail and "
+            "Fail?", policy.spf_publisher_text)
+    if p.yes_no("Would you like to change SMTP response settings for the TEMPFAIL action?", False):
+        changes["spf_defer_code"] = p.ask_setting("Please enter the SMTP response code for the TEMPFAIL action.",
+                                                  MailFlowPolicy, "spf_defer_code", policy.spf_defer_code)
+        changes["spf_defer_text"] = p.ask_setting("Please enter the SMTP response text for the TEMPFAIL action.",
+                                                  MailFlowPolicy, "spf_defer_text", policy.spf_defer_text)
     return changes
 
 

@@ -25,6 +25,11 @@ RECORDS = {
     "void.example": "v=spf1 a:n1.void.example a:n2.void.example a:n3.void.example ip4:127.0.0.0/8 -all",
     "many.example": "v=spf1 " + " ".join(f"include:i{n}.many.example" for n in range(11)) + " -all",
     **{f"i{n}.many.example": "v=spf1 ?all" for n in range(11)},
+    "mx.fail.example": "v=spf1 -all",
+    "exp.example": "v=spf1 ip4:192.0.2.1 -all exp=why.exp.example",
+    "why.exp.example": "%{i} is not one of %{d}'s designated mail servers",
+    # an include of a name the test's DNS does not serve (no upstream): a TempError
+    "temp.example": "v=spf1 include:spf.unreachable.test -all",
 }
 #: A second record of a name (Sender ID's PRA scope beside SPF's record).
 MORE_RECORDS = [("pra.example", "v=spf1 -all"), ("pra.example", "spf2.0/pra ip4:127.0.0.0/8 -all")]
@@ -62,7 +67,7 @@ def test_spf_results_reach_logs_tracking_headers_and_filters(relay, datadir, spf
                    "frank@many.example"):
         assert _send(relay.public, sender, sender).returncode == 0, sender
     refused = _send(relay.public, "mallory@fail.example", "mallory@fail.example")
-    assert "550 5.7.23 SPF validation failed" in refused.stdout, refused.stdout[-600:]
+    assert "550 #5.7.1 SPF unauthorized mail is prohibited." in refused.stdout, refused.stdout[-600:]
     wanted = {f"<{s}>" for s in ("alice@pass.example", "carol@soft.example", "dan@loop.example",
                                  "erin@void.example", "frank@many.example")}
     assert wait_for(lambda: wanted <= set(relay.sink.message_ids()), 30)
@@ -83,6 +88,60 @@ def test_spf_results_reach_logs_tracking_headers_and_filters(relay, datadir, spf
     assert re.search(r"ICID \d+ RCPT <bob@example\.com> rejected: SPF fail for mallory@fail\.example", log)
     mid = re.search(r"MID (\d+) Message-ID '<alice@pass\.example>'", log).group(1)
     assert relay.request("tracking", mid=int(mid))["verdicts"]["spf"]["verdict"] == "PASS"
+
+
+def _helo_from(port, helo, sender, message_id):
+    return swaks(port, "--from", sender, "--to", "bob@example.com", "--helo", helo,
+                 "--header", f"Message-Id: <{message_id}>")
+
+
+def test_each_identity_gets_the_policys_smtp_actions_and_replies(relay, datadir, spf_dns):
+    """The appliance's SMTP actions per identity (HELO, MAIL FROM) and result, its REJECT and TEMPFAIL replies,
+    the domain's own explanation (exp=) as the reply text, and the HELO test turned off."""
+    r = run_cli(datadir, "-c", f"dnsconfig setup --servers=127.0.0.1:{spf_dns}; listenerconfig hostaccess policy "
+                               "ACCEPTED --spf=on --spf-helo-reject=fail --spf-mailfrom-reject=softfail,temperror "
+                               "--spf-reject-code=554 --spf-defer-text=\"#4.4.3 Try again later.\"; commit actions")
+    assert r.returncode == 0, r.stderr
+    shown = run_cli(datadir, "-c", "listenerconfig hostaccess print").stdout
+    assert ("          For HELO Identity:\n            None, Neutral, SoftFail, TempError, PermError: Accept\n"
+            "            Fail: Reject\n          For MAIL FROM Identity:\n") in shown, shown
+    assert "Reject code: 554" in shown and "Defer text: #4.4.3 Try again later." in shown
+    wait_applied(datadir)
+    port = relay.public
+    helo_failed = _helo_from(port, "mx.fail.example", "alice@pass.example", "h1")
+    assert "<** 554 #5.7.1 SPF unauthorized mail is prohibited." in helo_failed.stdout, helo_failed.stdout[-600:]
+    soft = _helo_from(port, "mx.pass.example", "carol@soft.example", "m1")
+    assert "<** 554 #5.7.1 SPF unauthorized mail is prohibited." in soft.stdout, soft.stdout[-600:]
+    temp = _helo_from(port, "mx.pass.example", "t@temp.example", "m2")
+    assert "<** 451 #4.4.3 Try again later." in temp.stdout, temp.stdout[-600:]
+    assert _helo_from(port, "mx.pass.example", "x@exp.example", "e1").returncode == 0  # a Fail: accepted here
+    r = run_cli(datadir, "-c", "listenerconfig hostaccess policy ACCEPTED --spf-reject=yes; commit fails")
+    assert r.returncode == 0, r.stderr
+    wait_applied(datadir)
+    published = _helo_from(port, "mx.pass.example", "x@exp.example", "e2")
+    assert "<** 554 127.0.0.1 is not one of exp.example's designated mail servers" in published.stdout, \
+        published.stdout[-600:]
+    r = run_cli(datadir, "-c", "listenerconfig hostaccess policy ACCEPTED --spf-publisher-text=no "
+                               "--spf-helo-check=no; commit no helo")
+    assert r.returncode == 0, r.stderr
+    wait_applied(datadir)
+    plain = _helo_from(port, "mx.pass.example", "x@exp.example", "e3")
+    assert "<** 554 #5.7.1 SPF unauthorized mail is prohibited." in plain.stdout, plain.stdout[-600:]
+    assert _helo_from(port, "mx.fail.example", "alice@pass.example", "h2").returncode == 0
+    assert wait_for(lambda: {"<e1>", "<h2>"} <= set(relay.sink.message_ids()), 30)
+    assert not {"<h1>", "<m1>", "<m2>", "<e2>", "<e3>"} & set(relay.sink.message_ids())
+    by_id = {re.search(rb"Message-I[dD]: (<[^>]+>)", m).group(1).decode(): m.decode() for m in relay.sink.messages()}
+    assert "spf=pass smtp.mailfrom=alice@pass.example" in by_id["<h2>"] and "smtp.helo" not in by_id["<h2>"]
+    assert "spf=fail smtp.mailfrom=x@exp.example" in by_id["<e1>"]
+    log = mail_log(datadir)
+    assert re.search(r"RCPT <bob@example\.com> rejected: SPF fail for the HELO identity postmaster@mx\.fail\.example",
+                     log), log[-2500:]
+    assert re.search(r"RCPT <bob@example\.com> rejected: SPF temperror for t@temp\.example", log)
+    for option, why in (("--spf-helo-reject=pass", "pass is not an SPF result that can be refused"),
+                        ("--spf-timeout=5", "--spf-timeout"), ("--spf-reject-code=451", "--spf-reject-code"),
+                        ("--spf-defer-code=550", "--spf-defer-code")):
+        r = run_cli(datadir, "-c", f"listenerconfig hostaccess policy ACCEPTED {option}")
+        assert r.returncode != 0 and why in r.stderr, (option, r.stderr)
 
 
 def _send_from(port, sender, header_from, message_id, *more):
@@ -115,9 +174,9 @@ def test_sender_id_checks_the_pra_at_both_sidf_levels(relay, datadir, spf_dns):
     wait_applied(datadir)
     assert _send_from(port, "alice@pass.example", "b@pass.example", "s1").returncode == 0
     refused = _send_from(port, "alice@pass.example", "mallory@fail.example", "s2")
-    assert "550 5.7.23 SPF validation failed: 127.0.0.1 may not send mail from mallory@fail.example" in refused.stdout
+    assert "550 #5.7.1 SPF unauthorized mail is prohibited." in refused.stdout, refused.stdout[-600:]
     nowhere = _send_from(port, "alice@pass.example", "x@nowhere.example", "s3")
-    assert "550 5.7.23 SPF validation failed" in nowhere.stdout, nowhere.stdout[-600:]
+    assert "550 #5.7.1 SPF unauthorized mail is prohibited." in nowhere.stdout, nowhere.stdout[-600:]
     wanted = {"<c1>", "<c2>", "<c3>", "<s1>"}
     assert wait_for(lambda: wanted <= set(relay.sink.message_ids()), 30)
     assert not {"<s2>", "<s3>"} & set(relay.sink.message_ids())
@@ -187,15 +246,31 @@ def test_the_listener_wizard_asks_the_appliances_spf_sidf_questions(datadir):
     from asyncos_cli.shell.context import Context
     from asyncos_cli.shell.runner import Shell
     from asyncos_cli.shell.scripted import ScriptedPrompter
+    from commands.listenerconfig import spf_settings
 
     # EDIT listener 1, HOSTACCESS, EDIT the policy ACCEPTED; SPF/SIDF on at "SIDF compatible" (a bad answer
-    # re-asked), PRA downgraded, a Fail rejected; DKIM verification off, DMARC on; then out of the menus.
-    p = ScriptedPrompter(["EDIT", "1", "HOSTACCESS", "EDIT", "ACCEPTED", "Y", "Y", "7", "2", "Y", "Y", "2", "N",
-                          "Y", "", ""])
+    # re-asked), PRA downgraded, no HELO test; MAIL FROM's actions changed (SoftFail and Fail rejected), PRA's
+    # left; the REJECT response changed (a code out of range re-asked), the TEMPFAIL one left; a timeout below the
+    # RFC's 20 s re-asked; DKIM verification off, DMARC on; then out of the menus.
+    p = ScriptedPrompter(["EDIT", "1", "HOSTACCESS", "EDIT", "ACCEPTED", "Y", "Y", "7", "2", "Y", "N",
+                          "Y", "Y", "1", "1", "2", "2", "1", "1", "N",
+                          "Y", "600", "554", "#5.7.1 Not from here.", "N", "N", "10", "30",
+                          "N", "Y", "", ""])
     ctx = Context(DataDir(datadir), p, confined=False)
     Shell(ctx).execute("listenerconfig")
     assert "What Conformance Level would you like to use?\n1. SPF only\n2. SIDF compatible\n3. SIDF strict" in p.text
     assert "Please enter a number from 1 to 3." in p.text
+    assert "Would you like to change SMTP actions taken for the HELO identity?" not in p.text  # no HELO test
+    assert "What SMTP action should be taken if MAIL FROM check returns SoftFail?\n1. Accept\n2. Reject" in p.text
+    assert "Would you like to change SMTP actions taken for the PRA identity?" in p.text
+    assert "Verification timeout (seconds)" in p.text
     policy = next(x for x in ctx.config.hat.policies if x.name == "ACCEPTED")
-    assert (policy.spf, policy.spf_conformance, policy.spf_downgrade_pra, policy.spf_reject, policy.dkim_verify,
-            policy.dmarc_verify) == ("on", "sidf-compatible", True, True, False, True)
+    assert (policy.spf, policy.spf_conformance, policy.spf_downgrade_pra, policy.spf_helo_check, policy.spf_reject,
+            policy.spf_mailfrom_reject, policy.spf_pra_reject, policy.spf_reject_code, policy.spf_reject_text,
+            policy.spf_publisher_text, policy.spf_defer_code, policy.spf_timeout, policy.dkim_verify,
+            policy.dmarc_verify) == ("on", "sidf-compatible", True, False, False, "softfail,fail", "", 554,
+                                     "#5.7.1 Not from here.", False, 451, 30, False, True)
+    shown = "\n".join(spf_settings(policy))
+    assert ("  SMTP actions:\n    For MAIL FROM Identity:\n      None, Neutral, TempError, PermError: Accept\n"
+            "      SoftFail, Fail: Reject\n    For PRA Identity: Accept\n") in shown, shown
+    assert "Do HELO test: No" in shown and "Verification timeout: 30" in shown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import ClassVar, Optional
 
 from .addresses import address_problem
@@ -90,6 +91,31 @@ class ListenersSection(Section):
 
 POLICY_ACTIONS = ("accept", "reject", "tcprefuse", "relay")
 SPF_CONFORMANCE = ("spf", "sidf-compatible", "sidf")
+#: The SPF results a mail flow policy may refuse, in the appliance's order (a Pass is always accepted).
+SPF_REFUSABLE = ("none", "neutral", "softfail", "fail", "temperror", "permerror")
+
+
+@lru_cache(maxsize=64)
+def spf_results(text: str) -> frozenset[str]:
+    return frozenset(w.strip().lower() for w in text.split(",") if w.strip())
+
+
+def spf_results_problem(text: str) -> str | None:
+    unknown = sorted(spf_results(text) - set(SPF_REFUSABLE))
+    if unknown:
+        return f"{', '.join(unknown)} is not an SPF result that can be refused ({', '.join(SPF_REFUSABLE)})"
+    return None
+
+
+def reply_text_problem(text: str) -> str | None:
+    """An SMTP reply's text: one line of printable ASCII (RFC 5321 4.2), not too long for a reply line."""
+    if not text.strip():
+        return "the reply text is empty"
+    if not all(" " <= c <= "~" for c in text):
+        return "the reply text must be printable ASCII on one line"
+    if len(text) > 400:
+        return "the reply text is longer than 400 characters"
+    return None
 SMTP_AUTH_MODES = ("off", "preferred", "required")
 
 
@@ -116,7 +142,33 @@ class MailFlowPolicy(Record):
     spf_downgrade_pra: bool = setting(False, help="sidf-compatible: a PRA Pass counts as None when the message has "
                                       "a Resent-Sender or Resent-From field.", option="spf-downgrade-pra")
     spf_reject: bool = setting(False, help="Refuse mail whose MAIL FROM identity fails SPF (at RCPT) or whose PRA "
-                               "fails Sender ID (at the end of DATA).", option="spf-reject")
+                               "fails Sender ID (at the end of DATA): Fail added to both identities' refused "
+                               "results.", option="spf-reject")
+    spf_helo_check: bool = setting(True, help="Check the HELO identity too (SPF only and SIDF compatible; SIDF "
+                                   "strict checks none).", option="spf-helo-check")
+    spf_helo_reject: str = setting("", help="The SPF results of the HELO identity refused at RCPT, comma separated "
+                                   f"({', '.join(SPF_REFUSABLE)}); empty: every result accepted.",
+                                   check=spf_results_problem, option="spf-helo-reject")
+    spf_mailfrom_reject: str = setting("", help="The SPF results of the MAIL FROM identity refused at RCPT, as "
+                                       "--spf-helo-reject.", check=spf_results_problem,
+                                       option="spf-mailfrom-reject")
+    spf_pra_reject: str = setting("", help="The Sender ID results of the PRA refused at the end of DATA (the SIDF "
+                                  "levels), as --spf-helo-reject.", check=spf_results_problem,
+                                  option="spf-pra-reject")
+    spf_reject_code: int = setting(550, help="The SMTP reply code of an SPF refusal.", low=500, high=599,
+                                   option="spf-reject-code")
+    spf_reject_text: str = setting("#5.7.1 SPF unauthorized mail is prohibited.", help="The text of an SPF "
+                                   "refusal.", check=reply_text_problem, option="spf-reject-text")
+    spf_publisher_text: bool = setting(True, help="Refuse a Neutral, SoftFail or Fail with the explanation the "
+                                       "domain publishes (exp=), when it has one, instead of the reject text.",
+                                       option="spf-publisher-text")
+    spf_defer_code: int = setting(451, help="The SMTP reply code when a refused result is TempError.", low=400,
+                                  high=499, option="spf-defer-code")
+    spf_defer_text: str = setting("#4.4.3 Temporary error occurred during SPF verification.", help="The text "
+                                  "when a refused result is TempError.", check=reply_text_problem,
+                                  option="spf-defer-text")
+    spf_timeout: int = setting(40, help="The time limit of one identity's whole SPF check (RFC 7208 4.6.4: at "
+                               "least 20 seconds).", low=20, high=300, unit="seconds", option="spf-timeout")
     dmarc_verify: bool = setting(False, help="Check DMARC (RFC 7489) on the mail received: the From domain's "
                                  "policy against SPF and DKIM alignment (dmarcconfig says what failures get).",
                                  option="dmarc-verify")
@@ -125,6 +177,21 @@ class MailFlowPolicy(Record):
     smtp_auth: str = setting("preferred", help="SMTP AUTH: off (not offered), preferred (offered after "
                              "STARTTLS where the listener has a profile) or required (no mail without it).",
                              choices=SMTP_AUTH_MODES, option="smtp-auth")
+
+    def spf_refused(self, identity: str) -> frozenset[str]:
+        """The results refused for an identity: helo, mailfrom or pra (the appliance's Reject actions)."""
+        words = {"helo": self.spf_helo_reject, "mailfrom": self.spf_mailfrom_reject, "pra": self.spf_pra_reject}
+        refused = spf_results(words[identity])
+        return refused | {"fail"} if self.spf_reject and identity != "helo" else refused
+
+    def spf_reply(self, result: str, published: str = "") -> str:
+        """The SMTP reply refusing an SPF result: TempError deferred, the rest rejected (with the domain's
+        explanation for Neutral, SoftFail and Fail when it gave one and the policy takes it)."""
+        if result == "temperror":
+            return f"{self.spf_defer_code} {self.spf_defer_text}"
+        if published and self.spf_publisher_text and result in ("neutral", "softfail", "fail"):
+            return f"{self.spf_reject_code} {published}"
+        return f"{self.spf_reject_code} {self.spf_reject_text}"
 
 
 @dataclass(frozen=True)

@@ -286,10 +286,10 @@ class GatewayHandler:
             _, domain = split(address)
         except AddressError as e:
             return f"553 5.1.3 {e}"
-        spf = getattr(envelope, "spf", None)
-        if policy.spf_reject and spf is not None and spf[0] == "fail":
-            self.intake.emit(SmtpRefused(server.icid, f"RCPT <{address}>", f"SPF fail for {spf[1]}"))
-            return f"550 5.7.23 SPF validation failed: {server.peer_ip} may not send mail from {spf[1]}"
+        refusal = getattr(envelope, "spf_refusal", None)
+        if refusal is not None:
+            self.intake.emit(SmtpRefused(server.icid, f"RCPT <{address}>", refusal[0]))
+            return refusal[1]
         if policy.action != "relay" and not session.authenticated:  # an authenticated client may relay
             problem = routing_problem(address)
             if problem:
@@ -316,36 +316,50 @@ class GatewayHandler:
     async def _check_spf(self, server: GatewaySMTP, session, envelope, sender: str) -> None:
         """SPF of the HELO and MAIL FROM identities (RFC 7208 2.3, 2.4: a null sender is checked as
         postmaster@HELO), kept on the envelope as (mailfrom result, identity, helo result, helo identity). At the
-        SIDF levels MAIL FROM is Sender ID's mfrom scope, and the strict level checks no HELO (helo identity "")."""
-        config, level = self.intake.config(), server.verdict.policy.spf_conformance
+        SIDF levels MAIL FROM is Sender ID's mfrom scope; the strict level, or a policy without the HELO test,
+        checks no HELO (helo identity ""). A result the policy refuses is kept as the refusal RCPT answers."""
+        config, policy = self.intake.config(), server.verdict.policy
+        level, seconds = policy.spf_conformance, policy.spf_timeout
         helo = _helo(session)
         helo_identity = f"postmaster@{helo}" if helo else "postmaster@unknown"
         identity = sender or helo_identity
-        if level == "sidf":
-            helo_result, helo_identity = "none", ""
-        else:  # RFC 7208 2.3: only a fully qualified HELO name is checked (an address literal or one label: none)
-            helo_result, _ = await _spf(config, server.peer_ip, helo_identity, helo) if _fqdn(helo) else ("none", "")
+        helo_result = helo_published = ""
+        if level != "sidf" and policy.spf_helo_check:
+            # RFC 7208 2.3: only a fully qualified HELO name is checked (an address literal or one label: none)
+            helo_result, helo_published = await _spf(config, server.peer_ip, helo_identity, helo, seconds) \
+                if _fqdn(helo) else ("none", "")
         if level != "spf":
-            result, _ = await _sender_id(config, server.peer_ip, identity, helo, "mfrom", level)
+            result, published = await _sender_id(config, server.peer_ip, identity, helo, "mfrom", level, seconds)
+        elif identity == helo_identity and helo_result:
+            result, published = helo_result, helo_published
         else:
-            result, _ = (helo_result, "") if identity == helo_identity else await _spf(config, server.peer_ip,
-                                                                                      identity, helo)
+            result, published = await _spf(config, server.peer_ip, identity, helo, seconds)
+        if not helo_result:
+            helo_result, helo_identity = "none", ""
         envelope.spf = (result, identity, helo_result, helo_identity)
+        # The appliance's order: the HELO identity's actions first, then MAIL FROM's.
+        envelope.spf_refusal = None
+        if helo_identity and helo_result in policy.spf_refused("helo"):
+            envelope.spf_refusal = (f"SPF {helo_result} for the HELO identity {helo_identity}",
+                                    policy.spf_reply(helo_result, helo_published))
+        elif result in policy.spf_refused("mailfrom"):
+            envelope.spf_refusal = f"SPF {result} for {identity}", policy.spf_reply(result, published)
 
-    async def _check_pra(self, server: GatewaySMTP, session, head: bytes) -> tuple[str, str, str]:
-        """Sender ID of the Purported Responsible Address (RFC 4407): (result, mailbox, the field it came from);
-        a message without one gets what the level gives a malformed identity."""
+    async def _check_pra(self, server: GatewaySMTP, session, head: bytes) -> tuple[str, str, str, str]:
+        """Sender ID of the Purported Responsible Address (RFC 4407): (result, mailbox, the field it came from, the
+        domain's published explanation); a message without one gets what the level gives a malformed identity."""
         config, policy = self.intake.config(), server.verdict.policy
         fields = sidf.fields(head)
         found = sidf.purported_responsible_address(fields)
         if found is None:
-            return ("fail" if policy.spf_conformance == "sidf" else "none"), "", ""
+            return ("fail" if policy.spf_conformance == "sidf" else "none"), "", "", ""
         mailbox, field = found
-        result, _ = await _sender_id(config, server.peer_ip, mailbox, _helo(session), "pra", policy.spf_conformance)
+        result, published = await _sender_id(config, server.peer_ip, mailbox, _helo(session), "pra",
+                                             policy.spf_conformance, policy.spf_timeout)
         if (result == "pass" and policy.spf_conformance == "sidf-compatible" and policy.spf_downgrade_pra
                 and sidf.resent(fields)):
             result = "none"
-        return result, mailbox, field
+        return result, mailbox, field, published
 
     # ------------------------------------------------------------ SMTP AUTH
 
@@ -415,11 +429,10 @@ class GatewayHandler:
                 results.append(f"spf={spf[2]} smtp.helo={spf[3]}")
             if policy.spf_conformance != "spf":
                 pra = await self._check_pra(server, session, head)
-                if pra[0] == "fail" and policy.spf_reject:
+                if pra[0] in policy.spf_refused("pra"):
                     self.intake.emit(SmtpRefused(server.icid, f"MID {envelope.mid} DATA",
-                                                 f"Sender ID fail for {pra[1] or 'a message without a PRA'}"))
-                    return (f"550 5.7.23 SPF validation failed: {server.peer_ip} may not send mail from "
-                            f"{pra[1] or 'this message (no purported responsible address)'}")
+                                                 f"Sender ID {pra[0]} for {pra[1] or 'a message without a PRA'}"))
+                    return policy.spf_reply(pra[0], pra[3])
                 results.append(f"sender-id={pra[0]} header.{pra[2]}={pra[1]}" if pra[1]
                                else f"sender-id={pra[0]} reason=\"no purported responsible address\"")
         if policy.dkim_verify or policy.dmarc_verify:  # DMARC needs the DKIM results too
@@ -510,19 +523,20 @@ def _fqdn(name: str) -> bool:
     return "." in name.strip(".")
 
 
-async def _cached_or_checked(cached, check, *question) -> tuple[str, str]:
+async def _cached_or_checked(cached, check, *question, seconds: int) -> tuple[str, str]:
     """A result of the last minute from the cache, on the loop; else the check, in a thread (DNS waits)."""
     found = cached(*question)
-    return found if found is not None else await asyncio.to_thread(check, *question)
+    return found if found is not None else await asyncio.to_thread(check, *question, seconds)
 
 
-async def _spf(config, ip: str, identity: str, helo: str) -> tuple[str, str]:
-    return await _cached_or_checked(spfcheck.cached, spfcheck.check, config, ip, identity, helo)
+async def _spf(config, ip: str, identity: str, helo: str, seconds: int) -> tuple[str, str]:
+    return await _cached_or_checked(spfcheck.cached, spfcheck.check, config, ip, identity, helo, seconds=seconds)
 
 
-async def _sender_id(config, ip: str, identity: str, helo: str, scope: str, level: str) -> tuple[str, str]:
+async def _sender_id(config, ip: str, identity: str, helo: str, scope: str, level: str,
+                     seconds: int) -> tuple[str, str]:
     return await _cached_or_checked(spfcheck.cached_sender_id, spfcheck.check_sender_id, config, ip, identity, helo,
-                                    scope, level)
+                                    scope, level, seconds=seconds)
 
 
 def _helo(session) -> str:

@@ -17,7 +17,8 @@ import spf
 from asyncos_cli.config.schema import Config, parse_dns_server
 from scanning import sidf
 
-#: The whole check's time limit (RFC 7208 4.6.4 asks for one of at least 20 seconds).
+#: The whole check's time limit when the caller gives none (RFC 7208 4.6.4 asks for one of at least 20 seconds;
+#: a mail flow policy's --spf-timeout gives its own, 40 by default as on the appliance).
 QUERY_SECONDS = 20
 #: How long a result is reused for the same client address, identity and HELO: a sender's records change
 #: rarely, and a busy sender sends many messages a minute. A temporary error is kept only a few seconds.
@@ -72,12 +73,13 @@ def cached(config: Config, ip: str, identity: str, helo: str) -> tuple[str, str]
     return _kept((config.dns, ip, identity.lower(), helo.lower()))
 
 
-def check(config: Config, ip: str, identity: str, helo: str) -> tuple[str, str]:
-    """(result, explanation) for ``identity`` (an address: MAIL FROM, or postmaster@HELO) sent from ``ip``:
-    pass, fail, softfail, neutral, none, temperror, permerror."""
+def check(config: Config, ip: str, identity: str, helo: str, seconds: int = QUERY_SECONDS) -> tuple[str, str]:
+    """(result, published) for ``identity`` (an address: MAIL FROM, or postmaster@HELO) sent from ``ip``:
+    pass, fail, softfail, neutral, none, temperror, permerror; ``published``: the explanation the domain gives
+    (exp=) for a Fail or SoftFail, else "". ``seconds``: the whole check's time limit."""
     key = (config.dns, ip, identity.lower(), helo.lower())
     found = _kept(key)
-    return found if found is not None else _keep(key, _check(config, ip, identity, helo))
+    return found if found is not None else _keep(key, _check(config, ip, identity, helo, seconds))
 
 
 def _kept(key) -> tuple[str, str] | None:
@@ -93,23 +95,33 @@ def _keep(key, answer: tuple[str, str]) -> tuple[str, str]:
     return answer
 
 
-def _check(config: Config, ip: str, identity: str, helo: str) -> tuple[str, str]:
+def _check(config: Config, ip: str, identity: str, helo: str, seconds: int) -> tuple[str, str]:
     _local.resolver = _resolver(config)
     try:
-        result, explanation = spf.check2(i=ip, s=identity, h=helo or "unknown", querytime=QUERY_SECONDS)
-    except Exception as e:  # a hostile record must be a result
-        return "permerror", f"{type(e).__name__}: {e}"
-    return result, explanation
+        result, _, explanation = spf.query(i=ip, s=identity, h=helo or "unknown", querytime=seconds).check()
+    except Exception:  # a hostile record must be a result
+        return "permerror", ""
+    return result, _published(result, explanation)
 
 
-def check_sender_id(config: Config, ip: str, identity: str, helo: str, scope: str, level: str) -> tuple[str, str]:
+def _published(result: str, explanation: str) -> str:
+    """The domain's own explanation (its exp= text; pyspf gives its default words when there is none), made
+    one line of printable ASCII for a reply."""
+    if result not in ("fail", "softfail", "neutral") or not explanation or explanation == spf.EXPLANATIONS.get(result):
+        return ""
+    text = "".join(c if " " <= c <= "~" else " " for c in str(explanation)).strip()
+    return text[:300]
+
+
+def check_sender_id(config: Config, ip: str, identity: str, helo: str, scope: str, level: str,
+                    seconds: int = QUERY_SECONDS) -> tuple[str, str]:
     """Sender ID (RFC 4406) of ``identity`` for ``scope`` (mfrom or pra) at an appliance SIDF ``level`` (sidf,
     sidf-compatible): the domain's record for the scope evaluated by pyspf, with its limits. A domain that does
     not exist, or an identity without one, is a fail at the strict level and none at the compatible one, as the
     appliance has it. Cached as check() is."""
     key = _sender_id_key(config, ip, identity, helo, scope, level)
     found = _kept(key)
-    return found if found is not None else _keep(key, _sender_id(config, ip, identity, helo, scope, level))
+    return found if found is not None else _keep(key, _sender_id(config, ip, identity, helo, scope, level, seconds))
 
 
 def cached_sender_id(config: Config, ip: str, identity: str, helo: str, scope: str,
@@ -121,32 +133,35 @@ def _sender_id_key(config: Config, ip: str, identity: str, helo: str, scope: str
     return config.dns, ip, f"{level}/{scope}:{identity.lower()}", helo.lower()
 
 
-def _sender_id(config: Config, ip: str, identity: str, helo: str, scope: str, level: str) -> tuple[str, str]:
+def _sender_id(config: Config, ip: str, identity: str, helo: str, scope: str, level: str,
+               seconds: int) -> tuple[str, str]:
+    """(result, published) as check() answers; the record's lookup is within the time limit too."""
     missing = "fail" if level == "sidf" else "none"
     domain = identity.rpartition("@")[2].rstrip(".")
     if "@" not in identity or not domain:
-        return missing, "the identity has no domain"
+        return missing, ""
+    started = time.monotonic()
     try:
-        answer = _resolver(config).resolve(domain + ".", "TXT", lifetime=QUERY_SECONDS)
+        answer = _resolver(config).resolve(domain + ".", "TXT", lifetime=seconds)
         records = [b"".join(r.strings).decode("utf-8", "replace") for r in answer]
     except dns.resolver.NXDOMAIN:
-        return missing, f"the domain {domain} does not exist"
+        return missing, ""
     except dns.resolver.NoAnswer:
         records = []
-    except (dns.exception.Timeout, dns.resolver.NoNameservers) as e:
-        return "temperror", f"DNS {type(e).__name__}"
-    except (dns.exception.DNSException, ValueError) as e:  # a name DNS cannot carry: a malformed identity
-        return missing, f"the domain {domain} cannot be looked up ({type(e).__name__})"
+    except (dns.exception.Timeout, dns.resolver.NoNameservers):
+        return "temperror", ""
+    except (dns.exception.DNSException, ValueError):  # a name DNS cannot carry: a malformed identity
+        return missing, ""
     try:
         record = sidf.select_record(records, scope, level)
-    except sidf.MultipleRecords as e:
-        return "permerror", str(e)
+    except sidf.MultipleRecords:
+        return "permerror", ""
     if record is None:
-        return "none", f"no record for the {scope} scope"
+        return "none", ""
     _local.resolver = _resolver(config)
+    left = max(1.0, seconds - (time.monotonic() - started))
     try:
-        result, _, explanation = spf.query(i=ip, s=identity, h=helo or "unknown", querytime=QUERY_SECONDS).check(
-            spf=record)
-    except Exception as e:  # a hostile record must be a result
-        return "permerror", f"{type(e).__name__}: {e}"
-    return result, explanation
+        result, _, explanation = spf.query(i=ip, s=identity, h=helo or "unknown", querytime=left).check(spf=record)
+    except Exception:  # a hostile record must be a result
+        return "permerror", ""
+    return result, _published(result, explanation)
