@@ -15,7 +15,9 @@ from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
-VERIFY_FIELDS = field_options(DkimVerificationProfile, "fail", "temperror", "min_key_bits", "max_signatures")
+VERIFY_FIELDS = field_options(DkimVerificationProfile, "fail", "temperror", "min_key_bits", "max_key_bits",
+                              "max_signatures", "clock_skew_seconds", "body_length", "tempfail_code", "tempfail_text",
+                              "reject_code", "reject_text")
 SIGN_FIELDS = field_options(DkimSigningProfile, "selector", "key", "canonicalization")
 GRAMMAR = Grammar("domainkeysconfig", """
 print
@@ -27,7 +29,9 @@ keys delete NAME
 profiles signing new DOMAIN --selector=S --key=NAME [--canonicalization=C] [--headers=H,H...]
 profiles signing edit DOMAIN [--selector=S] [--key=NAME] [--canonicalization=C] [--headers=H,H...]
 profiles signing delete DOMAIN
+profiles verification new NAME [VERIFY]
 profiles verification edit NAME [VERIFY]
+profiles verification delete NAME
 """, fields={"VERIFY": VERIFY_FIELDS},
     notes="Keys are sealed at rest and never printed; 'keys dnstxt' prints the TXT record to publish at "
           "SELECTOR._domainkey.DOMAIN. Mail received on a private listener whose From is in a signing profile's "
@@ -50,18 +54,8 @@ def run(ctx, args):
         return _keys(ctx, args, words[1:])
     if head == ["profiles", "signing"]:
         return _signing(ctx, args, words[2:])
-    if head == ["profiles", "verification"] and len(words) == 4 and words[2].lower() == "edit":
-        changes = args.take_fields(VERIFY_FIELDS)
-        args.expect_done("domainkeysconfig profiles verification edit")
-        if not changes:
-            raise UsageError()
-        section = ctx.config.domainkeys
-        current = next((p for p in section.verification if p.name.lower() == words[3].lower()), None)
-        if current is None:
-            raise CommandError(f"There is no verification profile named {words[3]}.")
-        new = _made(lambda: current.replace(**changes))
-        _stage(ctx, verification=tuple(new if p is current else p for p in section.verification))
-        return ctx.say(f"Verification profile {new.name}: {_verification(new)}. Commit to apply.")
+    if head == ["profiles", "verification"]:
+        return _verification_profiles(ctx, args, words[2:])
     raise UsageError()
 
 
@@ -185,9 +179,44 @@ def _signing_line(p: DkimSigningProfile) -> str:
     return f"s={p.selector}, key {p.key}, c={p.canonicalization}, h={':'.join(p.headers)}"
 
 
+def _verification_profiles(ctx, args, words: list[str]) -> None:
+    op = words[0].lower() if words else ""
+    if op not in ("new", "edit", "delete") or len(words) != 2:
+        raise UsageError()
+    changes = args.take_fields(VERIFY_FIELDS) if op != "delete" else {}
+    args.expect_done(f"domainkeysconfig profiles verification {op}")
+    section, name = ctx.config.domainkeys, words[1]
+    current = next((p for p in section.verification if p.name.lower() == name.lower()), None)
+    if op == "new":
+        if current is not None:
+            raise CommandError(f"There is already a verification profile named {current.name}.")
+        new = _made(lambda: DkimVerificationProfile(name, **changes))
+        _stage(ctx, verification=(*section.verification, new))
+        return ctx.say(f"Verification profile {new.name}: {_verification(new)}. Commit to apply.")
+    if current is None:
+        raise CommandError(f"There is no verification profile named {name}.")
+    if op == "edit":
+        if not changes:
+            raise UsageError()
+        new = _made(lambda: current.replace(**changes))
+        _stage(ctx, verification=tuple(new if p is current else p for p in section.verification))
+        return ctx.say(f"Verification profile {new.name}: {_verification(new)}. Commit to apply.")
+    if current.name == "DEFAULT":
+        raise CommandError("The DEFAULT verification profile cannot be deleted.")
+    users = [p.name for p in ctx.config.hat.policies if p.dkim_profile.lower() == current.name.lower()]
+    if users:
+        raise CommandError(f"The verification profile {current.name} is used by the mail flow policies "
+                           f"{', '.join(users)}: change them first (listenerconfig hostaccess policy NAME "
+                           "--dkim-profile=...).")
+    _stage(ctx, verification=tuple(p for p in section.verification if p is not current))
+    ctx.say(f"The verification profile {current.name} was deleted. Commit to apply.")
+
+
 def _verification(p: DkimVerificationProfile) -> str:
-    return (f"fail: {p.fail}, temperror: {p.temperror}, keys of at least {p.min_key_bits} bits, at most "
-            f"{p.max_signatures} signatures per message")
+    return (f"fail: {p.fail}, temperror: {p.temperror}, keys of {p.min_key_bits} to {p.max_key_bits} bits, at "
+            f"most {p.max_signatures} signatures per message, clock skew {p.clock_skew_seconds} s, body length "
+            f"(l=) {'used' if p.body_length else 'not used'}; tempfail reply \"{p.tempfail_code} {p.tempfail_text}\", "
+            f"reject reply \"{p.reject_code} {p.reject_text}\"")
 
 
 # ---------------------------------------------------------------- shared

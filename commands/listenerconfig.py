@@ -19,7 +19,7 @@ POLICY_FIELDS = field_options(MailFlowPolicy, "action", "max_message_bytes", "ma
                               "dkim_verify", "spf", "spf_conformance", "spf_downgrade_pra", "spf_reject",
                               "spf_helo_check", "spf_helo_reject", "spf_mailfrom_reject", "spf_pra_reject",
                               "spf_reject_code", "spf_reject_text", "spf_publisher_text", "spf_defer_code",
-                              "spf_defer_text", "spf_timeout", "dmarc_verify")
+                              "spf_defer_text", "spf_timeout", "dmarc_verify", "dkim_profile")
 
 GRAMMAR = Grammar("listenerconfig", """
 print
@@ -202,6 +202,13 @@ def _edit_group(ctx, group, sender: str, add: bool) -> None:
 
 def _edit_policy(ctx, policy, changes: dict) -> None:
     hat = ctx.config.hat
+    profile = changes.get("dkim_profile")
+    if profile is not None:
+        found = next((p for p in ctx.config.domainkeys.verification if p.name.lower() == profile.lower()), None)
+        if found is None:
+            raise CommandError(f"There is no DKIM verification profile named {profile} ('domainkeysconfig print' "
+                               "lists them).")
+        changes["dkim_profile"] = found.name
     try:
         new = policy.replace(**changes)
         ctx.stage(hat.replace(policies=tuple(new if p is policy else p for p in hat.policies)))
@@ -220,7 +227,8 @@ def _print_hat(ctx) -> None:
         ctx.say(f"  {p.name:<10} {p.action:<9} size {p.max_message_bytes}, rcpts {p.max_recipients}, "
                 f"msgs/hour {p.max_messages_per_hour or 'unlimited'}, conns/IP {p.max_connections_per_ip}, "
                 f"TLS {p.tls}, SDR check {'on' if p.sdr_check else 'off'}, SMTP AUTH {p.smtp_auth}, "
-                f"DKIM verification {'on' if p.dkim_verify else 'off'}, SPF/SIDF {_spf_words(p)}, "
+                f"DKIM verification {f'on (profile {p.dkim_profile})' if p.dkim_verify else 'off'}, "
+                f"SPF/SIDF {_spf_words(p)}, "
                 f"DMARC verification {'on' if p.dmarc_verify else 'off'}")
         for line in spf_settings(p) if p.spf == "on" else ():
             ctx.say(f"      {line}")
@@ -357,11 +365,13 @@ def _wizard_hostaccess(ctx) -> None:
         return
     names = [policy.name for policy in ctx.config.hat.policies]
     policy = ctx.config.hat.policies[p.choose("Choose the mail flow policy to edit:", names)]
-    _edit_policy(ctx, policy, _ask_authentication(p, policy))
+    profiles = [x.name for x in ctx.config.domainkeys.verification]
+    _edit_policy(ctx, policy, _ask_authentication(p, policy, profiles))
 
 
-def _ask_authentication(p, policy: MailFlowPolicy) -> dict:
-    """The appliance's SPF/SIDF questions, then DKIM and DMARC verification."""
+def _ask_authentication(p, policy: MailFlowPolicy, profiles: list[str]) -> dict:
+    """The appliance's SPF/SIDF questions, then DKIM verification (and its profile, when there are several) and
+    DMARC verification."""
     changes: dict = {}
     if p.yes_no("Would you like to change SPF/SIDF settings?", False):
         changes["spf"] = "on" if p.yes_no("Would you like to perform SPF/SIDF Verification?",
@@ -382,6 +392,9 @@ def _ask_authentication(p, policy: MailFlowPolicy) -> dict:
             changes["spf_timeout"] = p.ask_setting("Verification timeout (seconds)", MailFlowPolicy, "spf_timeout",
                                                    policy.spf_timeout)
     changes["dkim_verify"] = p.yes_no("Would you like to enable DKIM verification?", policy.dkim_verify)
+    if changes["dkim_verify"] and len(profiles) > 1:
+        current = profiles.index(policy.dkim_profile) if policy.dkim_profile in profiles else 0
+        changes["dkim_profile"] = profiles[p.choose("Select the DKIM verification profile:", profiles, current)]
     changes["dmarc_verify"] = p.yes_no("Would you like to enable DMARC verification?", policy.dmarc_verify)
     return changes
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import functools
 import re
+import time
 from typing import NamedTuple
 
 import dkim
@@ -255,9 +256,19 @@ class SignatureResult(NamedTuple):
         return self.algorithm.encode() in _WEAK_HASHES
 
 
-def verify(message: bytes, dnsfunc, max_signatures: int = 5, min_key_bits: int = 1024) -> list[SignatureResult]:
+#: dkimpy's own leeway for x= and t= (10 hours): a profile's clock skew can only be shorter.
+DKIMPY_SKEW = 36000
+#: The longest RSA key OpenSSL verifies at all.
+OPENSSL_MAX_KEY_BITS = 16384
+
+
+def verify(message: bytes, dnsfunc, max_signatures: int = 5, min_key_bits: int = 1024,
+           max_key_bits: int = OPENSSL_MAX_KEY_BITS, clock_skew: int = DKIMPY_SKEW,
+           body_length: bool = True) -> list[SignatureResult]:
     """Every DKIM-Signature of ``message`` (at most ``max_signatures``), each with its result. Malformed
-    signatures, huge l= values and short keys are results, never exceptions."""
+    signatures, huge l= values and keys too short or too long are results, never exceptions. ``clock_skew``:
+    the seconds an expired signature (x=) or one stamped in the future (t=) is still taken; ``body_length``
+    False: a body longer than its l= fails (True: the pass says "partially verified [N bytes]")."""
     try:
         d = dkim.DKIM(message, minkey=min_key_bits)
     except Exception as e:  # a message dkimpy cannot even split
@@ -266,10 +277,12 @@ def verify(message: bytes, dnsfunc, max_signatures: int = 5, min_key_bits: int =
     out = []
     for i in range(min(count, max_signatures)):
         d.signature_fields = None
-        result, reason, bits = _verified(d, i, dnsfunc, min_key_bits)
+        result, reason, bits = _verified(d, i, dnsfunc, min_key_bits, max_key_bits)
         # dkimpy parsed the signature's tags on its way (a second parse cost a tenth of a verification); when it
         # stopped before, they are parsed here.
         tags = d.signature_fields if isinstance(d.signature_fields, dict) else _tags(d, i)
+        if result == "pass":
+            result, reason = _profile_checks(tags, d.body, clock_skew, body_length)
         domain = tags.get(b"d", b"").decode("ascii", "replace")
         out.append(SignatureResult(
             result, domain=domain, selector=tags.get(b"s", b"").decode("ascii", "replace"),
@@ -282,8 +295,28 @@ def verify(message: bytes, dnsfunc, max_signatures: int = 5, min_key_bits: int =
 _H_SEPARATOR = re.compile(rb"\s*:\s*")
 
 
-def passes(message: bytes, keys: dict[str, bytes], max_signatures: int = 5,
-           min_key_bits: int = 1024) -> list[SignatureResult] | None:
+def _profile_checks(sig: dict, body: bytes, clock_skew: int, body_length: bool) -> tuple[str, str]:
+    """(result, reason) of a signature dkimpy passed, under a verification profile's clock skew and body length
+    rule (the same words from verify() and passes())."""
+    now = int(time.time())
+    x, t = sig.get(b"x", b""), sig.get(b"t", b"")
+    if x.isdigit() and int(x) + clock_skew < now:
+        return "permerror", f"signature expired (x={x.decode()})"
+    if t.isdigit() and int(t) > now + clock_skew:
+        return "permerror", f"signature timestamp in the future (t={t.decode()})"
+    length = sig.get(b"l", b"")
+    if length.isdigit():
+        policy = dkim.CanonicalizationPolicy.from_c_value(sig.get(b"c", b"simple/simple"))
+        if int(length) < len(policy.canonicalize_body(body)):
+            if not body_length:
+                return "fail", "body length limit (l=) not used: the body is longer than signed"
+            return "pass", f"partially verified [{int(length)} bytes]"
+    return "pass", ""
+
+
+def passes(message: bytes, keys: dict[str, bytes], max_signatures: int = 5, min_key_bits: int = 1024,
+           max_key_bits: int = OPENSSL_MAX_KEY_BITS, clock_skew: int = DKIMPY_SKEW,
+           body_length: bool = True) -> list[SignatureResult] | None:
     """The signatures' results when every one checked is a pass, else None: then ``verify`` gives each its result
     and reason.
 
@@ -302,7 +335,7 @@ def passes(message: bytes, keys: dict[str, bytes], max_signatures: int = 5,
     out = []
     for field in signatures:
         try:
-            result = _pass(field, headers, body, keys, min_key_bits)
+            result = _pass(field, headers, body, keys, min_key_bits, max_key_bits, clock_skew, body_length)
         except Exception:  # whatever the reason, verify() tells it with dkimpy's words
             return None
         if result is None:
@@ -311,7 +344,7 @@ def passes(message: bytes, keys: dict[str, bytes], max_signatures: int = 5,
     return out or None
 
 
-def _pass(field, headers, body, keys, min_key_bits) -> SignatureResult | None:
+def _pass(field, headers, body, keys, min_key_bits, max_key_bits, clock_skew, body_length) -> SignatureResult | None:
     sig = dkim.parse_tag_value(field[1])
     dkim.validate_signature_fields(sig)
     name = sig[b"s"] + b"._domainkey." + sig[b"d"]
@@ -319,13 +352,21 @@ def _pass(field, headers, body, keys, min_key_bits) -> SignatureResult | None:
     if record is None:
         return None
     pk, bits, kind, tlsrpt = _evaluated_key(name + b".", record)  # the name as dkimpy asks for it
-    if tlsrpt or kind not in (b"rsa", b"ed25519") or (kind == b"rsa" and bits < min_key_bits):
+    if tlsrpt or kind not in (b"rsa", b"ed25519") or (kind == b"rsa" and not min_key_bits <= bits <= max_key_bits):
         return None
     policy = dkim.CanonicalizationPolicy.from_c_value(sig.get(b"c", b"simple/simple"))
     hasher = dkim.HASH_ALGORITHMS[sig[b"a"]]
     hashed_body = policy.canonicalize_body(body)
+    reason = ""
     if b"l" in sig:
+        if int(sig[b"l"]) < len(hashed_body):
+            if not body_length:
+                return None
+            reason = f"partially verified [{int(sig[b'l'])} bytes]"
         hashed_body = hashed_body[:int(sig[b"l"])]
+    x, t, now = sig.get(b"x", b""), sig.get(b"t", b""), int(time.time())
+    if (x.isdigit() and int(x) + clock_skew < now) or (t.isdigit() and int(t) > now + clock_skew):
+        return None
     if hasher(hashed_body).digest() != base64.b64decode(b"".join(sig[b"bh"].split())):
         return None
     include = [name.lower() for name in _H_SEPARATOR.split(sig[b"h"])]
@@ -345,21 +386,33 @@ def _pass(field, headers, body, keys, min_key_bits) -> SignatureResult | None:
     domain = sig[b"d"].decode("ascii")
     return SignatureResult("pass", domain=domain, selector=sig[b"s"].decode("ascii", "replace"),
                            identity=sig.get(b"i", b"").decode("ascii", "replace") or f"@{domain}",
-                           algorithm=sig[b"a"].decode("ascii", "replace"), key_bits=bits)
+                           algorithm=sig[b"a"].decode("ascii", "replace"), key_bits=bits, reason=reason)
 
 
-def _verified(d, i: int, dnsfunc, min_key_bits: int) -> tuple[str, str, int]:
+class _KeyTooLong(Exception):
+    pass
+
+
+def _verified(d, i: int, dnsfunc, min_key_bits: int, max_key_bits: int) -> tuple[str, str, int]:
     """(result, reason, key bits) of signature ``i``."""
     fetched: list[bytes] = []
 
     def lookup(name, timeout=5):
         fetched.append(_txt(dnsfunc, name))
+        try:  # a key too long is refused before its RSA check (its cost grows with its size)
+            _, bits, kind, _ = _evaluated_key(name if isinstance(name, bytes) else name.encode(), fetched[-1])
+        except Exception:
+            return fetched[-1]  # dkimpy tells what is wrong with it
+        if kind == b"rsa" and bits > max_key_bits:
+            raise _KeyTooLong(bits)
         return fetched[-1]
 
     try:
         ok = d.verify(idx=i, dnsfunc=lookup)
     except LookupDeferred:
         raise
+    except _KeyTooLong as e:
+        return "permerror", f"key of {e.args[0]} bits, longer than {max_key_bits}", e.args[0]
     except TemporaryDnsError as e:
         return "temperror", str(e) or "key lookup failed", 0
     except dkim.KeyFormatError as e:

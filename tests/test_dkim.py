@@ -164,6 +164,24 @@ def test_mail_signed_by_opendkim_verifies_here_and_a_changed_one_follows_the_pro
         with pytest.raises(smtplib.SMTPDataError) as refused:
             s.sendmail("carol@partner.example", ["bob@example.com"], signed.replace(b"Signed by", b"Forged by"))
     assert refused.value.smtp_code == 550 and b"5.7.20" in refused.value.smtp_error
+    # A policy's own verification profile, with its own reply; a profile in use cannot be deleted.
+    r = run_cli(datadir, "-c", "listenerconfig hostaccess policy ACCEPTED --dkim-profile=NOPE")
+    assert r.returncode != 0 and "There is no DKIM verification profile named NOPE" in r.stderr
+    _ok(datadir, "domainkeysconfig profiles verification edit DEFAULT --fail=accept; domainkeysconfig profiles "
+                 "verification new Strict --fail=reject --reject-code=554 --reject-text=\"5.7.1 DKIM "
+                 "unauthenticated mail is prohibited\" --max-key-bits=2048 --clock-skew=30 --body-length=no; "
+                 "listenerconfig hostaccess policy ACCEPTED --dkim-profile=strict; commit strict profile")
+    shown = _ok(datadir, "domainkeysconfig print")
+    assert "Strict: fail: reject, temperror: accept, keys of 1024 to 2048 bits" in shown, shown
+    assert "DKIM verification on (profile Strict)" in _ok(datadir, "listenerconfig hostaccess print")
+    r = run_cli(datadir, "-c", "domainkeysconfig profiles verification delete Strict")
+    assert r.returncode != 0 and "used by the mail flow policies ACCEPTED" in r.stderr, r.stderr
+    wait_applied(datadir)
+    with smtplib.SMTP("127.0.0.1", relay.public, timeout=20) as s:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            s.sendmail("carol@partner.example", ["bob@example.com"], signed.replace(b"Signed by", b"Forged by"))
+    assert refused.value.smtp_code == 554 and refused.value.smtp_error == b"5.7.1 DKIM unauthenticated mail is " \
+                                                                          b"prohibited"
 
 
 def test_unusable_signatures_are_results_never_errors():
@@ -189,6 +207,54 @@ def test_unusable_signatures_are_results_never_errors():
     huge_l = signed.replace(b"DKIM-Signature: v=1;", b"DKIM-Signature: v=1; l=99999999999999999999;")
     assert [r.result for r in D.verify(huge_l, dns)][0] in ("permerror", "fail")
     assert D.verify(message, dns) == []
+
+
+def test_a_verification_profiles_limits_are_results_from_both_verifiers(monkeypatch):
+    """Clock skew (x= and t=), the body length rule (l=) and the largest key, each answered alike by verify() and
+    by the verifier process's quick pass (which leaves anything but a pass to verify())."""
+    import time
+
+    import dkim as dkimpy
+
+    from scanning import dkim as D
+
+    key, long_key = D.generate("rsa", 1024), D.generate("rsa", 3072)
+    message = b"From: a@example.org\r\nTo: b@example.com\r\nSubject: x\r\n\r\nbody\r\n"
+    records = {"k._domainkey.example.org": D.public_record("rsa", key).encode(),
+               "long._domainkey.example.org": D.public_record("rsa", long_key).encode()}
+
+    def signed(selector=b"k", private=key, *, length=False, at=None, tail=b""):
+        if at is not None:
+            monkeypatch.setattr(dkimpy.time, "time", lambda: at)
+        try:
+            field = dkimpy.sign(message, selector, b"example.org", private.encode(), include_headers=[b"from"],
+                                length=length)
+        finally:
+            monkeypatch.undo()
+        return field + message + tail
+
+    def both(msg, *limits):
+        full = D.verify(msg, lambda n: records.get(n.lower().rstrip("."), b""), *limits)
+        quick = D.passes(msg, records, *limits)
+        assert quick is None or quick == full, (quick, full)
+        return [(r.result, r.reason) for r in full]
+
+    now = time.time()
+    # dkimpy writes no x=; a selector carrying "; x=..." puts one among the signed tags
+    expired = signed(b"k; x=" + str(int(now) - 120).encode(), at=now - 600)
+    assert both(expired, 5, 1024, 4096, 60) == [("permerror", f"signature expired (x={int(now) - 120})")]
+    assert both(expired, 5, 1024, 4096, 300) == [("pass", "")]
+    future = signed(at=now + 3600)
+    assert both(future, 5, 1024, 4096, 60)[0][1].startswith("signature timestamp in the future")
+    assert both(future, 5, 1024, 4096, 7200) == [("pass", "")]
+    appended = signed(length=True, tail=b"appended by a list\r\n")
+    assert both(appended, 5, 1024, 4096, 60, True) == [("pass", "partially verified [6 bytes]")]
+    assert both(appended, 5, 1024, 4096, 60, False)[0][0] == "fail"
+    assert both(signed(length=True), 5, 1024, 4096, 60, False) == [("pass", "")]  # l= covers the whole body
+    checked = []
+    monkeypatch.setattr(dkimpy, "RSASSA_PKCS1_v1_5_verify", lambda *a: checked.append(a) or True)
+    assert both(signed(b"long", long_key), 5, 1024, 2048) == [("permerror", "key of 3072 bits, longer than 2048")]
+    assert not checked  # refused before its RSA check
 
 
 def test_openssl_rsa_verification_answers_as_dkimpys_own():

@@ -9,11 +9,14 @@ import signal
 
 import pytest
 
+from asyncos_cli.config.schema import DkimVerificationProfile
 from asyncos_cli.relay import dkimverifier
 from asyncos_cli.relay.dkimcheck import key_names
 from asyncos_cli.relay.dkimverifier import DkimVerifier
 from scanning import dkim
 
+#: The DEFAULT verification profile's limits, as the relay sends them.
+LIMITS = DkimVerificationProfile("DEFAULT").limits()
 MESSAGE = (b"From: Alice <alice@example.org>\r\nTo: bob@example.com\r\nSubject: hello\r\n"
            b"Date: Sun, 06 Dec 2026 10:00:00 +0000\r\n\r\nBody text  with\tspaces \r\n")
 
@@ -54,9 +57,9 @@ def test_the_process_answers_as_the_relay_would(signed):
     async def scenario(verifier):
         # Many at once from the start (one process started for them all), pipelined over the one
         # connection: each answer reaches its own session.
-        many = await asyncio.gather(*(verifier.verify(m, keys, 5, 1024) for m in [message, changed] * 20))
-        good = await verifier.verify(message, keys, 5, 1024)
-        bad = await verifier.verify(changed, keys, 5, 1024)
+        many = await asyncio.gather(*(verifier.verify(m, keys, LIMITS) for m in [message, changed] * 20))
+        good = await verifier.verify(message, keys, LIMITS)
+        bad = await verifier.verify(changed, keys, LIMITS)
         return good, bad, many, (verifier.verified, verifier.started)
 
     good, bad, many, verified = _with_verifier(scenario)
@@ -71,11 +74,11 @@ def test_requests_made_while_a_batch_is_in_flight_go_together_when_it_is_answere
     changed = message.replace(b"Body text", b"Body test")
 
     async def scenario(verifier):
-        assert await verifier.verify(message, keys, 5, 1024)
+        assert await verifier.verify(message, keys, LIMITS)
         os.kill(verifier._proc.pid, signal.SIGSTOP)  # the next request stays in flight
-        first = asyncio.ensure_future(verifier.verify(changed, keys, 5, 1024))
+        first = asyncio.ensure_future(verifier.verify(changed, keys, LIMITS))
         await asyncio.sleep(0.2)
-        rest = [asyncio.ensure_future(verifier.verify(m, keys, 5, 1024)) for m in [message, changed] * 5]
+        rest = [asyncio.ensure_future(verifier.verify(m, keys, LIMITS)) for m in [message, changed] * 5]
         await asyncio.sleep(0.2)
         writes_while_stopped = verifier.writes
         os.kill(verifier._proc.pid, signal.SIGCONT)
@@ -95,17 +98,17 @@ def test_requests_a_moment_apart_share_a_write_and_a_full_batch_goes_at_once(sig
     monkeypatch.setattr(dkimverifier, "GATHER_MESSAGES", 4)
 
     async def scenario(verifier):
-        assert await verifier.verify(message, keys, 5, 1024)
+        assert await verifier.verify(message, keys, LIMITS)
         before = verifier.writes
         spaced = []
         for _ in range(3):  # 0.05 s apart, all inside the gathering time
-            spaced.append(asyncio.ensure_future(verifier.verify(message, keys, 5, 1024)))
+            spaced.append(asyncio.ensure_future(verifier.verify(message, keys, LIMITS)))
             await asyncio.sleep(0.05)
         assert verifier.writes == before  # still gathering
         await asyncio.gather(*spaced)
         spaced_writes = verifier.writes - before
         before = verifier.writes
-        burst = [asyncio.ensure_future(verifier.verify(message, keys, 5, 1024)) for _ in range(5)]
+        burst = [asyncio.ensure_future(verifier.verify(message, keys, LIMITS)) for _ in range(5)]
         await asyncio.sleep(0)  # each session runs to its await: four fill a batch, written at once
         burst_first = verifier.writes - before
         answers = await asyncio.gather(*burst)
@@ -133,7 +136,7 @@ def test_a_key_not_given_sends_the_message_back_to_the_relay(signed):
 
     async def scenario(verifier):
         return await verifier.verify(message, {"ed._domainkey.example.org": keys["ed._domainkey.example.org"]},
-                                     5, 1024)
+                                     LIMITS)
 
     assert _with_verifier(scenario) is None
 
@@ -143,13 +146,13 @@ def test_a_dead_process_leaves_the_waiting_to_the_relay_and_is_started_again(sig
     monkeypatch.setattr(dkimverifier, "RESTART_AFTER", 0.0)
 
     async def scenario(verifier):
-        assert await verifier.verify(message, keys, 5, 1024)
+        assert await verifier.verify(message, keys, LIMITS)
         os.kill(verifier._proc.pid, signal.SIGSTOP)  # it takes the next request but never answers it
-        waiting = asyncio.ensure_future(verifier.verify(message, keys, 5, 1024))
+        waiting = asyncio.ensure_future(verifier.verify(message, keys, LIMITS))
         await asyncio.sleep(0.2)
         os.kill(verifier._proc.pid, signal.SIGKILL)
         lost = await asyncio.wait_for(waiting, 20)
-        again = await verifier.verify(message, keys, 5, 1024)
+        again = await verifier.verify(message, keys, LIMITS)
         return lost, again, verifier.started
 
     lost, again, started = _with_verifier(scenario)
@@ -162,12 +165,12 @@ def test_a_hung_process_gives_a_temperror_and_is_replaced(signed, monkeypatch):
     monkeypatch.setattr(dkimverifier, "TIMEOUT", 1.0)
 
     async def scenario(verifier):
-        await verifier.verify(message, keys, 5, 1024)
+        await verifier.verify(message, keys, LIMITS)
         pid = verifier._proc.pid
         os.kill(pid, signal.SIGSTOP)
-        hung = await verifier.verify(message, keys, 5, 1024)
+        hung = await verifier.verify(message, keys, LIMITS)
         gone = not os.path.exists(f"/proc/{pid}")  # stopped and reaped, not left behind
-        return hung, gone, await verifier.verify(message, keys, 5, 1024)
+        return hung, gone, await verifier.verify(message, keys, LIMITS)
 
     hung, gone, after = _with_verifier(scenario)
     assert [(r.result, r.reason) for r in hung] == [("temperror", "verification timed out")]

@@ -7,7 +7,12 @@ from typing import ClassVar, Optional
 
 from .addresses import address_problem
 from .fields import ConfigError, Record, Secret, Section, setting
-from .validators import check_unique, domain_pattern_problem, name_rule
+from .validators import (
+    check_unique,
+    domain_pattern_problem,
+    name_rule,
+    reply_text_problem,
+)
 
 DKIM_KEY_TYPES = ("rsa", "ed25519")
 DKIM_CANONICALIZATIONS = ("relaxed/relaxed", "relaxed/simple", "simple/relaxed", "simple/simple")
@@ -67,8 +72,39 @@ class DkimVerificationProfile(Record):
                              choices=DKIM_ACTIONS)
     min_key_bits: int = setting(1024, help="Smaller RSA keys make the signature fail.", low=512, high=4096,
                                 unit="bits", option="min-key-bits")
+    max_key_bits: int = setting(4096, help="Longer RSA keys make the signature fail before their check (a "
+                                "verification's cost grows with the key; the appliance's default is 2048).",
+                                low=1024, high=16384, unit="bits", option="max-key-bits")
     max_signatures: int = setting(5, help="Signatures verified per message (the rest are ignored).", low=1,
                                   high=50, option="max-signatures")
+    clock_skew_seconds: int = setting(60, help="How long after its expiry (x=) a signature is still taken, and how "
+                                      "far in the future its time stamp (t=) may be.", low=0, high=36000,
+                                      unit="seconds", option="clock-skew")
+    body_length: bool = setting(True, help="Use the body length parameter (l=): a body longer than signed passes "
+                                "as partially verified; no: it fails.", option="body-length")
+    tempfail_code: int = setting(451, help="The SMTP reply code of the tempfail action.", low=400, high=499,
+                                 option="tempfail-code")
+    tempfail_text: str = setting("4.7.5 DKIM: the signature could not be verified now, try again later",
+                                 help="The text of the tempfail action's reply.", check=reply_text_problem,
+                                 option="tempfail-text")
+    reject_code: int = setting(550, help="The SMTP reply code of the reject action.", low=500, high=599,
+                               option="reject-code")
+    reject_text: str = setting("5.7.20 No passing DKIM signature found", help="The text of the reject "
+                               "action's reply.", check=reply_text_problem, option="reject-text")
+
+    def validate(self) -> None:
+        if self.max_key_bits < self.min_key_bits:
+            raise ConfigError("the largest key accepted is shorter than the smallest", "max_key_bits")
+
+    def limits(self) -> tuple[int, int, int, int, bool]:
+        """What scanning.dkim's verify() and passes() take after the message and the keys."""
+        return self.max_signatures, self.min_key_bits, self.max_key_bits, self.clock_skew_seconds, self.body_length
+
+    def reply(self, action: str) -> str | None:
+        """The SMTP reply of an action: None for accept."""
+        if action == "tempfail":
+            return f"{self.tempfail_code} {self.tempfail_text}"
+        return f"{self.reject_code} {self.reject_text}" if action == "reject" else None
 
 
 @dataclass(frozen=True)

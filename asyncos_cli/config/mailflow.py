@@ -21,6 +21,7 @@ from .validators import (
     interface_ref_problem,
     name_rule,
     optional_name_rule,
+    reply_text_problem,
 )
 
 STARTTLS_MODES = ("off", "preferred", "required")
@@ -107,15 +108,6 @@ def spf_results_problem(text: str) -> str | None:
     return None
 
 
-def reply_text_problem(text: str) -> str | None:
-    """An SMTP reply's text: one line of printable ASCII (RFC 5321 4.2), not too long for a reply line."""
-    if not text.strip():
-        return "the reply text is empty"
-    if not all(" " <= c <= "~" for c in text):
-        return "the reply text must be printable ASCII on one line"
-    if len(text) > 400:
-        return "the reply text is longer than 400 characters"
-    return None
 SMTP_AUTH_MODES = ("off", "preferred", "required")
 
 
@@ -172,8 +164,10 @@ class MailFlowPolicy(Record):
     dmarc_verify: bool = setting(False, help="Check DMARC (RFC 7489) on the mail received: the From domain's "
                                  "policy against SPF and DKIM alignment (dmarcconfig says what failures get).",
                                  option="dmarc-verify")
-    dkim_verify: bool = setting(False, help="Verify DKIM signatures of the mail received (domainkeysconfig's "
-                                "DEFAULT verification profile says what a failure gets).", option="dkim-verify")
+    dkim_verify: bool = setting(False, help="Verify DKIM signatures of the mail received (the verification "
+                                "profile says what a failure gets).", option="dkim-verify")
+    dkim_profile: str = setting("DEFAULT", help="The DKIM verification profile (domainkeysconfig) of the mail "
+                                "received.", check=name_rule("verification profile name"), option="dkim-profile")
     smtp_auth: str = setting("preferred", help="SMTP AUTH: off (not offered), preferred (offered after "
                              "STARTTLS where the listener has a profile) or required (no mail without it).",
                              choices=SMTP_AUTH_MODES, option="smtp-auth")

@@ -159,3 +159,14 @@ def check_domain_pattern(value: str, field_name: str) -> None:
     except Exception as e:  # idna raises several error types; all mean "not a domain"
         raise ConfigError(f"{value!r} is not a domain name ({e})", field_name) from None
     check_hostname(ascii_name if "." in ascii_name else ascii_name + ".invalid", field_name)
+
+
+def reply_text_problem(text: str) -> str | None:
+    """An SMTP reply's text: one line of printable ASCII (RFC 5321 4.2), not too long for a reply line."""
+    if not text.strip():
+        return "the reply text is empty"
+    if not all(" " <= c <= "~" for c in text):
+        return "the reply text must be printable ASCII on one line"
+    if len(text) > 400:
+        return "the reply text is longer than 400 characters"
+    return None

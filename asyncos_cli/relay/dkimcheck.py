@@ -21,9 +21,6 @@ from scanning import dkim
 from .dkimverifier import DkimVerifier
 from .headers import strip_claims
 
-REFUSALS = {"tempfail": "451 4.7.5 DKIM: the signature could not be verified now, try again later",
-            "reject": "550 5.7.20 No passing DKIM signature found"}
-
 
 @dataclass(frozen=True)
 class Verified:
@@ -34,10 +31,12 @@ class Verified:
     refusal: str | None
 
 
-async def verify(config: Config, data: bytes, verifier: DkimVerifier | None = None) -> Verified:
+async def verify(config: Config, data: bytes, verifier: DkimVerifier | None = None,
+                 profile_name: str = "DEFAULT") -> Verified:
     """In the verifier process when every key is in the DNS cache (dkimpy's CPU off the loop's
-    process), else in a thread here, where DNS may wait and the answers fill the cache."""
-    profile = config.domainkeys.verification_profile()
+    process), else in a thread here, where DNS may wait and the answers fill the cache. ``profile_name``: the
+    mail flow policy's verification profile (DEFAULT when it names none that exists)."""
+    profile = config.domainkeys.verification_profile(profile_name)
     end = data.find(b"\r\n\r\n")
     head = data[:end] if end >= 0 else data
     lowered = b"\n" + head.lower()  # one copy for both looks (the relay took only CRLF line ends)
@@ -51,15 +50,14 @@ async def verify(config: Config, data: bytes, verifier: DkimVerifier | None = No
         except KeyError:  # a key to fetch first: the thread below does, and the next message finds it cached
             keys = None
         if keys is not None:
-            results = await verifier.verify(data, keys, profile.max_signatures, profile.min_key_bits)
+            results = await verifier.verify(data, keys, profile.limits())
     if results is None:
-        results = tuple(await asyncio.to_thread(dkim.verify, data, lookup, profile.max_signatures,
-                                                profile.min_key_bits))
+        results = tuple(await asyncio.to_thread(dkim.verify, data, lookup, *profile.limits()))
     found = {r.result for r in results}
     summary = next((s for s in ("pass", "temperror", "fail", "permerror") if s in found), "none")
     action = profile.temperror if summary == "temperror" else profile.fail if summary in ("fail", "permerror") \
         else "accept"
-    return Verified(results, summary, REFUSALS.get(action))
+    return Verified(results, summary, profile.reply(action))
 
 
 _TAG = {tag: re.compile(rb"(?:^|;)\s*" + tag + rb"\s*=\s*([^;\s]+)") for tag in (b"s", b"d")}

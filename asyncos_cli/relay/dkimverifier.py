@@ -54,16 +54,16 @@ class DkimVerifier:
         #: Processes started, messages they verified, and the writes that carried the requests (relay status).
         self.started = self.verified = self.writes = 0
 
-    async def verify(self, data: bytes, keys: dict[str, bytes], max_signatures: int,
-                     min_key_bits: int) -> tuple[dkim.SignatureResult, ...] | None:
-        """The results, or None: verify it yourself."""
+    async def verify(self, data: bytes, keys: dict[str, bytes],
+                     limits: tuple) -> tuple[dkim.SignatureResult, ...] | None:
+        """The results, or None: verify it yourself. ``limits``: the verification profile's limits()."""
         if self._transport is None and not await self._started():
             return None
         self._seq += 1
         seq, loop = self._seq, asyncio.get_running_loop()
         future = loop.create_future()
         self._pending[seq] = future, loop.time()
-        self._outbox.append(frames.pack((seq, data, keys, max_signatures, min_key_bits)))
+        self._outbox.append(frames.pack((seq, data, keys, limits)))
         if not self._in_flight:  # else the batch goes when the one in flight is answered
             if len(self._outbox) >= GATHER_MESSAGES:
                 self._flush()

@@ -2,9 +2,9 @@
 
 dkimpy parses, canonicalises and hashes in Python: about 0.1 ms of CPU for a small signed message even with
 scanning/dkim.py's shortcuts, time the event loop's process would take from relaying. Here it runs on the other
-core. The loop sends (seq, message, keys, max signatures, min key bits) with the keys it holds in its DNS cache;
-this process never resolves a name: a key it was not given is answered "deferred" and the loop verifies that
-message itself, where DNS may wait (relay/dkimcheck.py).
+core. The loop sends (seq, message, keys, the verification profile's limits) with the keys it holds in its DNS
+cache; this process never resolves a name: a key it was not given is answered "deferred" and the loop verifies
+that message itself, where DNS may wait (relay/dkimcheck.py).
 
     python -m asyncos_cli.relay.dkimworker FD     (FD: this end of the socket pair the relay made)
 """
@@ -20,7 +20,7 @@ from scanning import dkim
 from . import frames
 
 
-def answer(data: bytes, keys: dict[str, bytes], max_signatures: int, min_key_bits: int) -> tuple:
+def answer(data: bytes, keys: dict[str, bytes], limits: tuple) -> tuple:
     """("results", SignatureResults), ("deferred", NAME) for a key not given, or ("failed", WHY)."""
 
     def given(name: str) -> bytes:
@@ -29,11 +29,11 @@ def answer(data: bytes, keys: dict[str, bytes], max_signatures: int, min_key_bit
         except KeyError:
             raise dkim.LookupDeferred(name) from None
 
-    quick = dkim.passes(data, keys, max_signatures, min_key_bits)
+    quick = dkim.passes(data, keys, *limits)
     if quick is not None:
         return "results", tuple(quick)
     try:
-        return "results", tuple(dkim.verify(data, given, max_signatures, min_key_bits))
+        return "results", tuple(dkim.verify(data, given, *limits))
     except dkim.LookupDeferred as e:
         return "deferred", str(e)
     except Exception as e:  # dkim.verify turns hostile input into results; anything else is the loop's to redo
@@ -49,8 +49,8 @@ def serve(sock: socket.socket) -> None:
     view = memoryview(chunk)
     while received := sock.recv_into(chunk):
         buffer += view[:received]
-        answers = [frames.pack((seq, answer(data, keys, max_signatures, min_key_bits)))
-                   for seq, data, keys, max_signatures, min_key_bits in frames.unpack_all(buffer)]
+        answers = [frames.pack((seq, answer(data, keys, limits)))
+                   for seq, data, keys, limits in frames.unpack_all(buffer)]
         if answers:
             sock.sendall(b"".join(answers))
 

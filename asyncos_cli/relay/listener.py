@@ -436,7 +436,7 @@ class GatewayHandler:
                 results.append(f"sender-id={pra[0]} header.{pra[2]}={pra[1]}" if pra[1]
                                else f"sender-id={pra[0]} reason=\"no purported responsible address\"")
         if policy.dkim_verify or policy.dmarc_verify:  # DMARC needs the DKIM results too
-            verified = await dkimcheck.verify(self.intake.config(), data, self.intake.verifier)
+            verified = await dkimcheck.verify(self.intake.config(), data, self.intake.verifier, policy.dkim_profile)
             if verified.refusal and policy.dkim_verify:
                 self.intake.emit(authenticated(envelope.mid, server.peer_ip, spf, verified, None, pra))
                 return verified.refusal
