@@ -9,11 +9,15 @@ from asyncos_cli.shell.grammar import Grammar, field_options
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
-FIELDS = field_options(DmarcProfile, "reject", "quarantine", "quarantine_name", "temperror", "permerror")
+FIELDS = field_options(DmarcProfile, "reject", "quarantine", "quarantine_name", "temperror", "permerror",
+                       "reject_code", "reject_text", "temperror_code", "temperror_text", "permerror_code",
+                       "permerror_text")
 REPORT_FIELDS = field_options(DmarcSection, "aggregate_reports", "report_org_name", "report_contact")
 GRAMMAR = Grammar("dmarcconfig", """
 print
+profiles new NAME [FIELDS]
 profiles edit NAME [FIELDS]
+profiles delete NAME
 arc --trusted-sealers=DOMAIN[,DOMAIN...]      (--trusted-sealers= : none)
 reports [REPORTS]
 reports send [--day=YYYY-MM-DD]             (the day's aggregate reports now; default today)
@@ -47,28 +51,69 @@ def run(ctx, args):
         sent = ctx.control("dmarc_report", day=None if day in (None, True) else str(day))["sent"]
         return ctx.say(f"Aggregate reports sent for: {', '.join(sent)}" if sent else
                        "No aggregate report was due (no data with a mailto: rua, or already sent).")
-    if words[:2] != ["profiles", "edit"] or len(words) != 3:
+    if words[:1] != ["profiles"] or len(words) != 3 or words[1] not in ("new", "edit", "delete"):
         raise UsageError()
-    changes = args.take_fields(FIELDS)
-    args.expect_done("dmarcconfig profiles edit")
+    changes = args.take_fields(FIELDS) if words[1] != "delete" else {}
+    args.expect_done(f"dmarcconfig profiles {words[1]}")
+    if words[1] == "new":
+        return _new(ctx, args.positional[2], changes)
+    if words[1] == "delete":
+        return _delete(ctx, args.positional[2])
     if not changes:
         raise UsageError()
     _edit(ctx, args.positional[2], changes)
 
 
-def _edit(ctx, name: str, changes: dict) -> None:
-    section = ctx.config.dmarc
-    current = next((p for p in section.profiles if p.name.lower() == name.lower()), None)
-    if current is None:
-        raise CommandError(f"There is no DMARC profile named {name} ('dmarcconfig print' lists them).")
-    if "quarantine_name" in changes and ctx.config.quarantines.get(changes["quarantine_name"]) is None:
-        raise CommandError(f"There is no quarantine named {changes['quarantine_name']} ('quarantineconfig print').")
+def _found(ctx, name: str) -> DmarcProfile | None:
+    return next((p for p in ctx.config.dmarc.profiles if p.name.lower() == name.lower()), None)
+
+
+def _stage(ctx, profiles) -> None:
     try:
-        new = current.replace(**changes)
-        ctx.replace_section("dmarc", profiles=tuple(new if p is current else p for p in section.profiles))
+        ctx.replace_section("dmarc", profiles=tuple(profiles))
     except ConfigError as e:
         raise CommandError(str(e)) from None
+
+
+def _checked(ctx, make) -> DmarcProfile:
+    try:
+        new = make()
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+    if ctx.config.quarantines.get(new.quarantine_name) is None:
+        raise CommandError(f"There is no quarantine named {new.quarantine_name} ('quarantineconfig print').")
+    return new
+
+
+def _new(ctx, name: str, changes: dict) -> None:
+    if _found(ctx, name) is not None:
+        raise CommandError(f"There is already a DMARC profile named {_found(ctx, name).name}.")
+    new = _checked(ctx, lambda: DmarcProfile(name, **changes))
+    _stage(ctx, (*ctx.config.dmarc.profiles, new))
     ctx.say(f"DMARC profile {new.name}: {_line(new)}. Commit to apply.")
+
+
+def _edit(ctx, name: str, changes: dict) -> None:
+    current = _found(ctx, name)
+    if current is None:
+        raise CommandError(f"There is no DMARC profile named {name} ('dmarcconfig print' lists them).")
+    new = _checked(ctx, lambda: current.replace(**changes))
+    _stage(ctx, (new if p is current else p for p in ctx.config.dmarc.profiles))
+    ctx.say(f"DMARC profile {new.name}: {_line(new)}. Commit to apply.")
+
+
+def _delete(ctx, name: str) -> None:
+    current = _found(ctx, name)
+    if current is None:
+        raise CommandError(f"There is no DMARC profile named {name} ('dmarcconfig print' lists them).")
+    if current.name == "DEFAULT":
+        raise CommandError("The DEFAULT DMARC profile cannot be deleted.")
+    users = [p.name for p in ctx.config.hat.policies if p.dmarc_profile.lower() == current.name.lower()]
+    if users:
+        raise CommandError(f"The DMARC profile {current.name} is used by the mail flow policies {', '.join(users)}: "
+                           "change them first (listenerconfig hostaccess policy NAME --dmarc-profile=...).")
+    _stage(ctx, (p for p in ctx.config.dmarc.profiles if p is not current))
+    ctx.say(f"The DMARC profile {current.name} was deleted. Commit to apply.")
 
 
 def _arc(ctx, args) -> None:
@@ -85,8 +130,9 @@ def _arc(ctx, args) -> None:
 
 
 def _line(p: DmarcProfile) -> str:
-    return (f"policy reject: {p.reject}; policy quarantine: {p.quarantine} (to {p.quarantine_name}); "
-            f"temporary error: {p.temperror}; permanent error: {p.permerror}")
+    return (f"policy reject: {p.reject} (\"{p.reject_code} {p.reject_text}\"); policy quarantine: {p.quarantine} "
+            f"(to {p.quarantine_name}); temporary error: {p.temperror} (\"{p.temperror_code} {p.temperror_text}\"); "
+            f"permanent error: {p.permerror} (\"{p.permerror_code} {p.permerror_text}\")")
 
 
 def _print(ctx) -> None:
@@ -98,7 +144,7 @@ def _print(ctx) -> None:
     ctx.say(f"Aggregate reports: {'on' if d.aggregate_reports else 'off'} (organization "
             f"{d.report_org_name or ctx.config.system.hostname}, contact "
             f"{d.report_contact or 'postmaster@' + ctx.config.system.hostname})")
-    using = [p.name for p in ctx.config.hat.policies if p.dmarc_verify]
+    using = [f"{p.name} ({p.dmarc_profile})" for p in ctx.config.hat.policies if p.dmarc_verify]
     ctx.say(f"Mail flow policies verifying DMARC: {', '.join(using) or '(none)'}")
 
 

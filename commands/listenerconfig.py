@@ -19,7 +19,8 @@ POLICY_FIELDS = field_options(MailFlowPolicy, "action", "max_message_bytes", "ma
                               "dkim_verify", "spf", "spf_conformance", "spf_downgrade_pra", "spf_reject",
                               "spf_helo_check", "spf_helo_reject", "spf_mailfrom_reject", "spf_pra_reject",
                               "spf_reject_code", "spf_reject_text", "spf_publisher_text", "spf_defer_code",
-                              "spf_defer_text", "spf_timeout", "dmarc_verify", "dkim_profile")
+                              "spf_defer_text", "spf_timeout", "dmarc_verify", "dkim_profile",
+                              "dmarc_profile")
 
 GRAMMAR = Grammar("listenerconfig", """
 print
@@ -202,13 +203,16 @@ def _edit_group(ctx, group, sender: str, add: bool) -> None:
 
 def _edit_policy(ctx, policy, changes: dict) -> None:
     hat = ctx.config.hat
-    profile = changes.get("dkim_profile")
-    if profile is not None:
-        found = next((p for p in ctx.config.domainkeys.verification if p.name.lower() == profile.lower()), None)
-        if found is None:
-            raise CommandError(f"There is no DKIM verification profile named {profile} ('domainkeysconfig print' "
-                               "lists them).")
-        changes["dkim_profile"] = found.name
+    for field, profiles, what, lister in (("dkim_profile", ctx.config.domainkeys.verification, "DKIM",
+                                           "domainkeysconfig"),
+                                          ("dmarc_profile", ctx.config.dmarc.profiles, "DMARC", "dmarcconfig")):
+        name = changes.get(field)
+        if name is not None:
+            found = next((p for p in profiles if p.name.lower() == name.lower()), None)
+            if found is None:
+                raise CommandError(f"There is no {what} verification profile named {name} ('{lister} print' "
+                                   "lists them).")
+            changes[field] = found.name
     try:
         new = policy.replace(**changes)
         ctx.stage(hat.replace(policies=tuple(new if p is policy else p for p in hat.policies)))
@@ -229,7 +233,7 @@ def _print_hat(ctx) -> None:
                 f"TLS {p.tls}, SDR check {'on' if p.sdr_check else 'off'}, SMTP AUTH {p.smtp_auth}, "
                 f"DKIM verification {f'on (profile {p.dkim_profile})' if p.dkim_verify else 'off'}, "
                 f"SPF/SIDF {_spf_words(p)}, "
-                f"DMARC verification {'on' if p.dmarc_verify else 'off'}")
+                f"DMARC verification {f'on (profile {p.dmarc_profile})' if p.dmarc_verify else 'off'}")
         for line in spf_settings(p) if p.spf == "on" else ():
             ctx.say(f"      {line}")
 
@@ -365,13 +369,13 @@ def _wizard_hostaccess(ctx) -> None:
         return
     names = [policy.name for policy in ctx.config.hat.policies]
     policy = ctx.config.hat.policies[p.choose("Choose the mail flow policy to edit:", names)]
-    profiles = [x.name for x in ctx.config.domainkeys.verification]
-    _edit_policy(ctx, policy, _ask_authentication(p, policy, profiles))
+    _edit_policy(ctx, policy, _ask_authentication(p, policy, [x.name for x in ctx.config.domainkeys.verification],
+                                                  [x.name for x in ctx.config.dmarc.profiles]))
 
 
-def _ask_authentication(p, policy: MailFlowPolicy, profiles: list[str]) -> dict:
-    """The appliance's SPF/SIDF questions, then DKIM verification (and its profile, when there are several) and
-    DMARC verification."""
+def _ask_authentication(p, policy: MailFlowPolicy, profiles: list[str], dmarc_profiles: list[str]) -> dict:
+    """The appliance's SPF/SIDF questions, then DKIM and DMARC verification (and their profiles, when there are
+    several)."""
     changes: dict = {}
     if p.yes_no("Would you like to change SPF/SIDF settings?", False):
         changes["spf"] = "on" if p.yes_no("Would you like to perform SPF/SIDF Verification?",
@@ -396,6 +400,10 @@ def _ask_authentication(p, policy: MailFlowPolicy, profiles: list[str]) -> dict:
         current = profiles.index(policy.dkim_profile) if policy.dkim_profile in profiles else 0
         changes["dkim_profile"] = profiles[p.choose("Select the DKIM verification profile:", profiles, current)]
     changes["dmarc_verify"] = p.yes_no("Would you like to enable DMARC verification?", policy.dmarc_verify)
+    if changes["dmarc_verify"] and len(dmarc_profiles) > 1:
+        current = dmarc_profiles.index(policy.dmarc_profile) if policy.dmarc_profile in dmarc_profiles else 0
+        changes["dmarc_profile"] = dmarc_profiles[p.choose("Select the DMARC verification profile:", dmarc_profiles,
+                                                           current)]
     return changes
 
 

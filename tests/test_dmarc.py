@@ -51,7 +51,8 @@ def test_dmarc_alignment_policies_and_the_profiles_answer(relay, datadir, dmarc_
         with pytest.raises(smtplib.SMTPDataError) as refused:
             s.sendmail("x@elsewhere.example", ["bob@example.com"], _message("CEO <ceo@strict.example>", "spoof"))
         s.sendmail("x@elsewhere.example", ["bob@example.com"], _message("pay@quar.example", "quar"))
-    assert refused.value.smtp_code == 550 and b"DMARC policy of strict.example is reject" in refused.value.smtp_error
+    assert refused.value.smtp_code == 550 and refused.value.smtp_error == b"#5.7.1 DMARC unauthenticated mail is " \
+                                                                          b"prohibited."
     assert wait_for(lambda: {"<aligned@test>", "<relaxed@test>"} <= set(relay.sink.message_ids()), 30)
     by_id = {re.search(rb"Message-ID: (<[^>]+>)", m).group(1).decode(): m.decode() for m in relay.sink.messages()}
     assert re.search(r"dmarc=pass \(p=REJECT dis=NONE\) header\.from=strict\.example", by_id["<aligned@test>"])
@@ -89,6 +90,24 @@ def test_dmarc_alignment_policies_and_the_profiles_answer(relay, datadir, dmarc_
         return json.loads(run_cli(datadir, "-c", "report incoming --format=json").stdout)["DMARC Verification"]
 
     assert wait_for(lambda: dmarc_section()["Passed"] == 2 and dmarc_section()["Failed"] >= 1, 30), dmarc_section()
+    # A mail flow policy's own DMARC profile, with its own reply; a profile in use cannot be deleted.
+    r = run_cli(datadir, "-c", "dmarcconfig profiles new Partners --reject=reject --reject-code=554 --reject-text=\""
+                               "#5.7.1 Spoofed sender.\"; listenerconfig hostaccess policy ACCEPTED "
+                               "--dmarc-profile=partners; commit partners")
+    assert r.returncode == 0, r.stderr
+    assert "DMARC verification on (profile Partners)" in run_cli(datadir, "-c", "listenerconfig hostaccess print").stdout
+    for line, why in (("dmarcconfig profiles delete Partners", "used by the mail flow policies ACCEPTED"),
+                      ("dmarcconfig profiles delete DEFAULT", "cannot be deleted"),
+                      ("listenerconfig hostaccess policy ACCEPTED --dmarc-profile=NOPE",
+                       "There is no DMARC verification profile named NOPE"),
+                      ("dmarcconfig profiles new Other --reject-code=451", "--reject-code")):
+        r = run_cli(datadir, "-c", line)
+        assert r.returncode != 0 and why in r.stderr, (line, r.stderr)
+    wait_applied(datadir)
+    with smtplib.SMTP("127.0.0.1", relay.public, timeout=20) as s:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            s.sendmail("x@elsewhere.example", ["bob@example.com"], _message("CEO <ceo@strict.example>", "spoof2"))
+    assert (refused.value.smtp_code, refused.value.smtp_error) == (554, b"#5.7.1 Spoofed sender.")
 
 
 def test_record_parsing_and_pct_sampling():

@@ -169,6 +169,18 @@ class DmarcProfile(Record):
                              choices=DMARC_ERROR_ACTIONS)
     permerror: str = setting("accept", help="When the check cannot be made (no usable From): accept or reject.",
                              choices=DMARC_ERROR_ACTIONS)
+    reject_code: int = setting(550, help="The SMTP reply code of a rejected DMARC failure.", low=500, high=599,
+                               option="reject-code")
+    reject_text: str = setting("#5.7.1 DMARC unauthenticated mail is prohibited.", help="Its text.",
+                               check=reply_text_problem, option="reject-text")
+    temperror_code: int = setting(451, help="The SMTP reply code when a temporary error is rejected.", low=400,
+                                  high=499, option="temperror-code")
+    temperror_text: str = setting("#4.7.1 Unable to perform DMARC verification.", help="Its text.",
+                                  check=reply_text_problem, option="temperror-text")
+    permerror_code: int = setting(550, help="The SMTP reply code when a permanent error is rejected.", low=500,
+                                  high=599, option="permerror-code")
+    permerror_text: str = setting("#5.7.1 DMARC verification failed.", help="Its text.", check=reply_text_problem,
+                                  option="permerror-text")
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,8 @@ class MailFlowPolicy(Record):
                                  option="dmarc-verify")
     dkim_verify: bool = setting(False, help="Verify DKIM signatures of the mail received (the verification "
                                 "profile says what a failure gets).", option="dkim-verify")
+    dmarc_profile: str = setting("DEFAULT", help="The DMARC verification profile (dmarcconfig) of the mail "
+                                 "received.", check=name_rule("verification profile name"), option="dmarc-profile")
     dkim_profile: str = setting("DEFAULT", help="The DKIM verification profile (domainkeysconfig) of the mail "
                                 "received.", check=name_rule("verification profile name"), option="dkim-profile")
     smtp_auth: str = setting("preferred", help="SMTP AUTH: off (not offered), preferred (offered after "

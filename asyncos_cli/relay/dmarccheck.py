@@ -27,7 +27,8 @@ class Checked:
     overridden: bool = False
 
 
-async def evaluate(config: Config, data: bytes, envelope, spf, verified) -> Checked:
+async def evaluate(config: Config, data: bytes, envelope, spf, verified, profile_name: str = "DEFAULT") -> Checked:
+    """``profile_name``: the mail flow policy's DMARC verification profile (DEFAULT when none by that name)."""
     header_from = _header_from(data)
     spf_result, spf_domain = (spf[0], spf[1].rpartition("@")[2]) if spf else ("none", "")
     passes = [r.domain for r in verified.results if r.result == "pass"] if verified else []
@@ -37,21 +38,20 @@ async def evaluate(config: Config, data: bytes, envelope, spf, verified) -> Chec
     except KeyError:
         e = await asyncio.to_thread(rfc7489.evaluate, header_from, lookup, spf_result, spf_domain, passes, key)
     chain = await asyncio.to_thread(arc.verify, data, lookup) if arc.sealed(data) else None
-    profile = config.dmarc.profile()
+    profile = config.dmarc.profile(profile_name)
     if (e.result == "fail" and chain is not None and chain.cv == "pass"
             and chain.sealer.lower() in {d.lower() for d in config.dmarc.trusted_arc_sealers}):
         return Checked(e, "none", arc=chain, overridden=True)  # RFC 8617 7.2: a trusted forwarder vouches
     if e.result == "temperror" and profile.temperror == "reject":
-        return Checked(e, "tempfail", "451 4.7.1 DMARC: the policy could not be fetched now, try again later")
+        return Checked(e, "tempfail", f"{profile.temperror_code} {profile.temperror_text}")
     if e.result == "permerror" and profile.permerror == "reject":
-        return Checked(e, "reject", "550 5.7.1 DMARC: the message's From cannot be checked")
+        return Checked(e, "reject", f"{profile.permerror_code} {profile.permerror_text}")
     if e.result != "fail":
         return Checked(e, "none", arc=chain)
     action = profile.reject if e.disposition == "reject" else profile.quarantine if e.disposition == "quarantine" \
         else "none"
     if action == "reject":
-        return Checked(e, "reject", f"550 5.7.1 DMARC policy of {e.domain} is reject: the message fails it",
-                       arc=chain)
+        return Checked(e, "reject", f"{profile.reject_code} {profile.reject_text}", arc=chain)
     if action == "quarantine":
         return Checked(e, "quarantine", quarantine=profile.quarantine_name, arc=chain)
     return Checked(e, "none", arc=chain)

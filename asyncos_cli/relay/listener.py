@@ -443,7 +443,7 @@ class GatewayHandler:
             results += dkimcheck.dkim_parts(verified)
         dmarc = None
         if policy.dmarc_verify:
-            dmarc = await dmarccheck.evaluate(self.intake.config(), data, envelope, spf, verified)
+            dmarc = await dmarccheck.evaluate(self.intake.config(), data, envelope, spf, verified, policy.dmarc_profile)
             if dmarc.refusal:
                 self.intake.emit(authenticated(envelope.mid, server.peer_ip, spf, verified, dmarc, pra))
                 return dmarc.refusal
