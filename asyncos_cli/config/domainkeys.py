@@ -206,5 +206,8 @@ class DmarcSection(Section):
             raise ConfigError("the DEFAULT DMARC profile is required", "profiles")
 
     def profile(self, name: str = "DEFAULT") -> DmarcProfile:
+        for p in self.profiles:  # asked for every message checked: the exact name first, without lower()
+            if p.name == name:
+                return p
         return next((p for p in self.profiles if p.name.lower() == name.lower()),
                     next(p for p in self.profiles if p.name == "DEFAULT"))

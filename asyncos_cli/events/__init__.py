@@ -94,7 +94,6 @@ def log_subscriber(logs) -> Handler:
             # Warnings and worse also go to the error log, as the appliance's error_logs gather them.
             errors = ("error",) if event.level in ("Warning", "Critical") else ()
             for log_type in (event.log_type, *event.also_logged_to, *errors):
-                for line in lines:
-                    logs.write(log_type, event.level, line)
+                logs.write_lines(log_type, event.level, lines)
 
     return write

@@ -68,14 +68,18 @@ class LogFile:
     def write(self, level: str, message: str, now: float | None = None) -> None:
         """Append a line. Inside a running event loop (the daemon) the lines of one loop turn are
         written together at its end: one lock, one stat and one write for a message's ten lines."""
+        self.write_lines(level, (message,), now)
+
+    def write_lines(self, level: str, messages, now: float | None = None) -> None:
+        """Append the lines of one event, under one time stamp."""
         if not self.accepts(level):
             return
         now = time.time() if now is None else now
         # CEF lines too carry the level in the file (a parser reading "2026:" would take the year for the
         # level); over syslog they go bare, as the appliance sends them.
-        line = f"{stamp(now)} {LINE_LEVEL.get(level, level)}: {message}\n"
+        prefix = f"{stamp(now)} {LINE_LEVEL.get(level, level)}: "
         with self._guard:
-            self._pending.append((line.encode("utf-8", "replace"), now))
+            self._pending.extend(((prefix + message + "\n").encode("utf-8", "replace"), now) for message in messages)
             if self._flush_scheduled:
                 return
         loop = _running_loop()
@@ -206,7 +210,18 @@ def _first_line_time(fd: int) -> float | None:
 _SEVERITY = {"Critical": 2, "Warning": 4, "Information": 6, "Info": 6, "Debug": 7, "Trace": 7}
 
 
-class SyslogPush:
+class _LineByLine:
+    """A sink that sends each line of an event on its own (a syslog datagram, a journal line)."""
+
+    def write(self, level: str, message: str, now: float | None = None) -> None:
+        raise NotImplementedError
+
+    def write_lines(self, level: str, messages, now: float | None = None) -> None:
+        for message in messages:
+            self.write(level, message, now)
+
+
+class SyslogPush(_LineByLine):
     """A subscription pushed to a syslog server: ``<PRI>Mmm dd hh:mm:ss NAME: Level: message`` (the
     subscription name as the tag, as the appliance writes it), over UDP or TCP (one line per message,
     RFC 6587 newline framing). A server that is down loses lines (counted), never the gateway's time: a
@@ -271,7 +286,7 @@ class SyslogPush:
             self._sock = None
 
 
-class JournalEcho:
+class JournalEcho(_LineByLine):
     """A subscription's lines also on standard error, for a service manager's journal (systemd reads the
     ``<N>`` prefix as the line's priority): ``<6>mail_logs: Info: message``. Turned on by
     ``ASYNCOS_LOG_STDERR=1`` (the packaged unit sets it); the files stay the record."""
@@ -343,6 +358,10 @@ class LogService:
     def write(self, log_type: str, level: str, message: str) -> None:
         for f in self._files.get(log_type, ()):
             f.write(level, message)
+
+    def write_lines(self, log_type: str, level: str, messages: list[str]) -> None:
+        for f in self._files.get(log_type, ()):
+            f.write_lines(level, messages)
 
     def close(self) -> None:
         for files in self._files.values():

@@ -49,7 +49,7 @@ def direction_of(policies) -> str:
 
 
 def _key(*parts) -> str:
-    return SEP.join(str(p) for p in parts)
+    return SEP.join(map(str, parts))
 
 
 @dataclass(frozen=True)
