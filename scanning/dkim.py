@@ -357,16 +357,8 @@ def _pass(field, headers, body, keys, min_key_bits, max_key_bits, clock_skew, bo
     policy = dkim.CanonicalizationPolicy.from_c_value(sig.get(b"c", b"simple/simple"))
     hasher = dkim.HASH_ALGORITHMS[sig[b"a"]]
     hashed_body = policy.canonicalize_body(body)
-    reason = ""
     if b"l" in sig:
-        if int(sig[b"l"]) < len(hashed_body):
-            if not body_length:
-                return None
-            reason = f"partially verified [{int(sig[b'l'])} bytes]"
         hashed_body = hashed_body[:int(sig[b"l"])]
-    x, t, now = sig.get(b"x", b""), sig.get(b"t", b""), int(time.time())
-    if (x.isdigit() and int(x) + clock_skew < now) or (t.isdigit() and int(t) > now + clock_skew):
-        return None
     if hasher(hashed_body).digest() != base64.b64decode(b"".join(sig[b"bh"].split())):
         return None
     include = [name.lower() for name in _H_SEPARATOR.split(sig[b"h"])]
@@ -383,6 +375,9 @@ def _pass(field, headers, body, keys, min_key_bits, max_key_bits, clock_skew, bo
             return None
     else:
         pk.verify(h.digest(), signature)  # raises when it does not verify
+    result, reason = _profile_checks(sig, body, clock_skew, body_length)
+    if result != "pass":
+        return None
     domain = sig[b"d"].decode("ascii")
     return SignatureResult("pass", domain=domain, selector=sig[b"s"].decode("ascii", "replace"),
                            identity=sig.get(b"i", b"").decode("ascii", "replace") or f"@{domain}",

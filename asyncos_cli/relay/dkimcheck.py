@@ -2,8 +2,8 @@
 
 Each signature is verified (dkimpy, in the verifier process when the keys are in the DNS cache, else in a
 thread: DNS and dkimpy's CPU are time the event loop must not spend) with the key fetched through the gateway's
-resolvers; the DEFAULT verification profile says what a message whose
-signatures fail, or whose keys cannot be fetched, gets: accepted, 451 or 550. An accepted message carries an
+resolvers; the mail flow policy's verification profile (domainkeysconfig) says what a message whose
+signatures fail, or whose keys cannot be fetched, gets: accepted or the profile's tempfail or reject reply. An accepted message carries an
 Authentication-Results field (RFC 8601) under the gateway's host name, after any field that claimed that name
 on the way in was removed.
 """
