@@ -6,6 +6,7 @@ from asyncos_cli.auth import roles as R
 from asyncos_cli.config.fields import ConfigError
 from asyncos_cli.config.schema import DmarcProfile, DmarcSection
 from asyncos_cli.shell.grammar import Grammar, field_options
+from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
@@ -23,6 +24,11 @@ reports [REPORTS]
 reports send [--day=YYYY-MM-DD]             (the day's aggregate reports now; default today)
 """, fields={"FIELDS": FIELDS, "REPORTS": REPORT_FIELDS}, notes="A mail flow policy checks DMARC with 'listenerconfig hostaccess policy NAME "
                           "--dmarc-verify=yes'. Changes are pending until commit.")
+
+
+PROFILES = ListEditor("DMARC profile", "dmarcconfig", lambda ctx: ctx.config.dmarc.profiles, lambda p: p.name,
+                      line=lambda p: f"{p.name}: {_line(p)}", heading="DMARC verification profiles:",
+                      stored_in=("dmarc", "profiles"))
 
 
 @command("dmarcconfig", "Configure DMARC settings.", roles=R.CONFIGURE, grammar=GRAMMAR)
@@ -64,13 +70,9 @@ def run(ctx, args):
     _edit(ctx, args.positional[2], changes)
 
 
-def _found(ctx, name: str) -> DmarcProfile | None:
-    return next((p for p in ctx.config.dmarc.profiles if p.name.lower() == name.lower()), None)
-
-
-def _stage(ctx, profiles) -> None:
+def _stage(ctx, old, new) -> None:
     try:
-        ctx.replace_section("dmarc", profiles=tuple(profiles))
+        PROFILES.put(ctx, old, new)
     except ConfigError as e:
         raise CommandError(str(e)) from None
 
@@ -86,33 +88,28 @@ def _checked(ctx, make) -> DmarcProfile:
 
 
 def _new(ctx, name: str, changes: dict) -> None:
-    if _found(ctx, name) is not None:
-        raise CommandError(f"There is already a DMARC profile named {_found(ctx, name).name}.")
+    PROFILES.refuse_duplicate(ctx, name)
     new = _checked(ctx, lambda: DmarcProfile(name, **changes))
-    _stage(ctx, (*ctx.config.dmarc.profiles, new))
+    _stage(ctx, None, new)
     ctx.say(f"DMARC profile {new.name}: {_line(new)}. Commit to apply.")
 
 
 def _edit(ctx, name: str, changes: dict) -> None:
-    current = _found(ctx, name)
-    if current is None:
-        raise CommandError(f"There is no DMARC profile named {name} ('dmarcconfig print' lists them).")
+    current = PROFILES.find(ctx, name)
     new = _checked(ctx, lambda: current.replace(**changes))
-    _stage(ctx, (new if p is current else p for p in ctx.config.dmarc.profiles))
+    _stage(ctx, current, new)
     ctx.say(f"DMARC profile {new.name}: {_line(new)}. Commit to apply.")
 
 
 def _delete(ctx, name: str) -> None:
-    current = _found(ctx, name)
-    if current is None:
-        raise CommandError(f"There is no DMARC profile named {name} ('dmarcconfig print' lists them).")
+    current = PROFILES.find(ctx, name)
     if current.name == "DEFAULT":
         raise CommandError("The DEFAULT DMARC profile cannot be deleted.")
     users = [p.name for p in ctx.config.hat.policies if p.dmarc_profile.lower() == current.name.lower()]
     if users:
         raise CommandError(f"The DMARC profile {current.name} is used by the mail flow policies {', '.join(users)}: "
                            "change them first (listenerconfig hostaccess policy NAME --dmarc-profile=...).")
-    _stage(ctx, (p for p in ctx.config.dmarc.profiles if p is not current))
+    _stage(ctx, current, None)
     ctx.say(f"The DMARC profile {current.name} was deleted. Commit to apply.")
 
 
@@ -148,19 +145,36 @@ def _print(ctx) -> None:
     ctx.say(f"Mail flow policies verifying DMARC: {', '.join(using) or '(none)'}")
 
 
-def _wizard(ctx) -> None:
+def _ask_profile(ctx, current: DmarcProfile) -> dict:
+    """The appliance's questions of a DMARC verification profile, each checked by the field it sets (a quarantine
+    that does not exist is asked again)."""
     p = ctx.prompter
-    while True:
-        _print(ctx)
-        ctx.say()
-        if p.menu([("PROFILES", "Edit the DEFAULT verification profile.")]) is None:
-            return
-        current = ctx.config.dmarc.profile()
-        reject = p.ask_setting("Choose the message action when the policy in the DMARC record is reject:",
-                               DmarcProfile, "reject", current.reject)
-        quarantine = p.ask_setting("Choose the message action when the policy in the DMARC record is quarantine:",
-                                   DmarcProfile, "quarantine", current.quarantine)
-        try:
-            _edit(ctx, "DEFAULT", {"reject": reject, "quarantine": quarantine})
-        except CommandError as e:
-            p.error(str(e))
+    changes: dict = {}
+    for action, question, code in (
+            ("reject", "Choose the message action when the policy in the DMARC record is reject:", "reject"),
+            ("quarantine", "Choose the message action when the policy in the DMARC record is quarantine:", None),
+            ("temperror", "Choose the message action in case of a temporary failure:", "temperror"),
+            ("permerror", "Choose the message action in case of a permanent failure:", "permerror")):
+        changes[action] = p.ask_setting(question, DmarcProfile, action, getattr(current, action))
+        if code and changes[action] == "reject" and p.yes_no(
+                "Would you like to change the SMTP response for this REJECT action?", False):
+            for part in ("code", "text"):
+                field = f"{code}_{part}"
+                changes[field] = p.ask_setting(f"Enter the SMTP response {part}.", DmarcProfile, field,
+                                               getattr(current, field))
+    if "quarantine" in (changes["reject"], changes["quarantine"]):
+        changes["quarantine_name"] = p.ask(
+            "Enter the quarantine for the messages that fail DMARC:", current.quarantine_name,
+            validate=lambda name: None if ctx.config.quarantines.get(name) else
+            f"There is no quarantine named {name} ('quarantineconfig print' lists them).")
+    return changes
+
+
+def _wizard(ctx) -> None:
+    def new(ctx) -> None:
+        name = ctx.prompter.ask("Enter the name of the new DMARC verification profile:")
+        PROFILES.refuse_duplicate(ctx, name)
+        _new(ctx, name, _ask_profile(ctx, DmarcProfile(name)))
+
+    PROFILES.menu(ctx, PROFILES.standard(new, lambda ctx, current: _edit(ctx, current.name, _ask_profile(
+        ctx, current)), lambda ctx, current: _delete(ctx, current.name)), show=_print)

@@ -12,6 +12,7 @@ from asyncos_cli.config.schema import (
     DkimVerificationProfile,
 )
 from asyncos_cli.shell.grammar import Grammar, field_options
+from asyncos_cli.shell.listedit import ListEditor
 from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
@@ -36,6 +37,11 @@ profiles verification delete NAME
     notes="Keys are sealed at rest and never printed; 'keys dnstxt' prints the TXT record to publish at "
           "SELECTOR._domainkey.DOMAIN. Mail received on a private listener whose From is in a signing profile's "
           "domain (or a subdomain) is signed when it is delivered. Changes are pending until commit.")
+
+
+VERIFICATION = ListEditor("verification profile", "domainkeysconfig", lambda ctx: ctx.config.domainkeys.verification,
+                          lambda p: p.name, line=lambda p: f"{p.name}: {_verification(p)}",
+                          heading="Verification profiles:", stored_in=("domainkeys", "verification"))
 
 
 @command("domainkeysconfig", "Configure DomainKeys/DKIM support.", roles=R.CONFIGURE, grammar=GRAMMAR)
@@ -185,22 +191,27 @@ def _verification_profiles(ctx, args, words: list[str]) -> None:
         raise UsageError()
     changes = args.take_fields(VERIFY_FIELDS) if op != "delete" else {}
     args.expect_done(f"domainkeysconfig profiles verification {op}")
-    section, name = ctx.config.domainkeys, words[1]
-    current = next((p for p in section.verification if p.name.lower() == name.lower()), None)
     if op == "new":
-        if current is not None:
-            raise CommandError(f"There is already a verification profile named {current.name}.")
-        new = _made(lambda: DkimVerificationProfile(name, **changes))
-        _stage(ctx, verification=(*section.verification, new))
-        return ctx.say(f"Verification profile {new.name}: {_verification(new)}. Commit to apply.")
-    if current is None:
-        raise CommandError(f"There is no verification profile named {name}.")
-    if op == "edit":
-        if not changes:
-            raise UsageError()
-        new = _made(lambda: current.replace(**changes))
-        _stage(ctx, verification=tuple(new if p is current else p for p in section.verification))
-        return ctx.say(f"Verification profile {new.name}: {_verification(new)}. Commit to apply.")
+        return _new_verification(ctx, words[1], changes)
+    current = VERIFICATION.find(ctx, words[1])
+    if op == "delete":
+        return _delete_verification(ctx, current)
+    if not changes:
+        raise UsageError()
+    _put_verification(ctx, current, _made(lambda: current.replace(**changes)))
+
+
+def _new_verification(ctx, name: str, changes: dict) -> None:
+    VERIFICATION.refuse_duplicate(ctx, name)
+    _put_verification(ctx, None, _made(lambda: DkimVerificationProfile(name, **changes)))
+
+
+def _put_verification(ctx, old, new: DkimVerificationProfile) -> None:
+    _made(lambda: VERIFICATION.put(ctx, old, new))
+    ctx.say(f"Verification profile {new.name}: {_verification(new)}. Commit to apply.")
+
+
+def _delete_verification(ctx, current: DkimVerificationProfile) -> None:
     if current.name == "DEFAULT":
         raise CommandError("The DEFAULT verification profile cannot be deleted.")
     users = [p.name for p in ctx.config.hat.policies if p.dkim_profile.lower() == current.name.lower()]
@@ -208,8 +219,55 @@ def _verification_profiles(ctx, args, words: list[str]) -> None:
         raise CommandError(f"The verification profile {current.name} is used by the mail flow policies "
                            f"{', '.join(users)}: change them first (listenerconfig hostaccess policy NAME "
                            "--dkim-profile=...).")
-    _stage(ctx, verification=tuple(p for p in section.verification if p is not current))
+    VERIFICATION.put(ctx, current, None)
     ctx.say(f"The verification profile {current.name} was deleted. Commit to apply.")
+
+
+#: The wizard's questions of a verification profile, each answered and checked by the field it sets.
+VERIFY_QUESTIONS = (
+    ("min_key_bits", "What is the smallest key that should be accepted (bits)?"),
+    ("max_key_bits", "What is the largest key that should be accepted (bits)?"),
+    ("max_signatures", "Enter the maximum number of signatures in a message to verify."),
+    ("clock_skew_seconds", "Enter the maximum allowed time difference (in seconds) between the sender's and the "
+                           "verifier's system time."),
+)
+
+
+def _ask_verification(p, current: DkimVerificationProfile) -> dict:
+    changes = {name: p.ask_setting(question, DkimVerificationProfile, name, getattr(current, name))
+               for name, question in VERIFY_QUESTIONS}
+    changes["body_length"] = p.yes_no("Do you want to use the body length parameter?", current.body_length)
+    actions = ["accept", "tempfail", "reject"]
+    words = ["Accept", "Tempfail", "Reject"]
+    for name, question in (("temperror", "What should happen to a message whose key could not be fetched "
+                                         "(a temporary failure)?"),
+                           ("fail", "What should happen to a message whose DKIM signatures fail (a permanent "
+                                    "failure)?")):
+        changes[name] = actions[p.choose(question, words, actions.index(getattr(current, name)))]
+    for action, what in (("tempfail", "temporary"), ("reject", "permanent")):
+        if action in (changes["temperror"], changes["fail"]) and p.yes_no(
+                f"Would you like to change the SMTP response for the {action.upper()} action?", False):
+            changes[f"{action}_code"] = p.ask_setting(f"Enter the SMTP response code for a {what} failure.",
+                                                      DkimVerificationProfile, f"{action}_code",
+                                                      getattr(current, f"{action}_code"))
+            changes[f"{action}_text"] = p.ask_setting(f"Enter the SMTP response text for a {what} failure.",
+                                                      DkimVerificationProfile, f"{action}_text",
+                                                      getattr(current, f"{action}_text"))
+    return changes
+
+
+def _verification_wizard(ctx) -> None:
+    p = ctx.prompter
+
+    def new(ctx) -> None:
+        name = p.ask("Enter the name of the new DKIM verification profile:")
+        VERIFICATION.refuse_duplicate(ctx, name)
+        _new_verification(ctx, name, _ask_verification(p, DkimVerificationProfile(name)))
+
+    def edit(ctx, current) -> None:
+        _put_verification(ctx, current, _made(lambda: current.replace(**_ask_verification(p, current))))
+
+    VERIFICATION.menu(ctx, VERIFICATION.standard(new, edit, _delete_verification))
 
 
 def _verification(p: DkimVerificationProfile) -> str:
@@ -266,8 +324,8 @@ def _wizard(ctx) -> None:
         _print(ctx)
         ctx.say()
         op = p.menu([("KEYS", "Create a signing key."), ("SIGNING", "Create a signing profile."),
-                     ("DNSTXT", "Print the DNS record of a key."), ("VERIFICATION", "Edit the DEFAULT "
-                                                                       "verification profile.")])
+                     ("DNSTXT", "Print the DNS record of a key."), ("VERIFICATION", "Manage verification "
+                                                                       "profiles.")])
         if op is None:
             return
         try:
@@ -283,9 +341,6 @@ def _wizard(ctx) -> None:
                 run(ctx, Args(["keys", "dnstxt", p.ask("Enter the key name:")],
                               {"selector": p.ask("Enter the selector:"), "domain": p.ask("Enter the domain:")}))
             else:
-                actions = ["accept", "tempfail", "reject"]
-                fail = actions[p.choose("What should happen to a message whose DKIM signature fails?",
-                                        ["Accept", "Tempfail (451)", "Reject (550)"], 0)]
-                run(ctx, Args(["profiles", "verification", "edit", "DEFAULT"], {"fail": fail}))
+                _verification_wizard(ctx)
         except (CommandError, ConfigError) as e:
             p.error(str(e))

@@ -282,3 +282,26 @@ def test_openssl_rsa_verification_answers_as_dkimpys_own():
                 h = hashlib.new(name, payload)
                 assert ours._rsa_verify(h, sig, public) == dkim.crypto.RSASSA_PKCS1_v1_5_verify(h.copy(), sig,
                                                                                                 public)
+
+
+def test_the_wizard_creates_edits_and_keeps_verification_profiles(datadir):
+    from asyncos_cli.config.datadir import DataDir
+    from asyncos_cli.shell.context import Context
+    from asyncos_cli.shell.runner import Shell
+    from asyncos_cli.shell.scripted import ScriptedPrompter
+
+    # VERIFICATION > NEW Strict (a largest key below the range re-asked), rejecting failures with its own reply;
+    # EDIT Strict's clock skew; DELETE DEFAULT refused; then out of both menus.
+    p = ScriptedPrompter(["VERIFICATION", "NEW", "Strict", "2048", "300", "2048", "3", "30", "N", "1", "3", "Y",
+                          "554", "5.7.1 DKIM unauthenticated mail is prohibited", "EDIT", "Strict", "", "", "", "90",
+                          "", "", "", "N", "DELETE", "DEFAULT", "", ""])
+    ctx = Context(DataDir(datadir), p, confined=False)
+    Shell(ctx).execute("domainkeysconfig")
+    assert "must be from 1024 to 16384 bits, got 300" in p.text
+    assert "What should happen to a message whose DKIM signatures fail (a permanent failure)?" in p.text
+    assert "The DEFAULT verification profile cannot be deleted." in p.text
+    strict = ctx.config.domainkeys.verification_profile("Strict")
+    assert (strict.name, strict.min_key_bits, strict.max_key_bits, strict.max_signatures, strict.clock_skew_seconds,
+            strict.body_length, strict.temperror, strict.fail, strict.reject_code, strict.reject_text) == (
+        "Strict", 2048, 2048, 3, 90, False, "accept", "reject", 554, "5.7.1 DKIM unauthenticated mail is prohibited")
+    assert [x.name for x in ctx.config.domainkeys.verification] == ["DEFAULT", "Strict"]

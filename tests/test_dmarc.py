@@ -208,3 +208,24 @@ def test_aggregate_reports_count_each_check_and_go_to_the_rua_once(relay, datadi
     assert all(r.findtext("row/source_ip") == "127.0.0.1" for r in feedback.findall("record"))
     again = run_cli(datadir, "-c", "dmarcconfig reports send").stdout
     assert "No aggregate report was due" in again
+
+
+def test_the_wizard_creates_edits_and_keeps_dmarc_profiles(datadir):
+    from asyncos_cli.config.datadir import DataDir
+    from asyncos_cli.shell.context import Context
+    from asyncos_cli.shell.runner import Shell
+    from asyncos_cli.shell.scripted import ScriptedPrompter
+
+    # NEW Partners: reject with its own reply, a bad action and a quarantine that does not exist re-asked; EDIT it
+    # to reject a permanent failure; DELETE DEFAULT refused; then out.
+    p = ScriptedPrompter(["NEW", "Partners", "reject", "Y", "554", "#5.7.1 Spoofed.", "bogus", "quarantine", "accept",
+                          "accept", "Nope", "Policy", "EDIT", "Partners", "", "N", "", "", "reject", "N", "",
+                          "DELETE", "DEFAULT", ""])
+    ctx = Context(DataDir(datadir), p, confined=False)
+    Shell(ctx).execute("dmarcconfig")
+    assert "Choose the message action when the policy in the DMARC record is reject:" in p.text
+    assert "There is no quarantine named Nope" in p.text and "The DEFAULT DMARC profile cannot be deleted." in p.text
+    partners = ctx.config.dmarc.profile("Partners")
+    assert (partners.name, partners.reject, partners.reject_code, partners.reject_text, partners.quarantine,
+            partners.quarantine_name, partners.temperror, partners.permerror) == (
+        "Partners", "reject", 554, "#5.7.1 Spoofed.", "quarantine", "Policy", "accept", "reject")
