@@ -17,8 +17,8 @@ from asyncos_cli.shell.prompter import CommandError, UsageError
 from asyncos_cli.shell.registry import command
 
 VERIFY_FIELDS = field_options(DkimVerificationProfile, "fail", "temperror", "min_key_bits", "max_key_bits",
-                              "max_signatures", "clock_skew_seconds", "body_length", "tempfail_code", "tempfail_text",
-                              "reject_code", "reject_text")
+                              "max_signatures", "key_query_timeout", "clock_skew_seconds", "body_length",
+                              "tempfail_code", "tempfail_text", "reject_code", "reject_text")
 SIGN_FIELDS = field_options(DkimSigningProfile, "selector", "key", "canonicalization")
 GRAMMAR = Grammar("domainkeysconfig", """
 print
@@ -228,6 +228,7 @@ VERIFY_QUESTIONS = (
     ("min_key_bits", "What is the smallest key that should be accepted (bits)?"),
     ("max_key_bits", "What is the largest key that should be accepted (bits)?"),
     ("max_signatures", "Enter the maximum number of signatures in a message to verify."),
+    ("key_query_timeout", "How long to wait for a key query (seconds)?"),
     ("clock_skew_seconds", "Enter the maximum allowed time difference (in seconds) between the sender's and the "
                            "verifier's system time."),
 )
@@ -272,7 +273,8 @@ def _verification_wizard(ctx) -> None:
 
 def _verification(p: DkimVerificationProfile) -> str:
     return (f"fail: {p.fail}, temperror: {p.temperror}, keys of {p.min_key_bits} to {p.max_key_bits} bits, at "
-            f"most {p.max_signatures} signatures per message, clock skew {p.clock_skew_seconds} s, body length "
+            f"most {p.max_signatures} signatures per message, key query timeout {p.key_query_timeout} s, clock "
+            f"skew {p.clock_skew_seconds} s, body length "
             f"(l=) {'used' if p.body_length else 'not used'}; tempfail reply \"{p.tempfail_code} {p.tempfail_text}\", "
             f"reject reply \"{p.reject_code} {p.reject_text}\"")
 

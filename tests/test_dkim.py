@@ -292,16 +292,48 @@ def test_the_wizard_creates_edits_and_keeps_verification_profiles(datadir):
 
     # VERIFICATION > NEW Strict (a largest key below the range re-asked), rejecting failures with its own reply;
     # EDIT Strict's clock skew; DELETE DEFAULT refused; then out of both menus.
-    p = ScriptedPrompter(["VERIFICATION", "NEW", "Strict", "2048", "300", "2048", "3", "30", "N", "1", "3", "Y",
-                          "554", "5.7.1 DKIM unauthenticated mail is prohibited", "EDIT", "Strict", "", "", "", "90",
-                          "", "", "", "N", "DELETE", "DEFAULT", "", ""])
+    p = ScriptedPrompter(["VERIFICATION", "NEW", "Strict", "2048", "300", "2048", "3", "5", "30", "N", "1", "3", "Y",
+                          "554", "5.7.1 DKIM unauthenticated mail is prohibited", "EDIT", "Strict", "", "", "", "",
+                          "90", "", "", "", "N", "DELETE", "DEFAULT", "", ""])
     ctx = Context(DataDir(datadir), p, confined=False)
     Shell(ctx).execute("domainkeysconfig")
     assert "must be from 1024 to 16384 bits, got 300" in p.text
     assert "What should happen to a message whose DKIM signatures fail (a permanent failure)?" in p.text
     assert "The DEFAULT verification profile cannot be deleted." in p.text
     strict = ctx.config.domainkeys.verification_profile("Strict")
-    assert (strict.name, strict.min_key_bits, strict.max_key_bits, strict.max_signatures, strict.clock_skew_seconds,
-            strict.body_length, strict.temperror, strict.fail, strict.reject_code, strict.reject_text) == (
-        "Strict", 2048, 2048, 3, 90, False, "accept", "reject", 554, "5.7.1 DKIM unauthenticated mail is prohibited")
+    assert (strict.name, strict.min_key_bits, strict.max_key_bits, strict.max_signatures, strict.key_query_timeout,
+            strict.clock_skew_seconds, strict.body_length, strict.temperror, strict.fail, strict.reject_code,
+            strict.reject_text) == ("Strict", 2048, 2048, 3, 5, 90, False, "accept", "reject", 554,
+                                    "5.7.1 DKIM unauthenticated mail is prohibited")
     assert [x.name for x in ctx.config.domainkeys.verification] == ["DEFAULT", "Strict"]
+
+
+def test_a_key_query_that_takes_too_long_is_a_temperror_within_the_profiles_timeout(monkeypatch):
+    """The key's DNS query is given the verification profile's key query timeout (the resolver's own otherwise);
+    one that times out makes the signature a temperror."""
+    import asyncio
+
+    import dns.exception
+    import dns.resolver
+
+    from asyncos_cli.config.schema import Config
+    from asyncos_cli.relay import dkimcheck
+    from scanning import dkim as D
+
+    asked = []
+
+    def silent(self, name, rdtype, *args, lifetime=None, **kwargs):
+        asked.append((str(name), lifetime))
+        raise dns.exception.Timeout()
+
+    monkeypatch.setattr(dns.resolver.Resolver, "resolve", silent)
+    config = Config.default()
+    config = config.with_section(config.dns.replace(servers=("127.0.0.1:5399",)))
+    profiles = tuple(p.replace(key_query_timeout=3) for p in config.domainkeys.verification)
+    config = config.with_section(config.domainkeys.replace(verification=profiles))
+    key = D.generate("ed25519")
+    message = b"From: a@slow.example\r\nSubject: x\r\n\r\nbody\r\n"
+    signed = D.sign(message, "slow.example", "k", "ed25519", key, ("From",), "relaxed/relaxed") + message
+    verified = asyncio.run(dkimcheck.verify(config, signed))
+    assert [r.result for r in verified.results] == ["temperror"], verified
+    assert asked == [("k._domainkey.slow.example.", 3)], asked

@@ -77,6 +77,8 @@ class DkimVerificationProfile(Record):
                                 low=1024, high=16384, unit="bits", option="max-key-bits")
     max_signatures: int = setting(5, help="Signatures verified per message (the rest are ignored).", low=1,
                                   high=50, option="max-signatures")
+    key_query_timeout: int = setting(10, help="How long a key's DNS query may take before the signature is a "
+                                     "temperror.", low=1, high=60, unit="seconds", option="key-query-timeout")
     clock_skew_seconds: int = setting(60, help="How long after its expiry (x=) a signature is still taken, and how "
                                       "far in the future its time stamp (t=) may be.", low=0, high=36000,
                                       unit="seconds", option="clock-skew")

@@ -11,6 +11,7 @@ on the way in was removed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from dataclasses import dataclass
 
@@ -51,8 +52,9 @@ async def verify(config: Config, data: bytes, verifier: DkimVerifier | None = No
             keys = None
         if keys is not None:
             results = await verifier.verify(data, keys, profile.limits())
-    if results is None:
-        results = tuple(await asyncio.to_thread(dkim.verify, data, lookup, *profile.limits()))
+    if results is None:  # keys to fetch, each within the profile's key query timeout
+        fetch = functools.partial(lookup, timeout=profile.key_query_timeout)
+        results = tuple(await asyncio.to_thread(dkim.verify, data, fetch, *profile.limits()))
     found = {r.result for r in results}
     summary = next((s for s in ("pass", "temperror", "fail", "permerror") if s in found), "none")
     action = profile.temperror if summary == "temperror" else profile.fail if summary in ("fail", "permerror") \

@@ -40,7 +40,9 @@ class TxtLookup:
             raise KeyError(name)
         return found[1]
 
-    def __call__(self, name: str) -> bytes:
+    def __call__(self, name: str, timeout: float | None = None) -> bytes:
+        """The TXT record of ``name`` (cached, else asked, waiting at most ``timeout`` seconds: the resolver's
+        own when None)."""
         key = name.lower().rstrip(".")
         now = time.monotonic()
         with self._lock:
@@ -48,7 +50,7 @@ class TxtLookup:
             if found is not None and found[0] > now:
                 return found[1]
         try:
-            answer = self._resolver.resolve(key + ".", "TXT")
+            answer = self._resolver.resolve(key + ".", "TXT", lifetime=timeout)
             # A record's strings are one text (RFC 6376 3.6.2.2); of several records, a DKIM key's is taken.
             records = [b"".join(r.strings) for r in answer]
             text = next((r for r in records if r.startswith(b"v=DKIM1")), records[0])
