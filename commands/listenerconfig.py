@@ -286,7 +286,8 @@ def spf_settings(policy: MailFlowPolicy) -> list[str]:
 def _spf_words(policy: MailFlowPolicy) -> str:
     if policy.spf != "on":
         return "off"
-    return SPF_LEVELS[policy.spf_conformance] + (" (fails rejected)" if policy.spf_reject else "") + (
+    return SPF_LEVELS[policy.spf_conformance] + (" (fails rejected)" if "fail" in policy.spf_refused("mailfrom")
+                                                 else "") + (
         " (PRA downgraded on Resent-)" if policy.spf_downgrade_pra and policy.spf_conformance == "sidf-compatible"
         else "")
 
@@ -412,14 +413,17 @@ def _ask_spf_actions(p, policy: MailFlowPolicy) -> dict:
     changes: dict = {}
     if not p.yes_no("Would you like to change SMTP actions taken as result of the SPF verification?", False):
         return changes
-    changes["spf_reject"] = False  # from here on each identity's answers say what a Fail gets
+    # From here on each identity's list says what a Fail gets (--spf-reject's fail is written into them, the lists
+    # of identities this level does not check included).
+    changes["spf_reject"] = False
+    refused_by = {key: policy.spf_refused(key) for key in ("helo", "mailfrom", "pra")}
     for key, name in _identities(policy):
-        refused = policy.spf_refused(key)
         if p.yes_no(f"Would you like to change SMTP actions taken for the {name} identity?", False):
-            refused = frozenset(result for result, word in SPF_RESULT_WORDS.items() if p.choose(
+            refused_by[key] = frozenset(result for result, word in SPF_RESULT_WORDS.items() if p.choose(
                 f"What SMTP action should be taken if {name} check returns {word}?", ["Accept", "Reject"],
-                int(result in refused)) == 1)
-        changes[f"spf_{key}_reject"] = ",".join(r for r in SPF_RESULT_WORDS if r in refused)
+                int(result in refused_by[key])) == 1)
+    changes.update({f"spf_{key}_reject": ",".join(r for r in SPF_RESULT_WORDS if r in refused)
+                    for key, refused in refused_by.items()})
     if p.yes_no("Would you like to change SMTP response settings for the REJECT action?", False):
         changes["spf_reject_code"] = p.ask_setting("Please enter the SMTP response code for the REJECT action.",
                                                    MailFlowPolicy, "spf_reject_code", policy.spf_reject_code)
