@@ -93,7 +93,6 @@ def setting(
     file: str | None = None,
     option: str | None = None,
     item: str | None = None,
-    since: int | None = None,
     default_factory=dataclasses.MISSING,
 ):
     """A field with its declaration: the one place its rules and its help are written.
@@ -104,8 +103,8 @@ def setting(
     """
     metadata = {k: v for k, v in (("help", help), ("choices", tuple(choices) if choices else None),
                                   ("low", low), ("high", high), ("unit", unit), ("check", check),
-                                  ("secret", secret), ("file", file), ("option", option), ("item", item),
-                                  ("since", since)) if v is not None and v is not False and v != ""}
+                                  ("secret", secret), ("file", file), ("option", option), ("item", item))
+                if v is not None and v is not False and v != ""}
     return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
 
 

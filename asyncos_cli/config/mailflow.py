@@ -43,11 +43,10 @@ class Listener(Record):
     max_recipients: int = setting(100, help="Recipients per message.", low=1, high=100000)
     max_connections: int = setting(300, help="Concurrent connections.", low=1, high=100000)
     idle_timeout_seconds: int = setting(300, help="Seconds a silent client keeps its connection (then 421).",
-                                        low=5, high=3600, unit="seconds", option="idle-timeout", since=2)
-    max_header_count: int = setting(1000, help="Header fields per message (then 554).", low=10, high=100000,
-                                    since=2)
+                                        low=5, high=3600, unit="seconds", option="idle-timeout")
+    max_header_count: int = setting(1000, help="Header fields per message (then 554).", low=10, high=100000)
     max_header_bytes: int = setting(1024 * 1024, help="Bytes of the whole header (then 552).", low=1024,
-                                    high=1024**3, unit="bytes", option="max-header-size", since=2)
+                                    high=1024**3, unit="bytes", option="max-header-size")
     #: Recipient access table: domains a public listener accepts mail for.
     rcpt_access: tuple[str, ...] = setting((), help="Domains a public listener accepts mail for.",
                                            check=domain_pattern_problem, item="domain")
