@@ -30,6 +30,9 @@ RECORDS = {
     "why.exp.example": "%{i} is not one of %{d}'s designated mail servers",
     # an include of a name the test's DNS does not serve (no upstream): a TempError
     "temp.example": "v=spf1 include:spf.unreachable.test -all",
+    # Sender ID through include: and redirect= to pra.example, whose PRA record differs from its v=spf1 one
+    "top.example": "spf2.0/pra include:pra.example -all",
+    "redir.example": "spf2.0/pra redirect=pra.example",
 }
 #: A second record of a name (Sender ID's PRA scope beside SPF's record).
 MORE_RECORDS = [("pra.example", "v=spf1 -all"), ("pra.example", "spf2.0/pra ip4:127.0.0.0/8 -all")]
@@ -218,6 +221,21 @@ def test_the_pra_by_rfc_4407():
     assert sidf.select_record(["v=spf1 -all", "spf2.0/mfrom,pra ?all"], "mfrom", "sidf") == "v=spf1 ?all"
     with pytest.raises(sidf.MultipleRecords):
         sidf.select_record(["spf2.0/pra -all", "spf2.0/pra,mfrom ?all"], "pra", "sidf")
+
+
+def test_sender_id_follows_include_and_redirect_to_the_scopes_own_record(spf_dns):
+    """pra.example publishes v=spf1 -all and spf2.0/pra for 127.0.0.0/8: a PRA at top.example (include:) or
+    redir.example (redirect=) is checked against pra.example's PRA record, not its v=spf1 one (RFC 4406 3.4)."""
+    from asyncos_cli.config.schema import Config
+    from asyncos_cli.services import spfcheck
+
+    config = Config.default()
+    config = config.with_section(config.dns.replace(servers=(f"127.0.0.1:{spf_dns}",)))
+    for level in ("sidf-compatible", "sidf"):
+        for identity in ("ceo@top.example", "ceo@redir.example"):
+            assert spfcheck.check_sender_id(config, "127.0.0.1", identity, "mx", "pra", level)[0] == "pass", \
+                (level, identity)
+        assert spfcheck.check_sender_id(config, "192.0.2.9", "ceo@top.example", "mx", "pra", level)[0] == "fail"
 
 
 def test_a_malformed_identity_is_a_result_of_its_level():

@@ -104,6 +104,22 @@ def _check(config: Config, ip: str, identity: str, helo: str, seconds: int) -> t
     return result, _published(result, explanation)
 
 
+class _SenderIdQuery(spf.query):
+    """pyspf's evaluation, with the record of a domain named by include: or redirect= chosen for the scope as
+    the top one was (its spf2.0 record for the scope first, RFC 4406 3.4), not its v=spf1 record."""
+
+    scope, level = "mfrom", "sidf"
+
+    def dns_spf(self, domain):
+        if any(not label or len(label) > 63 for label in domain.split(".")):
+            return None  # RFC 7208 4.3: a malformed domain has no record (as pyspf's own)
+        try:
+            records = [t.decode("utf-8", "replace") if isinstance(t, bytes) else t for t in self.dns_txt(domain)]
+            return sidf.select_record(records, self.scope, self.level)
+        except sidf.MultipleRecords as e:
+            raise spf.PermError(str(e)) from None
+
+
 def _published(result: str, explanation: str) -> str:
     """The domain's own explanation (its exp= text; pyspf gives its default words when there is none), made
     one line of printable ASCII for a reply."""
@@ -161,7 +177,9 @@ def _sender_id(config: Config, ip: str, identity: str, helo: str, scope: str, le
     _local.resolver = _resolver(config)
     left = max(1.0, seconds - (time.monotonic() - started))
     try:
-        result, _, explanation = spf.query(i=ip, s=identity, h=helo or "unknown", querytime=left).check(spf=record)
+        query = _SenderIdQuery(i=ip, s=identity, h=helo or "unknown", querytime=left)
+        query.scope, query.level = scope, level
+        result, _, explanation = query.check(spf=record)
     except Exception:  # a hostile record must be a result
         return "permerror", ""
     return result, _published(result, explanation)
