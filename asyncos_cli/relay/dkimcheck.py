@@ -37,12 +37,12 @@ async def verify(config: Config, data: bytes, verifier: DkimVerifier | None = No
     """In the verifier process when every key is in the DNS cache (dkimpy's CPU off the loop's
     process), else in a thread here, where DNS may wait and the answers fill the cache. ``profile_name``: the
     mail flow policy's verification profile (DEFAULT when it names none that exists)."""
-    profile = config.domainkeys.verification_profile(profile_name)
     end = data.find(b"\r\n\r\n")
     head = data[:end] if end >= 0 else data
     lowered = b"\n" + head.lower()  # one copy for both looks (the relay took only CRLF line ends)
     if b"\ndkim-signature:" not in lowered:  # most mail: nothing to verify
         return Verified((), "none", None)
+    profile = config.domainkeys.verification_profile(profile_name)
     lookup = lookup_for_dns(config.dns)
     results = None
     if verifier is not None:
