@@ -105,7 +105,7 @@ def _delete(ctx, name: str) -> None:
     current = PROFILES.find(ctx, name)
     if current.name == "DEFAULT":
         raise CommandError("The DEFAULT DMARC profile cannot be deleted.")
-    users = [p.name for p in ctx.config.hat.policies if p.dmarc_profile.lower() == current.name.lower()]
+    users = ctx.config.hat.naming("dmarc_profile", current.name)
     if users:
         raise CommandError(f"The DMARC profile {current.name} is used by the mail flow policies {', '.join(users)}: "
                            "change them first (listenerconfig hostaccess policy NAME --dmarc-profile=...).")

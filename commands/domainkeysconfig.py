@@ -214,7 +214,7 @@ def _put_verification(ctx, old, new: DkimVerificationProfile) -> None:
 def _delete_verification(ctx, current: DkimVerificationProfile) -> None:
     if current.name == "DEFAULT":
         raise CommandError("The DEFAULT verification profile cannot be deleted.")
-    users = [p.name for p in ctx.config.hat.policies if p.dkim_profile.lower() == current.name.lower()]
+    users = ctx.config.hat.naming("dkim_profile", current.name)
     if users:
         raise CommandError(f"The verification profile {current.name} is used by the mail flow policies "
                            f"{', '.join(users)}: change them first (listenerconfig hostaccess policy NAME "

@@ -266,6 +266,10 @@ class HatSection(Section):
     def policy(self, name: str) -> MailFlowPolicy:
         return next(p for p in self.policies if p.name == name)
 
+    def naming(self, field: str, profile: str) -> list[str]:
+        """The policies whose ``field`` (dkim_profile, dmarc_profile) names ``profile``: it cannot go while they do."""
+        return [p.name for p in self.policies if getattr(p, field).lower() == profile.lower()]
+
 
 @dataclass(frozen=True)
 class Route(Record):

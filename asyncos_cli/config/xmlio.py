@@ -205,11 +205,12 @@ def from_xml(text: str | bytes, keyring: Keyring, current: Config) -> LoadResult
         )
     reader = _Reader(keyring, current, int(root.attrs["format"]))
     by_tag = reader.children(root, {s.name for s in SECTIONS}, "")
+    raw = {n.tag: _raw_settings(n) for n in root.children} if reader.older else {}
     sections = {}
     for cls in SECTIONS:
         node = by_tag.get(cls.name)
         if node is None and reader.older:
-            sections[cls.name] = cls.first_appearance({n.tag: _raw_settings(n) for n in root.children})
+            sections[cls.name] = cls.first_appearance(raw)
         elif node is None:
             raise ConfigError(f"the section <{cls.name}> is missing: the file is incomplete", line=root.line)
         else:
